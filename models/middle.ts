@@ -1,0 +1,45 @@
+// "The middle" of the crowd, per post: who is mixed, who is unsure, who asks or suggests.
+// These rules are shared by every classifier so the flags mean the same whatever model scored.
+import type { Intent, Label } from '../pipelines/schema.ts'
+
+export type Scores = { negative: number; neutral: number; positive: number }
+
+/** Normalised entropy (0..1) above which a post is `uncertain`. */
+export const UNCERTAIN_ENTROPY = 0.9
+/** Share of the text's lexicon weight that must be positive AND negative for `mixed`. */
+export const MIXED_SHARE = 0.1
+
+export function labelOf(scores: Scores): Label {
+  const { negative, neutral, positive } = scores
+  if (positive >= negative && positive >= neutral) return 'positive'
+  if (negative >= neutral) return 'negative'
+  return 'neutral'
+}
+
+/** Shannon entropy of the three probabilities divided by log(3): 0 = certain, 1 = uniform. */
+export function normalisedEntropy(scores: Scores): number {
+  let h = 0
+  for (const p of [scores.negative, scores.neutral, scores.positive]) if (p > 0) h -= p * Math.log(p)
+  return h / Math.log(3)
+}
+
+// Intent cues, deliberately plain and documented: a post can carry several intents.
+const QUESTION = /\?|^\s*(how|what|why|when|where|who|which|is|are|can|could|does|do|will|should)\b/i
+const SUGGESTION = /\b(should|wish|please add|would be (nice|great|cool)|it'd be (nice|great)|feature request|how about|could you (add|make))\b/i
+const SUPPORT = /\b(help|can't|cannot|won't|doesn't|not working|broken|stuck|crash(es|ed|ing)?|error|refund|replace(ment)?|fix)\b/i
+const COMPARISON = /\b(better|worse|than|vs\.?|versus|compared to|switch(ed|ing)? (to|from))\b/i
+
+/**
+ * Intents from the text and the sentiment label. `comparison` needs a competitor named in the post,
+ * so it takes the brands the post mentions.
+ */
+export function detectIntents(text: string, label: Label, brandsMentioned: number): Intent[] {
+  const intents: Intent[] = []
+  if (QUESTION.test(text)) intents.push('question')
+  if (SUGGESTION.test(text)) intents.push('suggestion')
+  if (label === 'negative') intents.push('complaint')
+  if (label === 'positive' && !QUESTION.test(text)) intents.push('praise')
+  if (brandsMentioned >= 2 && COMPARISON.test(text)) intents.push('comparison')
+  if (SUPPORT.test(text) && (label === 'negative' || QUESTION.test(text))) intents.push('support')
+  return intents
+}

@@ -1,0 +1,106 @@
+// One post's path, start to end: source -> normalise -> match -> classify -> (store, aggregate ->
+// live). Engagement updates from the sources go straight to the store. Stopping completes the
+// sources; completion then flows down, every buffer flushes, and `done` settles once the last
+// batch is in the store.
+import { asyncScheduler, bufferTime, filter, lastValueFrom, map, merge, type Observable, type SchedulerLike, share, Subject, takeUntil, tap } from 'rxjs'
+import type { Classifier } from '../models/classifier.ts'
+import type { EngagementUpdate, ScoredPost, SourceEvent, TrackedBrand, WindowAggregate } from './schema.ts'
+import { clickhouseSink } from './sinks/clickhouse.ts'
+import type { DeadLetter } from './sinks/deadletter.ts'
+import type { Store } from './store/store.ts'
+import { aggregate } from './transforms/aggregate.ts'
+import { classify } from './transforms/classify.ts'
+import { match } from './transforms/match.ts'
+import { normalise } from './transforms/normalise.ts'
+
+/** How often new posts are pushed to the walls' tickers. */
+export const LIVE_POSTS_MS = 500
+
+export interface Live {
+  pushWindows(windows: WindowAggregate[]): void
+  pushPosts(posts: ScoredPost[]): void
+}
+
+export interface PipelineDeps {
+  sources: Observable<SourceEvent>[]
+  classifier: Classifier
+  tracking: readonly TrackedBrand[]
+  store: Store
+  live: Live
+  deadLetter: DeadLetter
+  scheduler?: SchedulerLike
+}
+
+export interface PipelineStats {
+  received: number
+  untracked: number
+  scored: number
+  stored: number
+  engagementStored: number
+}
+
+export interface Pipeline {
+  stats: PipelineStats
+  /** Settles when every source has completed and everything accepted is stored. */
+  done: Promise<void>
+  /** Stops the sources and waits for the pipeline to drain. */
+  stop(): Promise<void>
+}
+
+export function startPipeline(deps: PipelineDeps): Pipeline {
+  const { classifier, tracking, store, live, deadLetter, scheduler = asyncScheduler } = deps
+  const stats: PipelineStats = { received: 0, untracked: 0, scored: 0, stored: 0, engagementStored: 0 }
+  const stop$ = new Subject<void>()
+
+  const events$ = merge(...deps.sources).pipe(
+    takeUntil(stop$),
+    tap(() => stats.received++),
+    share(),
+  )
+  const scored$ = events$.pipe(
+    filter((e) => e.kind === 'post'),
+    map((e) => e.post),
+    normalise(deadLetter),
+    match(tracking, () => stats.untracked++),
+    classify(classifier, deadLetter, scheduler),
+    tap(() => stats.scored++),
+    share(),
+  )
+  const engagement$ = events$.pipe(
+    filter((e): e is Extract<SourceEvent, { kind: 'engagement' }> => e.kind === 'engagement'),
+    map((e): EngagementUpdate => e.update),
+  )
+
+  const stored$ = merge(
+    scored$.pipe(
+      clickhouseSink('posts', (batch) => store.insertPosts(batch), deadLetter, scheduler),
+      tap((w) => (stats.stored += w.rows)),
+    ),
+    engagement$.pipe(
+      clickhouseSink('engagement', (batch) => store.insertEngagement(batch), deadLetter, scheduler),
+      tap((w) => (stats.engagementStored += w.rows)),
+    ),
+  )
+  const live$ = merge(
+    scored$.pipe(
+      aggregate(undefined, scheduler),
+      tap((windows) => live.pushWindows(windows)),
+    ),
+    scored$.pipe(
+      bufferTime(LIVE_POSTS_MS, null, Number.POSITIVE_INFINITY, scheduler),
+      filter((posts) => posts.length > 0),
+      tap((posts) => live.pushPosts(posts)),
+    ),
+  )
+
+  const done = lastValueFrom(merge(stored$, live$), { defaultValue: undefined }).then(() => undefined)
+  return {
+    stats,
+    done,
+    async stop() {
+      stop$.next()
+      stop$.complete()
+      await done
+    },
+  }
+}

@@ -1,0 +1,175 @@
+// The one source of truth for what flows through Undertow: posts, scored posts, window aggregates,
+// alerts and the socket.io event map. TypeBox gives both the JSON Schema that validates input
+// (webhook, replay, config) and the static types the code is written against. The client imports
+// this module with `import type` only, so nothing here may have side effects worth bundling.
+import Type, { type Static } from 'typebox'
+
+const Count = Type.Integer({ minimum: 0 })
+const Probability = Type.Number({ minimum: 0, maximum: 1 })
+/** ISO 8601 date-time with a zone, e.g. 2026-11-23T14:00:00.000Z. */
+const Timestamp = Type.String({ format: 'date-time' })
+
+export const SOURCE_NAMES = ['simulator', 'jetstream', 'mastodon', 'hackernews', 'webhook', 'replay'] as const
+export const SourceName = Type.Enum(SOURCE_NAMES)
+export type SourceName = (typeof SOURCE_NAMES)[number]
+
+export const Author = Type.Object(
+  {
+    id: Type.String({ minLength: 1, maxLength: 512 }),
+    handle: Type.String({ minLength: 1, maxLength: 256 }),
+    displayName: Type.String({ maxLength: 512 }),
+    followers: Count,
+  },
+  { additionalProperties: false },
+)
+export type Author = Static<typeof Author>
+
+export const Engagement = Type.Object(
+  { likes: Count, reposts: Count, replies: Count, quotes: Count },
+  { additionalProperties: false },
+)
+export type Engagement = Static<typeof Engagement>
+
+const postProperties = {
+  /** Unique across sources: `<source>:<native id>`. */
+  id: Type.String({ minLength: 1, maxLength: 512 }),
+  source: SourceName,
+  url: Type.String({ maxLength: 2048 }),
+  author: Author,
+  text: Type.String({ maxLength: 20_000 }),
+  /** BCP 47 language tag as the network reports it; '' when unknown. */
+  lang: Type.String({ maxLength: 35 }),
+  createdAt: Timestamp,
+  replyTo: Type.Optional(Type.String({ maxLength: 512 })),
+  quoteOf: Type.Optional(Type.String({ maxLength: 512 })),
+  engagement: Engagement,
+  /** Tracked brands the post mentions (the author's own brand excluded). Filled by `match`. */
+  brands: Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { maxItems: 64 }),
+  /** Keywords and handles that matched. Filled by `match`. */
+  terms: Type.Array(Type.String({ maxLength: 256 }), { maxItems: 256 }),
+  /** Set when the author is one of a tracked brand's own accounts (used for responsiveness). */
+  ownBrand: Type.Optional(Type.String({ maxLength: 128 })),
+}
+
+export const Post = Type.Object(postProperties, { additionalProperties: false })
+export type Post = Static<typeof Post>
+
+export const LABELS = ['negative', 'neutral', 'positive'] as const
+export const Label = Type.Enum(LABELS)
+export type Label = (typeof LABELS)[number]
+
+export const INTENTS = ['question', 'suggestion', 'complaint', 'praise', 'comparison', 'support'] as const
+export const Intent = Type.Enum(INTENTS)
+export type Intent = (typeof INTENTS)[number]
+
+export const Sentiment = Type.Object(
+  {
+    label: Label,
+    scores: Type.Object({ negative: Probability, neutral: Probability, positive: Probability }),
+    /** Probability of the chosen label. */
+    confidence: Probability,
+    /** Positive and negative both substantial in one post. */
+    mixed: Type.Boolean(),
+    /** The classifier cannot tell (high entropy); not the same as confidently neutral. */
+    uncertain: Type.Boolean(),
+    intents: Type.Array(Intent),
+  },
+  { additionalProperties: false },
+)
+export type Sentiment = Static<typeof Sentiment>
+
+export const ScoredPost = Type.Object({ ...postProperties, sentiment: Sentiment }, { additionalProperties: false })
+export type ScoredPost = Static<typeof ScoredPost>
+
+/** Likes, reposts, replies or quotes arriving after the post: deltas, not totals. */
+export const EngagementUpdate = Type.Object(
+  { postId: Type.String({ minLength: 1 }), at: Timestamp, delta: Engagement },
+  { additionalProperties: false },
+)
+export type EngagementUpdate = Static<typeof EngagementUpdate>
+
+/** What a source emits. */
+export type SourceEvent = { kind: 'post'; post: Post } | { kind: 'engagement'; update: EngagementUpdate }
+
+/** Mentions of one brand in one event-time minute (the brand's own posts excluded). */
+export const WindowAggregate = Type.Object(
+  {
+    brand: Type.String(),
+    /** Start of the minute, ISO 8601 UTC. */
+    minute: Timestamp,
+    posts: Count,
+    negative: Count,
+    neutral: Count,
+    positive: Count,
+    mixed: Count,
+    uncertain: Count,
+  },
+  { additionalProperties: false },
+)
+export type WindowAggregate = Static<typeof WindowAggregate>
+
+export const SEVERITIES = ['info', 'warning', 'critical'] as const
+export const Alert = Type.Object(
+  {
+    id: Type.String(),
+    brand: Type.String(),
+    at: Timestamp,
+    severity: Type.Enum(SEVERITIES),
+    state: Type.Enum(['open', 'acknowledged', 'resolved']),
+    title: Type.String(),
+    /** Why it fired, in words and evidence, so the war room can act without digging. */
+    why: Type.Object({
+      summary: Type.String(),
+      terms: Type.Array(Type.String()),
+      examplePostIds: Type.Array(Type.String()),
+    }),
+  },
+  { additionalProperties: false },
+)
+export type Alert = Static<typeof Alert>
+
+/** One brand as tracked: its name, its own accounts, the words that mention it, its rivals. */
+export const TrackedBrand = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 128 }),
+    handles: Type.Array(Type.String({ minLength: 1 })),
+    keywords: Type.Array(Type.String({ minLength: 1 })),
+    competitors: Type.Array(Type.String({ minLength: 1 })),
+  },
+  { additionalProperties: false },
+)
+export type TrackedBrand = Static<typeof TrackedBrand>
+
+/** What a wall needs on (re)connect; live deltas follow. */
+export interface Snapshot {
+  serverTime: string
+  /** The primary brand first, then its competitors. */
+  brands: TrackedBrand[]
+  /** Per-minute windows of the last SNAPSHOT_MINUTES, oldest first, all brands. */
+  aggregates: WindowAggregate[]
+  /** Newest first. */
+  recentPosts: ScoredPost[]
+}
+
+/**
+ * socket.io events, versioned. A wire event is never changed in place: a new shape gets a new
+ * name (`.v2`) and the old one is served until clients have moved.
+ */
+export const EVENTS = {
+  snapshot: 'snapshot.v1',
+  aggregatesUpdated: 'aggregates.updated.v1',
+  postsAdded: 'posts.added.v1',
+  alertRaised: 'alert.raised.v1',
+} as const
+
+export interface ServerToClientEvents {
+  'snapshot.v1': (snapshot: Snapshot) => void
+  /** Full current values of the windows that changed since the last delta. */
+  'aggregates.updated.v1': (windows: WindowAggregate[]) => void
+  /** Newly scored posts, newest last. */
+  'posts.added.v1': (posts: ScoredPost[]) => void
+  'alert.raised.v1': (alert: Alert) => void
+}
+
+// The wall only listens; reconnecting is how it asks for a fresh snapshot.
+export type ClientToServerEvents = Record<string, never>

@@ -1,0 +1,29 @@
+// Where events that cannot go on end up: one NDJSON line each, with the stage that refused them
+// and why, so nothing is dropped silently and every refusal can be replayed or inspected.
+import { appendFileSync, mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+
+export interface DeadLetter {
+  record(stage: string, reason: string, payload: unknown): void
+  /** Refusals so far, by `stage: reason`. */
+  counts(): Record<string, number>
+}
+
+export class DeadLetterFile implements DeadLetter {
+  private readonly tally = new Map<string, number>()
+
+  constructor(readonly path: string) {
+    mkdirSync(dirname(path), { recursive: true })
+  }
+
+  record(stage: string, reason: string, payload: unknown): void {
+    const key = `${stage}: ${reason}`
+    this.tally.set(key, (this.tally.get(key) ?? 0) + 1)
+    // Synchronous on purpose: refusals are rare, and a crash right after must not lose the record.
+    appendFileSync(this.path, `${JSON.stringify({ at: new Date().toISOString(), stage, reason, payload })}\n`)
+  }
+
+  counts(): Record<string, number> {
+    return Object.fromEntries(this.tally)
+  }
+}

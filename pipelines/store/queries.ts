@@ -1,0 +1,27 @@
+// Read queries shared by every store mode. Values only ever travel as bound parameters
+// ({name:Type}), never spliced into SQL.
+import type { AggregateQuery } from './store.ts'
+
+export const MINUTE_AGGREGATES = `
+SELECT brand, minute,
+  sum(posts) AS posts, sum(negative) AS negative, sum(neutral) AS neutral, sum(positive) AS positive,
+  sum(mixed) AS mixed, sum(uncertain) AS uncertain
+FROM brand_minute
+WHERE (empty({brands:Array(String)}) OR has({brands:Array(String)}, brand))
+  AND minute >= parseDateTime64BestEffort({from:String}, 3, 'UTC')
+  AND minute < parseDateTime64BestEffort({to:String}, 3, 'UTC')
+  AND ({last:UInt32} = 0 OR minute > (SELECT max(minute) FROM brand_minute) - toIntervalMinute({last:UInt32}))
+GROUP BY brand, minute
+ORDER BY minute, brand`
+
+export function minuteAggregateParams(query: AggregateQuery) {
+  return {
+    brands: query.brands ?? [],
+    from: query.from ?? '1970-01-01T00:00:00Z',
+    to: query.to ?? '2105-12-31T00:00:00Z',
+    last: query.lastMinutes ?? 0,
+  }
+}
+
+export const COUNT_POSTS = 'SELECT count() AS n FROM posts'
+export const LATEST_POST = "SELECT formatDateTime(max(created_at), '%Y-%m-%dT%H:%i:%S.%fZ', 'UTC') AS t, count() AS n FROM posts"

@@ -1,0 +1,27 @@
+// Storage as the rest of Undertow sees it. Embedded (chdb, in-process) is the default; the
+// storage issue adds a ClickHouse server mode (@clickhouse/client) behind the same interface.
+import type { EngagementUpdate, ScoredPost, WindowAggregate } from '../schema.ts'
+
+export interface AggregateQuery {
+  brands?: readonly string[]
+  /** Inclusive start and exclusive end, ISO 8601. */
+  from?: string
+  to?: string
+  /** Instead of from/to: the last N minutes up to the newest stored minute. */
+  lastMinutes?: number
+}
+
+export interface Store {
+  readonly mode: 'embedded' | 'server'
+  /** Creates or upgrades the schema; safe to run at every start. */
+  migrate(): Promise<void>
+  insertPosts(posts: readonly ScoredPost[]): Promise<void>
+  insertEngagement(updates: readonly EngagementUpdate[]): Promise<void>
+  countPosts(): Promise<number>
+  /** createdAt of the newest stored post, or null when there is none. */
+  latestPostTime(): Promise<string | null>
+  /** Per-brand, per-minute windows, oldest first. */
+  minuteAggregates(query: AggregateQuery): Promise<WindowAggregate[]>
+  ping(): Promise<boolean>
+  close(): Promise<void>
+}

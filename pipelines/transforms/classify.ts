@@ -1,0 +1,36 @@
+// classify: posts are scored in batches (the model is much faster per post in a batch), then each
+// post gets its sentiment and intents. A batch the model fails on is dead-lettered whole, with
+// the model's error, and the stream goes on.
+import { asyncScheduler, bufferTime, catchError, concatMap, EMPTY, filter, from, mergeMap, type OperatorFunction, type SchedulerLike } from 'rxjs'
+import type { Classifier, ModelSentiment } from '../../models/classifier.ts'
+import { detectIntents } from '../../models/middle.ts'
+import type { Post, ScoredPost } from '../schema.ts'
+import type { DeadLetter } from '../sinks/deadletter.ts'
+
+/** Longest a post waits for its batch to fill, and the largest batch. */
+export const CLASSIFY_BATCH_MS = 50
+export const CLASSIFY_BATCH_MAX = 256
+
+export function scoreOne(post: Post, model: ModelSentiment): ScoredPost {
+  return { ...post, sentiment: { ...model, intents: detectIntents(post.text, model.label, post.brands.length) } }
+}
+
+export function classify(classifier: Classifier, deadLetter: DeadLetter, scheduler: SchedulerLike = asyncScheduler): OperatorFunction<Post, ScoredPost> {
+  return (posts$) =>
+    posts$.pipe(
+      bufferTime(CLASSIFY_BATCH_MS, null, CLASSIFY_BATCH_MAX, scheduler),
+      filter((batch) => batch.length > 0),
+      concatMap((batch) =>
+        from(classifier.classify(batch.map((p) => p.text))).pipe(
+          mergeMap((results) => {
+            if (results.length !== batch.length) throw new Error(`${classifier.name} returned ${results.length} results for ${batch.length} texts`)
+            return batch.map((post, i) => scoreOne(post, results[i]!))
+          }),
+          catchError((error: unknown) => {
+            for (const post of batch) deadLetter.record('classify', `${classifier.name}: ${String(error)}`, post)
+            return EMPTY
+          }),
+        ),
+      ),
+    )
+}

@@ -1,0 +1,50 @@
+// match: which tracked brands a post is about. A keyword matches as a whole word, case-insensitively;
+// an @mention of a brand's handle matches that brand. A post by a brand's own account is marked
+// `ownBrand` and does not count as a mention of that brand. Posts that match nothing are untracked
+// and leave the stream here (counted, not dead-lettered: they are not errors).
+import { filter, map, type OperatorFunction } from 'rxjs'
+import type { Post, TrackedBrand } from '../schema.ts'
+
+interface BrandMatcher {
+  name: string
+  handles: Set<string>
+  words: RegExp
+}
+
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+
+export function compileTracking(tracking: readonly TrackedBrand[]): BrandMatcher[] {
+  return tracking.map((brand) => {
+    const handles = brand.handles.map((h) => h.replace(/^@/, '').toLowerCase())
+    const alternatives = [...brand.keywords.map(escape), ...handles.map((h) => `@${escape(h)}`)]
+    return { name: brand.name, handles: new Set(handles), words: new RegExp(`(?<![\\p{L}\\p{N}_])(${alternatives.join('|')})(?![\\p{L}\\p{N}_])`, 'giu') }
+  })
+}
+
+/** The post with `brands`, `terms` and `ownBrand` filled, or null when no tracked brand is in it. */
+export function matchOne(post: Post, matchers: readonly BrandMatcher[]): Post | null {
+  const brands: string[] = []
+  const terms = new Set<string>()
+  let ownBrand: string | undefined
+  for (const m of matchers) {
+    if (m.handles.has(post.author.handle)) ownBrand = m.name
+    const found = [...post.text.matchAll(m.words)].map((hit) => hit[0].toLowerCase())
+    if (found.length === 0) continue
+    found.forEach((t) => terms.add(t))
+    if (ownBrand !== m.name) brands.push(m.name)
+  }
+  if (brands.length === 0 && ownBrand === undefined) return null
+  return { ...post, brands, terms: [...terms], ...(ownBrand === undefined ? {} : { ownBrand }) }
+}
+
+export function match(tracking: readonly TrackedBrand[], onUntracked: () => void = () => {}): OperatorFunction<Post, Post> {
+  const matchers = compileTracking(tracking)
+  return (posts$) =>
+    posts$.pipe(
+      map((post) => matchOne(post, matchers)),
+      filter((post): post is Post => {
+        if (post === null) onUntracked()
+        return post !== null
+      }),
+    )
+}

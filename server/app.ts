@@ -1,0 +1,37 @@
+// buildServer: the whole HTTP and socket.io app, assembled from plugins. It never listens:
+// main.ts does, and tests use app.inject() or listen on a loopback port themselves.
+import Fastify, { type FastifyServerOptions } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { TrackedBrand } from '../pipelines/schema.ts'
+import type { LiveView } from '../pipelines/sinks/socketio.ts'
+import type { Store } from '../pipelines/store/store.ts'
+import { installErrorHandlers } from './errors.ts'
+import { clientPlugin } from './plugins/client.ts'
+import { socketIoPlugin } from './plugins/socketio.ts'
+import { aggregateRoutes } from './routes/aggregates.ts'
+import { healthRoutes, type HealthInfo } from './routes/health.ts'
+import { buildSnapshot } from './snapshot.ts'
+
+export interface ServerOptions {
+  store: Store
+  view: LiveView
+  tracking: readonly TrackedBrand[]
+  health: HealthInfo
+  logger?: FastifyServerOptions['logger']
+  /** Folder of the built client; defaults to client/dist. */
+  clientRoot?: string
+}
+
+export async function buildServer(options: ServerOptions) {
+  const { store, view, tracking } = options
+  const app = Fastify({ logger: options.logger ?? false }).withTypeProvider<TypeBoxTypeProvider>()
+  installErrorHandlers(app)
+  await app.register(socketIoPlugin, { snapshot: () => buildSnapshot(store, view, tracking) })
+  await app.register(healthRoutes, { store, info: options.health })
+  await app.register(aggregateRoutes, { store })
+  await app.register(clientPlugin, options.clientRoot ? { root: options.clientRoot } : {})
+  await app.ready()
+  return app
+}
+
+export type App = Awaited<ReturnType<typeof buildServer>>

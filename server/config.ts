@@ -1,0 +1,87 @@
+// Configuration comes from the environment, is described once here (TypeBox, with defaults and
+// docs) and validated at start: a bad or unknown value stops start-up with a message naming it.
+// The README's configuration table is generated from this schema (`npm run docs:config`).
+import Type, { type Static } from 'typebox'
+import Value from 'typebox/value'
+import { SOURCE_NAMES } from '../pipelines/schema.ts'
+
+/** Sources that are implemented today; the rest of SOURCE_NAMES arrive with the connectors issue. */
+export const AVAILABLE_SOURCES = ['simulator'] as const satisfies readonly (typeof SOURCE_NAMES)[number][]
+
+export const ConfigSchema = Type.Object(
+  {
+    PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000, description: 'HTTP port of the API and the wall (0 picks a free one).' }),
+    HOST: Type.String({ minLength: 1, default: '127.0.0.1', description: 'Interface to listen on; `0.0.0.0` to serve other machines.' }),
+    DATA_DIR: Type.String({ minLength: 1, default: './data', description: 'Where the embedded ClickHouse keeps its tables and the dead-letter file.' }),
+    SOURCES: Type.String({ default: 'simulator', description: `Comma-separated sources to run: ${AVAILABLE_SOURCES.join(', ')}.` }),
+    SIM_SPEED: Type.Number({ exclusiveMinimum: 0, maximum: 100_000, default: 10, description: 'Simulator: simulated seconds per real second.' }),
+    SIM_SEED: Type.Integer({ default: 42, description: 'Simulator: random seed; the same seed gives the same posts.' }),
+    BRAND: Type.String({ minLength: 1, maxLength: 64, default: 'Lumen', description: 'The brand the wall watches (the simulator writes about it).' }),
+    COMPETITORS: Type.String({ default: 'Corvid,Nimbus', description: 'Comma-separated competitor brands, shown beside it.' }),
+    LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      default: 'info',
+      description: 'Log level (pino).',
+    }),
+  },
+  { additionalProperties: false },
+)
+export type Config = Static<typeof ConfigSchema>
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+const KEYS = Object.keys(ConfigSchema.properties) as (keyof Config)[]
+
+/**
+ * Reads the keys this app owns from an environment-like record. Other variables (PATH and friends)
+ * are not ours and are ignored, except in our SIM_ namespace, where an unknown key is a typo.
+ */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const raw: Record<string, unknown> = {}
+  for (const key of KEYS) {
+    const value = env[key]
+    if (value !== undefined && value !== '') raw[key] = value
+  }
+  const problems = nearMisses(env)
+  const candidate = Value.Convert(ConfigSchema, Value.Default(ConfigSchema, raw)) as Record<string, unknown>
+  for (const error of Value.Errors(ConfigSchema, candidate)) {
+    const key = error.instancePath.replace(/^\//, '') as keyof Config
+    if (!key) continue
+    const schema = ConfigSchema.properties[key] as { description?: string }
+    problems.push(`${key}=${JSON.stringify(env[key])}: ${error.message} (${schema.description ?? ''})`)
+  }
+  if (problems.length === 0) problems.push(...checkSources(String(candidate.SOURCES)))
+  if (problems.length > 0) throw new ConfigError([...new Set(problems)])
+  return candidate as Config
+}
+
+export function listOf(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+}
+
+function checkSources(value: string): string[] {
+  const names = listOf(value)
+  if (names.length === 0) return [`SOURCES=${JSON.stringify(value)}: names no source (expected some of ${AVAILABLE_SOURCES.join(', ')})`]
+  return names
+    .filter((name) => !(AVAILABLE_SOURCES as readonly string[]).includes(name))
+    .map((name) =>
+      (SOURCE_NAMES as readonly string[]).includes(name)
+        ? `SOURCES: "${name}" is not available yet (available: ${AVAILABLE_SOURCES.join(', ')})`
+        : `SOURCES: unknown source "${name}" (expected some of ${AVAILABLE_SOURCES.join(', ')})`,
+    )
+}
+
+// Our keys share prefixes (SIM_, the bare names); a variable that starts like one of ours but is
+// not one is almost certainly a typo that would otherwise be silently ignored.
+function nearMisses(env: Record<string, string | undefined>): string[] {
+  return Object.keys(env)
+    .filter((key) => key.startsWith('SIM_') && !(KEYS as string[]).includes(key))
+    .map((key) => `${key}: unknown setting (known: ${KEYS.filter((k) => k.startsWith('SIM_')).join(', ')})`)
+}

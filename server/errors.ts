@@ -1,0 +1,33 @@
+// Every HTTP error leaves in one JSON shape with a stable code; a 5xx never shows internals.
+import type { FastifyError, FastifyInstance } from 'fastify'
+
+export const ERROR_CODES = {
+  BAD_REQUEST: 'bad_request',
+  NOT_FOUND: 'not_found',
+  INTERNAL: 'internal_error',
+  UNAVAILABLE: 'unavailable',
+} as const
+export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES]
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string }
+}
+
+export function errorBody(code: ErrorCode, message: string): ErrorBody {
+  return { error: { code, message } }
+}
+
+export function installErrorHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const status = error.statusCode ?? 500
+    if (status >= 500) {
+      request.log.error({ err: error }, 'request failed')
+      return reply.status(status).send(errorBody(ERROR_CODES.INTERNAL, 'Internal error; see the server log.'))
+    }
+    const message = error.validation ? `Invalid ${error.validationContext ?? 'request'}: ${error.message}` : error.message
+    return reply.status(status).send(errorBody(status === 404 ? ERROR_CODES.NOT_FOUND : ERROR_CODES.BAD_REQUEST, message))
+  })
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(404).send(errorBody(ERROR_CODES.NOT_FOUND, `No route for ${request.method} ${request.url.split('?')[0]}`)),
+  )
+}

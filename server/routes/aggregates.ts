@@ -1,0 +1,27 @@
+// GET /api/aggregates: per-brand, per-minute windows from ClickHouse history.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import Type from 'typebox'
+import { WindowAggregate } from '../../pipelines/schema.ts'
+import type { Store } from '../../pipelines/store/store.ts'
+
+const Query = Type.Object(
+  {
+    brand: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    from: Type.Optional(Type.String({ format: 'date-time' })),
+    to: Type.Optional(Type.String({ format: 'date-time' })),
+    lastMinutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 7 * 24 * 60 })),
+  },
+  { additionalProperties: false },
+)
+
+export const aggregateRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (app, { store }) => {
+  app.get(
+    '/api/aggregates',
+    { schema: { querystring: Query, response: { 200: Type.Object({ windows: Type.Array(WindowAggregate) }) } } },
+    async (request) => {
+      const { brand, from, to, lastMinutes } = request.query
+      const windows = await store.minuteAggregates({ ...(brand ? { brands: [brand] } : {}), from, to, lastMinutes })
+      return { windows }
+    },
+  )
+}

@@ -1,0 +1,22 @@
+// GET /healthz: is the process up, and what does it run on. 200 while the store answers.
+import type { FastifyPluginAsync } from 'fastify'
+import type { Store } from '../../pipelines/store/store.ts'
+
+export interface HealthInfo {
+  classifier: string
+  sources: string[]
+  stats: () => object
+}
+
+export const healthRoutes: FastifyPluginAsync<{ store: Store; info: HealthInfo }> = async (app, { store, info }) => {
+  app.get('/healthz', async (_request, reply) => {
+    const storeUp = await store.ping()
+    return reply.status(storeUp ? 200 : 503).send({
+      status: storeUp ? 'ok' : 'degraded',
+      store: { mode: store.mode, up: storeUp },
+      classifier: info.classifier,
+      sources: info.sources,
+      pipeline: info.stats(),
+    })
+  })
+}

@@ -1,0 +1,21 @@
+// Builds the configured sources. Only the simulator exists today; each connector of the
+// connectors issue adds one case here.
+import type { Observable } from 'rxjs'
+import type { SourceEvent } from '../pipelines/schema.ts'
+import { simulatorSource } from '../pipelines/sources/simulator.ts'
+import { launchDay } from '../pipelines/sources/simulator/scenario.ts'
+import { type Config, listOf } from './config.ts'
+
+export function buildSources(config: Config, options: { simulatorStart: string }): Observable<SourceEvent>[] {
+  return listOf(config.SOURCES).map((name) => {
+    switch (name) {
+      case 'simulator': {
+        const [first = 'Corvid', second = 'Nimbus'] = listOf(config.COMPETITORS)
+        const scenario = launchDay({ brand: config.BRAND, competitors: [first, second], start: options.simulatorStart })
+        return simulatorSource({ scenario, seed: config.SIM_SEED, speed: config.SIM_SPEED })
+      }
+      default:
+        throw new Error(`SOURCES: "${name}" has no implementation`)
+    }
+  })
+}

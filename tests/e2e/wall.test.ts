@@ -1,0 +1,60 @@
+// The wall in a real browser: it connects, its numbers move as the simulator runs, and post text
+// with markup in it shows as literal text.
+import { Subject } from 'rxjs'
+import type { Browser, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { SourceEvent } from '../../pipelines/schema.ts'
+import { hasChromium, launchBrowser } from '../support/browser.ts'
+import { startStack } from '../support/stack.ts'
+
+describe.skipIf(!hasChromium)('the wall in Chromium', () => {
+  const injected = new Subject<SourceEvent>()
+  let stack: Awaited<ReturnType<typeof startStack>>
+  let browser: Browser
+  let page: Page
+
+  beforeAll(async () => {
+    stack = await startStack({ speed: 120, extra: injected })
+    browser = await launchBrowser()
+    page = await browser.newPage({ viewport: { width: 1920, height: 1080 } })
+    await page.goto(stack.url)
+  })
+  afterAll(async () => {
+    injected.complete()
+    await browser?.close()
+    await stack?.stop()
+  })
+
+  it('shows it is live and its numbers change as posts arrive', async () => {
+    await expect.poll(() => page.getByTestId('connection').textContent(), { timeout: 15_000 }).toBe('Live')
+    const figure = page.getByTestId('figure-Mentions, 15 min')
+    await expect.poll(async () => Number(await figure.textContent()), { timeout: 15_000 }).toBeGreaterThan(0)
+    const first = Number(await figure.textContent())
+    await expect.poll(async () => Number(await figure.textContent()), { timeout: 15_000 }).not.toBe(first)
+    expect(await page.locator('svg rect').count()).toBeGreaterThan(10)
+  })
+
+  it('renders post text as text, never as HTML', async () => {
+    const text = 'Lumen <img src=x onerror="window.__pwned=1"><b>bold</b>'
+    injected.next({
+      kind: 'post',
+      post: {
+        id: 'webhook:xss',
+        source: 'webhook',
+        url: '',
+        author: { id: 'x', handle: 'mallory', displayName: 'M', followers: 1 },
+        text,
+        lang: 'en',
+        createdAt: new Date().toISOString(),
+        engagement: { likes: 0, reposts: 0, replies: 0, quotes: 0 },
+        brands: [],
+        terms: [],
+      },
+    })
+    const item = page.locator('li', { hasText: '@mallory' })
+    await expect.poll(() => item.count(), { timeout: 10_000 }).toBe(1)
+    expect(await item.locator('.text').textContent()).toBe(text)
+    expect(await item.locator('img, b').count()).toBe(0)
+    expect(await page.evaluate(() => (globalThis as { __pwned?: number }).__pwned)).toBeUndefined()
+  })
+})

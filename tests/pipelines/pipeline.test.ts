@@ -1,0 +1,91 @@
+// The simulator's posts through the real pipeline into the embedded ClickHouse: what is stored,
+// and what is pushed live, must equal what the simulator emitted, post for post and minute for minute.
+import { from } from 'rxjs'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { scoreText } from '../../models/lexicon.ts'
+import type { Post, SourceEvent, WindowAggregate } from '../../pipelines/schema.ts'
+import { simulatorSource } from '../../pipelines/sources/simulator.ts'
+import { EmbeddedStore } from '../../pipelines/store/embedded.ts'
+import { compileTracking, matchOne } from '../../pipelines/transforms/match.ts'
+import { byMinute, postsOf, runThrough, scenario, SEED, simulated, tracking } from '../support/fixtures.ts'
+import { tmpDir } from '../support/tmp.ts'
+
+const dir = tmpDir('pipeline')
+let store: EmbeddedStore
+
+beforeAll(async () => {
+  store = new EmbeddedStore(dir.path)
+  await store.migrate()
+})
+afterAll(async () => {
+  await store.close()
+  dir.remove()
+})
+
+/** What the aggregates must be, computed independently of the pipeline from the emitted posts. */
+function expectedWindows(posts: readonly Post[]): WindowAggregate[] {
+  const matchers = compileTracking(tracking)
+  const windows = new Map<string, WindowAggregate>()
+  for (const post of posts) {
+    const matched = matchOne(post, matchers)!
+    const s = scoreText(post.text)
+    const t = Date.parse(post.createdAt)
+    const minute = new Date(t - (t % 60_000)).toISOString()
+    for (const brand of matched.brands) {
+      const w = windows.get(`${brand}|${minute}`) ?? { brand, minute, posts: 0, negative: 0, neutral: 0, positive: 0, mixed: 0, uncertain: 0 }
+      w.posts++
+      w[s.label]++
+      if (s.mixed) w.mixed++
+      if (s.uncertain) w.uncertain++
+      windows.set(`${brand}|${minute}`, w)
+    }
+  }
+  return byMinute(windows.values())
+}
+
+describe('pipeline: simulator -> normalise -> match -> classify -> ClickHouse + live', () => {
+  const UNTIL = 50 * 60 // through the launch and into the backlash
+  const events = simulated(UNTIL)
+  const posts = postsOf(events)
+  let result: Awaited<ReturnType<typeof runThrough>>
+
+  beforeAll(async () => {
+    result = await runThrough(store, simulatorSource({ scenario, seed: SEED, speed: Infinity, until: UNTIL }))
+  })
+
+  it('stores every post the simulator emitted, once', async () => {
+    expect(posts.length).toBeGreaterThan(500)
+    expect(result.deadLetter.records).toEqual([])
+    expect(result.stats.stored).toBe(posts.length)
+    expect(await store.countPosts()).toBe(posts.length)
+  })
+
+  it("stores per-minute aggregates equal to the emitted posts' counts and sentiment mix", async () => {
+    const expected = expectedWindows(posts)
+    expect(expected.length).toBeGreaterThan(3 * 45)
+    expect(await store.minuteAggregates({})).toEqual(expected)
+  })
+
+  it('pushes live windows whose final values equal the stored ones', async () => {
+    expect(result.live.deltas).toBeGreaterThan(0)
+    expect(byMinute(result.live.windows.values())).toEqual(await store.minuteAggregates({}))
+  })
+
+  it('stores the engagement updates', () => {
+    expect(result.stats.engagementStored).toBe(events.filter((e) => e.event.kind === 'engagement').length)
+  })
+})
+
+describe('pipeline: bad events', () => {
+  it('dead-letters a bad post with its reason and stores everything else', async () => {
+    const before = await store.countPosts()
+    const good = postsOf(simulated(120, SEED + 1))
+    const bad = { ...good[0]!, id: 'simulator:bad', createdAt: 'not a date' }
+    const asEvents = (list: Post[]) => list.map((post): SourceEvent => ({ kind: 'post', post }))
+    const source = from([...asEvents(good.slice(0, 5)), { kind: 'post', post: bad } as SourceEvent, ...asEvents(good.slice(5))])
+    const { deadLetter, stats } = await runThrough(store, source)
+    expect(deadLetter.records).toEqual([{ stage: 'normalise', reason: expect.stringContaining('/createdAt'), payload: bad }])
+    expect(stats.stored).toBe(good.length)
+    expect(await store.countPosts()).toBe(before + good.length)
+  })
+})

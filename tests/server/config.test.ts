@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest'
+import { ConfigError, loadConfig } from '../../server/config.ts'
+
+const problems = (env: Record<string, string>) => {
+  try {
+    loadConfig(env)
+  } catch (error) {
+    if (error instanceof ConfigError) return error.message
+    throw error
+  }
+  throw new Error('expected a ConfigError')
+}
+
+describe('configuration', () => {
+  it('has the documented defaults and ignores variables that are not ours', () => {
+    expect(loadConfig({ PATH: '/usr/bin', HOME: '/root' })).toEqual({
+      PORT: 3000,
+      HOST: '127.0.0.1',
+      DATA_DIR: './data',
+      SOURCES: 'simulator',
+      SIM_SPEED: 10,
+      SIM_SEED: 42,
+      BRAND: 'Lumen',
+      COMPETITORS: 'Corvid,Nimbus',
+      LOG_LEVEL: 'info',
+    })
+  })
+
+  it('converts and accepts good values', () => {
+    expect(loadConfig({ PORT: '8080', SIM_SPEED: '0.5', SOURCES: ' simulator ' })).toMatchObject({ PORT: 8080, SIM_SPEED: 0.5 })
+  })
+
+  it('rejects a bad value, naming the variable, the value and what is expected', () => {
+    const message = problems({ PORT: 'eighty' })
+    expect(message).toContain('PORT="eighty"')
+    expect(message).toContain('HTTP port')
+    expect(problems({ PORT: '70000' })).toMatch(/PORT="70000": .*65535/)
+    expect(problems({ SIM_SPEED: '0' })).toContain('SIM_SPEED="0"')
+    expect(problems({ LOG_LEVEL: 'loud' })).toContain('LOG_LEVEL="loud"')
+  })
+
+  it('rejects unknown and not-yet-available sources', () => {
+    expect(problems({ SOURCES: 'simulator,myspace' })).toContain('unknown source "myspace"')
+    expect(problems({ SOURCES: 'jetstream' })).toContain('"jetstream" is not available yet')
+    expect(problems({ SOURCES: ' , ' })).toContain('names no source')
+  })
+
+  it('rejects a misspelt simulator setting instead of ignoring it', () => {
+    expect(problems({ SIM_SPED: '5' })).toContain('SIM_SPED: unknown setting')
+  })
+})

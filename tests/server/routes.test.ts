@@ -1,0 +1,61 @@
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { postsOf, runThrough, simulated, sourceOf } from '../support/fixtures.ts'
+import { testApp } from '../support/server.ts'
+import { tmpDir } from '../support/tmp.ts'
+
+const client = tmpDir('client')
+mkdirSync(client.path, { recursive: true })
+writeFileSync(resolve(client.path, 'index.html'), '<!doctype html><title>Undertow wall</title>')
+let t: Awaited<ReturnType<typeof testApp>>
+
+beforeAll(async () => {
+  t = await testApp({ clientRoot: client.path })
+  await runThrough(t.store, sourceOf(simulated(20 * 60)))
+})
+afterAll(async () => {
+  await t.close()
+  client.remove()
+})
+
+describe('HTTP routes', () => {
+  it('GET /healthz reports the store, classifier, sources and pipeline', async () => {
+    const res = await t.app.inject('/healthz')
+    expect(res.statusCode).toBe(200)
+    expect(res.json()).toMatchObject({ status: 'ok', store: { mode: 'embedded', up: true }, classifier: 'vader-lexicon', sources: ['simulator'], pipeline: { received: 0 } })
+  })
+
+  it('GET /api/aggregates returns the stored windows, filtered by brand and range', async () => {
+    const all = (await t.app.inject('/api/aggregates')).json().windows
+    expect(all).toEqual(await t.store.minuteAggregates({}))
+    expect(all.length).toBeGreaterThan(20)
+    const lumen = (await t.app.inject('/api/aggregates?brand=Lumen&from=2026-11-23T09:05:00Z&to=2026-11-23T09:10:00Z')).json().windows
+    expect(lumen.map((w: { minute: string }) => w.minute)).toEqual(['09:05', '09:06', '09:07', '09:08', '09:09'].map((m) => `2026-11-23T${m}:00.000Z`))
+    expect(lumen.every((w: { brand: string }) => w.brand === 'Lumen')).toBe(true)
+    const posts = postsOf(simulated(20 * 60)).filter((p) => p.text.includes('Lumen') && p.createdAt >= '2026-11-23T09:05' && p.createdAt < '2026-11-23T09:10')
+    expect(lumen.reduce((n: number, w: { posts: number }) => n + w.posts, 0)).toBe(posts.length)
+    const last = (await t.app.inject('/api/aggregates?lastMinutes=2')).json().windows
+    expect(new Set(last.map((w: { minute: string }) => w.minute)).size).toBe(2)
+  })
+
+  it('rejects a bad query in the one error shape, saying what is wrong', async () => {
+    const res = await t.app.inject('/api/aggregates?from=yesterday')
+    expect(res.statusCode).toBe(400)
+    expect(res.json()).toEqual({ error: { code: 'bad_request', message: expect.stringContaining('from') } })
+    const injection = await t.app.inject(`/api/aggregates?brand=${encodeURIComponent("Lumen' OR 1=1 --")}`)
+    expect(injection.json()).toEqual({ windows: [] })
+  })
+
+  it('answers unknown routes with 404 in the same shape', async () => {
+    const res = await t.app.inject('/api/nope')
+    expect(res.statusCode).toBe(404)
+    expect(res.json()).toEqual({ error: { code: 'not_found', message: 'No route for GET /api/nope' } })
+  })
+
+  it('serves the built wall', async () => {
+    const res = await t.app.inject('/')
+    expect(res.statusCode).toBe(200)
+    expect(res.body).toContain('Undertow wall')
+  })
+})

@@ -1,0 +1,69 @@
+// Shared fixtures: the launch-day scenario at a fixed start, the tracking that goes with it, and
+// helpers that run the real pipeline with a recording live sink.
+import { from, type Observable } from 'rxjs'
+import { LexiconClassifier } from '../../models/lexicon.ts'
+import { startPipeline } from '../../pipelines/pipeline.ts'
+import type { Post, ScoredPost, SourceEvent, WindowAggregate } from '../../pipelines/schema.ts'
+import type { DeadLetter } from '../../pipelines/sinks/deadletter.ts'
+import { generate, type TimedEvent } from '../../pipelines/sources/simulator/generate.ts'
+import { launchDay } from '../../pipelines/sources/simulator/scenario.ts'
+import type { Store } from '../../pipelines/store/store.ts'
+import { trackingFrom } from '../../server/tracking.ts'
+
+export const START = '2026-11-23T09:00:00.000Z'
+export const SEED = 7
+export const scenario = launchDay({ brand: 'Lumen', competitors: ['Corvid', 'Nimbus'], start: START })
+export const tracking = trackingFrom({ BRAND: 'Lumen', COMPETITORS: 'Corvid,Nimbus' })
+
+/** The simulator's events up to `until` simulated seconds, straight from the generator. */
+export function simulated(until: number, seed = SEED): TimedEvent[] {
+  const events: TimedEvent[] = []
+  for (const e of generate(scenario, seed)) {
+    if (e.at >= until) break
+    events.push(e)
+  }
+  return events
+}
+
+export function postsOf(events: readonly TimedEvent[]): Post[] {
+  return events.flatMap((e) => (e.event.kind === 'post' ? [e.event.post] : []))
+}
+
+export class MemoryDeadLetter implements DeadLetter {
+  readonly records: { stage: string; reason: string; payload: unknown }[] = []
+  record(stage: string, reason: string, payload: unknown) {
+    this.records.push({ stage, reason, payload })
+  }
+  counts() {
+    const counts: Record<string, number> = {}
+    for (const r of this.records) counts[`${r.stage}: ${r.reason}`] = (counts[`${r.stage}: ${r.reason}`] ?? 0) + 1
+    return counts
+  }
+}
+
+/** Records what the pipeline pushes live, keeping the latest value of every window. */
+export class RecordingLive {
+  readonly windows = new Map<string, WindowAggregate>()
+  readonly posts: ScoredPost[] = []
+  deltas = 0
+  pushWindows(windows: WindowAggregate[]) {
+    this.deltas++
+    for (const w of windows) this.windows.set(`${w.brand}|${w.minute}`, w)
+  }
+  pushPosts(posts: ScoredPost[]) {
+    this.posts.push(...posts)
+  }
+}
+
+export async function runThrough(store: Store, source: Observable<SourceEvent>) {
+  const live = new RecordingLive()
+  const deadLetter = new MemoryDeadLetter()
+  const pipeline = startPipeline({ sources: [source], classifier: new LexiconClassifier(), tracking, store, live, deadLetter })
+  await pipeline.done
+  return { live, deadLetter, stats: pipeline.stats }
+}
+
+export const sourceOf = (events: readonly TimedEvent[]) => from(events.map((e) => e.event))
+
+export const byMinute = (windows: Iterable<WindowAggregate>) =>
+  [...windows].sort((a, b) => a.minute.localeCompare(b.minute) || a.brand.localeCompare(b.brand))

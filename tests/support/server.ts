@@ -1,0 +1,24 @@
+// A real app on a real embedded store, for server tests.
+import { LiveView } from '../../pipelines/sinks/socketio.ts'
+import { EmbeddedStore } from '../../pipelines/store/embedded.ts'
+import { buildServer } from '../../server/app.ts'
+import { tracking } from './fixtures.ts'
+import { tmpDir } from './tmp.ts'
+
+export async function testApp(options: { clientRoot?: string } = {}) {
+  const dir = tmpDir('server')
+  const store = new EmbeddedStore(dir.path)
+  await store.migrate()
+  const view = new LiveView()
+  const app = await buildServer({ store, view, tracking, health: { classifier: 'vader-lexicon', sources: ['simulator'], stats: () => ({ received: 0 }) }, ...options })
+  return {
+    app,
+    store,
+    view,
+    async close() {
+      await app.close()
+      await store.close()
+      dir.remove()
+    },
+  }
+}
