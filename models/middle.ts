@@ -25,7 +25,7 @@ export function normalisedEntropy(scores: Scores): number {
 
 // Intent cues, deliberately plain and documented: a post can carry several intents.
 const QUESTION = /\?|^\s*(how|what|why|when|where|who|which|is|are|can|could|does|do|will|should)\b/i
-const SUGGESTION = /\b(should|wish|please add|would be (nice|great|cool)|it'd be (nice|great)|feature request|how about|could you (add|make))\b/i
+const SUGGESTION = /\b(should (add|make|let|offer|bring|include|have|fix|allow|support|change)|wish|please add|would be (nice|great|cool)|it'd be (nice|great)|feature request|how about|could you (add|make))\b/i
 const SUPPORT = /\b(help|can't|cannot|won't|doesn't|not working|broken|stuck|crash(es|ed|ing)?|error|refund|replace(ment)?|fix)\b/i
 const COMPARISON = /\b(better|worse|than|vs\.?|versus|compared to|switch(ed|ing)? (to|from))\b/i
 

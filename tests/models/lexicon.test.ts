@@ -39,6 +39,7 @@ describe('intents', () => {
   it('finds questions, suggestions, complaints, praise, comparisons and support needs', () => {
     expect(detectIntents('does it support wireless charging?', 'neutral', 1)).toEqual(['question'])
     expect(detectIntents('they should add a dark mode schedule', 'neutral', 1)).toEqual(['suggestion'])
+    expect(detectIntents('should I skip the update?', 'neutral', 1)).toEqual(['question'])
     expect(detectIntents('my screen arrived broken, need a replacement', 'negative', 1)).toEqual(['complaint', 'support'])
     expect(detectIntents('love it', 'positive', 1)).toEqual(['praise'])
     expect(detectIntents('the Lumen camera is better than the Corvid one', 'positive', 2)).toEqual(['praise', 'comparison'])

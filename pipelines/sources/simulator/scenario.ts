@@ -44,7 +44,7 @@ export const BATTERY_DRAIN: Problem = {
     'battery drains overnight',
     'battery dies by lunch',
     'phone gets hot and the battery tanks',
-    'lost 40% battery in an hour doing nothing',
+    'battery loses 40% an hour doing nothing',
     'battery percentage drops like a rock',
   ],
   trigger: 'the 2.1 update',

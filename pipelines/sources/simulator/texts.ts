@@ -90,7 +90,7 @@ export const TEMPLATES: Record<PostKind, readonly string[]> = {
     'how do I roll back {trigger} on the {product}?',
   ],
   backlashMixed: [
-    'love the {product} camera but since {trigger} it {symptom}',
+    'love the {product} camera but since {trigger} the {symptom}',
     'the {product} is great except the battery after {trigger}',
     'great phone, but {trigger} ruined the battery. hope {brand} fixes it',
   ],
@@ -135,7 +135,7 @@ export function fill(template: string, slots: Slots, random: Random): string {
 // Emoji closers must not contradict the post: an angry face on praise reads as sarcasm.
 function closer(text: string, random: Random): string {
   const c = random.pick(CLOSERS)
-  if (c === ' 😡' && /love|great|best|happy|impressed|excited|amazing/.test(text)) return ''
+  if (c === ' 😡' && /love|great|best|happy|impressed|excited|amazing|nice|better/.test(text)) return ''
   if (c === ' 😊' && /awful|angry|broken|terrible|unacceptable|frustrating/.test(text)) return ''
   return c
 }
