@@ -28,18 +28,22 @@ const QUESTION = /\?|^\s*(how|what|why|when|where|who|which|is|are|can|could|doe
 const SUGGESTION = /\b(should (add|make|let|offer|bring|include|have|fix|allow|support|change)|wish|please add|would be (nice|great|cool)|it'd be (nice|great)|feature request|how about|could you (add|make))\b/i
 const SUPPORT = /\b(help|can't|cannot|won't|doesn't|not working|broken|stuck|crash(es|ed|ing)?|error|refund|replace(ment)?|fix)\b/i
 const COMPARISON = /\b(better|worse|than|vs\.?|versus|compared to|switch(ed|ing)? (to|from))\b/i
+// Without brand matching (the CLI), only cues that name two sides on their own count.
+const STRONG_COMPARISON = /\b(vs\.?|versus|compared to|(better|worse|faster|slower|cheaper) than|switch(ed|ing)? (to|from))\b/i
 
 /**
- * Intents from the text and the sentiment label. `comparison` needs a competitor named in the post,
- * so it takes the brands the post mentions.
+ * Intents from the text and the sentiment label; a post can carry several. `competitorNamed` says
+ * whether the post names a second tracked brand (the pipeline knows); left out, as in the CLI,
+ * comparison needs a cue that names two sides by itself ("vs", "better than", "switched from").
  */
-export function detectIntents(text: string, label: Label, brandsMentioned: number): Intent[] {
+export function detectIntents(text: string, label: Label, competitorNamed?: boolean): Intent[] {
   const intents: Intent[] = []
-  if (QUESTION.test(text)) intents.push('question')
+  const question = QUESTION.test(text)
+  if (question) intents.push('question')
   if (SUGGESTION.test(text)) intents.push('suggestion')
   if (label === 'negative') intents.push('complaint')
-  if (label === 'positive' && !QUESTION.test(text)) intents.push('praise')
-  if (brandsMentioned >= 2 && COMPARISON.test(text)) intents.push('comparison')
-  if (SUPPORT.test(text) && (label === 'negative' || QUESTION.test(text))) intents.push('support')
+  if (label === 'positive' && !question) intents.push('praise')
+  if (competitorNamed === undefined ? STRONG_COMPARISON.test(text) : competitorNamed && COMPARISON.test(text)) intents.push('comparison')
+  if (SUPPORT.test(text) && (label === 'negative' || question)) intents.push('support')
   return intents
 }

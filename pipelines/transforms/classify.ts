@@ -12,7 +12,7 @@ export const CLASSIFY_BATCH_MS = 50
 export const CLASSIFY_BATCH_MAX = 256
 
 export function scoreOne(post: Post, model: ModelSentiment): ScoredPost {
-  return { ...post, sentiment: { ...model, intents: detectIntents(post.text, model.label, post.brands.length) } }
+  return { ...post, sentiment: { ...model, intents: detectIntents(post.text, model.label, post.brands.length >= 2) } }
 }
 
 export function classify(classifier: Classifier, deadLetter: DeadLetter, scheduler: SchedulerLike = asyncScheduler): OperatorFunction<Post, ScoredPost> {

@@ -1,0 +1,29 @@
+// The commands of `npx undertow`. Each returns an exit code.
+import { stdin, stdout } from 'node:process'
+import { loadClassifier } from '../models/load.ts'
+import { classifyLines } from '../models/classify-lines.ts'
+
+const USAGE = `usage: undertow <command>
+
+commands:
+  classify    read posts from stdin, one per line (plain text, or JSON with a "text" field),
+              write one JSON result per line, in input order`
+
+export async function main(args: string[]): Promise<number> {
+  const [command] = args
+  switch (command) {
+    case 'classify': {
+      const classifier = await loadClassifier(process.env.SENTIMENT_MODEL)
+      await classifyLines(stdin, stdout, classifier)
+      return 0
+    }
+    case undefined:
+    case '-h':
+    case '--help':
+      console.log(USAGE)
+      return command === undefined ? 2 : 0
+    default:
+      console.error(`undertow: unknown command "${command}"\n\n${USAGE}`)
+      return 2
+  }
+}

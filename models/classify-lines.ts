@@ -1,0 +1,59 @@
+// The stream contract of `undertow classify`: one input line in, one JSON line out, in order.
+// Lines are read and classified in batches, so 100,000 lines never sit in memory at once; a line
+// that cannot be classified (bad JSON, no text, empty, too long) yields an error object on its
+// own output line instead of stopping the stream.
+import { once } from 'node:events'
+import { createInterface } from 'node:readline'
+import type { Readable, Writable } from 'node:stream'
+import type { Classifier } from './classifier.ts'
+import { detectIntents } from './middle.ts'
+
+export const CLI_BATCH = 64
+/** Longest line accepted, in characters (a post is far shorter; this guards memory). */
+export const MAX_LINE_CHARS = 100_000
+
+type Parsed = { line: number; text: string; id?: unknown } | { line: number; error: string }
+
+export function parseLine(raw: string, line: number): Parsed {
+  if (raw.length > MAX_LINE_CHARS) return { line, error: `line is ${raw.length} characters; the limit is ${MAX_LINE_CHARS}` }
+  const trimmed = raw.trim()
+  if (trimmed === '') return { line, error: 'empty line' }
+  if (!trimmed.startsWith('{')) return { line, text: trimmed }
+  let value: unknown
+  try {
+    value = JSON.parse(trimmed)
+  } catch (error) {
+    return { line, error: `invalid JSON: ${(error as Error).message}` }
+  }
+  const record = value as { text?: unknown; id?: unknown }
+  if (typeof record.text !== 'string') return { line, error: 'JSON object has no string "text" field' }
+  if (record.text.trim() === '') return { line, error: '"text" is empty' }
+  return { line, text: record.text, ...(record.id === undefined ? {} : { id: record.id }) }
+}
+
+export async function classifyLines(input: Readable, output: Writable, classifier: Classifier, batchSize = CLI_BATCH): Promise<void> {
+  let batch: Parsed[] = []
+  const flush = async () => {
+    const ok = batch.filter((p): p is Extract<Parsed, { text: string }> => 'text' in p)
+    const results = ok.length > 0 ? await classifier.classify(ok.map((p) => p.text)) : []
+    const byLine = new Map(ok.map((p, i) => [p.line, results[i]!]))
+    let chunk = ''
+    for (const p of batch) {
+      const r = byLine.get(p.line)
+      if ('error' in p || !r) {
+        chunk += `${JSON.stringify({ line: p.line, error: 'error' in p ? p.error : 'not classified' })}\n`
+        continue
+      }
+      const intents = detectIntents(p.text, r.label)
+      chunk += `${JSON.stringify({ ...(p.id === undefined ? {} : { id: p.id }), label: r.label, scores: r.scores, confidence: r.confidence, mixed: r.mixed, uncertain: r.uncertain, intents })}\n`
+    }
+    batch = []
+    if (!output.write(chunk)) await once(output, 'drain')
+  }
+  let line = 0
+  for await (const raw of createInterface({ input, crlfDelay: Infinity })) {
+    batch.push(parseLine(raw, ++line))
+    if (batch.length >= batchSize) await flush()
+  }
+  await flush()
+}

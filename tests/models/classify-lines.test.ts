@@ -1,0 +1,67 @@
+// The CLI's stream contract, through the real command (bin/undertow.js) and in-process.
+import { spawn } from 'node:child_process'
+import { resolve } from 'node:path'
+import { PassThrough } from 'node:stream'
+import { describe, expect, it } from 'vitest'
+import { classifyLines, MAX_LINE_CHARS } from '../../models/classify-lines.ts'
+import { LexiconClassifier } from '../../models/lexicon.ts'
+
+const BIN = resolve(import.meta.dirname, '../../bin/undertow.js')
+
+function runCli(input: string, env: Record<string, string> = {}): Promise<{ code: number; out: string[]; err: string }> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [BIN, 'classify'], { env: { ...process.env, ...env } })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (d) => (out += d))
+    child.stderr.on('data', (d) => (err += d))
+    child.on('error', fail)
+    child.on('close', (code) => done({ code: code ?? -1, out: out.split('\n').filter(Boolean), err }))
+    child.stdin.end(input)
+  })
+}
+
+describe('undertow classify', () => {
+  it('answers every line in order, with an error object for each bad line', async () => {
+    const lines = [
+      'I love this phone',
+      '{"id": 7, "text": "this update is terrible"}',
+      '',
+      '{"text": 5}',
+      '{not json',
+      'x'.repeat(MAX_LINE_CHARS + 1),
+      'the store opens at nine',
+    ]
+    const { code, out } = await runCli(`${lines.join('\n')}\n`, { SENTIMENT_MODEL: 'lexicon' })
+    expect(code).toBe(0)
+    const results = out.map((l) => JSON.parse(l))
+    expect(results).toHaveLength(lines.length)
+    expect(results[0]).toMatchObject({ label: 'positive', scores: { negative: expect.any(Number), neutral: expect.any(Number), positive: expect.any(Number) }, mixed: false, uncertain: expect.any(Boolean), intents: ['praise'] })
+    expect(results[1]).toMatchObject({ id: 7, label: 'negative' })
+    expect(results[2]).toEqual({ line: 3, error: 'empty line' })
+    expect(results[3]).toEqual({ line: 4, error: 'JSON object has no string "text" field' })
+    expect(results[4]).toMatchObject({ line: 5, error: expect.stringContaining('invalid JSON') })
+    expect(results[5]).toMatchObject({ line: 6, error: expect.stringContaining('limit') })
+    expect(results[6]).toMatchObject({ label: 'neutral' })
+  })
+
+  it('streams: many lines in small batches, output in input order', async () => {
+    const input = new PassThrough()
+    const output = new PassThrough()
+    let text = ''
+    output.on('data', (d) => (text += d))
+    const n = 5_000
+    const done = classifyLines(input, output, new LexiconClassifier(), 64)
+    for (let i = 0; i < n; i++) input.write(`{"id": ${i}, "text": "${i % 2 ? 'great' : 'awful'} phone"}\n`)
+    input.end()
+    await done
+    const ids = text.trim().split('\n').map((l) => JSON.parse(l).id)
+    expect(ids).toEqual(Array.from({ length: n }, (_, i) => i))
+  })
+
+  it('refuses an unknown model with a clear message', async () => {
+    const { code, err } = await runCli('hello\n', { SENTIMENT_MODEL: 'nope' })
+    expect(code).not.toBe(0)
+    expect(err).toContain('SENTIMENT_MODEL="nope"')
+  })
+})
