@@ -3,7 +3,8 @@
 FROM node:20-bookworm-slim
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
-RUN npm ci --no-audit --no-fund
+# npm install, not npm ci: see .ci/run (chdb's unpublished optional packages).
+RUN npm install --no-audit --no-fund
 COPY . .
 RUN npm run build:client
 ENV HOST=0.0.0.0 PORT=3000 DATA_DIR=/data

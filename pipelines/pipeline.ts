@@ -1,14 +1,14 @@
-// One post's path, start to end: source -> normalise -> match -> classify -> (store, aggregate ->
-// live). Engagement updates from the sources go straight to the store. Stopping completes the
+// One post's path, start to end: source -> normalise -> match -> classify -> store -> aggregate
+// -> live. Engagement updates from the sources go straight to the store. Stopping completes the
 // sources; completion then flows down, every buffer flushes, and `done` settles once the last
 // batch is in the store.
-import { asyncScheduler, bufferTime, filter, lastValueFrom, map, merge, type Observable, type SchedulerLike, share, Subject, takeUntil, tap } from 'rxjs'
+import { asyncScheduler, bufferTime, connectable, filter, lastValueFrom, map, merge, mergeMap, type Observable, type SchedulerLike, share, Subject, takeUntil, tap } from 'rxjs'
 import type { Classifier } from '../models/classifier.ts'
 import type { EngagementUpdate, ScoredPost, SourceEvent, TrackedBrand, WindowAggregate } from './schema.ts'
 import { clickhouseSink } from './sinks/clickhouse.ts'
 import type { DeadLetter } from './sinks/deadletter.ts'
 import type { Store } from './store/store.ts'
-import { aggregate } from './transforms/aggregate.ts'
+import { aggregate, stateFrom } from './transforms/aggregate.ts'
 import { classify } from './transforms/classify.ts'
 import { match } from './transforms/match.ts'
 import { normalise } from './transforms/normalise.ts'
@@ -28,6 +28,8 @@ export interface PipelineDeps {
   store: Store
   live: Live
   deadLetter: DeadLetter
+  /** The store's recent windows, so live windows continue from what is stored (after a restart). */
+  initialWindows?: readonly WindowAggregate[]
   scheduler?: SchedulerLike
 }
 
@@ -37,6 +39,8 @@ export interface PipelineStats {
   scored: number
   stored: number
   engagementStored: number
+  /** Posts older than the live windows kept: stored, but not pushed live. */
+  late: number
 }
 
 export interface Pipeline {
@@ -49,51 +53,57 @@ export interface Pipeline {
 
 export function startPipeline(deps: PipelineDeps): Pipeline {
   const { classifier, tracking, store, live, deadLetter, scheduler = asyncScheduler } = deps
-  const stats: PipelineStats = { received: 0, untracked: 0, scored: 0, stored: 0, engagementStored: 0 }
+  const stats: PipelineStats = { received: 0, untracked: 0, scored: 0, stored: 0, engagementStored: 0, late: 0 }
   const stop$ = new Subject<void>()
+  const windows = stateFrom(deps.initialWindows ?? [])
 
-  const events$ = merge(...deps.sources).pipe(
-    takeUntil(stop$),
-    tap(() => stats.received++),
-    share(),
+  // Connectable: every branch subscribes before the sources start, so a source that emits
+  // synchronously is still read once, by all of them.
+  const events$ = connectable(
+    merge(...deps.sources).pipe(
+      takeUntil(stop$),
+      tap(() => stats.received++),
+    ),
+    { connector: () => new Subject<SourceEvent>(), resetOnDisconnect: false },
   )
-  const scored$ = events$.pipe(
+  // Live figures are computed from posts once they are stored, so the wall never shows a count
+  // that the store does not hold.
+  const stored$ = events$.pipe(
     filter((e) => e.kind === 'post'),
     map((e) => e.post),
     normalise(deadLetter),
     match(tracking, () => stats.untracked++),
     classify(classifier, deadLetter, scheduler),
     tap(() => stats.scored++),
+    clickhouseSink('posts', (batch) => store.insertPosts(batch), deadLetter, scheduler),
+    tap((written) => (stats.stored += written.length)),
     share(),
   )
   const engagement$ = events$.pipe(
     filter((e): e is Extract<SourceEvent, { kind: 'engagement' }> => e.kind === 'engagement'),
     map((e): EngagementUpdate => e.update),
-  )
-
-  const stored$ = merge(
-    scored$.pipe(
-      clickhouseSink('posts', (batch) => store.insertPosts(batch), deadLetter, scheduler),
-      tap((w) => (stats.stored += w.rows)),
-    ),
-    engagement$.pipe(
-      clickhouseSink('engagement', (batch) => store.insertEngagement(batch), deadLetter, scheduler),
-      tap((w) => (stats.engagementStored += w.rows)),
-    ),
+    clickhouseSink('engagement', (batch) => store.insertEngagement(batch), deadLetter, scheduler),
+    tap((written) => (stats.engagementStored += written.length)),
   )
   const live$ = merge(
-    scored$.pipe(
-      aggregate(undefined, scheduler),
-      tap((windows) => live.pushWindows(windows)),
+    stored$.pipe(
+      mergeMap((batch) => batch),
+      aggregate(windows, scheduler),
+      tap((changed) => {
+        stats.late = windows.late
+        live.pushWindows(changed)
+      }),
     ),
-    scored$.pipe(
+    stored$.pipe(
+      mergeMap((batch) => batch),
       bufferTime(LIVE_POSTS_MS, null, Number.POSITIVE_INFINITY, scheduler),
       filter((posts) => posts.length > 0),
       tap((posts) => live.pushPosts(posts)),
     ),
   )
 
-  const done = lastValueFrom(merge(stored$, live$), { defaultValue: undefined }).then(() => undefined)
+  const done = lastValueFrom(merge(engagement$, live$), { defaultValue: undefined }).then(() => undefined)
+  events$.connect()
   return {
     stats,
     done,

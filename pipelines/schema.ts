@@ -143,12 +143,20 @@ export type TrackedBrand = Static<typeof TrackedBrand>
 /** What a wall needs on (re)connect; live deltas follow. */
 export interface Snapshot {
   serverTime: string
+  watermark: string | null
   /** The primary brand first, then its competitors. */
   brands: TrackedBrand[]
   /** Per-minute windows of the last SNAPSHOT_MINUTES, oldest first, all brands. */
   aggregates: WindowAggregate[]
   /** Newest first. */
   recentPosts: ScoredPost[]
+}
+
+/** Once a second: how far event time has got, so a wall can tell a quiet stream from a stale one. */
+export interface Clock {
+  serverTime: string
+  /** createdAt of the newest post pushed live; null before the first. */
+  watermark: string | null
 }
 
 /**
@@ -160,6 +168,7 @@ export const EVENTS = {
   aggregatesUpdated: 'aggregates.updated.v1',
   postsAdded: 'posts.added.v1',
   alertRaised: 'alert.raised.v1',
+  clock: 'clock.v1',
 } as const
 
 export interface ServerToClientEvents {
@@ -169,6 +178,7 @@ export interface ServerToClientEvents {
   /** Newly scored posts, newest last. */
   'posts.added.v1': (posts: ScoredPost[]) => void
   'alert.raised.v1': (alert: Alert) => void
+  'clock.v1': (clock: Clock) => void
 }
 
 // The wall only listens; reconnecting is how it asks for a fresh snapshot.

@@ -26,7 +26,10 @@ export async function buildServer(options: ServerOptions) {
   const { store, view, tracking } = options
   const app = Fastify({ logger: options.logger ?? false }).withTypeProvider<TypeBoxTypeProvider>()
   installErrorHandlers(app)
-  await app.register(socketIoPlugin, { snapshot: () => buildSnapshot(store, view, tracking) })
+  await app.register(socketIoPlugin, {
+    snapshot: () => buildSnapshot(store, view, tracking),
+    clock: () => ({ serverTime: new Date().toISOString(), watermark: view.watermark() }),
+  })
   await app.register(healthRoutes, { store, info: options.health })
   await app.register(aggregateRoutes, { store })
   await app.register(clientPlugin, options.clientRoot ? { root: options.clientRoot } : {})

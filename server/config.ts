@@ -54,7 +54,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     const schema = ConfigSchema.properties[key] as { description?: string }
     problems.push(`${key}=${JSON.stringify(env[key])}: ${error.message} (${schema.description ?? ''})`)
   }
-  if (problems.length === 0) problems.push(...checkSources(String(candidate.SOURCES)))
+  if (problems.length === 0) problems.push(...checkSources(String(candidate.SOURCES)), ...checkBrands(candidate as Config))
   if (problems.length > 0) throw new ConfigError([...new Set(problems)])
   return candidate as Config
 }
@@ -76,6 +76,16 @@ function checkSources(value: string): string[] {
         ? `SOURCES: "${name}" is not available yet (available: ${AVAILABLE_SOURCES.join(', ')})`
         : `SOURCES: unknown source "${name}" (expected some of ${AVAILABLE_SOURCES.join(', ')})`,
     )
+}
+
+function checkBrands(config: Config): string[] {
+  const competitors = listOf(config.COMPETITORS)
+  const names = [config.BRAND, ...competitors].map((n) => n.toLowerCase())
+  const problems: string[] = []
+  if (new Set(names).size !== names.length) problems.push(`COMPETITORS=${JSON.stringify(config.COMPETITORS)}: names must differ from each other and from BRAND (${config.BRAND})`)
+  if (listOf(config.SOURCES).includes('simulator') && competitors.length !== 2)
+    problems.push(`COMPETITORS=${JSON.stringify(config.COMPETITORS)}: the simulator writes about exactly two competitors (got ${competitors.length})`)
+  return problems
 }
 
 // Our keys share prefixes (SIM_, the bare names); a variable that starts like one of ours but is

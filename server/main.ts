@@ -6,10 +6,14 @@ import { startPipeline } from '../pipelines/pipeline.ts'
 import { DeadLetterFile } from '../pipelines/sinks/deadletter.ts'
 import { LiveView, SocketIoSink } from '../pipelines/sinks/socketio.ts'
 import { EmbeddedStore } from '../pipelines/store/embedded.ts'
+import { RETAIN_MINUTES } from '../pipelines/transforms/aggregate.ts'
 import { buildServer } from './app.ts'
 import { ConfigError, listOf, loadConfig } from './config.ts'
 import { buildSources } from './sources.ts'
 import { trackingFrom } from './tracking.ts'
+
+/** Longest a graceful stop may take before the process exits anyway. */
+export const SHUTDOWN_TIMEOUT_MS = 15_000
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env)
@@ -33,6 +37,8 @@ async function main(): Promise<void> {
     health: { classifier: classifier.name, sources: listOf(config.SOURCES), stats: () => stats() },
     logger: { level: config.LOG_LEVEL },
   })
+  // Listen before reading any source: if the port is taken, nothing has been accepted yet.
+  const address = (await app.listen({ port: config.PORT, host: config.HOST })).replace('127.0.0.1', 'localhost')
   const pipeline = startPipeline({
     sources: buildSources(config, { simulatorStart }),
     classifier,
@@ -40,27 +46,45 @@ async function main(): Promise<void> {
     store,
     live: new SocketIoSink(app.io, view),
     deadLetter,
+    initialWindows: await store.minuteAggregates({ lastMinutes: RETAIN_MINUTES }),
   })
   stats = () => ({ ...pipeline.stats, deadLetter: deadLetter.counts() })
-  pipeline.done.catch((error: unknown) => app.log.error({ err: error }, 'pipeline failed'))
-
-  const address = await app.listen({ port: config.PORT, host: config.HOST })
-  app.log.info(`Undertow wall: ${address.replace('127.0.0.1', 'localhost')}  (sources: ${config.SOURCES}, store: embedded at ${resolve(config.DATA_DIR)})`)
-  console.log(`\n  Undertow is running: ${address.replace('127.0.0.1', 'localhost')}\n`)
+  app.log.info(`Undertow wall: ${address} (sources: ${config.SOURCES}, store: embedded at ${resolve(config.DATA_DIR)})`)
+  console.log(`\n  Undertow is running: ${address}\n`)
 
   let stopping = false
-  const shutdown = async (signal: string) => {
+  const stop = async (reason: string, code: number) => {
     if (stopping) return
     stopping = true
-    app.log.info(`${signal}: stopping sources and flushing to the store`)
-    await pipeline.stop()
-    await app.close()
-    await store.close()
-    app.log.info(`stopped; ${pipeline.stats.stored} posts stored this run`)
-    process.exit(0)
+    app.log.info(`${reason}: stopping sources and flushing to the store`)
+    setTimeout(() => {
+      app.log.error(`still stopping after ${SHUTDOWN_TIMEOUT_MS} ms; exiting`)
+      process.exit(1)
+    }, SHUTDOWN_TIMEOUT_MS).unref()
+    try {
+      await pipeline.stop()
+      await app.close()
+      app.log.info(`stopped; ${pipeline.stats.stored} posts stored this run`)
+    } finally {
+      await store.close()
+      process.exit(code)
+    }
   }
-  process.on('SIGINT', () => void shutdown('SIGINT'))
-  process.on('SIGTERM', () => void shutdown('SIGTERM'))
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      // A second signal means "now": the first is already flushing.
+      if (stopping) process.exit(130)
+      void stop(signal, 0)
+    })
+  }
+  // A pipeline that dies must not leave a server showing a frozen wall.
+  pipeline.done.then(
+    () => app.log.info('all sources completed; the wall and the API stay up'),
+    (error: unknown) => {
+      app.log.error({ err: error }, 'pipeline failed')
+      void stop('pipeline failed', 1)
+    },
+  )
 }
 
 main().catch((error: unknown) => {

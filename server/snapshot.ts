@@ -1,5 +1,7 @@
-// What a wall gets on connect: stored history of the last SNAPSHOT_MINUTES, overlaid with the live
-// windows (fresher than the store, which lags by a write batch), and the recent posts.
+// What a wall gets on connect: the stored windows of the last SNAPSHOT_MINUTES merged with the
+// live ones, and the recent posts. Both count the same stored posts, so for each window the larger
+// count is the more recent: the live one when a batch landed during the query, the stored one
+// for a minute that began before this process started.
 import type { Snapshot, TrackedBrand, WindowAggregate } from '../pipelines/schema.ts'
 import type { LiveView } from '../pipelines/sinks/socketio.ts'
 import type { Store } from '../pipelines/store/store.ts'
@@ -9,7 +11,10 @@ export const SNAPSHOT_MINUTES = 60
 export async function buildSnapshot(store: Store, view: LiveView, tracking: readonly TrackedBrand[]): Promise<Snapshot> {
   const merged = new Map<string, WindowAggregate>()
   for (const w of await store.minuteAggregates({ lastMinutes: SNAPSHOT_MINUTES })) merged.set(`${w.brand}|${w.minute}`, w)
-  for (const w of view.recentWindows()) merged.set(`${w.brand}|${w.minute}`, w)
+  for (const w of view.recentWindows()) {
+    const key = `${w.brand}|${w.minute}`
+    if (w.posts >= (merged.get(key)?.posts ?? 0)) merged.set(key, w)
+  }
   const aggregates = [...merged.values()].sort((a, b) => a.minute.localeCompare(b.minute) || a.brand.localeCompare(b.brand))
-  return { serverTime: new Date().toISOString(), brands: [...tracking], aggregates, recentPosts: view.recentPosts() }
+  return { serverTime: new Date().toISOString(), watermark: view.watermark(), brands: [...tracking], aggregates, recentPosts: view.recentPosts() }
 }

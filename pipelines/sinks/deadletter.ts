@@ -5,7 +5,7 @@ import { dirname } from 'node:path'
 
 export interface DeadLetter {
   record(stage: string, reason: string, payload: unknown): void
-  /** Refusals so far, by `stage: reason`. */
+  /** Refusals so far, by stage. Reasons stay in the record (and the log): they can hold internals. */
   counts(): Record<string, number>
 }
 
@@ -17,10 +17,15 @@ export class DeadLetterFile implements DeadLetter {
   }
 
   record(stage: string, reason: string, payload: unknown): void {
-    const key = `${stage}: ${reason}`
-    this.tally.set(key, (this.tally.get(key) ?? 0) + 1)
-    // Synchronous on purpose: refusals are rare, and a crash right after must not lose the record.
-    appendFileSync(this.path, `${JSON.stringify({ at: new Date().toISOString(), stage, reason, payload })}\n`)
+    this.tally.set(stage, (this.tally.get(stage) ?? 0) + 1)
+    const line = `${JSON.stringify({ at: new Date().toISOString(), stage, reason, payload })}\n`
+    try {
+      // Synchronous on purpose: refusals are rare, and a crash right after must not lose the record.
+      appendFileSync(this.path, line)
+    } catch (error) {
+      // A full disk must not kill the stream; the record goes to stderr instead.
+      process.stderr.write(`dead-letter: cannot write ${this.path} (${String(error)}): ${line}`)
+    }
   }
 
   counts(): Record<string, number> {

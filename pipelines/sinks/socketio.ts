@@ -17,19 +17,27 @@ export interface Broadcaster {
 export class LiveView {
   private readonly windows = new Map<string, WindowAggregate>()
   private posts: ScoredPost[] = []
-  private newest = 0
+  private newestMinute = 0
+  private newestPost = 0
 
   applyWindows(windows: readonly WindowAggregate[]): void {
     for (const w of windows) {
       this.windows.set(`${w.brand}|${w.minute}`, w)
-      this.newest = Math.max(this.newest, Date.parse(w.minute))
+      this.newestMinute = Math.max(this.newestMinute, Date.parse(w.minute))
     }
-    const oldest = this.newest - LIVE_MINUTES * 60_000
-    for (const [key, w] of this.windows) if (Date.parse(w.minute) < oldest) this.windows.delete(key)
+    // The same LIVE_MINUTES minutes as the store's `lastMinutes` query: newest - N < minute <= newest.
+    const oldest = this.newestMinute - LIVE_MINUTES * 60_000
+    for (const [key, w] of this.windows) if (Date.parse(w.minute) <= oldest) this.windows.delete(key)
   }
 
   addPosts(posts: readonly ScoredPost[]): void {
     this.posts = [...posts.slice(-RECENT_POSTS).reverse(), ...this.posts].slice(0, RECENT_POSTS)
+    for (const p of posts) this.newestPost = Math.max(this.newestPost, Date.parse(p.createdAt))
+  }
+
+  /** createdAt of the newest post pushed, or null before the first. */
+  watermark(): string | null {
+    return this.newestPost > 0 ? new Date(this.newestPost).toISOString() : null
   }
 
   recentWindows(): WindowAggregate[] {

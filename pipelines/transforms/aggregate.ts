@@ -18,6 +18,17 @@ export interface WindowState {
 
 export const emptyState = (): WindowState => ({ windows: new Map(), newest: 0, late: 0 })
 
+/** State that continues from windows already counted (the store's, at start). */
+export function stateFrom(windows: readonly WindowAggregate[]): WindowState {
+  const state = emptyState()
+  for (const w of windows) {
+    const minute = Date.parse(w.minute)
+    state.windows.set(`${w.brand}|${minute}`, { ...w })
+    state.newest = Math.max(state.newest, minute)
+  }
+  return state
+}
+
 export function minuteOf(iso: string): number {
   const t = Date.parse(iso)
   return t - (t % 60_000)

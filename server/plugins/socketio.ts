@@ -1,11 +1,14 @@
 // socket.io on Fastify's own HTTP server, decorated as `app.io` and closed with the app. Each wall
-// that connects (or reconnects) gets a snapshot first; the live sink broadcasts deltas after it.
+// that connects (or reconnects) gets a snapshot first; the live sink broadcasts deltas after it,
+// and a clock ticks every second so a wall can tell a quiet stream from a stale connection.
 import fp from 'fastify-plugin'
 import { Server } from 'socket.io'
-import type { ClientToServerEvents, ServerToClientEvents, Snapshot } from '../../pipelines/schema.ts'
+import type { ClientToServerEvents, Clock, ServerToClientEvents, Snapshot } from '../../pipelines/schema.ts'
 import { EVENTS } from '../../pipelines/schema.ts'
 
 export type Io = Server<ClientToServerEvents, ServerToClientEvents>
+
+export const CLOCK_MS = 1_000
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -13,8 +16,8 @@ declare module 'fastify' {
   }
 }
 
-export const socketIoPlugin = fp<{ snapshot: () => Promise<Snapshot> }>(
-  async (app, { snapshot }) => {
+export const socketIoPlugin = fp<{ snapshot: () => Promise<Snapshot>; clock: () => Clock }>(
+  async (app, { snapshot, clock }) => {
     const io: Io = new Server(app.server, { serveClient: false })
     io.on('connection', (socket) => {
       snapshot().then(
@@ -25,7 +28,14 @@ export const socketIoPlugin = fp<{ snapshot: () => Promise<Snapshot> }>(
         },
       )
     })
+    const ticker = setInterval(() => io.emit(EVENTS.clock, clock()), CLOCK_MS)
     app.decorate('io', io)
+    // Fastify closes its HTTP server before onClose, and that waits for open websockets: end
+    // them first, or shutting down hangs while a wall is connected.
+    app.addHook('preClose', async () => {
+      clearInterval(ticker)
+      io.local.disconnectSockets(true)
+    })
     app.addHook('onClose', async () => {
       await io.close()
     })

@@ -1,13 +1,14 @@
 // The simulator's posts through the real pipeline into the embedded ClickHouse: what is stored,
 // and what is pushed live, must equal what the simulator emitted, post for post and minute for minute.
-import { from } from 'rxjs'
+import { defer, from } from 'rxjs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { scoreText } from '../../models/lexicon.ts'
+import { LexiconClassifier, scoreText } from '../../models/lexicon.ts'
+import { startPipeline } from '../../pipelines/pipeline.ts'
 import type { Post, SourceEvent, WindowAggregate } from '../../pipelines/schema.ts'
 import { simulatorSource } from '../../pipelines/sources/simulator.ts'
 import { EmbeddedStore } from '../../pipelines/store/embedded.ts'
 import { compileTracking, matchOne } from '../../pipelines/transforms/match.ts'
-import { byMinute, postsOf, runThrough, scenario, SEED, simulated, tracking } from '../support/fixtures.ts'
+import { byMinute, MemoryDeadLetter, postsOf, RecordingLive, runThrough, scenario, SEED, simulated, tracking } from '../support/fixtures.ts'
 import { tmpDir } from '../support/tmp.ts'
 
 const dir = tmpDir('pipeline')
@@ -66,6 +67,16 @@ describe('pipeline: simulator -> normalise -> match -> classify -> ClickHouse + 
     expect(await store.minuteAggregates({})).toEqual(expected)
   })
 
+  it("counts the brand's mentions as the scenario meant them: every brand and backlash post, none of its replies", async () => {
+    const meant = events.filter((e) => e.truth?.stream === 'brand' || e.truth?.stream === 'backlash').length
+    const stored = (await store.minuteAggregates({ brands: ['Lumen'] })).reduce((n, w) => n + w.posts, 0)
+    const replies = events.filter((e) => e.truth?.stream === 'reply').length
+    expect(replies).toBeGreaterThan(0)
+    // Competitor posts can name the brand too; brand posts always do.
+    expect(stored).toBeGreaterThanOrEqual(meant)
+    expect(stored).toBeLessThanOrEqual(meant + events.filter((e) => e.truth?.stream === 'competitor').length)
+  })
+
   it('pushes live windows whose final values equal the stored ones', async () => {
     expect(result.live.deltas).toBeGreaterThan(0)
     expect(byMinute(result.live.windows.values())).toEqual(await store.minuteAggregates({}))
@@ -73,6 +84,35 @@ describe('pipeline: simulator -> normalise -> match -> classify -> ClickHouse + 
 
   it('stores the engagement updates', () => {
     expect(result.stats.engagementStored).toBe(events.filter((e) => e.event.kind === 'engagement').length)
+  })
+})
+
+describe('pipeline: sources and stopping', () => {
+  it('reads a source that emits synchronously once, for posts and engagement alike', async () => {
+    const before = await store.countPosts()
+    const events = simulated(10 * 60, SEED + 2)
+    const { stats } = await runThrough(store, defer(() => from(events.map((e) => e.event))))
+    expect(stats.received).toBe(events.length)
+    expect(stats.engagementStored).toBe(events.filter((e) => e.event.kind === 'engagement').length)
+    expect(await store.countPosts()).toBe(before + postsOf(events).length)
+  })
+
+  it('on stop, stores everything it had accepted before returning', async () => {
+    const before = await store.countPosts()
+    const live = new RecordingLive()
+    const pipeline = startPipeline({
+      sources: [simulatorSource({ scenario: { ...scenario, start: '2026-11-24T09:00:00.000Z' }, seed: SEED + 3, speed: 600 })],
+      classifier: new LexiconClassifier(),
+      tracking,
+      store,
+      live,
+      deadLetter: new MemoryDeadLetter(),
+    })
+    await expect.poll(() => pipeline.stats.stored, { timeout: 10_000 }).toBeGreaterThan(0)
+    await pipeline.stop()
+    expect(pipeline.stats.stored).toBe(pipeline.stats.scored)
+    expect(await store.countPosts()).toBe(before + pipeline.stats.stored)
+    expect(live.posts.length).toBe(pipeline.stats.stored)
   })
 })
 

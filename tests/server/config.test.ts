@@ -45,6 +45,11 @@ describe('configuration', () => {
     expect(problems({ SOURCES: ' , ' })).toContain('names no source')
   })
 
+  it('rejects competitors the simulator cannot write about', () => {
+    expect(problems({ COMPETITORS: 'Corvid' })).toContain('exactly two competitors (got 1)')
+    expect(problems({ COMPETITORS: 'Corvid,lumen' })).toContain('must differ')
+  })
+
   it('rejects a misspelt simulator setting instead of ignoring it', () => {
     expect(problems({ SIM_SPED: '5' })).toContain('SIM_SPED: unknown setting')
   })

@@ -26,6 +26,18 @@ describe('HTTP routes', () => {
     expect(res.json()).toMatchObject({ status: 'ok', store: { mode: 'embedded', up: true }, classifier: 'vader-lexicon', sources: ['simulator'], pipeline: { received: 0 } })
   })
 
+  it('GET /healthz answers 503 while the store does not', async () => {
+    const ping = t.store.ping
+    t.store.ping = async () => false
+    try {
+      const res = await t.app.inject('/healthz')
+      expect(res.statusCode).toBe(503)
+      expect(res.json()).toMatchObject({ status: 'degraded', store: { up: false } })
+    } finally {
+      t.store.ping = ping
+    }
+  })
+
   it('GET /api/aggregates returns the stored windows, filtered by brand and range', async () => {
     const all = (await t.app.inject('/api/aggregates')).json().windows
     expect(all).toEqual(await t.store.minuteAggregates({}))

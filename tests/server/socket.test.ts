@@ -4,7 +4,7 @@ import { io as connect, type Socket } from 'socket.io-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { LexiconClassifier } from '../../models/lexicon.ts'
 import { startPipeline } from '../../pipelines/pipeline.ts'
-import type { ClientToServerEvents, ServerToClientEvents, Snapshot, WindowAggregate } from '../../pipelines/schema.ts'
+import type { ClientToServerEvents, Clock, ServerToClientEvents, Snapshot, WindowAggregate } from '../../pipelines/schema.ts'
 import { SocketIoSink } from '../../pipelines/sinks/socketio.ts'
 import { simulatorSource } from '../../pipelines/sources/simulator.ts'
 import { SNAPSHOT_MINUTES } from '../../server/snapshot.ts'
@@ -46,37 +46,64 @@ function wall() {
 }
 
 describe('socket.io live wall feed', () => {
-  const UNTIL = 40 * 60
+  // 90 simulated minutes at 1,200x: about 4.5 s of real time, so deltas arrive while walls watch,
+  // and the history outgrows the snapshot's 60 minutes.
+  const UNTIL = 90 * 60
 
-  it('sends a snapshot on connect, then deltas that match the store', async () => {
+  it('sends a snapshot on connect, then deltas; walls that join early or mid-stream end equal to the store', async () => {
     const early = wall()
     await early.ready
-    expect(early.seen.snapshots[0]).toMatchObject({ aggregates: [], recentPosts: [], brands: tracking })
+    expect(early.seen.snapshots[0]).toMatchObject({ aggregates: [], recentPosts: [], brands: tracking, watermark: null })
 
     const pipeline = startPipeline({
-      sources: [simulatorSource({ scenario, seed: SEED, speed: Infinity, until: UNTIL })],
+      sources: [simulatorSource({ scenario, seed: SEED, speed: 1_200, until: UNTIL })],
       classifier: new LexiconClassifier(),
       tracking,
       store: t.store,
       live: new SocketIoSink(t.app.io, t.view),
       deadLetter: new MemoryDeadLetter(),
     })
+    await expect.poll(() => early.seen.order.filter((e) => e === 'delta').length, { timeout: 10_000 }).toBeGreaterThan(2)
+    const middle = wall()
+    await middle.ready
+    expect(middle.seen.snapshots[0]!.aggregates.length).toBeGreaterThan(0)
     await pipeline.done
+
     const stored = await t.store.minuteAggregates({})
     await expect.poll(() => byMinute(early.seen.windows.values()), { timeout: 5_000 }).toEqual(stored)
-    expect(early.seen.order[0]).toBe('snapshot')
-    expect(early.seen.order.filter((e) => e === 'delta').length).toBeGreaterThan(1)
+    // The mid-stream wall saw only the snapshot's last 60 minutes and the deltas after it.
+    const recent = await t.store.minuteAggregates({ lastMinutes: SNAPSHOT_MINUTES })
+    await expect.poll(() => byMinute([...middle.seen.windows.values()].filter((w) => recent.some((r) => r.minute === w.minute))), { timeout: 5_000 }).toEqual(recent)
+    expect(early.seen.order.filter((e) => e === 'delta').length).toBeGreaterThan(5)
     expect(early.seen.posts).toBe(postsOf(simulated(UNTIL)).length)
   })
 
-  it('gives a wall that connects later a snapshot of the recent history and posts', async () => {
+  it('gives a wall that connects later a snapshot of the last 60 minutes and the latest posts', async () => {
     const late = wall()
     await late.ready
     const snapshot = late.seen.snapshots[0]!
+    const all = await t.store.minuteAggregates({})
+    expect(new Set(all.map((w) => w.minute)).size).toBeGreaterThan(SNAPSHOT_MINUTES)
     expect(byMinute(snapshot.aggregates)).toEqual(await t.store.minuteAggregates({ lastMinutes: SNAPSHOT_MINUTES }))
-    expect(snapshot.aggregates.length).toBeGreaterThan(0)
+    expect(new Set(snapshot.aggregates.map((w) => w.minute)).size).toBe(SNAPSHOT_MINUTES)
     expect(snapshot.recentPosts.length).toBe(50)
-    const newest = snapshot.recentPosts[0]!.createdAt
-    expect(snapshot.recentPosts.every((p) => p.createdAt <= newest)).toBe(true)
+    expect(snapshot.watermark).toBe(snapshot.recentPosts[0]!.createdAt)
+    expect(snapshot.recentPosts.every((p) => p.createdAt <= snapshot.watermark!)).toBe(true)
+  })
+
+  it('ticks a clock with the event-time watermark every second', async () => {
+    const w = wall()
+    await w.ready
+    const clock = await new Promise<Clock>((resolve) => w.socket.once('clock.v1', resolve))
+    expect(clock.watermark).toBe(t.view.watermark())
+  })
+
+  it('closes promptly while walls are connected', async () => {
+    const w = wall()
+    await w.ready
+    const started = Date.now()
+    await t.app.close()
+    expect(Date.now() - started).toBeLessThan(2_000)
+    await expect.poll(() => w.socket.connected).toBe(false)
   })
 })

@@ -36,7 +36,7 @@ export class MemoryDeadLetter implements DeadLetter {
   }
   counts() {
     const counts: Record<string, number> = {}
-    for (const r of this.records) counts[`${r.stage}: ${r.reason}`] = (counts[`${r.stage}: ${r.reason}`] ?? 0) + 1
+    for (const r of this.records) counts[r.stage] = (counts[r.stage] ?? 0) + 1
     return counts
   }
 }

@@ -16,7 +16,7 @@ export async function testApp(options: { clientRoot?: string } = {}) {
     store,
     view,
     async close() {
-      await app.close()
+      if (app.server.listening) await app.close()
       await store.close()
       dir.remove()
     },

@@ -1,0 +1,81 @@
+// The contract every sink keeps (each store mode adds itself to SINKS): batches written in order,
+// each item once; a write that fails now and then is retried with backoff until it lands; a write
+// that keeps failing is dead-lettered item by item and the stream goes on.
+import { from, lastValueFrom, of, throwError, toArray } from 'rxjs'
+import { TestScheduler } from 'rxjs/testing'
+import { afterAll, describe, expect, it } from 'vitest'
+import type { ScoredPost } from '../../pipelines/schema.ts'
+import { clickhouseSink, STORE_BATCH_MS, STORE_RETRIES, STORE_RETRY_BASE_MS } from '../../pipelines/sinks/clickhouse.ts'
+import { EmbeddedStore } from '../../pipelines/store/embedded.ts'
+import type { Store } from '../../pipelines/store/store.ts'
+import { classify } from '../../pipelines/transforms/classify.ts'
+import { match } from '../../pipelines/transforms/match.ts'
+import { LexiconClassifier } from '../../models/lexicon.ts'
+import { MemoryDeadLetter, postsOf, SEED, simulated, tracking } from '../support/fixtures.ts'
+import { tmpDir } from '../support/tmp.ts'
+
+const dir = tmpDir('sinks')
+const embedded = new EmbeddedStore(dir.path)
+afterAll(async () => {
+  await embedded.close()
+  dir.remove()
+})
+
+const SINKS: [string, () => Promise<Store>][] = [
+  ['clickhouse (embedded)', async () => {
+    await embedded.migrate()
+    return embedded
+  }],
+]
+
+async function scoredPosts(): Promise<ScoredPost[]> {
+  const posts = postsOf(simulated(15 * 60, SEED + 5))
+  return lastValueFrom(from(posts).pipe(match(tracking), classify(new LexiconClassifier(), new MemoryDeadLetter()), toArray()))
+}
+
+describe.each(SINKS)('sink contract: %s', (_name, open) => {
+  it('writes every item once, in batches, in order', async () => {
+    const store = await open()
+    const posts = await scoredPosts()
+    const before = await store.countPosts()
+    const batches = await lastValueFrom(from(posts).pipe(clickhouseSink('posts', (b) => store.insertPosts(b), new MemoryDeadLetter()), toArray()))
+    expect(batches.flat().map((p) => p.id)).toEqual(posts.map((p) => p.id))
+    expect(await store.countPosts()).toBe(before + posts.length)
+  })
+})
+
+describe('clickhouse sink: failures', () => {
+  const test = () => new TestScheduler((a, b) => expect(a).toEqual(b))
+
+  it('retries a failing write with growing delays until it lands', () => {
+    test().run(({ cold, expectObservable }) => {
+      let attempts = 0
+      // Observables, not promises: promises settle outside the test scheduler's virtual time.
+      const write = () => (++attempts < 3 ? throwError(() => new Error('connection reset')) : of(undefined))
+      const deadLetter = new MemoryDeadLetter()
+      // The source completes at frame 2, closing the batch; attempts at 2, 202 (+200), 602 (+400).
+      const out = cold('a b |').pipe(clickhouseSink('posts', write, deadLetter))
+      expectObservable(out).toBe(`${2 + STORE_RETRY_BASE_MS * 3}ms (x|)`, { x: ['a', 'b'] })
+    })
+  })
+
+  it('dead-letters each item of a batch that keeps failing, then carries on', async () => {
+    const deadLetter = new MemoryDeadLetter()
+    let calls = 0
+    const write = (batch: string[]) => {
+      calls++
+      return batch.includes('bad') ? throwError(() => new Error('Cannot parse input')) : of(undefined)
+    }
+    const scheduler = new TestScheduler((a, b) => expect(a).toEqual(b))
+    scheduler.run(({ cold, expectObservable, flush }) => {
+      const out = cold(`a ${STORE_BATCH_MS}ms b |`, { a: 'bad', b: 'good' }).pipe(clickhouseSink('posts', write, deadLetter))
+      // The first batch closes at 500 ms and is retried STORE_RETRIES times (200, 400, 800, 1600 ms)
+      // before it is dead-lettered; the second batch waits its turn, then lands.
+      const backoff = Array.from({ length: STORE_RETRIES }, (_, i) => STORE_RETRY_BASE_MS * 2 ** i).reduce((a, b) => a + b)
+      expectObservable(out).toBe(`${STORE_BATCH_MS + backoff}ms (x|)`, { x: ['good'] })
+      flush()
+    })
+    expect(calls).toBe(1 + STORE_RETRIES + 1)
+    expect(deadLetter.records).toEqual([{ stage: 'store:posts', reason: 'Error: Cannot parse input', payload: 'bad' }])
+  })
+})

@@ -1,0 +1,80 @@
+// The process as `npm start` runs it: start, serve a connected wall, stop on SIGTERM with
+// everything flushed, and restart on the same data without retelling stored minutes.
+import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { resolve } from 'node:path'
+import { io as connect } from 'socket.io-client'
+import { afterAll, describe, expect, it } from 'vitest'
+import { Session } from 'chdb'
+import { tmpDir } from '../support/tmp.ts'
+
+const ROOT = resolve(import.meta.dirname, '../..')
+const dir = tmpDir('main')
+afterAll(() => dir.remove())
+
+function start(env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, DATA_DIR: dir.path, PORT: '0', SIM_SPEED: '600', LOG_LEVEL: 'info', ...env },
+  })
+  let out = ''
+  child.stdout.on('data', (d) => (out += d))
+  child.stderr.on('data', (d) => (out += d))
+  const url = new Promise<string>((ok, fail) => {
+    child.stdout.on('data', () => {
+      const m = /Undertow is running: (http:\/\/\S+)/.exec(out)
+      if (m) ok(m[1]!)
+    })
+    child.on('exit', (code) => fail(new Error(`exited ${code}: ${out}`)))
+  })
+  url.catch(() => {}) // awaited only by tests that expect a start
+  return { child, url, output: () => out }
+}
+
+async function stopped(child: ChildProcess): Promise<number | null> {
+  const [code] = await once(child, 'exit')
+  return code as number | null
+}
+
+describe('main', () => {
+  it('refuses a bad configuration with a message naming it', async () => {
+    const { child, output } = start({ PORT: 'eighty' })
+    expect(await stopped(child)).toBe(1)
+    expect(output()).toContain('PORT="eighty"')
+  })
+
+  it('serves a wall, stops on SIGTERM with everything stored, and resumes after a restart', async () => {
+    const first = start({})
+    const url = await first.url
+    const wall = connect(url, { transports: ['websocket'], reconnection: false })
+    const next = (event: 'snapshot.v1' | 'aggregates.updated.v1') => new Promise((ok) => wall.once(event, ok))
+    await next('snapshot.v1')
+    await next('aggregates.updated.v1')
+    first.child.kill('SIGTERM')
+    expect(await stopped(first.child)).toBe(0)
+    wall.close()
+    const storedFirst = Number(/stopped; (\d+) posts stored/.exec(first.output())?.[1])
+    expect(storedFirst).toBeGreaterThan(0)
+
+    const second = start({})
+    await second.url
+    await new Promise((r) => setTimeout(r, 1_500))
+    second.child.kill('SIGINT')
+    expect(await stopped(second.child)).toBe(0)
+    const storedSecond = Number(/stopped; (\d+) posts stored/.exec(second.output())?.[1])
+
+    // Straight to the tables: each run's posts carry its own id prefix (seed and start).
+    const session = new Session(resolve(dir.path, 'clickhouse'))
+    try {
+      const result = await session.queryAsync(
+        "SELECT splitByChar(':', id)[2] AS run, toString(min(created_at)) AS first, toString(max(created_at)) AS last, count() AS n FROM posts GROUP BY run ORDER BY first",
+        { format: 'JSONEachRow' },
+      )
+      const runs = result.text().trim().split('\n').map((l) => JSON.parse(l) as { first: string; last: string; n: string })
+      expect(runs.map((r) => Number(r.n))).toEqual([storedFirst, storedSecond])
+      expect(runs[1]!.first > runs[0]!.last).toBe(true)
+    } finally {
+      session.close()
+    }
+  })
+})
