@@ -1,9 +1,10 @@
-// Picks the classifier: SENTIMENT_MODEL=lexicon for the VADER lexicon; the trained model
-// (issue 3) becomes the default when it lands.
+// Picks the classifier from SENTIMENT_MODEL: unset or empty for the model shipped in
+// models/sentiment, "lexicon" for the VADER lexicon, or a model folder or Hugging Face hub id.
 import type { Classifier } from './classifier.ts'
 import { LexiconClassifier } from './lexicon.ts'
+import { DEFAULT_MODEL, type LoadOptions, TransformersClassifier } from './transformers.ts'
 
-export async function loadClassifier(model: string | undefined): Promise<Classifier> {
-  if (model === undefined || model === '' || model === 'lexicon') return new LexiconClassifier()
-  throw new Error(`SENTIMENT_MODEL="${model}": no such classifier (use "lexicon")`)
+export async function loadClassifier(model: string | undefined, options: LoadOptions = {}): Promise<Classifier> {
+  if (model === 'lexicon') return new LexiconClassifier()
+  return TransformersClassifier.load(model === undefined || model === '' ? DEFAULT_MODEL : model, options)
 }

@@ -8,6 +8,10 @@ export type Scores = { negative: number; neutral: number; positive: number }
 export const UNCERTAIN_ENTROPY = 0.9
 /** Share of the text's lexicon weight that must be positive AND negative for `mixed`. */
 export const MIXED_SHARE = 0.1
+/** Probability that positive and negative must both reach for `mixed` on the model alone... */
+export const MIXED_PROBABILITY = 0.2
+/** ...or, when the lexicon sees both polarities in the words, the lower bar they must both reach. */
+export const MIXED_PROBABILITY_WITH_LEXICON = 0.1
 
 export function labelOf(scores: Scores): Label {
   const { negative, neutral, positive } = scores
@@ -21,6 +25,20 @@ export function normalisedEntropy(scores: Scores): number {
   let h = 0
   for (const p of [scores.negative, scores.neutral, scores.positive]) if (p > 0) h -= p * Math.log(p)
   return h / Math.log(3)
+}
+
+/**
+ * `mixed`: positive and negative both substantial. Either the model gives both at least
+ * MIXED_PROBABILITY, or the lexicon finds both positive and negative words (each at least
+ * MIXED_SHARE of the text's weight) and the model gives both at least MIXED_PROBABILITY_WITH_LEXICON.
+ */
+export function isMixed(scores: Scores, lexicon: () => { pos: number; neg: number }): boolean {
+  const low = Math.min(scores.positive, scores.negative)
+  if (low >= MIXED_PROBABILITY) return true
+  if (low < MIXED_PROBABILITY_WITH_LEXICON) return false
+  // The lexicon is asked only here, in the narrow band where it can decide: it is slow.
+  const { pos, neg } = lexicon()
+  return pos >= MIXED_SHARE && neg >= MIXED_SHARE
 }
 
 // Intent cues, deliberately plain and documented: a post can carry several intents.

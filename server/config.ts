@@ -18,6 +18,7 @@ export const ConfigSchema = Type.Object(
     SIM_SEED: Type.Integer({ default: 42, description: 'Simulator: random seed; the same seed gives the same posts.' }),
     BRAND: Type.String({ minLength: 1, maxLength: 64, default: 'Lumen', description: 'The brand the wall watches (the simulator writes about it).' }),
     COMPETITORS: Type.String({ default: 'Corvid,Nimbus', description: 'Comma-separated competitor brands, shown beside it.' }),
+    SENTIMENT_MODEL: Type.String({ default: '', description: 'Classifier: empty for the bundled model (models/sentiment), `lexicon` for VADER, or a model folder or Hugging Face hub id.' }),
     LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       default: 'info',
       description: 'Log level (pino).',

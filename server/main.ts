@@ -1,7 +1,7 @@
 // The process: read and validate configuration, open the store, start the pipeline and the
 // server, and on SIGINT/SIGTERM stop the sources, flush everything to the store, then exit.
 import { resolve } from 'node:path'
-import { LexiconClassifier } from '../models/lexicon.ts'
+import { loadClassifier } from '../models/load.ts'
 import { startPipeline } from '../pipelines/pipeline.ts'
 import { DeadLetterFile } from '../pipelines/sinks/deadletter.ts'
 import { LiveView, SocketIoSink } from '../pipelines/sinks/socketio.ts'
@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   const store = new EmbeddedStore(config.DATA_DIR)
   await store.migrate()
   const deadLetter = new DeadLetterFile(resolve(config.DATA_DIR, 'dead-letter.ndjson'))
-  const classifier = new LexiconClassifier()
+  const classifier = await loadClassifier(config.SENTIMENT_MODEL)
   const tracking = trackingFrom(config)
   const view = new LiveView()
 

@@ -1,7 +1,7 @@
 // The CLI's stream contract, through the real command (bin/undertow.js) and in-process.
 import { spawn } from 'node:child_process'
 import { resolve } from 'node:path'
-import { PassThrough } from 'node:stream'
+import { PassThrough, Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { classifyLines, MAX_LINE_CHARS } from '../../models/classify-lines.ts'
 import { LexiconClassifier } from '../../models/lexicon.ts'
@@ -31,8 +31,9 @@ describe('undertow classify', () => {
       '{not json',
       'x'.repeat(MAX_LINE_CHARS + 1),
       'the store opens at nine',
+      `${'so so good '.repeat(4_000)}`,
     ]
-    const { code, out } = await runCli(`${lines.join('\n')}\n`, { SENTIMENT_MODEL: 'lexicon' })
+    const { code, out } = await runCli(`${lines.join('\n')}\n`)
     expect(code).toBe(0)
     const results = out.map((l) => JSON.parse(l))
     expect(results).toHaveLength(lines.length)
@@ -43,6 +44,8 @@ describe('undertow classify', () => {
     expect(results[4]).toMatchObject({ line: 5, error: expect.stringContaining('invalid JSON') })
     expect(results[5]).toMatchObject({ line: 6, error: expect.stringContaining('limit') })
     expect(results[6]).toMatchObject({ label: 'neutral' })
+    // A very long (but allowed) line is truncated by the tokenizer, not refused.
+    expect(results[7]).toMatchObject({ label: expect.any(String), scores: expect.any(Object) })
   })
 
   it('streams: many lines in small batches, output in input order', async () => {
@@ -59,9 +62,30 @@ describe('undertow classify', () => {
     expect(ids).toEqual(Array.from({ length: n }, (_, i) => i))
   })
 
-  it('refuses an unknown model with a clear message', async () => {
-    const { code, err } = await runCli('hello\n', { SENTIMENT_MODEL: 'nope' })
-    expect(code).not.toBe(0)
-    expect(err).toContain('SENTIMENT_MODEL="nope"')
+  it('reads input only as fast as its output is taken (100,000 lines never held at once)', async () => {
+    let produced = 0
+    const input = Readable.from(
+      (function* () {
+        for (let i = 0; i < 100_000; i++) {
+          produced++
+          yield `post number ${i} is great\n`
+        }
+      })(),
+    )
+    const output = new PassThrough({ highWaterMark: 1024 })
+    const done = classifyLines(input, output, new LexiconClassifier())
+    await new Promise((r) => setTimeout(r, 500))
+    expect(produced).toBeLessThan(10_000) // nobody reads the output: reading stalls
+    let lines = 0
+    output.on('data', (d: Buffer) => (lines += d.toString().split('\n').length - 1))
+    await done
+    expect(lines).toBe(100_000)
+  })
+
+  it('refuses a model folder it cannot load, with a clear message', async () => {
+    const { code, err } = await runCli('hello\n', { SENTIMENT_MODEL: 'tests' })
+    expect(code).toBe(1)
+    expect(err).toContain('undertow: SENTIMENT_MODEL="tests": cannot load it as a model folder')
+    expect(err).not.toContain('    at ')
   })
 })

@@ -22,6 +22,7 @@ describe('configuration', () => {
       SIM_SEED: 42,
       BRAND: 'Lumen',
       COMPETITORS: 'Corvid,Nimbus',
+      SENTIMENT_MODEL: '',
       LOG_LEVEL: 'info',
     })
   })

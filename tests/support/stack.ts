@@ -1,7 +1,8 @@
 // The whole stack as `npm start` runs it (simulator, pipeline, embedded store, server on a
-// loopback port), with the sources and speed a browser test or the screenshot script needs.
+// loopback port) with the default classifier, at the speed a browser test or the screenshot
+// script needs.
 import { merge, type Observable } from 'rxjs'
-import { LexiconClassifier } from '../../models/lexicon.ts'
+import { loadClassifier } from '../../models/load.ts'
 import { startPipeline } from '../../pipelines/pipeline.ts'
 import type { SourceEvent } from '../../pipelines/schema.ts'
 import { SocketIoSink } from '../../pipelines/sinks/socketio.ts'
@@ -17,7 +18,7 @@ export async function startStack(options: { speed: number; extra?: Observable<So
   const sources = [simulatorSource({ scenario, seed: 42, speed: options.speed }), ...(options.extra ? [options.extra] : [])]
   const pipeline = startPipeline({
     sources: [merge(...sources)],
-    classifier: new LexiconClassifier(),
+    classifier: await loadClassifier(undefined),
     tracking,
     store: t.store,
     live: new SocketIoSink(t.app.io, t.view),
