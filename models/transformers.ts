@@ -7,10 +7,10 @@ import { existsSync } from 'node:fs'
 import { basename, dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { env, pipeline, type TextClassificationPipeline } from '@huggingface/transformers'
-import vader from 'vader-sentiment'
 import type { Label } from '../pipelines/schema.ts'
 import type { Classifier, ModelSentiment } from './classifier.ts'
 import { emojiValence, withEmoji } from './emoji.ts'
+import { lexiconShares } from './vader-cue.ts'
 import { isMixed, labelOf, normalisedEntropy, type Scores, UNCERTAIN_ENTROPY } from './middle.ts'
 
 export const DEFAULT_MODEL = fileURLToPath(new URL('./sentiment', import.meta.url))
@@ -89,7 +89,7 @@ export class TransformersClassifier implements Classifier {
         label,
         scores,
         confidence: scores[label],
-        mixed: isMixed(scores, () => vader.SentimentIntensityAnalyzer.polarity_scores(text)),
+        mixed: isMixed(scores, () => lexiconShares(text)),
         uncertain: normalisedEntropy(scores) > UNCERTAIN_ENTROPY,
       }
     })

@@ -5,6 +5,9 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { emojiValence, withEmoji } from '../../models/emoji.ts'
 import { isMixed, MIXED_PROBABILITY, normalisedEntropy, UNCERTAIN_ENTROPY } from '../../models/middle.ts'
 import { DEFAULT_MODEL, prepare, TransformersClassifier } from '../../models/transformers.ts'
+import vader from 'vader-sentiment'
+import { mayHoldBothPolarities } from '../../models/vader-cue.ts'
+import { postsOf, simulated } from '../support/fixtures.ts'
 import { mixed, single } from './mixed-set.ts'
 
 let model: TransformersClassifier
@@ -105,5 +108,18 @@ describe('middle rules', () => {
     expect(shifted.negative).toBeLessThan(base.negative)
     expect(shifted.negative + shifted.neutral + shifted.positive).toBeCloseTo(1, 10)
     expect(withEmoji(base, 0)).toBe(base)
+  })
+})
+
+describe('the VADER cue', () => {
+  it('never skips a text in which VADER finds both polarities (so mixed is unchanged), and skips most others', () => {
+    const texts = [...mixed, ...single, ...postsOf(simulated(6 * 3600)).map((p) => p.text), "it's not bad", 'good, not great', 'no fun at all :(']
+    let skipped = 0
+    for (const text of texts) {
+      const { pos, neg } = vader.SentimentIntensityAnalyzer.polarity_scores(text)
+      if (pos >= 0.1 && neg >= 0.1) expect(mayHoldBothPolarities(text), text).toBe(true)
+      if (!mayHoldBothPolarities(text)) skipped++
+    }
+    expect(skipped / texts.length).toBeGreaterThan(0.5)
   })
 })
