@@ -6,6 +6,7 @@ import { TestScheduler } from 'rxjs/testing'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { ScoredPost } from '../../pipelines/schema.ts'
 import { clickhouseSink, STORE_BATCH_MS, STORE_RETRIES, STORE_RETRY_BASE_MS } from '../../pipelines/sinks/clickhouse.ts'
+import { clickhouseCode, isBadData } from '../../pipelines/sinks/failures.ts'
 import { EmbeddedStore } from '../../pipelines/store/embedded.ts'
 import type { Store } from '../../pipelines/store/store.ts'
 import { classify } from '../../pipelines/transforms/classify.ts'
@@ -34,6 +35,19 @@ async function scoredPosts(): Promise<ScoredPost[]> {
 }
 
 describe.each(SINKS)('sink contract: %s', (_name, open) => {
+  it('stores the good posts of a batch and dead-letters the bad one with the store\'s reason', async () => {
+    const store = await open()
+    const posts = (await scoredPosts()).slice(0, 30)
+    const bad = { ...posts[7]!, id: 'simulator:bad-label', sentiment: { ...posts[7]!.sentiment, label: 'bogus' } } as unknown as ScoredPost
+    const batch = [...posts.slice(0, 7), bad, ...posts.slice(7)]
+    const before = await store.countPosts()
+    const deadLetter = new MemoryDeadLetter()
+    const written = await lastValueFrom(from(batch).pipe(clickhouseSink('posts', (b) => store.insertPosts(b), deadLetter), toArray()))
+    expect(written.flat().map((p) => p.id)).toEqual(posts.map((p) => p.id))
+    expect(await store.countPosts()).toBe(before + posts.length)
+    expect(deadLetter.records).toEqual([{ stage: 'store:posts', reason: expect.stringContaining("Unknown element 'bogus'"), payload: bad }])
+  })
+
   it('writes every item once, in batches, in order', async () => {
     const store = await open()
     const posts = await scoredPosts()
@@ -59,7 +73,23 @@ describe('clickhouse sink: failures', () => {
     })
   })
 
-  it('dead-letters each item of a batch that keeps failing, then carries on', async () => {
+  it('does not retry bad data: it halves the batch until the bad rows are found', () => {
+    const calls: string[][] = []
+    const badData = Object.assign(new Error('Code: 27. DB::Exception: Cannot parse input'), { clickhouseCode: 27 })
+    const write = (batch: string[]) => {
+      calls.push(batch)
+      return batch.includes('bad') ? throwError(() => badData) : of(undefined)
+    }
+    const deadLetter = new MemoryDeadLetter()
+    test().run(({ cold, expectObservable }) => {
+      const out = cold('a b c d |', { a: 'a', b: 'b', c: 'c', d: 'bad' }).pipe(clickhouseSink('posts', write, deadLetter))
+      expectObservable(out).toBe('4ms (xy|)', { x: ['a', 'b'], y: ['c'] })
+    })
+    expect(calls).toEqual([['a', 'b', 'c', 'bad'], ['a', 'b'], ['c', 'bad'], ['c'], ['bad']])
+    expect(deadLetter.records).toEqual([{ stage: 'store:posts', reason: String(badData), payload: 'bad' }])
+  })
+
+  it('dead-letters each item of a batch that keeps failing for other reasons, then carries on', async () => {
     const deadLetter = new MemoryDeadLetter()
     let calls = 0
     const write = (batch: string[]) => {
@@ -77,5 +107,15 @@ describe('clickhouse sink: failures', () => {
     })
     expect(calls).toBe(1 + STORE_RETRIES + 1)
     expect(deadLetter.records).toEqual([{ stage: 'store:posts', reason: 'Error: Cannot parse input', payload: 'bad' }])
+  })
+})
+
+describe('failure triage', () => {
+  it('reads the ClickHouse code from chdb errors and from server messages', () => {
+    expect(clickhouseCode(Object.assign(new Error('x'), { clickhouseCode: 691 }))).toBe(691)
+    expect(clickhouseCode(new Error('Code: 41. DB::Exception: Cannot read DateTime'))).toBe(41)
+    expect(isBadData(new Error('Code: 41. DB::Exception: Cannot read DateTime'))).toBe(true)
+    expect(isBadData(new Error('connect ECONNREFUSED 127.0.0.1:8123'))).toBe(false)
+    expect(isBadData(new Error('Code: 241. DB::Exception: Memory limit exceeded'))).toBe(false)
   })
 })

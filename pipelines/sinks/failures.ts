@@ -1,0 +1,34 @@
+// Tells a write that failed because of the data (retrying cannot help: find the bad rows and
+// dead-letter them) from one that failed because of the store or the network (retry with backoff).
+
+// ClickHouse error codes that mean the rows themselves are wrong.
+const BAD_DATA = new Set([
+  6, // CANNOT_PARSE_TEXT
+  26, // CANNOT_PARSE_QUOTED_STRING
+  27, // CANNOT_PARSE_INPUT_ASSERTION_FAILED
+  32, // ATTEMPT_TO_READ_AFTER_EOF
+  38, // CANNOT_PARSE_DATE
+  41, // CANNOT_PARSE_DATETIME
+  53, // TYPE_MISMATCH
+  69, // ARGUMENT_OUT_OF_BOUND
+  70, // CANNOT_CONVERT_TYPE
+  72, // CANNOT_PARSE_NUMBER
+  117, // INCORRECT_DATA
+  131, // TOO_LARGE_STRING_SIZE
+  321, // VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE
+  349, // CANNOT_INSERT_NULL_IN_ORDINARY_COLUMN
+  691, // UNKNOWN_ELEMENT_OF_ENUM
+])
+
+/** The ClickHouse error code, from chdb's typed errors or from the server's message text. */
+export function clickhouseCode(error: unknown): number | undefined {
+  const code = (error as { clickhouseCode?: unknown } | null)?.clickhouseCode
+  if (typeof code === 'number') return code
+  const match = /\bCode: (\d+)\./.exec(String((error as { message?: unknown } | null)?.message ?? error))
+  return match ? Number(match[1]) : undefined
+}
+
+export function isBadData(error: unknown): boolean {
+  const code = clickhouseCode(error)
+  return code !== undefined && BAD_DATA.has(code)
+}
