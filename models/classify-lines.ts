@@ -9,10 +9,10 @@ import type { Classifier } from './classifier.ts'
 import { detectIntents } from './middle.ts'
 
 export const CLI_BATCH = 64
-/** Longest line accepted, in characters (a post is far shorter; this guards memory). */
+/** Longest line classified, in characters (a post is far shorter); a longer one gets an error. */
 export const MAX_LINE_CHARS = 100_000
 
-type Parsed = { line: number; text: string; id?: unknown } | { line: number; error: string }
+type Parsed = { line: number; text: string; id?: unknown } | { line: number; error: string; id?: unknown }
 
 export function parseLine(raw: string, line: number): Parsed {
   if (raw.length > MAX_LINE_CHARS) return { line, error: `line is ${raw.length} characters; the limit is ${MAX_LINE_CHARS}` }
@@ -25,23 +25,33 @@ export function parseLine(raw: string, line: number): Parsed {
   } catch (error) {
     return { line, error: `invalid JSON: ${(error as Error).message}` }
   }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { line, error: 'JSON line is not an object' }
   const record = value as { text?: unknown; id?: unknown }
-  if (typeof record.text !== 'string') return { line, error: 'JSON object has no string "text" field' }
-  if (record.text.trim() === '') return { line, error: '"text" is empty' }
-  return { line, text: record.text, ...(record.id === undefined ? {} : { id: record.id }) }
+  // The id travels with the answer, error or not, so callers can match results by id.
+  const id = record.id === undefined ? {} : { id: record.id }
+  if (typeof record.text !== 'string') return { line, error: 'JSON object has no string "text" field', ...id }
+  if (record.text.trim() === '') return { line, error: '"text" is empty', ...id }
+  return { line, text: record.text, ...id }
 }
 
 export async function classifyLines(input: Readable, output: Writable, classifier: Classifier, batchSize = CLI_BATCH): Promise<void> {
   let batch: Parsed[] = []
   const flush = async () => {
     const ok = batch.filter((p): p is Extract<Parsed, { text: string }> => 'text' in p)
-    const results = ok.length > 0 ? await classifier.classify(ok.map((p) => p.text)) : []
-    const byLine = new Map(ok.map((p, i) => [p.line, results[i]!]))
+    let results: Awaited<ReturnType<Classifier['classify']>> = []
+    let failure = 'not classified'
+    try {
+      if (ok.length > 0) results = await classifier.classify(ok.map((p) => p.text))
+    } catch (error) {
+      // The model failing on one batch answers its lines with errors; the stream goes on.
+      failure = `${classifier.name} failed: ${error instanceof Error ? error.message : String(error)}`
+    }
+    const byLine = new Map(ok.map((p, i) => [p.line, results[i]]))
     let chunk = ''
     for (const p of batch) {
       const r = byLine.get(p.line)
       if ('error' in p || !r) {
-        chunk += `${JSON.stringify({ line: p.line, error: 'error' in p ? p.error : 'not classified' })}\n`
+        chunk += `${JSON.stringify({ ...(p.id === undefined ? {} : { id: p.id }), line: p.line, error: 'error' in p ? p.error : failure })}\n`
         continue
       }
       const intents = detectIntents(p.text, r.label)

@@ -22,12 +22,26 @@ const RATED = new RegExp(
 // Most posts have no emoji at all: one cheap test skips the alternation for them.
 const ANY_EMOJI = /\p{Extended_Pictographic}/u
 
-/** Sum of the polarity of the rated emojis in the text, clipped to ±EMOJI_MAX. */
+const clip = (n: number) => Math.max(-EMOJI_MAX, Math.min(EMOJI_MAX, n))
+
+/** Summed polarity of the positive and of the negative rated emojis, each clipped to EMOJI_MAX. */
+export function emojiPolarity(text: string): { positive: number; negative: number } {
+  let positive = 0
+  let negative = 0
+  if (ANY_EMOJI.test(text)) {
+    for (const [emoji] of strip(text).matchAll(RATED)) {
+      const polarity = POLARITY.get(emoji) ?? 0
+      if (polarity > 0) positive += polarity
+      else negative += polarity
+    }
+  }
+  return { positive: clip(positive), negative: clip(negative) }
+}
+
+/** Net polarity of the rated emojis in the text, each side clipped to ±EMOJI_MAX. */
 export function emojiValence(text: string): number {
-  if (!ANY_EMOJI.test(text)) return 0
-  let sum = 0
-  for (const [emoji] of strip(text).matchAll(RATED)) sum += POLARITY.get(emoji) ?? 0
-  return Math.max(-EMOJI_MAX, Math.min(EMOJI_MAX, sum))
+  const { positive, negative } = emojiPolarity(text)
+  return positive + negative
 }
 
 /** The probabilities with the emoji valence added to the positive and negative logits. */

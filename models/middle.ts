@@ -6,7 +6,7 @@ export type Scores = { negative: number; neutral: number; positive: number }
 
 /** Normalised entropy (0..1) above which a post is `uncertain`. */
 export const UNCERTAIN_ENTROPY = 0.9
-/** Share of the text's lexicon weight that must be positive AND negative for `mixed`. */
+/** VADER's pos and neg shares (intensity-weighted fractions of the words, neutral ones counted) must both reach this for the lexicon to call a post two-sided. */
 export const MIXED_SHARE = 0.1
 /** Probability that positive and negative must both reach for `mixed` on the model alone... */
 export const MIXED_PROBABILITY = 0.2

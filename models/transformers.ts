@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { env, pipeline, type TextClassificationPipeline } from '@huggingface/transformers'
 import type { Label } from '../pipelines/schema.ts'
 import type { Classifier, ModelSentiment } from './classifier.ts'
-import { emojiValence, withEmoji } from './emoji.ts'
+import { emojiPolarity, withEmoji } from './emoji.ts'
 import { lexiconShares } from './vader-cue.ts'
 import { isMixed, labelOf, normalisedEntropy, type Scores, UNCERTAIN_ENTROPY } from './middle.ts'
 
@@ -53,11 +53,17 @@ export class TransformersClassifier implements Classifier {
     private readonly order: Label[],
   ) {}
 
-  /** A folder (absolute or relative) or a hub id. A folder never reaches for the network. */
+  /**
+   * A folder (absolute or relative) or a hub id (`owner/name`). A folder never reaches for the
+   * network; neither does anything that looks like a path (starts with . / ~, or its first segment
+   * is a local folder, as in a mistyped `models/sentimnt`): that is reported as a missing folder.
+   */
   static async load(model: string = DEFAULT_MODEL, options: LoadOptions = {}): Promise<TransformersClassifier> {
     const folder = resolve(model)
     const local = existsSync(folder)
-    env.allowRemoteModels = !local
+    const hubId = !local && /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/.test(model) && !existsSync(resolve(model.split('/')[0]!))
+    if (!local && !hubId) throw new Error(`SENTIMENT_MODEL="${model}": no such model folder (${folder})`)
+    env.allowRemoteModels = hubId
     if (local) env.localModelPath = `${dirname(folder)}/`
     const classifier = await pipeline('text-classification', local ? basename(folder) : model, {
       dtype: 'fp32',
@@ -83,13 +89,15 @@ export class TransformersClassifier implements Classifier {
     const { logits } = (await this.hf.model(inputs)) as { logits: { data: Float32Array; dims: number[] } }
     return texts.map((text, i) => {
       const raw = softmax(logits.data, i * 3, this.order)
-      const scores = withEmoji(raw, emojiValence(text))
+      const emoji = emojiPolarity(text)
+      const scores = withEmoji(raw, emoji.positive + emoji.negative)
       const label = labelOf(scores)
       return {
         label,
         scores,
         confidence: scores[label],
-        mixed: isMixed(scores, () => lexiconShares(text)),
+        // From the words (before the emoji shift, which would hide one side), or emojis of both signs.
+        mixed: isMixed(raw, () => lexiconShares(text)) || (emoji.positive > 0 && emoji.negative < 0),
         uncertain: normalisedEntropy(scores) > UNCERTAIN_ENTROPY,
       }
     })

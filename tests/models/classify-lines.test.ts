@@ -4,6 +4,7 @@ import { resolve } from 'node:path'
 import { PassThrough, Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { classifyLines, MAX_LINE_CHARS } from '../../models/classify-lines.ts'
+import type { Classifier } from '../../models/classifier.ts'
 import { LexiconClassifier } from '../../models/lexicon.ts'
 
 const BIN = resolve(import.meta.dirname, '../../bin/undertow.js')
@@ -32,6 +33,7 @@ describe('undertow classify', () => {
       'x'.repeat(MAX_LINE_CHARS + 1),
       'the store opens at nine',
       `${'so so good '.repeat(4_000)}`,
+      '{"id": "a1", "text": "  "}',
     ]
     const { code, out } = await runCli(`${lines.join('\n')}\n`)
     expect(code).toBe(0)
@@ -41,6 +43,7 @@ describe('undertow classify', () => {
     expect(results[1]).toMatchObject({ id: 7, label: 'negative' })
     expect(results[2]).toEqual({ line: 3, error: 'empty line' })
     expect(results[3]).toEqual({ line: 4, error: 'JSON object has no string "text" field' })
+    expect(results[8]).toEqual({ id: 'a1', line: 9, error: '"text" is empty' })
     expect(results[4]).toMatchObject({ line: 5, error: expect.stringContaining('invalid JSON') })
     expect(results[5]).toMatchObject({ line: 6, error: expect.stringContaining('limit') })
     expect(results[6]).toMatchObject({ label: 'neutral' })
@@ -60,6 +63,29 @@ describe('undertow classify', () => {
     await done
     const ids = text.trim().split('\n').map((l) => JSON.parse(l).id)
     expect(ids).toEqual(Array.from({ length: n }, (_, i) => i))
+  })
+
+  it('answers a batch the model fails on with error lines, and goes on with the next', async () => {
+    let calls = 0
+    const flaky: Classifier = {
+      name: 'flaky',
+      async classify(texts) {
+        if (++calls === 1) throw new Error('out of memory')
+        return new LexiconClassifier().classify(texts)
+      },
+    }
+    const input = new PassThrough()
+    const output = new PassThrough()
+    let text = ''
+    output.on('data', (d) => (text += d))
+    const done = classifyLines(input, output, flaky, 2)
+    input.end('{"id": 1, "text": "great"}\nawful\ngreat\n')
+    await done
+    expect(text.trim().split('\n').map((l) => JSON.parse(l))).toEqual([
+      { id: 1, line: 1, error: 'flaky failed: out of memory' },
+      { line: 2, error: 'flaky failed: out of memory' },
+      expect.objectContaining({ label: 'positive' }),
+    ])
   })
 
   it('reads input only as fast as its output is taken (100,000 lines never held at once)', async () => {

@@ -23,6 +23,13 @@ describe('the shipped sentiment model', () => {
     expect(env.allowRemoteModels).toBe(false)
   })
 
+  it('reports a mistyped folder as missing instead of asking the hub for it', async () => {
+    env.allowRemoteModels = true
+    await expect(TransformersClassifier.load('models/sentimnt')).rejects.toThrow('SENTIMENT_MODEL="models/sentimnt": no such model folder')
+    await expect(TransformersClassifier.load('./nowhere')).rejects.toThrow('no such model folder')
+    env.allowRemoteModels = false
+  })
+
   it('gets clear cases right', async () => {
     const results = await model.classify([
       'I absolutely love this phone, best thing I have bought all year',
@@ -56,6 +63,12 @@ describe('the shipped sentiment model', () => {
     expect(loved.scores.positive).toBeGreaterThan(plain.scores.positive)
   })
 
+  it('keeps a mixed post mixed whatever its emojis, and reads emojis of both signs as mixed', async () => {
+    expect((await label('love the camera but the battery life is terrible 😍')).mixed).toBe(true)
+    expect((await label('got the new phone today 😍 but the update 😡')).mixed).toBe(true)
+    expect((await label('got the new phone today 😍😍')).mixed).toBe(false)
+  })
+
   it('flags mixed posts on a hand-written set, and the lexicon cue measurably helps', async () => {
     const texts = [...mixed, ...single]
     const results = await model.classify(texts)
@@ -74,9 +87,10 @@ describe('the shipped sentiment model', () => {
   })
 
   it('tells uncertain from confidently neutral', async () => {
-    const [neutral] = await model.classify(['the meeting moved to thursday'])
+    const [neutral, unsure] = await model.classify(['the meeting moved to thursday', 'it is what it is'])
     expect(neutral!.label).toBe('neutral')
     expect(neutral!.uncertain).toBe(false)
+    expect(unsure!.uncertain).toBe(true)
     expect(normalisedEntropy({ negative: 0.35, neutral: 0.3, positive: 0.35 })).toBeGreaterThan(UNCERTAIN_ENTROPY)
   })
 
@@ -113,7 +127,7 @@ describe('middle rules', () => {
 
 describe('the VADER cue', () => {
   it('never skips a text in which VADER finds both polarities (so mixed is unchanged), and skips most others', () => {
-    const texts = [...mixed, ...single, ...postsOf(simulated(6 * 3600)).map((p) => p.text), "it's not bad", 'good, not great', 'no fun at all :(']
+    const texts = [...mixed, ...single, ...postsOf(simulated(6 * 3600)).map((p) => p.text), "it's not bad", 'good, not great', 'no fun at all :(', 'love the food, least helpful staff ever']
     let skipped = 0
     for (const text of texts) {
       const { pos, neg } = vader.SentimentIntensityAnalyzer.polarity_scores(text)
