@@ -13,6 +13,7 @@ export const ConfigSchema = Type.Object(
     PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000, description: 'HTTP port of the API and the wall (0 picks a free one).' }),
     HOST: Type.String({ minLength: 1, default: '127.0.0.1', description: 'Interface to listen on; `0.0.0.0` to serve other machines.' }),
     DATA_DIR: Type.String({ minLength: 1, default: './data', description: 'Where the embedded ClickHouse keeps its tables and the dead-letter file.' }),
+    RETENTION_DAYS: Type.Integer({ minimum: 0, maximum: 36_500, default: 30, description: 'Days of posts and aggregates kept; older day partitions are dropped hourly. 0 keeps everything.' }),
     SOURCES: Type.String({ default: 'simulator', description: `Comma-separated sources to run: ${AVAILABLE_SOURCES.join(', ')}.` }),
     SIM_SPEED: Type.Number({ exclusiveMinimum: 0, maximum: 100_000, default: 10, description: 'Simulator: simulated seconds per real second.' }),
     SIM_SEED: Type.Integer({ default: 42, description: 'Simulator: random seed; the same seed gives the same posts.' }),

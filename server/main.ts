@@ -6,6 +6,7 @@ import { startPipeline } from '../pipelines/pipeline.ts'
 import { DeadLetterFile } from '../pipelines/sinks/deadletter.ts'
 import { LiveView, SocketIoSink } from '../pipelines/sinks/socketio.ts'
 import { EmbeddedStore } from '../pipelines/store/embedded.ts'
+import { scheduleRetention } from '../pipelines/store/retention.ts'
 import { RETAIN_MINUTES } from '../pipelines/transforms/aggregate.ts'
 import { buildServer } from './app.ts'
 import { ConfigError, listOf, loadConfig } from './config.ts'
@@ -49,6 +50,12 @@ async function main(): Promise<void> {
     initialWindows: await store.minuteAggregates({ lastMinutes: RETAIN_MINUTES }),
   })
   stats = () => ({ ...pipeline.stats, deadLetter: deadLetter.counts() })
+  const stopRetention = scheduleRetention(
+    store,
+    config.RETENTION_DAYS,
+    (dropped) => app.log.info({ dropped }, `retention: dropped ${dropped.length} day partitions older than ${config.RETENTION_DAYS} days`),
+    (error) => app.log.error({ err: error }, 'retention failed'),
+  )
   app.log.info(`Undertow wall: ${address} (sources: ${config.SOURCES}, store: embedded at ${resolve(config.DATA_DIR)})`)
   console.log(`\n  Undertow is running: ${address}\n`)
 
@@ -62,6 +69,7 @@ async function main(): Promise<void> {
       process.exit(1)
     }, SHUTDOWN_TIMEOUT_MS).unref()
     try {
+      stopRetention()
       await pipeline.stop()
       await app.close()
       app.log.info(`stopped; ${pipeline.stats.stored} posts stored this run`)

@@ -5,9 +5,9 @@ import { resolve } from 'node:path'
 import { Session } from 'chdb'
 import type { EngagementUpdate, ScoredPost, WindowAggregate } from '../schema.ts'
 import { MIGRATIONS, MIGRATIONS_TABLE } from './migrations.ts'
-import { COUNT_POSTS, LATEST_POST, MINUTE_AGGREGATES, minuteAggregateParams } from './queries.ts'
+import { COUNT_POSTS, DAY_PARTITIONED, DAY_PARTITIONS, dropPartitionStatement, LATEST_POST, MINUTE_AGGREGATES, minuteAggregateParams } from './queries.ts'
 import { aggregateFromRow, engagementRow, postRow, toJsonEachRow } from './rows.ts'
-import type { AggregateQuery, Store } from './store.ts'
+import type { AggregateQuery, DroppedPartition, Store } from './store.ts'
 
 const INSERT_SETTINGS = { date_time_input_format: 'best_effort' }
 
@@ -53,6 +53,13 @@ export class EmbeddedStore implements Store {
 
   async minuteAggregates(query: AggregateQuery): Promise<WindowAggregate[]> {
     return (await this.rows<Record<string, string>>(MINUTE_AGGREGATES, minuteAggregateParams(query))).map(aggregateFromRow)
+  }
+
+  async dropPartitionsBefore(cutoff: Date): Promise<DroppedPartition[]> {
+    const day = cutoff.toISOString().slice(0, 10)
+    const old = (await this.rows<DroppedPartition>(DAY_PARTITIONS, { tables: DAY_PARTITIONED })).filter((p) => p.partition < day)
+    for (const p of old) await this.session.queryAsync(dropPartitionStatement(p.table, p.partition))
+    return old
   }
 
   async ping(): Promise<boolean> {

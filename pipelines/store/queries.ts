@@ -25,3 +25,22 @@ export function minuteAggregateParams(query: AggregateQuery) {
 
 export const COUNT_POSTS = 'SELECT count() AS n FROM posts'
 export const LATEST_POST = "SELECT formatDateTime(max(created_at), '%Y-%m-%dT%H:%i:%S.%fZ', 'UTC') AS t, count() AS n FROM posts"
+
+/** Tables partitioned by day, whose old partitions retention drops. */
+export const DAY_PARTITIONED = ['posts', 'engagement', 'brand_minute']
+
+export const DAY_PARTITIONS = `
+SELECT DISTINCT table, partition FROM system.parts
+WHERE database = currentDatabase() AND active AND has({tables:Array(String)}, table)
+ORDER BY table, partition`
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/
+
+/**
+ * ALTER ... DROP PARTITION takes no bound parameters, so the partition is spliced in, and only
+ * ever one read back from system.parts that has the exact shape of a day.
+ */
+export function dropPartitionStatement(table: string, partition: string): string {
+  if (!DAY_PARTITIONED.includes(table) || !DAY.test(partition)) throw new Error(`refusing to drop ${table} partition ${JSON.stringify(partition)}`)
+  return `ALTER TABLE ${table} DROP PARTITION '${partition}'`
+}

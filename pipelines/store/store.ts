@@ -11,6 +11,12 @@ export interface AggregateQuery {
   lastMinutes?: number
 }
 
+export interface DroppedPartition {
+  table: string
+  /** The day, YYYY-MM-DD. */
+  partition: string
+}
+
 export interface Store {
   readonly mode: 'embedded' | 'server'
   /** Creates or upgrades the schema; safe to run at every start. */
@@ -22,6 +28,8 @@ export interface Store {
   latestPostTime(): Promise<string | null>
   /** Per-brand, per-minute windows, oldest first. */
   minuteAggregates(query: AggregateQuery): Promise<WindowAggregate[]>
+  /** Drops every day partition older than `cutoff` (retention); returns what it dropped. */
+  dropPartitionsBefore(cutoff: Date): Promise<DroppedPartition[]>
   ping(): Promise<boolean>
   close(): Promise<void>
 }

@@ -17,6 +17,7 @@ describe('configuration', () => {
       PORT: 3000,
       HOST: '127.0.0.1',
       DATA_DIR: './data',
+      RETENTION_DAYS: 30,
       SOURCES: 'simulator',
       SIM_SPEED: 10,
       SIM_SEED: 42,
