@@ -1,27 +1,16 @@
 // The simulator's posts through the real pipeline into the embedded ClickHouse: what is stored,
 // and what is pushed live, must equal what the simulator emitted, post for post and minute for minute.
 import { defer, from } from 'rxjs'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { LexiconClassifier, scoreText } from '../../models/lexicon.ts'
 import { startPipeline } from '../../pipelines/pipeline.ts'
 import type { Post, SourceEvent, WindowAggregate } from '../../pipelines/schema.ts'
 import { simulatorSource } from '../../pipelines/sources/simulator.ts'
-import { EmbeddedStore } from '../../pipelines/store/embedded.ts'
 import { compileTracking, matchOne } from '../../pipelines/transforms/match.ts'
 import { byMinute, MemoryDeadLetter, postsOf, RecordingLive, runThrough, scenario, SEED, simulated, tracking } from '../support/fixtures.ts'
-import { tmpDir } from '../support/tmp.ts'
+import { useEmbeddedStore } from '../support/store.ts'
 
-const dir = tmpDir('pipeline')
-let store: EmbeddedStore
-
-beforeAll(async () => {
-  store = new EmbeddedStore(dir.path)
-  await store.migrate()
-})
-afterAll(async () => {
-  await store.close()
-  dir.remove()
-})
+const store = useEmbeddedStore('pipeline')
 
 /** What the aggregates must be, computed independently of the pipeline from the emitted posts. */
 function expectedWindows(posts: readonly Post[]): WindowAggregate[] {

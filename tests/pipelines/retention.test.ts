@@ -1,24 +1,14 @@
 // Retention drops whole day partitions older than the cutoff, in every day-partitioned table, and
 // leaves the rest, aggregates included, untouched.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { EmbeddedStore } from '../../pipelines/store/embedded.ts'
+import { describe, expect, it } from 'vitest'
 import { dropPartitionStatement } from '../../pipelines/store/queries.ts'
 import { cutoffFor } from '../../pipelines/store/retention.ts'
 import { launchDay } from '../../pipelines/sources/simulator/scenario.ts'
 import { simulatorSource } from '../../pipelines/sources/simulator.ts'
 import { runThrough } from '../support/fixtures.ts'
-import { tmpDir } from '../support/tmp.ts'
+import { useEmbeddedStore } from '../support/store.ts'
 
-const dir = tmpDir('retention')
-let store: EmbeddedStore
-beforeAll(async () => {
-  store = new EmbeddedStore(dir.path)
-  await store.migrate()
-})
-afterAll(async () => {
-  await store.close()
-  dir.remove()
-})
+const store = useEmbeddedStore('retention')
 
 const day = (start: string) => simulatorSource({ scenario: launchDay({ brand: 'Lumen', competitors: ['Corvid', 'Nimbus'], start }), seed: 3, speed: Infinity, until: 20 * 60 })
 
