@@ -5,9 +5,9 @@ import { resolve } from 'node:path'
 import { Session } from 'chdb'
 import type { EngagementUpdate, ScoredPost, WindowAggregate } from '../schema.ts'
 import { MIGRATIONS, MIGRATIONS_TABLE } from './migrations.ts'
-import { COUNT_POSTS, DAY_PARTITIONED, DAY_PARTITIONS, dropPartitionStatement, LATEST_POST, MINUTE_AGGREGATES, minuteAggregateParams } from './queries.ts'
-import { aggregateFromRow, engagementRow, postRow, toJsonEachRow } from './rows.ts'
-import type { AggregateQuery, DroppedPartition, Store } from './store.ts'
+import { COUNT_POSTS, COUNT_SEARCH, DAY_PARTITIONED, DAY_PARTITIONS, dropPartitionStatement, LATEST_POST, MINUTE_AGGREGATES, minuteAggregateParams, SEARCH_POSTS, searchParams } from './queries.ts'
+import { aggregateFromRow, engagementRow, postFromRow, postRow, toJsonEachRow } from './rows.ts'
+import type { AggregateQuery, DroppedPartition, PostPage, PostSearch, Store } from './store.ts'
 
 const INSERT_SETTINGS = { date_time_input_format: 'best_effort' }
 
@@ -53,6 +53,13 @@ export class EmbeddedStore implements Store {
 
   async minuteAggregates(query: AggregateQuery): Promise<WindowAggregate[]> {
     return (await this.rows<Record<string, string>>(MINUTE_AGGREGATES, minuteAggregateParams(query))).map(aggregateFromRow)
+  }
+
+  async searchPosts(search: PostSearch): Promise<PostPage> {
+    const params = searchParams(search)
+    const [count] = await this.rows<{ n: string }>(COUNT_SEARCH, params)
+    const rows = await this.rows<Record<string, unknown>>(SEARCH_POSTS, params)
+    return { total: Number(count?.n ?? 0), posts: rows.map(postFromRow) }
   }
 
   async dropPartitionsBefore(cutoff: Date): Promise<DroppedPartition[]> {

@@ -1,6 +1,6 @@
 // Read queries shared by every store mode. Values only ever travel as bound parameters
 // ({name:Type}), never spliced into SQL.
-import type { AggregateQuery } from './store.ts'
+import type { AggregateQuery, PostSearch } from './store.ts'
 
 export const MINUTE_AGGREGATES = `
 SELECT brand, minute,
@@ -43,4 +43,41 @@ const DAY = /^\d{4}-\d{2}-\d{2}$/
 export function dropPartitionStatement(table: string, partition: string): string {
   if (!DAY_PARTITIONED.includes(table) || !DAY.test(partition)) throw new Error(`refusing to drop ${table} partition ${JSON.stringify(partition)}`)
   return `ALTER TABLE ${table} DROP PARTITION '${partition}'`
+}
+
+const SEARCH_WHERE = `
+WHERE (empty({brand:String}) OR has(brands, {brand:String}))
+  AND (empty({labels:Array(String)}) OR has({labels:Array(String)}, toString(label)))
+  AND ({mixed:Int8} < 0 OR toInt8(mixed) = {mixed:Int8})
+  AND ({uncertain:Int8} < 0 OR toInt8(uncertain) = {uncertain:Int8})
+  AND (empty({intents:Array(String)}) OR hasAny(intents, {intents:Array(String)}))
+  AND (empty({text:String}) OR positionCaseInsensitiveUTF8(text, {text:String}) > 0)
+  AND (empty({source:String}) OR source = {source:String})
+  AND created_at >= parseDateTime64BestEffort({from:String}, 3, 'UTC')
+  AND created_at < parseDateTime64BestEffort({to:String}, 3, 'UTC')`
+
+export const SEARCH_POSTS = `
+SELECT *, formatDateTime(created_at, '%Y-%m-%dT%H:%i:%S.%fZ', 'UTC') AS created_iso
+FROM posts ${SEARCH_WHERE}
+ORDER BY created_at DESC, id DESC
+LIMIT {limit:UInt32} OFFSET {offset:UInt32}`
+
+export const COUNT_SEARCH = `SELECT count() AS n FROM posts ${SEARCH_WHERE}`
+
+const flag = (value: boolean | undefined) => (value === undefined ? -1 : value ? 1 : 0)
+
+export function searchParams(search: PostSearch) {
+  return {
+    brand: search.brand ?? '',
+    labels: search.labels ?? [],
+    mixed: flag(search.mixed),
+    uncertain: flag(search.uncertain),
+    intents: search.intents ?? [],
+    text: search.text ?? '',
+    source: search.source ?? '',
+    from: search.from ?? '1970-01-01T00:00:00Z',
+    to: search.to ?? '2105-12-31T00:00:00Z',
+    limit: search.pageSize,
+    offset: (search.page - 1) * search.pageSize,
+  }
 }

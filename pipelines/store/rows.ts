@@ -1,5 +1,5 @@
 // Between our types and ClickHouse rows, both directions, shared by every store mode.
-import type { EngagementUpdate, ScoredPost, WindowAggregate } from '../schema.ts'
+import type { EngagementUpdate, Intent, Label, ScoredPost, SourceName, WindowAggregate } from '../schema.ts'
 
 export function postRow(p: ScoredPost) {
   return {
@@ -54,5 +54,34 @@ export function aggregateFromRow(row: Record<string, string | number>): WindowAg
     positive: n('positive'),
     mixed: n('mixed'),
     uncertain: n('uncertain'),
+  }
+}
+
+/** A `posts` row (with `created_iso`, the ISO form of created_at) back into a ScoredPost. */
+export function postFromRow(row: Record<string, unknown>): ScoredPost {
+  const n = (key: string) => Number(row[key])
+  const str = (key: string) => String(row[key] ?? '')
+  return {
+    id: str('id'),
+    source: str('source') as SourceName,
+    url: str('url'),
+    author: { id: str('author_id'), handle: str('author_handle'), displayName: str('author_name'), followers: n('author_followers') },
+    text: str('text'),
+    lang: str('lang'),
+    createdAt: new Date(str('created_iso')).toISOString(),
+    ...(str('reply_to') ? { replyTo: str('reply_to') } : {}),
+    ...(str('quote_of') ? { quoteOf: str('quote_of') } : {}),
+    engagement: { likes: n('likes'), reposts: n('reposts'), replies: n('replies'), quotes: n('quotes') },
+    brands: row.brands as string[],
+    terms: row.terms as string[],
+    ...(str('own_brand') ? { ownBrand: str('own_brand') } : {}),
+    sentiment: {
+      label: str('label') as Label,
+      scores: { negative: n('p_negative'), neutral: n('p_neutral'), positive: n('p_positive') },
+      confidence: n('confidence'),
+      mixed: Boolean(row.mixed),
+      uncertain: Boolean(row.uncertain),
+      intents: row.intents as Intent[],
+    },
   }
 }

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { ScoredPost } from '../../pipelines/schema.ts'
 import { postsOf, runThrough, simulated, sourceOf } from '../support/fixtures.ts'
 import { testApp } from '../support/server.ts'
 import { tmpDir } from '../support/tmp.ts'
@@ -57,6 +58,49 @@ describe('HTTP routes', () => {
     expect(res.json()).toEqual({ error: { code: 'bad_request', message: expect.stringContaining('from') } })
     const injection = await t.app.inject(`/api/aggregates?brand=${encodeURIComponent("Lumen' OR 1=1 --")}`)
     expect(injection.json()).toEqual({ windows: [] })
+  })
+
+  it('GET /api/posts finds middle feedback by brand, flags, intents and text, newest first, in pages', async () => {
+    const search = async (query: string) => {
+      const res = await t.app.inject(`/api/posts?${query}`)
+      expect(res.statusCode, res.body).toBe(200)
+      return res.json() as { total: number; page: number; pageSize: number; posts: ScoredPost[] }
+    }
+    const all = await search('brand=Lumen&pageSize=200&page=1')
+    expect(all.total).toBeGreaterThan(100)
+    expect(all.posts.every((p) => p.brands.includes('Lumen'))).toBe(true)
+    const times = all.posts.map((p) => p.createdAt)
+    expect(times).toEqual([...times].sort().reverse())
+
+    const middle = await search('brand=Lumen&labels=neutral,negative&intents=question,suggestion&pageSize=200')
+    expect(middle.total).toBeGreaterThan(0)
+    for (const p of middle.posts) {
+      expect(['neutral', 'negative']).toContain(p.sentiment.label)
+      expect(p.sentiment.intents.some((i) => i === 'question' || i === 'suggestion')).toBe(true)
+    }
+    const mixed = await search('mixed=true&pageSize=200')
+    expect(mixed.posts.length).toBeGreaterThan(0)
+    expect(mixed.posts.every((p) => p.sentiment.mixed)).toBe(true)
+
+    const battery = await search('q=BATTERY&pageSize=200')
+    expect(battery.total).toBeGreaterThan(0)
+    expect(battery.posts.every((p) => p.text.toLowerCase().includes('battery'))).toBe(true)
+
+    const first = await search('brand=Lumen&pageSize=20&page=1')
+    const second = await search('brand=Lumen&pageSize=20&page=2')
+    expect(first.total).toBe(all.total)
+    expect(second.posts.map((p) => p.id)).toEqual(all.posts.slice(20, 40).map((p) => p.id))
+    expect(first.posts.map((p) => p.id)).toEqual(all.posts.slice(0, 20).map((p) => p.id))
+
+    // Stored posts come back as they went in.
+    const stored = postsOf(simulated(20 * 60)).find((p) => p.id === all.posts[0]!.id)!
+    expect(all.posts[0]).toMatchObject({ id: stored.id, text: stored.text, createdAt: stored.createdAt, author: stored.author })
+
+    expect((await search(`q=${encodeURIComponent("' OR 1=1 --")}`)).total).toBe(0)
+    const bad = await t.app.inject('/api/posts?labels=angry')
+    expect(bad.statusCode).toBe(400)
+    expect(bad.json().error.message).toContain('labels')
+    expect((await t.app.inject('/api/posts?pageSize=1000')).statusCode).toBe(400)
   })
 
   it('answers unknown routes with 404 in the same shape', async () => {
