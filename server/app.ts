@@ -11,6 +11,7 @@ import { socketIoPlugin } from './plugins/socketio.ts'
 import { aggregateRoutes } from './routes/aggregates.ts'
 import { healthRoutes, type HealthInfo } from './routes/health.ts'
 import { postRoutes } from './routes/posts.ts'
+import { responsivenessRoutes } from './routes/responsiveness.ts'
 import { buildSnapshot } from './snapshot.ts'
 
 export interface ServerOptions {
@@ -34,6 +35,7 @@ export async function buildServer(options: ServerOptions) {
   await app.register(healthRoutes, { store, info: options.health })
   await app.register(aggregateRoutes, { store })
   await app.register(postRoutes, { store })
+  await app.register(responsivenessRoutes, { store })
   await app.register(clientPlugin, options.clientRoot ? { root: options.clientRoot } : {})
   await app.ready()
   return app

@@ -3,7 +3,7 @@
 import type { AggregateQuery, PostSearch } from './store.ts'
 
 export const MINUTE_AGGREGATES = `
-SELECT brand, minute,
+SELECT brand, toStartOfInterval(minute, toIntervalMinute({bucket:UInt32})) AS start,
   sum(posts) AS posts, sum(negative) AS negative, sum(neutral) AS neutral, sum(positive) AS positive,
   sum(mixed) AS mixed, sum(uncertain) AS uncertain
 FROM brand_minute
@@ -11,8 +11,8 @@ WHERE (empty({brands:Array(String)}) OR has({brands:Array(String)}, brand))
   AND minute >= parseDateTime64BestEffort({from:String}, 3, 'UTC')
   AND minute < parseDateTime64BestEffort({to:String}, 3, 'UTC')
   AND ({last:UInt32} = 0 OR minute > (SELECT max(minute) FROM brand_minute) - toIntervalMinute({last:UInt32}))
-GROUP BY brand, minute
-ORDER BY minute, brand`
+GROUP BY brand, start
+ORDER BY start, brand`
 
 export function minuteAggregateParams(query: AggregateQuery) {
   return {
@@ -20,6 +20,7 @@ export function minuteAggregateParams(query: AggregateQuery) {
     from: query.from ?? '1970-01-01T00:00:00Z',
     to: query.to ?? '2105-12-31T00:00:00Z',
     last: query.lastMinutes ?? 0,
+    bucket: query.bucket === 'hour' ? 60 : 1,
   }
 }
 
@@ -81,3 +82,27 @@ export function searchParams(search: PostSearch) {
     offset: (search.page - 1) * search.pageSize,
   }
 }
+
+// A mention's first reply is the earliest post by the brand's own accounts whose reply_to is it.
+// (Unmatched rows of the LEFT JOIN carry defaults: an empty reply_to, so `replied` is false.)
+export const RESPONSE_TIMES = `
+SELECT
+  count() AS mentions,
+  countIf(replied) AS answered,
+  quantileExactIf(0.5)(delay_ms, replied) AS median_ms,
+  quantileExactIf(0.9)(delay_ms, replied) AS p90_ms
+FROM (
+  SELECT r.reply_to != '' AS replied,
+    toUnixTimestamp64Milli(r.first_reply) - toUnixTimestamp64Milli(p.created_at) AS delay_ms
+  FROM (
+    SELECT id, created_at FROM posts
+    WHERE has(brands, {brand:String})
+      AND created_at >= parseDateTime64BestEffort({from:String}, 3, 'UTC')
+      AND created_at < parseDateTime64BestEffort({to:String}, 3, 'UTC')
+  ) AS p
+  LEFT JOIN (
+    SELECT reply_to, min(created_at) AS first_reply FROM posts
+    WHERE own_brand = {brand:String} AND reply_to != ''
+    GROUP BY reply_to
+  ) AS r ON r.reply_to = p.id
+)`

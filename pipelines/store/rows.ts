@@ -47,7 +47,7 @@ export function aggregateFromRow(row: Record<string, string | number>): WindowAg
   const n = (key: string) => Number(row[key])
   return {
     brand: String(row.brand),
-    minute: new Date(`${String(row.minute).replace(' ', 'T')}Z`).toISOString(),
+    minute: new Date(`${String(row.start).replace(' ', 'T')}Z`).toISOString(),
     posts: n('posts'),
     negative: n('negative'),
     neutral: n('neutral'),

@@ -9,6 +9,8 @@ export interface AggregateQuery {
   to?: string
   /** Instead of from/to: the last N minutes up to the newest stored minute. */
   lastMinutes?: number
+  /** Window length: per minute (default) or per hour (`minute` is then the hour's start). */
+  bucket?: 'minute' | 'hour'
 }
 
 /** Middle-feedback search: every given filter must hold; newest first, a page at a time. */
@@ -35,6 +37,17 @@ export interface PostPage {
   posts: ScoredPost[]
 }
 
+/** How the brand answers the posts that mention it, over a time range of those posts. */
+export interface ResponseTimes {
+  mentions: number
+  /** Mentions with at least one reply from the brand's own accounts. */
+  answered: number
+  replyRate: number
+  /** Time to the first reply, answered mentions only; null when none was answered. */
+  medianSeconds: number | null
+  p90Seconds: number | null
+}
+
 export interface DroppedPartition {
   table: string
   /** The day, YYYY-MM-DD. */
@@ -50,9 +63,10 @@ export interface Store {
   countPosts(): Promise<number>
   /** createdAt of the newest stored post, or null when there is none. */
   latestPostTime(): Promise<string | null>
-  /** Per-brand, per-minute windows, oldest first. */
+  /** Per-brand windows of a minute or an hour, oldest first. */
   minuteAggregates(query: AggregateQuery): Promise<WindowAggregate[]>
   searchPosts(search: PostSearch): Promise<PostPage>
+  responseTimes(query: { brand: string; from?: string; to?: string }): Promise<ResponseTimes>
   /** Drops every day partition older than `cutoff` (retention); returns what it dropped. */
   dropPartitionsBefore(cutoff: Date): Promise<DroppedPartition[]>
   ping(): Promise<boolean>

@@ -1,4 +1,4 @@
-// GET /api/aggregates: per-brand, per-minute windows from ClickHouse history.
+// GET /api/aggregates: per-brand windows of a minute or an hour from ClickHouse history.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { WindowAggregate } from '../../pipelines/schema.ts'
@@ -10,6 +10,7 @@ const Query = Type.Object(
     from: Type.Optional(Type.String({ format: 'date-time' })),
     to: Type.Optional(Type.String({ format: 'date-time' })),
     lastMinutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 7 * 24 * 60 })),
+    bucket: Type.Enum(['minute', 'hour'], { default: 'minute' }),
   },
   { additionalProperties: false },
 )
@@ -19,8 +20,8 @@ export const aggregateRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = asyn
     '/api/aggregates',
     { schema: { querystring: Query, response: { 200: Type.Object({ windows: Type.Array(WindowAggregate) }) } } },
     async (request) => {
-      const { brand, from, to, lastMinutes } = request.query
-      const windows = await store.minuteAggregates({ ...(brand ? { brands: [brand] } : {}), from, to, lastMinutes })
+      const { brand, from, to, lastMinutes, bucket } = request.query
+      const windows = await store.minuteAggregates({ ...(brand ? { brands: [brand] } : {}), from, to, lastMinutes, bucket })
       return { windows }
     },
   )

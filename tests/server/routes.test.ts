@@ -48,6 +48,9 @@ describe('HTTP routes', () => {
     expect(lumen.every((w: { brand: string }) => w.brand === 'Lumen')).toBe(true)
     const posts = postsOf(simulated(20 * 60)).filter((p) => p.text.includes('Lumen') && p.createdAt >= '2026-11-23T09:05' && p.createdAt < '2026-11-23T09:10')
     expect(lumen.reduce((n: number, w: { posts: number }) => n + w.posts, 0)).toBe(posts.length)
+    const hours = (await t.app.inject('/api/aggregates?brand=Lumen&bucket=hour')).json().windows as { minute: string; posts: number }[]
+    expect(hours.map((w) => w.minute)).toEqual(['2026-11-23T09:00:00.000Z'])
+    expect(hours[0]!.posts).toBe(all.filter((w: { brand: string }) => w.brand === 'Lumen').reduce((n: number, w: { posts: number }) => n + w.posts, 0))
     const last = (await t.app.inject('/api/aggregates?lastMinutes=2')).json().windows
     expect(new Set(last.map((w: { minute: string }) => w.minute)).size).toBe(2)
   })
@@ -101,6 +104,14 @@ describe('HTTP routes', () => {
     expect(bad.statusCode).toBe(400)
     expect(bad.json().error.message).toContain('labels')
     expect((await t.app.inject('/api/posts?pageSize=1000')).statusCode).toBe(400)
+  })
+
+  it('GET /api/response-times reports the brand\'s reply rate and times to first reply', async () => {
+    const res = await t.app.inject('/api/response-times?brand=Lumen')
+    expect(res.statusCode).toBe(200)
+    expect(res.json()).toEqual(await t.store.responseTimes({ brand: 'Lumen' }))
+    expect(res.json().mentions).toBeGreaterThan(0)
+    expect((await t.app.inject('/api/response-times')).statusCode).toBe(400)
   })
 
   it('answers unknown routes with 404 in the same shape', async () => {
