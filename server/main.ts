@@ -9,7 +9,7 @@ import { EmbeddedStore } from '../pipelines/store/embedded.ts'
 import { scheduleRetention } from '../pipelines/store/retention.ts'
 import { RETAIN_MINUTES } from '../pipelines/transforms/aggregate.ts'
 import { buildServer } from './app.ts'
-import { ConfigError, listOf, loadConfig } from './config.ts'
+import { listOf, loadConfig } from './config.ts'
 import { buildSources } from './sources.ts'
 import { trackingFrom } from './tracking.ts'
 
@@ -96,6 +96,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof ConfigError ? error.message : error)
+  // Start-up errors (configuration, model, store, port) are the operator's to fix: say what,
+  // without a stack trace unless asked for one.
+  console.error(error instanceof Error && !process.env.DEBUG ? `undertow: ${error.message}` : error)
   process.exit(1)
 })
