@@ -10,8 +10,9 @@ export function buildSources(config: Config, options: { simulatorStart: string }
   return listOf(config.SOURCES).map((name) => {
     switch (name) {
       case 'simulator': {
-        const [first = 'Corvid', second = 'Nimbus'] = listOf(config.COMPETITORS)
-        const scenario = launchDay({ brand: config.BRAND, competitors: [first, second], start: options.simulatorStart })
+        // loadConfig has checked that the simulator gets exactly two competitors.
+        const competitors = listOf(config.COMPETITORS) as [string, string]
+        const scenario = launchDay({ brand: config.BRAND, competitors, start: options.simulatorStart })
         return simulatorSource({ scenario, seed: config.SIM_SEED, speed: config.SIM_SPEED })
       }
       default:

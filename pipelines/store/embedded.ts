@@ -5,9 +5,9 @@ import { resolve } from 'node:path'
 import { Session } from 'chdb'
 import type { EngagementUpdate, ScoredPost, WindowAggregate } from '../schema.ts'
 import { MIGRATIONS, MIGRATIONS_TABLE } from './migrations.ts'
-import { COUNT_POSTS, COUNT_SEARCH, DAY_PARTITIONED, DAY_PARTITIONS, dropPartitionStatement, LATEST_POST, MINUTE_AGGREGATES, minuteAggregateParams, RESPONSE_TIMES, SEARCH_POSTS, searchParams } from './queries.ts'
+import { COUNT_POSTS, COUNT_SEARCH, DAY_PARTITIONED, DAY_PARTITIONS, dropPartitionStatement, LATEST_POST, MINUTE_AGGREGATES, minuteAggregateParams, RESPONSE_TIMES, responseTimesParams, SEARCH_POSTS, searchParams } from './queries.ts'
 import { aggregateFromRow, engagementRow, postFromRow, postRow, toJsonEachRow } from './rows.ts'
-import type { AggregateQuery, DroppedPartition, PostPage, PostSearch, ResponseTimes, Store } from './store.ts'
+import type { AggregateQuery, DroppedPartition, PostPage, PostSearch, ResponseTimes, ResponseTimesQuery, Store } from './store.ts'
 
 const INSERT_SETTINGS = { date_time_input_format: 'best_effort' }
 
@@ -62,12 +62,8 @@ export class EmbeddedStore implements Store {
     return { total: Number(count?.n ?? 0), posts: rows.map(postFromRow) }
   }
 
-  async responseTimes(query: { brand: string; from?: string; to?: string }): Promise<ResponseTimes> {
-    const [row] = await this.rows<Record<string, string | number>>(RESPONSE_TIMES, {
-      brand: query.brand,
-      from: query.from ?? '1970-01-01T00:00:00Z',
-      to: query.to ?? '2105-12-31T00:00:00Z',
-    })
+  async responseTimes(query: ResponseTimesQuery): Promise<ResponseTimes> {
+    const [row] = await this.rows<Record<string, string | number>>(RESPONSE_TIMES, responseTimesParams(query))
     const mentions = Number(row?.mentions ?? 0)
     const answered = Number(row?.answered ?? 0)
     const seconds = (key: string) => (answered > 0 ? Number(row?.[key]) / 1000 : null)

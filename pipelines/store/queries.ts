@@ -1,6 +1,6 @@
 // Read queries shared by every store mode. Values only ever travel as bound parameters
 // ({name:Type}), never spliced into SQL.
-import type { AggregateQuery, PostSearch } from './store.ts'
+import type { AggregateQuery, PostSearch, ResponseTimesQuery } from './store.ts'
 
 export const MINUTE_AGGREGATES = `
 SELECT brand, toStartOfInterval(minute, toIntervalMinute({bucket:UInt32})) AS start,
@@ -14,11 +14,15 @@ WHERE (empty({brands:Array(String)}) OR has({brands:Array(String)}, brand))
 GROUP BY brand, start
 ORDER BY start, brand`
 
+/** An open range when from or to is not given (DateTime's own limits bound the far end). */
+function range(from: string | undefined, to: string | undefined) {
+  return { from: from ?? '1970-01-01T00:00:00Z', to: to ?? '2105-12-31T00:00:00Z' }
+}
+
 export function minuteAggregateParams(query: AggregateQuery) {
   return {
     brands: query.brands ?? [],
-    from: query.from ?? '1970-01-01T00:00:00Z',
-    to: query.to ?? '2105-12-31T00:00:00Z',
+    ...range(query.from, query.to),
     last: query.lastMinutes ?? 0,
     bucket: query.bucket === 'hour' ? 60 : 1,
   }
@@ -76,8 +80,7 @@ export function searchParams(search: PostSearch) {
     intents: search.intents ?? [],
     text: search.text ?? '',
     source: search.source ?? '',
-    from: search.from ?? '1970-01-01T00:00:00Z',
-    to: search.to ?? '2105-12-31T00:00:00Z',
+    ...range(search.from, search.to),
     limit: search.pageSize,
     offset: (search.page - 1) * search.pageSize,
   }
@@ -106,3 +109,7 @@ FROM (
     GROUP BY reply_to
   ) AS r ON r.reply_to = p.id
 )`
+
+export function responseTimesParams(query: ResponseTimesQuery) {
+  return { brand: query.brand, ...range(query.from, query.to) }
+}

@@ -37,6 +37,13 @@ export interface PostPage {
   posts: ScoredPost[]
 }
 
+export interface ResponseTimesQuery {
+  brand: string
+  /** Range of the mentions (not of the replies), ISO 8601. */
+  from?: string
+  to?: string
+}
+
 /** How the brand answers the posts that mention it, over a time range of those posts. */
 export interface ResponseTimes {
   mentions: number
@@ -66,7 +73,7 @@ export interface Store {
   /** Per-brand windows of a minute or an hour, oldest first. */
   minuteAggregates(query: AggregateQuery): Promise<WindowAggregate[]>
   searchPosts(search: PostSearch): Promise<PostPage>
-  responseTimes(query: { brand: string; from?: string; to?: string }): Promise<ResponseTimes>
+  responseTimes(query: ResponseTimesQuery): Promise<ResponseTimes>
   /** Drops every day partition older than `cutoff` (retention); returns what it dropped. */
   dropPartitionsBefore(cutoff: Date): Promise<DroppedPartition[]>
   ping(): Promise<boolean>

@@ -4,8 +4,8 @@ import { resolve } from 'node:path'
 import { PassThrough, Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { classifyLines, MAX_LINE_CHARS } from '../../models/classify-lines.ts'
-import type { Classifier } from '../../models/classifier.ts'
 import { LexiconClassifier } from '../../models/lexicon.ts'
+import { failingFirstBatch } from '../support/fixtures.ts'
 
 const BIN = resolve(import.meta.dirname, '../../bin/undertow.js')
 
@@ -66,14 +66,7 @@ describe('undertow classify', () => {
   })
 
   it('answers a batch the model fails on with error lines, and goes on with the next', async () => {
-    let calls = 0
-    const flaky: Classifier = {
-      name: 'flaky',
-      async classify(texts) {
-        if (++calls === 1) throw new Error('out of memory')
-        return new LexiconClassifier().classify(texts)
-      },
-    }
+    const flaky = failingFirstBatch('out of memory')
     const input = new PassThrough()
     const output = new PassThrough()
     let text = ''

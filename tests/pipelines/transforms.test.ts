@@ -1,14 +1,13 @@
 import { firstValueFrom, Observable, toArray } from 'rxjs'
 import { TestScheduler } from 'rxjs/testing'
 import { describe, expect, it } from 'vitest'
-import type { Classifier } from '../../models/classifier.ts'
 import { scoreText } from '../../models/lexicon.ts'
 import type { Post, ScoredPost } from '../../pipelines/schema.ts'
 import { aggregate, aggregateOne, emptyState, RETAIN_MINUTES } from '../../pipelines/transforms/aggregate.ts'
 import { classify, CLASSIFY_BATCH_MS, scoreOne } from '../../pipelines/transforms/classify.ts'
 import { compileTracking, matchOne } from '../../pipelines/transforms/match.ts'
 import { normaliseOne } from '../../pipelines/transforms/normalise.ts'
-import { MemoryDeadLetter, tracking } from '../support/fixtures.ts'
+import { failingFirstBatch, MemoryDeadLetter, tracking } from '../support/fixtures.ts'
 
 const post = (over: Partial<Post> = {}): Post => ({
   id: 'webhook:1',
@@ -91,14 +90,7 @@ describe('aggregate', () => {
 
 describe('classify', () => {
   it('dead-letters a batch the model fails on and carries on with the next', async () => {
-    let calls = 0
-    const flaky: Classifier = {
-      name: 'flaky',
-      async classify(texts) {
-        if (++calls === 1) throw new Error('model exploded')
-        return texts.map(scoreText)
-      },
-    }
+    const flaky = failingFirstBatch('model exploded')
     const deadLetter = new MemoryDeadLetter()
     const first = post({ id: 'webhook:1' })
     const second = post({ id: 'webhook:2' })

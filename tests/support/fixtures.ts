@@ -1,6 +1,7 @@
 // Shared fixtures: the launch-day scenario at a fixed start, the tracking that goes with it, and
 // helpers that run the real pipeline with a recording live sink.
 import { from, type Observable } from 'rxjs'
+import type { Classifier } from '../../models/classifier.ts'
 import { LexiconClassifier } from '../../models/lexicon.ts'
 import { startPipeline } from '../../pipelines/pipeline.ts'
 import type { Post, ScoredPost, SourceEvent, WindowAggregate } from '../../pipelines/schema.ts'
@@ -67,3 +68,16 @@ export const sourceOf = (events: readonly TimedEvent[]) => from(events.map((e) =
 
 export const byMinute = (windows: Iterable<WindowAggregate>) =>
   [...windows].sort((a, b) => a.minute.localeCompare(b.minute) || a.brand.localeCompare(b.brand))
+
+/** The real lexicon classifier, except that its first batch fails with `message`. */
+export function failingFirstBatch(message: string): Classifier {
+  const lexicon = new LexiconClassifier()
+  let calls = 0
+  return {
+    name: 'flaky',
+    async classify(texts) {
+      if (++calls === 1) throw new Error(message)
+      return lexicon.classify(texts)
+    },
+  }
+}
