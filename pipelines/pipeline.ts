@@ -6,9 +6,11 @@ import { asyncScheduler, bufferTime, connectable, filter, lastValueFrom, map, me
 import type { Classifier } from '../models/classifier.ts'
 import type { EngagementUpdate, ScoredPost, SourceEvent, TrackedBrand, WindowAggregate } from './schema.ts'
 import { clickhouseSink } from './sinks/clickhouse.ts'
+import type { Spool } from './sinks/spool.ts'
 import type { DeadLetter } from './sinks/deadletter.ts'
-import type { Store } from './store/store.ts'
+import type { AttributedEngagement, Store } from './store/store.ts'
 import { aggregate, stateFrom } from './transforms/aggregate.ts'
+import { attribute, RecentPosts } from './transforms/attribute.ts'
 import { classify } from './transforms/classify.ts'
 import { match } from './transforms/match.ts'
 import { normalise } from './transforms/normalise.ts'
@@ -30,6 +32,8 @@ export interface PipelineDeps {
   deadLetter: DeadLetter
   /** The store's recent windows, so live windows continue from what is stored (after a restart). */
   initialWindows?: readonly WindowAggregate[]
+  /** Where each table's batches wait while the store is unreachable (see sinks/spool.ts). */
+  spools?: { posts?: Spool<ScoredPost>; engagement?: Spool<AttributedEngagement> }
   scheduler?: SchedulerLike
 }
 
@@ -41,6 +45,10 @@ export interface PipelineStats {
   engagementStored: number
   /** Posts older than the live windows kept: stored, but not pushed live. */
   late: number
+  /** Posts and engagement updates dropped because they had been accepted already. */
+  duplicates: number
+  /** Engagement updates for posts not seen lately, stored without brand and source. */
+  unattributed: number
 }
 
 export interface Pipeline {
@@ -53,7 +61,9 @@ export interface Pipeline {
 
 export function startPipeline(deps: PipelineDeps): Pipeline {
   const { classifier, tracking, store, live, deadLetter, scheduler = asyncScheduler } = deps
-  const stats: PipelineStats = { received: 0, untracked: 0, scored: 0, stored: 0, engagementStored: 0, late: 0 }
+  const stats: PipelineStats = { received: 0, untracked: 0, scored: 0, stored: 0, engagementStored: 0, late: 0, duplicates: 0, unattributed: 0 }
+  const recentPosts = new RecentPosts()
+  const duplicate = () => stats.duplicates++
   const stop$ = new Subject<void>()
   const windows = stateFrom(deps.initialWindows ?? [])
 
@@ -66,23 +76,27 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
     ),
     { connector: () => new Subject<SourceEvent>(), resetOnDisconnect: false },
   )
-  // Live figures are computed from posts once they are stored, so the wall never shows a count
-  // that the store does not hold.
-  const stored$ = events$.pipe(
+  const scored$ = events$.pipe(
     filter((e) => e.kind === 'post'),
     map((e) => e.post),
     normalise(deadLetter),
     match(tracking, () => stats.untracked++),
+    tap((post) => recentPosts.add(post)),
     classify(classifier, deadLetter, scheduler),
     tap(() => stats.scored++),
-    clickhouseSink('posts', (batch) => store.insertPosts(batch), deadLetter, scheduler),
+  )
+  // Live figures are computed from posts once the store has accepted them (stored, or spooled to
+  // disk while it is unreachable), so the wall never shows a count the store will not hold.
+  const stored$ = scored$.pipe(
+    clickhouseSink<ScoredPost>('posts', (batch) => store.insertPosts(batch), { deadLetter, spool: deps.spools?.posts, key: (p) => p.id, onDuplicate: duplicate, scheduler }),
     tap((written) => (stats.stored += written.length)),
     share(),
   )
   const engagement$ = events$.pipe(
     filter((e): e is Extract<SourceEvent, { kind: 'engagement' }> => e.kind === 'engagement'),
     map((e): EngagementUpdate => e.update),
-    clickhouseSink('engagement', (batch) => store.insertEngagement(batch), deadLetter, scheduler),
+    attribute(recentPosts, () => stats.unattributed++),
+    clickhouseSink<AttributedEngagement>('engagement', (batch) => store.insertEngagement(batch), { deadLetter, spool: deps.spools?.engagement, key: (u) => u.id, onDuplicate: duplicate, scheduler }),
     tap((written) => (stats.engagementStored += written.length)),
   )
   const live$ = merge(

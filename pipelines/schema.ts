@@ -81,9 +81,12 @@ export type Sentiment = Static<typeof Sentiment>
 export const ScoredPost = Type.Object({ ...postProperties, sentiment: Sentiment }, { additionalProperties: false })
 export type ScoredPost = Static<typeof ScoredPost>
 
-/** Likes, reposts, replies or quotes arriving after the post: deltas, not totals. */
+/**
+ * Likes, reposts, replies or quotes arriving after the post: deltas, not totals. `id` names the
+ * event that caused them (a like's record URI, say), so an update that arrives twice counts once.
+ */
 export const EngagementUpdate = Type.Object(
-  { postId: Type.String({ minLength: 1 }), at: Timestamp, delta: Engagement },
+  { id: Type.String({ minLength: 1 }), postId: Type.String({ minLength: 1 }), at: Timestamp, delta: Engagement },
   { additionalProperties: false },
 )
 export type EngagementUpdate = Static<typeof EngagementUpdate>

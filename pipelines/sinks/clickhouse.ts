@@ -1,50 +1,163 @@
-// The ClickHouse sink: batches by size and time and writes one batch at a time, in order
-// (concatMap). A write that fails because of the data is split in halves until the bad rows are
-// found: the good ones are stored and each bad one is dead-lettered with the store's reason. Any
-// other failure (network, server) is retried with capped exponential backoff; a batch that still
-// fails is dead-lettered whole. The stream never dies of one bad write and nothing is dropped
-// silently. (The storage issue adds an on-disk spool, so that an outage spools instead.)
-import { asyncScheduler, bufferTime, catchError, concat, concatMap, defer, EMPTY, filter, map, retry, type Observable, type ObservableInput, type OperatorFunction, type SchedulerLike, throwError, timer } from 'rxjs'
+// The ClickHouse sink: batches by size and time, and runs one job at a time per table (concatMap),
+// so writes land in order and never overlap.
+//
+// - A batch is written with retries (capped exponential backoff) for transient failures.
+// - A write that fails because of the data is split in halves until the bad rows are found: the
+//   good ones are stored, each bad one is dead-lettered with the store's reason.
+// - When the store stays unreachable, the batch goes to the on-disk spool instead, and so does
+//   every batch after it while the spool holds anything, so that order is kept. The spool drains,
+//   oldest first, one batch per job between new batches, with backoff while the store is down.
+// - Without a spool (or when it is full) a batch that keeps failing is dead-lettered item by item.
+// - Duplicates: the store skips ids it holds (Store.insertPosts), and the sink remembers the keys it
+//   accepted lately, so a replayed item is neither spooled twice nor counted live twice.
+// The sink emits what it accepted, stored or spooled: the pipeline and the wall go on in an outage.
+import { asyncScheduler, bufferTime, catchError, concat, concatMap, defer, EMPTY, endWith, filter, ignoreElements, map, merge, type Observable, type ObservableInput, of, type OperatorFunction, reduce, retry, type SchedulerLike, share, Subject, switchMap, takeUntil, tap, throwError, timer } from 'rxjs'
 import type { DeadLetter } from './deadletter.ts'
 import { isBadData } from './failures.ts'
+import type { Spool } from './spool.ts'
 
 export const STORE_BATCH_MS = 500
 export const STORE_BATCH_MAX = 5_000
 export const STORE_RETRIES = 4
 export const STORE_RETRY_BASE_MS = 200
 export const STORE_RETRY_MAX_MS = 5_000
+/** Keys of accepted items remembered for duplicate detection before the store is asked. */
+export const RECENT_KEYS = 200_000
 
-/** Writes each batch with `write`; emits each batch once it is in the store. */
-export function clickhouseSink<T>(
-  table: string,
-  write: (batch: T[]) => ObservableInput<unknown>,
-  deadLetter: DeadLetter,
-  scheduler: SchedulerLike = asyncScheduler,
-): OperatorFunction<T, T[]> {
+export interface SinkOptions<T> {
+  deadLetter: DeadLetter
+  /** Where batches wait while the store is unreachable; without one they are dead-lettered. */
+  spool?: Spool<T>
+  /** Identity of an item, for duplicate detection (default: none). */
+  key?: (item: T) => string
+  /** Told of each item dropped as a duplicate of one accepted lately. */
+  onDuplicate?: (item: T) => void
+  /** Told of each failed attempt to drain the spool (the store is still down). */
+  onDrainError?: (error: unknown) => void
+  scheduler?: SchedulerLike
+}
+
+/** Writes each batch with `write` (which returns the items it stored); emits each accepted batch. */
+export function clickhouseSink<T>(table: string, write: (batch: T[]) => ObservableInput<T[]>, options: SinkOptions<T>): OperatorFunction<T, T[]> {
+  const { deadLetter, spool, key, onDuplicate, onDrainError, scheduler = asyncScheduler } = options
+  const stage = `store:${table}`
+  const recent = new RecentKeys(RECENT_KEYS)
+
   return (items$: Observable<T>) =>
-    items$.pipe(
-      bufferTime(STORE_BATCH_MS, null, STORE_BATCH_MAX, scheduler),
-      filter((batch) => batch.length > 0),
-      concatMap((batch) => writeBatch(batch)),
-    )
+    defer(() => {
+      const drains = new Subject<number>()
+      let drainScheduled = false
+      let drainDelay = 0
+      const scheduleDrain = (delay: number) => {
+        if (drainScheduled) return
+        drainScheduled = true
+        drains.next(delay)
+      }
 
-  function writeBatch(batch: T[]): Observable<T[]> {
+      const batches$ = items$.pipe(
+        bufferTime(STORE_BATCH_MS, null, STORE_BATCH_MAX, scheduler),
+        filter((batch) => batch.length > 0),
+        share(),
+      )
+      const inputDone$ = batches$.pipe(ignoreElements(), endWith(true))
+      const jobs$ = merge(
+        batches$.pipe(map((batch) => () => accept(batch))),
+        drains.pipe(
+          switchMap((delay) => timer(delay, scheduler)),
+          map(() => () => drainOne()),
+          takeUntil(inputDone$),
+        ),
+      )
+      if (spool && spool.pending() > 0) queueMicrotask(() => scheduleDrain(0))
+      return jobs$.pipe(
+        concatMap((job) => job()),
+        filter((batch) => batch.length > 0),
+      )
+
+      function accept(batch: T[]): Observable<T[]> {
+        const fresh = key ? batch.filter(isNew) : batch
+        if (fresh.length === 0) return of([])
+        if (spool && spool.pending() > 0) return of(toSpool(fresh, 'the spool is draining'))
+        return writeBatch(fresh, STORE_RETRIES).pipe(catchError((error: unknown) => of(toSpool(fresh, String(error)))))
+      }
+
+      function isNew(item: T): boolean {
+        const k = key!(item)
+        if (recent.has(k)) {
+          onDuplicate?.(item)
+          return false
+        }
+        recent.add(k)
+        return true
+      }
+
+      /** Spools a batch the store could not take now; returns what was accepted. */
+      function toSpool(batch: T[], why: string): T[] {
+        if (spool?.append(batch)) {
+          scheduleDrain(drainDelay)
+          return batch
+        }
+        const reason = spool ? `the store is unreachable (${why}) and the spool is full (${spool.maxBytes} bytes)` : why
+        for (const item of batch) deadLetter.record(stage, reason, item)
+        return []
+      }
+
+      function drainOne(): Observable<T[]> {
+        drainScheduled = false
+        const segment = spool?.oldest()
+        if (!spool || !segment) return of([])
+        for (const d of segment.damaged) deadLetter.record(stage, `spool segment ${segment.seq} line ${d.line}: ${d.reason}`, null)
+        return writeBatch(segment.items, 0).pipe(
+          tap(() => {
+            spool.remove(segment.seq)
+            drainDelay = 0
+            if (spool.pending() > 0) scheduleDrain(0)
+          }),
+          catchError((error: unknown) => {
+            onDrainError?.(error)
+            drainDelay = Math.min(STORE_RETRY_MAX_MS, Math.max(STORE_RETRY_BASE_MS, drainDelay * 2))
+            scheduleDrain(drainDelay)
+            return EMPTY
+          }),
+          // Items leave the spool already accepted (and emitted) when they entered it.
+          map(() => []),
+        )
+      }
+    })
+
+  /** Emits the items stored (once); fails only when the store stays unreachable. */
+  function writeBatch(batch: T[], retries: number): Observable<T[]> {
     return defer(() => write(batch)).pipe(
       retry({
-        count: STORE_RETRIES,
+        count: retries,
         delay: (error: unknown, attempt) =>
           isBadData(error) ? throwError(() => error) : timer(Math.min(STORE_RETRY_MAX_MS, STORE_RETRY_BASE_MS * 2 ** (attempt - 1)), scheduler),
         resetOnSuccess: true,
       }),
-      map(() => batch),
       catchError((error: unknown) => {
-        if (isBadData(error) && batch.length > 1) {
-          const half = Math.ceil(batch.length / 2)
-          return concat(writeBatch(batch.slice(0, half)), writeBatch(batch.slice(half)))
+        if (!isBadData(error)) return throwError(() => error)
+        if (batch.length === 1) {
+          deadLetter.record(stage, String(error), batch[0])
+          return of([])
         }
-        for (const item of batch) deadLetter.record(`store:${table}`, String(error), item)
-        return EMPTY
+        const half = Math.ceil(batch.length / 2)
+        return concat(writeBatch(batch.slice(0, half), retries), writeBatch(batch.slice(half), retries)).pipe(reduce((all, part) => all.concat(part), [] as T[]))
       }),
     )
+  }
+}
+
+/** The last `capacity` keys added, forgetting the oldest first. */
+class RecentKeys {
+  private readonly keys = new Set<string>()
+  constructor(private readonly capacity: number) {}
+
+  has(key: string): boolean {
+    return this.keys.has(key)
+  }
+
+  add(key: string): void {
+    this.keys.add(key)
+    if (this.keys.size > this.capacity) this.keys.delete(this.keys.values().next().value!)
   }
 }

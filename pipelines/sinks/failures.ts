@@ -20,15 +20,24 @@ const BAD_DATA = new Set([
   691, // UNKNOWN_ELEMENT_OF_ENUM
 ])
 
-/** The ClickHouse error code, from chdb's typed errors or from the server's message text. */
+/**
+ * The ClickHouse error code: chdb's typed errors carry it as a number, @clickhouse/client's as a
+ * string `code`, and the message says "Code: N." (current servers) or "Code: N," (18.x).
+ */
 export function clickhouseCode(error: unknown): number | undefined {
-  const code = (error as { clickhouseCode?: unknown } | null)?.clickhouseCode
-  if (typeof code === 'number') return code
-  const match = /\bCode: (\d+)\./.exec(String((error as { message?: unknown } | null)?.message ?? error))
+  const e = error as { clickhouseCode?: unknown; code?: unknown; message?: unknown } | null
+  if (typeof e?.clickhouseCode === 'number') return e.clickhouseCode
+  if (typeof e?.code === 'string' && /^\d+$/.test(e.code)) return Number(e.code)
+  const match = /\bCode: (\d+)[.,]/.exec(String(e?.message ?? error))
   return match ? Number(match[1]) : undefined
 }
 
+// 18.x reports an unknown Enum element as a LOGICAL_ERROR (49), a code that otherwise means a
+// server bug; only that message makes it bad data.
+const UNKNOWN_ENUM_ELEMENT = /Unknown element '.*' for type Enum/
+
 export function isBadData(error: unknown): boolean {
   const code = clickhouseCode(error)
+  if (code === 49) return UNKNOWN_ENUM_ELEMENT.test(String((error as { message?: unknown } | null)?.message ?? error))
   return code !== undefined && BAD_DATA.has(code)
 }

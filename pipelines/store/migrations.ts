@@ -1,9 +1,18 @@
 // The schema as code: numbered migrations, each applied once and recorded in schema_migrations.
 // Never edit a migration that has shipped; add the next one.
 //
-// posts holds every classified post; brand_minute holds per-brand, per-minute counts, fed by a
-// materialized view on insert. brand_minute is a SummingMergeTree: rows for the same key are
-// summed only when parts merge, so every read sums with GROUP BY to be right before merges.
+// One DDL for both modes: it has to run on the engine inside chdb (current ClickHouse) and on the
+// oldest server we support, Debian's clickhouse-server 18.16. So: DateTime('UTC') plus an epoch-ms
+// column instead of DateTime64, UInt8 instead of Bool, String instead of LowCardinality, day
+// partitions dropped by retention instead of TTL, and no Nullable.
+//
+// Idempotence: the sink stores a post at most once (Store.insertPosts skips ids already stored),
+// so the materialized views, which fire on every insert, count each post once. posts, engagement,
+// brand_replies and alerts are also ReplacingMergeTrees keyed by their ids, and the queries that
+// read them collapse duplicates themselves, so they are right before merges as well.
+//
+// The *_minute tables are SummingMergeTrees: rows for the same key are summed only when parts
+// merge, so every read sums with GROUP BY. docs/storage.md maps all of this onto a cluster.
 
 export interface Migration {
   version: number
@@ -11,77 +20,162 @@ export interface Migration {
   statements: string[]
 }
 
+// A migration is frozen once shipped: the intents are spelled out, not read from schema.ts, so a
+// new intent needs a migration of its own (ALTER TABLE ... ADD COLUMN, and a new view).
+const INTENT_COUNTS = ['question', 'suggestion', 'complaint', 'praise', 'comparison', 'support']
+const ENGAGEMENT_SUMS = ['likes', 'reposts', 'replies', 'quotes'].map((c) => `toUInt64(sum(${c})) AS ${c}`).join(',\n        ')
+
 export const MIGRATIONS: Migration[] = [
   {
     version: 1,
-    name: 'posts, engagement and per-minute brand aggregates',
+    name: 'posts, engagement, brand x source minutes, authors, brand replies, alerts',
     statements: [
       `CREATE TABLE IF NOT EXISTS posts (
         id String,
-        source LowCardinality(String),
+        source String,
         url String,
         author_id String,
         author_handle String,
         author_name String,
         author_followers UInt64,
         text String,
-        lang LowCardinality(String),
-        created_at DateTime64(3, 'UTC'),
+        lang String,
+        created_at DateTime('UTC'),
+        created_ms UInt64,
         reply_to String,
         quote_of String,
         likes UInt32,
         reposts UInt32,
         replies UInt32,
         quotes UInt32,
-        brands Array(LowCardinality(String)),
+        brands Array(String),
         terms Array(String),
-        own_brand LowCardinality(String),
+        own_brand String,
         label Enum8('negative' = -1, 'neutral' = 0, 'positive' = 1),
         p_negative Float32,
         p_neutral Float32,
         p_positive Float32,
         confidence Float32,
-        mixed Bool,
-        uncertain Bool,
-        intents Array(LowCardinality(String)),
-        ingested_at DateTime64(3, 'UTC') DEFAULT now64(3)
-      ) ENGINE = MergeTree
+        mixed UInt8,
+        uncertain UInt8,
+        intents Array(String),
+        ingested_at DateTime('UTC') DEFAULT now()
+      ) ENGINE = ReplacingMergeTree(ingested_at)
       PARTITION BY toDate(created_at)
       ORDER BY (created_at, id)`,
+      // Engagement arriving after the post, as deltas; brands and source are the post's, filled in
+      // by the pipeline, so the minute tables can count engagement without a join.
       `CREATE TABLE IF NOT EXISTS engagement (
+        id String,
         post_id String,
-        at DateTime64(3, 'UTC'),
+        source String,
+        brands Array(String),
+        at DateTime('UTC'),
+        at_ms UInt64,
         likes UInt32,
         reposts UInt32,
         replies UInt32,
         quotes UInt32
-      ) ENGINE = MergeTree
+      ) ENGINE = ReplacingMergeTree
       PARTITION BY toDate(at)
-      ORDER BY (post_id, at)`,
-      `CREATE TABLE IF NOT EXISTS brand_minute (
-        brand LowCardinality(String),
+      ORDER BY (post_id, id)`,
+      `CREATE TABLE IF NOT EXISTS brand_source_minute (
+        brand String,
+        source String,
         minute DateTime('UTC'),
         posts UInt64,
         negative UInt64,
         neutral UInt64,
         positive UInt64,
         mixed UInt64,
-        uncertain UInt64
+        uncertain UInt64,
+        ${INTENT_COUNTS.map((i) => `${i} UInt64`).join(',\n        ')},
+        likes UInt64,
+        reposts UInt64,
+        replies UInt64,
+        quotes UInt64
       ) ENGINE = SummingMergeTree
       PARTITION BY toDate(minute)
-      ORDER BY (brand, minute)`,
-      `CREATE MATERIALIZED VIEW IF NOT EXISTS brand_minute_mv TO brand_minute AS
+      ORDER BY (brand, source, minute)`,
+      // Mentions: a post counts once for each brand it mentions (the brand's own posts excluded:
+      // match leaves the own brand out of brands).
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS brand_source_minute_posts_mv TO brand_source_minute AS
       SELECT
         arrayJoin(brands) AS brand,
+        source,
         toStartOfMinute(created_at) AS minute,
-        count() AS posts,
-        countIf(label = 'negative') AS negative,
-        countIf(label = 'neutral') AS neutral,
-        countIf(label = 'positive') AS positive,
-        countIf(mixed) AS mixed,
-        countIf(uncertain) AS uncertain
+        toUInt64(count()) AS posts,
+        toUInt64(countIf(label = 'negative')) AS negative,
+        toUInt64(countIf(label = 'neutral')) AS neutral,
+        toUInt64(countIf(label = 'positive')) AS positive,
+        toUInt64(countIf(mixed = 1)) AS mixed,
+        toUInt64(countIf(uncertain = 1)) AS uncertain,
+        ${INTENT_COUNTS.map((i) => `toUInt64(countIf(has(intents, '${i}'))) AS ${i}`).join(',\n        ')},
+        ${ENGAGEMENT_SUMS}
       FROM posts
-      GROUP BY brand, minute`,
+      GROUP BY brand, source, minute`,
+      // Engagement counts in the minute it happened (the post's own counts at post time above).
+      // Every column is named: 18.x wants them all.
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS brand_source_minute_engagement_mv TO brand_source_minute AS
+      SELECT
+        arrayJoin(brands) AS brand,
+        source,
+        toStartOfMinute(at) AS minute,
+        ${['posts', 'negative', 'neutral', 'positive', 'mixed', 'uncertain', ...INTENT_COUNTS].map((c) => `toUInt64(0) AS ${c}`).join(',\n        ')},
+        ${ENGAGEMENT_SUMS}
+      FROM engagement
+      GROUP BY brand, source, minute`,
+      // One row per author per brand, source and minute: unique authors and potential reach (each
+      // author's followers once) over any window are exact sums over this, without reading posts.
+      `CREATE TABLE IF NOT EXISTS brand_author_minute (
+        brand String,
+        source String,
+        minute DateTime('UTC'),
+        author_id String,
+        followers UInt64,
+        posts UInt64
+      ) ENGINE = SummingMergeTree(posts)
+      PARTITION BY toDate(minute)
+      ORDER BY (brand, source, minute, author_id)`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS brand_author_minute_mv TO brand_author_minute AS
+      SELECT
+        arrayJoin(brands) AS brand,
+        source,
+        toStartOfMinute(created_at) AS minute,
+        author_id,
+        max(author_followers) AS followers,
+        toUInt64(count()) AS posts
+      FROM posts
+      GROUP BY brand, source, minute, author_id`,
+      // The brand's replies to other posts: the first one per post is its response time.
+      `CREATE TABLE IF NOT EXISTS brand_replies (
+        brand String,
+        reply_to String,
+        reply_id String,
+        replied_at DateTime('UTC'),
+        replied_ms UInt64
+      ) ENGINE = ReplacingMergeTree
+      PARTITION BY toDate(replied_at)
+      ORDER BY (brand, reply_to, reply_id)`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS brand_replies_mv TO brand_replies AS
+      SELECT own_brand AS brand, reply_to, id AS reply_id, created_at AS replied_at, created_ms AS replied_ms
+      FROM posts
+      WHERE own_brand != '' AND reply_to != ''`,
+      // Alerts change state (open, acknowledged, resolved): each change is a new row with a higher
+      // version; reads take the newest version of each id.
+      `CREATE TABLE IF NOT EXISTS alerts (
+        id String,
+        brand String,
+        at DateTime('UTC'),
+        at_ms UInt64,
+        severity Enum8('info' = 1, 'warning' = 2, 'critical' = 3),
+        state Enum8('open' = 1, 'acknowledged' = 2, 'resolved' = 3),
+        title String,
+        why String,
+        version UInt64
+      ) ENGINE = ReplacingMergeTree(version)
+      PARTITION BY toDate(at)
+      ORDER BY (brand, at, id)`,
     ],
   },
 ]
@@ -91,3 +185,9 @@ export const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (
   name String,
   applied_at DateTime DEFAULT now()
 ) ENGINE = MergeTree ORDER BY version`
+
+/**
+ * Data written by builds before the storage issue used a schema that servers older than 19.x
+ * cannot hold; it was never released, so instead of a conversion it gets a clear message.
+ */
+export const PRE_RELEASE_V1 = 'posts, engagement and per-minute brand aggregates'

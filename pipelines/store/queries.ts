@@ -1,38 +1,67 @@
-// Read queries shared by every store mode. Values only ever travel as bound parameters
-// ({name:Type}), never spliced into SQL.
-import type { AggregateQuery, PostSearch, ResponseTimesQuery } from './store.ts'
+// Read queries shared by every store mode. Values only ever travel as typed parameters
+// ({name:Type}): bound by the engine where it can, rendered as checked literals by bind.ts where it
+// cannot. Every query runs on both engines we support (see migrations.ts): no DateTime64, no
+// toStartOfInterval, no `x IN array`, JOINs spelled `ANY LEFT JOIN ... USING`.
+//
+// Before merges a ReplacingMergeTree may hold a row twice; queries over posts read `FINAL`, which
+// npm run bench:store measured against argMax-by-id over 10 million posts (see docs/storage.md).
+import type { AggregateQuery, AlertQuery, AudienceQuery, PostSearch, ResponseTimesQuery } from './store.ts'
 
-export const MINUTE_AGGREGATES = `
-SELECT brand, toStartOfInterval(minute, toIntervalMinute({bucket:UInt32})) AS start,
-  sum(posts) AS posts, sum(negative) AS negative, sum(neutral) AS neutral, sum(positive) AS positive,
-  sum(mixed) AS mixed, sum(uncertain) AS uncertain
-FROM brand_minute
-WHERE (empty({brands:Array(String)}) OR has({brands:Array(String)}, brand))
-  AND minute >= parseDateTime64BestEffort({from:String}, 3, 'UTC')
-  AND minute < parseDateTime64BestEffort({to:String}, 3, 'UTC')
-  AND ({last:UInt32} = 0 OR minute > (SELECT max(minute) FROM brand_minute) - toIntervalMinute({last:UInt32}))
-GROUP BY brand, start
-ORDER BY start, brand`
-
-/** An open range when from or to is not given (DateTime's own limits bound the far end). */
+/** Time ranges travel as epoch milliseconds and whole seconds (for the DateTime key columns). */
 function range(from: string | undefined, to: string | undefined) {
-  return { from: from ?? '1970-01-01T00:00:00Z', to: to ?? '2105-12-31T00:00:00Z' }
+  const fromMs = from === undefined ? 0 : Date.parse(from)
+  // DateTime ends in 2106; the far end of an open range stays inside it.
+  const toMs = to === undefined ? 4_294_967_295_000 : Date.parse(to)
+  return { fromMs, toMs, fromS: Math.floor(fromMs / 1000), toS: Math.min(4_294_967_295, Math.ceil(toMs / 1000)) }
 }
 
+const IN_RANGE = (column: string, ms: string) =>
+  `${column} >= toDateTime({fromS:UInt32}) AND ${column} < toDateTime({toS:UInt32}) AND ${ms} >= {fromMs:UInt64} AND ${ms} < {toMs:UInt64}`
+
+export const MINUTE_AGGREGATES = `
+SELECT brand, toUnixTimestamp(if({bucket:UInt32} = 60, toStartOfHour(minute), minute)) AS start,
+  sum(posts) AS posts, sum(negative) AS negative, sum(neutral) AS neutral, sum(positive) AS positive,
+  sum(mixed) AS mixed, sum(uncertain) AS uncertain
+FROM brand_source_minute
+WHERE (empty({brands:Array(String)}) OR has({brands:Array(String)}, brand))
+  AND (empty({source:String}) OR source = {source:String})
+  AND minute >= toDateTime({fromS:UInt32}) AND minute < toDateTime({toS:UInt32})
+  AND ({last:UInt32} = 0 OR minute > (SELECT max(minute) FROM brand_source_minute) - {last:UInt32} * 60)
+GROUP BY brand, start
+HAVING posts > 0
+ORDER BY start, brand`
+
 export function minuteAggregateParams(query: AggregateQuery) {
+  const { fromS, toS } = range(query.from, query.to)
   return {
     brands: query.brands ?? [],
-    ...range(query.from, query.to),
+    source: query.source ?? '',
+    fromS,
+    toS,
     last: query.lastMinutes ?? 0,
     bucket: query.bucket === 'hour' ? 60 : 1,
   }
 }
 
-export const COUNT_POSTS = 'SELECT count() AS n FROM posts'
-export const LATEST_POST = "SELECT formatDateTime(max(created_at), '%Y-%m-%dT%H:%i:%S.%fZ', 'UTC') AS t, count() AS n FROM posts"
+export const COUNT_POSTS = 'SELECT count() AS n FROM posts FINAL'
+export const LATEST_POST = 'SELECT max(created_ms) AS t, count() AS n FROM posts'
+
+/** Of `ids`, those already stored; the created_at range keeps the lookup on the primary key. */
+export const STORED_POST_IDS = `
+SELECT DISTINCT id FROM posts
+WHERE created_at >= toDateTime({fromS:UInt32}) AND created_at <= toDateTime({toS:UInt32})
+  AND id IN (SELECT arrayJoin({ids:Array(String)}))`
+
+export function storedPostIdsParams(ids: readonly string[], createdMs: readonly number[]) {
+  return { ids, fromS: Math.floor(Math.min(...createdMs) / 1000), toS: Math.ceil(Math.max(...createdMs) / 1000) }
+}
+
+export const STORED_ENGAGEMENT_IDS = `
+SELECT DISTINCT id FROM engagement
+WHERE post_id IN (SELECT arrayJoin({posts:Array(String)})) AND id IN (SELECT arrayJoin({ids:Array(String)}))`
 
 /** Tables partitioned by day, whose old partitions retention drops. */
-export const DAY_PARTITIONED = ['posts', 'engagement', 'brand_minute']
+export const DAY_PARTITIONED = ['posts', 'engagement', 'brand_source_minute', 'brand_author_minute', 'brand_replies', 'alerts']
 
 export const DAY_PARTITIONS = `
 SELECT DISTINCT table, partition FROM system.parts
@@ -42,8 +71,8 @@ ORDER BY table, partition`
 const DAY = /^\d{4}-\d{2}-\d{2}$/
 
 /**
- * ALTER ... DROP PARTITION takes no bound parameters, so the partition is spliced in, and only
- * ever one read back from system.parts that has the exact shape of a day.
+ * ALTER ... DROP PARTITION takes no parameters, so the partition is spliced in, and only ever one
+ * read back from system.parts that has the exact shape of a day.
  */
 export function dropPartitionStatement(table: string, partition: string): string {
   if (!DAY_PARTITIONED.includes(table) || !DAY.test(partition)) throw new Error(`refusing to drop ${table} partition ${JSON.stringify(partition)}`)
@@ -53,21 +82,29 @@ export function dropPartitionStatement(table: string, partition: string): string
 const SEARCH_WHERE = `
 WHERE (empty({brand:String}) OR has(brands, {brand:String}))
   AND (empty({labels:Array(String)}) OR has({labels:Array(String)}, toString(label)))
-  AND ({mixed:Int8} < 0 OR toInt8(mixed) = {mixed:Int8})
-  AND ({uncertain:Int8} < 0 OR toInt8(uncertain) = {uncertain:Int8})
+  AND ({mixed:Int8} < 0 OR mixed = {mixed:Int8})
+  AND ({uncertain:Int8} < 0 OR uncertain = {uncertain:Int8})
   AND (empty({intents:Array(String)}) OR hasAny(intents, {intents:Array(String)}))
   AND (empty({text:String}) OR positionCaseInsensitiveUTF8(text, {text:String}) > 0)
   AND (empty({source:String}) OR source = {source:String})
-  AND created_at >= parseDateTime64BestEffort({from:String}, 3, 'UTC')
-  AND created_at < parseDateTime64BestEffort({to:String}, 3, 'UTC')`
+  AND ${IN_RANGE('created_at', 'created_ms')}`
 
 export const SEARCH_POSTS = `
-SELECT *, formatDateTime(created_at, '%Y-%m-%dT%H:%i:%S.%fZ', 'UTC') AS created_iso
-FROM posts ${SEARCH_WHERE}
-ORDER BY created_at DESC, id DESC
+SELECT * FROM posts FINAL ${SEARCH_WHERE}
+ORDER BY created_at DESC, created_ms DESC, id DESC
 LIMIT {limit:UInt32} OFFSET {offset:UInt32}`
 
-export const COUNT_SEARCH = `SELECT count() AS n FROM posts ${SEARCH_WHERE}`
+export const COUNT_SEARCH = `SELECT count() AS n FROM posts FINAL ${SEARCH_WHERE}`
+
+/** Engagement that arrived after the posts, once per update id, summed per post. */
+export const ENGAGEMENT_TOTALS = `
+SELECT post_id, sum(likes) AS likes, sum(reposts) AS reposts, sum(replies) AS replies, sum(quotes) AS quotes
+FROM (
+  SELECT post_id, id, any(likes) AS likes, any(reposts) AS reposts, any(replies) AS replies, any(quotes) AS quotes
+  FROM engagement WHERE post_id IN (SELECT arrayJoin({posts:Array(String)}))
+  GROUP BY post_id, id
+)
+GROUP BY post_id`
 
 const flag = (value: boolean | undefined) => (value === undefined ? -1 : value ? 1 : 0)
 
@@ -86,30 +123,50 @@ export function searchParams(search: PostSearch) {
   }
 }
 
-// A mention's first reply is the earliest post by the brand's own accounts whose reply_to is it.
-// (Unmatched rows of the LEFT JOIN carry defaults: an empty reply_to, so `replied` is false.)
+// A mention's first reply is the earliest of the brand's replies to it (brand_replies, fed by a
+// materialized view). Mentions without one match no row of the join and carry first_ms 0.
 export const RESPONSE_TIMES = `
 SELECT
   count() AS mentions,
-  countIf(replied) AS answered,
-  quantileExactIf(0.5)(delay_ms, replied) AS median_ms,
-  quantileExactIf(0.9)(delay_ms, replied) AS p90_ms
+  countIf(first_ms > 0) AS answered,
+  quantileExactIf(0.5)(toInt64(first_ms) - toInt64(created_ms), first_ms > 0) AS median_ms,
+  quantileExactIf(0.9)(toInt64(first_ms) - toInt64(created_ms), first_ms > 0) AS p90_ms
 FROM (
-  SELECT r.reply_to != '' AS replied,
-    toUnixTimestamp64Milli(r.first_reply) - toUnixTimestamp64Milli(p.created_at) AS delay_ms
-  FROM (
-    SELECT id, created_at FROM posts
-    WHERE has(brands, {brand:String})
-      AND created_at >= parseDateTime64BestEffort({from:String}, 3, 'UTC')
-      AND created_at < parseDateTime64BestEffort({to:String}, 3, 'UTC')
-  ) AS p
-  LEFT JOIN (
-    SELECT reply_to, min(created_at) AS first_reply FROM posts
-    WHERE own_brand = {brand:String} AND reply_to != ''
-    GROUP BY reply_to
-  ) AS r ON r.reply_to = p.id
-)`
+  SELECT id, created_ms FROM posts FINAL
+  WHERE has(brands, {brand:String}) AND ${IN_RANGE('created_at', 'created_ms')}
+) AS mentions
+ANY LEFT JOIN (
+  SELECT reply_to AS id, min(replied_ms) AS first_ms FROM brand_replies
+  WHERE brand = {brand:String}
+  GROUP BY reply_to
+) AS first_replies USING id`
 
 export function responseTimesParams(query: ResponseTimesQuery) {
   return { brand: query.brand, ...range(query.from, query.to) }
+}
+
+// Unique authors and potential reach: each author once, with the most followers seen in range.
+export const AUDIENCE = `
+SELECT count() AS authors, sum(followers) AS reach FROM (
+  SELECT author_id, max(followers) AS followers FROM brand_author_minute
+  WHERE brand = {brand:String}
+    AND (empty({source:String}) OR source = {source:String})
+    AND minute >= toDateTime({fromS:UInt32}) AND minute < toDateTime({toS:UInt32})
+  GROUP BY author_id
+)`
+
+export function audienceParams(query: AudienceQuery) {
+  const { fromS, toS } = range(query.from, query.to)
+  return { brand: query.brand, source: query.source ?? '', fromS, toS }
+}
+
+export const ALERTS = `
+SELECT id, brand, at_ms, toString(severity) AS severity, toString(state) AS state, title, why
+FROM alerts FINAL
+WHERE (empty({brand:String}) OR brand = {brand:String}) AND ${IN_RANGE('at', 'at_ms')}
+ORDER BY at_ms DESC, id
+LIMIT {limit:UInt32}`
+
+export function alertParams(query: AlertQuery) {
+  return { brand: query.brand ?? '', ...range(query.from, query.to), limit: query.limit ?? 100 }
 }

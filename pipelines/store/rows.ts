@@ -1,7 +1,12 @@
 // Between our types and ClickHouse rows, both directions, shared by every store mode.
-import type { EngagementUpdate, Intent, Label, ScoredPost, SourceName, WindowAggregate } from '../schema.ts'
+import type { Alert, Intent, Label, ScoredPost, SourceName, WindowAggregate } from '../schema.ts'
+import type { AttributedEngagement } from './store.ts'
+
+/** DateTime columns take whole epoch seconds; the *_ms column beside each keeps the milliseconds. */
+const seconds = (ms: number) => Math.floor(ms / 1000)
 
 export function postRow(p: ScoredPost) {
+  const createdMs = Date.parse(p.createdAt)
   return {
     id: p.id,
     source: p.source,
@@ -12,7 +17,8 @@ export function postRow(p: ScoredPost) {
     author_followers: p.author.followers,
     text: p.text,
     lang: p.lang,
-    created_at: p.createdAt,
+    created_at: seconds(createdMs),
+    created_ms: createdMs,
     reply_to: p.replyTo ?? '',
     quote_of: p.quoteOf ?? '',
     likes: p.engagement.likes,
@@ -27,14 +33,36 @@ export function postRow(p: ScoredPost) {
     p_neutral: p.sentiment.scores.neutral,
     p_positive: p.sentiment.scores.positive,
     confidence: p.sentiment.confidence,
-    mixed: p.sentiment.mixed,
-    uncertain: p.sentiment.uncertain,
+    mixed: p.sentiment.mixed ? 1 : 0,
+    uncertain: p.sentiment.uncertain ? 1 : 0,
     intents: p.sentiment.intents,
   }
 }
 
-export function engagementRow(u: EngagementUpdate) {
-  return { post_id: u.postId, at: u.at, ...u.delta }
+export function engagementRow(u: AttributedEngagement) {
+  const atMs = Date.parse(u.at)
+  return { id: u.id, post_id: u.postId, source: u.source, brands: u.brands, at: seconds(atMs), at_ms: atMs, ...u.delta }
+}
+
+export function alertRow(a: Alert) {
+  const atMs = Date.parse(a.at)
+  const why = JSON.stringify(a.why)
+  // A later state of the same alert must win: the version grows with the state (open, then
+  // acknowledged, then resolved) and, within a state, with the time it was written.
+  const version = (['open', 'acknowledged', 'resolved'].indexOf(a.state) + 1) * 2 ** 42 + Date.now()
+  return { id: a.id, brand: a.brand, at: seconds(atMs), at_ms: atMs, severity: a.severity, state: a.state, title: a.title, why, version }
+}
+
+export function alertFromRow(row: Record<string, unknown>): Alert {
+  return {
+    id: String(row.id),
+    brand: String(row.brand),
+    at: new Date(Number(row.at_ms)).toISOString(),
+    severity: row.severity as Alert['severity'],
+    state: row.state as Alert['state'],
+    title: String(row.title),
+    why: JSON.parse(String(row.why)) as Alert['why'],
+  }
 }
 
 /** JSONEachRow body; JSON encoding keeps post text data, never SQL. */
@@ -47,7 +75,7 @@ export function aggregateFromRow(row: Record<string, string | number>): WindowAg
   const n = (key: string) => Number(row[key])
   return {
     brand: String(row.brand),
-    minute: new Date(`${String(row.start).replace(' ', 'T')}Z`).toISOString(),
+    minute: new Date(n('start') * 1000).toISOString(),
     posts: n('posts'),
     negative: n('negative'),
     neutral: n('neutral'),
@@ -57,7 +85,7 @@ export function aggregateFromRow(row: Record<string, string | number>): WindowAg
   }
 }
 
-/** A `posts` row (with `created_iso`, the ISO form of created_at) back into a ScoredPost. */
+/** A `posts` row back into a ScoredPost. */
 export function postFromRow(row: Record<string, unknown>): ScoredPost {
   const n = (key: string) => Number(row[key])
   const str = (key: string) => String(row[key] ?? '')
@@ -68,7 +96,7 @@ export function postFromRow(row: Record<string, unknown>): ScoredPost {
     author: { id: str('author_id'), handle: str('author_handle'), displayName: str('author_name'), followers: n('author_followers') },
     text: str('text'),
     lang: str('lang'),
-    createdAt: new Date(str('created_iso')).toISOString(),
+    createdAt: new Date(n('created_ms')).toISOString(),
     ...(str('reply_to') ? { replyTo: str('reply_to') } : {}),
     ...(str('quote_of') ? { quoteOf: str('quote_of') } : {}),
     engagement: { likes: n('likes'), reposts: n('reposts'), replies: n('replies'), quotes: n('quotes') },
@@ -79,8 +107,8 @@ export function postFromRow(row: Record<string, unknown>): ScoredPost {
       label: str('label') as Label,
       scores: { negative: n('p_negative'), neutral: n('p_neutral'), positive: n('p_positive') },
       confidence: n('confidence'),
-      mixed: Boolean(row.mixed),
-      uncertain: Boolean(row.uncertain),
+      mixed: n('mixed') === 1,
+      uncertain: n('uncertain') === 1,
       intents: row.intents as Intent[],
     },
   }

@@ -1,6 +1,12 @@
-// Storage as the rest of Undertow sees it. Embedded (chdb, in-process) is the default; the
-// storage issue adds a ClickHouse server mode (@clickhouse/client) behind the same interface.
-import type { EngagementUpdate, Intent, Label, ScoredPost, SourceName, WindowAggregate } from '../schema.ts'
+// Storage as the rest of Undertow sees it: embedded (chdb, in-process; the default) and server
+// (@clickhouse/client) behind one interface, with every query shared (sql-store.ts).
+import type { Alert, EngagementUpdate, Intent, Label, ScoredPost, SourceName, WindowAggregate } from '../schema.ts'
+
+/** An engagement update with the brands and source of its post, so aggregates need no join. */
+export interface AttributedEngagement extends EngagementUpdate {
+  source: SourceName | ''
+  brands: readonly string[]
+}
 
 export interface AggregateQuery {
   brands?: readonly string[]
@@ -11,6 +17,30 @@ export interface AggregateQuery {
   lastMinutes?: number
   /** Window length: per minute (default) or per hour (`minute` is then the hour's start). */
   bucket?: 'minute' | 'hour'
+  /** Only posts from this source (default: all). */
+  source?: SourceName
+}
+
+export interface AudienceQuery {
+  brand: string
+  source?: SourceName
+  from?: string
+  to?: string
+}
+
+/** Who talked about a brand in a range: each author once. */
+export interface Audience {
+  authors: number
+  /** Sum of the authors' followers (the most seen in range for each). */
+  reach: number
+}
+
+export interface AlertQuery {
+  brand?: string
+  from?: string
+  to?: string
+  /** Newest first, at most this many (default 100). */
+  limit?: number
 }
 
 /** Middle-feedback search: every given filter must hold; newest first, a page at a time. */
@@ -65,8 +95,17 @@ export interface Store {
   readonly mode: 'embedded' | 'server'
   /** Creates or upgrades the schema; safe to run at every start. */
   migrate(): Promise<void>
-  insertPosts(posts: readonly ScoredPost[]): Promise<void>
-  insertEngagement(updates: readonly EngagementUpdate[]): Promise<void>
+  /**
+   * Stores the posts not stored yet (by id, also within the batch) and returns them: a post that
+   * arrives twice is stored once. Single writer per table: the sink never runs two at once.
+   */
+  insertPosts(posts: readonly ScoredPost[]): Promise<ScoredPost[]>
+  /** The same for engagement updates, by update id. */
+  insertEngagement(updates: readonly AttributedEngagement[]): Promise<AttributedEngagement[]>
+  /** Stores alerts, or a new state of one (the newest version of an id wins). */
+  insertAlerts(alerts: readonly Alert[]): Promise<void>
+  alerts(query: AlertQuery): Promise<Alert[]>
+  audience(query: AudienceQuery): Promise<Audience>
   countPosts(): Promise<number>
   /** createdAt of the newest stored post, or null when there is none. */
   latestPostTime(): Promise<string | null>

@@ -105,7 +105,7 @@ export function* generate(scenario: Scenario, seed: number): Generator<TimedEven
       const delta = { likes: upTo.likes - given.likes, reposts: upTo.reposts - given.reposts, replies: upTo.replies - given.replies, quotes: upTo.quotes - given.quotes }
       given = upTo
       const when = at + 5 + delay
-      push({ at: when, event: { kind: 'engagement', update: { postId: p.id, at: new Date(start + when * 1000).toISOString(), delta } } })
+      push({ at: when, event: { kind: 'engagement', update: { id: `${p.id}:engagement:${i}`, postId: p.id, at: new Date(start + when * 1000).toISOString(), delta } } })
     })
   }
 

@@ -1,0 +1,86 @@
+// Server mode: a ClickHouse server (or a cluster's entry point) over HTTP with @clickhouse/client.
+// Parameters are rendered as checked literals (bind.ts) because the oldest server we support
+// (18.16, Debian's) has no server-side parameters; current servers accept the same SQL.
+import { type ClickHouseClient, createClient } from '@clickhouse/client'
+import { bindLiterals } from './bind.ts'
+import { SqlStore } from './sql-store.ts'
+
+export interface ServerOptions {
+  url: string
+  user?: string
+  password?: string
+  database?: string
+  /** Per request; a dead server must fail a write quickly so the sink can spool. */
+  requestTimeoutMs?: number
+}
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/
+
+export class ServerStore extends SqlStore {
+  readonly mode = 'server'
+  readonly database: string
+  private readonly client: ClickHouseClient
+
+  constructor(private readonly options: ServerOptions) {
+    super()
+    this.database = options.database ?? 'default'
+    if (!IDENTIFIER.test(this.database)) throw new Error(`CLICKHOUSE_DATABASE: ${JSON.stringify(this.database)} is not a plain identifier (letters, digits, _)`)
+    this.client = this.connect(this.database)
+  }
+
+  override async migrate(): Promise<void> {
+    if (this.database !== 'default') {
+      const admin = this.connect('default')
+      try {
+        await admin.command({ query: `CREATE DATABASE IF NOT EXISTS ${this.database}` })
+      } finally {
+        await admin.close()
+      }
+    }
+    await super.migrate()
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      return (await this.client.ping()).success
+    } catch {
+      return false
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.client.close()
+  }
+
+  /** The server's version, e.g. "18.16.1". */
+  async version(): Promise<string> {
+    const [row] = await this.rows<{ v: string }>('SELECT version() AS v')
+    return String(row?.v)
+  }
+
+  protected async exec(sql: string): Promise<void> {
+    await this.client.command({ query: sql })
+  }
+
+  protected async insertRows(table: string, rows: readonly object[]): Promise<void> {
+    await this.client.insert({ table, values: rows as object[], format: 'JSONEachRow' })
+  }
+
+  protected async rows<T>(sql: string, params?: Record<string, unknown>): Promise<T[]> {
+    const result = await this.client.query({ query: params ? bindLiterals(sql, params) : sql, format: 'JSONEachRow' })
+    return result.json<T>()
+  }
+
+  private connect(database: string): ClickHouseClient {
+    return createClient({
+      url: this.options.url,
+      username: this.options.user ?? 'default',
+      password: this.options.password ?? '',
+      database,
+      request_timeout: this.options.requestTimeoutMs ?? 10_000,
+      // The sink retries and spools; the client's own logging of each failed request would only
+      // repeat what the sink reports.
+      log: { level: 0 as never },
+    })
+  }
+}

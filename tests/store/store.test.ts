@@ -1,0 +1,215 @@
+// The Store contract, run over every mode: embedded (chdb) and server (a real clickhouse-server
+// process, Debian's 18.16 here). The same simulated stream goes through the real pipeline into each,
+// and every query is checked against what the pipeline itself saw.
+import { beforeAll, describe, expect, it } from 'vitest'
+import type { Alert, ScoredPost } from '../../pipelines/schema.ts'
+import { brandHandles } from '../../pipelines/sources/simulator/scenario.ts'
+import type { TimedEvent } from '../../pipelines/sources/simulator/generate.ts'
+import { bindLiterals, quoteString } from '../../pipelines/store/bind.ts'
+import { cutoffFor } from '../../pipelines/store/retention.ts'
+import { runThrough, scenario, simulated, sourceOf } from '../support/fixtures.ts'
+import { storesUnderTest } from '../support/stores.ts'
+import { launchDay } from '../../pipelines/sources/simulator/scenario.ts'
+import { simulatorSource } from '../../pipelines/sources/simulator.ts'
+
+const MODES = storesUnderTest('store')
+
+// Two simulated hours: launch, backlash, brand replies, engagement.
+const events = simulated(2 * 3600)
+const engagementOf = (list: readonly TimedEvent[]) => list.flatMap((e) => (e.event.kind === 'engagement' ? [e.event.update] : []))
+
+describe.each(MODES)('store contract ($name)', ({ store: open }) => {
+  let stored: ScoredPost[] = []
+
+  beforeAll(async () => {
+    const run = await runThrough(open(), sourceOf(events))
+    stored = run.live.posts
+    expect(run.deadLetter.records).toEqual([])
+  })
+
+  it('applies its migrations once, and again safely', async () => {
+    const store = open()
+    await store.migrate()
+    await store.migrate()
+    const versions = await store.select<{ version: number; n: string }>('SELECT version, count() AS n FROM schema_migrations GROUP BY version')
+    expect(versions.map((v) => Number(v.n))).toEqual(versions.map(() => 1))
+  })
+
+  it('stores each post once, even when the whole stream arrives again', async () => {
+    const store = open()
+    expect(stored.length).toBeGreaterThan(1000)
+    expect(await store.countPosts()).toBe(stored.length)
+    const before = await store.minuteAggregates({})
+    const again = await runThrough(store, sourceOf(events))
+    expect(again.stats.stored).toBe(0)
+    expect(again.live.posts).toEqual([])
+    expect(await store.countPosts()).toBe(stored.length)
+    // The materialized views fired for none of the replayed posts.
+    expect(await store.minuteAggregates({})).toEqual(before)
+    const [dupes] = await store.select<{ n: string }>('SELECT count() - uniqExact(id) AS n FROM posts')
+    expect(Number(dupes!.n)).toBe(0)
+  })
+
+  it('returns the newest stored post time', async () => {
+    const newest = stored.map((p) => p.createdAt).sort().at(-1)
+    expect(await open().latestPostTime()).toBe(newest)
+  })
+
+  it('counts every mention per brand and minute, and per hour, as the pipeline saw them', async () => {
+    const expected = new Map<string, { posts: number; negative: number; mixed: number }>()
+    const hourly = new Map<string, number>()
+    for (const p of stored) {
+      for (const brand of p.brands) {
+        const minute = `${p.createdAt.slice(0, 16)}:00.000Z`
+        const w = expected.get(`${brand}|${minute}`) ?? { posts: 0, negative: 0, mixed: 0 }
+        w.posts++
+        if (p.sentiment.label === 'negative') w.negative++
+        if (p.sentiment.mixed) w.mixed++
+        expected.set(`${brand}|${minute}`, w)
+        const hour = `${brand}|${p.createdAt.slice(0, 13)}:00:00.000Z`
+        hourly.set(hour, (hourly.get(hour) ?? 0) + 1)
+      }
+    }
+    const windows = await open().minuteAggregates({})
+    expect(new Map(windows.map((w) => [`${w.brand}|${w.minute}`, { posts: w.posts, negative: w.negative, mixed: w.mixed }]))).toEqual(expected)
+    const hours = await open().minuteAggregates({ bucket: 'hour', brands: ['Lumen'] })
+    expect(hours.map((w) => [`${w.brand}|${w.minute}`, w.posts])).toEqual([...hourly].filter(([k]) => k.startsWith('Lumen|')).sort())
+    expect(await open().minuteAggregates({ source: 'simulator' })).toEqual(windows)
+    expect(await open().minuteAggregates({ source: 'mastodon' })).toEqual([])
+  })
+
+  it('counts unique authors and reach, each author once', async () => {
+    const authors = new Map<string, number>()
+    for (const p of stored.filter((p) => p.brands.includes('Lumen'))) authors.set(p.author.id, Math.max(authors.get(p.author.id) ?? 0, p.author.followers))
+    const reach = [...authors.values()].reduce((a, b) => a + b, 0)
+    expect(await open().audience({ brand: 'Lumen' })).toEqual({ authors: authors.size, reach })
+    expect(await open().audience({ brand: 'Lumen', from: '2030-01-01T00:00:00Z' })).toEqual({ authors: 0, reach: 0 })
+  })
+
+  it('stores engagement once and adds it to the posts it belongs to', async () => {
+    const store = open()
+    const updates = engagementOf(events)
+    const [count] = await store.select<{ n: string }>('SELECT uniqExact(id) AS n FROM engagement')
+    expect(Number(count!.n)).toBe(new Set(updates.map((u) => u.id)).size)
+    const likes = new Map<string, number>()
+    for (const u of updates) likes.set(u.postId, (likes.get(u.postId) ?? 0) + u.delta.likes)
+    const page = await store.searchPosts({ brand: 'Lumen', page: 1, pageSize: 500 })
+    expect(page.posts.some((p) => (likes.get(p.id) ?? 0) > 0)).toBe(true)
+    const byId = new Map(stored.map((p) => [p.id, p]))
+    for (const p of page.posts) expect(p.engagement.likes).toBe(byId.get(p.id)!.engagement.likes + (likes.get(p.id) ?? 0))
+    // The minute table counts a like for each brand its post mentions.
+    const lumenLikes = updates.filter((u) => byId.get(u.postId)?.brands.includes('Lumen')).reduce((a, u) => a + u.delta.likes, 0)
+    const [sum] = await store.select<{ likes: string }>("SELECT sum(likes) AS likes FROM brand_source_minute WHERE brand = 'Lumen'")
+    expect(Number(sum!.likes)).toBe(lumenLikes + stored.filter((p) => p.brands.includes('Lumen')).reduce((a, p) => a + p.engagement.likes, 0))
+  })
+
+  it('finds middle feedback by label, flags, intents, text and source, newest first, in pages', async () => {
+    const store = open()
+    const matches = stored
+      .filter((p) => p.brands.includes('Lumen') && p.sentiment.intents.includes('question') && p.sentiment.label !== 'positive')
+      .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id))
+    const first = await store.searchPosts({ brand: 'Lumen', intents: ['question'], labels: ['negative', 'neutral'], page: 1, pageSize: 10 })
+    expect(first.total).toBe(matches.length)
+    expect(first.posts.map((p) => p.id)).toEqual(matches.slice(0, 10).map((p) => p.id))
+    const second = await store.searchPosts({ brand: 'Lumen', intents: ['question'], labels: ['negative', 'neutral'], page: 2, pageSize: 10 })
+    expect(second.posts.map((p) => p.id)).toEqual(matches.slice(10, 20).map((p) => p.id))
+    const mixed = await store.searchPosts({ mixed: true, text: 'BATTERY', page: 1, pageSize: 1000 })
+    expect(mixed.total).toBe(stored.filter((p) => p.sentiment.mixed && /battery/i.test(p.text)).length)
+    const { createdAt } = matches[5]!
+    const older = await store.searchPosts({ brand: 'Lumen', intents: ['question'], labels: ['negative', 'neutral'], to: createdAt, page: 1, pageSize: 1000 })
+    expect(older.total).toBe(matches.filter((p) => p.createdAt < createdAt).length)
+    expect((await store.searchPosts({ source: 'mastodon', page: 1, pageSize: 10 })).total).toBe(0)
+    // A post read back equals the post stored, probabilities to float32 precision.
+    const [back] = (await store.searchPosts({ brand: 'Lumen', page: 1, pageSize: 1 })).posts
+    const original = stored.find((p) => p.id === back!.id)!
+    expect({ ...back, engagement: original.engagement, sentiment: { ...back!.sentiment, scores: original.sentiment.scores, confidence: original.sentiment.confidence } }).toEqual(original)
+    expect(back!.sentiment.confidence).toBeCloseTo(original.sentiment.confidence, 5)
+  })
+
+  it("measures the brand's first replies to the posts that mention it", async () => {
+    const support = brandHandles(scenario)[1]
+    const mentions = stored.filter((p) => p.brands.includes('Lumen'))
+    const firstReply = new Map<string, number>()
+    for (const p of stored) {
+      if (p.author.handle !== support || !p.replyTo) continue
+      firstReply.set(p.replyTo, Math.min(Date.parse(p.createdAt), firstReply.get(p.replyTo) ?? Infinity))
+    }
+    const delays = mentions.filter((m) => firstReply.has(m.id)).map((m) => (firstReply.get(m.id)! - Date.parse(m.createdAt)) / 1000)
+    delays.sort((a, b) => a - b)
+    const stats = await open().responseTimes({ brand: 'Lumen' })
+    expect(stats.mentions).toBe(mentions.length)
+    expect(stats.answered).toBe(delays.length)
+    expect(stats.answered).toBeGreaterThan(10)
+    expect(stats.replyRate).toBeCloseTo(delays.length / mentions.length, 10)
+    // quantileExact takes the element at floor(level * n) of the sorted delays.
+    expect(stats.medianSeconds).toBeCloseTo(delays[Math.floor(0.5 * delays.length)]!, 3)
+    expect(stats.p90Seconds).toBeCloseTo(delays[Math.floor(0.9 * delays.length)]!, 3)
+    expect(await open().responseTimes({ brand: 'Lumen', from: '2030-01-01T00:00:00Z' })).toEqual({ mentions: 0, answered: 0, replyRate: 0, medianSeconds: null, p90Seconds: null })
+  })
+
+  it('stores alerts and reads back the newest state of each', async () => {
+    const store = open()
+    const alert: Alert = {
+      id: 'alert-1',
+      brand: 'Lumen',
+      at: '2026-11-23T09:41:12.345Z',
+      severity: 'critical',
+      state: 'open',
+      title: "Backlash risk 82: negative share doubled",
+      why: { summary: "negative share 41% against 12% baseline; 'battery' up 9x", terms: ['battery', "won't charge"], examplePostIds: ['simulator:1'] },
+    }
+    await store.insertAlerts([alert, { ...alert, id: 'alert-2', brand: 'Corvid', severity: 'warning' }])
+    await store.insertAlerts([{ ...alert, state: 'acknowledged' }])
+    expect(await store.alerts({ brand: 'Lumen' })).toEqual([{ ...alert, state: 'acknowledged' }])
+    expect((await store.alerts({})).map((a) => a.id)).toEqual(['alert-1', 'alert-2'])
+    expect(await store.alerts({ from: '2026-11-24T00:00:00Z' })).toEqual([])
+  })
+
+  it('keeps every value exactly through its query parameters, whatever it holds', async () => {
+    const nasty = ["O'Brien", 'back\\slash', 'new\nline\ttab\r', "'; DROP TABLE posts; --", '\u0000nul', 'émoji 🔋 \u2028', '{brand:String}', '\\\'']
+    for (const value of nasty) {
+      const [row] = await open().select<{ s: string }>('SELECT {s:String} AS s', { s: value })
+      expect(row!.s).toBe(value)
+    }
+    expect((await open().searchPosts({ text: "'; DROP TABLE posts; --", page: 1, pageSize: 1 })).total).toBe(0)
+    expect(await open().countPosts()).toBe(stored.length)
+  })
+})
+
+describe.each(MODES)('retention ($name)', ({ store: open }) => {
+  const day = (start: string) => simulatorSource({ scenario: launchDay({ brand: 'Lumen', competitors: ['Corvid', 'Nimbus'], start }), seed: 3, speed: Infinity, until: 20 * 60 })
+
+  it('drops the day partitions older than the cutoff in every table and keeps the newer ones', async () => {
+    const store = open()
+    const now = Date.parse('2026-10-30T12:00:00Z')
+    const before = await store.countPosts()
+    await runThrough(store, day('2026-09-01T10:00:00.000Z'))
+    const old = (await store.countPosts()) - before
+    await runThrough(store, day('2026-10-29T10:00:00.000Z'))
+    const total = await store.countPosts()
+    expect(old).toBeGreaterThan(0)
+    expect(total - before - old).toBeGreaterThan(0)
+    const dropped = await store.dropPartitionsBefore(cutoffFor(30, now))
+    expect(dropped.map((d) => d.partition)).toEqual(dropped.map(() => '2026-09-01'))
+    expect(dropped.map((d) => d.table).sort()).toEqual(['brand_author_minute', 'brand_replies', 'brand_source_minute', 'engagement', 'posts'])
+    expect(await store.countPosts()).toBe(total - old)
+    expect((await store.searchPosts({ to: '2026-09-02T00:00:00Z', page: 1, pageSize: 1 })).total).toBe(0)
+    expect((await store.minuteAggregates({ to: '2026-09-02T00:00:00Z' })).length).toBe(0)
+    expect(await store.dropPartitionsBefore(cutoffFor(30, now))).toEqual([])
+  })
+})
+
+describe('literal binding (servers without query parameters)', () => {
+  it('quotes strings so that nothing in them can end the literal', () => {
+    expect(quoteString("it's")).toBe("'it\\'s'")
+    expect(quoteString('a\\b')).toBe("'a\\\\b'")
+    expect(bindLiterals('SELECT {a:String}, {n:UInt32}, {l:Array(String)}', { a: "x'", n: 5, l: ['p', "q'"] })).toBe("SELECT 'x\\'', 5, ['p', 'q\\'']")
+  })
+
+  it('refuses a value that is not of the declared type, or is missing', () => {
+    expect(() => bindLiterals('SELECT {n:UInt32}', { n: '5; DROP TABLE posts' })).toThrow('query parameter n: expected a safe integer')
+    expect(() => bindLiterals('SELECT {n:UInt8}', { n: 300 })).toThrow('out of range for UInt8')
+    expect(() => bindLiterals('SELECT {n:UInt32}', {})).toThrow('query parameter n is not given')
+    expect(() => bindLiterals('SELECT {d:Date}', { d: '2026-01-01' })).toThrow('not supported')
+  })
+})
