@@ -29,7 +29,7 @@ export async function buildServer(options: ServerOptions) {
   const app = Fastify({ logger: options.logger ?? false }).withTypeProvider<TypeBoxTypeProvider>()
   installErrorHandlers(app)
   await app.register(socketIoPlugin, {
-    snapshot: () => buildSnapshot(store, view, tracking),
+    snapshot: () => buildSnapshot(store, view, tracking, (error) => app.log.warn({ err: error }, 'snapshot without stored windows: the store did not answer')),
     clock: () => ({ serverTime: new Date().toISOString(), watermark: view.watermark() }),
   })
   await app.register(healthRoutes, { store, info: options.health })

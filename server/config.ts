@@ -12,7 +12,12 @@ export const ConfigSchema = Type.Object(
   {
     PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000, description: 'HTTP port of the API and the wall (0 picks a free one).' }),
     HOST: Type.String({ minLength: 1, default: '127.0.0.1', description: 'Interface to listen on; `0.0.0.0` to serve other machines.' }),
-    DATA_DIR: Type.String({ minLength: 1, default: './data', description: 'Where the embedded ClickHouse keeps its tables and the dead-letter file.' }),
+    DATA_DIR: Type.String({ minLength: 1, default: './data', description: 'Where the embedded ClickHouse keeps its tables, and (in both modes) the spool and the dead-letter file.' }),
+    CLICKHOUSE_URL: Type.String({ default: '', pattern: '^(https?://.+)?$', description: 'Server mode: the ClickHouse server\'s HTTP address, e.g. `http://clickhouse:8123`. Empty: embedded ClickHouse under DATA_DIR.' }),
+    CLICKHOUSE_USER: Type.String({ minLength: 1, default: 'default', description: 'Server mode: user.' }),
+    CLICKHOUSE_PASSWORD: Type.String({ default: '', description: 'Server mode: password.' }),
+    CLICKHOUSE_DATABASE: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', default: 'undertow', description: 'Server mode: database (created if missing).' }),
+    SPOOL_MAX_BYTES: Type.Integer({ minimum: 0, default: 1_073_741_824, description: 'Most bytes each table\'s on-disk spool may hold while the store is unreachable; past it, batches are dead-lettered. 0 turns spooling off.' }),
     RETENTION_DAYS: Type.Integer({ minimum: 0, maximum: 36_500, default: 30, description: 'Days of posts and aggregates kept; older day partitions are dropped hourly. 0 keeps everything.' }),
     SOURCES: Type.String({ default: 'simulator', description: `Comma-separated sources to run: ${AVAILABLE_SOURCES.join(', ')}.` }),
     SIM_SPEED: Type.Number({ exclusiveMinimum: 0, maximum: 100_000, default: 10, description: 'Simulator: simulated seconds per real second.' }),
@@ -90,10 +95,14 @@ function checkBrands(config: Config): string[] {
   return problems
 }
 
-// Our keys share prefixes (SIM_, the bare names); a variable that starts like one of ours but is
-// not one is almost certainly a typo that would otherwise be silently ignored.
+// Our keys share prefixes (SIM_, CLICKHOUSE_, the bare names); a variable that starts like one of
+// ours but is not one is almost certainly a typo that would otherwise be silently ignored.
+const NAMESPACES = ['SIM_', 'CLICKHOUSE_']
+
 function nearMisses(env: Record<string, string | undefined>): string[] {
-  return Object.keys(env)
-    .filter((key) => key.startsWith('SIM_') && !(KEYS as string[]).includes(key))
-    .map((key) => `${key}: unknown setting (known: ${KEYS.filter((k) => k.startsWith('SIM_')).join(', ')})`)
+  return Object.keys(env).flatMap((key) => {
+    const prefix = NAMESPACES.find((p) => key.startsWith(p))
+    if (!prefix || (KEYS as string[]).includes(key)) return []
+    return [`${key}: unknown setting (known: ${KEYS.filter((k) => k.startsWith(prefix)).join(', ')})`]
+  })
 }

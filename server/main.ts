@@ -5,12 +5,12 @@ import { loadClassifier } from '../models/load.ts'
 import { startPipeline } from '../pipelines/pipeline.ts'
 import { DeadLetterFile } from '../pipelines/sinks/deadletter.ts'
 import { LiveView, SocketIoSink } from '../pipelines/sinks/socketio.ts'
-import { EmbeddedStore } from '../pipelines/store/embedded.ts'
 import { scheduleRetention } from '../pipelines/store/retention.ts'
 import { RETAIN_MINUTES } from '../pipelines/transforms/aggregate.ts'
 import { buildServer } from './app.ts'
 import { listOf, loadConfig } from './config.ts'
 import { buildSources } from './sources.ts'
+import { describeStore, openSpools, openStore } from './storage.ts'
 import { trackingFrom } from './tracking.ts'
 
 /** Longest a graceful stop may take before the process exits anyway. */
@@ -18,8 +18,15 @@ export const SHUTDOWN_TIMEOUT_MS = 15_000
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env)
-  const store = new EmbeddedStore(config.DATA_DIR)
-  await store.migrate()
+  const store = openStore(config)
+  try {
+    await store.migrate()
+  } catch (error) {
+    await store.close().catch(() => {})
+    throw new Error(`cannot prepare the store (${describeStore(config)}): ${error instanceof Error ? error.message : String(error)}`)
+  }
+  // Batches that a crash or an outage left on disk drain first, before anything new is written.
+  const spools = openSpools(config)
   const deadLetter = new DeadLetterFile(resolve(config.DATA_DIR, 'dead-letter.ndjson'))
   const classifier = await loadClassifier(config.SENTIMENT_MODEL)
   const tracking = trackingFrom(config)
@@ -48,15 +55,20 @@ async function main(): Promise<void> {
     live: new SocketIoSink(app.io, view),
     deadLetter,
     initialWindows: await store.minuteAggregates({ lastMinutes: RETAIN_MINUTES }),
+    spools,
   })
-  stats = () => ({ ...pipeline.stats, deadLetter: deadLetter.counts() })
+  stats = () => ({
+    ...pipeline.stats,
+    deadLetter: deadLetter.counts(),
+    spool: Object.fromEntries(Object.entries(spools).map(([table, spool]) => [table, { batches: spool.pending(), bytes: spool.bytes() }])),
+  })
   const stopRetention = scheduleRetention(
     store,
     config.RETENTION_DAYS,
     (dropped) => app.log.info({ dropped }, `retention: dropped ${dropped.length} day partitions older than ${config.RETENTION_DAYS} days`),
     (error) => app.log.error({ err: error }, 'retention failed'),
   )
-  app.log.info(`Undertow wall: ${address} (sources: ${config.SOURCES}, store: embedded at ${resolve(config.DATA_DIR)})`)
+  app.log.info(`Undertow wall: ${address} (sources: ${config.SOURCES}, store: ${describeStore(config)})`)
   console.log(`\n  Undertow is running: ${address}\n`)
 
   let stopping = false

@@ -8,9 +8,17 @@ import type { Store } from '../pipelines/store/store.ts'
 
 export const SNAPSHOT_MINUTES = 60
 
-export async function buildSnapshot(store: Store, view: LiveView, tracking: readonly TrackedBrand[]): Promise<Snapshot> {
+/**
+ * While the store is unreachable (the sink spools meanwhile) a wall that connects still gets the
+ * live windows: `onStoreError` hears why the stored ones are missing.
+ */
+export async function buildSnapshot(store: Store, view: LiveView, tracking: readonly TrackedBrand[], onStoreError?: (error: unknown) => void): Promise<Snapshot> {
   const merged = new Map<string, WindowAggregate>()
-  for (const w of await store.minuteAggregates({ lastMinutes: SNAPSHOT_MINUTES })) merged.set(`${w.brand}|${w.minute}`, w)
+  const stored = await store.minuteAggregates({ lastMinutes: SNAPSHOT_MINUTES }).catch((error: unknown) => {
+    onStoreError?.(error)
+    return []
+  })
+  for (const w of stored) merged.set(`${w.brand}|${w.minute}`, w)
   for (const w of view.recentWindows()) {
     const key = `${w.brand}|${w.minute}`
     if (w.posts >= (merged.get(key)?.posts ?? 0)) merged.set(key, w)

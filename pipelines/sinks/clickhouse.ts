@@ -11,14 +11,16 @@
 // - Duplicates: the store skips ids it holds (Store.insertPosts), and the sink remembers the keys it
 //   accepted lately, so a replayed item is neither spooled twice nor counted live twice.
 // The sink emits what it accepted, stored or spooled: the pipeline and the wall go on in an outage.
-import { asyncScheduler, bufferTime, catchError, concat, concatMap, defer, EMPTY, endWith, filter, ignoreElements, map, merge, type Observable, type ObservableInput, of, type OperatorFunction, reduce, retry, type SchedulerLike, share, Subject, switchMap, takeUntil, tap, throwError, timer } from 'rxjs'
+import { asyncScheduler, bufferTime, catchError, concat, concatMap, defer, EMPTY, filter, finalize, map, merge, type Observable, type ObservableInput, of, type OperatorFunction, reduce, ReplaySubject, retry, type SchedulerLike, switchMap, tap, throwError, timer } from 'rxjs'
 import type { DeadLetter } from './deadletter.ts'
 import { isBadData } from './failures.ts'
 import type { Spool } from './spool.ts'
 
 export const STORE_BATCH_MS = 500
 export const STORE_BATCH_MAX = 5_000
-export const STORE_RETRIES = 4
+// Few direct retries: with a spool, a batch that fails twice is safer on disk than in memory, and
+// the stream must not stall for long behind it (the spool drains with backoff of its own).
+export const STORE_RETRIES = 2
 export const STORE_RETRY_BASE_MS = 200
 export const STORE_RETRY_MAX_MS = 5_000
 /** Keys of accepted items remembered for duplicate detection before the store is asked. */
@@ -45,30 +47,43 @@ export function clickhouseSink<T>(table: string, write: (batch: T[]) => Observab
 
   return (items$: Observable<T>) =>
     defer(() => {
-      const drains = new Subject<number>()
-      let drainScheduled = false
+      // At most one drain is scheduled or running at a time (`draining`). When the input completes
+      // the sink goes on draining while the store takes the batches, and stops at the first
+      // failure: what is left stays on disk for the next start.
+      // Replays the last request: the first may be made before the jobs below are subscribed.
+      const drains = new ReplaySubject<number>(1)
+      let draining = false
+      let inputDone = false
       let drainDelay = 0
       const scheduleDrain = (delay: number) => {
-        if (drainScheduled) return
-        drainScheduled = true
+        if (draining || drains.closed) return
+        draining = true
         drains.next(delay)
+      }
+      const drainEnded = (failed: boolean) => {
+        draining = false
+        if (inputDone && (failed || spool!.pending() === 0)) drains.complete()
+        else if (spool!.pending() > 0) scheduleDrain(failed ? drainDelay : 0)
       }
 
       const batches$ = items$.pipe(
         bufferTime(STORE_BATCH_MS, null, STORE_BATCH_MAX, scheduler),
         filter((batch) => batch.length > 0),
-        share(),
       )
-      const inputDone$ = batches$.pipe(ignoreElements(), endWith(true))
       const jobs$ = merge(
-        batches$.pipe(map((batch) => () => accept(batch))),
+        batches$.pipe(
+          map((batch) => () => accept(batch)),
+          finalize(() => {
+            inputDone = true
+            if (!draining) drains.complete()
+          }),
+        ),
         drains.pipe(
           switchMap((delay) => timer(delay, scheduler)),
           map(() => () => drainOne()),
-          takeUntil(inputDone$),
         ),
       )
-      if (spool && spool.pending() > 0) queueMicrotask(() => scheduleDrain(0))
+      if (spool && spool.pending() > 0) scheduleDrain(0)
       return jobs$.pipe(
         concatMap((job) => job()),
         filter((batch) => batch.length > 0),
@@ -103,20 +118,22 @@ export function clickhouseSink<T>(table: string, write: (batch: T[]) => Observab
       }
 
       function drainOne(): Observable<T[]> {
-        drainScheduled = false
         const segment = spool?.oldest()
-        if (!spool || !segment) return of([])
+        if (!spool || !segment) {
+          drainEnded(false)
+          return of([])
+        }
         for (const d of segment.damaged) deadLetter.record(stage, `spool segment ${segment.seq} line ${d.line}: ${d.reason}`, null)
         return writeBatch(segment.items, 0).pipe(
           tap(() => {
             spool.remove(segment.seq)
             drainDelay = 0
-            if (spool.pending() > 0) scheduleDrain(0)
+            drainEnded(false)
           }),
           catchError((error: unknown) => {
             onDrainError?.(error)
             drainDelay = Math.min(STORE_RETRY_MAX_MS, Math.max(STORE_RETRY_BASE_MS, drainDelay * 2))
-            scheduleDrain(drainDelay)
+            drainEnded(true)
             return EMPTY
           }),
           // Items leave the spool already accepted (and emitted) when they entered it.

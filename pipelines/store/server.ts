@@ -1,7 +1,7 @@
 // Server mode: a ClickHouse server (or a cluster's entry point) over HTTP with @clickhouse/client.
 // Parameters are rendered as checked literals (bind.ts) because the oldest server we support
 // (18.16, Debian's) has no server-side parameters; current servers accept the same SQL.
-import { type ClickHouseClient, createClient } from '@clickhouse/client'
+import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client'
 import { bindLiterals } from './bind.ts'
 import { SqlStore } from './sql-store.ts'
 
@@ -80,7 +80,7 @@ export class ServerStore extends SqlStore {
       request_timeout: this.options.requestTimeoutMs ?? 10_000,
       // The sink retries and spools; the client's own logging of each failed request would only
       // repeat what the sink reports.
-      log: { level: 0 as never },
+      log: { level: ClickHouseLogLevel.OFF },
     })
   }
 }

@@ -1,0 +1,38 @@
+// The store and its spools, as configuration chooses: embedded (chdb under DATA_DIR) unless
+// CLICKHOUSE_URL names a server.
+import { resolve } from 'node:path'
+import type { ScoredPost } from '../pipelines/schema.ts'
+import { Spool } from '../pipelines/sinks/spool.ts'
+import { EmbeddedStore } from '../pipelines/store/embedded.ts'
+import { ServerStore } from '../pipelines/store/server.ts'
+import type { AttributedEngagement, Store } from '../pipelines/store/store.ts'
+import type { Config } from './config.ts'
+
+export function openStore(config: Config): Store {
+  if (!config.CLICKHOUSE_URL) return new EmbeddedStore(config.DATA_DIR)
+  return new ServerStore({ url: config.CLICKHOUSE_URL, user: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD, database: config.CLICKHOUSE_DATABASE })
+}
+
+/** Where the store is, for logs and messages (never the password). */
+export function describeStore(config: Config): string {
+  if (!config.CLICKHOUSE_URL) return `embedded at ${resolve(config.DATA_DIR, 'clickhouse')}`
+  const url = new URL(config.CLICKHOUSE_URL)
+  url.username = ''
+  url.password = ''
+  return `server at ${url.origin}, database ${config.CLICKHOUSE_DATABASE}`
+}
+
+export interface Spools {
+  posts?: Spool<ScoredPost>
+  engagement?: Spool<AttributedEngagement>
+}
+
+/** One spool per table under DATA_DIR/spool; none when SPOOL_MAX_BYTES is 0. */
+export function openSpools(config: Config): Spools {
+  if (config.SPOOL_MAX_BYTES === 0) return {}
+  const dir = (table: string) => resolve(config.DATA_DIR, 'spool', table)
+  return {
+    posts: new Spool<ScoredPost>(dir('posts'), config.SPOOL_MAX_BYTES),
+    engagement: new Spool<AttributedEngagement>(dir('engagement'), config.SPOOL_MAX_BYTES),
+  }
+}

@@ -1,0 +1,128 @@
+// The sink through a store outage, in virtual time: batches that cannot be written go to the real
+// on-disk spool (accepted, so the pipeline goes on), later batches queue behind them to keep order,
+// and the spool drains oldest first when the store is back; a spool left by a crash drains before
+// anything new. (The end-to-end version, with a real ClickHouse server killed mid-stream, is
+// tests/store/outage.test.ts.)
+import { readdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { type Observable, of, throwError } from 'rxjs'
+import { TestScheduler } from 'rxjs/testing'
+import { afterAll, describe, expect, it } from 'vitest'
+import { clickhouseSink } from '../../pipelines/sinks/clickhouse.ts'
+import { Spool } from '../../pipelines/sinks/spool.ts'
+import { MemoryDeadLetter } from '../support/fixtures.ts'
+import { tmpDir } from '../support/tmp.ts'
+
+const dir = tmpDir('spool')
+afterAll(() => dir.remove())
+let n = 0
+const freshSpool = (maxBytes = 1 << 20) => new Spool<string>(join(dir.path, `spool-${++n}`), maxBytes)
+
+/** A store that refuses every write while `down(now)` holds. */
+function flakyStore(scheduler: TestScheduler, down: (now: number) => boolean) {
+  const stored: string[] = []
+  const write = (batch: string[]): Observable<string[]> => {
+    if (down(scheduler.now())) return throwError(() => new Error('connect ECONNREFUSED 127.0.0.1:8123'))
+    stored.push(...batch)
+    return of(batch)
+  }
+  return { stored, write }
+}
+
+function run(body: (scheduler: TestScheduler, helpers: Parameters<Parameters<TestScheduler['run']>[0]>[0]) => void) {
+  const scheduler = new TestScheduler((a, b) => expect(a).toEqual(b))
+  scheduler.run((helpers) => body(scheduler, helpers))
+}
+
+describe('sink spool', () => {
+  it('spools through an outage, keeps order, and drains when the store is back', () => {
+    const spool = freshSpool()
+    const deadLetter = new MemoryDeadLetter()
+    const emitted: string[][] = []
+    let completed = false
+    let store: ReturnType<typeof flakyStore>
+    run((scheduler, { cold, flush }) => {
+      store = flakyStore(scheduler, (now) => now < 5_000)
+      cold('a 999ms b 999ms c 5999ms d |')
+        .pipe(clickhouseSink('posts', store.write, { deadLetter, spool, scheduler }))
+        .subscribe({ next: (b) => emitted.push(b), complete: () => (completed = true) })
+      flush()
+    })
+    expect(completed).toBe(true)
+    // Accepted (spooled) while the store was down, so the stream went on.
+    expect(emitted).toEqual([['a'], ['b'], ['c'], ['d']])
+    expect(store!.stored).toEqual(['a', 'b', 'c', 'd'])
+    expect(spool.pending()).toBe(0)
+    expect(readdirSync(spool.dir)).toEqual([])
+    expect(deadLetter.records).toEqual([])
+  })
+
+  it('drains a spool left by a crash before writing anything new, without emitting it again', () => {
+    const spool = freshSpool()
+    spool.append(['x1', 'x2'])
+    spool.append(['y'])
+    const reopened = new Spool<string>(spool.dir, 1 << 20)
+    expect(reopened.pending()).toBe(2)
+    const emitted: string[][] = []
+    let store: ReturnType<typeof flakyStore>
+    run((scheduler, { cold, flush }) => {
+      store = flakyStore(scheduler, () => false)
+      cold('a |').pipe(clickhouseSink('posts', store.write, { deadLetter: new MemoryDeadLetter(), spool: reopened, scheduler })).subscribe((b) => emitted.push(b))
+      flush()
+    })
+    expect(store!.stored).toEqual(['x1', 'x2', 'y', 'a'])
+    expect(emitted).toEqual([['a']])
+    expect(reopened.pending()).toBe(0)
+  })
+
+  it('completes while the store is still down, leaving the spool for the next start', () => {
+    const spool = freshSpool()
+    let completed = false
+    run((scheduler, { cold, flush }) => {
+      const store = flakyStore(scheduler, () => true)
+      cold('a 999ms b |').pipe(clickhouseSink('posts', store.write, { deadLetter: new MemoryDeadLetter(), spool, scheduler })).subscribe({ complete: () => (completed = true) })
+      flush()
+    })
+    expect(completed).toBe(true)
+    expect(spool.pending()).toBe(2)
+    expect(new Spool<string>(spool.dir, 1 << 20).oldest()?.items).toEqual(['a'])
+  })
+
+  it('dead-letters a batch that would pass the spool bound, saying so', () => {
+    const spool = freshSpool(8)
+    const deadLetter = new MemoryDeadLetter()
+    run((scheduler, { cold, flush }) => {
+      const store = flakyStore(scheduler, () => true)
+      cold('a |', { a: 'a long item that does not fit' }).pipe(clickhouseSink('posts', store.write, { deadLetter, spool, scheduler })).subscribe()
+      flush()
+    })
+    expect(deadLetter.records).toEqual([{ stage: 'store:posts', reason: expect.stringMatching(/unreachable .*ECONNREFUSED.* spool is full \(8 bytes\)/), payload: 'a long item that does not fit' }])
+    expect(spool.pending()).toBe(0)
+  })
+
+  it('dead-letters a damaged line of a spooled batch and stores the rest', () => {
+    const spool = freshSpool()
+    writeFileSync(join(spool.dir, '000000000001.ndjson'), '"ok"\n{not json\n"also ok"\n')
+    const deadLetter = new MemoryDeadLetter()
+    let store: ReturnType<typeof flakyStore>
+    run((scheduler, { cold, flush }) => {
+      store = flakyStore(scheduler, () => false)
+      cold('|').pipe(clickhouseSink('posts', store.write, { deadLetter, spool: new Spool<string>(spool.dir, 1 << 20), scheduler })).subscribe()
+      flush()
+    })
+    expect(store!.stored).toEqual(['ok', 'also ok'])
+    expect(deadLetter.records).toEqual([{ stage: 'store:posts', reason: expect.stringContaining('spool segment 1 line 2'), payload: null }])
+  })
+
+  it('drops an item it accepted lately instead of storing or counting it twice', () => {
+    const duplicates: string[] = []
+    const emitted: string[][] = []
+    run((scheduler, { cold, flush }) => {
+      const store = flakyStore(scheduler, () => false)
+      cold('a b 600ms a c |').pipe(clickhouseSink('posts', store.write, { deadLetter: new MemoryDeadLetter(), key: (s) => s, onDuplicate: (s) => duplicates.push(s), scheduler })).subscribe((b) => emitted.push(b))
+      flush()
+    })
+    expect(emitted).toEqual([['a', 'b'], ['c']])
+    expect(duplicates).toEqual(['a'])
+  })
+})
