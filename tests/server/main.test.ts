@@ -1,40 +1,16 @@
 // The process as `npm start` runs it: start, serve a connected wall, stop on SIGTERM with
 // everything flushed, and restart on the same data without retelling stored minutes.
-import { type ChildProcess, spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { resolve } from 'node:path'
 import { io as connect } from 'socket.io-client'
 import { afterAll, describe, expect, it } from 'vitest'
 import { Session } from 'chdb'
+import { exited, startMain } from '../support/main-process.ts'
 import { tmpDir } from '../support/tmp.ts'
 
-const ROOT = resolve(import.meta.dirname, '../..')
 const dir = tmpDir('main')
 afterAll(() => dir.remove())
-
-function start(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, DATA_DIR: dir.path, PORT: '0', SIM_SPEED: '600', LOG_LEVEL: 'info', ...env },
-  })
-  let out = ''
-  child.stdout.on('data', (d) => (out += d))
-  child.stderr.on('data', (d) => (out += d))
-  const url = new Promise<string>((ok, fail) => {
-    child.stdout.on('data', () => {
-      const m = /Undertow is running: (http:\/\/\S+)/.exec(out)
-      if (m) ok(m[1]!)
-    })
-    child.on('exit', (code) => fail(new Error(`exited ${code}: ${out}`)))
-  })
-  url.catch(() => {}) // awaited only by tests that expect a start
-  return { child, url, output: () => out }
-}
-
-async function stopped(child: ChildProcess): Promise<number | null> {
-  const [code] = await once(child, 'exit')
-  return code as number | null
-}
+const start = (env: Record<string, string>) => startMain({ DATA_DIR: dir.path, ...env })
+const stopped = exited
 
 describe('main', () => {
   it('refuses a bad configuration with a message naming it', async () => {

@@ -1,0 +1,84 @@
+// The app killed with SIGKILL mid-stream, in server mode: first while ClickHouse is down too, then
+// again while it is up. What the app had accepted (shown on the wall) was stored or spooled to
+// disk, so after each restart every post a wall saw is stored, and none twice.
+import { join } from 'node:path'
+import { io as connect, type Socket } from 'socket.io-client'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import type { ClientToServerEvents, ServerToClientEvents } from '../../pipelines/schema.ts'
+import { ServerStore } from '../../pipelines/store/server.ts'
+import { ClickHouseServerProcess, describeWithServer } from '../support/clickhouse-server.ts'
+import { exited, startMain } from '../support/main-process.ts'
+import { tmpDir } from '../support/tmp.ts'
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+describeWithServer('server mode: the app killed mid-stream', () => {
+  const dir = tmpDir('crash')
+  let server: ClickHouseServerProcess
+  let store: ServerStore
+
+  beforeAll(async () => {
+    server = await ClickHouseServerProcess.create(join(dir.path, 'clickhouse'))
+    await server.start()
+    store = new ServerStore({ url: server.url, database: 'crash' })
+  }, 60_000)
+  afterAll(async () => {
+    await store?.close()
+    await server?.stop()
+    dir.remove()
+  })
+
+  it('loses nothing it accepted and stores nothing twice', async () => {
+    const env = { DATA_DIR: join(dir.path, 'app'), CLICKHOUSE_URL: server.url, CLICKHOUSE_DATABASE: 'crash', SIM_SPEED: '900', SENTIMENT_MODEL: 'lexicon' }
+    const first = startMain(env)
+    const seen = new Set<string>()
+    const watch = async (url: string) => {
+      const wall: Socket<ServerToClientEvents, ClientToServerEvents> = connect(url, { transports: ['websocket'], reconnection: false })
+      wall.on('posts.added.v1', (posts) => posts.forEach((p) => seen.add(p.id)))
+      await new Promise<void>((ok) => wall.once('snapshot.v1', () => ok()))
+      return wall
+    }
+    const wall = await watch(await first.url)
+    await sleep(3_000)
+    const beforeOutage = seen.size
+    await server.kill9()
+    await sleep(3_000)
+    const health = (await (await fetch(`${await first.url}/healthz`)).json()) as { pipeline: { spool: { posts: { batches: number } } } }
+    first.child.kill('SIGKILL')
+    await exited(first.child)
+    wall.close()
+    // Posts reached the wall before and during the outage; those of the outage were on disk only.
+    expect(beforeOutage).toBeGreaterThan(0)
+    expect(seen.size).toBeGreaterThan(beforeOutage)
+    expect(health.pipeline.spool.posts.batches).toBeGreaterThan(0)
+
+    await server.start()
+    const second = startMain(env)
+    const url = await second.url
+    // The restarted app drains the spool its predecessor left.
+    await expect
+      .poll(async () => ((await (await fetch(`${url}/healthz`)).json()) as typeof health).pipeline.spool.posts.batches, { timeout: 20_000, interval: 250 })
+      .toBe(0)
+    // Killed again mid-stream, the store up this time: what the wall saw was stored already.
+    const secondWall = await watch(url)
+    const beforeSecondCrash = seen.size
+    await sleep(2_000)
+    expect(seen.size).toBeGreaterThan(beforeSecondCrash)
+    second.child.kill('SIGKILL')
+    await exited(second.child)
+    secondWall.close()
+    const third = startMain(env)
+    await third.url
+    await sleep(1_500)
+    third.child.kill('SIGTERM')
+    expect(await exited(third.child)).toBe(0)
+
+    const ids = new Set((await store.select<{ id: string }>('SELECT id FROM posts')).map((r) => r.id))
+    expect([...seen].filter((id) => !ids.has(id))).toEqual([])
+    const [counts] = await store.select<{ rows: string; ids: string }>('SELECT count() AS rows, uniqExact(id) AS ids FROM posts')
+    expect(Number(counts!.rows)).toBe(Number(counts!.ids))
+    expect(Number(counts!.rows)).toBeGreaterThanOrEqual(seen.size)
+  }, 120_000)
+})
+
+
