@@ -10,7 +10,7 @@ import type { Spool } from './sinks/spool.ts'
 import type { DeadLetter } from './sinks/deadletter.ts'
 import type { AttributedEngagement, Store } from './store/store.ts'
 import { aggregate, stateFrom } from './transforms/aggregate.ts'
-import { attribute, RecentPosts } from './transforms/attribute.ts'
+import { attribute, RecentPosts, type RecentPost, relate } from './transforms/relate.ts'
 import { classify } from './transforms/classify.ts'
 import { match } from './transforms/match.ts'
 import { normalise } from './transforms/normalise.ts'
@@ -32,6 +32,8 @@ export interface PipelineDeps {
   deadLetter: DeadLetter
   /** The store's recent windows, so live windows continue from what is stored (after a restart). */
   initialWindows?: readonly WindowAggregate[]
+  /** The store's newest posts, oldest first, so replies and engagement relate across a restart. */
+  recentPosts?: readonly RecentPost[]
   /** Where each table's batches wait while the store is unreachable (see sinks/spool.ts). */
   spools?: { posts?: Spool<ScoredPost>; engagement?: Spool<AttributedEngagement> }
   scheduler?: SchedulerLike
@@ -63,6 +65,7 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
   const { classifier, tracking, store, live, deadLetter, scheduler = asyncScheduler } = deps
   const stats: PipelineStats = { received: 0, untracked: 0, scored: 0, stored: 0, engagementStored: 0, late: 0, duplicates: 0, unattributed: 0 }
   const recentPosts = new RecentPosts()
+  for (const post of deps.recentPosts ?? []) recentPosts.add(post)
   const duplicate = () => stats.duplicates++
   const stop$ = new Subject<void>()
   const windows = stateFrom(deps.initialWindows ?? [])
@@ -81,7 +84,7 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
     map((e) => e.post),
     normalise(deadLetter),
     match(tracking, () => stats.untracked++),
-    tap((post) => recentPosts.add(post)),
+    relate(recentPosts),
     classify(classifier, deadLetter, scheduler),
     tap(() => stats.scored++),
   )

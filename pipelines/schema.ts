@@ -49,6 +49,11 @@ const postProperties = {
   terms: Type.Array(Type.String({ maxLength: 256 }), { maxItems: 256 }),
   /** Set when the author is one of a tracked brand's own accounts (used for responsiveness). */
   ownBrand: Type.Optional(Type.String({ maxLength: 128 })),
+  /**
+   * On a brand's own reply to a post that mentions the brand: when that post was created. Filled
+   * by `relate` from the posts it saw lately; response times are measured with it.
+   */
+  answersMentionAt: Type.Optional(Timestamp),
 }
 
 export const Post = Type.Object(postProperties, { additionalProperties: false })

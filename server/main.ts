@@ -7,6 +7,7 @@ import { DeadLetterFile } from '../pipelines/sinks/deadletter.ts'
 import { LiveView, SocketIoSink } from '../pipelines/sinks/socketio.ts'
 import { scheduleRetention } from '../pipelines/store/retention.ts'
 import { RETAIN_MINUTES } from '../pipelines/transforms/aggregate.ts'
+import { RECENT_POSTS } from '../pipelines/transforms/relate.ts'
 import { buildServer } from './app.ts'
 import { listOf, loadConfig } from './config.ts'
 import { buildSources } from './sources.ts'
@@ -55,6 +56,7 @@ async function main(): Promise<void> {
     live: new SocketIoSink(app.io, view),
     deadLetter,
     initialWindows: await store.minuteAggregates({ lastMinutes: RETAIN_MINUTES }),
+    recentPosts: await store.recentPosts(RECENT_POSTS),
     spools,
   })
   stats = () => ({

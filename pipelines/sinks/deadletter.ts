@@ -32,3 +32,18 @@ export class DeadLetterFile implements DeadLetter {
     return Object.fromEntries(this.tally)
   }
 }
+
+/** Refusals kept in memory: for benchmarks, tools and tests that inspect them. */
+export class MemoryDeadLetter implements DeadLetter {
+  readonly records: { stage: string; reason: string; payload: unknown }[] = []
+
+  record(stage: string, reason: string, payload: unknown): void {
+    this.records.push({ stage, reason, payload })
+  }
+
+  counts(): Record<string, number> {
+    const counts: Record<string, number> = {}
+    for (const r of this.records) counts[r.stage] = (counts[r.stage] ?? 0) + 1
+    return counts
+  }
+}

@@ -6,10 +6,12 @@
 // column instead of DateTime64, UInt8 instead of Bool, String instead of LowCardinality, day
 // partitions dropped by retention instead of TTL, and no Nullable.
 //
-// Idempotence: the sink stores a post at most once (Store.insertPosts skips ids already stored),
-// so the materialized views, which fire on every insert, count each post once. posts, engagement,
-// brand_replies and alerts are also ReplacingMergeTrees keyed by their ids, and the queries that
-// read them collapse duplicates themselves, so they are right before merges as well.
+// Idempotence: a post is written at most once (Store.insertPosts skips ids already stored, and the
+// sink is the one writer of each table), so no table ever holds a row twice and every query is
+// right before merges without FINAL; the materialized views, which fire on every insert, count each
+// post once. posts, engagement and brand_replies are ReplacingMergeTrees keyed by id all the same,
+// so that a row written twice outside that contract collapses at the next merge. Alerts change
+// state by new rows, so their reads take the newest version (FINAL: the table is small).
 //
 // The *_minute tables are SummingMergeTrees: rows for the same key are summed only when parts
 // merge, so every read sums with GROUP BY. docs/storage.md maps all of this onto a cluster.
@@ -59,6 +61,7 @@ export const MIGRATIONS: Migration[] = [
         mixed UInt8,
         uncertain UInt8,
         intents Array(String),
+        answers_mention_ms UInt64,
         ingested_at DateTime('UTC') DEFAULT now()
       ) ENGINE = ReplacingMergeTree(ingested_at)
       PARTITION BY toDate(created_at)
@@ -147,20 +150,24 @@ export const MIGRATIONS: Migration[] = [
         toUInt64(count()) AS posts
       FROM posts
       GROUP BY brand, source, minute, author_id`,
-      // The brand's replies to other posts: the first one per post is its response time.
+      // The brand's replies to posts that mention it, with the mention's time (filled in by the
+      // pipeline): the first reply per mention is its response time, without reading posts.
       `CREATE TABLE IF NOT EXISTS brand_replies (
         brand String,
         reply_to String,
         reply_id String,
         replied_at DateTime('UTC'),
-        replied_ms UInt64
+        replied_ms UInt64,
+        mention_minute DateTime('UTC'),
+        mention_ms UInt64
       ) ENGINE = ReplacingMergeTree
       PARTITION BY toDate(replied_at)
-      ORDER BY (brand, reply_to, reply_id)`,
+      ORDER BY (brand, mention_minute, reply_to, reply_id)`,
       `CREATE MATERIALIZED VIEW IF NOT EXISTS brand_replies_mv TO brand_replies AS
-      SELECT own_brand AS brand, reply_to, id AS reply_id, created_at AS replied_at, created_ms AS replied_ms
+      SELECT own_brand AS brand, reply_to, id AS reply_id, created_at AS replied_at, created_ms AS replied_ms,
+        toStartOfMinute(toDateTime(intDiv(answers_mention_ms, 1000), 'UTC')) AS mention_minute, answers_mention_ms AS mention_ms
       FROM posts
-      WHERE own_brand != '' AND reply_to != ''`,
+      WHERE own_brand != '' AND reply_to != '' AND answers_mention_ms > 0`,
       // Alerts change state (open, acknowledged, resolved): each change is a new row with a higher
       // version; reads take the newest version of each id.
       `CREATE TABLE IF NOT EXISTS alerts (

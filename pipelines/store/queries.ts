@@ -3,8 +3,9 @@
 // cannot. Every query runs on both engines we support (see migrations.ts): no DateTime64, no
 // toStartOfInterval, no `x IN array`, JOINs spelled `ANY LEFT JOIN ... USING`.
 //
-// Before merges a ReplacingMergeTree may hold a row twice; queries over posts read `FINAL`, which
-// npm run bench:store measured against argMax-by-id over 10 million posts (see docs/storage.md).
+// No FINAL on posts: rows are written once (see migrations.ts), and FINAL (or argMax, or LIMIT 1
+// BY id) costs 4x and more, as npm run bench:store measures (docs/storage.md), because it stops
+// ClickHouse from reading newest-first and stopping early.
 import type { AggregateQuery, AlertQuery, AudienceQuery, PostSearch, ResponseTimesQuery } from './store.ts'
 
 /** Time ranges travel as epoch milliseconds and whole seconds (for the DateTime key columns). */
@@ -43,7 +44,7 @@ export function minuteAggregateParams(query: AggregateQuery) {
   }
 }
 
-export const COUNT_POSTS = 'SELECT count() AS n FROM posts FINAL'
+export const COUNT_POSTS = 'SELECT count() AS n FROM posts'
 export const LATEST_POST = 'SELECT max(created_ms) AS t, count() AS n FROM posts'
 
 /** Of `ids`, those already stored; the created_at range keeps the lookup on the primary key. */
@@ -90,11 +91,14 @@ WHERE (empty({brand:String}) OR has(brands, {brand:String}))
   AND ${IN_RANGE('created_at', 'created_ms')}`
 
 export const SEARCH_POSTS = `
-SELECT * FROM posts FINAL ${SEARCH_WHERE}
+SELECT * FROM posts ${SEARCH_WHERE}
 ORDER BY created_at DESC, created_ms DESC, id DESC
 LIMIT {limit:UInt32} OFFSET {offset:UInt32}`
 
-export const COUNT_SEARCH = `SELECT count() AS n FROM posts FINAL ${SEARCH_WHERE}`
+/** Matches are counted up to this many: past it the answer is "at least", and costs no more. */
+export const SEARCH_COUNT_CAP = 10_000
+
+export const COUNT_SEARCH = `SELECT count() AS n FROM (SELECT 1 FROM posts ${SEARCH_WHERE} LIMIT {cap:UInt32})`
 
 /** Engagement that arrived after the posts, once per update id, summed per post. */
 export const ENGAGEMENT_TOTALS = `
@@ -120,30 +124,37 @@ export function searchParams(search: PostSearch) {
     ...range(search.from, search.to),
     limit: search.pageSize,
     offset: (search.page - 1) * search.pageSize,
+    cap: SEARCH_COUNT_CAP,
   }
 }
 
-// A mention's first reply is the earliest of the brand's replies to it (brand_replies, fed by a
-// materialized view). Mentions without one match no row of the join and carry first_ms 0.
+// Mentions come from the minute table; answered ones and their delays from brand_replies, which
+// holds each brand reply with the time of the mention it answers. Both take whole minutes: a
+// mention counts when its minute starts inside the range, as in the volume series.
 export const RESPONSE_TIMES = `
 SELECT
-  count() AS mentions,
-  countIf(first_ms > 0) AS answered,
-  quantileExactIf(0.5)(toInt64(first_ms) - toInt64(created_ms), first_ms > 0) AS median_ms,
-  quantileExactIf(0.9)(toInt64(first_ms) - toInt64(created_ms), first_ms > 0) AS p90_ms
+  (SELECT sum(posts) FROM brand_source_minute
+   WHERE brand = {brand:String} AND minute >= toDateTime({fromS:UInt32}) AND minute < toDateTime({toS:UInt32})) AS mentions,
+  count() AS answered,
+  quantileExact(0.5)(delay_ms) AS median_ms,
+  quantileExact(0.9)(delay_ms) AS p90_ms
 FROM (
-  SELECT id, created_ms FROM posts FINAL
-  WHERE has(brands, {brand:String}) AND ${IN_RANGE('created_at', 'created_ms')}
-) AS mentions
-ANY LEFT JOIN (
-  SELECT reply_to AS id, min(replied_ms) AS first_ms FROM brand_replies
-  WHERE brand = {brand:String}
+  SELECT reply_to, toInt64(min(replied_ms)) - toInt64(any(mention_ms)) AS delay_ms
+  FROM brand_replies
+  WHERE brand = {brand:String} AND mention_minute >= toDateTime({fromS:UInt32}) AND mention_minute < toDateTime({toS:UInt32})
   GROUP BY reply_to
-) AS first_replies USING id`
+)`
 
 export function responseTimesParams(query: ResponseTimesQuery) {
-  return { brand: query.brand, ...range(query.from, query.to) }
+  const { fromS, toS } = range(query.from, query.to)
+  return { brand: query.brand, fromS, toS }
 }
+
+/** The newest posts, for relating replies and engagement after a restart. */
+export const RECENT_POSTS = `
+SELECT id, source, brands, created_ms FROM posts
+ORDER BY created_at DESC, id DESC
+LIMIT {limit:UInt32}`
 
 // Unique authors and potential reach: each author once, with the most followers seen in range.
 export const AUDIENCE = `

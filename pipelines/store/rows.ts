@@ -36,6 +36,7 @@ export function postRow(p: ScoredPost) {
     mixed: p.sentiment.mixed ? 1 : 0,
     uncertain: p.sentiment.uncertain ? 1 : 0,
     intents: p.sentiment.intents,
+    answers_mention_ms: p.answersMentionAt ? Date.parse(p.answersMentionAt) : 0,
   }
 }
 
@@ -103,6 +104,7 @@ export function postFromRow(row: Record<string, unknown>): ScoredPost {
     brands: row.brands as string[],
     terms: row.terms as string[],
     ...(str('own_brand') ? { ownBrand: str('own_brand') } : {}),
+    ...(n('answers_mention_ms') > 0 ? { answersMentionAt: new Date(n('answers_mention_ms')).toISOString() } : {}),
     sentiment: {
       label: str('label') as Label,
       scores: { negative: n('p_negative'), neutral: n('p_neutral'), positive: n('p_positive') },

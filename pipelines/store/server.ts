@@ -78,6 +78,9 @@ export class ServerStore extends SqlStore {
       password: this.options.password ?? '',
       database,
       request_timeout: this.options.requestTimeoutMs ?? 10_000,
+      // The duplicate check names a whole batch of ids (5,000, about 250 KiB of SQL): past the
+      // default limit of 256 KiB.
+      clickhouse_settings: { max_query_size: '4194304' },
       // The sink retries and spools; the client's own logging of each failed request would only
       // repeat what the sink reports.
       log: { level: ClickHouseLogLevel.OFF },

@@ -1,6 +1,7 @@
 // Everything a Store does, written once over three primitives (read rows, run a statement, insert
 // JSON rows) that each mode implements: embedded.ts (chdb) and server.ts (@clickhouse/client).
 import type { Alert, ScoredPost, WindowAggregate } from '../schema.ts'
+import type { RecentPost } from '../transforms/relate.ts'
 import { MIGRATIONS, MIGRATIONS_TABLE, PRE_RELEASE_V1 } from './migrations.ts'
 import {
   ALERTS,
@@ -16,7 +17,9 @@ import {
   LATEST_POST,
   MINUTE_AGGREGATES,
   minuteAggregateParams,
+  RECENT_POSTS,
   RESPONSE_TIMES,
+  SEARCH_COUNT_CAP,
   responseTimesParams,
   SEARCH_POSTS,
   searchParams,
@@ -43,6 +46,11 @@ export abstract class SqlStore implements Store {
   /** Rows of an ad-hoc read (benchmarks, tests, tools); values only through `params`. */
   select<T = Row>(sql: string, params?: Record<string, unknown>): Promise<T[]> {
     return this.rows<T>(sql, params)
+  }
+
+  /** A raw bulk insert of rows as they are, without the duplicate check (benchmarks' baseline). */
+  insertRowsUnchecked(table: string, rows: readonly object[]): Promise<void> {
+    return this.insertRows(table, rows)
   }
 
   async migrate(): Promise<void> {
@@ -121,7 +129,13 @@ export abstract class SqlStore implements Store {
         for (const key of ['likes', 'reposts', 'replies', 'quotes'] as const) post.engagement[key] += Number(more[key])
       }
     }
-    return { total: Number(count?.n ?? 0), posts }
+    const total = Number(count?.n ?? 0)
+    return { total, totalCapped: total >= SEARCH_COUNT_CAP, posts }
+  }
+
+  async recentPosts(limit: number): Promise<RecentPost[]> {
+    const rows = await this.rows<{ id: string; source: RecentPost['source']; brands: string[]; created_ms: string }>(RECENT_POSTS, { limit })
+    return rows.reverse().map((r) => ({ id: r.id, source: r.source, brands: r.brands, createdAt: new Date(Number(r.created_ms)).toISOString() }))
   }
 
   async responseTimes(query: ResponseTimesQuery): Promise<ResponseTimes> {
@@ -145,8 +159,8 @@ export abstract class SqlStore implements Store {
   }
 }
 
-/** Ids per duplicate lookup: the query must stay under servers' max_query_size (256 KiB). */
-const LOOKUP_CHUNK = 1_000
+/** Ids per duplicate lookup: a whole sink batch (server mode raises max_query_size to fit it). */
+const LOOKUP_CHUNK = 5_000
 
 function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = []

@@ -1,6 +1,7 @@
 // Storage as the rest of Undertow sees it: embedded (chdb, in-process; the default) and server
 // (@clickhouse/client) behind one interface, with every query shared (sql-store.ts).
 import type { Alert, EngagementUpdate, Intent, Label, ScoredPost, SourceName, WindowAggregate } from '../schema.ts'
+import type { RecentPost } from '../transforms/relate.ts'
 
 /** An engagement update with the brands and source of its post, so aggregates need no join. */
 export interface AttributedEngagement extends EngagementUpdate {
@@ -62,14 +63,16 @@ export interface PostSearch {
 }
 
 export interface PostPage {
-  /** Posts matching the filters, on all pages. */
+  /** Posts matching the filters, on all pages, counted up to a cap (SEARCH_COUNT_CAP). */
   total: number
+  /** True when there are at least `total` matches (the cap), not exactly that many. */
+  totalCapped: boolean
   posts: ScoredPost[]
 }
 
 export interface ResponseTimesQuery {
   brand: string
-  /** Range of the mentions (not of the replies), ISO 8601. */
+  /** Range of the mentions (not of the replies), ISO 8601, applied to whole minutes. */
   from?: string
   to?: string
 }
@@ -102,6 +105,8 @@ export interface Store {
   insertPosts(posts: readonly ScoredPost[]): Promise<ScoredPost[]>
   /** The same for engagement updates, by update id. */
   insertEngagement(updates: readonly AttributedEngagement[]): Promise<AttributedEngagement[]>
+  /** The newest `limit` posts, oldest first (to relate replies and engagement after a restart). */
+  recentPosts(limit: number): Promise<RecentPost[]>
   /** Stores alerts, or a new state of one (the newest version of an id wins). */
   insertAlerts(alerts: readonly Alert[]): Promise<void>
   alerts(query: AlertQuery): Promise<Alert[]>

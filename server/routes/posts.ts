@@ -26,7 +26,14 @@ const Query = Type.Object(
   { additionalProperties: false },
 )
 
-const Page = Type.Object({ total: Type.Integer(), page: Type.Integer(), pageSize: Type.Integer(), posts: Type.Array(ScoredPost) })
+const Page = Type.Object({
+  /** Matches counted up to 10,000; `totalCapped` says there are at least that many. */
+  total: Type.Integer(),
+  totalCapped: Type.Boolean(),
+  page: Type.Integer(),
+  pageSize: Type.Integer(),
+  posts: Type.Array(ScoredPost),
+})
 
 export const postRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (app, { store }) => {
   app.get('/api/posts', { schema: { querystring: Query, response: { 200: Page } } }, async (request) => {

@@ -71,6 +71,7 @@ describe('HTTP routes', () => {
     }
     const all = await search('brand=Lumen&pageSize=200&page=1')
     expect(all.total).toBeGreaterThan(100)
+    expect(all).toMatchObject({ totalCapped: false })
     expect(all.posts.every((p) => p.brands.includes('Lumen'))).toBe(true)
     const times = all.posts.map((p) => p.createdAt)
     expect(times).toEqual([...times].sort().reverse())

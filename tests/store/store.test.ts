@@ -6,6 +6,7 @@ import type { Alert, ScoredPost } from '../../pipelines/schema.ts'
 import { brandHandles } from '../../pipelines/sources/simulator/scenario.ts'
 import type { TimedEvent } from '../../pipelines/sources/simulator/generate.ts'
 import { bindLiterals, quoteString } from '../../pipelines/store/bind.ts'
+import { SEARCH_COUNT_CAP } from '../../pipelines/store/queries.ts'
 import { cutoffFor } from '../../pipelines/store/retention.ts'
 import { runThrough, scenario, simulated, sourceOf } from '../support/fixtures.ts'
 import { storesUnderTest } from '../support/stores.ts'
@@ -165,6 +166,22 @@ describe.each(MODES)('store contract ($name)', ({ store: open }) => {
     expect(await store.alerts({ from: '2026-11-24T00:00:00Z' })).toEqual([])
   })
 
+  it('gives the newest posts, oldest first, for relating replies after a restart', async () => {
+    const newest = [...stored].sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id)).slice(-5)
+    expect(await open().recentPosts(5)).toEqual(newest.map((p) => ({ id: p.id, source: p.source, brands: p.brands, createdAt: p.createdAt })))
+  })
+
+  it('counts search matches up to the cap, and says when there are more', async () => {
+    const store = open()
+    const model = stored[0]!
+    const many = Array.from({ length: SEARCH_COUNT_CAP + 50 }, (_, i) => ({ ...model, id: `${model.id}:clone:${i}`, text: `zebracorn clone ${i}` }))
+    expect(await store.insertPosts(many)).toHaveLength(many.length)
+    const page = await store.searchPosts({ text: 'zebracorn', page: 3, pageSize: 10 })
+    expect(page).toMatchObject({ total: SEARCH_COUNT_CAP, totalCapped: true })
+    expect(page.posts).toHaveLength(10)
+    expect(await store.searchPosts({ text: 'zebracorn clone 1234', page: 1, pageSize: 10 })).toMatchObject({ total: 1, totalCapped: false })
+  })
+
   it('keeps every value exactly through its query parameters, whatever it holds', async () => {
     const nasty = ["O'Brien", 'back\\slash', 'new\nline\ttab\r', "'; DROP TABLE posts; --", '\u0000nul', 'émoji 🔋 \u2028', '{brand:String}', '\\\'']
     for (const value of nasty) {
@@ -172,7 +189,7 @@ describe.each(MODES)('store contract ($name)', ({ store: open }) => {
       expect(row!.s).toBe(value)
     }
     expect((await open().searchPosts({ text: "'; DROP TABLE posts; --", page: 1, pageSize: 1 })).total).toBe(0)
-    expect(await open().countPosts()).toBe(stored.length)
+    expect(await open().countPosts()).toBe(stored.length + SEARCH_COUNT_CAP + 50)
   })
 })
 

@@ -5,11 +5,13 @@ import type { Classifier } from '../../models/classifier.ts'
 import { LexiconClassifier } from '../../models/lexicon.ts'
 import { startPipeline } from '../../pipelines/pipeline.ts'
 import type { Post, ScoredPost, SourceEvent, WindowAggregate } from '../../pipelines/schema.ts'
-import type { DeadLetter } from '../../pipelines/sinks/deadletter.ts'
+import { MemoryDeadLetter } from '../../pipelines/sinks/deadletter.ts'
 import { generate, type TimedEvent } from '../../pipelines/sources/simulator/generate.ts'
 import { launchDay } from '../../pipelines/sources/simulator/scenario.ts'
 import type { Store } from '../../pipelines/store/store.ts'
 import { trackingFrom } from '../../server/tracking.ts'
+
+export { MemoryDeadLetter }
 
 export const START = '2026-11-23T09:00:00.000Z'
 export const SEED = 7
@@ -28,18 +30,6 @@ export function simulated(until: number, seed = SEED): TimedEvent[] {
 
 export function postsOf(events: readonly TimedEvent[]): Post[] {
   return events.flatMap((e) => (e.event.kind === 'post' ? [e.event.post] : []))
-}
-
-export class MemoryDeadLetter implements DeadLetter {
-  readonly records: { stage: string; reason: string; payload: unknown }[] = []
-  record(stage: string, reason: string, payload: unknown) {
-    this.records.push({ stage, reason, payload })
-  }
-  counts() {
-    const counts: Record<string, number> = {}
-    for (const r of this.records) counts[r.stage] = (counts[r.stage] ?? 0) + 1
-    return counts
-  }
 }
 
 /** Records what the pipeline pushes live, keeping the latest value of every window. */
