@@ -91,7 +91,14 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
   // Live figures are computed from posts once the store has accepted them (stored, or spooled to
   // disk while it is unreachable), so the wall never shows a count the store will not hold.
   const stored$ = scored$.pipe(
-    clickhouseSink<ScoredPost>('posts', (batch) => store.insertPosts(batch), { deadLetter, spool: deps.spools?.posts, key: (p) => p.id, onDuplicate: duplicate, scheduler }),
+    clickhouseSink<ScoredPost>('posts', (batch, checked) => store.insertPosts(batch, { checked }), {
+      deadLetter,
+      spool: deps.spools?.posts,
+      key: (p) => p.id,
+      unstored: (batch) => store.unstoredPosts(batch),
+      onDuplicate: duplicate,
+      scheduler,
+    }),
     tap((written) => (stats.stored += written.length)),
     share(),
   )
@@ -99,7 +106,14 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
     filter((e): e is Extract<SourceEvent, { kind: 'engagement' }> => e.kind === 'engagement'),
     map((e): EngagementUpdate => e.update),
     attribute(recentPosts, () => stats.unattributed++),
-    clickhouseSink<AttributedEngagement>('engagement', (batch) => store.insertEngagement(batch), { deadLetter, spool: deps.spools?.engagement, key: (u) => u.id, onDuplicate: duplicate, scheduler }),
+    clickhouseSink<AttributedEngagement>('engagement', (batch, checked) => store.insertEngagement(batch, { checked }), {
+      deadLetter,
+      spool: deps.spools?.engagement,
+      key: (u) => u.id,
+      unstored: (batch) => store.unstoredEngagement(batch),
+      onDuplicate: duplicate,
+      scheduler,
+    }),
     tap((written) => (stats.engagementStored += written.length)),
   )
   const live$ = merge(

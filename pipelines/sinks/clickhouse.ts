@@ -8,8 +8,11 @@
 //   every batch after it while the spool holds anything, so that order is kept. The spool drains,
 //   oldest first, one batch per job between new batches, with backoff while the store is down.
 // - Without a spool (or when it is full) a batch that keeps failing is dead-lettered item by item.
-// - Duplicates: the store skips ids it holds (Store.insertPosts), and the sink remembers the keys it
-//   accepted lately, so a replayed item is neither spooled twice nor counted live twice.
+// - Duplicates: the sink remembers the keys it accepted lately, and asks the store (`unstored`)
+//   which of a batch it does not hold yet, before the first attempt; a replayed item is neither
+//   stored, spooled nor counted live twice. Writes are idempotent too (Store.insertPosts skips ids
+//   it holds), so a retry after an attempt that failed after landing stores nothing twice, and the
+//   items still count live: the first question's answer decides what is new, not the retry's.
 // The sink emits what it accepted, stored or spooled: the pipeline and the wall go on in an outage.
 import { asyncScheduler, bufferTime, catchError, concat, concatMap, defer, EMPTY, filter, finalize, map, merge, type Observable, type ObservableInput, of, type OperatorFunction, reduce, ReplaySubject, retry, type SchedulerLike, switchMap, tap, throwError, timer } from 'rxjs'
 import type { DeadLetter } from './deadletter.ts'
@@ -30,6 +33,8 @@ export interface SinkOptions<T> {
   deadLetter: DeadLetter
   /** Where batches wait while the store is unreachable; without one they are dead-lettered. */
   spool?: Spool<T>
+  /** Of a batch, the items the store does not hold yet (default: all). */
+  unstored?: (batch: T[]) => ObservableInput<T[]>
   /** Identity of an item, for duplicate detection (default: none). */
   key?: (item: T) => string
   /** Told of each item dropped as a duplicate of one accepted lately. */
@@ -39,9 +44,13 @@ export interface SinkOptions<T> {
   scheduler?: SchedulerLike
 }
 
-/** Writes each batch with `write` (which returns the items it stored); emits each accepted batch. */
-export function clickhouseSink<T>(table: string, write: (batch: T[]) => ObservableInput<T[]>, options: SinkOptions<T>): OperatorFunction<T, T[]> {
-  const { deadLetter, spool, key, onDuplicate, onDrainError, scheduler = asyncScheduler } = options
+/**
+ * Writes each batch with `write`, which must be idempotent; `checked` tells it the batch was just
+ * checked with `unstored` (and it is the first attempt), so it may skip its own check. Emits each
+ * accepted batch.
+ */
+export function clickhouseSink<T>(table: string, write: (batch: T[], checked: boolean) => ObservableInput<unknown>, options: SinkOptions<T>): OperatorFunction<T, T[]> {
+  const { deadLetter, spool, key, unstored, onDuplicate, onDrainError, scheduler = asyncScheduler } = options
   const stage = `store:${table}`
   const recent = new RecentKeys(RECENT_KEYS)
 
@@ -93,7 +102,11 @@ export function clickhouseSink<T>(table: string, write: (batch: T[]) => Observab
         const fresh = key ? batch.filter(isNew) : batch
         if (fresh.length === 0) return of([])
         if (spool && spool.pending() > 0) return of(toSpool(fresh, 'the spool is draining'))
-        return writeBatch(fresh, STORE_RETRIES).pipe(catchError((error: unknown) => of(toSpool(fresh, String(error)))))
+        const unheld$ = unstored ? withRetries(() => unstored(fresh), STORE_RETRIES) : of(fresh)
+        return unheld$.pipe(
+          concatMap((unheld) => (unheld.length === 0 ? of([]) : writeBatch(unheld, STORE_RETRIES, unstored !== undefined))),
+          catchError((error: unknown) => of(toSpool(fresh, String(error)))),
+        )
       }
 
       function isNew(item: T): boolean {
@@ -124,7 +137,7 @@ export function clickhouseSink<T>(table: string, write: (batch: T[]) => Observab
           return of([])
         }
         for (const d of segment.damaged) deadLetter.record(stage, `spool segment ${segment.seq} line ${d.line}: ${d.reason}`, null)
-        return writeBatch(segment.items, 0).pipe(
+        return writeBatch(segment.items, 0, false).pipe(
           tap(() => {
             spool.remove(segment.seq)
             drainDelay = 0
@@ -142,15 +155,22 @@ export function clickhouseSink<T>(table: string, write: (batch: T[]) => Observab
       }
     })
 
-  /** Emits the items stored (once); fails only when the store stays unreachable. */
-  function writeBatch(batch: T[], retries: number): Observable<T[]> {
-    return defer(() => write(batch)).pipe(
+  /** `attempt` with capped exponential backoff on failures other than bad data. */
+  function withRetries<R>(attempt: () => ObservableInput<R>, retries: number): Observable<R> {
+    return defer(attempt).pipe(
       retry({
         count: retries,
-        delay: (error: unknown, attempt) =>
-          isBadData(error) ? throwError(() => error) : timer(Math.min(STORE_RETRY_MAX_MS, STORE_RETRY_BASE_MS * 2 ** (attempt - 1)), scheduler),
+        delay: (error: unknown, n) => (isBadData(error) ? throwError(() => error) : timer(Math.min(STORE_RETRY_MAX_MS, STORE_RETRY_BASE_MS * 2 ** (n - 1)), scheduler)),
         resetOnSuccess: true,
       }),
+    )
+  }
+
+  /** Emits the items written (all but the bad ones), once; fails only when the store stays unreachable. */
+  function writeBatch(batch: T[], retries: number, checked: boolean): Observable<T[]> {
+    let attempts = 0
+    return withRetries(() => write(batch, checked && attempts++ === 0), retries).pipe(
+      map(() => batch),
       catchError((error: unknown) => {
         if (!isBadData(error)) return throwError(() => error)
         if (batch.length === 1) {
@@ -158,7 +178,8 @@ export function clickhouseSink<T>(table: string, write: (batch: T[]) => Observab
           return of([])
         }
         const half = Math.ceil(batch.length / 2)
-        return concat(writeBatch(batch.slice(0, half), retries), writeBatch(batch.slice(half), retries)).pipe(reduce((all, part) => all.concat(part), [] as T[]))
+        // The halves are checked again: the failed attempt may have stored some of them.
+        return concat(writeBatch(batch.slice(0, half), retries, false), writeBatch(batch.slice(half), retries, false)).pipe(reduce((all, part) => all.concat(part), [] as T[]))
       }),
     )
   }

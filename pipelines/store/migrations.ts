@@ -65,7 +65,7 @@ export const MIGRATIONS: Migration[] = [
         ingested_at DateTime('UTC') DEFAULT now()
       ) ENGINE = ReplacingMergeTree(ingested_at)
       PARTITION BY toDate(created_at)
-      ORDER BY (created_at, id)`,
+      ORDER BY (created_at, created_ms, id)`,
       // Engagement arriving after the post, as deltas; brands and source are the post's, filled in
       // by the pipeline, so the minute tables can count engagement without a join.
       `CREATE TABLE IF NOT EXISTS engagement (

@@ -96,7 +96,7 @@ ORDER BY created_at DESC, created_ms DESC, id DESC
 LIMIT {limit:UInt32} OFFSET {offset:UInt32}`
 
 /** Matches are counted up to this many: past it the answer is "at least", and costs no more. */
-export const SEARCH_COUNT_CAP = 10_000
+export const SEARCH_COUNT_CAP = 1_000
 
 export const COUNT_SEARCH = `SELECT count() AS n FROM (SELECT 1 FROM posts ${SEARCH_WHERE} LIMIT {cap:UInt32})`
 

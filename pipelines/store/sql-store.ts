@@ -32,8 +32,48 @@ import type { AggregateQuery, AlertQuery, AttributedEngagement, Audience, Audien
 
 export type Row = Record<string, unknown>
 
+export interface InsertOptions {
+  /** The caller has just checked these with unstored*() and is the table's one writer. */
+  checked?: boolean
+}
+
+/** How a table written once per id is written and asked about. */
+interface TableSpec<T> {
+  table: string
+  id: (item: T) => string
+  timeMs: (item: T) => number
+  row: (item: T) => object
+  /** Query for the newest time stored (epoch ms, as `t`). */
+  newest: string
+  /** Query for the ids of `lookupParams(candidates)` that the table holds. */
+  lookup: string
+  lookupParams: (candidates: T[]) => Record<string, unknown>
+}
+
+const POSTS: TableSpec<ScoredPost> = {
+  table: 'posts',
+  id: (p) => p.id,
+  timeMs: (p) => Date.parse(p.createdAt),
+  row: postRow,
+  newest: 'SELECT max(created_ms) AS t FROM posts',
+  lookup: STORED_POST_IDS,
+  lookupParams: (posts) => storedPostIdsParams(posts.map((p) => p.id), posts.map((p) => Date.parse(p.createdAt))),
+}
+
+const ENGAGEMENT: TableSpec<AttributedEngagement> = {
+  table: 'engagement',
+  id: (u) => u.id,
+  timeMs: (u) => Date.parse(u.at),
+  row: engagementRow,
+  newest: 'SELECT max(at_ms) AS t FROM engagement',
+  lookup: STORED_ENGAGEMENT_IDS,
+  lookupParams: (updates) => ({ posts: [...new Set(updates.map((u) => u.postId))], ids: updates.map((u) => u.id) }),
+}
+
 export abstract class SqlStore implements Store {
   abstract readonly mode: 'embedded' | 'server'
+  /** Per table: no stored row is newer than this (epoch ms); see insertOnce. */
+  private readonly newest = new Map<string, number>()
 
   /** Rows of a SELECT, with {name:Type} placeholders bound from `params`. */
   protected abstract rows<T = Row>(sql: string, params?: Record<string, unknown>): Promise<T[]>
@@ -67,30 +107,55 @@ export abstract class SqlStore implements Store {
     }
   }
 
-  async insertPosts(posts: readonly ScoredPost[]): Promise<ScoredPost[]> {
-    const fresh = unique(posts, (p) => p.id)
+  unstoredPosts(posts: readonly ScoredPost[]): Promise<ScoredPost[]> {
+    return this.unstored(POSTS, posts)
+  }
+
+  insertPosts(posts: readonly ScoredPost[], options: InsertOptions = {}): Promise<ScoredPost[]> {
+    return this.insertOnce(POSTS, posts, options)
+  }
+
+  unstoredEngagement(updates: readonly AttributedEngagement[]): Promise<AttributedEngagement[]> {
+    return this.unstored(ENGAGEMENT, updates)
+  }
+
+  insertEngagement(updates: readonly AttributedEngagement[], options: InsertOptions = {}): Promise<AttributedEngagement[]> {
+    return this.insertOnce(ENGAGEMENT, updates, options)
+  }
+
+  /**
+   * Of `items` (first of each id), those the table does not hold. Asking the table costs a query,
+   * so it is asked only about items no newer than the newest row it can hold: a live stream's new
+   * items are newer than anything stored, and skip the question. That holds because the sink is
+   * each table's one writer, and insertOnce raises the newest time before each write, so a retry
+   * after a write that failed (perhaps after landing) asks about all of its items.
+   */
+  private async unstored<T>(spec: TableSpec<T>, items: readonly T[]): Promise<T[]> {
+    const fresh = unique(items, spec.id)
     if (fresh.length === 0) return []
-    const stored = new Set<string>()
-    for (const part of chunks(fresh, LOOKUP_CHUNK)) {
-      const params = storedPostIdsParams(part.map((p) => p.id), part.map((p) => Date.parse(p.createdAt)))
-      for (const row of await this.rows<{ id: string }>(STORED_POST_IDS, params)) stored.add(row.id)
+    const newest = this.newest.get(spec.table) ?? (await this.newestStored(spec))
+    const candidates = fresh.filter((item) => spec.timeMs(item) <= newest)
+    const held = new Set<string>()
+    for (const part of chunks(candidates, LOOKUP_CHUNK)) {
+      for (const row of await this.rows<{ id: string }>(spec.lookup, spec.lookupParams(part))) held.add(row.id)
     }
-    const toStore = fresh.filter((p) => !stored.has(p.id))
-    if (toStore.length > 0) await this.insertRows('posts', toStore.map(postRow))
+    return held.size === 0 ? fresh : fresh.filter((item) => !held.has(spec.id(item)))
+  }
+
+  private async insertOnce<T>(spec: TableSpec<T>, items: readonly T[], options: InsertOptions): Promise<T[]> {
+    const toStore = options.checked ? unique(items, spec.id) : await this.unstored(spec, items)
+    if (toStore.length === 0) return []
+    const newest = this.newest.get(spec.table) ?? (await this.newestStored(spec))
+    this.newest.set(spec.table, toStore.reduce((max, item) => Math.max(max, spec.timeMs(item)), newest))
+    await this.insertRows(spec.table, toStore.map(spec.row))
     return toStore
   }
 
-  async insertEngagement(updates: readonly AttributedEngagement[]): Promise<AttributedEngagement[]> {
-    const fresh = unique(updates, (u) => u.id)
-    if (fresh.length === 0) return []
-    const stored = new Set<string>()
-    for (const part of chunks(fresh, LOOKUP_CHUNK)) {
-      const params = { posts: [...new Set(part.map((u) => u.postId))], ids: part.map((u) => u.id) }
-      for (const row of await this.rows<{ id: string }>(STORED_ENGAGEMENT_IDS, params)) stored.add(row.id)
-    }
-    const toStore = fresh.filter((u) => !stored.has(u.id))
-    if (toStore.length > 0) await this.insertRows('engagement', toStore.map(engagementRow))
-    return toStore
+  private async newestStored(spec: Pick<TableSpec<never>, 'table' | 'newest'>): Promise<number> {
+    const [row] = await this.rows<{ t: string }>(spec.newest)
+    const newest = Number(row?.t ?? 0)
+    this.newest.set(spec.table, newest)
+    return newest
   }
 
   async insertAlerts(alerts: readonly Alert[]): Promise<void> {
@@ -117,8 +182,10 @@ export abstract class SqlStore implements Store {
 
   async searchPosts(search: PostSearch): Promise<PostPage> {
     const params = searchParams(search)
-    const [count] = await this.rows<{ n: string }>(COUNT_SEARCH, params)
     const posts = (await this.rows(SEARCH_POSTS, params)).map(postFromRow)
+    // A page that is not full is the last one: it tells the total exactly, without counting.
+    const last = posts.length < search.pageSize && (posts.length > 0 || search.page === 1)
+    const counted = last ? 0 : Number((await this.rows<{ n: string }>(COUNT_SEARCH, params))[0]?.n ?? 0)
     if (posts.length > 0) {
       // Counts as of now: the post's own at post time plus every update that arrived since.
       const totals = await this.rows<Record<string, string>>(ENGAGEMENT_TOTALS, { posts: posts.map((p) => p.id) })
@@ -129,8 +196,7 @@ export abstract class SqlStore implements Store {
         for (const key of ['likes', 'reposts', 'replies', 'quotes'] as const) post.engagement[key] += Number(more[key])
       }
     }
-    const total = Number(count?.n ?? 0)
-    return { total, totalCapped: total >= SEARCH_COUNT_CAP, posts }
+    return last ? { total: params.offset + posts.length, totalCapped: false, posts } : { total: counted, totalCapped: counted >= SEARCH_COUNT_CAP, posts }
   }
 
   async recentPosts(limit: number): Promise<RecentPost[]> {

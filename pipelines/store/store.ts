@@ -98,13 +98,17 @@ export interface Store {
   readonly mode: 'embedded' | 'server'
   /** Creates or upgrades the schema; safe to run at every start. */
   migrate(): Promise<void>
+  /** Of these posts (the first of each id), those not stored yet. */
+  unstoredPosts(posts: readonly ScoredPost[]): Promise<ScoredPost[]>
   /**
    * Stores the posts not stored yet (by id, also within the batch) and returns them: a post that
    * arrives twice is stored once. Single writer per table: the sink never runs two at once.
+   * `checked`: the caller just asked unstoredPosts about exactly these, so the store skips asking.
    */
-  insertPosts(posts: readonly ScoredPost[]): Promise<ScoredPost[]>
+  insertPosts(posts: readonly ScoredPost[], options?: { checked?: boolean }): Promise<ScoredPost[]>
   /** The same for engagement updates, by update id. */
-  insertEngagement(updates: readonly AttributedEngagement[]): Promise<AttributedEngagement[]>
+  unstoredEngagement(updates: readonly AttributedEngagement[]): Promise<AttributedEngagement[]>
+  insertEngagement(updates: readonly AttributedEngagement[], options?: { checked?: boolean }): Promise<AttributedEngagement[]>
   /** The newest `limit` posts, oldest first (to relate replies and engagement after a restart). */
   recentPosts(limit: number): Promise<RecentPost[]>
   /** Stores alerts, or a new state of one (the newest version of an id wins). */

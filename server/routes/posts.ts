@@ -27,7 +27,7 @@ const Query = Type.Object(
 )
 
 const Page = Type.Object({
-  /** Matches counted up to 10,000; `totalCapped` says there are at least that many. */
+  /** Matches counted up to 1,000 (exact on the last page); `totalCapped`: at least that many. */
   total: Type.Integer(),
   totalCapped: Type.Boolean(),
   page: Type.Integer(),

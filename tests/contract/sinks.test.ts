@@ -59,6 +59,33 @@ describe.each(SINKS)('sink contract: %s', (_name, open) => {
   })
 })
 
+describe.each(SINKS)('sink duplicates: %s', (_name, open) => {
+  it('counts a batch once when its write landed but reported a failure, and stores it once', async () => {
+    const store = await open()
+    const posts = (await scoredPosts()).map((p) => ({ ...p, id: `${p.id}:ambiguous` }))
+    const before = await store.countPosts()
+    let failOnce = true
+    // The write lands, then the connection drops before the answer: the sink cannot tell.
+    const write = async (batch: ScoredPost[], checked: boolean) => {
+      const stored = await store.insertPosts(batch, { checked })
+      if (failOnce) {
+        failOnce = false
+        throw new Error('socket hang up')
+      }
+      return stored
+    }
+    const sink = clickhouseSink('posts', write, { deadLetter: new MemoryDeadLetter(), key: (p) => p.id, unstored: (b) => store.unstoredPosts(b) })
+    const accepted = await lastValueFrom(from(posts).pipe(sink, toArray()))
+    expect(accepted.flat().map((p) => p.id)).toEqual(posts.map((p) => p.id))
+    expect(await store.countPosts()).toBe(before + posts.length)
+
+    // The same posts again, as a stream replayed after a reconnect: nothing new, nothing counted.
+    const replay = clickhouseSink('posts', (b: ScoredPost[], checked: boolean) => store.insertPosts(b, { checked }), { deadLetter: new MemoryDeadLetter(), key: (p) => p.id, unstored: (b) => store.unstoredPosts(b) })
+    expect(await lastValueFrom(from(posts).pipe(replay, toArray()))).toEqual([])
+    expect(await store.countPosts()).toBe(before + posts.length)
+  })
+})
+
 describe('clickhouse sink: failures', () => {
   const test = () => new TestScheduler((a, b) => expect(a).toEqual(b))
 
