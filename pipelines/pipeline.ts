@@ -64,6 +64,14 @@ export interface Pipeline {
 export function startPipeline(deps: PipelineDeps): Pipeline {
   const { classifier, tracking, store, live, deadLetter, scheduler = asyncScheduler } = deps
   const stats: PipelineStats = { received: 0, untracked: 0, scored: 0, stored: 0, engagementStored: 0, late: 0, duplicates: 0, unattributed: 0 }
+  // Each table's sink: its one writer, asking the store what is new, spooling through outages.
+  const storeSink = <T>(
+    table: string,
+    key: (item: T) => string,
+    insert: (batch: T[], options: { checked: boolean }) => Promise<unknown>,
+    unstored: (batch: T[]) => Promise<T[]>,
+    spool: Spool<T> | undefined,
+  ) => clickhouseSink<T>(table, (batch, checked) => insert(batch, { checked }), { deadLetter, spool, key, unstored, onDuplicate: duplicate, scheduler })
   const recentPosts = new RecentPosts()
   for (const post of deps.recentPosts ?? []) recentPosts.add(post)
   const duplicate = () => stats.duplicates++
@@ -91,14 +99,7 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
   // Live figures are computed from posts once the store has accepted them (stored, or spooled to
   // disk while it is unreachable), so the wall never shows a count the store will not hold.
   const stored$ = scored$.pipe(
-    clickhouseSink<ScoredPost>('posts', (batch, checked) => store.insertPosts(batch, { checked }), {
-      deadLetter,
-      spool: deps.spools?.posts,
-      key: (p) => p.id,
-      unstored: (batch) => store.unstoredPosts(batch),
-      onDuplicate: duplicate,
-      scheduler,
-    }),
+    storeSink('posts', (p) => p.id, store.insertPosts.bind(store), store.unstoredPosts.bind(store), deps.spools?.posts),
     tap((written) => (stats.stored += written.length)),
     share(),
   )
@@ -106,14 +107,7 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
     filter((e): e is Extract<SourceEvent, { kind: 'engagement' }> => e.kind === 'engagement'),
     map((e): EngagementUpdate => e.update),
     attribute(recentPosts, () => stats.unattributed++),
-    clickhouseSink<AttributedEngagement>('engagement', (batch, checked) => store.insertEngagement(batch, { checked }), {
-      deadLetter,
-      spool: deps.spools?.engagement,
-      key: (u) => u.id,
-      unstored: (batch) => store.unstoredEngagement(batch),
-      onDuplicate: duplicate,
-      scheduler,
-    }),
+    storeSink('engagement', (u) => u.id, store.insertEngagement.bind(store), store.unstoredEngagement.bind(store), deps.spools?.engagement),
     tap((written) => (stats.engagementStored += written.length)),
   )
   const live$ = merge(

@@ -7,6 +7,8 @@
 // - When the store stays unreachable, the batch goes to the on-disk spool instead, and so does
 //   every batch after it while the spool holds anything, so that order is kept. The spool drains,
 //   oldest first, one batch per job between new batches, with backoff while the store is down.
+// - Bounded memory: when the store is slow rather than down, at most MAX_QUEUED_BATCHES batches wait
+//   in memory; newer ones wait in the spool, and the older ones in memory still go first.
 // - Without a spool (or when it is full) a batch that keeps failing is dead-lettered item by item.
 // - Duplicates: the sink remembers the keys it accepted lately, and asks the store (`unstored`)
 //   which of a batch it does not hold yet, before the first attempt; a replayed item is neither
@@ -14,7 +16,7 @@
 //   it holds), so a retry after an attempt that failed after landing stores nothing twice, and the
 //   items still count live: the first question's answer decides what is new, not the retry's.
 // The sink emits what it accepted, stored or spooled: the pipeline and the wall go on in an outage.
-import { asyncScheduler, bufferTime, catchError, concat, concatMap, defer, EMPTY, filter, finalize, map, merge, type Observable, type ObservableInput, of, type OperatorFunction, reduce, ReplaySubject, retry, type SchedulerLike, switchMap, tap, throwError, timer } from 'rxjs'
+import { asyncScheduler, bufferTime, catchError, concat, concatMap, defer, EMPTY, filter, finalize, map, merge, type Observable, type ObservableInput, of, type OperatorFunction, reduce, ReplaySubject, retry, type SchedulerLike, Subject, switchMap, throwError, timer } from 'rxjs'
 import type { DeadLetter } from './deadletter.ts'
 import { isBadData } from './failures.ts'
 import type { Spool } from './spool.ts'
@@ -28,6 +30,8 @@ export const STORE_RETRY_BASE_MS = 200
 export const STORE_RETRY_MAX_MS = 5_000
 /** Keys of accepted items remembered for duplicate detection before the store is asked. */
 export const RECENT_KEYS = 200_000
+/** Batches that may wait in memory for the store; past that, new ones wait in the spool. */
+export const MAX_QUEUED_BATCHES = 4
 
 export interface SinkOptions<T> {
   deadLetter: DeadLetter
@@ -56,23 +60,38 @@ export function clickhouseSink<T>(table: string, write: (batch: T[], checked: bo
 
   return (items$: Observable<T>) =>
     defer(() => {
+      // Batches are numbered in arrival order by the spool (above every file it holds, so above
+      // batches left by a crash too), and the spool drains lowest first. `inMemory` holds the
+      // numbers of the batches waiting in memory, oldest first: the spool is drained only down to
+      // the oldest of them, so a batch that waited in memory while newer ones were spilled to disk
+      // still reaches the store before them.
+      let batchSeq = 0
+      const inMemory: number[] = []
+      const spilled = new Subject<T[]>()
+      const olderSpooled = (seq: number) => {
+        const oldest = spool?.oldestSeq()
+        return oldest !== undefined && oldest < seq
+      }
+
       // At most one drain is scheduled or running at a time (`draining`). When the input completes
       // the sink goes on draining while the store takes the batches, and stops at the first
-      // failure: what is left stays on disk for the next start.
-      // Replays the last request: the first may be made before the jobs below are subscribed.
+      // failure: what is left stays on disk for the next start. `drains` replays the last request:
+      // the first may come before the jobs below are subscribed.
       const drains = new ReplaySubject<number>(1)
       let draining = false
       let inputDone = false
+      let lastDrainFailed = false
       let drainDelay = 0
-      const scheduleDrain = (delay: number) => {
-        if (draining || drains.closed) return
-        draining = true
-        drains.next(delay)
-      }
-      const drainEnded = (failed: boolean) => {
-        draining = false
-        if (inputDone && (failed || spool!.pending() === 0)) drains.complete()
-        else if (spool!.pending() > 0) scheduleDrain(failed ? drainDelay : 0)
+      /** Schedules a drain or completes, whichever the state calls for. */
+      const settle = () => {
+        if (drains.closed || draining) return
+        const waiting = (spool?.pending() ?? 0) > 0
+        if (inputDone && inMemory.length === 0 && (!waiting || lastDrainFailed)) {
+          drains.complete()
+        } else if (waiting && !(inputDone && lastDrainFailed)) {
+          draining = true
+          drains.next(lastDrainFailed ? drainDelay : 0)
+        }
       }
 
       const batches$ = items$.pipe(
@@ -81,10 +100,27 @@ export function clickhouseSink<T>(table: string, write: (batch: T[], checked: bo
       )
       const jobs$ = merge(
         batches$.pipe(
-          map((batch) => () => accept(batch)),
+          map((batch) => {
+            const seq = spool ? spool.reserve() : ++batchSeq
+            if (spool && inMemory.length >= MAX_QUEUED_BATCHES) {
+              // The store is behind: this batch waits on disk, not in memory.
+              spilled.next(toSpool(fresh(batch), 'the store is behind', seq))
+              settle()
+              return () => of([])
+            }
+            inMemory.push(seq)
+            return () =>
+              accept(batch, seq).pipe(
+                finalize(() => {
+                  inMemory.splice(inMemory.indexOf(seq), 1)
+                  settle()
+                }),
+              )
+          }),
           finalize(() => {
             inputDone = true
-            if (!draining) drains.complete()
+            spilled.complete()
+            settle()
           }),
         ),
         drains.pipe(
@@ -92,20 +128,21 @@ export function clickhouseSink<T>(table: string, write: (batch: T[], checked: bo
           map(() => () => drainOne()),
         ),
       )
-      if (spool && spool.pending() > 0) scheduleDrain(0)
-      return jobs$.pipe(
-        concatMap((job) => job()),
-        filter((batch) => batch.length > 0),
-      )
+      settle()
+      return merge(jobs$.pipe(concatMap((job) => job())), spilled).pipe(filter((batch) => batch.length > 0))
 
-      function accept(batch: T[]): Observable<T[]> {
-        const fresh = key ? batch.filter(isNew) : batch
-        if (fresh.length === 0) return of([])
-        if (spool && spool.pending() > 0) return of(toSpool(fresh, 'the spool is draining'))
-        const unheld$ = unstored ? withRetries(() => unstored(fresh), STORE_RETRIES) : of(fresh)
+      function fresh(batch: T[]): T[] {
+        return key ? batch.filter(isNew) : batch
+      }
+
+      function accept(batch: T[], seq: number): Observable<T[]> {
+        const items = fresh(batch)
+        if (items.length === 0) return of([])
+        if (olderSpooled(seq)) return of(toSpool(items, 'older batches wait in the spool', seq))
+        const unheld$ = unstored ? withRetries(() => unstored(items), STORE_RETRIES) : of(items)
         return unheld$.pipe(
           concatMap((unheld) => (unheld.length === 0 ? of([]) : writeBatch(unheld, STORE_RETRIES, unstored !== undefined))),
-          catchError((error: unknown) => of(toSpool(fresh, String(error)))),
+          catchError((error: unknown) => of(toSpool(items, String(error), seq))),
         )
       }
 
@@ -120,38 +157,40 @@ export function clickhouseSink<T>(table: string, write: (batch: T[], checked: bo
       }
 
       /** Spools a batch the store could not take now; returns what was accepted. */
-      function toSpool(batch: T[], why: string): T[] {
-        if (spool?.append(batch)) {
-          scheduleDrain(drainDelay)
-          return batch
-        }
+      function toSpool(batch: T[], why: string, seq: number): T[] {
+        if (batch.length === 0) return batch
+        if (spool?.append(batch, seq) !== undefined) return batch
         const reason = spool ? `the store is unreachable (${why}) and the spool is full (${spool.maxBytes} bytes)` : why
         for (const item of batch) deadLetter.record(stage, reason, item)
         return []
       }
 
       function drainOne(): Observable<T[]> {
-        const segment = spool?.oldest()
-        if (!spool || !segment) {
-          drainEnded(false)
-          return of([])
-        }
+        const oldest = spool?.oldestSeq()
+        // Nothing to drain, or older batches wait in memory: they go first, then settle() again.
+        if (!spool || oldest === undefined || (inMemory.length > 0 && oldest > inMemory[0]!)) return drained(false)
+        const segment = spool.oldest()!
         for (const d of segment.damaged) deadLetter.record(stage, `spool segment ${segment.seq} line ${d.line}: ${d.reason}`, null)
         return writeBatch(segment.items, 0, false).pipe(
-          tap(() => {
+          concatMap(() => {
             spool.remove(segment.seq)
             drainDelay = 0
-            drainEnded(false)
+            return drained(false)
           }),
           catchError((error: unknown) => {
             onDrainError?.(error)
             drainDelay = Math.min(STORE_RETRY_MAX_MS, Math.max(STORE_RETRY_BASE_MS, drainDelay * 2))
-            drainEnded(true)
-            return EMPTY
+            return drained(true)
           }),
-          // Items leave the spool already accepted (and emitted) when they entered it.
-          map(() => []),
         )
+      }
+
+      /** Items leave the spool already accepted (and emitted) when they entered it: emits nothing. */
+      function drained(failed: boolean): Observable<T[]> {
+        draining = false
+        lastDrainFailed = failed
+        settle()
+        return of([])
       }
     })
 

@@ -1,6 +1,8 @@
-// The sink's on-disk spool: batches that could not reach the store wait here, one file a batch, in
-// arrival order, until the store is back. A file is written to a temporary name and renamed, so a
-// crash leaves whole batches or none; the spool survives restarts and drains before new writes.
+// The sink's on-disk spool: batches that could not reach the store wait here, one file a batch,
+// until the store is back. Files are named by the batch's number (reserved when the batch arrived,
+// and growing across restarts), and drain lowest first: in arrival order, even when an older batch
+// reaches the spool after newer ones. A file is written to a temporary name and renamed, so a crash
+// leaves whole batches or none; the spool survives restarts and drains before new writes.
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 
@@ -14,7 +16,7 @@ export interface SpoolSegment<T> {
 const SEGMENT = /^(\d{12})\.ndjson$/
 
 export class Spool<T> {
-  private readonly segments = new Map<number, number>() // seq -> bytes, oldest first
+  private readonly segments = new Map<number, number>() // seq -> bytes
   private nextSeq = 1
   private size = 0
 
@@ -51,12 +53,19 @@ export class Spool<T> {
     return this.size
   }
 
-  /** Writes a batch durably; false (and nothing written) when it would pass maxBytes. */
-  append(items: readonly T[]): boolean {
+  /** A number for a batch, above every number the spool holds or has given. */
+  reserve(): number {
+    return this.nextSeq++
+  }
+
+  /**
+   * Writes a batch durably under its number (a new one if not given); returns the number, or
+   * undefined (nothing written) when it would pass maxBytes.
+   */
+  append(items: readonly T[], seq = this.reserve()): number | undefined {
     const body = `${items.map((item) => JSON.stringify(item)).join('\n')}\n`
     const bytes = Buffer.byteLength(body)
-    if (this.size + bytes > this.maxBytes) return false
-    const seq = this.nextSeq++
+    if (this.size + bytes > this.maxBytes || this.segments.has(seq)) return undefined
     const tmp = join(this.dir, `${name(seq)}.tmp`)
     const fd = openSync(tmp, 'w')
     try {
@@ -68,13 +77,19 @@ export class Spool<T> {
     renameSync(tmp, join(this.dir, name(seq)))
     this.segments.set(seq, bytes)
     this.size += bytes
-    return true
+    return seq
+  }
+
+  /** The number of the oldest batch waiting. */
+  oldestSeq(): number | undefined {
+    let oldest: number | undefined
+    for (const seq of this.segments.keys()) if (oldest === undefined || seq < oldest) oldest = seq
+    return oldest
   }
 
   oldest(): SpoolSegment<T> | undefined {
-    const first = this.segments.keys().next()
-    if (first.done) return undefined
-    const seq = first.value
+    const seq = this.oldestSeq()
+    if (seq === undefined) return undefined
     const items: T[] = []
     const damaged: SpoolSegment<T>['damaged'] = []
     const lines = readFileSync(join(this.dir, name(seq)), 'utf8').split('\n')

@@ -133,13 +133,15 @@ if (Number(present!.n) !== POSTS) {
   const CHUNK = 1_000_000
   for (let offset = 0; offset < POSTS; offset += CHUNK) {
     await embedded.run(populate(offset, Math.min(CHUNK, POSTS - offset)))
+    await embedded.run(engage(offset, Math.min(CHUNK, POSTS - offset)))
     process.stdout.write(`  ${fmt(Math.min(POSTS, offset + CHUNK), 0)} posts\r`)
   }
   console.log(`  ${fmt(POSTS, 0)} posts in ${fmt((performance.now() - started) / 1000)} s`)
 }
 
 // Synthetic but shaped like the stream: 60% mention Lumen, some Corvid and Nimbus; every tenth post
-// is the brand's reply to a mention a varying distance back; labels, flags and intents by hash.
+// is the brand's reply to a mention a varying distance back; labels, flags and intents by hash;
+// engagement on every third post (engage() below).
 function populate(offset: number, count: number): string {
   const texts = [
     'Lumen X battery dies by 3pm, is that normal?',
@@ -157,7 +159,7 @@ function populate(offset: number, count: number): string {
   return `
 INSERT INTO posts (id, source, url, author_id, author_handle, author_name, author_followers, text, lang, created_at, created_ms,
   reply_to, quote_of, likes, reposts, replies, quotes, brands, terms, own_brand, label, p_negative, p_neutral, p_positive,
-  confidence, mixed, uncertain, intents)
+  confidence, mixed, uncertain, intents, answers_mention_ms)
 SELECT
   concat('bench:', toString(number)) AS id, 'simulator', concat('https://example.invalid/', toString(number)),
   concat('author', toString(intHash32(number) % 400000)) AS author, author, author, intHash32(number + 1) % 20000,
@@ -170,7 +172,8 @@ SELECT
   [], if(number % 10 = 9, 'Lumen', ''),
   CAST(['negative', 'neutral', 'positive'][intHash32(number + 4) % 3 + 1] AS Enum8('negative' = -1, 'neutral' = 0, 'positive' = 1)),
   0.2, 0.5, 0.3, 0.5, intHash32(number + 5) % 17 = 0, intHash32(number + 6) % 13 = 0,
-  arrayFilter(x -> x != '', [if(number % 5 = 1, 'question', ''), if(number % 7 = 2, 'suggestion', ''), if(number % 11 = 3, 'comparison', '')])
+  arrayFilter(x -> x != '', [if(number % 5 = 1, 'question', ''), if(number % 7 = 2, 'suggestion', ''), if(number % 11 = 3, 'comparison', '')]),
+  if(number % 10 = 9 AND number >= 100, ${start} + intDiv((number - 9 - 10 * (number % 7)) * 86400000, ${POSTS}), 0)
 FROM numbers(${offset}, ${count})`
 }
 
@@ -179,6 +182,18 @@ for (let waited = 0; waited < 120; waited++) {
   const [merges] = await embedded.select<{ n: string }>('SELECT count() AS n FROM system.merges')
   if (Number(merges!.n) === 0) break
   await new Promise((r) => setTimeout(r, 1_000))
+}
+
+// A like (or a few) on every third post, arriving within the hour after it.
+function engage(offset: number, count: number): string {
+  const start = Date.parse(DAY_FROM)
+  return `
+INSERT INTO engagement (id, post_id, source, brands, at, at_ms, likes, reposts, replies, quotes)
+SELECT concat('bench-like:', toString(number)), concat('bench:', toString(number)), 'simulator',
+  multiIf(number % 10 < 6, ['Lumen'], number % 10 = 6, ['Corvid'], number % 10 = 7, ['Nimbus'], number % 10 = 8, ['Lumen', 'Corvid'], []),
+  toDateTime(intDiv(ms, 1000)), ms, 1 + intHash32(number) % 4, intHash32(number) % 2, 0, 0
+FROM (SELECT number, ${start} + intDiv(number * 86400000, ${POSTS}) + intHash32(number + 7) % 3600000 AS ms FROM numbers(${offset}, ${count}))
+WHERE number % 3 = 0`
 }
 
 console.log(`\n== history queries over ${fmt(POSTS, 0)} posts, 24-hour range (${RUNS} runs each after 2 warm-ups, embedded)`)

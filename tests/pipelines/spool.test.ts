@@ -5,7 +5,7 @@
 // tests/store/outage.test.ts.)
 import { readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { type Observable, of, throwError } from 'rxjs'
+import { map, type Observable, of, throwError, timer } from 'rxjs'
 import { TestScheduler } from 'rxjs/testing'
 import { afterAll, describe, expect, it } from 'vitest'
 import { clickhouseSink } from '../../pipelines/sinks/clickhouse.ts'
@@ -112,6 +112,33 @@ describe('sink spool', () => {
     })
     expect(store!.stored).toEqual(['ok', 'also ok'])
     expect(deadLetter.records).toEqual([{ stage: 'store:posts', reason: expect.stringContaining('spool segment 1 line 2'), payload: null }])
+  })
+
+  it('keeps at most a few batches in memory when the store is slow, the rest on disk, in order', () => {
+    const spool = freshSpool()
+    let appended = 0
+    const append = spool.append.bind(spool)
+    spool.append = (items, seq) => {
+      appended++
+      return append(items, seq)
+    }
+    const stored: string[] = []
+    const emitted: string[] = []
+    const items = Array.from({ length: 24 }, (_, i) => `p${i}`)
+    run((scheduler, { cold, flush }) => {
+      // Every write takes 2 s; a batch closes every 500 ms.
+      const write = (batch: string[]) => timer(2_000, scheduler).pipe(map(() => stored.push(...batch)))
+      // One marble character per item (a, b, ...), 500 ms apart.
+      const keys = items.map((_, i) => String.fromCharCode(97 + i))
+      cold(`${keys.join(' 499ms ')} |`, Object.fromEntries(keys.map((k, i) => [k, items[i]!])))
+        .pipe(clickhouseSink('posts', write, { deadLetter: new MemoryDeadLetter(), spool, scheduler }))
+        .subscribe((b) => emitted.push(...b))
+      flush()
+    })
+    expect(appended).toBeGreaterThan(5)
+    expect(stored).toEqual(items)
+    expect(emitted.sort()).toEqual([...items].sort())
+    expect(spool.pending()).toBe(0)
   })
 
   it('drops an item it accepted lately instead of storing or counting it twice', () => {
