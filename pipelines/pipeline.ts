@@ -13,7 +13,7 @@ import { aggregate, stateFrom } from './transforms/aggregate.ts'
 import { attribute, RecentPosts, type RecentPost, relate } from './transforms/relate.ts'
 import { classify } from './transforms/classify.ts'
 import { match } from './transforms/match.ts'
-import { normalise } from './transforms/normalise.ts'
+import { normalise, normaliseEngagement } from './transforms/normalise.ts'
 
 /** How often new posts are pushed to the walls' tickers. */
 export const LIVE_POSTS_MS = 500
@@ -105,7 +105,8 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
   )
   const engagement$ = events$.pipe(
     filter((e): e is Extract<SourceEvent, { kind: 'engagement' }> => e.kind === 'engagement'),
-    map((e): EngagementUpdate => e.update),
+    map((e): unknown => e.update),
+    normaliseEngagement(deadLetter),
     attribute(recentPosts, () => stats.unattributed++),
     storeSink('engagement', (u) => u.id, store.insertEngagement.bind(store), store.unstoredEngagement.bind(store), deps.spools?.engagement),
     tap((written) => (stats.engagementStored += written.length)),

@@ -14,8 +14,11 @@ import { buildSources } from './sources.ts'
 import { describeStore, openSpools, openStore } from './storage.ts'
 import { trackingFrom } from './tracking.ts'
 
-/** Longest a graceful stop may take before the process exits anyway. */
-export const SHUTDOWN_TIMEOUT_MS = 15_000
+/**
+ * Longest a graceful stop may take before the process exits anyway: past one write to a store that
+ * hangs (its request timeout, with retries); what is still in memory then is on disk already.
+ */
+export const SHUTDOWN_TIMEOUT_MS = 45_000
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env)

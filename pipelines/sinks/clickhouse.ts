@@ -48,6 +48,12 @@ export interface SinkOptions<T> {
   scheduler?: SchedulerLike
 }
 
+/** What became of a batch's items while it was being written, so a retry redoes only the rest. */
+interface Progress<T> {
+  written: T[]
+  refused: Set<T>
+}
+
 /**
  * Writes each batch with `write`, which must be idempotent; `checked` tells it the batch was just
  * checked with `unstored` (and it is the first attempt), so it may skip its own check. Emits each
@@ -58,11 +64,17 @@ export function clickhouseSink<T>(table: string, write: (batch: T[], checked: bo
   const stage = `store:${table}`
   const recent = new RecentKeys(RECENT_KEYS)
 
+  /** Dead-letters an item; its key is forgotten, so the item can be sent again, corrected. */
+  const refuse = (item: T, reason: string) => {
+    deadLetter.record(stage, reason, item)
+    if (key) recent.delete(key(item))
+  }
+
   return (items$: Observable<T>) =>
     defer(() => {
       // Batches are numbered in arrival order by the spool (above every file it holds, so above
       // batches left by a crash too), and the spool drains lowest first. `inMemory` holds the
-      // numbers of the batches waiting in memory, oldest first: the spool is drained only down to
+      // numbers of the batches waiting in memory, oldest first: the spool is drained only below
       // the oldest of them, so a batch that waited in memory while newer ones were spilled to disk
       // still reaches the store before them.
       let batchSeq = 0
@@ -78,15 +90,17 @@ export function clickhouseSink<T>(table: string, write: (batch: T[], checked: bo
       // failure: what is left stays on disk for the next start. `drains` replays the last request:
       // the first may come before the jobs below are subscribed.
       const drains = new ReplaySubject<number>(1)
+      let completed = false
       let draining = false
       let inputDone = false
       let lastDrainFailed = false
       let drainDelay = 0
       /** Schedules a drain or completes, whichever the state calls for. */
       const settle = () => {
-        if (drains.closed || draining) return
+        if (completed || draining) return
         const waiting = (spool?.pending() ?? 0) > 0
         if (inputDone && inMemory.length === 0 && (!waiting || lastDrainFailed)) {
+          completed = true
           drains.complete()
         } else if (waiting && !(inputDone && lastDrainFailed)) {
           draining = true
@@ -103,10 +117,15 @@ export function clickhouseSink<T>(table: string, write: (batch: T[], checked: bo
           map((batch) => {
             const seq = spool ? spool.reserve() : ++batchSeq
             if (spool && inMemory.length >= MAX_QUEUED_BATCHES) {
-              // The store is behind: this batch waits on disk, not in memory.
-              spilled.next(toSpool(fresh(batch), 'the store is behind', seq))
-              settle()
-              return () => of([])
+              // The store is behind: this batch waits on disk, not in memory (unless the disk
+              // will not take it: then in memory after all).
+              const items = fresh(batch)
+              const appended = items.length > 0 ? spool.append(items, seq) : undefined
+              if (!appended || appended.ok) {
+                spilled.next(items)
+                settle()
+                return () => of([])
+              }
             }
             inMemory.push(seq)
             return () =>
@@ -135,17 +154,6 @@ export function clickhouseSink<T>(table: string, write: (batch: T[], checked: bo
         return key ? batch.filter(isNew) : batch
       }
 
-      function accept(batch: T[], seq: number): Observable<T[]> {
-        const items = fresh(batch)
-        if (items.length === 0) return of([])
-        if (olderSpooled(seq)) return of(toSpool(items, 'older batches wait in the spool', seq))
-        const unheld$ = unstored ? withRetries(() => unstored(items), STORE_RETRIES) : of(items)
-        return unheld$.pipe(
-          concatMap((unheld) => (unheld.length === 0 ? of([]) : writeBatch(unheld, STORE_RETRIES, unstored !== undefined))),
-          catchError((error: unknown) => of(toSpool(items, String(error), seq))),
-        )
-      }
-
       function isNew(item: T): boolean {
         const k = key!(item)
         if (recent.has(k)) {
@@ -156,29 +164,72 @@ export function clickhouseSink<T>(table: string, write: (batch: T[], checked: bo
         return true
       }
 
-      /** Spools a batch the store could not take now; returns what was accepted. */
-      function toSpool(batch: T[], why: string, seq: number): T[] {
-        if (batch.length === 0) return batch
-        if (spool?.append(batch, seq) !== undefined) return batch
-        const reason = spool ? `the store is unreachable (${why}) and the spool is full (${spool.maxBytes} bytes)` : why
-        for (const item of batch) deadLetter.record(stage, reason, item)
-        return []
+      function accept(batch: T[], seq: number): Observable<T[]> {
+        const items = fresh(batch)
+        if (items.length === 0) return of([])
+        // Once the input has ended (shutting down), a batch still in memory goes to disk at once:
+        // a slow store must not hold it past the process's deadline.
+        // (A spool that will not take it: written directly, out of order rather than lost.)
+        if (spool && (inputDone || olderSpooled(seq)) && toSpool(items, seq).ok) return of(items)
+        let unheld = items
+        const progress: Progress<T> = { written: [], refused: new Set() }
+        const unheld$ = unstored ? withRetries(() => unstored(items), STORE_RETRIES) : of(items)
+        return unheld$.pipe(
+          concatMap((answer) => {
+            unheld = answer
+            return unheld.length === 0 ? of([]) : writeBatch(unheld, STORE_RETRIES, unstored !== undefined, progress)
+          }),
+          map(() => progress.written),
+          catchError((error: unknown) => {
+            // What is neither stored nor refused goes to the spool, or is refused with the reason.
+            const written = new Set(progress.written)
+            const rest = unheld.filter((item) => !progress.refused.has(item) && !written.has(item))
+            const spooled = toSpool(rest, seq)
+            if (spooled.ok) return of([...progress.written, ...rest])
+            for (const item of rest) refuse(item, spool ? `the store is unreachable (${String(error)}) and ${spooled.reason}` : String(error))
+            return of(progress.written)
+          }),
+        )
+      }
+
+      /** Spools items the store cannot take now, or says why the spool will not. */
+      function toSpool(items: T[], seq: number): { ok: true } | { ok: false; reason: string } {
+        if (items.length === 0) return { ok: true }
+        if (!spool) return { ok: false, reason: 'there is no spool' }
+        return spool.append(items, seq)
       }
 
       function drainOne(): Observable<T[]> {
-        const oldest = spool?.oldestSeq()
-        // Nothing to drain, or older batches wait in memory: they go first, then settle() again.
-        if (!spool || oldest === undefined || (inMemory.length > 0 && oldest > inMemory[0]!)) return drained(false)
-        const segment = spool.oldest()!
-        for (const d of segment.damaged) deadLetter.record(stage, `spool segment ${segment.seq} line ${d.line}: ${d.reason}`, null)
-        return writeBatch(segment.items, 0, false).pipe(
+        // Only batches older than any still in memory: those go first.
+        const segments = spool ? spool.oldest(STORE_BATCH_MAX, inMemory[0]) : []
+        if (!spool || segments.length === 0) {
+          draining = false
+          settle()
+          return of([])
+        }
+        for (const segment of segments) {
+          if (segment.damaged.length === 0) continue
+          // Refused once, with the line itself; the file keeps what did parse.
+          for (const d of segment.damaged) deadLetter.record(stage, `spool batch ${segment.seq} line ${d.line}: ${d.reason}`, d.text)
+          spool.replace(segment.seq, segment.items)
+        }
+        const items = segments.flatMap((s) => s.items)
+        const progress: Progress<T> = { written: [], refused: new Set() }
+        return writeBatch(items, 0, false, progress).pipe(
           concatMap(() => {
-            spool.remove(segment.seq)
+            for (const segment of segments) spool.remove(segment.seq)
             drainDelay = 0
             return drained(false)
           }),
           catchError((error: unknown) => {
             onDrainError?.(error)
+            // Keep what is left, under the oldest number, so it is neither stored nor refused twice.
+            if (progress.written.length > 0 || progress.refused.size > 0) {
+              const done = new Set(progress.written)
+              const rest = items.filter((item) => !done.has(item) && !progress.refused.has(item))
+              spool.replace(segments[0]!.seq, rest)
+              for (const segment of segments.slice(1)) spool.remove(segment.seq)
+            }
             drainDelay = Math.min(STORE_RETRY_MAX_MS, Math.max(STORE_RETRY_BASE_MS, drainDelay * 2))
             return drained(true)
           }),
@@ -205,20 +256,26 @@ export function clickhouseSink<T>(table: string, write: (batch: T[], checked: bo
     )
   }
 
-  /** Emits the items written (all but the bad ones), once; fails only when the store stays unreachable. */
-  function writeBatch(batch: T[], retries: number, checked: boolean): Observable<T[]> {
+  /**
+   * Writes a batch, splitting it on bad data until the bad rows are found and refused; records in
+   * `progress` what was written and refused. Fails only when the store stays unreachable.
+   */
+  function writeBatch(batch: T[], retries: number, checked: boolean, progress: Progress<T>): Observable<void> {
     let attempts = 0
     return withRetries(() => write(batch, checked && attempts++ === 0), retries).pipe(
-      map(() => batch),
+      map(() => {
+        progress.written.push(...batch)
+      }),
       catchError((error: unknown) => {
         if (!isBadData(error)) return throwError(() => error)
         if (batch.length === 1) {
-          deadLetter.record(stage, String(error), batch[0])
-          return of([])
+          progress.refused.add(batch[0]!)
+          refuse(batch[0]!, String(error))
+          return of(undefined)
         }
         const half = Math.ceil(batch.length / 2)
         // The halves are checked again: the failed attempt may have stored some of them.
-        return concat(writeBatch(batch.slice(0, half), retries, false), writeBatch(batch.slice(half), retries, false)).pipe(reduce((all, part) => all.concat(part), [] as T[]))
+        return concat(writeBatch(batch.slice(0, half), retries, false, progress), writeBatch(batch.slice(half), retries, false, progress)).pipe(reduce(() => undefined, undefined))
       }),
     )
   }
@@ -236,5 +293,9 @@ class RecentKeys {
   add(key: string): void {
     this.keys.add(key)
     if (this.keys.size > this.capacity) this.keys.delete(this.keys.values().next().value!)
+  }
+
+  delete(key: string): void {
+    this.keys.delete(key)
   }
 }

@@ -1,3 +1,5 @@
+import { QueryParameterError } from '../store/bind.ts'
+
 // Tells a write that failed because of the data (retrying cannot help: find the bad rows and
 // dead-letter them) from one that failed because of the store or the network (retry with backoff).
 
@@ -17,6 +19,7 @@ const BAD_DATA = new Set([
   131, // TOO_LARGE_STRING_SIZE
   321, // VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE
   349, // CANNOT_INSERT_NULL_IN_ORDINARY_COLUMN
+  457, // BAD_QUERY_PARAMETER (a value chdb cannot bind as its type)
   691, // UNKNOWN_ELEMENT_OF_ENUM
 ])
 
@@ -37,6 +40,7 @@ export function clickhouseCode(error: unknown): number | undefined {
 const UNKNOWN_ENUM_ELEMENT = /Unknown element '.*' for type Enum/
 
 export function isBadData(error: unknown): boolean {
+  if (error instanceof QueryParameterError) return true
   const code = clickhouseCode(error)
   if (code === 49) return UNKNOWN_ENUM_ELEMENT.test(String((error as { message?: unknown } | null)?.message ?? error))
   return code !== undefined && BAD_DATA.has(code)

@@ -1,22 +1,27 @@
 // The sink's on-disk spool: batches that could not reach the store wait here, one file a batch,
 // until the store is back. Files are named by the batch's number (reserved when the batch arrived,
 // and growing across restarts), and drain lowest first: in arrival order, even when an older batch
-// reaches the spool after newer ones. A file is written to a temporary name and renamed, so a crash
-// leaves whole batches or none; the spool survives restarts and drains before new writes.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs'
+// reaches the spool after newer ones. A file is written to a temporary name, fsynced, renamed and
+// the folder fsynced, so a crash (or a power cut) leaves whole batches or none; the spool survives
+// restarts and drains before new writes.
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 
 export interface SpoolSegment<T> {
   seq: number
   items: T[]
-  /** Lines that did not parse (a file damaged outside Undertow), with why. */
-  damaged: { line: number; reason: string }[]
+  /** Lines that did not parse (a file damaged outside Undertow): their text, and why. */
+  damaged: { line: number; text: string; reason: string }[]
 }
+
+export type Appended = { ok: true; seq: number } | { ok: false; reason: string }
 
 const SEGMENT = /^(\d{12})\.ndjson$/
 
 export class Spool<T> {
-  private readonly segments = new Map<number, number>() // seq -> bytes
+  private readonly bytesOf = new Map<number, number>()
+  /** The numbers of the files held, lowest first. */
+  private readonly order: number[] = []
   private nextSeq = 1
   private size = 0
 
@@ -26,27 +31,21 @@ export class Spool<T> {
     readonly maxBytes: number,
   ) {
     mkdirSync(dir, { recursive: true })
-    const found: [number, number][] = []
     for (const name of readdirSync(dir)) {
       const match = SEGMENT.exec(name)
       // A .tmp file is a batch whose spooling a crash interrupted: it was never accepted.
       if (!match) {
-        if (name.endsWith('.tmp')) unlinkSync(join(dir, name))
+        if (name.endsWith('.tmp')) rmSync(join(dir, name), { force: true })
         continue
       }
-      found.push([Number(match[1]), statSync(join(dir, name)).size])
+      this.track(Number(match[1]), statSync(join(dir, name)).size)
     }
-    found.sort((a, b) => a[0] - b[0])
-    for (const [seq, bytes] of found) {
-      this.segments.set(seq, bytes)
-      this.size += bytes
-      this.nextSeq = seq + 1
-    }
+    this.nextSeq = (this.order.at(-1) ?? 0) + 1
   }
 
   /** Batches waiting. */
   pending(): number {
-    return this.segments.size
+    return this.order.length
   }
 
   bytes(): number {
@@ -59,58 +58,108 @@ export class Spool<T> {
   }
 
   /**
-   * Writes a batch durably under its number (a new one if not given); returns the number, or
-   * undefined (nothing written) when it would pass maxBytes.
+   * Writes a batch durably under its number (a new one if not given). Refused, with nothing
+   * written, when it would pass maxBytes or the disk will not take it.
    */
-  append(items: readonly T[], seq = this.reserve()): number | undefined {
+  append(items: readonly T[], seq = this.reserve()): Appended {
     const body = `${items.map((item) => JSON.stringify(item)).join('\n')}\n`
     const bytes = Buffer.byteLength(body)
-    if (this.size + bytes > this.maxBytes || this.segments.has(seq)) return undefined
-    const tmp = join(this.dir, `${name(seq)}.tmp`)
-    const fd = openSync(tmp, 'w')
+    if (this.size + bytes > this.maxBytes) return { ok: false, reason: `the spool is full (${this.maxBytes} bytes)` }
+    if (this.bytesOf.has(seq)) return { ok: false, reason: `spool batch ${seq} exists` }
     try {
-      writeSync(fd, body)
-      fsyncSync(fd)
-    } finally {
-      closeSync(fd)
+      this.writeDurably(seq, body)
+    } catch (error) {
+      return { ok: false, reason: `the spool cannot be written (${String(error)})` }
     }
-    renameSync(tmp, join(this.dir, name(seq)))
-    this.segments.set(seq, bytes)
-    this.size += bytes
-    return seq
+    this.track(seq, bytes)
+    return { ok: true, seq }
   }
 
   /** The number of the oldest batch waiting. */
   oldestSeq(): number | undefined {
-    let oldest: number | undefined
-    for (const seq of this.segments.keys()) if (oldest === undefined || seq < oldest) oldest = seq
-    return oldest
+    return this.order[0]
   }
 
-  oldest(): SpoolSegment<T> | undefined {
-    const seq = this.oldestSeq()
-    if (seq === undefined) return undefined
-    const items: T[] = []
-    const damaged: SpoolSegment<T>['damaged'] = []
-    const lines = readFileSync(join(this.dir, name(seq)), 'utf8').split('\n')
-    lines.forEach((line, i) => {
-      if (line === '') return
-      try {
-        items.push(JSON.parse(line) as T)
-      } catch (error) {
-        damaged.push({ line: i + 1, reason: String(error) })
-      }
-    })
-    return { seq, items, damaged }
+  /** The oldest batches, in order, as many as fit in `maxItems` (always at least one). */
+  oldest(maxItems: number, below = Number.POSITIVE_INFINITY): SpoolSegment<T>[] {
+    const segments: SpoolSegment<T>[] = []
+    let items = 0
+    for (const seq of this.order) {
+      if (seq >= below) break
+      const segment = this.read(seq)
+      if (segments.length > 0 && items + segment.items.length > maxItems) break
+      segments.push(segment)
+      items += segment.items.length
+    }
+    return segments
+  }
+
+  /** Replaces a batch's content (what is left of it after part was stored or refused). */
+  replace(seq: number, items: readonly T[]): void {
+    if (!this.bytesOf.has(seq)) return
+    if (items.length === 0) return this.remove(seq)
+    const body = `${items.map((item) => JSON.stringify(item)).join('\n')}\n`
+    this.writeDurably(seq, body)
+    this.size += Buffer.byteLength(body) - this.bytesOf.get(seq)!
+    this.bytesOf.set(seq, Buffer.byteLength(body))
   }
 
   remove(seq: number): void {
-    const bytes = this.segments.get(seq)
+    const bytes = this.bytesOf.get(seq)
     if (bytes === undefined) return
-    const path = join(this.dir, name(seq))
-    if (existsSync(path)) unlinkSync(path)
-    this.segments.delete(seq)
+    rmSync(join(this.dir, name(seq)), { force: true })
+    this.bytesOf.delete(seq)
+    this.order.splice(this.order.indexOf(seq), 1)
     this.size -= bytes
+  }
+
+  private read(seq: number): SpoolSegment<T> {
+    const items: T[] = []
+    const damaged: SpoolSegment<T>['damaged'] = []
+    readFileSync(join(this.dir, name(seq)), 'utf8')
+      .split('\n')
+      .forEach((text, i) => {
+        if (text === '') return
+        try {
+          items.push(JSON.parse(text) as T)
+        } catch (error) {
+          damaged.push({ line: i + 1, text, reason: String(error) })
+        }
+      })
+    return { seq, items, damaged }
+  }
+
+  private track(seq: number, bytes: number): void {
+    this.bytesOf.set(seq, bytes)
+    this.size += bytes
+    // Numbers arrive mostly in order: insert from the end.
+    let i = this.order.length
+    while (i > 0 && this.order[i - 1]! > seq) i--
+    this.order.splice(i, 0, seq)
+  }
+
+  private writeDurably(seq: number, body: string): void {
+    const tmp = join(this.dir, `${name(seq)}.tmp`)
+    try {
+      const fd = openSync(tmp, 'w')
+      try {
+        writeSync(fd, body)
+        fsyncSync(fd)
+      } finally {
+        closeSync(fd)
+      }
+      renameSync(tmp, join(this.dir, name(seq)))
+    } catch (error) {
+      rmSync(tmp, { force: true })
+      throw error
+    }
+    // The rename itself is durable only once the folder is.
+    const dirFd = openSync(this.dir, 'r')
+    try {
+      fsyncSync(dirFd)
+    } finally {
+      closeSync(dirFd)
+    }
   }
 }
 

@@ -7,6 +7,11 @@
 
 export type Params = Record<string, unknown>
 
+/** A value that cannot be bound as its declared type: the data is wrong, retrying cannot help. */
+export class QueryParameterError extends Error {
+  override name = 'QueryParameterError'
+}
+
 const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*):([A-Za-z0-9_() ]+)\}/g
 
 const INTEGER_RANGE: Record<string, [bigint, bigint]> = {
@@ -35,36 +40,36 @@ export function quoteString(value: string): string {
 export function literal(value: unknown, type: string, name: string): string {
   const array = /^Array\((.+)\)$/.exec(type)
   if (array) {
-    if (!Array.isArray(value)) throw new TypeError(`query parameter ${name}: expected an array for ${type}, got ${typeof value}`)
+    if (!Array.isArray(value)) throw new QueryParameterError(`query parameter ${name}: expected an array for ${type}, got ${typeof value}`)
     // A bare [] is Array(Nothing), which 18.x cannot compare with anything.
     if (value.length === 0 && EMPTY_ARRAY[array[1]!]) return EMPTY_ARRAY[array[1]!]!
     return `[${value.map((v, i) => literal(v, array[1]!, `${name}[${i}]`)).join(', ')}]`
   }
   if (type === 'String') {
-    if (typeof value !== 'string') throw new TypeError(`query parameter ${name}: expected a string, got ${typeof value}`)
+    if (typeof value !== 'string') throw new QueryParameterError(`query parameter ${name}: expected a string, got ${typeof value}`)
     return quoteString(value)
   }
   const range = INTEGER_RANGE[type]
   if (range) {
     if (!(typeof value === 'bigint' || (typeof value === 'number' && Number.isSafeInteger(value)))) {
-      throw new TypeError(`query parameter ${name}: expected a safe integer for ${type}, got ${String(value)}`)
+      throw new QueryParameterError(`query parameter ${name}: expected a safe integer for ${type}, got ${String(value)}`)
     }
     const n = BigInt(value)
-    if (n < range[0] || n > range[1]) throw new RangeError(`query parameter ${name}: ${n} is out of range for ${type}`)
+    if (n < range[0] || n > range[1]) throw new QueryParameterError(`query parameter ${name}: ${n} is out of range for ${type}`)
     // A bare literal: 18.x takes nothing else after LIMIT and OFFSET.
     return String(n)
   }
   if (type === 'Float64') {
-    if (typeof value !== 'number' || !Number.isFinite(value)) throw new TypeError(`query parameter ${name}: expected a finite number, got ${String(value)}`)
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw new QueryParameterError(`query parameter ${name}: expected a finite number, got ${String(value)}`)
     return `toFloat64(${value})`
   }
-  throw new TypeError(`query parameter ${name}: type ${type} is not supported by the literal binder`)
+  throw new QueryParameterError(`query parameter ${name}: type ${type} is not supported by the literal binder`)
 }
 
 /** `sql` with every {name:Type} replaced by the literal of params[name]. */
 export function bindLiterals(sql: string, params: Params): string {
   return sql.replace(PLACEHOLDER, (_, name: string, type: string) => {
-    if (!Object.hasOwn(params, name)) throw new Error(`query parameter ${name} is not given`)
+    if (!Object.hasOwn(params, name)) throw new QueryParameterError(`query parameter ${name} is not given`)
     return literal(params[name], type.trim(), name)
   })
 }

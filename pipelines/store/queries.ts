@@ -8,12 +8,15 @@
 // ClickHouse from reading newest-first and stopping early.
 import type { AggregateQuery, AlertQuery, AudienceQuery, PostSearch, ResponseTimesQuery } from './store.ts'
 
+/** DateTime's range, 1970 to 2106, in epoch ms: every time bound is clamped into it. */
+const MAX_MS = 4_294_967_295_000
+const clampMs = (ms: number) => Math.min(MAX_MS, Math.max(0, ms))
+
 /** Time ranges travel as epoch milliseconds and whole seconds (for the DateTime key columns). */
 function range(from: string | undefined, to: string | undefined) {
-  const fromMs = from === undefined ? 0 : Date.parse(from)
-  // DateTime ends in 2106; the far end of an open range stays inside it.
-  const toMs = to === undefined ? 4_294_967_295_000 : Date.parse(to)
-  return { fromMs, toMs, fromS: Math.floor(fromMs / 1000), toS: Math.min(4_294_967_295, Math.ceil(toMs / 1000)) }
+  const fromMs = from === undefined ? 0 : clampMs(Date.parse(from))
+  const toMs = to === undefined ? MAX_MS : clampMs(Date.parse(to))
+  return { fromMs, toMs, fromS: Math.floor(fromMs / 1000), toS: Math.ceil(toMs / 1000) }
 }
 
 const IN_RANGE = (column: string, ms: string) =>
@@ -54,7 +57,7 @@ WHERE created_at >= toDateTime({fromS:UInt32}) AND created_at <= toDateTime({toS
   AND id IN (SELECT arrayJoin({ids:Array(String)}))`
 
 export function storedPostIdsParams(ids: readonly string[], createdMs: readonly number[]) {
-  return { ids, fromS: Math.floor(Math.min(...createdMs) / 1000), toS: Math.ceil(Math.max(...createdMs) / 1000) }
+  return { ids, fromS: Math.floor(clampMs(Math.min(...createdMs)) / 1000), toS: Math.ceil(clampMs(Math.max(...createdMs)) / 1000) }
 }
 
 export const STORED_ENGAGEMENT_IDS = `
@@ -95,10 +98,16 @@ SELECT * FROM posts ${SEARCH_WHERE}
 ORDER BY created_at DESC, created_ms DESC, id DESC
 LIMIT {limit:UInt32} OFFSET {offset:UInt32}`
 
-/** Matches are counted up to this many: past it the answer is "at least", and costs no more. */
+/**
+ * Matches are counted up to this many, or just past the page asked for if that is further: past
+ * it the answer is "at least", and costs no more.
+ */
 export const SEARCH_COUNT_CAP = 1_000
 
 export const COUNT_SEARCH = `SELECT count() AS n FROM (SELECT 1 FROM posts ${SEARCH_WHERE} LIMIT {cap:UInt32})`
+
+/** How far the count of a search goes: past the cap and past the page, by one. */
+export const countLimit = (search: { page: number; pageSize: number }) => Math.max(SEARCH_COUNT_CAP, search.page * search.pageSize) + 1
 
 /** Engagement that arrived after the posts, once per update id, summed per post. */
 export const ENGAGEMENT_TOTALS = `
@@ -124,7 +133,7 @@ export function searchParams(search: PostSearch) {
     ...range(search.from, search.to),
     limit: search.pageSize,
     offset: (search.page - 1) * search.pageSize,
-    cap: SEARCH_COUNT_CAP,
+    cap: countLimit(search),
   }
 }
 

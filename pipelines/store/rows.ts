@@ -37,6 +37,8 @@ export function postRow(p: ScoredPost) {
     uncertain: p.sentiment.uncertain ? 1 : 0,
     intents: p.sentiment.intents,
     answers_mention_ms: p.answersMentionAt ? Date.parse(p.answersMentionAt) : 0,
+    // Given, not left to DEFAULT: 18.x fills an omitted column with its type's default.
+    ingested_at: seconds(Date.now()),
   }
 }
 

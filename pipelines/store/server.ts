@@ -1,6 +1,7 @@
 // Server mode: a ClickHouse server (or a cluster's entry point) over HTTP with @clickhouse/client.
 // Parameters are rendered as checked literals (bind.ts) because the oldest server we support
 // (18.16, Debian's) has no server-side parameters; current servers accept the same SQL.
+import { createHash } from 'node:crypto'
 import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client'
 import { bindLiterals } from './bind.ts'
 import { SqlStore } from './sql-store.ts'
@@ -62,8 +63,15 @@ export class ServerStore extends SqlStore {
     await this.client.command({ query: sql })
   }
 
+  /**
+   * The query id is the rows' hash: if a retry comes while the first attempt still runs on the
+   * server (the client gave up waiting, the server did not), the server refuses it (code 216, a
+   * transient failure to the sink) instead of storing the rows twice; the next retry finds them.
+   */
   protected async insertRows(table: string, rows: readonly object[]): Promise<void> {
-    await this.client.insert({ table, values: rows as object[], format: 'JSONEachRow' })
+    const values = rows as object[]
+    const queryId = `undertow-${table}-${createHash('sha1').update(JSON.stringify(values)).digest('hex')}`
+    await this.client.insert({ table, values, format: 'JSONEachRow', query_id: queryId })
   }
 
   protected async rows<T>(sql: string, params?: Record<string, unknown>): Promise<T[]> {

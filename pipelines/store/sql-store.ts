@@ -19,7 +19,6 @@ import {
   minuteAggregateParams,
   RECENT_POSTS,
   RESPONSE_TIMES,
-  SEARCH_COUNT_CAP,
   responseTimesParams,
   SEARCH_POSTS,
   searchParams,
@@ -103,7 +102,8 @@ export abstract class SqlStore implements Store {
     for (const migration of MIGRATIONS) {
       if (done.has(migration.version)) continue
       for (const statement of migration.statements) await this.exec(statement)
-      await this.insertRows('schema_migrations', [{ version: migration.version, name: migration.name }])
+      // Every column given: 18.x fills an omitted one with its type's default, not its DEFAULT.
+      await this.insertRows('schema_migrations', [{ version: migration.version, name: migration.name, applied_at: Math.floor(Date.now() / 1000) }])
     }
   }
 
@@ -196,7 +196,9 @@ export abstract class SqlStore implements Store {
         for (const key of ['likes', 'reposts', 'replies', 'quotes'] as const) post.engagement[key] += Number(more[key])
       }
     }
-    return last ? { total: params.offset + posts.length, totalCapped: false, posts } : { total: counted, totalCapped: counted >= SEARCH_COUNT_CAP, posts }
+    if (last) return { total: params.offset + posts.length, totalCapped: false, posts }
+    // Counted up to the limit: reaching it means "at least this many" (and a next page).
+    return counted >= params.cap ? { total: params.cap - 1, totalCapped: true, posts } : { total: counted, totalCapped: false, posts }
   }
 
   async recentPosts(limit: number): Promise<RecentPost[]> {

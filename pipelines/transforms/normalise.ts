@@ -1,45 +1,87 @@
 // normalise: every post, whatever its source, leaves here valid against the Post schema, with
-// canonical text (NFC, no control characters, collapsed spaces), handle and timestamp. A post that
-// cannot be made valid goes to the dead-letter record with the schema's own words for why.
+// canonical text (NFC, no control characters, collapsed spaces), handle and timestamp, and without
+// the fields only the pipeline fills in. Engagement updates are checked likewise. What cannot be
+// made valid goes to the dead-letter record with the schema's own words for why.
 import { filter, map, type OperatorFunction } from 'rxjs'
 import { Compile } from 'typebox/compile'
-import { Post } from '../schema.ts'
+import { EngagementUpdate, Post } from '../schema.ts'
 import type { DeadLetter } from '../sinks/deadletter.ts'
 
 const validator = Compile(Post)
+const engagementValidator = Compile(EngagementUpdate)
+
+// Times the store can hold (DateTime: 1970 to 2106). A post outside them is a source's error (a
+// client clock, a bad field), not news.
+const EARLIEST = Date.UTC(1970, 0, 1)
+const LATEST = Date.UTC(2106, 0, 1)
+
+/** The schema's first three complaints, with where each is. */
+function schemaErrors(errors: Iterable<{ instancePath: string; message: string }>, fallback: string): string {
+  return [...errors].slice(0, 3).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ') || fallback
+}
+
+function checkTime(field: string, value: string): { ok: true; ms: number } | { ok: false; reason: string } {
+  const ms = Date.parse(value)
+  if (Number.isNaN(ms)) return { ok: false, reason: `${field} is not a date: ${JSON.stringify(value)}` }
+  if (ms < EARLIEST || ms >= LATEST) return { ok: false, reason: `${field} ${JSON.stringify(value)} is outside 1970-2105` }
+  return { ok: true, ms }
+}
 // C0/C1 controls other than tab and newline, plus zero-width and bidi overrides that hide text.
 const INVISIBLE = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2066-\u2069\uFEFF]/g
 
 export type Normalised = { ok: true; post: Post } | { ok: false; reason: string }
 
 export function normaliseOne(input: unknown): Normalised {
-  if (!validator.Check(input)) {
-    const first = [...validator.Errors(input)].slice(0, 3)
-    return { ok: false, reason: first.map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ') || 'not a post' }
-  }
-  const time = Date.parse(input.createdAt)
-  if (Number.isNaN(time)) return { ok: false, reason: `/createdAt is not a date: ${JSON.stringify(input.createdAt)}` }
+  if (!validator.Check(input)) return { ok: false, reason: schemaErrors(validator.Errors(input), 'not a post') }
+  const time = checkTime('/createdAt', input.createdAt)
+  if (!time.ok) return time
   const text = input.text.normalize('NFC').replace(INVISIBLE, '').replace(/[ \t]+/g, ' ').replace(/\n{3,}/g, '\n\n').trim()
   if (text.length === 0) return { ok: false, reason: '/text is empty' }
+  // Filled in by the pipeline (relate), never taken from a source.
+  const { answersMentionAt: _, ...post } = input
   return {
     ok: true,
     post: {
-      ...input,
+      ...post,
       text,
       author: { ...input.author, handle: input.author.handle.replace(/^@/, '').toLowerCase() },
-      createdAt: new Date(time).toISOString(),
+      createdAt: new Date(time.ms).toISOString(),
     },
   }
 }
 
-export function normalise(deadLetter: DeadLetter): OperatorFunction<unknown, Post> {
+export type NormalisedEngagement = { ok: true; update: EngagementUpdate } | { ok: false; reason: string }
+
+export function normaliseEngagementOne(input: unknown): NormalisedEngagement {
+  if (!engagementValidator.Check(input)) return { ok: false, reason: schemaErrors(engagementValidator.Errors(input), 'not an engagement update') }
+  const time = checkTime('/at', input.at)
+  if (!time.ok) return time
+  return { ok: true, update: { ...input, at: new Date(time.ms).toISOString() } }
+}
+
+export function normaliseEngagement(deadLetter: DeadLetter): OperatorFunction<unknown, EngagementUpdate> {
+  return checked((input) => {
+    const result = normaliseEngagementOne(input)
+    return result.ok ? { ok: true, value: result.update } : result
+  }, deadLetter)
+}
+
+/** The values `one` accepts; each input it refuses goes to the dead-letter record with why. */
+function checked<T>(one: (input: unknown) => { ok: true; value: T } | { ok: false; reason: string }, deadLetter: DeadLetter): OperatorFunction<unknown, T> {
   return (input$) =>
     input$.pipe(
-      map((input) => ({ input, result: normaliseOne(input) })),
-      filter(({ input, result }) => {
-        if (!result.ok) deadLetter.record('normalise', result.reason, input)
-        return result.ok
+      map((input) => ({ input, result: one(input) })),
+      filter((r): r is { input: unknown; result: { ok: true; value: T } } => {
+        if (!r.result.ok) deadLetter.record('normalise', r.result.reason, r.input)
+        return r.result.ok
       }),
-      map(({ result }) => (result as { post: Post }).post),
+      map(({ result }) => result.value),
     )
+}
+
+export function normalise(deadLetter: DeadLetter): OperatorFunction<unknown, Post> {
+  return checked((input) => {
+    const result = normaliseOne(input)
+    return result.ok ? { ok: true, value: result.post } : result
+  }, deadLetter)
 }

@@ -8,8 +8,8 @@ import { map, type OperatorFunction } from 'rxjs'
 import type { EngagementUpdate, Post } from '../schema.ts'
 import type { AttributedEngagement } from '../store/store.ts'
 
-/** Posts remembered: about a day of a busy brand. */
-export const RECENT_POSTS = 500_000
+/** Posts remembered (about 40 MB): hours of a busy brand, days of most. */
+export const RECENT_POSTS = 200_000
 
 export interface RecentPost {
   id: string

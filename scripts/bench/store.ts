@@ -20,6 +20,7 @@ import { MemoryDeadLetter } from '../../pipelines/sinks/deadletter.ts'
 import { generate } from '../../pipelines/sources/simulator/generate.ts'
 import { launchDay } from '../../pipelines/sources/simulator/scenario.ts'
 import { EmbeddedStore } from '../../pipelines/store/embedded.ts'
+import { DAY_PARTITIONED } from '../../pipelines/store/queries.ts'
 import { postRow } from '../../pipelines/store/rows.ts'
 import { ServerStore } from '../../pipelines/store/server.ts'
 import type { SqlStore } from '../../pipelines/store/sql-store.ts'
@@ -127,7 +128,8 @@ if (args.server && !args['skip-writes']) {
 // ---- 2. history queries over a day of POSTS posts --------------------------------------------
 const [present] = await embedded.select<{ n: string }>('SELECT count() AS n FROM posts WHERE toDate(created_at) = toDate({day:String})', { day: DAY })
 if (Number(present!.n) !== POSTS) {
-  if (Number(present!.n) > 0) await embedded.run(`ALTER TABLE posts DROP PARTITION '${DAY}'`)
+  // A run stopped half-way: start the day again in every table (views' targets included).
+  if (Number(present!.n) > 0) for (const table of DAY_PARTITIONED) await embedded.run(`ALTER TABLE ${table} DROP PARTITION '${DAY}'`)
   console.log(`\n== making ${fmt(POSTS, 0)} posts for ${DAY} inside ClickHouse (kept in ${args.dir} for later runs)`)
   const started = performance.now()
   const CHUNK = 1_000_000

@@ -3,7 +3,7 @@
 // and the spool drains oldest first when the store is back; a spool left by a crash drains before
 // anything new. (The end-to-end version, with a real ClickHouse server killed mid-stream, is
 // tests/store/outage.test.ts.)
-import { readdirSync, writeFileSync } from 'node:fs'
+import { readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { map, type Observable, of, throwError, timer } from 'rxjs'
 import { TestScheduler } from 'rxjs/testing'
@@ -85,7 +85,7 @@ describe('sink spool', () => {
     })
     expect(completed).toBe(true)
     expect(spool.pending()).toBe(2)
-    expect(new Spool<string>(spool.dir, 1 << 20).oldest()?.items).toEqual(['a'])
+    expect(new Spool<string>(spool.dir, 1 << 20).oldest(1).map((s) => s.items)).toEqual([['a']])
   })
 
   it('dead-letters a batch that would pass the spool bound, saying so', () => {
@@ -111,7 +111,7 @@ describe('sink spool', () => {
       flush()
     })
     expect(store!.stored).toEqual(['ok', 'also ok'])
-    expect(deadLetter.records).toEqual([{ stage: 'store:posts', reason: expect.stringContaining('spool segment 1 line 2'), payload: null }])
+    expect(deadLetter.records).toEqual([{ stage: 'store:posts', reason: expect.stringContaining('spool batch 1 line 2'), payload: '{not json' }])
   })
 
   it('keeps at most a few batches in memory when the store is slow, the rest on disk, in order', () => {
@@ -139,6 +139,58 @@ describe('sink spool', () => {
     expect(stored).toEqual(items)
     expect(emitted.sort()).toEqual([...items].sort())
     expect(spool.pending()).toBe(0)
+  })
+
+  it('refuses a batch the spool cannot write, saying why, and goes on', () => {
+    const spool = freshSpool()
+    // The spool's folder turns into a file: every write to it fails.
+    rmSync(spool.dir, { recursive: true })
+    writeFileSync(spool.dir, '')
+    const deadLetter = new MemoryDeadLetter()
+    const emitted: string[][] = []
+    run((scheduler, { cold, flush }) => {
+      const store = flakyStore(scheduler, (now) => now < 2_000)
+      cold('a 2999ms b |').pipe(clickhouseSink('posts', store.write, { deadLetter, spool, scheduler })).subscribe((b) => emitted.push(b))
+      flush()
+    })
+    expect(deadLetter.records).toEqual([{ stage: 'store:posts', reason: expect.stringContaining('the spool cannot be written'), payload: 'a' }])
+    expect(emitted).toEqual([['b']])
+    rmSync(spool.dir)
+  })
+
+  it('takes back, corrected, an item it refused before', () => {
+    const deadLetter = new MemoryDeadLetter()
+    const emitted: string[][] = []
+    run((scheduler, { cold, flush }) => {
+      const store = flakyStore(scheduler, (now) => now < 2_000)
+      cold('a 2999ms a |').pipe(clickhouseSink('posts', store.write, { deadLetter, key: (s) => s, scheduler })).subscribe((b) => emitted.push(b))
+      flush()
+    })
+    expect(deadLetter.records).toHaveLength(1)
+    expect(emitted).toEqual([['a']])
+  })
+
+  it('spools only what a split batch left unwritten when the store goes away mid-split', () => {
+    const spool = freshSpool()
+    const deadLetter = new MemoryDeadLetter()
+    const emitted: string[][] = []
+    const stored: string[] = []
+    const badData = Object.assign(new Error('Code: 27. DB::Exception: Cannot parse input'), { clickhouseCode: 27 })
+    run((scheduler, { cold, flush }) => {
+      // The batch has a bad row; while it is being split the store goes down for good.
+      const write = (batch: string[]) => {
+        if (batch.includes('bad')) return throwError(() => badData)
+        if (batch.includes('d')) return throwError(() => new Error('connect ECONNREFUSED'))
+        stored.push(...batch)
+        return of(batch)
+      }
+      cold('(abcd) |', { a: 'a', b: 'bad', c: 'c', d: 'd' }).pipe(clickhouseSink('posts', write, { deadLetter, spool, scheduler })).subscribe((b) => emitted.push(b))
+      flush()
+    })
+    expect(stored).toEqual(['a'])
+    expect(deadLetter.records.map((r) => r.payload)).toEqual(['bad'])
+    expect(emitted.flat().sort()).toEqual(['a', 'c', 'd'])
+    expect(spool.oldest(100).flatMap((s) => s.items)).toEqual(['c', 'd'])
   })
 
   it('drops an item it accepted lately instead of storing or counting it twice', () => {

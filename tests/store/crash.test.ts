@@ -1,16 +1,60 @@
-// The app killed with SIGKILL mid-stream, in server mode: first while ClickHouse is down too, then
-// again while it is up. What the app had accepted (shown on the wall) was stored or spooled to
-// disk, so after each restart every post a wall saw is stored, and none twice.
+// The app killed with SIGKILL mid-stream and restarted: on the embedded store, and in server mode
+// first while ClickHouse is down too, then again while it is up. What the app had accepted (shown
+// on the wall) was stored or spooled to disk, so after each restart every post a wall saw is
+// stored, and none twice.
 import { join } from 'node:path'
 import { io as connect, type Socket } from 'socket.io-client'
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ClientToServerEvents, ServerToClientEvents } from '../../pipelines/schema.ts'
+import { EmbeddedStore } from '../../pipelines/store/embedded.ts'
 import { ServerStore } from '../../pipelines/store/server.ts'
 import { ClickHouseServerProcess, describeWithServer } from '../support/clickhouse-server.ts'
 import { exited, startMain } from '../support/main-process.ts'
 import { tmpDir } from '../support/tmp.ts'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** Connects a wall to `url` and adds the ids of the posts it is shown to `seen`. */
+async function watch(url: string, seen: Set<string>) {
+  const wall: Socket<ServerToClientEvents, ClientToServerEvents> = connect(url, { transports: ['websocket'], reconnection: false })
+  wall.on('posts.added.v1', (posts) => posts.forEach((p) => seen.add(p.id)))
+  await new Promise<void>((ok) => wall.once('snapshot.v1', () => ok()))
+  return wall
+}
+
+describe('embedded: the app killed mid-stream', () => {
+  const dir = tmpDir('crash-embedded')
+  afterAll(() => dir.remove())
+
+  it('loses nothing it accepted and stores nothing twice', async () => {
+    const env = { DATA_DIR: dir.path, SIM_SPEED: '900', SENTIMENT_MODEL: 'lexicon' }
+    const seen = new Set<string>()
+    const first = startMain(env)
+    const wall = await watch(await first.url, seen)
+    await sleep(2_500)
+    first.child.kill('SIGKILL')
+    await exited(first.child)
+    wall.close()
+    expect(seen.size).toBeGreaterThan(0)
+
+    const second = startMain(env)
+    const again = await watch(await second.url, seen)
+    await sleep(1_500)
+    second.child.kill('SIGTERM')
+    expect(await exited(second.child)).toBe(0)
+    again.close()
+
+    const store = new EmbeddedStore(dir.path)
+    try {
+      const ids = new Set((await store.select<{ id: string }>('SELECT id FROM posts')).map((r) => r.id))
+      expect([...seen].filter((id) => !ids.has(id))).toEqual([])
+      const [counts] = await store.select<{ rows: string; ids: string }>('SELECT count() AS rows, uniqExact(id) AS ids FROM posts')
+      expect(Number(counts!.rows)).toBe(Number(counts!.ids))
+    } finally {
+      await store.close()
+    }
+  }, 60_000)
+})
 
 describeWithServer('server mode: the app killed mid-stream', () => {
   const dir = tmpDir('crash')
@@ -32,13 +76,7 @@ describeWithServer('server mode: the app killed mid-stream', () => {
     const env = { DATA_DIR: join(dir.path, 'app'), CLICKHOUSE_URL: server.url, CLICKHOUSE_DATABASE: 'crash', SIM_SPEED: '900', SENTIMENT_MODEL: 'lexicon' }
     const first = startMain(env)
     const seen = new Set<string>()
-    const watch = async (url: string) => {
-      const wall: Socket<ServerToClientEvents, ClientToServerEvents> = connect(url, { transports: ['websocket'], reconnection: false })
-      wall.on('posts.added.v1', (posts) => posts.forEach((p) => seen.add(p.id)))
-      await new Promise<void>((ok) => wall.once('snapshot.v1', () => ok()))
-      return wall
-    }
-    const wall = await watch(await first.url)
+    const wall = await watch(await first.url, seen)
     await sleep(3_000)
     const beforeOutage = seen.size
     await server.kill9()
@@ -60,7 +98,7 @@ describeWithServer('server mode: the app killed mid-stream', () => {
       .poll(async () => ((await (await fetch(`${url}/healthz`)).json()) as typeof health).pipeline.spool.posts.batches, { timeout: 20_000, interval: 250 })
       .toBe(0)
     // Killed again mid-stream, the store up this time: what the wall saw was stored already.
-    const secondWall = await watch(url)
+    const secondWall = await watch(url, seen)
     const beforeSecondCrash = seen.size
     await sleep(2_000)
     expect(seen.size).toBeGreaterThan(beforeSecondCrash)
