@@ -141,9 +141,9 @@ if (Number(present!.n) !== POSTS) {
   console.log(`  ${fmt(POSTS, 0)} posts in ${fmt((performance.now() - started) / 1000)} s`)
 }
 
-// Synthetic but shaped like the stream: 60% mention Lumen, some Corvid and Nimbus; every tenth post
-// is the brand's reply to a mention a varying distance back; labels, flags and intents by hash;
-// engagement on every third post (engage() below).
+// Synthetic but shaped like the stream: 60% mention Lumen, some Corvid and Nimbus; one post in a
+// hundred is the brand's reply to a mention a varying distance back (100,000 replies a day: a busy
+// support team); labels, flags and intents by hash; engagement on every third post (engage()).
 function populate(offset: number, count: number): string {
   const texts = [
     'Lumen X battery dies by 3pm, is that normal?',
@@ -168,14 +168,14 @@ SELECT
   [${texts.map((t) => `'${t.replace(/'/g, "\\'")}'`).join(', ')}][number % ${texts.length} + 1],
   'en',
   toDateTime(intDiv(${start} + intDiv(number * 86400000, ${POSTS}), 1000)) AS at, ${start} + intDiv(number * 86400000, ${POSTS}),
-  if(number % 10 = 9 AND number >= 100, concat('bench:', toString(number - 9 - 10 * (number % 7))), ''), '',
+  if(number % 100 = 99 AND number >= 1000, concat('bench:', toString(number - 99 - 100 * (number % 7))), ''), '',
   intHash32(number + 2) % 20, intHash32(number + 3) % 5, 0, 0,
-  multiIf(number % 10 < 6, ['Lumen'], number % 10 = 6, ['Corvid'], number % 10 = 7, ['Nimbus'], number % 10 = 8, ['Lumen', 'Corvid'], []) AS brands,
-  [], if(number % 10 = 9, 'Lumen', ''),
+  multiIf(number % 100 = 99, [], number % 10 < 6, ['Lumen'], number % 10 = 6, ['Corvid'], number % 10 = 7, ['Nimbus'], number % 10 = 8, ['Lumen', 'Corvid'], ['Nimbus']) AS brands,
+  [], if(number % 100 = 99, 'Lumen', ''),
   CAST(['negative', 'neutral', 'positive'][intHash32(number + 4) % 3 + 1] AS Enum8('negative' = -1, 'neutral' = 0, 'positive' = 1)),
   0.2, 0.5, 0.3, 0.5, intHash32(number + 5) % 17 = 0, intHash32(number + 6) % 13 = 0,
   arrayFilter(x -> x != '', [if(number % 5 = 1, 'question', ''), if(number % 7 = 2, 'suggestion', ''), if(number % 11 = 3, 'comparison', '')]),
-  if(number % 10 = 9 AND number >= 100, ${start} + intDiv((number - 9 - 10 * (number % 7)) * 86400000, ${POSTS}), 0)
+  if(number % 100 = 99 AND number >= 1000, ${start} + intDiv((number - 99 - 100 * (number % 7)) * 86400000, ${POSTS}), 0)
 FROM numbers(${offset}, ${count})`
 }
 
@@ -192,7 +192,7 @@ function engage(offset: number, count: number): string {
   return `
 INSERT INTO engagement (id, post_id, source, brands, at, at_ms, likes, reposts, replies, quotes)
 SELECT concat('bench-like:', toString(number)), concat('bench:', toString(number)), 'simulator',
-  multiIf(number % 10 < 6, ['Lumen'], number % 10 = 6, ['Corvid'], number % 10 = 7, ['Nimbus'], number % 10 = 8, ['Lumen', 'Corvid'], []),
+  multiIf(number % 100 = 99, [], number % 10 < 6, ['Lumen'], number % 10 = 6, ['Corvid'], number % 10 = 7, ['Nimbus'], number % 10 = 8, ['Lumen', 'Corvid'], ['Nimbus']),
   toDateTime(intDiv(ms, 1000)), ms, 1 + intHash32(number) % 4, intHash32(number) % 2, 0, 0
 FROM (SELECT number, ${start} + intDiv(number * 86400000, ${POSTS}) + intHash32(number + 7) % 3600000 AS ms FROM numbers(${offset}, ${count}))
 WHERE number % 3 = 0`
