@@ -67,7 +67,9 @@ async function scoredPosts(): Promise<ScoredPost[]> {
 const base = await scoredPosts()
 const BATCH = 5_000
 const span = Date.parse(base.at(-1)!.createdAt) - Date.parse(base[0]!.createdAt) + 60_000
-let shift = 0
+// Past everything a previous run left in the same folder.
+const [newestStored] = await embedded.select<{ t: string }>('SELECT max(created_ms) AS t FROM posts')
+let shift = Math.max(0, Number(newestStored!.t) - Date.parse(base[0]!.createdAt) + 60_000)
 /** The base posts with new ids, later than any written before: a live stream moves forward. */
 function relabel(tag: string, replayed = false) {
   if (!replayed) shift += span
