@@ -34,6 +34,8 @@ export interface PipelineDeps {
   initialWindows?: readonly WindowAggregate[]
   /** The store's newest posts, oldest first, so replies and engagement relate across a restart. */
   recentPosts?: readonly RecentPost[]
+  /** After the sources stop, how long the sinks go on draining their spools (default: until done). */
+  drainOnStopMs?: number
   /** Where each table's batches wait while the store is unreachable (see sinks/spool.ts). */
   spools?: { posts?: Spool<ScoredPost>; engagement?: Spool<AttributedEngagement> }
   scheduler?: SchedulerLike
@@ -71,7 +73,16 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
     insert: (batch: T[], options: { checked: boolean }) => Promise<unknown>,
     unstored: (batch: T[]) => Promise<T[]>,
     spool: Spool<T> | undefined,
-  ) => clickhouseSink<T>(table, (batch, checked) => insert(batch, { checked }), { deadLetter, spool, key, unstored, onDuplicate: duplicate, scheduler })
+  ) =>
+    clickhouseSink<T>(table, (batch, checked) => insert(batch, { checked }), {
+      deadLetter,
+      spool,
+      key,
+      unstored,
+      onDuplicate: duplicate,
+      drainAfterInputMs: deps.drainOnStopMs,
+      scheduler,
+    })
   const recentPosts = new RecentPosts()
   for (const post of deps.recentPosts ?? []) recentPosts.add(post)
   const duplicate = () => stats.duplicates++

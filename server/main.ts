@@ -61,6 +61,8 @@ async function main(): Promise<void> {
     initialWindows: await store.minuteAggregates({ lastMinutes: RETAIN_MINUTES }),
     recentPosts: await store.recentPosts(RECENT_POSTS),
     spools,
+    // Within the graceful stop's deadline; what is left drains at the next start.
+    drainOnStopMs: SHUTDOWN_TIMEOUT_MS / 2,
   })
   stats = () => ({
     ...pipeline.stats,

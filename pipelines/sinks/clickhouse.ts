@@ -6,17 +6,20 @@
 //   good ones are stored, each bad one is dead-lettered with the store's reason.
 // - When the store stays unreachable, the batch goes to the on-disk spool instead, and so does
 //   every batch after it while the spool holds anything, so that order is kept. The spool drains,
-//   oldest first, one batch per job between new batches, with backoff while the store is down.
+//   oldest first, several batches per insert between new batches, with backoff while the store is
+//   down; after the input ends, it goes on draining for `drainAfterInputMs` at most.
 // - Bounded memory: when the store is slow rather than down, at most MAX_QUEUED_BATCHES batches wait
 //   in memory; newer ones wait in the spool, and the older ones in memory still go first.
 // - Without a spool (or when it is full) a batch that keeps failing is dead-lettered item by item.
 // - Duplicates: the sink remembers the keys it accepted lately, and asks the store (`unstored`)
 //   which of a batch it does not hold yet, before the first attempt; a replayed item is neither
-//   stored, spooled nor counted live twice. Writes are idempotent too (Store.insertPosts skips ids
-//   it holds), so a retry after an attempt that failed after landing stores nothing twice, and the
-//   items still count live: the first question's answer decides what is new, not the retry's.
+//   stored nor counted live twice. Writes are idempotent too (Store.insertPosts skips ids it holds),
+//   so a retry after an attempt that failed after landing stores nothing twice, and the items still
+//   count live: the first question's answer decides what is new, not the retry's. (A batch that
+//   goes to the spool without the question, in an outage or behind older spooled batches, counts
+//   live as it is: a replay arriving just then is stored once but may count live twice.)
 // The sink emits what it accepted, stored or spooled: the pipeline and the wall go on in an outage.
-import { asyncScheduler, bufferTime, catchError, concat, concatMap, defer, EMPTY, filter, finalize, map, merge, type Observable, type ObservableInput, of, type OperatorFunction, reduce, ReplaySubject, retry, type SchedulerLike, Subject, switchMap, throwError, timer } from 'rxjs'
+import { asyncScheduler, bufferTime, catchError, concat, concatMap, defer, endWith, filter, finalize, from, ignoreElements, last, map, merge, type Observable, type ObservableInput, of, type OperatorFunction, reduce, ReplaySubject, retry, type SchedulerLike, Subject, switchMap, throwError, timer } from 'rxjs'
 import type { DeadLetter } from './deadletter.ts'
 import { isBadData } from './failures.ts'
 import type { Spool } from './spool.ts'
@@ -43,6 +46,8 @@ export interface SinkOptions<T> {
   key?: (item: T) => string
   /** Told of each item dropped as a duplicate of one accepted lately. */
   onDuplicate?: (item: T) => void
+  /** After the input ends, how long the spool goes on draining before the sink completes. */
+  drainAfterInputMs?: number
   /** Told of each failed attempt to drain the spool (the store is still down). */
   onDrainError?: (error: unknown) => void
   scheduler?: SchedulerLike
@@ -60,7 +65,7 @@ interface Progress<T> {
  * accepted batch.
  */
 export function clickhouseSink<T>(table: string, write: (batch: T[], checked: boolean) => ObservableInput<unknown>, options: SinkOptions<T>): OperatorFunction<T, T[]> {
-  const { deadLetter, spool, key, unstored, onDuplicate, onDrainError, scheduler = asyncScheduler } = options
+  const { deadLetter, spool, key, unstored, onDuplicate, onDrainError, drainAfterInputMs = Number.POSITIVE_INFINITY, scheduler = asyncScheduler } = options
   const stage = `store:${table}`
   const recent = new RecentKeys(RECENT_KEYS)
 
@@ -93,16 +98,18 @@ export function clickhouseSink<T>(table: string, write: (batch: T[], checked: bo
       let completed = false
       let draining = false
       let inputDone = false
+      let inputDoneAt = 0
       let lastDrainFailed = false
       let drainDelay = 0
       /** Schedules a drain or completes, whichever the state calls for. */
       const settle = () => {
         if (completed || draining) return
         const waiting = (spool?.pending() ?? 0) > 0
-        if (inputDone && inMemory.length === 0 && (!waiting || lastDrainFailed)) {
+        const stopDraining = inputDone && (lastDrainFailed || scheduler.now() - inputDoneAt >= drainAfterInputMs)
+        if (inputDone && inMemory.length === 0 && (!waiting || stopDraining)) {
           completed = true
           drains.complete()
-        } else if (waiting && !(inputDone && lastDrainFailed)) {
+        } else if (waiting && !stopDraining) {
           draining = true
           drains.next(lastDrainFailed ? drainDelay : 0)
         }
@@ -116,10 +123,11 @@ export function clickhouseSink<T>(table: string, write: (batch: T[], checked: bo
         batches$.pipe(
           map((batch) => {
             const seq = spool ? spool.reserve() : ++batchSeq
+            let items: T[] | undefined
             if (spool && inMemory.length >= MAX_QUEUED_BATCHES) {
               // The store is behind: this batch waits on disk, not in memory (unless the disk
               // will not take it: then in memory after all).
-              const items = fresh(batch)
+              items = fresh(batch)
               const appended = items.length > 0 ? spool.append(items, seq) : undefined
               if (!appended || appended.ok) {
                 spilled.next(items)
@@ -129,7 +137,7 @@ export function clickhouseSink<T>(table: string, write: (batch: T[], checked: bo
             }
             inMemory.push(seq)
             return () =>
-              accept(batch, seq).pipe(
+              accept(items ?? fresh(batch), seq).pipe(
                 finalize(() => {
                   inMemory.splice(inMemory.indexOf(seq), 1)
                   settle()
@@ -138,6 +146,7 @@ export function clickhouseSink<T>(table: string, write: (batch: T[], checked: bo
           }),
           finalize(() => {
             inputDone = true
+            inputDoneAt = scheduler.now()
             spilled.complete()
             settle()
           }),
@@ -148,7 +157,8 @@ export function clickhouseSink<T>(table: string, write: (batch: T[], checked: bo
         ),
       )
       settle()
-      return merge(jobs$.pipe(concatMap((job) => job())), spilled).pipe(filter((batch) => batch.length > 0))
+      // `spilled` first: a source that emits synchronously spills before anything else subscribes.
+      return merge(spilled, jobs$.pipe(concatMap((job) => job()))).pipe(filter((batch) => batch.length > 0))
 
       function fresh(batch: T[]): T[] {
         return key ? batch.filter(isNew) : batch
@@ -164,8 +174,8 @@ export function clickhouseSink<T>(table: string, write: (batch: T[], checked: bo
         return true
       }
 
-      function accept(batch: T[], seq: number): Observable<T[]> {
-        const items = fresh(batch)
+      /** Writes (or spools) a batch's new items, filtered by `fresh` already. */
+      function accept(items: T[], seq: number): Observable<T[]> {
         if (items.length === 0) return of([])
         // Once the input has ended (shutting down), a batch still in memory goes to disk at once:
         // a slow store must not hold it past the process's deadline.
@@ -173,7 +183,8 @@ export function clickhouseSink<T>(table: string, write: (batch: T[], checked: bo
         if (spool && (inputDone || olderSpooled(seq)) && toSpool(items, seq).ok) return of(items)
         let unheld = items
         const progress: Progress<T> = { written: [], refused: new Set() }
-        const unheld$ = unstored ? withRetries(() => unstored(items), STORE_RETRIES) : of(items)
+        // Exactly one answer: none is an error (retried, then spooled), more are ignored.
+        const unheld$ = unstored ? withRetries(() => from(unstored(items)).pipe(last()), STORE_RETRIES) : of(items)
         return unheld$.pipe(
           concatMap((answer) => {
             unheld = answer
@@ -200,18 +211,29 @@ export function clickhouseSink<T>(table: string, write: (batch: T[], checked: bo
       }
 
       function drainOne(): Observable<T[]> {
+        try {
+          return drainSegments()
+        } catch (error) {
+          // The spool's own disk failed (it never throws on purpose): report it, try again later.
+          onDrainError?.(error)
+          return drained(true)
+        }
+      }
+
+      function drainSegments(): Observable<T[]> {
         // Only batches older than any still in memory: those go first.
-        const segments = spool ? spool.oldest(STORE_BATCH_MAX, inMemory[0]) : []
+        const found = spool ? spool.oldest(STORE_BATCH_MAX, inMemory[0]) : []
+        for (const segment of found) {
+          if (segment.damaged.length === 0) continue
+          // Refused once, with the line itself; the file keeps what did parse (or goes).
+          for (const d of segment.damaged) deadLetter.record(stage, `spool batch ${segment.seq} line ${d.line}: ${d.reason}`, d.text)
+          spool!.replace(segment.seq, segment.items)
+        }
+        const segments = found.filter((segment) => segment.items.length > 0)
         if (!spool || segments.length === 0) {
           draining = false
           settle()
           return of([])
-        }
-        for (const segment of segments) {
-          if (segment.damaged.length === 0) continue
-          // Refused once, with the line itself; the file keeps what did parse.
-          for (const d of segment.damaged) deadLetter.record(stage, `spool batch ${segment.seq} line ${d.line}: ${d.reason}`, d.text)
-          spool.replace(segment.seq, segment.items)
         }
         const items = segments.flatMap((s) => s.items)
         const progress: Progress<T> = { written: [], refused: new Set() }
@@ -262,7 +284,9 @@ export function clickhouseSink<T>(table: string, write: (batch: T[], checked: bo
    */
   function writeBatch(batch: T[], retries: number, checked: boolean, progress: Progress<T>): Observable<void> {
     let attempts = 0
-    return withRetries(() => write(batch, checked && attempts++ === 0), retries).pipe(
+    // Done when `write` completes, whatever it emits (exactly once).
+    const attempt = () => from(write(batch, checked && attempts++ === 0)).pipe(ignoreElements(), endWith(undefined))
+    return withRetries(attempt, retries).pipe(
       map(() => {
         progress.written.push(...batch)
       }),

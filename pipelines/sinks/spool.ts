@@ -62,7 +62,12 @@ export class Spool<T> {
    * written, when it would pass maxBytes or the disk will not take it.
    */
   append(items: readonly T[], seq = this.reserve()): Appended {
-    const body = `${items.map((item) => JSON.stringify(item)).join('\n')}\n`
+    let body: string
+    try {
+      body = `${items.map((item) => JSON.stringify(item)).join('\n')}\n`
+    } catch (error) {
+      return { ok: false, reason: `the batch cannot be written as JSON (${String(error)})` }
+    }
     const bytes = Buffer.byteLength(body)
     if (this.size + bytes > this.maxBytes) return { ok: false, reason: `the spool is full (${this.maxBytes} bytes)` }
     if (this.bytesOf.has(seq)) return { ok: false, reason: `spool batch ${seq} exists` }
@@ -80,12 +85,17 @@ export class Spool<T> {
     return this.order[0]
   }
 
-  /** The oldest batches, in order, as many as fit in `maxItems` (always at least one). */
+  /**
+   * The oldest batches below `below`, in order, as many as fit in `maxItems` (at least one if
+   * any). A file that cannot be read is set aside (renamed `.unreadable`) and comes back as a
+   * segment with no items and the reason, so it is reported once and never blocks the spool.
+   */
   oldest(maxItems: number, below = Number.POSITIVE_INFINITY): SpoolSegment<T>[] {
     const segments: SpoolSegment<T>[] = []
     let items = 0
-    for (const seq of this.order) {
+    for (const seq of [...this.order]) {
       if (seq >= below) break
+      if (segments.length > 0 && items >= maxItems) break
       const segment = this.read(seq)
       if (segments.length > 0 && items + segment.items.length > maxItems) break
       segments.push(segment)
@@ -94,29 +104,54 @@ export class Spool<T> {
     return segments
   }
 
-  /** Replaces a batch's content (what is left of it after part was stored or refused). */
+  /**
+   * Replaces a batch's content with what is left of it after part was stored or refused. Never
+   * throws: if the disk will not take it, the old content stays (a later drain rewrites it, and
+   * the store skips what it holds).
+   */
   replace(seq: number, items: readonly T[]): void {
     if (!this.bytesOf.has(seq)) return
     if (items.length === 0) return this.remove(seq)
-    const body = `${items.map((item) => JSON.stringify(item)).join('\n')}\n`
-    this.writeDurably(seq, body)
-    this.size += Buffer.byteLength(body) - this.bytesOf.get(seq)!
-    this.bytesOf.set(seq, Buffer.byteLength(body))
+    try {
+      const body = `${items.map((item) => JSON.stringify(item)).join('\n')}\n`
+      this.writeDurably(seq, body)
+      this.size += Buffer.byteLength(body) - this.bytesOf.get(seq)!
+      this.bytesOf.set(seq, Buffer.byteLength(body))
+    } catch {
+      // kept as it was
+    }
   }
 
+  /** Forgets a batch and deletes its file; never throws (a file left behind drains again). */
   remove(seq: number): void {
     const bytes = this.bytesOf.get(seq)
     if (bytes === undefined) return
-    rmSync(join(this.dir, name(seq)), { force: true })
     this.bytesOf.delete(seq)
     this.order.splice(this.order.indexOf(seq), 1)
     this.size -= bytes
+    try {
+      rmSync(join(this.dir, name(seq)), { force: true })
+    } catch {
+      // left for the next start, whose drain finds its posts stored already
+    }
   }
 
   private read(seq: number): SpoolSegment<T> {
     const items: T[] = []
     const damaged: SpoolSegment<T>['damaged'] = []
-    readFileSync(join(this.dir, name(seq)), 'utf8')
+    let content: string
+    try {
+      content = readFileSync(join(this.dir, name(seq)), 'utf8')
+    } catch (error) {
+      try {
+        renameSync(join(this.dir, name(seq)), join(this.dir, `${name(seq)}.unreadable`))
+      } catch {
+        // gone already
+      }
+      this.remove(seq)
+      return { seq, items, damaged: [{ line: 0, text: '', reason: `unreadable, set aside as ${name(seq)}.unreadable: ${String(error)}` }] }
+    }
+    content
       .split('\n')
       .forEach((text, i) => {
         if (text === '') return
@@ -153,12 +188,17 @@ export class Spool<T> {
       rmSync(tmp, { force: true })
       throw error
     }
-    // The rename itself is durable only once the folder is.
-    const dirFd = openSync(this.dir, 'r')
+    // The rename is the commit; it is durable against a power cut only once the folder is
+    // synced, which is done as well as the system allows (some refuse it on folders).
     try {
-      fsyncSync(dirFd)
-    } finally {
-      closeSync(dirFd)
+      const dirFd = openSync(this.dir, 'r')
+      try {
+        fsyncSync(dirFd)
+      } finally {
+        closeSync(dirFd)
+      }
+    } catch {
+      // the batch is written; only power-cut durability is weaker
     }
   }
 }

@@ -3,9 +3,9 @@
 // and the spool drains oldest first when the store is back; a spool left by a crash drains before
 // anything new. (The end-to-end version, with a real ClickHouse server killed mid-stream, is
 // tests/store/outage.test.ts.)
-import { readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { map, type Observable, of, throwError, timer } from 'rxjs'
+import { from, map, type Observable, of, throwError, timer } from 'rxjs'
 import { TestScheduler } from 'rxjs/testing'
 import { afterAll, describe, expect, it } from 'vitest'
 import { clickhouseSink } from '../../pipelines/sinks/clickhouse.ts'
@@ -32,6 +32,19 @@ function flakyStore(scheduler: TestScheduler, down: (now: number) => boolean) {
 function run(body: (scheduler: TestScheduler, helpers: Parameters<Parameters<TestScheduler['run']>[0]>[0]) => void) {
   const scheduler = new TestScheduler((a, b) => expect(a).toEqual(b))
   scheduler.run((helpers) => body(scheduler, helpers))
+}
+
+/** A sink started on a spool folder left as it is, with a healthy store and no new input. */
+function drainAtStart(dir: string) {
+  const deadLetter = new MemoryDeadLetter()
+  let stored: string[] = []
+  run((scheduler, { cold, flush }) => {
+    const store = flakyStore(scheduler, () => false)
+    stored = store.stored
+    cold('|').pipe(clickhouseSink('posts', store.write, { deadLetter, spool: new Spool<string>(dir, 1 << 20), scheduler })).subscribe()
+    flush()
+  })
+  return { deadLetter, stored }
 }
 
 describe('sink spool', () => {
@@ -103,14 +116,8 @@ describe('sink spool', () => {
   it('dead-letters a damaged line of a spooled batch and stores the rest', () => {
     const spool = freshSpool()
     writeFileSync(join(spool.dir, '000000000001.ndjson'), '"ok"\n{not json\n"also ok"\n')
-    const deadLetter = new MemoryDeadLetter()
-    let store: ReturnType<typeof flakyStore>
-    run((scheduler, { cold, flush }) => {
-      store = flakyStore(scheduler, () => false)
-      cold('|').pipe(clickhouseSink('posts', store.write, { deadLetter, spool: new Spool<string>(spool.dir, 1 << 20), scheduler })).subscribe()
-      flush()
-    })
-    expect(store!.stored).toEqual(['ok', 'also ok'])
+    const { deadLetter, stored } = drainAtStart(spool.dir)
+    expect(stored).toEqual(['ok', 'also ok'])
     expect(deadLetter.records).toEqual([{ stage: 'store:posts', reason: expect.stringContaining('spool batch 1 line 2'), payload: '{not json' }])
   })
 
@@ -191,6 +198,68 @@ describe('sink spool', () => {
     expect(deadLetter.records.map((r) => r.payload)).toEqual(['bad'])
     expect(emitted.flat().sort()).toEqual(['a', 'c', 'd'])
     expect(spool.oldest(100).flatMap((s) => s.items)).toEqual(['c', 'd'])
+  })
+
+  it('keeps a batch in memory when the spool will not take it, and loses nothing', () => {
+    const spool = freshSpool(1)
+    const stored: string[] = []
+    const duplicates: string[] = []
+    const items = Array.from({ length: 12 }, (_, i) => `p${i}`)
+    run((scheduler, { cold, flush }) => {
+      const write = (batch: string[]) => timer(2_000, scheduler).pipe(map(() => stored.push(...batch)))
+      const keys = items.map((_, i) => String.fromCharCode(97 + i))
+      cold(`${keys.join(' 499ms ')} |`, Object.fromEntries(keys.map((k, i) => [k, items[i]!])))
+        .pipe(clickhouseSink('posts', write, { deadLetter: new MemoryDeadLetter(), spool, key: (s) => s, onDuplicate: (s) => duplicates.push(s), scheduler }))
+        .subscribe()
+      flush()
+    })
+    expect(stored).toEqual(items)
+    expect(duplicates).toEqual([])
+  })
+
+  it('emits every batch of a source that emits all at once, spilled ones included', () => {
+    const spool = freshSpool()
+    const items = Array.from({ length: 6 * 5_000 }, (_, i) => `p${i}`)
+    let emitted = 0
+    let stored = 0
+    run((scheduler, { flush }) => {
+      const write = (batch: string[]) => timer(100, scheduler).pipe(map(() => (stored += batch.length)))
+      from(items)
+        .pipe(clickhouseSink('posts', write, { deadLetter: new MemoryDeadLetter(), spool, scheduler }))
+        .subscribe((b) => (emitted += b.length))
+      flush()
+    })
+    expect(emitted).toBe(items.length)
+    expect(stored).toBe(items.length)
+  })
+
+  it('reports an unreadable or wholly damaged spool file once and drains the rest', () => {
+    const spool = freshSpool()
+    mkdirSync(join(spool.dir, '000000000001.ndjson'))
+    writeFileSync(join(spool.dir, '000000000002.ndjson'), '{bad\n')
+    writeFileSync(join(spool.dir, '000000000003.ndjson'), '"x"\n"z"\n')
+    const { deadLetter, stored } = drainAtStart(spool.dir)
+    expect(stored).toEqual(['x', 'z'])
+    expect(deadLetter.records.map((r) => r.reason)).toEqual([expect.stringContaining('set aside as 000000000001.ndjson.unreadable'), expect.stringContaining('spool batch 2 line 1')])
+    expect(readdirSync(spool.dir)).toEqual(['000000000001.ndjson.unreadable'])
+  })
+
+  it('stops draining a while after the input ends, leaving the rest for the next start', () => {
+    const spool = freshSpool()
+    // Ten full batches: a drain writes one at a time.
+    for (let i = 0; i < 10; i++) spool.append(Array.from({ length: 5_000 }, (_, j) => `old${i}-${j}`))
+    let completedAt = -1
+    run((scheduler, { cold, flush }) => {
+      // A slow store: 5 s a write, 10 batches waiting, 12 s allowed after the input ends.
+      const write = (batch: string[]) => timer(5_000, scheduler).pipe(map(() => batch))
+      cold('a |')
+        .pipe(clickhouseSink('posts', write, { deadLetter: new MemoryDeadLetter(), spool: new Spool<string>(spool.dir, 1 << 20), drainAfterInputMs: 12_000, scheduler }))
+        .subscribe({ complete: () => (completedAt = scheduler.now()) })
+      flush()
+    })
+    expect(completedAt).toBeGreaterThan(0)
+    expect(completedAt).toBeLessThan(25_000)
+    expect(new Spool<string>(spool.dir, 1 << 20).pending()).toBeGreaterThan(0)
   })
 
   it('drops an item it accepted lately instead of storing or counting it twice', () => {
