@@ -4,7 +4,7 @@
 // batch is in the store.
 import { asyncScheduler, bufferTime, connectable, filter, lastValueFrom, map, merge, mergeMap, type Observable, type SchedulerLike, share, Subject, takeUntil, tap } from 'rxjs'
 import type { Classifier } from '../models/classifier.ts'
-import type { EngagementUpdate, ScoredPost, SourceEvent, TrackedBrand, WindowAggregate } from './schema.ts'
+import type { ScoredPost, SourceEvent, TrackedBrand, WindowAggregate } from './schema.ts'
 import { clickhouseSink } from './sinks/clickhouse.ts'
 import type { Spool } from './sinks/spool.ts'
 import type { DeadLetter } from './sinks/deadletter.ts'
