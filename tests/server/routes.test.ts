@@ -53,6 +53,9 @@ describe('HTTP routes', () => {
     expect(hours[0]!.posts).toBe(all.filter((w: { brand: string }) => w.brand === 'Lumen').reduce((n: number, w: { posts: number }) => n + w.posts, 0))
     const last = (await t.app.inject('/api/aggregates?lastMinutes=2')).json().windows
     expect(new Set(last.map((w: { minute: string }) => w.minute)).size).toBe(2)
+    expect((await t.app.inject('/api/aggregates?source=simulator')).json().windows).toEqual(all)
+    expect((await t.app.inject('/api/aggregates?source=mastodon')).json().windows).toEqual([])
+    expect((await t.app.inject('/api/aggregates?source=myspace')).statusCode).toBe(400)
   })
 
   it('rejects a bad query in the one error shape, saying what is wrong', async () => {
