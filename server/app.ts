@@ -10,6 +10,7 @@ import { clientPlugin } from './plugins/client.ts'
 import { socketIoPlugin } from './plugins/socketio.ts'
 import { aggregateRoutes } from './routes/aggregates.ts'
 import { healthRoutes, type HealthInfo } from './routes/health.ts'
+import { type IngestOptions, ingestRoutes } from './routes/ingest.ts'
 import { postRoutes } from './routes/posts.ts'
 import { responsivenessRoutes } from './routes/responsiveness.ts'
 import { buildSnapshot } from './snapshot.ts'
@@ -22,6 +23,8 @@ export interface ServerOptions {
   logger?: FastifyServerOptions['logger']
   /** Folder of the built client; defaults to client/dist. */
   clientRoot?: string
+  /** The webhook (POST /api/ingest), when the webhook source runs. */
+  ingest?: IngestOptions
 }
 
 export async function buildServer(options: ServerOptions) {
@@ -36,6 +39,7 @@ export async function buildServer(options: ServerOptions) {
   await app.register(aggregateRoutes, { store })
   await app.register(postRoutes, { store })
   await app.register(responsivenessRoutes, { store })
+  if (options.ingest) await app.register(ingestRoutes, options.ingest)
   await app.register(clientPlugin, options.clientRoot ? { root: options.clientRoot } : {})
   await app.ready()
   return app

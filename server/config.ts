@@ -6,7 +6,7 @@ import Value from 'typebox/value'
 import { SOURCE_NAMES } from '../pipelines/schema.ts'
 
 /** Sources that are implemented today; the rest of SOURCE_NAMES arrive with the connectors issue. */
-export const AVAILABLE_SOURCES = ['simulator'] as const satisfies readonly (typeof SOURCE_NAMES)[number][]
+export const AVAILABLE_SOURCES = ['simulator', 'webhook'] as const satisfies readonly (typeof SOURCE_NAMES)[number][]
 
 export const ConfigSchema = Type.Object(
   {
@@ -20,6 +20,7 @@ export const ConfigSchema = Type.Object(
     SPOOL_MAX_BYTES: Type.Integer({ minimum: 0, default: 1_073_741_824, description: 'Most bytes each table\'s on-disk spool may hold while the store is unreachable; past it, batches are dead-lettered. 0 turns spooling off.' }),
     RETENTION_DAYS: Type.Integer({ minimum: 0, maximum: 36_500, default: 30, description: 'Days of posts and aggregates kept; older day partitions are dropped hourly. 0 keeps everything.' }),
     SOURCES: Type.String({ default: 'simulator', description: `Comma-separated sources to run: ${AVAILABLE_SOURCES.join(', ')}.` }),
+    INGEST_TOKEN: Type.String({ default: '', description: 'Webhook (`SOURCES` with `webhook`): the bearer token `POST /api/ingest` requires; at least 16 characters.' }),
     SIM_SPEED: Type.Number({ exclusiveMinimum: 0, maximum: 100_000, default: 10, description: 'Simulator: simulated seconds per real second.' }),
     SIM_SEED: Type.Integer({ default: 42, description: 'Simulator: random seed; the same seed gives the same posts.' }),
     BRAND: Type.String({ minLength: 1, maxLength: 64, default: 'Lumen', description: 'The brand the wall watches (the simulator writes about it).' }),
@@ -61,7 +62,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     const schema = ConfigSchema.properties[key] as { description?: string }
     problems.push(`${key}=${JSON.stringify(env[key])}: ${error.message} (${schema.description ?? ''})`)
   }
-  if (problems.length === 0) problems.push(...checkSources(String(candidate.SOURCES)), ...checkBrands(candidate as Config))
+  if (problems.length === 0) problems.push(...checkSources(String(candidate.SOURCES)), ...checkBrands(candidate as Config), ...checkIngest(candidate as Config))
   if (problems.length > 0) throw new ConfigError([...new Set(problems)])
   return candidate as Config
 }
@@ -93,6 +94,11 @@ function checkBrands(config: Config): string[] {
   if (listOf(config.SOURCES).includes('simulator') && competitors.length !== 2)
     problems.push(`COMPETITORS=${JSON.stringify(config.COMPETITORS)}: the simulator writes about exactly two competitors (got ${competitors.length})`)
   return problems
+}
+
+function checkIngest(config: Config): string[] {
+  if (!listOf(config.SOURCES).includes('webhook') || config.INGEST_TOKEN.length >= 16) return []
+  return [`INGEST_TOKEN: the webhook source needs a token of at least 16 characters (got ${config.INGEST_TOKEN.length})`]
 }
 
 // Our keys share prefixes (SIM_, CLICKHOUSE_, the bare names); a variable that starts like one of

@@ -3,7 +3,10 @@ import type { FastifyError, FastifyInstance } from 'fastify'
 
 export const ERROR_CODES = {
   BAD_REQUEST: 'bad_request',
+  UNAUTHORIZED: 'unauthorized',
   NOT_FOUND: 'not_found',
+  PAYLOAD_TOO_LARGE: 'payload_too_large',
+  UNSUPPORTED_MEDIA_TYPE: 'unsupported_media_type',
   INTERNAL: 'internal_error',
   UNAVAILABLE: 'unavailable',
 } as const
@@ -25,7 +28,8 @@ export function installErrorHandlers(app: FastifyInstance): void {
       return reply.status(status).send(errorBody(ERROR_CODES.INTERNAL, 'Internal error; see the server log.'))
     }
     const message = error.validation ? `Invalid ${error.validationContext ?? 'request'}: ${error.message}` : error.message
-    return reply.status(status).send(errorBody(status === 404 ? ERROR_CODES.NOT_FOUND : ERROR_CODES.BAD_REQUEST, message))
+    const code = { 401: ERROR_CODES.UNAUTHORIZED, 404: ERROR_CODES.NOT_FOUND, 413: ERROR_CODES.PAYLOAD_TOO_LARGE, 415: ERROR_CODES.UNSUPPORTED_MEDIA_TYPE }[status] ?? ERROR_CODES.BAD_REQUEST
+    return reply.status(status).send(errorBody(code, message))
   })
   app.setNotFoundHandler((request, reply) =>
     reply.status(404).send(errorBody(ERROR_CODES.NOT_FOUND, `No route for ${request.method} ${request.url.split('?')[0]}`)),

@@ -12,6 +12,7 @@ import { buildServer } from './app.ts'
 import { listOf, loadConfig } from './config.ts'
 import { buildSources } from './sources.ts'
 import { describeStore, openSpools, openStore } from './storage.ts'
+import { WebhookSource } from '../pipelines/sources/webhook.ts'
 import { trackingFrom } from './tracking.ts'
 
 /**
@@ -41,6 +42,7 @@ async function main(): Promise<void> {
   const latest = await store.latestPostTime()
   const simulatorStart = new Date(Math.max(Date.now(), latest ? Date.parse(latest) + 60_000 : 0)).toISOString()
 
+  const webhook = listOf(config.SOURCES).includes('webhook') ? new WebhookSource() : undefined
   let stats = () => ({})
   const app = await buildServer({
     store,
@@ -48,11 +50,12 @@ async function main(): Promise<void> {
     tracking,
     health: { classifier: classifier.name, sources: listOf(config.SOURCES), stats: () => stats() },
     logger: { level: config.LOG_LEVEL },
+    ...(webhook ? { ingest: { token: config.INGEST_TOKEN, source: webhook, deadLetter } } : {}),
   })
   // Listen before reading any source: if the port is taken, nothing has been accepted yet.
   const address = (await app.listen({ port: config.PORT, host: config.HOST })).replace('127.0.0.1', 'localhost')
   const pipeline = startPipeline({
-    sources: buildSources(config, { simulatorStart }),
+    sources: buildSources(config, { simulatorStart, ...(webhook ? { webhook } : {}) }),
     classifier,
     tracking,
     store,
@@ -89,6 +92,8 @@ async function main(): Promise<void> {
     }, SHUTDOWN_TIMEOUT_MS).unref()
     try {
       stopRetention()
+      // Requests from now on are refused (503), not accepted and lost.
+      webhook?.close()
       await pipeline.stop()
       await app.close()
       app.log.info(`stopped; ${pipeline.stats.stored} posts stored this run`)

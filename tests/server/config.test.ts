@@ -24,6 +24,7 @@ describe('configuration', () => {
       SPOOL_MAX_BYTES: 1_073_741_824,
       RETENTION_DAYS: 30,
       SOURCES: 'simulator',
+      INGEST_TOKEN: '',
       SIM_SPEED: 10,
       SIM_SEED: 42,
       BRAND: 'Lumen',
@@ -31,6 +32,11 @@ describe('configuration', () => {
       SENTIMENT_MODEL: '',
       LOG_LEVEL: 'info',
     })
+  })
+
+  it('runs the webhook only with an ingest token worth the name', () => {
+    expect(problems({ SOURCES: 'simulator,webhook' })).toContain('INGEST_TOKEN: the webhook source needs a token of at least 16 characters (got 0)')
+    expect(loadConfig({ SOURCES: 'webhook', INGEST_TOKEN: 'abcdefghijklmnop' })).toMatchObject({ SOURCES: 'webhook' })
   })
 
   it('converts and accepts good values', () => {

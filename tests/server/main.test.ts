@@ -53,4 +53,22 @@ describe('main', () => {
       session.close()
     }
   })
+
+  it('takes posts through the webhook when configured, and stores them before it stops', async () => {
+    const other = tmpDir('main-webhook')
+    const app = startMain({ DATA_DIR: other.path, SOURCES: 'webhook', INGEST_TOKEN: 'a-token-of-sixteen+', SENTIMENT_MODEL: 'lexicon' })
+    try {
+      const url = await app.url
+      const post = { id: 'webhook:main-1', source: 'webhook', url: '', author: { id: 'u', handle: 'u', displayName: 'U', followers: 1 }, text: 'the Lumen X2 is out', lang: 'en', createdAt: new Date().toISOString(), engagement: { likes: 0, reposts: 0, replies: 0, quotes: 0 }, brands: [], terms: [] }
+      const send = () => fetch(`${url}/api/ingest`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer a-token-of-sixteen+' }, body: JSON.stringify(post) })
+      expect((await send()).status).toBe(202)
+      await expect.poll(async () => ((await (await fetch(`${url}/api/posts?source=webhook`)).json()) as { total: number }).total, { timeout: 10_000 }).toBe(1)
+      app.child.kill('SIGTERM')
+      expect(await stopped(app.child)).toBe(0)
+      expect(app.output()).toContain('stopped; 1 posts stored')
+    } finally {
+      app.child.kill('SIGKILL')
+      other.remove()
+    }
+  })
 })

@@ -1,0 +1,47 @@
+// POST /api/ingest: the webhook. Posts in the documented Post schema (docs: README), as JSON (one
+// post or an array) or NDJSON (one per line), with the ingest token as a bearer token. Good posts
+// go into the pipeline at once (202); each bad one is reported with its line (or item) and why,
+// and kept in the dead-letter record too. Nothing is dropped silently.
+import { createHash, timingSafeEqual } from 'node:crypto'
+import type { FastifyPluginAsync } from 'fastify'
+import type { DeadLetter } from '../../pipelines/sinks/deadletter.ts'
+import { readIngestBody, type WebhookSource } from '../../pipelines/sources/webhook.ts'
+import { ERROR_CODES, errorBody } from '../errors.ts'
+
+/** Largest request body: 10,000 posts of a typical size, with room. */
+export const INGEST_BODY_LIMIT = 16 * 1024 * 1024
+
+export interface IngestOptions {
+  token: string
+  source: WebhookSource
+  deadLetter: DeadLetter
+}
+
+/** Equal in constant time: the token's hash against the given one's. */
+function sameToken(given: string, expected: string): boolean {
+  const hash = (s: string) => createHash('sha256').update(s).digest()
+  return timingSafeEqual(hash(given), hash(expected))
+}
+
+export const ingestRoutes: FastifyPluginAsync<IngestOptions> = async (app, { token, source, deadLetter }) => {
+  // Both formats arrive as text and are read a post at a time (pipelines/sources/webhook.ts).
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser(['application/json', 'application/x-ndjson'], { parseAs: 'string', bodyLimit: INGEST_BODY_LIMIT }, (_request, body, done) => done(null, body))
+
+  app.post('/api/ingest', { bodyLimit: INGEST_BODY_LIMIT }, async (request, reply) => {
+    const header = request.headers.authorization ?? ''
+    const given = header.startsWith('Bearer ') ? header.slice('Bearer '.length) : ''
+    if (!given || !sameToken(given, token)) {
+      return reply.status(401).send(errorBody(ERROR_CODES.UNAUTHORIZED, 'POST /api/ingest needs the ingest token: Authorization: Bearer <INGEST_TOKEN>'))
+    }
+    if (!source.open) return reply.status(503).send(errorBody(ERROR_CODES.UNAVAILABLE, 'Undertow is shutting down; send again in a moment'))
+    const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()
+    const format = type === 'application/x-ndjson' ? 'ndjson' : type === 'application/json' ? 'json' : undefined
+    if (!format) return reply.status(415).send(errorBody(ERROR_CODES.UNSUPPORTED_MEDIA_TYPE, `Content-Type ${JSON.stringify(type)}: send application/json or application/x-ndjson`))
+    const read = readIngestBody(String(request.body ?? ''), format)
+    if (!read.ok) return reply.status(400).send(errorBody(ERROR_CODES.BAD_REQUEST, read.reason))
+    for (const rejection of read.rejected) deadLetter.record('ingest', `${rejection.line ? `line ${rejection.line}` : `item ${rejection.item}`}: ${rejection.reason}`, read.raw.get(rejection))
+    source.push(read.posts)
+    return reply.status(202).send({ accepted: read.posts.length, rejected: read.rejected })
+  })
+}
