@@ -19,9 +19,10 @@
 //   goes to the spool without the question, in an outage or behind older spooled batches, counts
 //   live as it is: a replay arriving just then is stored once but may count live twice.)
 // The sink emits what it accepted, stored or spooled: the pipeline and the wall go on in an outage.
-import { asyncScheduler, bufferTime, catchError, concat, concatMap, defer, endWith, filter, finalize, from, ignoreElements, last, map, merge, type Observable, type ObservableInput, of, type OperatorFunction, reduce, ReplaySubject, retry, type SchedulerLike, Subject, switchMap, throwError, timer } from 'rxjs'
+import { asyncScheduler, bufferTime, catchError, concatMap, defer, filter, finalize, from, last, map, merge, type Observable, type ObservableInput, of, type OperatorFunction, ReplaySubject, type SchedulerLike, Subject, switchMap, timer } from 'rxjs'
 import type { DeadLetter } from './deadletter.ts'
-import { isBadData } from './failures.ts'
+import { batchWriter, type Progress } from './batch-write.ts'
+import { RecentKeys } from './recent-keys.ts'
 import type { Spool } from './spool.ts'
 
 export const STORE_BATCH_MS = 500
@@ -53,12 +54,6 @@ export interface SinkOptions<T> {
   scheduler?: SchedulerLike
 }
 
-/** What became of a batch's items while it was being written, so a retry redoes only the rest. */
-interface Progress<T> {
-  written: T[]
-  refused: Set<T>
-}
-
 /**
  * Writes each batch with `write`, which must be idempotent; `checked` tells it the batch was just
  * checked with `unstored` (and it is the first attempt), so it may skip its own check. Emits each
@@ -74,6 +69,7 @@ export function clickhouseSink<T>(table: string, write: (batch: T[], checked: bo
     deadLetter.record(stage, reason, item)
     if (key) recent.delete(key(item))
   }
+  const { withRetries, writeBatch } = batchWriter(write, refuse, { baseMs: STORE_RETRY_BASE_MS, maxMs: STORE_RETRY_MAX_MS }, scheduler)
 
   return (items$: Observable<T>) =>
     defer(() => {
@@ -266,60 +262,4 @@ export function clickhouseSink<T>(table: string, write: (batch: T[], checked: bo
         return of([])
       }
     })
-
-  /** `attempt` with capped exponential backoff on failures other than bad data. */
-  function withRetries<R>(attempt: () => ObservableInput<R>, retries: number): Observable<R> {
-    return defer(attempt).pipe(
-      retry({
-        count: retries,
-        delay: (error: unknown, n) => (isBadData(error) ? throwError(() => error) : timer(Math.min(STORE_RETRY_MAX_MS, STORE_RETRY_BASE_MS * 2 ** (n - 1)), scheduler)),
-        resetOnSuccess: true,
-      }),
-    )
-  }
-
-  /**
-   * Writes a batch, splitting it on bad data until the bad rows are found and refused; records in
-   * `progress` what was written and refused. Fails only when the store stays unreachable.
-   */
-  function writeBatch(batch: T[], retries: number, checked: boolean, progress: Progress<T>): Observable<void> {
-    let attempts = 0
-    // Done when `write` completes, whatever it emits (exactly once).
-    const attempt = () => from(write(batch, checked && attempts++ === 0)).pipe(ignoreElements(), endWith(undefined))
-    return withRetries(attempt, retries).pipe(
-      map(() => {
-        progress.written.push(...batch)
-      }),
-      catchError((error: unknown) => {
-        if (!isBadData(error)) return throwError(() => error)
-        if (batch.length === 1) {
-          progress.refused.add(batch[0]!)
-          refuse(batch[0]!, String(error))
-          return of(undefined)
-        }
-        const half = Math.ceil(batch.length / 2)
-        // The halves are checked again: the failed attempt may have stored some of them.
-        return concat(writeBatch(batch.slice(0, half), retries, false, progress), writeBatch(batch.slice(half), retries, false, progress)).pipe(reduce(() => undefined, undefined))
-      }),
-    )
-  }
-}
-
-/** The last `capacity` keys added, forgetting the oldest first. */
-class RecentKeys {
-  private readonly keys = new Set<string>()
-  constructor(private readonly capacity: number) {}
-
-  has(key: string): boolean {
-    return this.keys.has(key)
-  }
-
-  add(key: string): void {
-    this.keys.add(key)
-    if (this.keys.size > this.capacity) this.keys.delete(this.keys.values().next().value!)
-  }
-
-  delete(key: string): void {
-    this.keys.delete(key)
-  }
 }

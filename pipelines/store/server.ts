@@ -64,13 +64,15 @@ export class ServerStore extends SqlStore {
   }
 
   /**
-   * The query id is the rows' hash: if a retry comes while the first attempt still runs on the
+   * The query id is the hash of the rows' ids: if a retry comes while the first attempt still runs on the
    * server (the client gave up waiting, the server did not), the server refuses it (code 216, a
    * transient failure to the sink) instead of storing the rows twice; the next retry finds them.
    */
   protected async insertRows(table: string, rows: readonly object[]): Promise<void> {
     const values = rows as object[]
-    const queryId = `undertow-${table}-${createHash('sha1').update(JSON.stringify(values)).digest('hex')}`
+    // Rows with ids (posts, engagement, alerts) are named by them: no second serialisation.
+    const names = values.map((row) => ('id' in row ? String((row as { id: unknown }).id) : JSON.stringify(row)))
+    const queryId = `undertow-${table}-${createHash('sha1').update(names.join('\n')).digest('hex')}`
     await this.client.insert({ table, values, format: 'JSONEachRow', query_id: queryId })
   }
 
