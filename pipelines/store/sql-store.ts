@@ -9,7 +9,7 @@ import {
   AUDIENCE,
   audienceParams,
   COUNT_POSTS,
-  COUNT_SEARCH,
+  countSearchQuery,
   DAY_PARTITIONED,
   DAY_PARTITIONS,
   dropPartitionStatement,
@@ -20,7 +20,7 @@ import {
   RECENT_POSTS,
   RESPONSE_TIMES,
   responseTimesParams,
-  SEARCH_POSTS,
+  searchPostsQuery,
   searchParams,
   STORED_ENGAGEMENT_IDS,
   STORED_POST_IDS,
@@ -182,10 +182,13 @@ export abstract class SqlStore implements Store {
 
   async searchPosts(search: PostSearch): Promise<PostPage> {
     const params = searchParams(search)
-    const posts = (await this.rows(SEARCH_POSTS, params)).map(postFromRow)
-    // A page that is not full is the last one: it tells the total exactly, without counting.
-    const last = posts.length < search.pageSize && (posts.length > 0 || search.page === 1)
-    const counted = last ? 0 : Number((await this.rows<{ n: string }>(COUNT_SEARCH, params))[0]?.n ?? 0)
+    const rows = await this.rows(searchPostsQuery(search), params)
+    const posts = rows.slice(0, search.pageSize).map(postFromRow)
+    // A page with no row after it is the last one: it tells the total exactly, without counting.
+    const last = rows.length <= search.pageSize && (posts.length > 0 || search.page === 1)
+    // Rows that reach the count's limit already tell its answer ("at least"): deep pages skip it.
+    const known = params.offset + rows.length
+    const counted = last ? 0 : known >= params.cap ? known : Number((await this.rows<{ n: string }>(countSearchQuery(search), params))[0]?.n ?? 0)
     if (posts.length > 0) {
       // Counts as of now: the post's own at post time plus every update that arrived since.
       const totals = await this.rows<Record<string, string>>(ENGAGEMENT_TOTALS, { posts: posts.map((p) => p.id) })

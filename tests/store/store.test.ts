@@ -183,6 +183,13 @@ describe.each(MODES)('store contract ($name)', ({ store: open }) => {
     // The last page tells the exact total, past the cap.
     const lastPage = Math.ceil(many.length / 100)
     expect(await store.searchPosts({ text: 'zebracorn', page: lastPage, pageSize: 100 })).toMatchObject({ total: many.length, totalCapped: false })
+    // A full last page (no row after it) is exact too; a deep page that reaches the cap says so
+    // without a count; a page past the end still tells the total.
+    expect(await store.searchPosts({ text: 'zebracorn', page: 21, pageSize: 50 })).toMatchObject({ total: many.length, totalCapped: false })
+    const deep = await store.searchPosts({ text: 'zebracorn', page: 100, pageSize: 10 })
+    expect(deep).toMatchObject({ total: SEARCH_COUNT_CAP, totalCapped: true })
+    expect(deep.posts).toHaveLength(10)
+    expect(await store.searchPosts({ text: 'zebracorn', page: 30, pageSize: 50 })).toMatchObject({ total: many.length, totalCapped: false, posts: [] })
   })
 
   it('keeps every value exactly through its query parameters, whatever it holds', async () => {
