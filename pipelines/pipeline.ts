@@ -1,22 +1,27 @@
 // One post's path, start to end: source -> normalise -> match -> classify -> store -> aggregate
-// -> live. Engagement updates from the sources go straight to the store. Stopping completes the
+// -> live. Engagement updates from the sources go straight to the store. A deletion of a post
+// Undertow holds is stored, and the post purged from the posts table (or dropped before it gets
+// there, when it is still on its way). Stopping completes the
 // sources; completion then flows down, every buffer flushes, and `done` settles once the last
 // batch is in the store.
-import { asyncScheduler, bufferTime, connectable, filter, lastValueFrom, map, merge, mergeMap, type Observable, type SchedulerLike, share, Subject, takeUntil, tap } from 'rxjs'
+import { asyncScheduler, bufferTime, concatMap, connectable, filter, lastValueFrom, map, merge, mergeMap, type Observable, type SchedulerLike, share, Subject, takeUntil, tap } from 'rxjs'
 import type { Classifier } from '../models/classifier.ts'
-import type { ScoredPost, SourceEvent, TrackedBrand, WindowAggregate } from './schema.ts'
+import type { PostDeletion, ScoredPost, SourceEvent, TrackedBrand, WindowAggregate } from './schema.ts'
 import { clickhouseSink } from './sinks/clickhouse.ts'
 import type { Spool } from './sinks/spool.ts'
 import type { DeadLetter } from './sinks/deadletter.ts'
+import { RecentKeys } from './sinks/recent-keys.ts'
 import type { AttributedEngagement, Store } from './store/store.ts'
 import { aggregate, stateFrom } from './transforms/aggregate.ts'
 import { attribute, RecentPosts, type RecentPost, relate } from './transforms/relate.ts'
 import { classify } from './transforms/classify.ts'
 import { match } from './transforms/match.ts'
-import { normalise, normaliseEngagement } from './transforms/normalise.ts'
+import { normalise, normaliseDeletion, normaliseEngagement } from './transforms/normalise.ts'
 
 /** How often new posts are pushed to the walls' tickers. */
 export const LIVE_POSTS_MS = 500
+/** Posts deleted lately, dropped if they are still on their way to the store. */
+export const RECENT_DELETIONS = 100_000
 
 export interface Live {
   pushWindows(windows: WindowAggregate[]): void
@@ -37,7 +42,7 @@ export interface PipelineDeps {
   /** After the sources stop, how long the sinks go on draining their spools (default: until done). */
   drainOnStopMs?: number
   /** Where each table's batches wait while the store is unreachable (see sinks/spool.ts). */
-  spools?: { posts?: Spool<ScoredPost>; engagement?: Spool<AttributedEngagement> }
+  spools?: { posts?: Spool<ScoredPost>; engagement?: Spool<AttributedEngagement>; deletions?: Spool<PostDeletion> }
   scheduler?: SchedulerLike
 }
 
@@ -53,6 +58,11 @@ export interface PipelineStats {
   duplicates: number
   /** Engagement updates for posts not seen lately, stored without brand and source. */
   unattributed: number
+  /** Deletions of posts Undertow holds, stored; and posts removed because of them. */
+  deletions: number
+  deleted: number
+  /** Deletions of posts not seen lately (untracked, or older than relate remembers): nothing to do. */
+  deletionsIgnored: number
 }
 
 export interface Pipeline {
@@ -65,7 +75,7 @@ export interface Pipeline {
 
 export function startPipeline(deps: PipelineDeps): Pipeline {
   const { classifier, tracking, store, live, deadLetter, scheduler = asyncScheduler } = deps
-  const stats: PipelineStats = { received: 0, untracked: 0, scored: 0, stored: 0, engagementStored: 0, late: 0, duplicates: 0, unattributed: 0 }
+  const stats: PipelineStats = { received: 0, untracked: 0, scored: 0, stored: 0, engagementStored: 0, late: 0, duplicates: 0, unattributed: 0, deletions: 0, deleted: 0, deletionsIgnored: 0 }
   // Each table's sink: its one writer, asking the store what is new, spooling through outages.
   const storeSink = <T>(
     table: string,
@@ -98,6 +108,7 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
     ),
     { connector: () => new Subject<SourceEvent>(), resetOnDisconnect: false },
   )
+  const deletedLately = new RecentKeys(RECENT_DELETIONS)
   const scored$ = events$.pipe(
     filter((e) => e.kind === 'post'),
     map((e) => e.post),
@@ -106,6 +117,12 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
     relate(recentPosts),
     classify(classifier, deadLetter, scheduler),
     tap(() => stats.scored++),
+    // Deleted while it was being classified: it never reaches the store.
+    filter((post) => {
+      if (!deletedLately.has(post.id)) return true
+      stats.deleted++
+      return false
+    }),
   )
   // Live figures are computed from posts once the store has accepted them (stored, or spooled to
   // disk while it is unreachable), so the wall never shows a count the store will not hold.
@@ -121,6 +138,31 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
     attribute(recentPosts, () => stats.unattributed++),
     storeSink('engagement', (u) => u.id, store.insertEngagement.bind(store), store.unstoredEngagement.bind(store), deps.spools?.engagement),
     tap((written) => (stats.engagementStored += written.length)),
+  )
+  // Purges that failed (store unreachable) are tried again with the next batch.
+  let unpurged: string[] = []
+  const deletions$ = events$.pipe(
+    filter((e) => e.kind === 'delete'),
+    map((e): unknown => ({ postId: e.postId, at: e.at })),
+    normaliseDeletion(deadLetter),
+    // Only posts relate has seen (tracked ones, in flight or stored lately) can be held.
+    filter((d) => {
+      if (recentPosts.get(d.postId)) return true
+      stats.deletionsIgnored++
+      return false
+    }),
+    tap((d) => deletedLately.add(d.postId)),
+    storeSink('post_deletions', (d) => d.postId, store.insertDeletions.bind(store), store.unstoredDeletions.bind(store), deps.spools?.deletions),
+    tap((written) => (stats.deletions += written.length)),
+    concatMap(async (written) => {
+      const ids = [...unpurged, ...written.map((d) => d.postId)]
+      try {
+        stats.deleted += await store.deletePosts(ids)
+        unpurged = []
+      } catch {
+        unpurged = ids
+      }
+    }),
   )
   const live$ = merge(
     stored$.pipe(
@@ -139,7 +181,7 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
     ),
   )
 
-  const done = lastValueFrom(merge(engagement$, live$), { defaultValue: undefined }).then(() => undefined)
+  const done = lastValueFrom(merge(engagement$, deletions$, live$), { defaultValue: undefined }).then(() => undefined)
   events$.connect()
   return {
     stats,

@@ -96,8 +96,12 @@ export const EngagementUpdate = Type.Object(
 )
 export type EngagementUpdate = Static<typeof EngagementUpdate>
 
+/** A post its author deleted (`postId` as the post's `id`), which Undertow must forget too. */
+export const PostDeletion = Type.Object({ postId: Type.String({ minLength: 1, maxLength: 512 }), at: Timestamp }, { additionalProperties: false })
+export type PostDeletion = Static<typeof PostDeletion>
+
 /** What a source emits. */
-export type SourceEvent = { kind: 'post'; post: Post } | { kind: 'engagement'; update: EngagementUpdate }
+export type SourceEvent = { kind: 'post'; post: Post } | { kind: 'engagement'; update: EngagementUpdate } | ({ kind: 'delete' } & PostDeletion)
 
 /** Mentions of one brand in one event-time minute (the brand's own posts excluded). */
 export const WindowAggregate = Type.Object(

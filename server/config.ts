@@ -6,7 +6,7 @@ import Value from 'typebox/value'
 import { SOURCE_NAMES } from '../pipelines/schema.ts'
 
 /** Sources that are implemented today; the rest of SOURCE_NAMES arrive with the connectors issue. */
-export const AVAILABLE_SOURCES = ['simulator', 'webhook'] as const satisfies readonly (typeof SOURCE_NAMES)[number][]
+export const AVAILABLE_SOURCES = ['simulator', 'webhook', 'jetstream'] as const satisfies readonly (typeof SOURCE_NAMES)[number][]
 
 export const ConfigSchema = Type.Object(
   {
@@ -21,6 +21,9 @@ export const ConfigSchema = Type.Object(
     RETENTION_DAYS: Type.Integer({ minimum: 0, maximum: 36_500, default: 30, description: 'Days of posts and aggregates kept; older day partitions are dropped hourly. 0 keeps everything.' }),
     SOURCES: Type.String({ default: 'simulator', description: `Comma-separated sources to run: ${AVAILABLE_SOURCES.join(', ')}.` }),
     INGEST_TOKEN: Type.String({ default: '', description: 'Webhook (`SOURCES` with `webhook`): the bearer token `POST /api/ingest` requires; at least 16 characters.' }),
+    JETSTREAM_URL: Type.String({ default: '', pattern: '^(wss?://.+)?$', description: 'Jetstream (`SOURCES` with `jetstream`): the endpoint, path included. Empty: the public `wss://jetstream2.us-east.bsky.network/subscribe` for v1; v2 needs one, ending in `/xrpc/network.bsky.jetstream.subscribeEvents`.' }),
+    JETSTREAM_VERSION: Type.Enum(['1', '2'], { default: '1', description: 'Jetstream: protocol version, 1 (`/subscribe`, time cursor) or 2 (`subscribeEvents`, sequence cursor).' }),
+    JETSTREAM_DIDS: Type.String({ default: '', description: 'Jetstream: comma-separated DIDs to follow alone (`wantedDids` / `dids`); empty follows the whole network.' }),
     SIM_SPEED: Type.Number({ exclusiveMinimum: 0, maximum: 100_000, default: 10, description: 'Simulator: simulated seconds per real second.' }),
     SIM_SEED: Type.Integer({ default: 42, description: 'Simulator: random seed; the same seed gives the same posts.' }),
     BRAND: Type.String({ minLength: 1, maxLength: 64, default: 'Lumen', description: 'The brand the wall watches (the simulator writes about it).' }),
@@ -62,7 +65,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     const schema = ConfigSchema.properties[key] as { description?: string }
     problems.push(`${key}=${JSON.stringify(env[key])}: ${error.message} (${schema.description ?? ''})`)
   }
-  if (problems.length === 0) problems.push(...checkSources(String(candidate.SOURCES)), ...checkBrands(candidate as Config), ...checkIngest(candidate as Config))
+  if (problems.length === 0) problems.push(...checkSources(String(candidate.SOURCES)), ...checkBrands(candidate as Config), ...checkIngest(candidate as Config), ...checkJetstream(candidate as Config))
   if (problems.length > 0) throw new ConfigError([...new Set(problems)])
   return candidate as Config
 }
@@ -96,14 +99,23 @@ function checkBrands(config: Config): string[] {
   return problems
 }
 
+function checkJetstream(config: Config): string[] {
+  if (!listOf(config.SOURCES).includes('jetstream')) return []
+  const problems: string[] = []
+  if (config.JETSTREAM_VERSION === '2' && !config.JETSTREAM_URL.endsWith('/xrpc/network.bsky.jetstream.subscribeEvents'))
+    problems.push(`JETSTREAM_URL=${JSON.stringify(config.JETSTREAM_URL)}: Jetstream v2 needs its endpoint, ending in /xrpc/network.bsky.jetstream.subscribeEvents`)
+  for (const did of listOf(config.JETSTREAM_DIDS)) if (!/^did:[a-z]+:[A-Za-z0-9._:%-]+$/.test(did)) problems.push(`JETSTREAM_DIDS: "${did}" is not a DID (did:plc:... or did:web:...)`)
+  return problems
+}
+
 function checkIngest(config: Config): string[] {
   if (!listOf(config.SOURCES).includes('webhook') || config.INGEST_TOKEN.length >= 16) return []
   return [`INGEST_TOKEN: the webhook source needs a token of at least 16 characters (got ${config.INGEST_TOKEN.length})`]
 }
 
-// Our keys share prefixes (SIM_, CLICKHOUSE_, the bare names); a variable that starts like one of
+// Our keys share prefixes (SIM_, CLICKHOUSE_, JETSTREAM_, the bare names); a variable that starts like one of
 // ours but is not one is almost certainly a typo that would otherwise be silently ignored.
-const NAMESPACES = ['SIM_', 'CLICKHOUSE_']
+const NAMESPACES = ['SIM_', 'CLICKHOUSE_', 'JETSTREAM_']
 
 function nearMisses(env: Record<string, string | undefined>): string[] {
   return Object.keys(env).flatMap((key) => {

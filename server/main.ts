@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   // Listen before reading any source: if the port is taken, nothing has been accepted yet.
   const address = (await app.listen({ port: config.PORT, host: config.HOST })).replace('127.0.0.1', 'localhost')
   const pipeline = startPipeline({
-    sources: buildSources(config, { simulatorStart, ...(webhook ? { webhook } : {}) }),
+    sources: buildSources(config, { simulatorStart, deadLetter, ...(webhook ? { webhook } : {}) }),
     classifier,
     tracking,
     store,

@@ -1,7 +1,7 @@
 // The store and its spools, as configuration chooses: embedded (chdb under DATA_DIR) unless
 // CLICKHOUSE_URL names a server.
 import { resolve } from 'node:path'
-import type { ScoredPost } from '../pipelines/schema.ts'
+import type { PostDeletion, ScoredPost } from '../pipelines/schema.ts'
 import { Spool } from '../pipelines/sinks/spool.ts'
 import { EmbeddedStore } from '../pipelines/store/embedded.ts'
 import { ServerStore } from '../pipelines/store/server.ts'
@@ -25,6 +25,7 @@ export function describeStore(config: Config): string {
 export interface Spools {
   posts?: Spool<ScoredPost>
   engagement?: Spool<AttributedEngagement>
+  deletions?: Spool<PostDeletion>
 }
 
 /** One spool per table under DATA_DIR/spool; none when SPOOL_MAX_BYTES is 0. */
@@ -34,5 +35,6 @@ export function openSpools(config: Config): Spools {
   return {
     posts: new Spool<ScoredPost>(dir('posts'), config.SPOOL_MAX_BYTES),
     engagement: new Spool<AttributedEngagement>(dir('engagement'), config.SPOOL_MAX_BYTES),
+    deletions: new Spool<PostDeletion>(dir('post_deletions'), config.SPOOL_MAX_BYTES),
   }
 }

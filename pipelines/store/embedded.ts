@@ -36,8 +36,8 @@ export class EmbeddedStore extends SqlStore {
     await this.session.queryAsync(sql)
   }
 
-  protected async exec(sql: string): Promise<void> {
-    await this.session.queryAsync(sql)
+  protected async exec(sql: string, params?: Record<string, unknown>): Promise<void> {
+    await (params ? this.session.queryBindAsync(sql, params) : this.session.queryAsync(sql))
   }
 
   protected async insertRows(table: string, rows: readonly object[]): Promise<void> {

@@ -64,8 +64,17 @@ export const STORED_ENGAGEMENT_IDS = `
 SELECT DISTINCT id FROM engagement
 WHERE post_id IN (SELECT arrayJoin({posts:Array(String)})) AND id IN (SELECT arrayJoin({ids:Array(String)}))`
 
+export const STORED_DELETION_IDS = `
+SELECT DISTINCT post_id AS id FROM post_deletions WHERE has({ids:Array(String)}, post_id)`
+
+/** How many of these posts the table holds: a purge that would match nothing is not run. */
+export const POSTS_AMONG = `SELECT count() AS n FROM posts WHERE has({ids:Array(String)}, id)`
+
+/** A mutation (ALTER ... DELETE runs on 18.x and current engines alike): rare, so affordable. */
+export const DELETE_POSTS = `ALTER TABLE posts DELETE WHERE has({ids:Array(String)}, id)`
+
 /** Tables partitioned by day, whose old partitions retention drops. */
-export const DAY_PARTITIONED = ['posts', 'engagement', 'brand_source_minute', 'brand_author_minute', 'brand_replies', 'alerts']
+export const DAY_PARTITIONED = ['posts', 'engagement', 'brand_source_minute', 'brand_author_minute', 'brand_replies', 'alerts', 'post_deletions']
 
 export const DAY_PARTITIONS = `
 SELECT DISTINCT table, partition FROM system.parts

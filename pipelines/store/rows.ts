@@ -1,5 +1,5 @@
 // Between our types and ClickHouse rows, both directions, shared by every store mode.
-import type { Alert, Intent, Label, ScoredPost, SourceName, WindowAggregate } from '../schema.ts'
+import type { Alert, Intent, Label, PostDeletion, ScoredPost, SourceName, WindowAggregate } from '../schema.ts'
 import type { AttributedEngagement } from './store.ts'
 
 /** DateTime columns take whole epoch seconds; the *_ms column beside each keeps the milliseconds. */
@@ -45,6 +45,11 @@ export function postRow(p: ScoredPost) {
 export function engagementRow(u: AttributedEngagement) {
   const atMs = Date.parse(u.at)
   return { id: u.id, post_id: u.postId, source: u.source, brands: u.brands, at: seconds(atMs), at_ms: atMs, ...u.delta }
+}
+
+export function deletionRow(d: PostDeletion) {
+  const atMs = Date.parse(d.at)
+  return { post_id: d.postId, at: seconds(atMs), at_ms: atMs }
 }
 
 export function alertRow(a: Alert) {

@@ -59,8 +59,8 @@ export class ServerStore extends SqlStore {
     return String(row?.v)
   }
 
-  protected async exec(sql: string): Promise<void> {
-    await this.client.command({ query: sql })
+  protected async exec(sql: string, params?: Record<string, unknown>): Promise<void> {
+    await this.client.command({ query: params ? bindLiterals(sql, params) : sql })
   }
 
   /**

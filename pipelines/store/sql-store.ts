@@ -1,6 +1,6 @@
 // Everything a Store does, written once over three primitives (read rows, run a statement, insert
 // JSON rows) that each mode implements: embedded.ts (chdb) and server.ts (@clickhouse/client).
-import type { Alert, ScoredPost, WindowAggregate } from '../schema.ts'
+import type { Alert, PostDeletion, ScoredPost, WindowAggregate } from '../schema.ts'
 import type { RecentPost } from '../transforms/relate.ts'
 import { MIGRATIONS, MIGRATIONS_TABLE, PRE_RELEASE_V1 } from './migrations.ts'
 import {
@@ -12,21 +12,24 @@ import {
   countSearchQuery,
   DAY_PARTITIONED,
   DAY_PARTITIONS,
+  DELETE_POSTS,
   dropPartitionStatement,
   ENGAGEMENT_TOTALS,
   LATEST_POST,
   MINUTE_AGGREGATES,
+  POSTS_AMONG,
   minuteAggregateParams,
   RECENT_POSTS,
   RESPONSE_TIMES,
   responseTimesParams,
   searchPostsQuery,
   searchParams,
+  STORED_DELETION_IDS,
   STORED_ENGAGEMENT_IDS,
   STORED_POST_IDS,
   storedPostIdsParams,
 } from './queries.ts'
-import { aggregateFromRow, alertFromRow, alertRow, engagementRow, postFromRow, postRow } from './rows.ts'
+import { aggregateFromRow, alertFromRow, alertRow, deletionRow, engagementRow, postFromRow, postRow } from './rows.ts'
 import type { AggregateQuery, AlertQuery, AttributedEngagement, Audience, AudienceQuery, DroppedPartition, PostPage, PostSearch, ResponseTimes, ResponseTimesQuery, Store } from './store.ts'
 
 export type Row = Record<string, unknown>
@@ -69,6 +72,16 @@ const ENGAGEMENT: TableSpec<AttributedEngagement> = {
   lookupParams: (updates) => ({ posts: [...new Set(updates.map((u) => u.postId))], ids: updates.map((u) => u.id) }),
 }
 
+const DELETIONS: TableSpec<PostDeletion> = {
+  table: 'post_deletions',
+  id: (d) => d.postId,
+  timeMs: (d) => Date.parse(d.at),
+  row: deletionRow,
+  newest: 'SELECT max(at_ms) AS t FROM post_deletions',
+  lookup: STORED_DELETION_IDS,
+  lookupParams: (deletions) => ({ ids: deletions.map((d) => d.postId) }),
+}
+
 export abstract class SqlStore implements Store {
   abstract readonly mode: 'embedded' | 'server'
   /** Per table: no stored row is newer than this (epoch ms); see insertOnce. */
@@ -77,7 +90,7 @@ export abstract class SqlStore implements Store {
   /** Rows of a SELECT, with {name:Type} placeholders bound from `params`. */
   protected abstract rows<T = Row>(sql: string, params?: Record<string, unknown>): Promise<T[]>
   /** A statement without a result (DDL, ALTER). */
-  protected abstract exec(sql: string): Promise<void>
+  protected abstract exec(sql: string, params?: Record<string, unknown>): Promise<void>
   protected abstract insertRows(table: string, rows: readonly object[]): Promise<void>
   abstract ping(): Promise<boolean>
   abstract close(): Promise<void>
@@ -121,6 +134,22 @@ export abstract class SqlStore implements Store {
 
   insertEngagement(updates: readonly AttributedEngagement[], options: InsertOptions = {}): Promise<AttributedEngagement[]> {
     return this.insertOnce(ENGAGEMENT, updates, options)
+  }
+
+  unstoredDeletions(deletions: readonly PostDeletion[]): Promise<PostDeletion[]> {
+    return this.unstored(DELETIONS, deletions)
+  }
+
+  insertDeletions(deletions: readonly PostDeletion[], options: InsertOptions = {}): Promise<PostDeletion[]> {
+    return this.insertOnce(DELETIONS, deletions, options)
+  }
+
+  async deletePosts(ids: readonly string[]): Promise<number> {
+    if (ids.length === 0) return 0
+    const [row] = await this.rows<{ n: string }>(POSTS_AMONG, { ids })
+    const held = Number(row?.n ?? 0)
+    if (held > 0) await this.exec(DELETE_POSTS, { ids })
+    return held
   }
 
   /**

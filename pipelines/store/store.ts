@@ -1,6 +1,6 @@
 // Storage as the rest of Undertow sees it: embedded (chdb, in-process; the default) and server
 // (@clickhouse/client) behind one interface, with every query shared (sql-store.ts).
-import type { Alert, EngagementUpdate, Intent, Label, ScoredPost, SourceName, WindowAggregate } from '../schema.ts'
+import type { Alert, EngagementUpdate, Intent, Label, PostDeletion, ScoredPost, SourceName, WindowAggregate } from '../schema.ts'
 import type { RecentPost } from '../transforms/relate.ts'
 
 /** An engagement update with the brands and source of its post, so aggregates need no join. */
@@ -109,6 +109,11 @@ export interface Store {
   /** The same for engagement updates, by update id. */
   unstoredEngagement(updates: readonly AttributedEngagement[]): Promise<AttributedEngagement[]>
   insertEngagement(updates: readonly AttributedEngagement[], options?: { checked?: boolean }): Promise<AttributedEngagement[]>
+  /** Deletions not yet stored, first of each post; then stored once, like posts. */
+  unstoredDeletions(deletions: readonly PostDeletion[]): Promise<PostDeletion[]>
+  insertDeletions(deletions: readonly PostDeletion[], options?: { checked?: boolean }): Promise<PostDeletion[]>
+  /** Removes these posts (by id) from the posts table; how many it held. */
+  deletePosts(ids: readonly string[]): Promise<number>
   /** The newest `limit` posts, oldest first (to relate replies and engagement after a restart). */
   recentPosts(limit: number): Promise<RecentPost[]>
   /** Stores alerts, or a new state of one (the newest version of an id wins). */

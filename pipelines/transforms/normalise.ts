@@ -4,11 +4,12 @@
 // made valid goes to the dead-letter record with the schema's own words for why.
 import { filter, map, type OperatorFunction } from 'rxjs'
 import { Compile } from 'typebox/compile'
-import { EngagementUpdate, Post } from '../schema.ts'
+import { EngagementUpdate, Post, PostDeletion } from '../schema.ts'
 import type { DeadLetter } from '../sinks/deadletter.ts'
 
 const validator = Compile(Post)
 const engagementValidator = Compile(EngagementUpdate)
+const deletionValidator = Compile(PostDeletion)
 
 // Times the store can hold (DateTime: 1970 to 2106). A post outside them is a source's error (a
 // client clock, a bad field), not news.
@@ -64,6 +65,16 @@ export function normaliseEngagement(deadLetter: DeadLetter): OperatorFunction<un
     const result = normaliseEngagementOne(input)
     return result.ok ? { ok: true, value: result.update } : result
   }, deadLetter)
+}
+
+export function normaliseDeletionOne(input: unknown): { ok: true; value: PostDeletion } | { ok: false; reason: string } {
+  if (!deletionValidator.Check(input)) return { ok: false, reason: schemaErrors(deletionValidator.Errors(input), 'not a deletion') }
+  const time = checkTime('/at', input.at)
+  return time.ok ? { ok: true, value: { postId: input.postId, at: new Date(time.ms).toISOString() } } : time
+}
+
+export function normaliseDeletion(deadLetter: DeadLetter): OperatorFunction<unknown, PostDeletion> {
+  return checked(normaliseDeletionOne, deadLetter)
 }
 
 /** The values `one` accepts; each input it refuses goes to the dead-letter record with why. */

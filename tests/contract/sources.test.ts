@@ -27,7 +27,7 @@ describe.each(SOURCES)('source contract: %s', (name, make) => {
         expect(e.post.id.startsWith(`${name}:`)).toBe(true)
         expect(seen.has(e.post.id)).toBe(false)
         seen.add(e.post.id)
-      } else {
+      } else if (e.kind === 'engagement') {
         expect(isUpdate.Check(e.update)).toBe(true)
         expect(seen.has(e.update.postId)).toBe(true)
       }

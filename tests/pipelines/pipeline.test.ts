@@ -1,6 +1,6 @@
 // The simulator's posts through the real pipeline into the embedded ClickHouse: what is stored,
 // and what is pushed live, must equal what the simulator emitted, post for post and minute for minute.
-import { defer, from } from 'rxjs'
+import { concat, defer, from, mergeMap, timer } from 'rxjs'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { LexiconClassifier, scoreText } from '../../models/lexicon.ts'
 import { startPipeline } from '../../pipelines/pipeline.ts'
@@ -116,5 +116,39 @@ describe('pipeline: bad events', () => {
     expect(deadLetter.records).toEqual([{ stage: 'normalise', reason: expect.stringContaining('/createdAt'), payload: bad }])
     expect(stats.stored).toBe(good.length)
     expect(await store.countPosts()).toBe(before + good.length)
+  })
+})
+
+describe('pipeline: deletions', () => {
+  it('forgets a post its author deleted, whether it is stored already or still on its way', async () => {
+    const before = await store.countPosts()
+    const good = postsOf(simulated(180, SEED + 4))
+    const at = (post: Post) => new Date(Date.parse(post.createdAt) + 60_000).toISOString()
+    const stored = good.slice(0, 3)
+    const inFlight = good[good.length - 1]!
+    const asPosts = (list: Post[]) => list.map((post): SourceEvent => ({ kind: 'post', post }))
+    const source = concat(
+      from(asPosts(good.slice(0, -1))),
+      // The last post is deleted right behind itself: it is still being classified.
+      from<SourceEvent[]>([{ kind: 'post', post: inFlight }, { kind: 'delete', postId: inFlight.id, at: at(inFlight) }]),
+      // The others once they are stored (the posts sink writes every half second).
+      timer(1_500).pipe(
+        mergeMap(() =>
+          from<SourceEvent[]>([
+            ...stored.map((p): SourceEvent => ({ kind: 'delete', postId: p.id, at: at(p) })),
+            { kind: 'delete', postId: 'simulator:never-seen', at: at(stored[0]!) },
+            { kind: 'delete', postId: stored[0]!.id, at: 'yesterday' },
+          ]),
+        ),
+      ),
+    )
+    const { deadLetter, stats } = await runThrough(store, source)
+    expect(deadLetter.records).toEqual([{ stage: 'normalise', reason: expect.stringContaining('/at'), payload: { postId: stored[0]!.id, at: 'yesterday' } }])
+    expect(stats).toMatchObject({ stored: good.length - 1, deletions: 4, deleted: 4, deletionsIgnored: 1 })
+    // The purge is a mutation: ClickHouse applies it in the background.
+    await expect.poll(() => store.countPosts(), { timeout: 15_000 }).toBe(before + good.length - 4)
+    const left = await store.searchPosts({ from: good[0]!.createdAt, page: 1, pageSize: 1000 })
+    for (const gone of [...stored, inFlight]) expect(left.posts.map((p) => p.id)).not.toContain(gone.id)
+    expect(await store.unstoredDeletions([...stored, inFlight].map((p) => ({ postId: p.id, at: at(p) })))).toEqual([])
   })
 })

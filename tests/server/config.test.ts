@@ -25,6 +25,9 @@ describe('configuration', () => {
       RETENTION_DAYS: 30,
       SOURCES: 'simulator',
       INGEST_TOKEN: '',
+      JETSTREAM_URL: '',
+      JETSTREAM_VERSION: '1',
+      JETSTREAM_DIDS: '',
       SIM_SPEED: 10,
       SIM_SEED: 42,
       BRAND: 'Lumen',
@@ -54,8 +57,17 @@ describe('configuration', () => {
 
   it('rejects unknown and not-yet-available sources', () => {
     expect(problems({ SOURCES: 'simulator,myspace' })).toContain('unknown source "myspace"')
-    expect(problems({ SOURCES: 'jetstream' })).toContain('"jetstream" is not available yet')
+    expect(problems({ SOURCES: 'mastodon' })).toContain('"mastodon" is not available yet')
     expect(problems({ SOURCES: ' , ' })).toContain('names no source')
+  })
+
+  it('checks the Jetstream settings when Jetstream runs', () => {
+    expect(loadConfig({ SOURCES: 'jetstream', COMPETITORS: 'Corvid' })).toMatchObject({ JETSTREAM_VERSION: '1', JETSTREAM_URL: '' })
+    expect(problems({ SOURCES: 'jetstream', JETSTREAM_VERSION: '2' })).toContain('Jetstream v2 needs its endpoint')
+    expect(problems({ SOURCES: 'jetstream', JETSTREAM_VERSION: '3' })).toContain('JETSTREAM_VERSION="3"')
+    expect(problems({ SOURCES: 'jetstream', JETSTREAM_URL: 'http://example.com' })).toContain('JETSTREAM_URL="http://example.com"')
+    expect(problems({ SOURCES: 'jetstream', JETSTREAM_DIDS: 'did:plc:abc,alice.bsky.social' })).toContain('"alice.bsky.social" is not a DID')
+    expect(problems({ JETSTREAM_VERSON: '2' })).toContain('JETSTREAM_VERSON: unknown setting')
   })
 
   it('rejects competitors the simulator cannot write about', () => {

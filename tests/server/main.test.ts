@@ -5,6 +5,7 @@ import { io as connect } from 'socket.io-client'
 import { afterAll, describe, expect, it } from 'vitest'
 import { Session } from 'chdb'
 import { exited, startMain } from '../support/main-process.ts'
+import { FakeJetstream } from '../support/fake-jetstream.ts'
 import { tmpDir } from '../support/tmp.ts'
 
 const dir = tmpDir('main')
@@ -68,6 +69,38 @@ describe('main', () => {
       expect(app.output()).toContain('stopped; 1 posts stored')
     } finally {
       app.child.kill('SIGKILL')
+      other.remove()
+    }
+  })
+
+  it('follows Bluesky through Jetstream when configured, and resumes from its cursor after a restart', async () => {
+    const other = tmpDir('main-jetstream')
+    const fake = await new FakeJetstream().start()
+    const env = { DATA_DIR: other.path, SOURCES: 'jetstream', JETSTREAM_URL: fake.url(2), JETSTREAM_VERSION: '2', COMPETITORS: 'Corvid', SENTIMENT_MODEL: 'lexicon' }
+    const total = async (url: string) => ((await (await fetch(`${url}/api/posts?source=jetstream`)).json()) as { total: number }).total
+    let app = startMain(env)
+    try {
+      let url = await app.url
+      await expect.poll(() => fake.subscribers.size, { timeout: 10_000 }).toBe(1)
+      const first = fake.post('did:plc:alice', 'is the Lumen X2 battery any good?')
+      fake.post('did:plc:bob', 'nothing about any brand here')
+      fake.like('did:plc:bob', first)
+      await expect.poll(() => total(url), { timeout: 10_000 }).toBe(1)
+      app.child.kill('SIGTERM')
+      expect(await stopped(app.child)).toBe(0)
+      // Posted while Undertow was down: read from the saved cursor when it comes back.
+      fake.post('did:plc:carol', 'Lumen support answered in minutes')
+      app = startMain(env)
+      url = await app.url
+      await expect.poll(() => total(url), { timeout: 10_000 }).toBe(2)
+      expect(fake.queries.at(-1)!.get('cursor')).toBe(String(fake.log.find((e) => e.did === 'did:plc:bob' && e.commit?.collection === 'app.bsky.feed.like')!.seq))
+      const page = (await (await fetch(`${url}/api/posts?source=jetstream`)).json()) as { posts: { id: string; engagement: { likes: number } }[] }
+      expect(page.posts.find((p) => p.id === `jetstream:${first}`)?.engagement.likes).toBe(1)
+      app.child.kill('SIGTERM')
+      expect(await stopped(app.child)).toBe(0)
+    } finally {
+      app.child.kill('SIGKILL')
+      await fake.close()
       other.remove()
     }
   })

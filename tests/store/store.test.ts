@@ -201,6 +201,21 @@ describe.each(MODES)('store contract ($name)', ({ store: open }) => {
     expect((await open().searchPosts({ text: "'; DROP TABLE posts; --", page: 1, pageSize: 1 })).total).toBe(0)
     expect(await open().countPosts()).toBe(stored.length + SEARCH_COUNT_CAP + 50)
   })
+
+  it('stores each deletion once, and removes the deleted posts', async () => {
+    const store = open()
+    const before = await store.countPosts()
+    const gone = stored.slice(0, 2)
+    const deletions = gone.map((p) => ({ postId: p.id, at: new Date(Date.parse(p.createdAt) + 1000).toISOString() }))
+    expect(await store.insertDeletions(deletions)).toEqual(deletions)
+    expect(await store.insertDeletions(deletions)).toEqual([])
+    expect(await store.deletePosts([...gone.map((p) => p.id), 'simulator:never-stored'])).toBe(2)
+    // A mutation: the server applies it in the background.
+    await expect.poll(() => store.countPosts(), { timeout: 20_000 }).toBe(before - 2)
+    expect(await store.deletePosts(gone.map((p) => p.id))).toBe(0)
+    const [left] = await store.select<{ n: string }>('SELECT count() AS n FROM posts WHERE id = {id:String}', { id: gone[0]!.id })
+    expect(Number(left!.n)).toBe(0)
+  })
 })
 
 describe.each(MODES)('retention ($name)', ({ store: open }) => {

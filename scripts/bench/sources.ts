@@ -1,0 +1,100 @@
+// npm run bench:sources [-- --events 200000 --rounds 5]
+// Events/s through each source's parser on one core (this process's one thread), against the
+// floor: JSON.parse alone over the same frames, measured in the same run, interleaved, medians
+// quoted. Jetstream frames are shaped like the firehose a brand monitor subscribes to (posts,
+// likes and reposts: mostly likes), with replies, quotes and mentions among the posts.
+import { parseArgs } from 'node:util'
+import { parseV1, parseV2, readEvent } from '../../pipelines/sources/jetstream/parse.ts'
+import { readIngestBody } from '../../pipelines/sources/webhook.ts'
+import { fmt, median } from './stats.ts'
+
+const { values: args } = parseArgs({ options: { events: { type: 'string', default: '200000' }, rounds: { type: 'string', default: '5' } } })
+const EVENTS = Number(args.events)
+const ROUNDS = Number(args.rounds)
+
+const did = (i: number) => `did:plc:${(i * 2654435761 % 2 ** 32).toString(36).padStart(24, 'q')}`
+const rkey = (i: number) => `3l${i.toString(36).padStart(11, 'a')}`
+const postUri = (i: number) => `at://${did(i % 5000)}/app.bsky.feed.post/${rkey(i)}`
+const ref = (uri: string) => ({ uri, cid: 'bafyreidc6sydkkbchcyg62v77wbhzvb2mvytlmsychqgwf2xojjtirmzj4' })
+const TEXTS = ['Lumen X battery dies by 3pm, is that normal?', 'Would be great if Lumen added a dark mode to the app', '@lumen.bsky.social support fixed it in ten minutes, impressed 🔋', 'Lumen vs Corvid: screen is better on the Lumen, battery worse']
+
+/** One firehose event as Jetstream v1 would send it: 15% posts, 75% likes, 10% reposts. */
+function commit(i: number) {
+  const kind = i % 20
+  if (kind < 3) {
+    const record = {
+      $type: 'app.bsky.feed.post',
+      text: TEXTS[i % TEXTS.length],
+      createdAt: new Date(1_790_000_000_000 + i).toISOString(),
+      langs: ['en'],
+      ...(i % 3 === 0 ? { reply: { root: ref(postUri(i - 7)), parent: ref(postUri(i - 7)) } } : {}),
+      ...(i % 11 === 0 ? { embed: { $type: 'app.bsky.embed.record', record: ref(postUri(i - 13)) } } : {}),
+      ...(i % 4 === 0 ? { facets: [{ index: { byteStart: 0, byteEnd: 18 }, features: [{ $type: 'app.bsky.richtext.facet#mention', did: did(1) }] }] } : {}),
+    }
+    return { rev: '3l3qo2vutsw2b', operation: 'create', collection: 'app.bsky.feed.post', rkey: rkey(i), record, cid: 'bafyreidwaivazkwu67xztlmuobx35hs2lnfh3kolmgfmucldvhd3sgzcqi' }
+  }
+  const collection = kind < 18 ? 'app.bsky.feed.like' : 'app.bsky.feed.repost'
+  return { rev: '3l3qo2vutsw2b', operation: 'create', collection, rkey: rkey(i), record: { $type: collection, createdAt: new Date(1_790_000_000_000 + i).toISOString(), subject: ref(postUri(i - 3)) }, cid: 'bafyreihq3yvuyxbx7xb5ql4ufkr6m6ydzqhx6ysr2xr3fgyrfxbvh7e6ai' }
+}
+const timeUs = (i: number) => 1_790_000_000_000_000 + i * 997
+const v1Frames = Array.from({ length: EVENTS }, (_, i) => JSON.stringify({ did: did(i % 5000), time_us: timeUs(i), kind: 'commit', commit: commit(i) }))
+const v2Frames = Array.from({ length: EVENTS }, (_, i) => {
+  const us = timeUs(i)
+  const time = `${new Date(Math.floor(us / 1000)).toISOString().slice(0, 19)}.${String(us % 1_000_000).padStart(6, '0')}Z`
+  return JSON.stringify({ $type: 'message', payload: { $type: 'network.bsky.jetstream.subscribeEvents#commit', seq: i + 1, did: did(i % 5000), time, ...commit(i) } })
+})
+const webhookPosts = v1Frames.slice(0, Math.min(EVENTS, 50_000)).map((_, i) =>
+  JSON.stringify({ id: `webhook:${i}`, source: 'webhook', url: '', author: { id: `a${i % 5000}`, handle: `user${i % 5000}`, displayName: '', followers: i % 997 }, text: TEXTS[i % TEXTS.length], lang: 'en', createdAt: new Date(1_790_000_000_000 + i).toISOString(), engagement: { likes: 0, reposts: 0, replies: 0, quotes: 0 }, brands: [], terms: [] }),
+)
+const webhookBodies: string[] = []
+for (let i = 0; i < webhookPosts.length; i += 10_000) webhookBodies.push(webhookPosts.slice(i, i + 10_000).join('\n'))
+
+let sink = 0
+const handleOf = () => undefined
+function jetstream(frames: string[], parse: typeof parseV1): number {
+  const start = performance.now()
+  for (const text of frames) {
+    const frame = parse(text)
+    if (!frame.ok || !frame.event) throw new Error(`unread frame: ${text}`)
+    const reading = readEvent(frame.event, handleOf)
+    if ('error' in reading) throw new Error(reading.error)
+    sink += reading.events.length
+  }
+  return frames.length / ((performance.now() - start) / 1000)
+}
+function jsonOnly(frames: string[]): number {
+  const start = performance.now()
+  for (const text of frames) sink += (JSON.parse(text) as object) ? 1 : 0
+  return frames.length / ((performance.now() - start) / 1000)
+}
+function webhook(): number {
+  const start = performance.now()
+  for (const body of webhookBodies) {
+    const read = readIngestBody(body, 'ndjson')
+    if (!read.ok || read.rejected.length > 0) throw new Error('webhook body refused')
+    sink += read.posts.length
+  }
+  return webhookPosts.length / ((performance.now() - start) / 1000)
+}
+
+const cases: [string, () => number][] = [
+  ['JSON.parse alone (floor), v1 frames', () => jsonOnly(v1Frames)],
+  ['Jetstream v1', () => jetstream(v1Frames, parseV1)],
+  ['Jetstream v2', () => jetstream(v2Frames, parseV2)],
+  ['JSON.parse alone (floor), webhook lines', () => jsonOnly(webhookPosts)],
+  ['webhook NDJSON (validated posts)', webhook],
+]
+const results = new Map<string, number[]>(cases.map(([name]) => [name, []]))
+jetstream(v1Frames.slice(0, 20_000), parseV1) // warm the JIT
+for (let round = 0; round < ROUNDS; round++) for (const [name, run] of cases) results.get(name)!.push(run())
+
+console.log(`== parsers, one core: ${fmt(EVENTS, 0)} Jetstream frames (15% posts, 75% likes, 10% reposts), ${fmt(webhookPosts.length, 0)} webhook posts; median of ${ROUNDS} interleaved rounds`)
+const floorV1 = median(results.get(cases[0]![0])!)
+const floorHook = median(results.get(cases[3]![0])!)
+for (const [name] of cases) {
+  const m = median(results.get(name)!)
+  const floor = name.includes('webhook') ? floorHook : floorV1
+  console.log(`${name.padEnd(42)} ${fmt(m, 0).padStart(10)} events/s   ${(m / floor).toFixed(2)} of JSON.parse alone`)
+}
+const v1 = median(results.get('Jetstream v1')!)
+console.log(`Jetstream v1 against the target of 20,000 events/s: ${(v1 / 20_000).toFixed(1)}x   (${fmt(sink, 0)} events read in all)`)
