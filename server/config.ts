@@ -26,8 +26,9 @@ export const ConfigSchema = Type.Object(
     JETSTREAM_DIDS: Type.String({ default: '', description: 'Jetstream: comma-separated DIDs to follow alone (`wantedDids` / `dids`); empty follows the whole network.' }),
     SIM_SPEED: Type.Number({ exclusiveMinimum: 0, maximum: 100_000, default: 10, description: 'Simulator: simulated seconds per real second.' }),
     SIM_SEED: Type.Integer({ default: 42, description: 'Simulator: random seed; the same seed gives the same posts.' }),
-    BRAND: Type.String({ minLength: 1, maxLength: 64, default: 'Lumen', description: 'The brand the wall watches (the simulator writes about it).' }),
-    COMPETITORS: Type.String({ default: 'Corvid,Nimbus', description: 'Comma-separated competitor brands, shown beside it.' }),
+    BRANDS_FILE: Type.String({ default: '', description: 'The tracking file (YAML or JSON): brands, their keywords, own accounts per network and competitors; see `docs/brands.example.yaml`. Empty: BRAND and COMPETITORS name them.' }),
+    BRAND: Type.String({ minLength: 1, maxLength: 64, default: 'Lumen', description: 'Without BRANDS_FILE: the brand the wall watches (the simulator writes about it).' }),
+    COMPETITORS: Type.String({ default: 'Corvid,Nimbus', description: 'Without BRANDS_FILE: comma-separated competitor brands, shown beside it.' }),
     SENTIMENT_MODEL: Type.String({ default: '', description: 'Classifier: empty for the bundled model (models/sentiment), `lexicon` for VADER, or a model folder or Hugging Face hub id.' }),
     LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       default: 'info',
@@ -65,6 +66,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     const schema = ConfigSchema.properties[key] as { description?: string }
     problems.push(`${key}=${JSON.stringify(env[key])}: ${error.message} (${schema.description ?? ''})`)
   }
+  if (env.BRANDS_FILE && (env.BRAND || env.COMPETITORS)) problems.push('BRAND, COMPETITORS: BRANDS_FILE names the brands; remove these or BRANDS_FILE')
   if (problems.length === 0) problems.push(...checkSources(String(candidate.SOURCES)), ...checkBrands(candidate as Config), ...checkIngest(candidate as Config), ...checkJetstream(candidate as Config))
   if (problems.length > 0) throw new ConfigError([...new Set(problems)])
   return candidate as Config
@@ -90,6 +92,8 @@ function checkSources(value: string): string[] {
 }
 
 function checkBrands(config: Config): string[] {
+  // The tracking file is read and checked on its own (server/tracking-file.ts).
+  if (config.BRANDS_FILE) return []
   const competitors = listOf(config.COMPETITORS)
   const names = [config.BRAND, ...competitors].map((n) => n.toLowerCase())
   const problems: string[] = []

@@ -13,7 +13,7 @@ import { listOf, loadConfig } from './config.ts'
 import { buildSources } from './sources.ts'
 import { describeStore, openSpools, openStore } from './storage.ts'
 import { WebhookSource } from '../pipelines/sources/webhook.ts'
-import { trackingFrom } from './tracking.ts'
+import { loadTracking } from './tracking.ts'
 
 /**
  * Longest a graceful stop may take before the process exits anyway: past one write to a store that
@@ -23,6 +23,7 @@ export const SHUTDOWN_TIMEOUT_MS = 45_000
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env)
+  const tracking = loadTracking(config)
   const store = openStore(config)
   try {
     await store.migrate()
@@ -34,7 +35,6 @@ async function main(): Promise<void> {
   const spools = openSpools(config)
   const deadLetter = new DeadLetterFile(resolve(config.DATA_DIR, 'dead-letter.ndjson'))
   const classifier = await loadClassifier(config.SENTIMENT_MODEL)
-  const tracking = trackingFrom(config)
   const view = new LiveView()
 
   // Simulated time runs ahead of the clock (SIM_SPEED); a restarted simulator resumes after the
@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   // Listen before reading any source: if the port is taken, nothing has been accepted yet.
   const address = (await app.listen({ port: config.PORT, host: config.HOST })).replace('127.0.0.1', 'localhost')
   const pipeline = startPipeline({
-    sources: buildSources(config, { simulatorStart, deadLetter, ...(webhook ? { webhook } : {}) }),
+    sources: buildSources(config, { simulatorStart, deadLetter, tracking, ...(webhook ? { webhook } : {}) }),
     classifier,
     tracking,
     store,

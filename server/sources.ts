@@ -1,6 +1,6 @@
 // Builds the configured sources; each connector adds one case here.
 import type { Observable } from 'rxjs'
-import type { SourceEvent } from '../pipelines/schema.ts'
+import type { SourceEvent, TrackedBrand } from '../pipelines/schema.ts'
 import { simulatorSource } from '../pipelines/sources/simulator.ts'
 import { launchDay } from '../pipelines/sources/simulator/scenario.ts'
 import type { WebhookSource } from '../pipelines/sources/webhook.ts'
@@ -10,13 +10,14 @@ import { CursorFile } from '../pipelines/sources/cursor-file.ts'
 import { JETSTREAM_V1_URL, type JetstreamCursor, jetstreamSource } from '../pipelines/sources/jetstream.ts'
 import { type Config, listOf } from './config.ts'
 
-export function buildSources(config: Config, options: { simulatorStart: string; deadLetter: DeadLetter; webhook?: WebhookSource }): Observable<SourceEvent>[] {
+export function buildSources(config: Config, options: { simulatorStart: string; deadLetter: DeadLetter; tracking: readonly TrackedBrand[]; webhook?: WebhookSource }): Observable<SourceEvent>[] {
   return listOf(config.SOURCES).map((name) => {
     switch (name) {
       case 'simulator': {
-        // loadConfig has checked that the simulator gets exactly two competitors.
-        const competitors = listOf(config.COMPETITORS) as [string, string]
-        const scenario = launchDay({ brand: config.BRAND, competitors, start: options.simulatorStart })
+        // The first tracked brand and its two competitors (loadConfig, or loadTracking for a
+        // tracking file, has checked there are two).
+        const [brand] = options.tracking
+        const scenario = launchDay({ brand: brand!.name, competitors: brand!.competitors.slice(0, 2) as [string, string], start: options.simulatorStart })
         return simulatorSource({ scenario, seed: config.SIM_SEED, speed: config.SIM_SPEED })
       }
       case 'webhook':

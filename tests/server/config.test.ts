@@ -30,6 +30,7 @@ describe('configuration', () => {
       JETSTREAM_DIDS: '',
       SIM_SPEED: 10,
       SIM_SEED: 42,
+      BRANDS_FILE: '',
       BRAND: 'Lumen',
       COMPETITORS: 'Corvid,Nimbus',
       SENTIMENT_MODEL: '',
