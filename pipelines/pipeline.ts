@@ -10,6 +10,7 @@ import type { PostDeletion, ScoredPost, SourceEvent, TrackedBrand, WindowAggrega
 import { clickhouseSink } from './sinks/clickhouse.ts'
 import type { Spool } from './sinks/spool.ts'
 import type { DeadLetter } from './sinks/deadletter.ts'
+import { Purge } from './sinks/purge.ts'
 import { RecentKeys } from './sinks/recent-keys.ts'
 import type { AttributedEngagement, Store } from './store/store.ts'
 import { aggregate, stateFrom } from './transforms/aggregate.ts'
@@ -61,6 +62,9 @@ export interface PipelineStats {
   /** Deletions of posts Undertow holds, stored; and posts removed because of them. */
   deletions: number
   deleted: number
+  /** Purges that failed (tried again with the next), and posts given up after too many waited. */
+  purgeFailures: number
+  purgesGivenUp: number
   /** Deletions of posts not seen lately (untracked, or older than relate remembers): nothing to do. */
   deletionsIgnored: number
 }
@@ -75,7 +79,7 @@ export interface Pipeline {
 
 export function startPipeline(deps: PipelineDeps): Pipeline {
   const { classifier, tracking, store, live, deadLetter, scheduler = asyncScheduler } = deps
-  const stats: PipelineStats = { received: 0, untracked: 0, scored: 0, stored: 0, engagementStored: 0, late: 0, duplicates: 0, unattributed: 0, deletions: 0, deleted: 0, deletionsIgnored: 0 }
+  const stats: PipelineStats = { received: 0, untracked: 0, scored: 0, stored: 0, engagementStored: 0, late: 0, duplicates: 0, unattributed: 0, deletions: 0, deleted: 0, purgeFailures: 0, purgesGivenUp: 0, deletionsIgnored: 0 }
   // Each table's sink: its one writer, asking the store what is new, spooling through outages.
   const storeSink = <T>(
     table: string,
@@ -126,9 +130,16 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
   )
   // Live figures are computed from posts once the store has accepted them (stored, or spooled to
   // disk while it is unreachable), so the wall never shows a count the store will not hold.
+  const purge = new Purge(store, stats)
   const stored$ = scored$.pipe(
     storeSink('posts', (p) => p.id, store.insertPosts.bind(store), store.unstoredPosts.bind(store), deps.spools?.posts),
     tap((written) => (stats.stored += written.length)),
+    // Deleted while it waited in the sink: stored after its deletion's purge ran, so purged now.
+    concatMap(async (written) => {
+      const deleted = written.filter((p) => deletedLately.has(p.id))
+      if (deleted.length > 0) await purge.remove(deleted)
+      return deleted.length === 0 ? written : written.filter((p) => !deletedLately.has(p.id))
+    }),
     share(),
   )
   const engagement$ = events$.pipe(
@@ -139,8 +150,6 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
     storeSink('engagement', (u) => u.id, store.insertEngagement.bind(store), store.unstoredEngagement.bind(store), deps.spools?.engagement),
     tap((written) => (stats.engagementStored += written.length)),
   )
-  // Purges that failed (store unreachable) are tried again with the next batch.
-  let unpurged: string[] = []
   const deletions$ = events$.pipe(
     filter((e) => e.kind === 'delete'),
     map((e): unknown => ({ postId: e.postId, at: e.at })),
@@ -154,15 +163,7 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
     tap((d) => deletedLately.add(d.postId)),
     storeSink('post_deletions', (d) => d.postId, store.insertDeletions.bind(store), store.unstoredDeletions.bind(store), deps.spools?.deletions),
     tap((written) => (stats.deletions += written.length)),
-    concatMap(async (written) => {
-      const ids = [...unpurged, ...written.map((d) => d.postId)]
-      try {
-        stats.deleted += await store.deletePosts(ids)
-        unpurged = []
-      } catch {
-        unpurged = ids
-      }
-    }),
+    concatMap((written) => purge.remove(written.map((d) => ({ id: d.postId, createdAt: recentPosts.get(d.postId)?.createdAt ?? d.at })))),
   )
   const live$ = merge(
     stored$.pipe(

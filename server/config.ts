@@ -4,9 +4,10 @@
 import Type, { type Static } from 'typebox'
 import Value from 'typebox/value'
 import { SOURCE_NAMES } from '../pipelines/schema.ts'
+import { streamParts } from '../pipelines/sources/mastodon.ts'
 
 /** Sources that are implemented today; the rest of SOURCE_NAMES arrive with the connectors issue. */
-export const AVAILABLE_SOURCES = ['simulator', 'webhook', 'jetstream'] as const satisfies readonly (typeof SOURCE_NAMES)[number][]
+export const AVAILABLE_SOURCES = ['simulator', 'webhook', 'jetstream', 'mastodon'] as const satisfies readonly (typeof SOURCE_NAMES)[number][]
 
 export const ConfigSchema = Type.Object(
   {
@@ -24,6 +25,9 @@ export const ConfigSchema = Type.Object(
     JETSTREAM_URL: Type.String({ default: '', pattern: '^(wss?://.+)?$', description: 'Jetstream (`SOURCES` with `jetstream`): the endpoint, path included. Empty: the public `wss://jetstream2.us-east.bsky.network/subscribe` for v1; v2 needs one, ending in `/xrpc/network.bsky.jetstream.subscribeEvents`.' }),
     JETSTREAM_VERSION: Type.Enum(['1', '2'], { default: '1', description: 'Jetstream: protocol version, 1 (`/subscribe`, time cursor) or 2 (`subscribeEvents`, sequence cursor).' }),
     JETSTREAM_DIDS: Type.String({ default: '', description: 'Jetstream: comma-separated DIDs to follow alone (`wantedDids` / `dids`); empty follows the whole network.' }),
+    MASTODON_URL: Type.String({ default: '', pattern: '^(https?://[^/\\s]+/?)?$', description: 'Mastodon (`SOURCES` with `mastodon`): the instance, e.g. `https://mastodon.social`.' }),
+    MASTODON_TOKEN: Type.String({ default: '', description: 'Mastodon: an access token of an account on that instance (Settings, Development, New application, scope `read`); streaming needs one since Mastodon 4.2.' }),
+    MASTODON_STREAM: Type.String({ default: 'public', description: 'Mastodon: `public`, `public:local`, `hashtag:<tag>` or `hashtag:local:<tag>`.' }),
     SIM_SPEED: Type.Number({ exclusiveMinimum: 0, maximum: 100_000, default: 10, description: 'Simulator: simulated seconds per real second.' }),
     SIM_SEED: Type.Integer({ default: 42, description: 'Simulator: random seed; the same seed gives the same posts.' }),
     BRANDS_FILE: Type.String({ default: '', description: 'The tracking file (YAML or JSON): brands, their keywords, own accounts per network and competitors; see `docs/brands.example.yaml`. Empty: BRAND and COMPETITORS name them.' }),
@@ -67,7 +71,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     problems.push(`${key}=${JSON.stringify(env[key])}: ${error.message} (${schema.description ?? ''})`)
   }
   if (env.BRANDS_FILE && (env.BRAND || env.COMPETITORS)) problems.push('BRAND, COMPETITORS: BRANDS_FILE names the brands; remove these or BRANDS_FILE')
-  if (problems.length === 0) problems.push(...checkSources(String(candidate.SOURCES)), ...checkBrands(candidate as Config), ...checkIngest(candidate as Config), ...checkJetstream(candidate as Config))
+  if (problems.length === 0) problems.push(...checkSources(String(candidate.SOURCES)), ...checkBrands(candidate as Config), ...checkIngest(candidate as Config), ...checkJetstream(candidate as Config), ...checkMastodon(candidate as Config))
   if (problems.length > 0) throw new ConfigError([...new Set(problems)])
   return candidate as Config
 }
@@ -112,14 +116,27 @@ function checkJetstream(config: Config): string[] {
   return problems
 }
 
+function checkMastodon(config: Config): string[] {
+  if (!listOf(config.SOURCES).includes('mastodon')) return []
+  const problems: string[] = []
+  if (!config.MASTODON_URL) problems.push('MASTODON_URL: the mastodon source needs the instance, e.g. https://mastodon.social')
+  if (!config.MASTODON_TOKEN) problems.push('MASTODON_TOKEN: the mastodon source needs an access token (Mastodon 4.2 and later stream only to signed-in applications)')
+  try {
+    streamParts(config.MASTODON_STREAM)
+  } catch (error) {
+    problems.push((error as Error).message)
+  }
+  return problems
+}
+
 function checkIngest(config: Config): string[] {
   if (!listOf(config.SOURCES).includes('webhook') || config.INGEST_TOKEN.length >= 16) return []
   return [`INGEST_TOKEN: the webhook source needs a token of at least 16 characters (got ${config.INGEST_TOKEN.length})`]
 }
 
-// Our keys share prefixes (SIM_, CLICKHOUSE_, JETSTREAM_, the bare names); a variable that starts like one of
+// Our keys share prefixes (SIM_, CLICKHOUSE_, JETSTREAM_, MASTODON_, the bare names); a variable that starts like one of
 // ours but is not one is almost certainly a typo that would otherwise be silently ignored.
-const NAMESPACES = ['SIM_', 'CLICKHOUSE_', 'JETSTREAM_']
+const NAMESPACES = ['SIM_', 'CLICKHOUSE_', 'JETSTREAM_', 'MASTODON_']
 
 function nearMisses(env: Record<string, string | undefined>): string[] {
   return Object.keys(env).flatMap((key) => {

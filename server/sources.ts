@@ -8,6 +8,7 @@ import { resolve } from 'node:path'
 import type { DeadLetter } from '../pipelines/sinks/deadletter.ts'
 import { CursorFile } from '../pipelines/sources/cursor-file.ts'
 import { JETSTREAM_V1_URL, type JetstreamCursor, jetstreamSource } from '../pipelines/sources/jetstream.ts'
+import { type MastodonCursor, mastodonSource } from '../pipelines/sources/mastodon.ts'
 import { type Config, listOf } from './config.ts'
 
 export function buildSources(config: Config, options: { simulatorStart: string; deadLetter: DeadLetter; tracking: readonly TrackedBrand[]; webhook?: WebhookSource }): Observable<SourceEvent>[] {
@@ -25,9 +26,14 @@ export function buildSources(config: Config, options: { simulatorStart: string; 
         return options.webhook.events$
       case 'jetstream': {
         const version = config.JETSTREAM_VERSION === '2' ? 2 : 1
-        // Each version keeps its own cursor: a v2 sequence number means nothing to v1.
-        const cursorFile = new CursorFile<JetstreamCursor>(resolve(config.DATA_DIR, 'cursors', `jetstream-v${version}.json`))
+        // One cursor for both versions and every instance: it is a time, which they all read alike.
+        const cursorFile = new CursorFile<JetstreamCursor>(resolve(config.DATA_DIR, 'cursors', 'jetstream.json'))
         return jetstreamSource({ url: config.JETSTREAM_URL || JETSTREAM_V1_URL, version, dids: listOf(config.JETSTREAM_DIDS), deadLetter: options.deadLetter, cursorFile })
+      }
+      case 'mastodon': {
+        const host = new URL(config.MASTODON_URL).host
+        const cursorFile = new CursorFile<MastodonCursor>(resolve(config.DATA_DIR, 'cursors', `mastodon-${host}-${config.MASTODON_STREAM.replace(/[^\p{L}\p{N}_-]/gu, '_')}.json`))
+        return mastodonSource({ url: config.MASTODON_URL, token: config.MASTODON_TOKEN, stream: config.MASTODON_STREAM, deadLetter: options.deadLetter, cursorFile })
       }
       default:
         throw new Error(`SOURCES: "${name}" has no implementation`)

@@ -9,6 +9,15 @@ export interface DeadLetter {
   counts(): Record<string, number>
 }
 
+/** The record as one JSON line; a payload JSON cannot hold (nested too deep, a cycle) is described instead. */
+function serialise(record: { at: string; stage: string; reason: string; payload: unknown }): string {
+  try {
+    return JSON.stringify(record)
+  } catch (error) {
+    return JSON.stringify({ ...record, payload: `(not serialisable: ${(error as Error).message})` })
+  }
+}
+
 export class DeadLetterFile implements DeadLetter {
   private readonly tally = new Map<string, number>()
 
@@ -18,7 +27,7 @@ export class DeadLetterFile implements DeadLetter {
 
   record(stage: string, reason: string, payload: unknown): void {
     this.tally.set(stage, (this.tally.get(stage) ?? 0) + 1)
-    const line = `${JSON.stringify({ at: new Date().toISOString(), stage, reason, payload })}\n`
+    const line = `${serialise({ at: new Date().toISOString(), stage, reason, payload })}\n`
     try {
       // Synchronous on purpose: refusals are rare, and a crash right after must not lose the record.
       appendFileSync(this.path, line)

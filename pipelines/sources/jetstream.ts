@@ -1,45 +1,43 @@
 // The Bluesky source: Jetstream over a WebSocket, v1 (`/subscribe`) or v2 (`/xrpc/network.bsky.
 // jetstream.subscribeEvents`). Posts, likes, reposts, replies, quotes and deletes of posts arrive
 // as Undertow events (jetstream/parse.ts). The place in the stream is saved to disk as it moves, so
-// a dropped connection or a restart resumes from there: v1 rewinds a few seconds (its cursor is a
-// time, and Jetstream asks clients to overlap), v2 resumes from the exact sequence number, and what
-// comes twice is dropped by record URI. A dropped connection is retried with capped exponential
-// backoff; a malformed frame is dead-lettered and the stream goes on.
+// a dropped connection or a restart resumes from there. Both versions resume from a time, some
+// seconds early, and drop what comes twice by record URI: Jetstream asks clients to overlap, a
+// time means the same on every Jetstream instance (v2's sequence numbers belong to one), and the
+// overlap covers events read but still on their way to the store when the process died. A
+// dropped connection is retried with capped exponential backoff; a malformed frame is
+// dead-lettered and the stream goes on.
 import { Observable } from 'rxjs'
-import WebSocket from 'ws'
 import type { SourceEvent } from '../schema.ts'
 import type { DeadLetter } from '../sinks/deadletter.ts'
 import { RecentKeys } from '../sinks/recent-keys.ts'
 import type { CursorFile } from './cursor-file.ts'
+import { keptSocket } from './socket.ts'
 import { COLLECTIONS, type Frame, type JetstreamEvent, parseV1, parseV2, readEvent } from './jetstream/parse.ts'
 
 export const JETSTREAM_V1_URL = 'wss://jetstream2.us-east.bsky.network/subscribe'
 export const JETSTREAM_V2_PATH = '/xrpc/network.bsky.jetstream.subscribeEvents'
-/** v1 resumes this far before its saved cursor: Jetstream's advice, as its cursor is a time. */
-export const OVERLAP_MS = 5_000
+/** Resumes start this far before the saved cursor; the store drops what was stored already. */
+export const OVERLAP_MS = 10_000
 /** Record URIs remembered to drop what an overlap sends again. */
 export const DEDUPE_CAPACITY = 100_000
 /** DIDs whose handles identity events told, newest kept. */
 export const HANDLES_CAPACITY = 100_000
 /** Events bigger than this are skipped by Jetstream itself (`maxMessageSizeBytes`). */
 export const MAX_MESSAGE_BYTES = 1_000_000
-export const BACKOFF = { initialMs: 1_000, maxMs: 30_000 }
-/** A connection that answers no ping within this long is dead, and replaced. */
-export const PING_MS = 30_000
 /** The cursor is saved at most this often while events flow, and once more at the end. */
 export const SAVE_EVERY_MS = 1_000
 
 /**
- * Where the stream was: Jetstream's time of the last event read and, on v2, its sequence number.
- * A clean stop also keeps the keys of the events read in the last overlap, so what the rewind
- * sends again after a restart is dropped here too (after a crash the store drops it).
+ * Where the stream was: Jetstream's time (unix µs) of the last event read. A clean stop also keeps
+ * the keys and times of the events read within the overlap, so what the rewind sends again after
+ * a restart is dropped here too (after a crash, the store drops it).
  */
 export interface JetstreamCursor {
   timeUs: number
-  seq?: number
   /** The time of the first event read: a rewind never goes before where the stream began. */
   firstUs?: number
-  recent?: string[]
+  recent?: [key: string, timeUs: number][]
 }
 export const isCursor = (v: unknown): v is JetstreamCursor => {
   const c = v as JetstreamCursor
@@ -47,9 +45,8 @@ export const isCursor = (v: unknown): v is JetstreamCursor => {
     typeof v === 'object' &&
     v !== null &&
     Number.isSafeInteger(c.timeUs) &&
-    (c.seq === undefined || Number.isSafeInteger(c.seq)) &&
     (c.firstUs === undefined || Number.isSafeInteger(c.firstUs)) &&
-    (c.recent === undefined || (Array.isArray(c.recent) && c.recent.every((k) => typeof k === 'string')))
+    (c.recent === undefined || (Array.isArray(c.recent) && c.recent.every((r) => Array.isArray(r) && typeof r[0] === 'string' && Number.isSafeInteger(r[1]))))
   )
 }
 
@@ -61,6 +58,8 @@ export interface JetstreamStats {
   malformed: number
   /** v2 error frames (the server ending the stream) and socket errors. */
   serverErrors: number
+  /** The last v2 #info frame (OutdatedCursor, FutureCursor). */
+  lastInfo?: string
   lastError?: string
 }
 
@@ -94,10 +93,10 @@ export function subscribeUrl(options: Pick<JetstreamOptions, 'url' | 'version' |
   }
   url.searchParams.set('maxMessageSizeBytes', String(MAX_MESSAGE_BYTES))
   if (cursor) {
-    // v2 replays from its sequence number inclusive (the repeat is dropped by seq); a time cursor
-    // (v1, or v2 without a seq yet) goes back by the overlap. v2 reads values >= 1e15 as times.
-    const rewound = Math.max(1, cursor.firstUs ?? 1, cursor.timeUs - (options.overlapMs ?? OVERLAP_MS) * 1000)
-    url.searchParams.set('cursor', String(options.version === 2 && cursor.seq !== undefined ? cursor.seq : rewound))
+    // v2 reads a cursor of 1e15 and up as a time, as v1 reads every cursor; a time cursor older
+    // than what the instance keeps starts at its oldest event (v2 says so in an #info frame).
+    const rewound = Math.max(1e15, cursor.firstUs ?? 1, cursor.timeUs - (options.overlapMs ?? OVERLAP_MS) * 1000)
+    url.searchParams.set('cursor', String(rewound))
   }
   return url.toString()
 }
@@ -106,22 +105,19 @@ const keyOf = (e: SourceEvent) => (e.kind === 'post' ? e.post.id : e.kind === 'e
 
 export function jetstreamSource(options: JetstreamOptions): Observable<SourceEvent> {
   const stats = options.stats ?? newJetstreamStats()
-  const backoff = options.backoff ?? BACKOFF
   const parse: (text: string) => Frame = options.version === 1 ? parseV1 : parseV2
   return new Observable<SourceEvent>((subscriber) => {
     const saved = options.cursorFile?.load(isCursor)
-    let cursor: JetstreamCursor | undefined = saved && { timeUs: saved.timeUs, firstUs: saved.firstUs ?? saved.timeUs, ...(saved.seq !== undefined ? { seq: saved.seq } : {}) }
+    let cursor: JetstreamCursor | undefined = saved && { timeUs: saved.timeUs, firstUs: saved.firstUs ?? saved.timeUs }
     const overlapUs = (options.overlapMs ?? OVERLAP_MS) * 1000
     let savedAt = 0
-    let failures = 0
-    let stopped = false
-    let socket: WebSocket | undefined
-    let reconnect: NodeJS.Timeout | undefined
-    let ping: NodeJS.Timeout | undefined
     const seen = new RecentKeys(DEDUPE_CAPACITY)
-    for (const key of saved?.recent ?? []) seen.add(key)
     // The keys read within the overlap, oldest first: what a rewind after a stop would send again.
     const overlap: { key: string; timeUs: number }[] = []
+    for (const [key, timeUs] of saved?.recent ?? []) {
+      seen.add(key)
+      overlap.push({ key, timeUs })
+    }
     const handles = new Map<string, string>()
 
     const save = (final: boolean) => {
@@ -130,7 +126,7 @@ export function jetstreamSource(options: JetstreamOptions): Observable<SourceEve
       if (!final && now - savedAt < SAVE_EVERY_MS) return
       savedAt = now
       try {
-        options.cursorFile.save(final ? { ...cursor, recent: overlap.map((o) => o.key) } : cursor)
+        options.cursorFile.save(final ? { ...cursor, recent: overlap.map((o): [string, number] => [o.key, o.timeUs]) } : cursor)
       } catch (error) {
         // A cursor that cannot be saved costs a longer replay after a restart, not the stream.
         stats.lastError = `cannot save the cursor: ${(error as Error).message}`
@@ -138,8 +134,6 @@ export function jetstreamSource(options: JetstreamOptions): Observable<SourceEve
     }
 
     const take = (event: JetstreamEvent) => {
-      // v2 resumes inclusive of the saved sequence number: what is not past it was read already.
-      if (event.seq !== undefined && cursor?.seq !== undefined && event.seq <= cursor.seq) return
       if (event.handle) {
         handles.delete(event.did)
         handles.set(event.did, event.handle)
@@ -163,81 +157,58 @@ export function jetstreamSource(options: JetstreamOptions): Observable<SourceEve
         }
       }
       // A rewound v1 stream replays older times first: the cursor never moves back.
-      cursor = {
-        timeUs: Math.max(event.timeUs, cursor?.timeUs ?? 0),
-        firstUs: cursor?.firstUs ?? event.timeUs,
-        ...(event.seq !== undefined ? { seq: Math.max(event.seq, cursor?.seq ?? 0) } : {}),
-      }
+      cursor = { timeUs: Math.max(event.timeUs, cursor?.timeUs ?? 0), firstUs: cursor?.firstUs ?? event.timeUs }
       while (overlap.length > 0 && overlap[0]!.timeUs < cursor.timeUs - overlapUs) overlap.shift()
       save(false)
     }
 
-    const onFrame = (text: string) => {
-      stats.frames++
+    const deadLetter = (reason: string, text: string) => {
+      stats.malformed++
+      options.deadLetter.record('jetstream', reason, text.length > 65_536 ? `${text.slice(0, 65_536)}…` : text)
+    }
+
+    const read = (text: string) => {
       const frame = parse(text)
       if (frame.ok) {
         if (frame.event) take(frame.event)
+        else if (frame.info) stats.lastInfo = frame.info
         return
       }
       if (frame.fatal) {
         // v2 ends the stream with an error frame (ConsumerTooSlow): resume from the cursor.
         stats.serverErrors++
         stats.lastError = frame.reason
-        socket?.close()
+        socket.reconnect()
         return
       }
-      stats.malformed++
-      options.deadLetter.record('jetstream', frame.reason, text.length > 65_536 ? `${text.slice(0, 65_536)}…` : text)
+      deadLetter(frame.reason, text)
     }
 
-    const connect = () => {
-      reconnect = undefined
-      const ws = new WebSocket(subscribeUrl(options, cursor), options.version === 2 ? ['xrpc.v1.json'] : [], { maxPayload: 4 * MAX_MESSAGE_BYTES })
-      socket = ws
-      let answered = true
-      ws.on('open', () => {
-        stats.connects++
-        ping = setInterval(() => {
-          if (!answered) return ws.terminate()
-          answered = false
-          ws.ping()
-        }, options.pingMs ?? PING_MS)
-      })
-      ws.on('pong', () => (answered = true))
-      ws.on('message', (data: WebSocket.RawData) => {
-        answered = true
-        failures = 0
-        onFrame(data.toString())
-      })
-      ws.on('error', (error) => {
-        stats.serverErrors++
-        stats.lastError = error.message
-      })
-      ws.on('close', () => {
-        clearInterval(ping)
-        ping = undefined
-        socket = undefined
-        save(true)
-        if (stopped) return
-        // Capped exponential backoff; a connection that delivered a frame starts the count again.
-        const delay = Math.min(backoff.maxMs, backoff.initialMs * 2 ** failures)
-        failures++
-        reconnect = setTimeout(connect, delay)
-      })
-    }
-
-    connect()
-    return () => {
-      stopped = true
-      clearTimeout(reconnect)
-      clearInterval(ping)
-      if (socket) {
-        socket.removeAllListeners()
-        // terminate() may still report a failed handshake: nobody is listening any more.
-        socket.on('error', () => {})
-        socket.terminate()
-        socket = undefined
+    const onFrame = (text: string) => {
+      stats.frames++
+      try {
+        read(text)
+      } catch (error) {
+        // Whatever a frame holds, it costs that frame, never the stream.
+        deadLetter(`could not be read: ${(error as Error).message}`, text)
       }
+    }
+
+    const socket = keptSocket({
+      url: () => subscribeUrl(options, cursor),
+      maxPayload: 4 * MAX_MESSAGE_BYTES,
+      ...(options.pingMs ? { pingMs: options.pingMs } : {}),
+      ...(options.backoff ? { backoff: options.backoff } : {}),
+      onOpen: () => stats.connects++,
+      onFrame,
+      onClose: () => save(true),
+      onError: (message) => {
+        stats.serverErrors++
+        stats.lastError = message
+      },
+    })
+    return () => {
+      socket.close()
       save(true)
     }
   })

@@ -67,11 +67,14 @@ WHERE post_id IN (SELECT arrayJoin({posts:Array(String)})) AND id IN (SELECT arr
 export const STORED_DELETION_IDS = `
 SELECT DISTINCT post_id AS id FROM post_deletions WHERE has({ids:Array(String)}, post_id)`
 
+// Posts by id within their creation times: the time bounds keep both to the parts that can hold them.
+const AMONG = `created_at >= toDateTime({fromS:UInt32}) AND created_at <= toDateTime({toS:UInt32}) AND has({ids:Array(String)}, id)`
+
 /** How many of these posts the table holds: a purge that would match nothing is not run. */
-export const POSTS_AMONG = `SELECT count() AS n FROM posts WHERE has({ids:Array(String)}, id)`
+export const POSTS_AMONG = `SELECT count() AS n FROM posts WHERE ${AMONG}`
 
 /** A mutation (ALTER ... DELETE runs on 18.x and current engines alike): rare, so affordable. */
-export const DELETE_POSTS = `ALTER TABLE posts DELETE WHERE has({ids:Array(String)}, id)`
+export const DELETE_POSTS = `ALTER TABLE posts DELETE WHERE ${AMONG}`
 
 /** Tables partitioned by day, whose old partitions retention drops. */
 export const DAY_PARTITIONED = ['posts', 'engagement', 'brand_source_minute', 'brand_author_minute', 'brand_replies', 'alerts', 'post_deletions']

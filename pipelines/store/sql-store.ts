@@ -120,12 +120,16 @@ export abstract class SqlStore implements Store {
     }
   }
 
-  unstoredPosts(posts: readonly ScoredPost[]): Promise<ScoredPost[]> {
-    return this.unstored(POSTS, posts)
+  /** Posts not yet stored, and not deleted by their authors (a replay after a crash must not bring one back). */
+  async unstoredPosts(posts: readonly ScoredPost[]): Promise<ScoredPost[]> {
+    const fresh = await this.unstored(POSTS, posts)
+    if (fresh.length === 0) return fresh
+    const deleted = new Set((await this.rows<{ id: string }>(STORED_DELETION_IDS, { ids: fresh.map((p) => p.id) })).map((r) => r.id))
+    return deleted.size === 0 ? fresh : fresh.filter((p) => !deleted.has(p.id))
   }
 
-  insertPosts(posts: readonly ScoredPost[], options: InsertOptions = {}): Promise<ScoredPost[]> {
-    return this.insertOnce(POSTS, posts, options)
+  async insertPosts(posts: readonly ScoredPost[], options: InsertOptions = {}): Promise<ScoredPost[]> {
+    return this.insertOnce(POSTS, options.checked ? posts : await this.unstoredPosts(posts), { checked: true })
   }
 
   unstoredEngagement(updates: readonly AttributedEngagement[]): Promise<AttributedEngagement[]> {
@@ -144,11 +148,12 @@ export abstract class SqlStore implements Store {
     return this.insertOnce(DELETIONS, deletions, options)
   }
 
-  async deletePosts(ids: readonly string[]): Promise<number> {
-    if (ids.length === 0) return 0
-    const [row] = await this.rows<{ n: string }>(POSTS_AMONG, { ids })
+  async deletePosts(posts: readonly { id: string; createdAt: string }[]): Promise<number> {
+    if (posts.length === 0) return 0
+    const params = storedPostIdsParams(posts.map((p) => p.id), posts.map((p) => Date.parse(p.createdAt)))
+    const [row] = await this.rows<{ n: string }>(POSTS_AMONG, params)
     const held = Number(row?.n ?? 0)
-    if (held > 0) await this.exec(DELETE_POSTS, { ids })
+    if (held > 0) await this.exec(DELETE_POSTS, params)
     return held
   }
 

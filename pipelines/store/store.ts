@@ -112,8 +112,8 @@ export interface Store {
   /** Deletions not yet stored, first of each post; then stored once, like posts. */
   unstoredDeletions(deletions: readonly PostDeletion[]): Promise<PostDeletion[]>
   insertDeletions(deletions: readonly PostDeletion[], options?: { checked?: boolean }): Promise<PostDeletion[]>
-  /** Removes these posts (by id) from the posts table; how many it held. */
-  deletePosts(ids: readonly string[]): Promise<number>
+  /** Removes these posts (by id; their creation times bound the search) from the posts table; how many it held. */
+  deletePosts(posts: readonly { id: string; createdAt: string }[]): Promise<number>
   /** The newest `limit` posts, oldest first (to relate replies and engagement after a restart). */
   recentPosts(limit: number): Promise<RecentPost[]>
   /** Stores alerts, or a new state of one (the newest version of an id wins). */

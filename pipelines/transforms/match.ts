@@ -27,8 +27,8 @@ export function matchOne(post: Post, matchers: readonly BrandMatcher[]): Post | 
   const terms = new Set<string>()
   let ownBrand: string | undefined
   for (const m of matchers) {
-    // By handle, or by the account id where a network names accounts by one (a Bluesky DID).
-    if (m.handles.has(post.author.handle) || m.handles.has(post.author.id.toLowerCase())) ownBrand = m.name
+    // By handle, or by DID (Bluesky's account ids, stable where handles change).
+    if (m.handles.has(post.author.handle) || (post.author.id.startsWith('did:') && m.handles.has(post.author.id.toLowerCase()))) ownBrand = m.name
     const found = [...post.text.matchAll(m.words)].map((hit) => hit[0].toLowerCase())
     if (found.length === 0) continue
     found.forEach((t) => terms.add(t))

@@ -5,6 +5,7 @@
 // likes and reposts: mostly likes), with replies, quotes and mentions among the posts.
 import { parseArgs } from 'node:util'
 import { parseV1, parseV2, readEvent } from '../../pipelines/sources/jetstream/parse.ts'
+import { readStreamMessage } from '../../pipelines/sources/mastodon/parse.ts'
 import { readIngestBody } from '../../pipelines/sources/webhook.ts'
 import { fmt, median } from './stats.ts'
 
@@ -46,6 +47,40 @@ const v2Frames = Array.from({ length: EVENTS }, (_, i) => {
 const webhookPosts = v1Frames.slice(0, Math.min(EVENTS, 50_000)).map((_, i) =>
   JSON.stringify({ id: `webhook:${i}`, source: 'webhook', url: '', author: { id: `a${i % 5000}`, handle: `user${i % 5000}`, displayName: '', followers: i % 997 }, text: TEXTS[i % TEXTS.length], lang: 'en', createdAt: new Date(1_790_000_000_000 + i).toISOString(), engagement: { likes: 0, reposts: 0, replies: 0, quotes: 0 }, brands: [], terms: [] }),
 )
+// Mastodon streaming messages: `update` events whose payload is a Status as a JSON string, its
+// content HTML with a hashtag link and a mention, as instances send them.
+const mastodonMessages = Array.from({ length: Math.min(EVENTS, 50_000) }, (_, i) => {
+  const status = {
+    id: String(113_000_000_000_000_000n + BigInt(i)),
+    uri: `https://mastodon.example/users/u${i % 5000}/statuses/${i}`,
+    url: `https://mastodon.example/@u${i % 5000}/${i}`,
+    created_at: new Date(1_790_000_000_000 + i).toISOString(),
+    content: `<p>${TEXTS[i % TEXTS.length]} <a href="https://mastodon.example/tags/lumen" class="mention hashtag" rel="tag">#<span>lumen</span></a> <span class="h-card"><a href="https://mastodon.example/@lumen" class="u-url mention">@<span>lumen</span></a></span></p>`,
+    spoiler_text: '',
+    visibility: 'public',
+    language: 'en',
+    in_reply_to_id: i % 4 === 0 ? String(113_000_000_000_000_000n + BigInt(i - 3)) : null,
+    reblog: null,
+    replies_count: 0,
+    reblogs_count: i % 3,
+    favourites_count: i % 7,
+    account: { id: String(i % 5000), username: `u${i % 5000}`, acct: `u${i % 5000}`, display_name: `User ${i % 5000}`, followers_count: i % 997 },
+    mentions: [],
+    tags: [{ name: 'lumen', url: 'https://mastodon.example/tags/lumen' }],
+  }
+  return JSON.stringify({ stream: ['hashtag', 'lumen'], event: 'update', payload: JSON.stringify(status) })
+})
+const mastodonAt = new Date()
+function mastodon(): number {
+  const start = performance.now()
+  for (const text of mastodonMessages) {
+    const reading = readStreamMessage(text, 'mastodon.example', mastodonAt)
+    if (!reading.ok) throw new Error(reading.reason)
+    sink += reading.events.length
+  }
+  return mastodonMessages.length / ((performance.now() - start) / 1000)
+}
+
 const webhookBodies: string[] = []
 for (let i = 0; i < webhookPosts.length; i += 10_000) webhookBodies.push(webhookPosts.slice(i, i + 10_000).join('\n'))
 
@@ -81,6 +116,8 @@ const cases: [string, () => number][] = [
   ['JSON.parse alone (floor), v1 frames', () => jsonOnly(v1Frames)],
   ['Jetstream v1', () => jetstream(v1Frames, parseV1)],
   ['Jetstream v2', () => jetstream(v2Frames, parseV2)],
+  ['JSON.parse alone (floor), Mastodon messages', () => jsonOnly(mastodonMessages)],
+  ['Mastodon (Status JSON in JSON, HTML to text)', mastodon],
   ['JSON.parse alone (floor), webhook lines', () => jsonOnly(webhookPosts)],
   ['webhook NDJSON (validated posts)', webhook],
 ]
@@ -88,12 +125,11 @@ const results = new Map<string, number[]>(cases.map(([name]) => [name, []]))
 jetstream(v1Frames.slice(0, 20_000), parseV1) // warm the JIT
 for (let round = 0; round < ROUNDS; round++) for (const [name, run] of cases) results.get(name)!.push(run())
 
-console.log(`== parsers, one core: ${fmt(EVENTS, 0)} Jetstream frames (15% posts, 75% likes, 10% reposts), ${fmt(webhookPosts.length, 0)} webhook posts; median of ${ROUNDS} interleaved rounds`)
-const floorV1 = median(results.get(cases[0]![0])!)
-const floorHook = median(results.get(cases[3]![0])!)
+console.log(`== parsers, one core: ${fmt(EVENTS, 0)} Jetstream frames (15% posts, 75% likes, 10% reposts), ${fmt(mastodonMessages.length, 0)} Mastodon messages, ${fmt(webhookPosts.length, 0)} webhook posts; median of ${ROUNDS} interleaved rounds`)
+const floorOf = (prefix: string) => median(results.get(cases.find(([n]) => n.startsWith('JSON.parse') && n.includes(prefix))![0])!)
 for (const [name] of cases) {
   const m = median(results.get(name)!)
-  const floor = name.includes('webhook') ? floorHook : floorV1
+  const floor = floorOf(name.includes('webhook') ? 'webhook' : name.includes('Mastodon') ? 'Mastodon' : 'v1')
   console.log(`${name.padEnd(42)} ${fmt(m, 0).padStart(10)} events/s   ${(m / floor).toFixed(2)} of JSON.parse alone`)
 }
 const v1 = median(results.get('Jetstream v1')!)

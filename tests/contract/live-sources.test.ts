@@ -3,6 +3,7 @@
 // or listener behind; a connection the server drops is made again; a restart resumes from the
 // saved cursor with no gap and no duplicate; a malformed message is dead-lettered with its reason
 // and the stream goes on. Each connector adds a harness to LIVE_SOURCES.
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Observable, Subscription } from 'rxjs'
 import { Compile } from 'typebox/compile'
@@ -10,8 +11,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { EngagementUpdate, Post, PostDeletion, type SourceEvent } from '../../pipelines/schema.ts'
 import { CursorFile } from '../../pipelines/sources/cursor-file.ts'
 import { type JetstreamCursor, jetstreamSource } from '../../pipelines/sources/jetstream.ts'
+import { type MastodonCursor, mastodonSource } from '../../pipelines/sources/mastodon.ts'
 import { MemoryDeadLetter } from '../../pipelines/sinks/deadletter.ts'
 import { FakeJetstream } from '../support/fake-jetstream.ts'
+import { FakeMastodon } from '../support/fake-mastodon.ts'
 import { tmpDir } from '../support/tmp.ts'
 
 interface Harness {
@@ -20,8 +23,10 @@ interface Harness {
   close(): Promise<void>
   /** A new subscription to the source, resuming from its saved place (`cursor`: that file). */
   source(cursorPath: string, deadLetter: MemoryDeadLetter): Observable<SourceEvent>
-  /** The service publishes `n` posts, and engagement and a delete on some of them; returns how many posts that makes (replies and quotes are posts too). */
+  /** The service publishes `n` posts, and engagement on some; returns how many posts that makes (replies and quotes are posts too). */
   publish(n: number): number
+  /** Their authors delete the last `n` posts published. */
+  deleteLast(n: number): void
   /** The service hangs up on every client. */
   drop(): void
   /** The service sends something that is not a valid message. */
@@ -33,6 +38,7 @@ interface Harness {
 function jetstream(version: 1 | 2): Harness {
   const fake = new FakeJetstream()
   const dids = ['did:plc:alice', 'did:plc:bob', 'did:plc:carol']
+  const published: string[] = []
   let n = 0
   return {
     name: `jetstream v${version}`,
@@ -51,12 +57,13 @@ function jetstream(version: 1 | 2): Harness {
         if (n % 4 === 0) fake.post(dids[(n + 1) % dids.length]!, `reply ${n}`, { reply: uri })
         if (n % 5 === 0) fake.post(dids[(n + 2) % dids.length]!, `quote ${n}`, { quote: uri })
         if (n % 6 === 0) fake.account(did, true)
-        if (n % 9 === 0) fake.deletePost(uri)
+        published.push(uri)
         made += 1 + (n % 4 === 0 ? 1 : 0) + (n % 5 === 0 ? 1 : 0)
         n++
       }
       return made
     },
+    deleteLast: (count) => published.splice(-count).forEach((uri) => fake.deletePost(uri)),
     drop: () => fake.dropAll(),
     malformed: () => {
       fake.sendRaw('{"did": "did:plc:alice", "time_us": "yesterday", "kind": "commit"')
@@ -66,7 +73,41 @@ function jetstream(version: 1 | 2): Harness {
   }
 }
 
-const LIVE_SOURCES: Harness[] = [jetstream(1), jetstream(2)]
+function mastodon(stream: string): Harness {
+  const fake = new FakeMastodon('a-mastodon-token')
+  const users = ['alice', 'bob', 'carol']
+  const published: string[] = []
+  let n = 0
+  return {
+    name: `mastodon ${stream}`,
+    start: async () => void (await fake.start()),
+    close: () => fake.close(),
+    source: (cursorPath, deadLetter) =>
+      mastodonSource({ url: fake.url, token: 'a-mastodon-token', stream, deadLetter, cursorFile: new CursorFile<MastodonCursor>(cursorPath), backoff: { initialMs: 20, maxMs: 200 } }),
+    publish(count) {
+      let made = 0
+      for (let i = 0; i < count; i++) {
+        const status = fake.post(users[n % users.length]!, `post ${n} about <a href="${fake.url}/tags/lumen" class="mention hashtag" rel="tag">#<span>lumen</span></a> &amp; its <b>battery</b>`)
+        if (n % 4 === 0) fake.post(users[(n + 1) % users.length]!, `reply ${n} #lumen`, { replyTo: status.id })
+        if (n % 5 === 0) fake.post(users[(n + 2) % users.length]!, `quote ${n} #lumen`, { quoteOf: status.id })
+        if (n % 6 === 0) fake.edit(status.id, `post ${n} about #lumen, edited`)
+        published.push(status.id)
+        made += 1 + (n % 4 === 0 ? 1 : 0) + (n % 5 === 0 ? 1 : 0)
+        n++
+      }
+      return made
+    },
+    deleteLast: (count) => published.splice(-count).forEach((id) => fake.delete(id)),
+    drop: () => fake.dropAll(),
+    malformed: () => {
+      fake.sendRaw('{"stream": ["public"], "event": "update", "payload": "{not json"')
+      fake.sendRaw(JSON.stringify({ stream: ['public'], event: 'update', payload: JSON.stringify({ id: 'abc', content: '<p>x</p>' }) }))
+    },
+    connections: () => fake.subscribers.size,
+  }
+}
+
+const LIVE_SOURCES: Harness[] = [jetstream(1), jetstream(2), mastodon('hashtag:lumen'), mastodon('public')]
 
 const isPost = Compile(Post)
 const isUpdate = Compile(EngagementUpdate)
@@ -112,7 +153,8 @@ describe.each(LIVE_SOURCES)('live source contract: $name', (harness) => {
     const { events, deadLetter } = listen()
     await until('a connection', () => harness.connections() === 1)
     const made = harness.publish(30)
-    await until('30 posts and their replies and quotes', () => posts(events) >= made)
+    harness.deleteLast(3)
+    await until('30 posts and their replies and quotes, and 3 deletions', () => posts(events) >= made && events.filter((e) => e.kind === 'delete').length >= 3)
     const ids = new Set<string>()
     const keys = new Set<string>()
     for (const e of events) {
@@ -120,8 +162,8 @@ describe.each(LIVE_SOURCES)('live source contract: $name', (harness) => {
       keys.add(keyOf(e))
       if (e.kind === 'post') {
         expect(isPost.Check(e.post), JSON.stringify([...isPost.Errors(e.post)].slice(0, 2))).toBe(true)
-        expect(e.post.source).toBe('jetstream')
-        expect(e.post.id.startsWith('jetstream:')).toBe(true)
+        expect(e.post.source).toBe(harness.name.split(' ')[0])
+        expect(e.post.id.startsWith(`${harness.name.split(' ')[0]}:`)).toBe(true)
         ids.add(e.post.id)
       } else if (e.kind === 'engagement') {
         expect(isUpdate.Check(e.update), JSON.stringify(e.update)).toBe(true)
@@ -178,6 +220,34 @@ describe.each(LIVE_SOURCES)('live source contract: $name', (harness) => {
     expect(new Set(all).size).toBe(all.length)
     expect(posts(first.events)).toBe(before)
     expect(posts(second.events)).toBe(stopped)
+    // Stopped again at once, and started: nothing read before comes again.
+    subscription!.unsubscribe()
+    await until('the service to see the client go', () => harness.connections() === 0)
+    const third = listen()
+    await until('a connection', () => harness.connections() === 1)
+    const later = harness.publish(2)
+    await until('the 2 new posts', () => posts(third.events) >= later)
+    await new Promise((r) => setTimeout(r, 100))
+    expect(posts(third.events)).toBe(later)
+  })
+
+  it('after a crash, resumes from the cursor as last saved while running, and misses nothing', async () => {
+    const first = listen()
+    await until('a connection', () => harness.connections() === 1)
+    const a = harness.publish(5)
+    await until('the first posts', () => posts(first.events) >= a)
+    // What a crash leaves: the cursor as saved while running, not at a stop.
+    const crashed = readFileSync(cursorPath(), 'utf8')
+    const b = harness.publish(5)
+    await until('the next posts', () => posts(first.events) >= a + b)
+    subscription!.unsubscribe()
+    await until('the service to see the client go', () => harness.connections() === 0)
+    writeFileSync(cursorPath(), crashed)
+    const c = harness.publish(5)
+    const second = listen()
+    const ids = () => new Set([...first.events, ...second.events].flatMap((e) => (e.kind === 'post' ? [e.post.id] : [])))
+    await until('every post, once at least', () => ids().size >= a + b + c, 10_000)
+    expect(ids().size).toBe(a + b + c)
   })
 
   it('dead-letters a malformed message with its reason, and the stream goes on', async () => {

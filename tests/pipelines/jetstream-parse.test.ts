@@ -99,4 +99,16 @@ describe('Jetstream frames', () => {
     expect(parseV2(JSON.stringify({ $type: 'error', error: 'ConsumerTooSlow', message: 'reconnect with cursor=42' }))).toEqual({ ok: false, fatal: true, reason: 'server error ConsumerTooSlow: reconnect with cursor=42' })
     expect(parseV2(JSON.stringify({ $type: 'message', payload: { $type: 'network.bsky.jetstream.subscribeEvents#info', name: 'OutdatedCursor', message: 'resumed' } }))).toEqual({ ok: true, info: 'OutdatedCursor: resumed' })
   })
+
+  it('reads hostile frames without throwing: deep nesting, objects posing as strings, oversized handles', () => {
+    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`
+    expect(parseV1(`{"did": ${deep}, "time_us": 1, "kind": "commit"}`)).toMatchObject({ ok: false, reason: 'did: expected a DID, got an array' })
+    expect(parseV2(JSON.stringify({ $type: 'error', error: { toString: 1 }, message: { toString: 1 } }))).toEqual({ ok: false, fatal: true, reason: 'server error an object: an object' })
+    expect(parseV2(JSON.stringify({ $type: 'message', payload: { $type: 'network.bsky.jetstream.subscribeEvents#info', name: { toString: 1 } } }))).toEqual({ ok: true, info: 'an object: ' })
+    const deepText = parseV1(v1({ commit: { ...postCommit, record: { ...postCommit.record, text: '@@DEEP@@' } } }).replace('"@@DEEP@@"', deep))
+    if (!deepText.ok || !deepText.event) throw new Error('unread')
+    expect(readEvent(deepText.event, () => undefined)).toEqual({ error: expect.stringContaining('record.text: expected a string') })
+    const identity = parseV1(JSON.stringify({ did: DID, time_us: 5, kind: 'identity', identity: { handle: 'x'.repeat(300) } }))
+    expect(identity).toEqual({ ok: true, event: { timeUs: 5, did: DID } })
+  })
 })

@@ -28,6 +28,9 @@ describe('configuration', () => {
       JETSTREAM_URL: '',
       JETSTREAM_VERSION: '1',
       JETSTREAM_DIDS: '',
+      MASTODON_URL: '',
+      MASTODON_TOKEN: '',
+      MASTODON_STREAM: 'public',
       SIM_SPEED: 10,
       SIM_SEED: 42,
       BRANDS_FILE: '',
@@ -58,7 +61,7 @@ describe('configuration', () => {
 
   it('rejects unknown and not-yet-available sources', () => {
     expect(problems({ SOURCES: 'simulator,myspace' })).toContain('unknown source "myspace"')
-    expect(problems({ SOURCES: 'mastodon' })).toContain('"mastodon" is not available yet')
+    expect(problems({ SOURCES: 'hackernews' })).toContain('"hackernews" is not available yet')
     expect(problems({ SOURCES: ' , ' })).toContain('names no source')
   })
 
@@ -69,6 +72,16 @@ describe('configuration', () => {
     expect(problems({ SOURCES: 'jetstream', JETSTREAM_URL: 'http://example.com' })).toContain('JETSTREAM_URL="http://example.com"')
     expect(problems({ SOURCES: 'jetstream', JETSTREAM_DIDS: 'did:plc:abc,alice.bsky.social' })).toContain('"alice.bsky.social" is not a DID')
     expect(problems({ JETSTREAM_VERSON: '2' })).toContain('JETSTREAM_VERSON: unknown setting')
+  })
+
+  it('checks the Mastodon settings when Mastodon runs', () => {
+    const message = problems({ SOURCES: 'mastodon', COMPETITORS: 'Corvid', MASTODON_STREAM: 'home' })
+    expect(message).toContain('MASTODON_URL: the mastodon source needs the instance')
+    expect(message).toContain('MASTODON_TOKEN: the mastodon source needs an access token')
+    expect(message).toContain('MASTODON_STREAM "home": expected public, public:local, hashtag:<tag> or hashtag:local:<tag>')
+    expect(problems({ MASTODON_URL: 'mastodon.social' })).toContain('MASTODON_URL="mastodon.social"')
+    expect(loadConfig({ SOURCES: 'mastodon', COMPETITORS: 'Corvid', MASTODON_URL: 'https://mastodon.social', MASTODON_TOKEN: 't', MASTODON_STREAM: 'hashtag:lumen' })).toMatchObject({ MASTODON_STREAM: 'hashtag:lumen' })
+    expect(problems({ MASTODON_TOKN: 'x' })).toContain('MASTODON_TOKN: unknown setting')
   })
 
   it('rejects competitors the simulator cannot write about', () => {

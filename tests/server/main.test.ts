@@ -1,11 +1,13 @@
 // The process as `npm start` runs it: start, serve a connected wall, stop on SIGTERM with
 // everything flushed, and restart on the same data without retelling stored minutes.
-import { resolve } from 'node:path'
+import { existsSync, readFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { io as connect } from 'socket.io-client'
 import { afterAll, describe, expect, it } from 'vitest'
 import { Session } from 'chdb'
 import { exited, startMain } from '../support/main-process.ts'
 import { FakeJetstream } from '../support/fake-jetstream.ts'
+import { FakeMastodon } from '../support/fake-mastodon.ts'
 import { tmpDir } from '../support/tmp.ts'
 
 const dir = tmpDir('main')
@@ -74,34 +76,102 @@ describe('main', () => {
   })
 
   it('follows Bluesky through Jetstream when configured, and resumes from its cursor after a restart', async () => {
-    const other = tmpDir('main-jetstream')
     const fake = await new FakeJetstream().start()
-    const env = { DATA_DIR: other.path, SOURCES: 'jetstream', JETSTREAM_URL: fake.url(2), JETSTREAM_VERSION: '2', COMPETITORS: 'Corvid', SENTIMENT_MODEL: 'lexicon' }
-    const total = async (url: string) => ((await (await fetch(`${url}/api/posts?source=jetstream`)).json()) as { total: number }).total
-    let app = startMain(env)
-    try {
-      let url = await app.url
+    await withApp('main-jetstream', fake, { SOURCES: 'jetstream', JETSTREAM_URL: fake.url(2), JETSTREAM_VERSION: '2' }, async (app) => {
       await expect.poll(() => fake.subscribers.size, { timeout: 10_000 }).toBe(1)
       const first = fake.post('did:plc:alice', 'is the Lumen X2 battery any good?')
       fake.post('did:plc:bob', 'nothing about any brand here')
       fake.like('did:plc:bob', first)
-      await expect.poll(() => total(url), { timeout: 10_000 }).toBe(1)
-      app.child.kill('SIGTERM')
-      expect(await stopped(app.child)).toBe(0)
+      await expect.poll(() => app.total('jetstream'), { timeout: 10_000 }).toBe(1)
       // Posted while Undertow was down: read from the saved cursor when it comes back.
-      fake.post('did:plc:carol', 'Lumen support answered in minutes')
-      app = startMain(env)
-      url = await app.url
-      await expect.poll(() => total(url), { timeout: 10_000 }).toBe(2)
-      expect(fake.queries.at(-1)!.get('cursor')).toBe(String(fake.log.find((e) => e.did === 'did:plc:bob' && e.commit?.collection === 'app.bsky.feed.like')!.seq))
-      const page = (await (await fetch(`${url}/api/posts?source=jetstream`)).json()) as { posts: { id: string; engagement: { likes: number } }[] }
+      await app.restart('SIGTERM', () => fake.post('did:plc:carol', 'Lumen support answered in minutes'))
+      await expect.poll(() => app.total('jetstream'), { timeout: 10_000 }).toBe(2)
+      // Resumed from a time (each version reads one alike), some seconds before the last event read.
+      const like = fake.log.find((e) => e.did === 'did:plc:bob' && e.commit?.collection === 'app.bsky.feed.like')!
+      expect(Number(fake.queries.at(-1)!.get('cursor'))).toBeLessThanOrEqual(like.timeUs)
+      expect(Number(fake.queries.at(-1)!.get('cursor'))).toBeGreaterThanOrEqual(fake.log[0]!.timeUs)
+      const page = (await (await fetch(`${await app.url()}/api/posts?source=jetstream`)).json()) as { posts: { id: string; engagement: { likes: number } }[] }
       expect(page.posts.find((p) => p.id === `jetstream:${first}`)?.engagement.likes).toBe(1)
-      app.child.kill('SIGTERM')
-      expect(await stopped(app.child)).toBe(0)
-    } finally {
-      app.child.kill('SIGKILL')
-      await fake.close()
-      other.remove()
-    }
+    })
+  })
+
+  it('follows a Mastodon instance when configured, and fills the gap while it was stopped', async () => {
+    const fake = await new FakeMastodon('a-token').start()
+    await withApp('main-mastodon', fake, { SOURCES: 'mastodon', MASTODON_URL: fake.url, MASTODON_TOKEN: 'a-token', MASTODON_STREAM: 'hashtag:lumen' }, async (app) => {
+      await expect.poll(() => fake.subscribers.size, { timeout: 10_000 }).toBe(1)
+      const first = fake.post('alice', 'is the Lumen X2 battery any good? #lumen')
+      await expect.poll(() => app.total('mastodon'), { timeout: 10_000 }).toBe(1)
+      await app.restart('SIGTERM', () => fake.post('bob', 'Lumen support answered in minutes #lumen', { replyTo: first.id }))
+      await expect.poll(() => app.total('mastodon'), { timeout: 10_000 }).toBe(2)
+      expect(fake.requests.at(-1)).toContain(`min_id=${first.id}`)
+    })
+  })
+
+  it('loses nothing of Jetstream when killed mid-stream: the restart reads again what was on its way', async () => {
+    const fake = await new FakeJetstream().start()
+    await withApp('main-jetstream-crash', fake, { SOURCES: 'jetstream', JETSTREAM_URL: fake.url(1) }, async (app) => {
+      await expect.poll(() => fake.subscribers.size, { timeout: 10_000 }).toBe(1)
+      const sent: string[] = []
+      // Killed right after the cursor moved on while running: the posts read just before it are
+      // still in the store's half-second batch, and only the restart's overlap reads them again.
+      const cursor = join(app.dataDir, 'cursors', 'jetstream.json')
+      const saved = () => (existsSync(cursor) ? readFileSync(cursor, 'utf8') : '')
+      let first = ''
+      for (let i = 0; i < 4000; i++) {
+        sent.push(`jetstream:${fake.post(`did:plc:user${i % 37}`, `Lumen post ${i}`)}`)
+        if (i % 10 !== 9) continue
+        await new Promise((r) => setTimeout(r, 20))
+        if (!first) first = saved()
+        else if (saved() !== first) break
+      }
+      await app.restart('SIGKILL')
+      await expect.poll(() => app.total('jetstream'), { timeout: 15_000 }).toBe(sent.length)
+      const ids: string[] = []
+      for (let n = 1; ; n++) {
+        const { posts } = (await (await fetch(`${await app.url()}/api/posts?source=jetstream&pageSize=200&page=${n}`)).json()) as { posts: { id: string }[] }
+        if (posts.length === 0) break
+        ids.push(...posts.map((p) => p.id))
+      }
+      expect(ids.sort()).toEqual([...sent].sort())
+    })
   })
 })
+
+interface RunningApp {
+  dataDir: string
+  url(): Promise<string>
+  /** Stored posts of one source, as the API counts them. */
+  total(source: string): Promise<number>
+  /** Stops the app (SIGTERM: cleanly; SIGKILL: a crash), runs `meanwhile`, and starts it again. */
+  restart(signal: 'SIGTERM' | 'SIGKILL', meanwhile?: () => void): Promise<void>
+}
+
+/** The app on a fresh data folder with a live connector; stopped cleanly at the end, and everything removed. */
+async function withApp(name: string, fake: { close(): Promise<void> }, env: Record<string, string>, body: (app: RunningApp) => Promise<void>) {
+  const data = tmpDir(name)
+  const fullEnv = { DATA_DIR: data.path, COMPETITORS: 'Corvid', SENTIMENT_MODEL: 'lexicon', ...env }
+  let app = startMain(fullEnv)
+  const running: RunningApp = {
+    dataDir: data.path,
+    url: () => app.url,
+    total: async (source) => ((await (await fetch(`${await app.url}/api/posts?source=${source}`)).json()) as { total: number }).total,
+    async restart(signal, meanwhile) {
+      app.child.kill(signal)
+      const code = await stopped(app.child)
+      if (signal === 'SIGTERM') expect(code).toBe(0)
+      meanwhile?.()
+      app = startMain(fullEnv)
+      await app.url
+    },
+  }
+  try {
+    await app.url
+    await body(running)
+    app.child.kill('SIGTERM')
+    expect(await stopped(app.child)).toBe(0)
+  } finally {
+    app.child.kill('SIGKILL')
+    await fake.close()
+    data.remove()
+  }
+}

@@ -209,10 +209,15 @@ describe.each(MODES)('store contract ($name)', ({ store: open }) => {
     const deletions = gone.map((p) => ({ postId: p.id, at: new Date(Date.parse(p.createdAt) + 1000).toISOString() }))
     expect(await store.insertDeletions(deletions)).toEqual(deletions)
     expect(await store.insertDeletions(deletions)).toEqual([])
-    expect(await store.deletePosts([...gone.map((p) => p.id), 'simulator:never-stored'])).toBe(2)
+    const refs = gone.map((p) => ({ id: p.id, createdAt: p.createdAt }))
+    expect(await store.deletePosts([...refs, { id: 'simulator:never-stored', createdAt: gone[0]!.createdAt }])).toBe(2)
     // A mutation: the server applies it in the background.
     await expect.poll(() => store.countPosts(), { timeout: 20_000 }).toBe(before - 2)
-    expect(await store.deletePosts(gone.map((p) => p.id))).toBe(0)
+    expect(await store.deletePosts(refs)).toBe(0)
+    // A replay (after a crash, say) does not bring a deleted post back.
+    expect(await store.unstoredPosts(gone)).toEqual([])
+    expect(await store.insertPosts(gone)).toEqual([])
+    expect(await store.countPosts()).toBe(before - 2)
     const [left] = await store.select<{ n: string }>('SELECT count() AS n FROM posts WHERE id = {id:String}', { id: gone[0]!.id })
     expect(Number(left!.n)).toBe(0)
   })

@@ -8,6 +8,7 @@
 //    "seq", "did", "time", "rev", "operation", "collection", "rkey", "record", "cid"}}
 // or {"$type": "error", "error", "message"}, with commit fields flat in the payload.
 import type { EngagementUpdate, Post, SourceEvent } from '../../schema.ts'
+import { asText, show } from '../show.ts'
 
 export const POST = 'app.bsky.feed.post'
 export const LIKE = 'app.bsky.feed.like'
@@ -40,6 +41,9 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 const OPERATIONS = new Set(['create', 'update', 'delete'])
 /** DIDs are `did:<method>:<id>`; a record key is at most 512 characters of a restricted set. */
 const DID = /^did:[a-z]+:[A-Za-z0-9._:%-]{1,2048}$/
+/** A handle is a domain name (at most 253 characters). */
+const HANDLE = /^[a-zA-Z0-9.-]{1,253}$/
+const handleOf = (identity: unknown) => (isObject(identity) && typeof identity.handle === 'string' && HANDLE.test(identity.handle) ? identity.handle.toLowerCase() : undefined)
 const RKEY = /^[A-Za-z0-9._:~-]{1,512}$/
 
 function parseJson(text: string): { ok: true; value: Record<string, unknown> } | { ok: false; reason: string } {
@@ -54,7 +58,7 @@ function parseJson(text: string): { ok: true; value: Record<string, unknown> } |
 
 function commitOf(fields: Record<string, unknown>, where: string): JetstreamEvent['commit'] | string {
   const { operation, collection, rkey, record } = fields
-  if (typeof operation !== 'string' || !OPERATIONS.has(operation)) return `${where}operation: expected create, update or delete, got ${JSON.stringify(operation)}`
+  if (typeof operation !== 'string' || !OPERATIONS.has(operation)) return `${where}operation: expected create, update or delete, got ${show(operation)}`
   if (typeof collection !== 'string' || collection === '') return `${where}collection: expected an NSID`
   if (typeof rkey !== 'string' || !RKEY.test(rkey)) return `${where}rkey: expected a record key`
   if (operation !== 'delete' && !isObject(record)) return `${where}record: expected an object on ${operation}`
@@ -66,19 +70,19 @@ export function parseV1(text: string): Frame {
   const json = parseJson(text)
   if (!json.ok) return json
   const { did, time_us: timeUs, kind } = json.value
-  if (typeof did !== 'string' || !DID.test(did)) return { ok: false, reason: `did: expected a DID, got ${JSON.stringify(did)}` }
-  if (typeof timeUs !== 'number' || !Number.isSafeInteger(timeUs) || timeUs <= 0) return { ok: false, reason: `time_us: expected unix microseconds, got ${JSON.stringify(timeUs)}` }
+  if (typeof did !== 'string' || !DID.test(did)) return { ok: false, reason: `did: expected a DID, got ${show(did)}` }
+  if (typeof timeUs !== 'number' || !Number.isSafeInteger(timeUs) || timeUs <= 0) return { ok: false, reason: `time_us: expected unix microseconds, got ${show(timeUs)}` }
   if (kind === 'commit') {
     if (!isObject(json.value.commit)) return { ok: false, reason: 'commit: expected an object on a commit event' }
     const commit = commitOf(json.value.commit, 'commit.')
     return typeof commit === 'string' ? { ok: false, reason: commit } : { ok: true, event: { timeUs, did, commit } }
   }
   if (kind === 'identity') {
-    const handle = isObject(json.value.identity) ? json.value.identity.handle : undefined
-    return { ok: true, event: { timeUs, did, ...(typeof handle === 'string' && handle !== '' ? { handle } : {}) } }
+    const handle = handleOf(json.value.identity)
+    return { ok: true, event: { timeUs, did, ...(handle ? { handle } : {}) } }
   }
   if (kind === 'account') return { ok: true, event: { timeUs, did } }
-  return { ok: false, reason: `kind: expected commit, identity or account, got ${JSON.stringify(kind)}` }
+  return { ok: false, reason: `kind: expected commit, identity or account, got ${show(kind)}` }
 }
 
 /** v2 `time`: RFC 3339 with microseconds, e.g. 2024-09-09T19:46:02.329308Z. */
@@ -95,24 +99,24 @@ export function parseV2(text: string): Frame {
   const json = parseJson(text)
   if (!json.ok) return json
   const frame = json.value
-  if (frame.$type === 'error') return { ok: false, fatal: true, reason: `server error ${String(frame.error)}: ${String(frame.message ?? '')}` }
-  if (frame.$type !== 'message' || !isObject(frame.payload)) return { ok: false, reason: `$type: expected "message" with a payload, got ${JSON.stringify(frame.$type)}` }
+  if (frame.$type === 'error') return { ok: false, fatal: true, reason: `server error ${asText(frame.error)}: ${asText(frame.message ?? '')}` }
+  if (frame.$type !== 'message' || !isObject(frame.payload)) return { ok: false, reason: `$type: expected "message" with a payload, got ${show(frame.$type)}` }
   const payload = frame.payload
   const type = typeof payload.$type === 'string' && payload.$type.startsWith(V2_TYPE) ? payload.$type.slice(V2_TYPE.length) : undefined
-  if (type === 'info') return { ok: true, info: `${String(payload.name)}: ${String(payload.message ?? '')}` }
-  if (type === undefined) return { ok: false, reason: `payload.$type: expected ${V2_TYPE}<kind>, got ${JSON.stringify(payload.$type)}` }
+  if (type === 'info') return { ok: true, info: `${asText(payload.name)}: ${asText(payload.message ?? '')}` }
+  if (type === undefined) return { ok: false, reason: `payload.$type: expected ${V2_TYPE}<kind>, got ${show(payload.$type)}` }
   const { seq, did, time } = payload
-  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1) return { ok: false, reason: `payload.seq: expected a positive integer, got ${JSON.stringify(seq)}` }
-  if (typeof did !== 'string' || !DID.test(did)) return { ok: false, reason: `payload.did: expected a DID, got ${JSON.stringify(did)}` }
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1) return { ok: false, reason: `payload.seq: expected a positive integer, got ${show(seq)}` }
+  if (typeof did !== 'string' || !DID.test(did)) return { ok: false, reason: `payload.did: expected a DID, got ${show(did)}` }
   const timeUs = typeof time === 'string' ? microsOf(time) : undefined
-  if (timeUs === undefined) return { ok: false, reason: `payload.time: expected RFC 3339 with microseconds, got ${JSON.stringify(time)}` }
+  if (timeUs === undefined || !Number.isSafeInteger(timeUs) || timeUs <= 0) return { ok: false, reason: `payload.time: expected RFC 3339 with microseconds, got ${show(time)}` }
   if (type === 'commit') {
     const commit = commitOf(payload, 'payload.')
     return typeof commit === 'string' ? { ok: false, reason: commit } : { ok: true, event: { timeUs, seq, did, commit } }
   }
   if (type === 'identity') {
-    const handle = isObject(payload.identity) ? payload.identity.handle : undefined
-    return { ok: true, event: { timeUs, seq, did, ...(typeof handle === 'string' && handle !== '' ? { handle } : {}) } }
+    const handle = handleOf(payload.identity)
+    return { ok: true, event: { timeUs, seq, did, ...(handle ? { handle } : {}) } }
   }
   // account and sync: they move the cursor, and carry nothing Undertow reads.
   return { ok: true, event: { timeUs, seq, did } }

@@ -1,0 +1,139 @@
+// Mastodon's messages and statuses, as its documentation defines them, read into Undertow's
+// events; and the source against a fake instance: paging a long gap, and a refused token.
+import { join } from 'node:path'
+import type { Subscription } from 'rxjs'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { SourceEvent } from '../../pipelines/schema.ts'
+import { MemoryDeadLetter } from '../../pipelines/sinks/deadletter.ts'
+import { CursorFile } from '../../pipelines/sources/cursor-file.ts'
+import { type MastodonCursor, mastodonSource, newMastodonStats, streamParts } from '../../pipelines/sources/mastodon.ts'
+import { eventsOf, plainText, readStreamMessage, type Status } from '../../pipelines/sources/mastodon/parse.ts'
+import { FakeMastodon } from '../support/fake-mastodon.ts'
+import { tmpDir } from '../support/tmp.ts'
+
+const HOST = 'mastodon.example'
+const status: Status = {
+  id: '103270115826048975',
+  uri: 'https://mastodon.example/users/alice/statuses/103270115826048975',
+  url: 'https://mastodon.example/@alice/103270115826048975',
+  created_at: '2026-11-23T10:00:00.123Z',
+  content: '<p>Is the <a href="https://mastodon.example/tags/Lumen" class="mention hashtag" rel="tag">#<span>Lumen</span></a> battery &amp; charger ok? <span class="h-card"><a href="https://mastodon.example/@lumen" class="u-url mention">@<span>lumen</span></a></span></p><p>line<br>two<script>alert(1)</script><img src=x onerror=alert(2)></p>',
+  spoiler_text: '',
+  language: 'en',
+  in_reply_to_id: '103270115826040000',
+  replies_count: 2,
+  reblogs_count: 3,
+  favourites_count: 5,
+  account: { id: '14715', username: 'alice', acct: 'alice', display_name: 'Alice', followers_count: 120 },
+}
+
+describe('Mastodon messages', () => {
+  it('reads a Status into a post with plain text, its counts and author, and a reply on its parent', () => {
+    const [post, reply] = eventsOf(status, HOST)
+    expect(post).toEqual({
+      kind: 'post',
+      post: {
+        id: 'mastodon:mastodon.example/103270115826048975',
+        source: 'mastodon',
+        url: 'https://mastodon.example/@alice/103270115826048975',
+        author: { id: 'mastodon.example/14715', handle: 'alice@mastodon.example', displayName: 'Alice', followers: 120 },
+        text: 'Is the #Lumen battery & charger ok? @lumen\n\nline\ntwo',
+        lang: 'en',
+        createdAt: '2026-11-23T10:00:00.123Z',
+        replyTo: 'mastodon:mastodon.example/103270115826040000',
+        engagement: { likes: 5, reposts: 3, replies: 2, quotes: 0 },
+        brands: [],
+        terms: [],
+      },
+    })
+    expect(reply).toEqual({ kind: 'engagement', update: { id: 'mastodon:mastodon.example/103270115826048975#reply', postId: 'mastodon:mastodon.example/103270115826040000', at: '2026-11-23T10:00:00.123Z', delta: { likes: 0, reposts: 0, replies: 1, quotes: 0 } } })
+  })
+
+  it('keeps a content warning, reads a boost as a repost of the original, and a standing quote as a quote', () => {
+    expect(eventsOf({ ...status, spoiler_text: 'battery rant', in_reply_to_id: null }, HOST)[0]).toMatchObject({ post: { text: expect.stringMatching(/^battery rant\n\nIs the/) } })
+    const boost = { ...status, id: '9', reblog: status }
+    expect(eventsOf(boost, HOST)).toEqual([{ kind: 'engagement', update: { id: 'mastodon:mastodon.example/9', postId: 'mastodon:mastodon.example/103270115826048975', at: '2026-11-23T10:00:00.123Z', delta: { likes: 0, reposts: 1, replies: 0, quotes: 0 } } }])
+    const quoting = { ...status, in_reply_to_id: null, quote: { state: 'accepted', quoted_status_id: '77' } }
+    expect(eventsOf(quoting, HOST)).toMatchObject([{ post: { quoteOf: 'mastodon:mastodon.example/77' } }, { update: { postId: 'mastodon:mastodon.example/77', delta: { quotes: 1 } } }])
+    expect(eventsOf({ ...quoting, quote: { state: 'revoked', quoted_status_id: '77' } }, HOST)).toHaveLength(1)
+  })
+
+  it('reads streaming messages: update and status.update carry a Status as a string, delete an id', () => {
+    const at = new Date('2026-11-23T11:00:00Z')
+    const update = readStreamMessage(JSON.stringify({ stream: ['hashtag', 'lumen'], event: 'update', payload: JSON.stringify(status) }), HOST, at)
+    expect(update).toMatchObject({ ok: true, newestId: status.id, events: [{ kind: 'post' }, { kind: 'engagement' }] })
+    expect(readStreamMessage(JSON.stringify({ stream: ['public'], event: 'status.update', payload: JSON.stringify(status) }), HOST, at)).toMatchObject({ ok: true })
+    expect(readStreamMessage(JSON.stringify({ stream: ['public'], event: 'delete', payload: '103270115826048975' }), HOST, at)).toEqual({ ok: true, events: [{ kind: 'delete', postId: 'mastodon:mastodon.example/103270115826048975', at: '2026-11-23T11:00:00.000Z' }] })
+    expect(readStreamMessage(JSON.stringify({ stream: ['public'], event: 'filters_changed' }), HOST, at)).toEqual({ ok: true, events: [] })
+  })
+
+  it('says what is wrong with a bad message, and tells the server\'s own errors apart', () => {
+    const at = new Date()
+    const reason = (text: string) => {
+      const r = readStreamMessage(text, HOST, at)
+      return r.ok ? 'ok' : r.reason
+    }
+    expect(reason('nope')).toMatch(/^not JSON/)
+    expect(reason(JSON.stringify({ event: 'update', payload: { already: 'an object' } }))).toMatch(/^update payload: expected a Status serialised as a JSON string/)
+    expect(reason(JSON.stringify({ event: 'update', payload: JSON.stringify({ ...status, id: 12 }) }))).toMatch(/^update payload\.id/)
+    expect(reason(JSON.stringify({ event: 'update', payload: JSON.stringify({ ...status, account: { id: '1' } }) }))).toMatch(/^update payload\.account/)
+    expect(reason(JSON.stringify({ event: 'delete', payload: 'DROP TABLE' }))).toMatch(/^delete payload/)
+    expect(readStreamMessage(JSON.stringify({ error: 'Unknown stream type', status: 400 }), HOST, at)).toEqual({ ok: false, serverError: true, reason: 'server error 400: Unknown stream type' })
+  })
+
+  it('turns HTML into text without any markup', () => {
+    expect(plainText('<p>a &lt;b&gt; <script>x()</script><style>p{}</style><iframe src="e"></iframe>c</p>')).toBe('a <b> c')
+  })
+
+  it('names the stream and its timeline from MASTODON_STREAM', () => {
+    expect(streamParts('hashtag:lumen')).toEqual({ query: { stream: 'hashtag', tag: 'lumen' }, timeline: '/api/v1/timelines/tag/lumen', local: false })
+    expect(streamParts('hashtag:local:lumen')).toMatchObject({ query: { stream: 'hashtag:local', tag: 'lumen' }, local: true })
+    expect(streamParts('public:local')).toEqual({ query: { stream: 'public:local' }, timeline: '/api/v1/timelines/public', local: true })
+    expect(() => streamParts('user')).toThrow('MASTODON_STREAM "user"')
+  })
+})
+
+describe('Mastodon source against a fake instance', () => {
+  const fake = new FakeMastodon('right-token')
+  const dir = tmpDir('mastodon')
+  let subscription: Subscription | undefined
+  beforeAll(() => fake.start())
+  afterAll(async () => {
+    subscription?.unsubscribe()
+    await fake.close()
+    dir.remove()
+  })
+  const until = async (check: () => boolean) => {
+    for (let i = 0; i < 500 && !check(); i++) await new Promise((r) => setTimeout(r, 10))
+    expect(check()).toBe(true)
+  }
+
+  it('fills a long gap page by page, oldest first, without a hole', async () => {
+    const cursorFile = new CursorFile<MastodonCursor>(join(dir.path, 'cursor.json'))
+    const events: SourceEvent[] = []
+    const listen = () => (subscription = mastodonSource({ url: fake.url, token: 'right-token', stream: 'hashtag:lumen', deadLetter: new MemoryDeadLetter(), cursorFile, backoff: { initialMs: 20, maxMs: 100 } }).subscribe((e) => events.push(e)))
+    listen()
+    await until(() => fake.subscribers.size === 1)
+    fake.post('alice', 'first #lumen')
+    await until(() => events.length === 1)
+    subscription!.unsubscribe()
+    await until(() => fake.subscribers.size === 0)
+    const gap = Array.from({ length: 130 }, (_, i) => fake.post('bob', `gap ${i} #lumen`).id)
+    fake.post('carol', 'not tagged')
+    listen()
+    await until(() => events.length === 1 + 130)
+    expect(events.slice(1).map((e) => (e.kind === 'post' ? e.post.id : ''))).toEqual(gap.map((id) => `mastodon:${fake.host}/${id}`))
+    // Pages of 40: 40, 40, 40 and the last 10.
+    expect(fake.requests.filter((r) => r.startsWith('/api/v1/timelines/tag/lumen?min_id=')).length).toBe(4)
+    expect(cursorFile.load((v): v is MastodonCursor => true)).toEqual({ newestId: gap.at(-1) })
+  })
+
+  it('keeps trying with backoff when the instance refuses the token, and says why', async () => {
+    const stats = newMastodonStats()
+    subscription = mastodonSource({ url: fake.url, token: 'wrong-token', stream: 'public', deadLetter: new MemoryDeadLetter(), stats, backoff: { initialMs: 20, maxMs: 40 } }).subscribe()
+    await until(() => stats.errors >= 3)
+    expect(stats.connects).toBe(0)
+    expect(stats.lastError).toContain('401')
+    subscription.unsubscribe()
+  })
+})
