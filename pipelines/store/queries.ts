@@ -123,7 +123,10 @@ LIMIT {limit:UInt32} OFFSET {offset:UInt32}`
  */
 export const SEARCH_COUNT_CAP = 1_000
 
-export const countSearchQuery = (search: PostSearch) => `SELECT count() AS n FROM (SELECT 1 FROM posts ${searchWhere(search)} LIMIT {cap:UInt32})`
+// Blocks of one granule: the count stops at the cap, and reading 65,536 rows a block on each thread
+// before looking reads five times the rows it needs (2 ms of the 12, npm run bench:store).
+export const countSearchQuery = (search: PostSearch) =>
+  `SELECT count() AS n FROM (SELECT 1 FROM posts ${searchWhere(search)} LIMIT {cap:UInt32}) SETTINGS max_block_size = 8192`
 
 /** How far the count of a search goes: past the cap and past the page, by one. */
 export const countLimit = (search: { page: number; pageSize: number }) => Math.max(SEARCH_COUNT_CAP, search.page * search.pageSize) + 1

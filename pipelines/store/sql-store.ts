@@ -120,11 +120,18 @@ export abstract class SqlStore implements Store {
     }
   }
 
-  /** Posts not yet stored, and not deleted by their authors (a replay after a crash must not bring one back). */
+  /**
+   * Posts not yet stored, and not deleted by their authors (a replay after a crash must not bring
+   * one back). Only a post created before the newest stored deletion can have one, so a live
+   * stream's new posts skip that question too.
+   */
   async unstoredPosts(posts: readonly ScoredPost[]): Promise<ScoredPost[]> {
     const fresh = await this.unstored(POSTS, posts)
     if (fresh.length === 0) return fresh
-    const deleted = new Set((await this.rows<{ id: string }>(STORED_DELETION_IDS, { ids: fresh.map((p) => p.id) })).map((r) => r.id))
+    const newestDeletion = this.newest.get(DELETIONS.table) ?? (await this.newestStored(DELETIONS))
+    const candidates = fresh.filter((p) => Date.parse(p.createdAt) <= newestDeletion)
+    if (candidates.length === 0) return fresh
+    const deleted = new Set((await this.rows<{ id: string }>(STORED_DELETION_IDS, { ids: candidates.map((p) => p.id) })).map((r) => r.id))
     return deleted.size === 0 ? fresh : fresh.filter((p) => !deleted.has(p.id))
   }
 
