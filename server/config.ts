@@ -7,7 +7,7 @@ import { SOURCE_NAMES } from '../pipelines/schema.ts'
 import { streamParts } from '../pipelines/sources/mastodon.ts'
 
 /** Sources that are implemented today; the rest of SOURCE_NAMES arrive with the connectors issue. */
-export const AVAILABLE_SOURCES = ['simulator', 'webhook', 'jetstream', 'mastodon'] as const satisfies readonly (typeof SOURCE_NAMES)[number][]
+export const AVAILABLE_SOURCES = ['simulator', 'webhook', 'jetstream', 'mastodon', 'hackernews'] as const satisfies readonly (typeof SOURCE_NAMES)[number][]
 
 export const ConfigSchema = Type.Object(
   {
@@ -28,6 +28,7 @@ export const ConfigSchema = Type.Object(
     MASTODON_URL: Type.String({ default: '', pattern: '^(https?://[^/\\s]+/?)?$', description: 'Mastodon (`SOURCES` with `mastodon`): the instance, e.g. `https://mastodon.social`.' }),
     MASTODON_TOKEN: Type.String({ default: '', description: 'Mastodon: an access token of an account on that instance (Settings, Development, New application, scope `read`); streaming needs one since Mastodon 4.2.' }),
     MASTODON_STREAM: Type.String({ default: 'public', description: 'Mastodon: `public`, `public:local`, `hashtag:<tag>` or `hashtag:local:<tag>`.' }),
+    HN_API_URL: Type.String({ default: 'https://hacker-news.firebaseio.com/v0', pattern: '^https?://.+$', description: 'Hacker News (`SOURCES` with `hackernews`): the v0 API root; new stories and comments are polled every 5 seconds.' }),
     SIM_SPEED: Type.Number({ exclusiveMinimum: 0, maximum: 100_000, default: 10, description: 'Simulator: simulated seconds per real second.' }),
     SIM_SEED: Type.Integer({ default: 42, description: 'Simulator: random seed; the same seed gives the same posts.' }),
     BRANDS_FILE: Type.String({ default: '', description: 'The tracking file (YAML or JSON): brands, their keywords, own accounts per network and competitors; see `docs/brands.example.yaml`. Empty: BRAND and COMPETITORS name them.' }),

@@ -8,6 +8,7 @@ import { resolve } from 'node:path'
 import type { DeadLetter } from '../pipelines/sinks/deadletter.ts'
 import { CursorFile } from '../pipelines/sources/cursor-file.ts'
 import { JETSTREAM_V1_URL, type JetstreamCursor, jetstreamSource } from '../pipelines/sources/jetstream.ts'
+import { type HackerNewsCursor, hackerNewsSource } from '../pipelines/sources/hackernews.ts'
 import { type MastodonCursor, mastodonSource } from '../pipelines/sources/mastodon.ts'
 import { type Config, listOf } from './config.ts'
 
@@ -34,6 +35,10 @@ export function buildSources(config: Config, options: { simulatorStart: string; 
         const host = new URL(config.MASTODON_URL).host
         const cursorFile = new CursorFile<MastodonCursor>(resolve(config.DATA_DIR, 'cursors', `mastodon-${host}-${config.MASTODON_STREAM.replace(/[^\p{L}\p{N}_-]/gu, '_')}.json`))
         return mastodonSource({ url: config.MASTODON_URL, token: config.MASTODON_TOKEN, stream: config.MASTODON_STREAM, deadLetter: options.deadLetter, cursorFile })
+      }
+      case 'hackernews': {
+        const cursorFile = new CursorFile<HackerNewsCursor>(resolve(config.DATA_DIR, 'cursors', 'hackernews.json'))
+        return hackerNewsSource({ url: config.HN_API_URL, deadLetter: options.deadLetter, cursorFile })
       }
       default:
         throw new Error(`SOURCES: "${name}" has no implementation`)

@@ -12,6 +12,7 @@ import type { SourceEvent } from '../schema.ts'
 import type { DeadLetter } from '../sinks/deadletter.ts'
 import { RecentKeys } from '../sinks/recent-keys.ts'
 import type { CursorFile } from './cursor-file.ts'
+import { passOnce } from './once.ts'
 import { keptSocket } from './socket.ts'
 import { COLLECTIONS, type Frame, type JetstreamEvent, parseV1, parseV2, readEvent } from './jetstream/parse.ts'
 
@@ -101,7 +102,6 @@ export function subscribeUrl(options: Pick<JetstreamOptions, 'url' | 'version' |
   return url.toString()
 }
 
-const keyOf = (e: SourceEvent) => (e.kind === 'post' ? e.post.id : e.kind === 'engagement' ? e.update.id : `delete:${e.postId}`)
 
 export function jetstreamSource(options: JetstreamOptions): Observable<SourceEvent> {
   const stats = options.stats ?? newJetstreamStats()
@@ -144,17 +144,7 @@ export function jetstreamSource(options: JetstreamOptions): Observable<SourceEve
         stats.malformed++
         options.deadLetter.record('jetstream', reading.error, event)
       } else {
-        for (const e of reading.events) {
-          const key = keyOf(e)
-          if (seen.has(key)) {
-            stats.duplicates++
-            continue
-          }
-          seen.add(key)
-          overlap.push({ key, timeUs: event.timeUs })
-          stats.events++
-          subscriber.next(e)
-        }
+        passOnce(reading.events, seen, (e) => subscriber.next(e), stats, (key) => overlap.push({ key, timeUs: event.timeUs }))
       }
       // A rewound v1 stream replays older times first: the cursor never moves back.
       cursor = { timeUs: Math.max(event.timeUs, cursor?.timeUs ?? 0), firstUs: cursor?.firstUs ?? event.timeUs }

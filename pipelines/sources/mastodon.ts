@@ -9,7 +9,9 @@ import type { SourceEvent } from '../schema.ts'
 import type { DeadLetter } from '../sinks/deadletter.ts'
 import { RecentKeys } from '../sinks/recent-keys.ts'
 import type { CursorFile } from './cursor-file.ts'
+import { httpClient } from './http.ts'
 import { checkStatus, eventsOf, newerId, readStreamMessage, type Status } from './mastodon/parse.ts'
+import { passOnce } from './once.ts'
 import { keptSocket } from './socket.ts'
 
 /** Statuses per REST page: the API's maximum. */
@@ -63,7 +65,6 @@ export function streamParts(stream: MastodonStream): { query: Record<string, str
   throw new Error(`MASTODON_STREAM "${stream}": expected public, public:local, hashtag:<tag> or hashtag:local:<tag>`)
 }
 
-const keyOf = (e: SourceEvent) => (e.kind === 'post' ? e.post.id : e.kind === 'engagement' ? e.update.id : `delete:${e.postId}`)
 
 export function mastodonSource(options: MastodonOptions): Observable<SourceEvent> {
   const stats = options.stats ?? newMastodonStats()
@@ -75,9 +76,13 @@ export function mastodonSource(options: MastodonOptions): Observable<SourceEvent
     // `saved`: what is on disk, everything up to it read. `newest`: the newest status seen at all.
     let saved = options.cursorFile?.load(isMastodonCursor)?.newestId
     let newest = saved
-    let backfilling = false
+    /** The connection whose backfill is running (0: none). */
+    let backfilling = 0
+    let stopped = false
+    // Counts connections and closes: a backfill belongs to the connection it started on.
+    let connections = 0
     let savedAt = 0
-    let aborter = new AbortController()
+    const http = httpClient()
     const seen = new RecentKeys(DEDUPE_CAPACITY)
 
     const save = (force: boolean) => {
@@ -92,18 +97,7 @@ export function mastodonSource(options: MastodonOptions): Observable<SourceEvent
       }
     }
 
-    const pass = (events: SourceEvent[]) => {
-      for (const e of events) {
-        const key = keyOf(e)
-        if (seen.has(key)) {
-          stats.duplicates++
-          continue
-        }
-        seen.add(key)
-        stats.events++
-        subscriber.next(e)
-      }
-    }
+    const pass = (events: SourceEvent[]) => passOnce(events, seen, (e) => subscriber.next(e), stats)
 
     const onFrame = (text: string) => {
       stats.frames++
@@ -128,18 +122,16 @@ export function mastodonSource(options: MastodonOptions): Observable<SourceEvent
     }
 
     /** Pages the timeline forward from the saved id until it is caught up. */
-    const backfill = async (signal: AbortSignal) => {
+    const backfill = async (connection: number) => {
       if (saved === undefined) return
-      backfilling = true
+      backfilling = connection
       try {
         for (let page = 0; page < MAX_BACKFILL_PAGES; page++) {
           const url = new URL(parts.timeline, base)
           url.searchParams.set('min_id', saved)
           url.searchParams.set('limit', String(PAGE_LIMIT))
           if (parts.local) url.searchParams.set('local', 'true')
-          const response = await fetch(url, { headers: auth, signal })
-          if (!response.ok) throw new Error(`${url.pathname} answered HTTP ${response.status}`)
-          const body: unknown = await response.json()
+          const body: unknown = JSON.parse(await http.text(url, auth))
           if (!Array.isArray(body)) throw new Error(`${url.pathname} answered something other than a list of statuses`)
           // Newest first: read oldest first, so the saved id only ever moves over read statuses.
           let pageNewest: string | undefined
@@ -154,7 +146,8 @@ export function mastodonSource(options: MastodonOptions): Observable<SourceEvent
             pass(eventsOf(status as Status, host))
             pageNewest = newerId(pageNewest, status.id)
           }
-          if (signal.aborted) return
+          // The connection dropped meanwhile: the next one fills the gap from here.
+          if (connection !== connections) return
           if (pageNewest === undefined || BigInt(pageNewest) <= BigInt(saved)) break
           saved = pageNewest
           save(false)
@@ -164,7 +157,7 @@ export function mastodonSource(options: MastodonOptions): Observable<SourceEvent
         saved = newest
         save(true)
       } finally {
-        backfilling = false
+        if (backfilling === connection) backfilling = 0
       }
     }
 
@@ -180,9 +173,9 @@ export function mastodonSource(options: MastodonOptions): Observable<SourceEvent
       ...(options.backoff ? { backoff: options.backoff } : {}),
       onOpen: () => {
         stats.connects++
-        aborter = new AbortController()
-        backfill(aborter.signal).catch((error: unknown) => {
-          if (aborter.signal.aborted) return
+        const connection = ++connections
+        backfill(connection).catch((error: unknown) => {
+          if (stopped || connection !== connections) return
           // A gap that cannot be filled now is filled after the next connect.
           stats.errors++
           stats.lastError = `backfill: ${(error as Error).message}`
@@ -191,7 +184,7 @@ export function mastodonSource(options: MastodonOptions): Observable<SourceEvent
       },
       onFrame,
       onClose: () => {
-        aborter.abort()
+        connections++
         save(true)
       },
       onError: (message) => {
@@ -200,7 +193,8 @@ export function mastodonSource(options: MastodonOptions): Observable<SourceEvent
       },
     })
     return () => {
-      aborter.abort()
+      stopped = true
+      http.close()
       socket.close()
       save(true)
     }

@@ -5,6 +5,7 @@
 // likes and reposts: mostly likes), with replies, quotes and mentions among the posts.
 import { parseArgs } from 'node:util'
 import { parseV1, parseV2, readEvent } from '../../pipelines/sources/jetstream/parse.ts'
+import { checkItem, eventsOf as hnEvents, type Item } from '../../pipelines/sources/hackernews/parse.ts'
 import { readStreamMessage } from '../../pipelines/sources/mastodon/parse.ts'
 import { readIngestBody } from '../../pipelines/sources/webhook.ts'
 import { fmt, median } from './stats.ts'
@@ -81,6 +82,24 @@ function mastodon(): number {
   return mastodonMessages.length / ((performance.now() - start) / 1000)
 }
 
+// Hacker News items as /item/{id}.json answers them: a third stories, the rest comments with HTML.
+const hnItems = Array.from({ length: Math.min(EVENTS, 50_000) }, (_, i) =>
+  JSON.stringify(
+    i % 3 === 0
+      ? { by: `user${i % 5000}`, descendants: i % 40, id: 40_000_000 + i, score: 1 + (i % 90), time: 1_790_000_000 + i, title: TEXTS[i % TEXTS.length], type: 'story', url: `https://example.com/${i}` }
+      : { by: `user${i % 5000}`, id: 40_000_000 + i, parent: 40_000_000 + i - 1, text: `${TEXTS[i % TEXTS.length]}<p>I&#x27;d say <i>it depends</i> on <a href="https://example.com">the review</a>`, time: 1_790_000_000 + i, type: 'comment' },
+  ),
+)
+function hackernews(): number {
+  const start = performance.now()
+  for (const text of hnItems) {
+    const item = checkItem(JSON.parse(text))
+    if (item === null || typeof item === 'string') throw new Error(String(item))
+    sink += hnEvents(item as Item).length
+  }
+  return hnItems.length / ((performance.now() - start) / 1000)
+}
+
 const webhookBodies: string[] = []
 for (let i = 0; i < webhookPosts.length; i += 10_000) webhookBodies.push(webhookPosts.slice(i, i + 10_000).join('\n'))
 
@@ -118,6 +137,8 @@ const cases: [string, () => number][] = [
   ['Jetstream v2', () => jetstream(v2Frames, parseV2)],
   ['JSON.parse alone (floor), Mastodon messages', () => jsonOnly(mastodonMessages)],
   ['Mastodon (Status JSON in JSON, HTML to text)', mastodon],
+  ['JSON.parse alone (floor), Hacker News items', () => jsonOnly(hnItems)],
+  ['Hacker News (items, comment HTML to text)', hackernews],
   ['JSON.parse alone (floor), webhook lines', () => jsonOnly(webhookPosts)],
   ['webhook NDJSON (validated posts)', webhook],
 ]
@@ -125,11 +146,11 @@ const results = new Map<string, number[]>(cases.map(([name]) => [name, []]))
 jetstream(v1Frames.slice(0, 20_000), parseV1) // warm the JIT
 for (let round = 0; round < ROUNDS; round++) for (const [name, run] of cases) results.get(name)!.push(run())
 
-console.log(`== parsers, one core: ${fmt(EVENTS, 0)} Jetstream frames (15% posts, 75% likes, 10% reposts), ${fmt(mastodonMessages.length, 0)} Mastodon messages, ${fmt(webhookPosts.length, 0)} webhook posts; median of ${ROUNDS} interleaved rounds`)
+console.log(`== parsers, one core: ${fmt(EVENTS, 0)} Jetstream frames (15% posts, 75% likes, 10% reposts), ${fmt(mastodonMessages.length, 0)} Mastodon messages, ${fmt(hnItems.length, 0)} Hacker News items, ${fmt(webhookPosts.length, 0)} webhook posts; median of ${ROUNDS} interleaved rounds`)
 const floorOf = (prefix: string) => median(results.get(cases.find(([n]) => n.startsWith('JSON.parse') && n.includes(prefix))![0])!)
 for (const [name] of cases) {
   const m = median(results.get(name)!)
-  const floor = floorOf(name.includes('webhook') ? 'webhook' : name.includes('Mastodon') ? 'Mastodon' : 'v1')
+  const floor = floorOf(name.includes('webhook') ? 'webhook' : name.includes('Mastodon') ? 'Mastodon' : name.includes('Hacker News') ? 'Hacker News' : 'v1')
   console.log(`${name.padEnd(42)} ${fmt(m, 0).padStart(10)} events/s   ${(m / floor).toFixed(2)} of JSON.parse alone`)
 }
 const v1 = median(results.get('Jetstream v1')!)

@@ -31,6 +31,7 @@ describe('configuration', () => {
       MASTODON_URL: '',
       MASTODON_TOKEN: '',
       MASTODON_STREAM: 'public',
+      HN_API_URL: 'https://hacker-news.firebaseio.com/v0',
       SIM_SPEED: 10,
       SIM_SEED: 42,
       BRANDS_FILE: '',
@@ -61,7 +62,7 @@ describe('configuration', () => {
 
   it('rejects unknown and not-yet-available sources', () => {
     expect(problems({ SOURCES: 'simulator,myspace' })).toContain('unknown source "myspace"')
-    expect(problems({ SOURCES: 'hackernews' })).toContain('"hackernews" is not available yet')
+    expect(problems({ SOURCES: 'replay' })).toContain('"replay" is not available yet')
     expect(problems({ SOURCES: ' , ' })).toContain('names no source')
   })
 

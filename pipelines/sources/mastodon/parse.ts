@@ -3,8 +3,8 @@
 //   {"stream": ["hashtag", "lumen"], "event": "update" | "status.update" | "delete" | ...,
 //    "payload": "<a Status serialised as a JSON string>" (or, for delete, the status id)}
 // and the REST timelines answer an array of Status entities, newest first.
-import { compile } from 'html-to-text'
 import type { Post, SourceEvent } from '../../schema.ts'
+import { plainText } from '../html.ts'
 import { asText, show } from '../show.ts'
 
 /** What Undertow reads of a Status entity. */
@@ -53,26 +53,6 @@ export function checkStatus(value: unknown, where = 'status'): Status | string {
   return s as unknown as Status
 }
 
-// Compiled once: html-to-text's convert() compiles its options on every call, which made Mastodon's
-// parsing 16 times slower (npm run bench:sources).
-const toText = compile({
-  wordwrap: false,
-  selectors: [
-    { selector: 'a', options: { ignoreHref: true } },
-    { selector: 'img', format: 'skip' },
-    { selector: 'h1', options: { uppercase: false } },
-    { selector: 'h2', options: { uppercase: false } },
-    { selector: 'h3', options: { uppercase: false } },
-  ],
-})
-
-/**
- * Status HTML as plain text: paragraphs and line breaks kept, links as their text, nothing else of
- * the markup (scripts, styles and images dropped). The wall shows it as text, never as HTML.
- */
-export function plainText(html: string): string {
-  return toText(html)
-}
 
 /** The id of the status this one quotes, when the quote stands (state `accepted`). */
 function quotedId(status: Status): string | undefined {
