@@ -2,12 +2,15 @@
 import { stdin, stdout } from 'node:process'
 import { loadClassifier } from '../models/load.ts'
 import { classifyLines } from '../models/classify-lines.ts'
+import { REPLAY_USAGE, replay } from './replay.ts'
 
 const USAGE = `usage: undertow <command>
 
 commands:
   classify    read posts from stdin, one per line (plain text, or JSON with a "text" field),
-              write one JSON result per line, in input order`
+              write one JSON result per line, in input order
+  replay      play a file of posts (NDJSON or CSV) into a running Undertow, at xN speed or as
+              fast as possible (undertow replay --help)`
 
 export async function main(args: string[]): Promise<number> {
   const [command] = args
@@ -17,6 +20,12 @@ export async function main(args: string[]): Promise<number> {
       await classifyLines(stdin, stdout, classifier)
       return 0
     }
+    case 'replay':
+      if (args.includes('--help') || args.includes('-h')) {
+        console.log(REPLAY_USAGE)
+        return 0
+      }
+      return replay(args.slice(1))
     case undefined:
     case '-h':
     case '--help':
