@@ -36,10 +36,10 @@ describe.skipIf(!hasChromium)('the wall in Chromium', () => {
 
   it('renders post text as text, never as HTML', async () => {
     const text = 'Lumen <img src=x onerror="window.__pwned=1"><b>bold</b>'
-    injected.next({
+    const post = (id: string): SourceEvent => ({
       kind: 'post',
       post: {
-        id: 'webhook:xss',
+        id,
         source: 'webhook',
         url: '',
         author: { id: 'x', handle: 'mallory', displayName: 'M', followers: 1 },
@@ -51,11 +51,18 @@ describe.skipIf(!hasChromium)('the wall in Chromium', () => {
         terms: [],
       },
     })
+    // The ticker shows the dozen newest arrivals and the simulator floods it at speed 120: the post
+    // goes in again until a copy is on screen.
+    let copies = 0
+    const again = setInterval(() => injected.next(post(`webhook:xss-${copies++}`)), 250)
     const item = page.locator('li', { hasText: '@mallory' })
-    // Behind the simulator's posts in the classifier's queue: slow when the whole suite runs at once.
-    await expect.poll(() => item.count(), { timeout: 30_000 }).toBe(1)
-    expect(await item.locator('.text').textContent()).toBe(text)
-    expect(await item.locator('img, b').count()).toBe(0)
+    try {
+      await expect.poll(() => item.count(), { timeout: 20_000 }).toBeGreaterThan(0)
+      expect(await item.first().locator('.text').textContent()).toBe(text)
+    } finally {
+      clearInterval(again)
+    }
+    expect(await page.locator('li img, li b').count()).toBe(0)
     expect(await page.evaluate(() => (globalThis as { __pwned?: number }).__pwned)).toBeUndefined()
   })
 })
