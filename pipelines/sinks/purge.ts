@@ -12,7 +12,9 @@ export interface PurgeStats {
 }
 
 export class Purge {
-  private readonly pending = new Map<string, string>()
+  /** Post id -> its creation time and when it was queued (a newer queuing outlives an older purge). */
+  private readonly pending = new Map<string, { createdAt: string; queued: number }>()
+  private queued = 0
   private running: Promise<void> = Promise.resolve()
 
   constructor(
@@ -22,7 +24,10 @@ export class Purge {
 
   /** Queues these posts (id and creation time, which bounds the purge's scan) and purges. */
   remove(posts: readonly { id: string; createdAt: string }[]): Promise<void> {
-    for (const p of posts) this.pending.set(p.id, p.createdAt)
+    for (const p of posts) {
+      this.pending.delete(p.id)
+      this.pending.set(p.id, { createdAt: p.createdAt, queued: ++this.queued })
+    }
     while (this.pending.size > MAX_PENDING_PURGES) {
       this.pending.delete(this.pending.keys().next().value!)
       this.stats.purgesGivenUp++
@@ -33,10 +38,11 @@ export class Purge {
 
   private async purge(): Promise<void> {
     if (this.pending.size === 0) return
-    const batch = [...this.pending].map(([id, createdAt]) => ({ id, createdAt }))
+    const batch = [...this.pending].map(([id, p]) => ({ id, createdAt: p.createdAt, queued: p.queued }))
     try {
       this.stats.deleted += await this.store.deletePosts(batch)
-      for (const p of batch) this.pending.delete(p.id)
+      // Queued again while this purge ran (stored meanwhile, say): it waits for the next one.
+      for (const p of batch) if (this.pending.get(p.id)?.queued === p.queued) this.pending.delete(p.id)
     } catch {
       this.stats.purgeFailures++
     }

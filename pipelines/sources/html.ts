@@ -7,6 +7,9 @@ import { compile } from 'html-to-text'
 // parsing 16 times slower (npm run bench:sources).
 const toText = compile({
   wordwrap: false,
+  // Hostile HTML can nest deep enough to overflow the stack of a recursive walk: past 64 levels the
+  // rest is cut ("..."), and a body over 200,000 characters is cut too (posts hold 20,000).
+  limits: { maxDepth: 64, maxInputLength: 200_000 },
   selectors: [
     { selector: 'a', options: { ignoreHref: true } },
     { selector: 'img', format: 'skip' },

@@ -1,31 +1,53 @@
 // The Mastodon source: one instance's streaming API over a WebSocket (`public`, `public:local` or a
-// hashtag), with the REST timeline filling any gap. Every (re)connect first opens the stream, then
-// pages the timeline forward from the newest status read before (`min_id`), so nothing posted
-// while the connection was down (or Undertow was stopped) is missed; what both deliver is passed on
-// once. The newest status id is saved to disk, but only as far as the gap is filled: a crash in
-// the middle of a backfill resumes it.
+// hashtag), with the REST timeline filling any gap. Every (re)connect opens the stream and pages
+// the timeline forward (`min_id`) from a minute before the newest status read: statuses from other
+// servers get ids from their own creation time and can arrive late, and a crash may have lost what
+// was on its way to the store; what comes twice is passed on once. The saved id only moves over
+// statuses read without a hole. A backfill that fails (an HTTP error, 429 included) is retried on
+// its own, honouring the server's rate-limit reset, while the stream goes on.
 import { Observable } from 'rxjs'
 import type { SourceEvent } from '../schema.ts'
 import type { DeadLetter } from '../sinks/deadletter.ts'
 import { RecentKeys } from '../sinks/recent-keys.ts'
 import type { CursorFile } from './cursor-file.ts'
-import { httpClient } from './http.ts'
-import { checkStatus, eventsOf, newerId, readStreamMessage, type Status } from './mastodon/parse.ts'
+import { HttpError, httpClient } from './http.ts'
+import { checkStatus, eventsOf, newerId, readStreamMessage, type Status, statusId } from './mastodon/parse.ts'
 import { passOnce } from './once.ts'
 import { keptSocket } from './socket.ts'
 
 /** Statuses per REST page: the API's maximum. */
 export const PAGE_LIMIT = 40
-/** At most this many pages per gap (16,000 statuses); older ones are left to the timeline. */
-export const MAX_BACKFILL_PAGES = 400
+/** Pages read in one go (Mastodon allows 300 requests in 5 minutes); a longer gap goes on after a pause. */
+export const PAGES_PER_ROUND = 50
+export const ROUND_PAUSE_MS = 1_000
+/** How far before the saved id a backfill starts: ids carry their creation time (id >> 16 is ms). */
+export const OVERLAP_MS = 60_000
+/** Statuses read from the timeline, with when: their reply counts already hold the replies made before. */
+export const FETCHED_CAPACITY = 100_000
+/** The longest wait a rate limit may ask for before the backfill tries again. */
+export const MAX_RATE_LIMIT_WAIT_MS = 15 * 60_000
 export const DEDUPE_CAPACITY = 100_000
 export const SAVE_EVERY_MS = 1_000
 
 export interface MastodonCursor {
   /** The newest status read with everything before it read too. */
   newestId: string
+  /** The first status read: a backfill never starts before where the stream began. */
+  firstId?: string
+  /** On a clean stop: the keys of what was passed on within the overlap, with their status ids. */
+  recent?: [key: string, id: string][]
 }
-export const isMastodonCursor = (v: unknown): v is MastodonCursor => typeof v === 'object' && v !== null && typeof (v as MastodonCursor).newestId === 'string' && /^\d{1,30}$/.test((v as MastodonCursor).newestId)
+const ID = /^\d{1,30}$/
+export const isMastodonCursor = (v: unknown): v is MastodonCursor => {
+  const c = v as MastodonCursor
+  return typeof v === 'object' && v !== null && typeof c.newestId === 'string' && ID.test(c.newestId) && (c.firstId === undefined || (typeof c.firstId === 'string' && ID.test(c.firstId))) && (c.recent === undefined || (Array.isArray(c.recent) && c.recent.every((r) => Array.isArray(r) && typeof r[0] === 'string' && typeof r[1] === 'string' && ID.test(r[1]))))
+}
+
+/** A status id OVERLAP_MS earlier: the time is in the id's high bits. */
+export const rewind = (id: string, ms = OVERLAP_MS) => {
+  const earlier = BigInt(id) - (BigInt(ms) << 16n)
+  return String(earlier > 0n ? earlier : 0n)
+}
 
 /** `public`, `public:local`, `hashtag:<tag>` or `hashtag:local:<tag>`. */
 export type MastodonStream = string
@@ -37,10 +59,13 @@ export interface MastodonStats {
   duplicates: number
   malformed: number
   backfilled: number
+  /** Backfill requests that failed, and how many of those were rate limits. */
+  backfillFailures: number
+  rateLimited: number
   errors: number
   lastError?: string
 }
-export const newMastodonStats = (): MastodonStats => ({ connects: 0, frames: 0, events: 0, duplicates: 0, malformed: 0, backfilled: 0, errors: 0 })
+export const newMastodonStats = (): MastodonStats => ({ connects: 0, frames: 0, events: 0, duplicates: 0, malformed: 0, backfilled: 0, backfillFailures: 0, rateLimited: 0, errors: 0 })
 
 export interface MastodonOptions {
   /** The instance, e.g. https://mastodon.social. */
@@ -72,99 +97,186 @@ export function mastodonSource(options: MastodonOptions): Observable<SourceEvent
   const host = base.host
   const parts = streamParts(options.stream)
   const auth: Record<string, string> = options.token ? { Authorization: `Bearer ${options.token}` } : {}
+  const backoff = options.backoff ?? { initialMs: 1_000, maxMs: 60_000 }
   return new Observable<SourceEvent>((subscriber) => {
-    // `saved`: what is on disk, everything up to it read. `newest`: the newest status seen at all.
-    let saved = options.cursorFile?.load(isMastodonCursor)?.newestId
+    const loaded = options.cursorFile?.load(isMastodonCursor)
+    // `saved`: on disk, everything up to it read. `newest`: the newest status seen at all.
+    let saved = loaded?.newestId
     let newest = saved
-    /** The connection whose backfill is running (0: none). */
-    let backfilling = 0
+    let firstId = loaded?.firstId ?? saved
     let stopped = false
-    // Counts connections and closes: a backfill belongs to the connection it started on.
-    let connections = 0
     let savedAt = 0
+    // The streaming server: the instance itself, unless it names another (configuration.urls.streaming).
+    let streaming = new URL(base)
     const http = httpClient()
     const seen = new RecentKeys(DEDUPE_CAPACITY)
+    // Keys passed on within the overlap, oldest first, with their status ids: kept at a clean stop.
+    const overlap: { key: string; id: string }[] = []
+    for (const [key, id] of loaded?.recent ?? []) {
+      seen.add(key)
+      overlap.push({ key, id })
+    }
+    // Statuses deleted here, in case the timeline hands one over after the stream said so.
+    const deleted = new RecentKeys(DEDUPE_CAPACITY)
+    const fetchedAt = new Map<string, number>()
 
-    const save = (force: boolean) => {
+    const save = (final: boolean) => {
       if (!options.cursorFile || saved === undefined) return
       const now = Date.now()
-      if (!force && now - savedAt < SAVE_EVERY_MS) return
+      if (!final && now - savedAt < SAVE_EVERY_MS) return
       savedAt = now
       try {
-        options.cursorFile.save({ newestId: saved })
+        options.cursorFile.save({ newestId: saved, ...(firstId !== undefined ? { firstId } : {}), ...(final ? { recent: overlap.map((o): [string, string] => [o.key, o.id]) } : {}) })
       } catch (error) {
         stats.lastError = `cannot save the cursor: ${(error as Error).message}`
       }
     }
 
-    const pass = (events: SourceEvent[]) => passOnce(events, seen, (e) => subscriber.next(e), stats)
-
-    const onFrame = (text: string) => {
-      stats.frames++
-      const reading = readStreamMessage(text, host, new Date())
-      if (!reading.ok && reading.serverError) {
-        stats.errors++
-        stats.lastError = reading.reason
-        return
-      }
-      if (!reading.ok) {
-        stats.malformed++
-        options.deadLetter.record('mastodon', reading.reason, text.length > 65_536 ? `${text.slice(0, 65_536)}…` : text)
-        return
-      }
-      pass(reading.events)
-      newest = newerId(newest, reading.newestId)
-      // While a gap is being filled, the stream is ahead of what is read without holes.
-      if (!backfilling && newest !== undefined) {
-        saved = newest
-        save(false)
+    const pass = (events: SourceEvent[], statusId: string) => {
+      const fresh = events.filter((e) => {
+        if (e.kind === 'delete') deleted.add(e.postId)
+        if (e.kind === 'post' && deleted.has(e.post.id)) return false
+        // A parent read from the timeline already counted the replies made before it was read.
+        if (e.kind === 'engagement' && e.update.id.endsWith('#reply') && Date.parse(e.update.at) <= (fetchedAt.get(e.update.postId) ?? -1)) return false
+        return true
+      })
+      passOnce(fresh, seen, (e) => subscriber.next(e), stats, (key) => overlap.push({ key, id: statusId }))
+      if (saved !== undefined) {
+        const floor = BigInt(rewind(saved))
+        while (overlap.length > 0 && BigInt(overlap[0]!.id) < floor) overlap.shift()
       }
     }
 
-    /** Pages the timeline forward from the saved id until it is caught up. */
-    const backfill = async (connection: number) => {
-      if (saved === undefined) return
-      backfilling = connection
-      try {
-        for (let page = 0; page < MAX_BACKFILL_PAGES; page++) {
-          const url = new URL(parts.timeline, base)
-          url.searchParams.set('min_id', saved)
-          url.searchParams.set('limit', String(PAGE_LIMIT))
-          if (parts.local) url.searchParams.set('local', 'true')
-          const body: unknown = JSON.parse(await http.text(url, auth))
-          if (!Array.isArray(body)) throw new Error(`${url.pathname} answered something other than a list of statuses`)
-          // Newest first: read oldest first, so the saved id only ever moves over read statuses.
-          let pageNewest: string | undefined
-          for (const item of [...body].reverse()) {
-            const status = checkStatus(item, 'timeline status')
-            if (typeof status === 'string') {
-              stats.malformed++
-              options.deadLetter.record('mastodon', status, item)
-              continue
-            }
-            stats.backfilled++
-            pass(eventsOf(status as Status, host))
-            pageNewest = newerId(pageNewest, status.id)
-          }
-          // The connection dropped meanwhile: the next one fills the gap from here.
-          if (connection !== connections) return
-          if (pageNewest === undefined || BigInt(pageNewest) <= BigInt(saved)) break
-          saved = pageNewest
-          save(false)
-          if (body.length < PAGE_LIMIT) break
+    const deadLetter = (reason: string, payload: unknown) => {
+      stats.malformed++
+      options.deadLetter.record('mastodon', reason, typeof payload === 'string' && payload.length > 65_536 ? `${payload.slice(0, 65_536)}…` : payload)
+    }
+
+    // ---- the gap: paged forward from `from`, on its own timer, while the stream goes on ----
+    let filling = false
+    let fillFrom: string | undefined
+    let fillTimer: NodeJS.Timeout | undefined
+    let fillFailures = 0
+
+    const fillRound = async () => {
+      for (let page = 0; page < PAGES_PER_ROUND; page++) {
+        const url = new URL(parts.timeline, base)
+        url.searchParams.set('min_id', fillFrom!)
+        url.searchParams.set('limit', String(PAGE_LIMIT))
+        if (parts.local) url.searchParams.set('local', 'true')
+        const text = await http.text(url, auth)
+        if (stopped) return 'stopped'
+        let body: unknown
+        try {
+          body = JSON.parse(text)
+        } catch {
+          throw new Error(`${url.pathname} answered something other than JSON`)
         }
-        newest = newerId(newest, saved)
-        saved = newest
-        save(true)
-      } finally {
-        if (backfilling === connection) backfilling = 0
+        if (!Array.isArray(body)) throw new Error(`${url.pathname} answered something other than a list of statuses`)
+        const readAt = Date.now()
+        let pageNewest: string | undefined
+        // Newest first: read oldest first, so the saved id only ever moves over read statuses.
+        for (const item of [...body].reverse()) {
+          const rawId = typeof (item as { id?: unknown })?.id === 'string' && ID.test((item as { id: string }).id) ? (item as { id: string }).id : undefined
+          try {
+            const status = checkStatus(item, 'timeline status')
+            if (typeof status === 'string') deadLetter(status, item)
+            else {
+              stats.backfilled++
+              fetchedAt.set(statusId(host, status.id), readAt)
+              if (fetchedAt.size > FETCHED_CAPACITY) fetchedAt.delete(fetchedAt.keys().next().value!)
+              pass(eventsOf(status as Status, host), status.id)
+            }
+          } catch (error) {
+            deadLetter(`timeline status could not be read: ${(error as Error).message}`, rawId ?? 'unidentified')
+          }
+          // A malformed status with a readable id is still behind us.
+          pageNewest = newerId(pageNewest, rawId)
+        }
+        if (pageNewest === undefined || BigInt(pageNewest) <= BigInt(fillFrom!)) return 'done'
+        fillFrom = pageNewest
+        // Everything up to here is read: the saved id may move, never past what the stream has seen.
+        if (saved === undefined || BigInt(pageNewest) > BigInt(saved)) saved = pageNewest
+        save(false)
+        if (body.length < PAGE_LIMIT) return 'done'
       }
+      return 'more'
+    }
+
+    const fill = () => {
+      fillTimer = undefined
+      fillRound().then(
+        (outcome) => {
+          if (outcome === 'stopped' || stopped) return
+          fillFailures = 0
+          if (outcome === 'more') {
+            fillTimer = setTimeout(fill, ROUND_PAUSE_MS)
+            return
+          }
+          filling = false
+          saved = newerId(saved, newest)
+          save(true)
+        },
+        (error: unknown) => {
+          if (stopped) return
+          stats.backfillFailures++
+          stats.errors++
+          stats.lastError = `backfill: ${(error as Error).message}`
+          const limited = error instanceof HttpError && error.status === 429
+          if (limited) stats.rateLimited++
+          const wait = limited && error.retryAt ? Math.min(MAX_RATE_LIMIT_WAIT_MS, Math.max(0, error.retryAt - Date.now())) : Math.min(backoff.maxMs, backoff.initialMs * 2 ** fillFailures)
+          fillFailures++
+          fillTimer = setTimeout(fill, wait)
+        },
+      )
+    }
+
+    /** After a connect: fill from a minute before the saved id (or go on with a fill under way). */
+    const startFill = () => {
+      if (saved === undefined || filling) return
+      filling = true
+      // min_id is exclusive: from just before the first status read at the earliest.
+      const start = BigInt(rewind(saved))
+      const first = firstId === undefined ? 0n : BigInt(firstId) - 1n
+      fillFrom = String(start > first ? start : first)
+      fill()
+    }
+
+    const onFrame = (text: string): boolean => {
+      stats.frames++
+      let reading
+      try {
+        reading = readStreamMessage(text, host, new Date())
+      } catch (error) {
+        deadLetter(`could not be read: ${(error as Error).message}`, text)
+        return true
+      }
+      if (!reading.ok && reading.serverError) {
+        // Mastodon keeps the socket open with nothing subscribed after a refusal: start again.
+        stats.errors++
+        stats.lastError = reading.reason
+        socket.reconnect()
+        return false
+      }
+      if (!reading.ok) {
+        deadLetter(reading.reason, text)
+        return true
+      }
+      pass(reading.events, reading.newestId ?? newest ?? '0')
+      newest = newerId(newest, reading.newestId)
+      if (firstId === undefined && reading.newestId !== undefined) firstId = reading.newestId
+      // While a gap is being filled, the stream is ahead of what is read without holes.
+      if (!filling && newest !== undefined) {
+        saved = newest
+        save(false)
+      }
+      return true
     }
 
     const socket = keptSocket({
       url: () => {
-        const url = new URL('/api/v1/streaming', base)
-        url.protocol = base.protocol === 'https:' ? 'wss:' : 'ws:'
+        const url = new URL('/api/v1/streaming', streaming)
+        url.protocol = streaming.protocol === 'https:' || streaming.protocol === 'wss:' ? 'wss:' : 'ws:'
         for (const [k, v] of Object.entries(parts.query)) url.searchParams.set(k, v)
         return url.toString()
       },
@@ -173,27 +285,33 @@ export function mastodonSource(options: MastodonOptions): Observable<SourceEvent
       ...(options.backoff ? { backoff: options.backoff } : {}),
       onOpen: () => {
         stats.connects++
-        const connection = ++connections
-        backfill(connection).catch((error: unknown) => {
-          if (stopped || connection !== connections) return
-          // A gap that cannot be filled now is filled after the next connect.
-          stats.errors++
-          stats.lastError = `backfill: ${(error as Error).message}`
-          socket.reconnect()
-        })
+        startFill()
       },
       onFrame,
-      onClose: () => {
-        connections++
-        save(true)
-      },
+      onClose: () => save(true),
       onError: (message) => {
         stats.errors++
         stats.lastError = message
       },
     })
+
+    // Large instances stream from a host of their own (mastodon.social: streaming.mastodon.social).
+    http.text(new URL('/api/v2/instance', base), auth).then(
+      (text) => {
+        const named = (JSON.parse(text) as { configuration?: { urls?: { streaming?: unknown } } })?.configuration?.urls?.streaming
+        if (stopped || typeof named !== 'string' || !/^wss?:\/\/[^/\s]+\/?$/.test(named)) return
+        const next = new URL(named.replace(/^ws/, 'http'))
+        if (next.origin !== streaming.origin) {
+          streaming = next
+          socket.reconnect()
+        }
+      },
+      () => {}, // an instance without v2 (before 4.0) streams from itself
+    )
+
     return () => {
       stopped = true
+      clearTimeout(fillTimer)
       http.close()
       socket.close()
       save(true)

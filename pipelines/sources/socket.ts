@@ -19,7 +19,8 @@ export interface SocketOptions {
   pingMs?: number
   backoff?: { initialMs: number; maxMs: number }
   onOpen?: () => void
-  onFrame: (text: string) => void
+  /** Handles a frame; `false` says it was no sign of a healthy stream (a server error), so the backoff does not start again. */
+  onFrame: (text: string) => boolean | void
   /** After each close, before the next connect is scheduled (save the cursor here). */
   onClose?: () => void
   onError?: (message: string) => void
@@ -60,8 +61,15 @@ export function keptSocket(options: SocketOptions): KeptSocket {
     ws.on('pong', () => (answered = true))
     ws.on('message', (data: WebSocket.RawData) => {
       answered = true
-      failures = 0
-      options.onFrame(data.toString())
+      let healthy: boolean | void = undefined
+      try {
+        healthy = options.onFrame(data.toString())
+      } catch (error) {
+        // The sources dead-letter what they cannot read; this is the net under them, so that no
+        // frame escapes into the socket's listener and takes the process down.
+        options.onError?.(`a frame could not be handled: ${(error as Error).message}`)
+      }
+      if (healthy !== false) failures = 0
     })
     // Refused upgrades ("Unexpected server response: 401") and network errors: a close follows,
     // and the backoff.

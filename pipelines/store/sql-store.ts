@@ -129,7 +129,8 @@ export abstract class SqlStore implements Store {
     const fresh = await this.unstored(POSTS, posts)
     if (fresh.length === 0) return fresh
     const newestDeletion = this.newest.get(DELETIONS.table) ?? (await this.newestStored(DELETIONS))
-    const candidates = fresh.filter((p) => Date.parse(p.createdAt) <= newestDeletion)
+    // An hour of slack: a deletion's time is when it was heard of, on another clock than the post's.
+    const candidates = fresh.filter((p) => Date.parse(p.createdAt) <= newestDeletion + 3_600_000)
     if (candidates.length === 0) return fresh
     const deleted = new Set((await this.rows<{ id: string }>(STORED_DELETION_IDS, { ids: candidates.map((p) => p.id) })).map((r) => r.id))
     return deleted.size === 0 ? fresh : fresh.filter((p) => !deleted.has(p.id))
@@ -156,11 +157,25 @@ export abstract class SqlStore implements Store {
   }
 
   async deletePosts(posts: readonly { id: string; createdAt: string }[]): Promise<number> {
-    if (posts.length === 0) return 0
-    const params = storedPostIdsParams(posts.map((p) => p.id), posts.map((p) => Date.parse(p.createdAt)))
-    const [row] = await this.rows<{ n: string }>(POSTS_AMONG, params)
-    const held = Number(row?.n ?? 0)
-    if (held > 0) await this.exec(DELETE_POSTS, params)
+    // By day, in chunks: each statement's time bounds stay within one partition, and its id list
+    // within the query size limit, however many posts wait.
+    const byDay = new Map<string, { id: string; createdAt: string }[]>()
+    for (const p of posts) {
+      const day = p.createdAt.slice(0, 10)
+      const list = byDay.get(day)
+      if (list) list.push(p)
+      else byDay.set(day, [p])
+    }
+    let held = 0
+    for (const day of byDay.values()) {
+      for (const part of chunks(day, LOOKUP_CHUNK)) {
+        const params = storedPostIdsParams(part.map((p) => p.id), part.map((p) => Date.parse(p.createdAt)))
+        const [row] = await this.rows<{ n: string }>(POSTS_AMONG, params)
+        const n = Number(row?.n ?? 0)
+        if (n > 0) await this.exec(DELETE_POSTS, params)
+        held += n
+      }
+    }
     return held
   }
 

@@ -2,7 +2,7 @@
 // events; and the source against a fake instance: paging a long gap, and a refused token.
 import { join } from 'node:path'
 import type { Subscription } from 'rxjs'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { SourceEvent } from '../../pipelines/schema.ts'
 import { MemoryDeadLetter } from '../../pipelines/sinks/deadletter.ts'
 import { CursorFile } from '../../pipelines/sources/cursor-file.ts'
@@ -99,6 +99,10 @@ describe('Mastodon source against a fake instance', () => {
   const dir = tmpDir('mastodon')
   let subscription: Subscription | undefined
   beforeAll(() => fake.start())
+  afterEach(async () => {
+    subscription?.unsubscribe()
+    for (let i = 0; i < 500 && fake.subscribers.size > 0; i++) await new Promise((r) => setTimeout(r, 10))
+  })
   afterAll(async () => {
     subscription?.unsubscribe()
     await fake.close()
@@ -126,7 +130,7 @@ describe('Mastodon source against a fake instance', () => {
     expect(events.slice(1).map((e) => (e.kind === 'post' ? e.post.id : ''))).toEqual(gap.map((id) => `mastodon:${fake.host}/${id}`))
     // Pages of 40: 40, 40, 40 and the last 10.
     expect(fake.requests.filter((r) => r.startsWith('/api/v1/timelines/tag/lumen?min_id=')).length).toBe(4)
-    expect(cursorFile.load((v): v is MastodonCursor => true)).toEqual({ newestId: gap.at(-1) })
+    expect(cursorFile.load((v): v is MastodonCursor => true)).toMatchObject({ newestId: gap.at(-1) })
   })
 
   it('keeps trying with backoff when the instance refuses the token, and says why', async () => {
@@ -136,5 +140,73 @@ describe('Mastodon source against a fake instance', () => {
     expect(stats.connects).toBe(0)
     expect(stats.lastError).toContain('401')
     subscription.unsubscribe()
+  })
+
+  it('waits out a rate limit on the backfill while the stream goes on, and misses nothing', async () => {
+    const cursorFile = new CursorFile<MastodonCursor>(join(dir.path, 'throttled.json'))
+    const events: SourceEvent[] = []
+    const stats = newMastodonStats()
+    const listen = () => (subscription = mastodonSource({ url: fake.url, token: 'right-token', stream: 'hashtag:lumen', deadLetter: new MemoryDeadLetter(), cursorFile, stats, backoff: { initialMs: 20, maxMs: 100 } }).subscribe((e) => events.push(e)))
+    listen()
+    await until(() => fake.subscribers.size === 1)
+    fake.post('alice', 'before #lumen')
+    await until(() => events.length === 1)
+    subscription!.unsubscribe()
+    await until(() => fake.subscribers.size === 0)
+    const missed = fake.post('bob', 'while away #lumen')
+    fake.throttle(2, 300)
+    const started = Date.now()
+    listen()
+    await until(() => fake.subscribers.size === 1)
+    const live = fake.post('carol', 'live #lumen')
+    await until(() => events.some((e) => e.kind === 'post' && e.post.id.endsWith(`/${live.id}`)))
+    await until(() => events.some((e) => e.kind === 'post' && e.post.id.endsWith(`/${missed.id}`)))
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250)
+    // One connection for each subscription: the rate limit did not drop the stream.
+    expect(stats).toMatchObject({ rateLimited: 2, connects: 2 })
+    subscription!.unsubscribe()
+  })
+
+  it('starts again when the server refuses the subscription in the stream, and survives hostile statuses', async () => {
+    const stats = newMastodonStats()
+    const deadLetter = new MemoryDeadLetter()
+    const events: SourceEvent[] = []
+    subscription = mastodonSource({ url: fake.url, token: 'right-token', stream: 'public', deadLetter, stats, backoff: { initialMs: 20, maxMs: 100 } }).subscribe((e) => events.push(e))
+    await until(() => fake.subscribers.size === 1)
+    fake.sendRaw(JSON.stringify({ error: 'Unknown stream type', status: 400 }))
+    await until(() => stats.connects === 2)
+    await until(() => fake.subscribers.size === 1)
+    // Ten thousand nested spans, and a boost nested eight thousand deep: read or refused, never thrown.
+    const deepHtml = `${'<span>'.repeat(10_000)}Lumen${'</span>'.repeat(10_000)}`
+    fake.sendRaw(JSON.stringify({ stream: ['public'], event: 'update', payload: JSON.stringify({ ...status, id: '5', content: deepHtml, in_reply_to_id: null }) }))
+    let nested = JSON.stringify({ ...status, id: '6' })
+    for (let i = 0; i < 8_000; i++) nested = `{"id":"7","uri":"u","created_at":"2026-11-23T10:00:00Z","content":"","account":${JSON.stringify(status.account)},"reblog":${nested}}`
+    fake.sendRaw(JSON.stringify({ stream: ['public'], event: 'update', payload: nested }))
+    const after = fake.post('dave', 'still here #lumen')
+    await until(() => events.some((e) => e.kind === 'post' && e.post.id.endsWith(`/${after.id}`)))
+    expect(events.some((e) => e.kind === 'post' && e.post.id.endsWith('/5'))).toBe(true)
+    expect(deadLetter.records.map((r) => r.reason)).toEqual([expect.stringContaining('a boost of a boost')])
+    subscription!.unsubscribe()
+  })
+
+  it('does not count a reply twice when its parent was read from the timeline after it', async () => {
+    const cursorFile = new CursorFile<MastodonCursor>(join(dir.path, 'replies.json'))
+    const events: SourceEvent[] = []
+    const listen = () => (subscription = mastodonSource({ url: fake.url, token: 'right-token', stream: 'hashtag:lumen', deadLetter: new MemoryDeadLetter(), cursorFile, backoff: { initialMs: 20, maxMs: 100 } }).subscribe((e) => events.push(e)))
+    listen()
+    await until(() => fake.subscribers.size === 1)
+    fake.post('alice', 'start #lumen')
+    await until(() => events.length === 1)
+    subscription!.unsubscribe()
+    await until(() => fake.subscribers.size === 0)
+    const parent = fake.post('bob', 'parent #lumen')
+    fake.post('carol', 'reply #lumen', { replyTo: parent.id })
+    listen()
+    await until(() => events.filter((e) => e.kind === 'post').length === 3)
+    await new Promise((r) => setTimeout(r, 100))
+    // The parent came with replies_count 1 already: the reply adds no second one.
+    expect(events.find((e) => e.kind === 'post' && e.post.id.endsWith(`/${parent.id}`))).toMatchObject({ post: { engagement: { replies: 1 } } })
+    expect(events.filter((e) => e.kind === 'engagement' && e.update.postId.endsWith(`/${parent.id}`))).toEqual([])
+    subscription!.unsubscribe()
   })
 })

@@ -103,7 +103,8 @@ describe('main', () => {
       await expect.poll(() => app.total('mastodon'), { timeout: 10_000 }).toBe(1)
       await app.restart('SIGTERM', () => fake.post('bob', 'Lumen support answered in minutes #lumen', { replyTo: first.id }))
       await expect.poll(() => app.total('mastodon'), { timeout: 10_000 }).toBe(2)
-      expect(fake.requests.at(-1)).toContain(`min_id=${first.id}`)
+      // From a minute before the last status read, but not before the first: just before it.
+      expect(fake.requests.find((r) => r.startsWith('/api/v1/timelines/'))).toContain(`min_id=${BigInt(first.id) - 1n}`)
     })
   })
 
@@ -133,6 +134,26 @@ describe('main', () => {
         ids.push(...posts.map((p) => p.id))
       }
       expect(ids.sort()).toEqual([...sent].sort())
+    })
+  })
+
+  it('loses nothing of Mastodon when killed mid-stream: the restart fills from a minute before', async () => {
+    const fake = await new FakeMastodon('a-token').start()
+    await withApp('main-mastodon-crash', fake, { SOURCES: 'mastodon', MASTODON_URL: fake.url, MASTODON_TOKEN: 'a-token', MASTODON_STREAM: 'hashtag:lumen' }, async (app) => {
+      await expect.poll(() => fake.subscribers.size, { timeout: 10_000 }).toBe(1)
+      const cursor = join(app.dataDir, 'cursors', `mastodon-${fake.host}-hashtag_lumen.json`)
+      const saved = () => (existsSync(cursor) ? readFileSync(cursor, 'utf8') : '')
+      const sent: string[] = []
+      let first = ''
+      for (let i = 0; i < 4000; i++) {
+        sent.push(`mastodon:${fake.host}/${fake.post(`user${i % 37}`, `Lumen post ${i} #lumen`).id}`)
+        if (i % 10 !== 9) continue
+        await new Promise((r) => setTimeout(r, 20))
+        if (!first) first = saved()
+        else if (saved() !== first) break
+      }
+      await app.restart('SIGKILL')
+      await expect.poll(() => app.total('mastodon'), { timeout: 15_000 }).toBe(sent.length)
     })
   })
 })

@@ -48,6 +48,8 @@ export class FakeMastodon {
   private readonly wss = new WebSocketServer({ noServer: true })
   // Snowflake-like ids: time in the high bits, so they sort as numbers and exceed 2^53.
   private nextId = BigInt(Date.now()) << 16n
+  private throttled = 0
+  private throttleUntil = 0
 
   constructor(readonly token = '') {
     this.http = createServer((req, res) => this.rest(req, res))
@@ -135,6 +137,12 @@ export class FakeMastodon {
     this.broadcast(status!, 'delete', id)
   }
 
+  /** The next `n` timeline requests answer 429, with a reset `ms` from now. */
+  throttle(n: number, ms: number): void {
+    this.throttled = n
+    this.throttleUntil = Date.now() + ms
+  }
+
   sendRaw(text: string): void {
     for (const s of this.subscribers) s.socket.send(text)
   }
@@ -165,6 +173,11 @@ export class FakeMastodon {
     this.requests.push(`${url.pathname}${url.search}`)
     const json = (status: number, body: unknown, headers: Record<string, string> = {}): void => void res.writeHead(status, { 'Content-Type': 'application/json', ...headers }).end(JSON.stringify(body))
     if (!this.authorised(req)) return json(401, { error: 'The access token is invalid' })
+    if (this.throttled > 0 && url.pathname.startsWith('/api/v1/timelines')) {
+      this.throttled--
+      return json(429, { error: 'Too many requests' }, { 'X-RateLimit-Limit': '300', 'X-RateLimit-Remaining': '0', 'X-RateLimit-Reset': new Date(this.throttleUntil).toISOString() })
+    }
+    if (url.pathname === '/api/v2/instance') return json(200, { domain: this.host, configuration: { urls: { streaming: this.url.replace(/^http/, 'ws') } } })
     const tag = /^\/api\/v1\/timelines\/tag\/([^/]+)$/.exec(url.pathname)?.[1]
     if (url.pathname !== '/api/v1/timelines/public' && tag === undefined) return json(404, { error: 'Record not found' })
     const q = url.searchParams

@@ -47,6 +47,8 @@ export function checkStatus(value: unknown, where = 'status'): Status | string {
   if (!isObject(a) || typeof a.id !== 'string' || typeof a.username !== 'string' || a.username === '' || typeof a.acct !== 'string' || a.acct === '') return `${where}.account: expected an Account with id, username and acct`
   if (!optionalString(a.display_name) || !isCount(a.followers_count)) return `${where}.account: display_name must be a string, followers_count a count`
   if (s.reblog !== undefined && s.reblog !== null) {
+    // A boost holds the boosted status, which is never a boost itself: no deeper nesting is read.
+    if (isObject(s.reblog) && s.reblog.reblog !== undefined && s.reblog.reblog !== null) return `${where}.reblog.reblog: a boost of a boost`
     const inner = checkStatus(s.reblog, `${where}.reblog`)
     if (typeof inner === 'string') return inner
   }
