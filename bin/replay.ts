@@ -26,8 +26,11 @@ options:
   --token T        the ingest token (default: the INGEST_TOKEN environment variable)
   --verbose        list every rejected record with its line`
 
-/** Posts a request carries at most: well under the server's 10,000 and 16 MiB. */
+/** Posts and bytes a request carries at most: well under the server's 10,000 and 16 MiB. */
 const BATCH = 1_000
+const BATCH_BYTES = 8 * 1024 * 1024
+/** Sends the server refused for now (503 while stopping, 429) or that did not arrive, tried again. */
+const SEND_TRIES = 6
 /** A paced replay sends what is due at least this often. */
 const TICK_MS = 250
 
@@ -63,14 +66,27 @@ export async function replay(args: string[]): Promise<number> {
 
   const rejected: { line: number; reason: string }[] = []
   let accepted = 0
+  let lastSent = 0
   const send = async (batch: { line: number; post: Post }[]): Promise<Sent> => {
-    const response = await fetch(ingest, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${values.token}` },
-      body: batch.map((b) => JSON.stringify(b.post)).join('\n'),
-    })
-    const body = (await response.json().catch(() => ({}))) as { accepted?: number; rejected?: { line: number; reason: string }[]; error?: { message?: string } }
-    if (response.status !== 202) throw new Error(`${ingest} answered ${response.status}: ${body.error?.message ?? 'no reason given'}`)
+    let response: Response | undefined
+    let body: { accepted?: number; rejected?: { line: number; reason: string }[]; error?: { message?: string } } = {}
+    for (let attempt = 1; ; attempt++) {
+      try {
+        response = await fetch(ingest, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${values.token}` },
+          body: batch.map((b) => JSON.stringify(b.post)).join('\n'),
+        })
+        body = (await response.json().catch(() => ({}))) as typeof body
+        if ((response.status !== 503 && response.status !== 429) || attempt === SEND_TRIES) break
+      } catch (error) {
+        const cause = (error as { cause?: { message?: string } }).cause?.message
+        if (attempt === SEND_TRIES) throw new Error(`cannot reach ${ingest}: ${(error as Error).message}${cause ? ` (${cause})` : ''}`)
+      }
+      await new Promise((r) => setTimeout(r, 250 * 2 ** attempt))
+    }
+    if (response!.status !== 202) throw new Error(`${ingest} answered ${response!.status}: ${body.error?.message ?? 'no reason given'}`)
+    lastSent = batch.at(-1)!.line
     // The server numbers the lines of the request: back to the file's.
     return { accepted: body.accepted ?? 0, rejected: (body.rejected ?? []).map((r) => ({ line: batch[r.line - 1]?.line ?? 0, reason: r.reason })) }
   }
@@ -87,6 +103,7 @@ export async function replay(args: string[]): Promise<number> {
   const started = Date.now()
   let firstAt: number | undefined
   let batch: { line: number; post: Post }[] = []
+  let batchBytes = 0
   let lastFlush = Date.now()
   try {
     for await (const record of replayRecords(file, format, mapping, progress)) {
@@ -103,31 +120,44 @@ export async function replay(args: string[]): Promise<number> {
         if (due - Date.now() > 0 || Date.now() - lastFlush >= TICK_MS) {
           await flush(batch)
           batch = []
+          batchBytes = 0
           lastFlush = Date.now()
-          if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()))
+          // In slices: a timer cannot wait past 24.8 days, and a long wait should stay stoppable.
+          while (due > Date.now()) await new Promise((r) => setTimeout(r, Math.min(60_000, due - Date.now())))
         }
         post = { ...post, createdAt: new Date(Math.max(due, Date.now())).toISOString() }
       }
-      batch.push({ line: record.line, post })
-      if (batch.length >= BATCH) {
+      const bytes = Buffer.byteLength(JSON.stringify(post)) + 1
+      if (batch.length > 0 && (batch.length >= BATCH || batchBytes + bytes > BATCH_BYTES)) {
         await flush(batch)
         batch = []
+        batchBytes = 0
         lastFlush = Date.now()
       }
+      batch.push({ line: record.line, post })
+      batchBytes += bytes
       bar.update(progress.bytes, { accepted, rejected: rejected.length })
     }
     await flush(batch)
-  } finally {
-    bar.update(size, { accepted, rejected: rejected.length })
+  } catch (error) {
+    // What was sent stays sent: say how far it got, so the rest can be sent again.
     bar.stop()
+    printSummary(accepted, rejected, values.verbose, (Date.now() - started) / 1000)
+    throw new Error(`${(error as Error).message}; stopped after line ${lastSent} of ${file} (the posts up to it were sent)`)
   }
+  bar.update(size, { accepted, rejected: rejected.length })
+  bar.stop()
   printSummary(accepted, rejected, values.verbose, (Date.now() - started) / 1000)
   return rejected.length > 0 ? 1 : 0
 }
 
 function printSummary(accepted: number, rejected: { line: number; reason: string }[], verbose: boolean, seconds: number) {
   const byReason = new Map<string, number[]>()
-  for (const r of rejected) byReason.set(r.reason, [...(byReason.get(r.reason) ?? []), r.line])
+  for (const r of rejected) {
+    const lines = byReason.get(r.reason)
+    if (lines) lines.push(r.line)
+    else byReason.set(r.reason, [r.line])
+  }
   const lines = [`replay: ${accepted} accepted, ${rejected.length} rejected in ${seconds.toFixed(1)} s`]
   for (const [reason, at] of [...byReason].sort((a, b) => b[1].length - a[1].length)) {
     lines.push(`  ${at.length} × ${reason} (line${at.length > 1 ? 's' : ''} ${at.slice(0, 5).join(', ')}${at.length > 5 ? ', …' : ''})`)

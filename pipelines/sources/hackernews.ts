@@ -73,7 +73,8 @@ export function hackerNewsSource(options: HackerNewsOptions): Observable<SourceE
   const backoff = options.backoff ?? BACKOFF
   return new Observable<SourceEvent>((subscriber) => {
     const saved = options.cursorFile?.load(isHackerNewsCursor)
-    let last = saved ? Math.max(saved.firstId ?? 0, saved.lastId - OVERLAP_ITEMS) : undefined
+    // Reading resumes after `last`: just before the first item read at the earliest.
+    let last = saved ? Math.max((saved.firstId ?? 1) - 1, saved.lastId - OVERLAP_ITEMS) : undefined
     let firstId = saved?.firstId ?? saved?.lastId
     let high = saved?.lastId ?? 0
     const seen = new RecentKeys(WATCHED)
@@ -84,14 +85,19 @@ export function hackerNewsSource(options: HackerNewsOptions): Observable<SourceE
       overlap.push({ key, id })
     }
     const watched = new Map<number, number>() // item id -> points when last read
+    // When each item was read: its comment count already holds the comments made before.
+    const readAt = new Map<string, number>()
     const nulls = new Map<number, number>()
     const http = httpClient()
     let timer: NodeJS.Timeout | undefined
     let stopped = false
     let failures = 0
 
+    let savedAt = 0
     const save = (final: boolean) => {
       if (!options.cursorFile || last === undefined) return
+      if (!final && Date.now() - savedAt < 1_000) return
+      savedAt = Date.now()
       try {
         options.cursorFile.save({ lastId: Math.max(last, high), ...(firstId !== undefined ? { firstId } : {}), ...(final ? { recent: overlap.map((o): [string, number] => [o.key, o.id]) } : {}) })
       } catch (error) {
@@ -110,7 +116,10 @@ export function hackerNewsSource(options: HackerNewsOptions): Observable<SourceE
       }
     }
 
-    const pass = (events: SourceEvent[], id: number) => passOnce(events, seen, (e) => subscriber.next(e), stats, (key) => overlap.push({ key, id }))
+    const pass = (events: SourceEvent[], id: number) => {
+      const fresh = events.filter((e) => !(e.kind === 'engagement' && e.update.id.endsWith('#reply') && Date.parse(e.update.at) <= (readAt.get(e.update.postId) ?? -1)))
+      passOnce(fresh, seen, (e) => subscriber.next(e), stats, (key) => overlap.push({ key, id }))
+    }
 
     const deadLetter = (reason: string, payload: unknown) => {
       stats.malformed++
@@ -142,6 +151,7 @@ export function hackerNewsSource(options: HackerNewsOptions): Observable<SourceE
         const answers = await Promise.all(ids.map(getItem))
         for (const [i, answer] of answers.entries()) {
           const id: number = ids[i]!
+          if (typeof answer === 'object' && 'body' in answer && answer.body !== null) nulls.delete(id)
           const body = 'body' in answer ? answer.body : answer.broken
           const item = 'body' in answer ? checkItem(body) : answer.broken
           if (item === null) {
@@ -157,7 +167,12 @@ export function hackerNewsSource(options: HackerNewsOptions): Observable<SourceE
           else if (item.id !== id) deadLetter(`/item/${id}.json answered item ${show(item.id)}`, body)
           else {
             stats.items++
-            if (readable(item)) watch(item)
+            if (readable(item)) {
+              watch(item)
+              // Stories and polls carry `descendants`; a comment's replies are only counted as they come.
+              if (item.type !== 'comment') readAt.set(itemId(item.id), Date.now())
+              if (readAt.size > WATCHED) readAt.delete(readAt.keys().next().value!)
+            }
             pass(eventsOf(item), id)
           }
           last = next = id
@@ -186,7 +201,9 @@ export function hackerNewsSource(options: HackerNewsOptions): Observable<SourceE
             continue
           }
           const at = new Date().toISOString()
-          if (item === null || item.deleted || item.dead) {
+          // null is "not answered now" (the API does that for items that exist): not a deletion.
+          if (item === null) continue
+          if (item.deleted || item.dead) {
             watched.delete(id)
             pass([{ kind: 'delete', postId: itemId(id), at }], id)
             continue

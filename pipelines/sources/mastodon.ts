@@ -24,6 +24,8 @@ export const ROUND_PAUSE_MS = 1_000
 export const OVERLAP_MS = 60_000
 /** Statuses read from the timeline, with when: their reply counts already hold the replies made before. */
 export const FETCHED_CAPACITY = 100_000
+/** Keys kept for a clean stop's overlap, at most. */
+export const MAX_OVERLAP_KEYS = 20_000
 /** The longest wait a rate limit may ask for before the backfill tries again. */
 export const MAX_RATE_LIMIT_WAIT_MS = 15 * 60_000
 export const DEDUPE_CAPACITY = 100_000
@@ -141,6 +143,8 @@ export function mastodonSource(options: MastodonOptions): Observable<SourceEvent
         return true
       })
       passOnce(fresh, seen, (e) => subscriber.next(e), stats, (key) => overlap.push({ key, id: statusId }))
+      // Bounded even while a stuck gap holds the saved id back.
+      if (overlap.length > MAX_OVERLAP_KEYS) overlap.splice(0, overlap.length - MAX_OVERLAP_KEYS)
       if (saved !== undefined) {
         const floor = BigInt(rewind(saved))
         while (overlap.length > 0 && BigInt(overlap[0]!.id) < floor) overlap.shift()
@@ -224,7 +228,9 @@ export function mastodonSource(options: MastodonOptions): Observable<SourceEvent
           stats.lastError = `backfill: ${(error as Error).message}`
           const limited = error instanceof HttpError && error.status === 429
           if (limited) stats.rateLimited++
-          const wait = limited && error.retryAt ? Math.min(MAX_RATE_LIMIT_WAIT_MS, Math.max(0, error.retryAt - Date.now())) : Math.min(backoff.maxMs, backoff.initialMs * 2 ** fillFailures)
+          const backedOff = Math.min(backoff.maxMs, backoff.initialMs * 2 ** fillFailures)
+          // A reset already past (clocks differ) is no reason to ask again at once.
+          const wait = limited && error.retryAt ? Math.min(MAX_RATE_LIMIT_WAIT_MS, Math.max(backedOff, error.retryAt - Date.now())) : backedOff
           fillFailures++
           fillTimer = setTimeout(fill, wait)
         },
@@ -298,7 +304,12 @@ export function mastodonSource(options: MastodonOptions): Observable<SourceEvent
     // Large instances stream from a host of their own (mastodon.social: streaming.mastodon.social).
     http.text(new URL('/api/v2/instance', base), auth).then(
       (text) => {
-        const named = (JSON.parse(text) as { configuration?: { urls?: { streaming?: unknown } } })?.configuration?.urls?.streaming
+        let named: unknown
+        try {
+          named = (JSON.parse(text) as { configuration?: { urls?: { streaming?: unknown } } })?.configuration?.urls?.streaming
+        } catch {
+          return // not JSON (a proxy's page): stream from the instance itself
+        }
         if (stopped || typeof named !== 'string' || !/^wss?:\/\/[^/\s]+\/?$/.test(named)) return
         const next = new URL(named.replace(/^ws/, 'http'))
         if (next.origin !== streaming.origin) {

@@ -87,6 +87,8 @@ export function postFrom(record: Record<string, unknown>, mapping: Partial<Recor
   post.author = { id: author.id ?? handle, handle, displayName: author.displayName ?? handle ?? '', followers: author.followers ?? 0 }
   post.engagement = { likes: 0, reposts: 0, replies: 0, quotes: 0, ...((post.engagement as object | undefined) ?? {}) }
   post.id = `replay:${post.id ?? `line-${line}`}`
+  // Links inside the file point at its own records: the same prefix keeps threads together.
+  for (const link of ['replyTo', 'quoteOf'] as const) if (typeof post[link] === 'string') post[link] = `replay:${post[link]}`
   if (typeof post.createdAt === 'string' && /^\d{9,13}$/.test(post.createdAt)) {
     // Epoch seconds or milliseconds, as exports often hold.
     const n = Number(post.createdAt)
@@ -118,8 +120,26 @@ export async function* replayRecords(path: string, format: ReplayFormat, mapping
     return
   }
   // CSV: the header names the columns; a record's line is its last (quoted fields can span lines).
-  const parser = input.pipe(parseCsv({ columns: true, bom: true, skip_empty_lines: true, relax_column_count: true, info: true }))
+  // A record the parser cannot read (a stray quote, more or fewer fields than the header) is
+  // reported with its line, and the reading goes on.
+  const skipped: ReplayRecord[] = []
+  const parser = input.pipe(
+    parseCsv({
+      columns: true,
+      bom: true,
+      skip_empty_lines: true,
+      relax_quotes: true,
+      skip_records_with_error: true,
+      info: true,
+      on_skip: (error) => {
+        const e = error as (Error & { lines?: number }) | undefined
+        if (e) skipped.push({ line: e.lines ?? 0, ok: false, reason: `not a CSV record: ${e.message.replace(/^Invalid Record Length: /, '').split(' at line')[0]}` })
+      },
+    }),
+  )
   for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
+    yield* skipped.splice(0)
     yield postFrom(record, mapping, info.lines)
   }
+  yield* skipped.splice(0)
 }

@@ -42,6 +42,8 @@ describe('replay records', () => {
     expect(postFrom({ id: 7, text: 'x', createdAt: '2026-11-21T00:00:00Z', author: { handle: 'bo' } }, {}, 1)).toMatchObject({ ok: true, post: { id: 'replay:7', author: { handle: 'bo' } } })
     expect(postFrom({ text: 'x', createdAt: 'soon', author: { handle: 'bo' } }, {}, 2)).toEqual({ line: 2, ok: false, reason: expect.stringContaining('/createdAt') })
     expect(postFrom({ text: 'x', createdAt: '2026-11-21T00:00:00Z', 'engagement.likes': 'many' }, {}, 3)).toEqual({ line: 3, ok: false, reason: 'engagement.likes: expected a count, got "many"' })
+    // Threads inside the file stay threads.
+    expect(postFrom({ id: 2, text: 'x', createdAt: '2026-11-21T00:00:00Z', replyTo: '1', author: { handle: 'bo' } }, {}, 5)).toMatchObject({ post: { id: 'replay:2', replyTo: 'replay:1' } })
     expect(() => mappingFrom(['txt=content'])).toThrow('"txt" is not a post field')
     expect(() => mappingFrom(['text'])).toThrow('expected field=column')
   })
@@ -70,7 +72,7 @@ describe('npx undertow replay', () => {
     expect(result.out).toContain('replay: 30 accepted, 2 rejected')
     expect(result.out).toMatch(/1 × not JSON: .* \(line 11\)/)
     expect(result.out).toMatch(/1 × \/createdAt .* \(line 12\)/)
-    expect(result.err).toContain('100%')
+    expect(result.err).toMatch(/replay \|.*\| 100% \| 30 accepted, 2 rejected/)
     await expect.poll(async () => (await stored()).total, { timeout: 10_000 }).toBe(30)
     // A backfill keeps the posts' own times.
     expect((await stored()).posts.find((p) => p.id === 'replay:n0')?.createdAt).toBe('2026-11-20T10:00:00.000Z')
@@ -91,6 +93,14 @@ describe('npx undertow replay', () => {
     expect(times[0]).toBeGreaterThanOrEqual(before - 1000)
     expect(times[2]! - times[0]!).toBeGreaterThanOrEqual(150)
     expect(times[2]! - times[0]!).toBeLessThan(2_000)
+  })
+
+  it('reports the CSV records it cannot read by line, and sends the rest', async () => {
+    const file = join(dir.path, 'quirks.csv')
+    writeFileSync(file, 'id,text,createdAt,author.handle\nq1,He said "hi" about Lumen,2026-11-20T10:00:00Z,ann\nq2,too,many,fields,here,bob\nq3,"Lumen fine",2026-11-20T10:01:00Z,cy\n')
+    const result = await run([file, '--fast', '--server', url, '--token', TOKEN])
+    expect(result.out).toContain('replay: 2 accepted, 1 rejected')
+    expect(result.out).toMatch(/1 × not CSV record: .*\(line 3\)|1 × not a CSV record: .*\(line 3\)/)
   })
 
   it('says what is wrong with the command before reading anything', async () => {

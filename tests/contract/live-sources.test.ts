@@ -29,6 +29,8 @@ interface Harness {
   publish(n: number): number
   /** Their authors delete the last `n` posts published. */
   deleteLast(n: number): void
+  /** Where engagement comes apart from posts (votes polled later): some on posts already read. */
+  react?(): void
   /** The service hangs up on every client. */
   drop(): void
   /** The service sends something that is not a valid message. */
@@ -132,6 +134,7 @@ function hackernews(): Harness {
       return made
     },
     deleteLast: (count) => published.splice(-count).forEach((id) => fake.delete(id)),
+    react: () => published.slice(-3).forEach((id) => fake.vote(id, 2)),
     drop: () => fake.fail(3),
     malformed: () => {
       fake.broken.set(fake.pending(), '{"id": "one", "type": "story"')
@@ -188,6 +191,8 @@ describe.each(LIVE_SOURCES)('live source contract: $name', (harness) => {
     await until('a connection', () => harness.connections() === 1)
     const made = harness.publish(30)
     await until('30 posts and their replies and quotes', () => posts(events) >= made)
+    harness.react?.()
+    await until('engagement', () => events.some((e) => e.kind === 'engagement'))
     harness.deleteLast(3)
     await until('3 deletions', () => events.filter((e) => e.kind === 'delete').length >= 3)
     const ids = new Set<string>()

@@ -1,12 +1,15 @@
 // Hacker News items, as the API's README documents them, read into Undertow's events; and the source
 // against a fake API: an id still propagating, points that rise, a deletion.
+import { join } from 'node:path'
 import type { Subscription } from 'rxjs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { SourceEvent } from '../../pipelines/schema.ts'
 import { MemoryDeadLetter } from '../../pipelines/sinks/deadletter.ts'
-import { hackerNewsSource, newHackerNewsStats } from '../../pipelines/sources/hackernews.ts'
+import { CursorFile } from '../../pipelines/sources/cursor-file.ts'
+import { type HackerNewsCursor, hackerNewsSource, isHackerNewsCursor, newHackerNewsStats } from '../../pipelines/sources/hackernews.ts'
 import { checkItem, eventsOf, type Item } from '../../pipelines/sources/hackernews/parse.ts'
 import { FakeHackerNews } from '../support/fake-hackernews.ts'
+import { tmpDir } from '../support/tmp.ts'
 
 // The README's own examples.
 const story = { by: 'dhouston', descendants: 71, id: 8863, kids: [8952, 9224], score: 111, time: 1175714200, title: 'My YC app: Dropbox - Throw away your USB drive', type: 'story', url: 'http://www.getdropbox.com/u/2/screencast.html' }
@@ -60,11 +63,13 @@ describe('Hacker News items', () => {
 
 describe('Hacker News source against a fake API', () => {
   const fake = new FakeHackerNews()
+  const dir = tmpDir('hackernews')
   let subscription: Subscription | undefined
   beforeAll(() => fake.start())
   afterAll(async () => {
     subscription?.unsubscribe()
     await fake.close()
+    dir.remove()
   })
   const until = async (check: () => boolean) => {
     for (let i = 0; i < 500 && !check(); i++) await new Promise((r) => setTimeout(r, 10))
@@ -96,5 +101,25 @@ describe('Hacker News source against a fake API', () => {
     const polls = stats.polls
     await until(() => stats.polls >= polls + 5)
     expect(events).toHaveLength(4)
+  })
+
+  it('after a crash, reads again the items before its cursor, from the first one it read', async () => {
+    subscription?.unsubscribe()
+    const cursorFile = new CursorFile<HackerNewsCursor>(join(dir.path, 'hn-cursor.json'))
+    const events: SourceEvent[] = []
+    const listen = () => (subscription = hackerNewsSource({ url: fake.url, deadLetter: new MemoryDeadLetter(), cursorFile, pollMs: 20 }).subscribe((e) => events.push(e)))
+    const requests = fake.requests
+    listen()
+    await until(() => fake.requests > requests + 1)
+    const ids = [fake.story('pg', 'Lumen one'), fake.story('pg', 'Lumen two'), fake.story('pg', 'Lumen three')]
+    await until(() => events.length === 3)
+    subscription!.unsubscribe()
+    // A crash leaves the cursor without the keys a clean stop keeps.
+    const { recent: _, ...crashed } = cursorFile.load(isHackerNewsCursor)!
+    cursorFile.save(crashed)
+    const again: SourceEvent[] = []
+    subscription = hackerNewsSource({ url: fake.url, deadLetter: new MemoryDeadLetter(), cursorFile, pollMs: 20 }).subscribe((e) => again.push(e))
+    await until(() => again.length === 3)
+    expect(again.map((e) => (e.kind === 'post' ? e.post.id : ''))).toEqual(ids.map((id) => `hackernews:${id}`))
   })
 })

@@ -65,6 +65,8 @@ export class FakeHackerNews {
     const id = this.add({ by, type: 'comment', parent, text })
     const p = this.items.get(parent)
     if (p) p.kids = [...((p.kids as number[] | undefined) ?? []), id]
+    // `descendants`: every comment under a story, however deep.
+    for (let up = p; up; up = this.items.get(up.parent as number)) if (up.type === 'story') up.descendants = (up.descendants as number) + 1
     return id
   }
 
