@@ -12,7 +12,7 @@ import { RecentKeys } from '../sinks/recent-keys.ts'
 import type { CursorFile } from './cursor-file.ts'
 import { httpClient } from './http.ts'
 import { checkItem, eventsOf, type Item, itemId, readable } from './hackernews/parse.ts'
-import { passOnce } from './once.ts'
+import { OverlapKeys, passOnce } from './once.ts'
 import { show } from './show.ts'
 
 export const HN_API_URL = 'https://hacker-news.firebaseio.com/v0'
@@ -78,12 +78,9 @@ export function hackerNewsSource(options: HackerNewsOptions): Observable<SourceE
     let firstId = saved?.firstId ?? saved?.lastId
     let high = saved?.lastId ?? 0
     const seen = new RecentKeys(WATCHED)
-    // Keys of the events of the last OVERLAP_ITEMS items read, oldest first: what a restart reads again.
-    const overlap: { key: string; id: number }[] = []
-    for (const [key, id] of saved?.recent ?? []) {
-      seen.add(key)
-      overlap.push({ key, id })
-    }
+    // Keys of the events of the last OVERLAP_ITEMS items read: what a restart reads again.
+    const overlap = new OverlapKeys<number>(saved?.recent ?? [])
+    for (const [key] of saved?.recent ?? []) seen.add(key)
     const watched = new Map<number, number>() // item id -> points when last read
     // When each item was read: its comment count already holds the comments made before.
     const readAt = new Map<string, number>()
@@ -99,7 +96,7 @@ export function hackerNewsSource(options: HackerNewsOptions): Observable<SourceE
       if (!final && Date.now() - savedAt < 1_000) return
       savedAt = Date.now()
       try {
-        options.cursorFile.save({ lastId: Math.max(last, high), ...(firstId !== undefined ? { firstId } : {}), ...(final ? { recent: overlap.map((o): [string, number] => [o.key, o.id]) } : {}) })
+        options.cursorFile.save({ lastId: Math.max(last, high), ...(firstId !== undefined ? { firstId } : {}), ...(final ? { recent: overlap.entries() } : {}) })
       } catch (error) {
         stats.lastError = `cannot save the cursor: ${(error as Error).message}`
       }
@@ -118,7 +115,7 @@ export function hackerNewsSource(options: HackerNewsOptions): Observable<SourceE
 
     const pass = (events: SourceEvent[], id: number) => {
       const fresh = events.filter((e) => !(e.kind === 'engagement' && e.update.id.endsWith('#reply') && Date.parse(e.update.at) <= (readAt.get(e.update.postId) ?? -1)))
-      passOnce(fresh, seen, (e) => subscriber.next(e), stats, (key) => overlap.push({ key, id }))
+      passOnce(fresh, seen, (e) => subscriber.next(e), stats, (key) => overlap.add(key, id))
     }
 
     const deadLetter = (reason: string, payload: unknown) => {
@@ -177,7 +174,7 @@ export function hackerNewsSource(options: HackerNewsOptions): Observable<SourceE
           }
           last = next = id
           high = Math.max(high, id)
-          while (overlap.length > 0 && overlap[0]!.id <= id - OVERLAP_ITEMS) overlap.shift()
+          overlap.dropWhile((at) => at <= id - OVERLAP_ITEMS)
         }
         save(false)
       }

@@ -12,7 +12,7 @@ import type { SourceEvent } from '../schema.ts'
 import type { DeadLetter } from '../sinks/deadletter.ts'
 import { RecentKeys } from '../sinks/recent-keys.ts'
 import type { CursorFile } from './cursor-file.ts'
-import { passOnce } from './once.ts'
+import { OverlapKeys, passOnce } from './once.ts'
 import { keptSocket } from './socket.ts'
 import { COLLECTIONS, type Frame, type JetstreamEvent, parseV1, parseV2, readEvent } from './jetstream/parse.ts'
 
@@ -112,12 +112,9 @@ export function jetstreamSource(options: JetstreamOptions): Observable<SourceEve
     const overlapUs = (options.overlapMs ?? OVERLAP_MS) * 1000
     let savedAt = 0
     const seen = new RecentKeys(DEDUPE_CAPACITY)
-    // The keys read within the overlap, oldest first: what a rewind after a stop would send again.
-    const overlap: { key: string; timeUs: number }[] = []
-    for (const [key, timeUs] of saved?.recent ?? []) {
-      seen.add(key)
-      overlap.push({ key, timeUs })
-    }
+    // The keys read within the overlap: what a rewind after a stop would send again.
+    const overlap = new OverlapKeys<number>(saved?.recent ?? [])
+    for (const [key] of saved?.recent ?? []) seen.add(key)
     const handles = new Map<string, string>()
 
     const save = (final: boolean) => {
@@ -126,7 +123,7 @@ export function jetstreamSource(options: JetstreamOptions): Observable<SourceEve
       if (!final && now - savedAt < SAVE_EVERY_MS) return
       savedAt = now
       try {
-        options.cursorFile.save(final ? { ...cursor, recent: overlap.map((o): [string, number] => [o.key, o.timeUs]) } : cursor)
+        options.cursorFile.save(final ? { ...cursor, recent: overlap.entries() } : cursor)
       } catch (error) {
         // A cursor that cannot be saved costs a longer replay after a restart, not the stream.
         stats.lastError = `cannot save the cursor: ${(error as Error).message}`
@@ -144,11 +141,12 @@ export function jetstreamSource(options: JetstreamOptions): Observable<SourceEve
         stats.malformed++
         options.deadLetter.record('jetstream', reading.error, event)
       } else {
-        passOnce(reading.events, seen, (e) => subscriber.next(e), stats, (key) => overlap.push({ key, timeUs: event.timeUs }))
+        passOnce(reading.events, seen, (e) => subscriber.next(e), stats, (key) => overlap.add(key, event.timeUs))
       }
       // A rewound v1 stream replays older times first: the cursor never moves back.
       cursor = { timeUs: Math.max(event.timeUs, cursor?.timeUs ?? 0), firstUs: cursor?.firstUs ?? event.timeUs }
-      while (overlap.length > 0 && overlap[0]!.timeUs < cursor.timeUs - overlapUs) overlap.shift()
+      const floor = cursor.timeUs - overlapUs
+      overlap.dropWhile((at) => at < floor)
       save(false)
     }
 

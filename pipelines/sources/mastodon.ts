@@ -12,7 +12,7 @@ import { RecentKeys } from '../sinks/recent-keys.ts'
 import type { CursorFile } from './cursor-file.ts'
 import { HttpError, httpClient } from './http.ts'
 import { checkStatus, eventsOf, newerId, readStreamMessage, type Status, statusId } from './mastodon/parse.ts'
-import { passOnce } from './once.ts'
+import { OverlapKeys, passOnce } from './once.ts'
 import { keptSocket } from './socket.ts'
 
 /** Statuses per REST page: the API's maximum. */
@@ -112,12 +112,9 @@ export function mastodonSource(options: MastodonOptions): Observable<SourceEvent
     let streaming = new URL(base)
     const http = httpClient()
     const seen = new RecentKeys(DEDUPE_CAPACITY)
-    // Keys passed on within the overlap, oldest first, with their status ids: kept at a clean stop.
-    const overlap: { key: string; id: string }[] = []
-    for (const [key, id] of loaded?.recent ?? []) {
-      seen.add(key)
-      overlap.push({ key, id })
-    }
+    // Keys passed on within the overlap, with their status ids: kept at a clean stop.
+    const overlap = new OverlapKeys<string>(loaded?.recent ?? [], MAX_OVERLAP_KEYS)
+    for (const [key] of loaded?.recent ?? []) seen.add(key)
     // Statuses deleted here, in case the timeline hands one over after the stream said so.
     const deleted = new RecentKeys(DEDUPE_CAPACITY)
     const fetchedAt = new Map<string, number>()
@@ -128,7 +125,7 @@ export function mastodonSource(options: MastodonOptions): Observable<SourceEvent
       if (!final && now - savedAt < SAVE_EVERY_MS) return
       savedAt = now
       try {
-        options.cursorFile.save({ newestId: saved, ...(firstId !== undefined ? { firstId } : {}), ...(final ? { recent: overlap.map((o): [string, string] => [o.key, o.id]) } : {}) })
+        options.cursorFile.save({ newestId: saved, ...(firstId !== undefined ? { firstId } : {}), ...(final ? { recent: overlap.entries() } : {}) })
       } catch (error) {
         stats.lastError = `cannot save the cursor: ${(error as Error).message}`
       }
@@ -142,12 +139,11 @@ export function mastodonSource(options: MastodonOptions): Observable<SourceEvent
         if (e.kind === 'engagement' && e.update.id.endsWith('#reply') && Date.parse(e.update.at) <= (fetchedAt.get(e.update.postId) ?? -1)) return false
         return true
       })
-      passOnce(fresh, seen, (e) => subscriber.next(e), stats, (key) => overlap.push({ key, id: statusId }))
-      // Bounded even while a stuck gap holds the saved id back.
-      if (overlap.length > MAX_OVERLAP_KEYS) overlap.splice(0, overlap.length - MAX_OVERLAP_KEYS)
+      // Bounded (MAX_OVERLAP_KEYS) even while a stuck gap holds the saved id back.
+      passOnce(fresh, seen, (e) => subscriber.next(e), stats, (key) => overlap.add(key, statusId))
       if (saved !== undefined) {
         const floor = BigInt(rewind(saved))
-        while (overlap.length > 0 && BigInt(overlap[0]!.id) < floor) overlap.shift()
+        overlap.dropWhile((id) => BigInt(id) < floor)
       }
     }
 

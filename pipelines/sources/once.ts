@@ -20,3 +20,48 @@ export function passOnce(events: readonly SourceEvent[], seen: RecentKeys, next:
     next(e)
   }
 }
+
+/**
+ * The keys passed on lately, each with its place in the stream (a time, an id), oldest first: what
+ * a resume reads again, kept at a clean stop so it is not passed on twice. A queue with a moving
+ * head, so that trimming the oldest costs nothing per event at firehose rates (Array.shift would
+ * copy the whole window each time).
+ */
+export class OverlapKeys<P> {
+  private items: [key: string, at: P][] = []
+  private head = 0
+
+  constructor(
+    saved: readonly [string, P][] = [],
+    private readonly max = 100_000,
+  ) {
+    for (const [key, at] of saved) this.add(key, at)
+  }
+
+  add(key: string, at: P): void {
+    this.items.push([key, at])
+    if (this.size > this.max) this.head++
+    this.compact()
+  }
+
+  /** Forgets the oldest keys while `old` says so of their place. */
+  dropWhile(old: (at: P) => boolean): void {
+    while (this.head < this.items.length && old(this.items[this.head]![1])) this.head++
+    this.compact()
+  }
+
+  get size(): number {
+    return this.items.length - this.head
+  }
+
+  entries(): [string, P][] {
+    return this.items.slice(this.head)
+  }
+
+  private compact(): void {
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head)
+      this.head = 0
+    }
+  }
+}

@@ -18,6 +18,7 @@ import { FakeJetstream } from '../support/fake-jetstream.ts'
 import { FakeHackerNews } from '../support/fake-hackernews.ts'
 import { FakeMastodon } from '../support/fake-mastodon.ts'
 import { tmpDir } from '../support/tmp.ts'
+import { until } from '../support/until.ts'
 
 interface Harness {
   name: string
@@ -151,13 +152,6 @@ const isUpdate = Compile(EngagementUpdate)
 const isDeletion = Compile(PostDeletion)
 const keyOf = (e: SourceEvent) => (e.kind === 'post' ? e.post.id : e.kind === 'engagement' ? e.update.id : `delete:${e.postId}`)
 
-async function until(what: string, check: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 10))
-  }
-}
 
 const posts = (events: SourceEvent[]) => events.filter((e) => e.kind === 'post').length
 /** Handles that keep the event loop alive (sockets, timers): what a leak leaves behind. */

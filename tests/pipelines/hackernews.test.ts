@@ -10,6 +10,7 @@ import { type HackerNewsCursor, hackerNewsSource, isHackerNewsCursor, newHackerN
 import { checkItem, eventsOf, type Item } from '../../pipelines/sources/hackernews/parse.ts'
 import { FakeHackerNews } from '../support/fake-hackernews.ts'
 import { tmpDir } from '../support/tmp.ts'
+import { until } from '../support/until.ts'
 
 // The README's own examples.
 const story = { by: 'dhouston', descendants: 71, id: 8863, kids: [8952, 9224], score: 111, time: 1175714200, title: 'My YC app: Dropbox - Throw away your USB drive', type: 'story', url: 'http://www.getdropbox.com/u/2/screencast.html' }
@@ -71,10 +72,6 @@ describe('Hacker News source against a fake API', () => {
     await fake.close()
     dir.remove()
   })
-  const until = async (check: () => boolean) => {
-    for (let i = 0; i < 500 && !check(); i++) await new Promise((r) => setTimeout(r, 10))
-    expect(check()).toBe(true)
-  }
 
   it('waits for an id still propagating, follows points and deletions of what it read', async () => {
     const events: SourceEvent[] = []
@@ -82,24 +79,24 @@ describe('Hacker News source against a fake API', () => {
     subscription = hackerNewsSource({ url: fake.url, deadLetter: new MemoryDeadLetter(), pollMs: 20, stats }).subscribe((e) => events.push(e))
     // The first poll's answer fixes where it starts: only what comes after is read.
     const requests = fake.requests
-    await until(() => fake.requests > requests)
+    await until('the expected state', () => fake.requests > requests)
     const propagating = fake.pending()
     const after = fake.story('pg', 'Lumen after')
-    await until(() => stats.polls >= 3)
+    await until('the expected state', () => stats.polls >= 3)
     // Nothing past the id that is not there yet: order is kept.
     expect(events).toEqual([])
     fake.reveal(propagating, { by: 'dang', type: 'story', title: 'Lumen first', score: 1 })
-    await until(() => events.length === 2)
+    await until('the expected state', () => events.length === 2)
     expect(events.map((e) => (e.kind === 'post' ? e.post.id : ''))).toEqual([`hackernews:${propagating}`, `hackernews:${after}`])
     fake.vote(after, 4)
-    await until(() => events.length === 3)
+    await until('the expected state', () => events.length === 3)
     expect(events[2]).toMatchObject({ kind: 'engagement', update: { postId: `hackernews:${after}`, delta: { likes: 4 } } })
     fake.delete(propagating)
-    await until(() => events.length === 4)
+    await until('the expected state', () => events.length === 4)
     expect(events[3]).toMatchObject({ kind: 'delete', postId: `hackernews:${propagating}` })
     // Still named by later updates: nothing passed on twice.
     const polls = stats.polls
-    await until(() => stats.polls >= polls + 5)
+    await until('the expected state', () => stats.polls >= polls + 5)
     expect(events).toHaveLength(4)
   })
 
@@ -110,16 +107,16 @@ describe('Hacker News source against a fake API', () => {
     const listen = () => (subscription = hackerNewsSource({ url: fake.url, deadLetter: new MemoryDeadLetter(), cursorFile, pollMs: 20 }).subscribe((e) => events.push(e)))
     const requests = fake.requests
     listen()
-    await until(() => fake.requests > requests + 1)
+    await until('the expected state', () => fake.requests > requests + 1)
     const ids = [fake.story('pg', 'Lumen one'), fake.story('pg', 'Lumen two'), fake.story('pg', 'Lumen three')]
-    await until(() => events.length === 3)
+    await until('the expected state', () => events.length === 3)
     subscription!.unsubscribe()
     // A crash leaves the cursor without the keys a clean stop keeps.
     const { recent: _, ...crashed } = cursorFile.load(isHackerNewsCursor)!
     cursorFile.save(crashed)
     const again: SourceEvent[] = []
     subscription = hackerNewsSource({ url: fake.url, deadLetter: new MemoryDeadLetter(), cursorFile, pollMs: 20 }).subscribe((e) => again.push(e))
-    await until(() => again.length === 3)
+    await until('the expected state', () => again.length === 3)
     expect(again.map((e) => (e.kind === 'post' ? e.post.id : ''))).toEqual(ids.map((id) => `hackernews:${id}`))
   })
 })

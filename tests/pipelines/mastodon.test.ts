@@ -11,6 +11,7 @@ import { plainText } from '../../pipelines/sources/html.ts'
 import { eventsOf, readStreamMessage, type Status } from '../../pipelines/sources/mastodon/parse.ts'
 import { FakeMastodon } from '../support/fake-mastodon.ts'
 import { tmpDir } from '../support/tmp.ts'
+import { until } from '../support/until.ts'
 
 const HOST = 'mastodon.example'
 const status: Status = {
@@ -108,25 +109,21 @@ describe('Mastodon source against a fake instance', () => {
     await fake.close()
     dir.remove()
   })
-  const until = async (check: () => boolean) => {
-    for (let i = 0; i < 500 && !check(); i++) await new Promise((r) => setTimeout(r, 10))
-    expect(check()).toBe(true)
-  }
 
   it('fills a long gap page by page, oldest first, without a hole', async () => {
     const cursorFile = new CursorFile<MastodonCursor>(join(dir.path, 'cursor.json'))
     const events: SourceEvent[] = []
     const listen = () => (subscription = mastodonSource({ url: fake.url, token: 'right-token', stream: 'hashtag:lumen', deadLetter: new MemoryDeadLetter(), cursorFile, backoff: { initialMs: 20, maxMs: 100 } }).subscribe((e) => events.push(e)))
     listen()
-    await until(() => fake.subscribers.size === 1)
+    await until('the expected state', () => fake.subscribers.size === 1)
     fake.post('alice', 'first #lumen')
-    await until(() => events.length === 1)
+    await until('the expected state', () => events.length === 1)
     subscription!.unsubscribe()
-    await until(() => fake.subscribers.size === 0)
+    await until('the expected state', () => fake.subscribers.size === 0)
     const gap = Array.from({ length: 130 }, (_, i) => fake.post('bob', `gap ${i} #lumen`).id)
     fake.post('carol', 'not tagged')
     listen()
-    await until(() => events.length === 1 + 130)
+    await until('the expected state', () => events.length === 1 + 130)
     expect(events.slice(1).map((e) => (e.kind === 'post' ? e.post.id : ''))).toEqual(gap.map((id) => `mastodon:${fake.host}/${id}`))
     // Pages of 40: 40, 40, 40 and the last 10.
     expect(fake.requests.filter((r) => r.startsWith('/api/v1/timelines/tag/lumen?min_id=')).length).toBe(4)
@@ -136,7 +133,7 @@ describe('Mastodon source against a fake instance', () => {
   it('keeps trying with backoff when the instance refuses the token, and says why', async () => {
     const stats = newMastodonStats()
     subscription = mastodonSource({ url: fake.url, token: 'wrong-token', stream: 'public', deadLetter: new MemoryDeadLetter(), stats, backoff: { initialMs: 20, maxMs: 40 } }).subscribe()
-    await until(() => stats.errors >= 3)
+    await until('the expected state', () => stats.errors >= 3)
     expect(stats.connects).toBe(0)
     expect(stats.lastError).toContain('401')
     subscription.unsubscribe()
@@ -148,19 +145,19 @@ describe('Mastodon source against a fake instance', () => {
     const stats = newMastodonStats()
     const listen = () => (subscription = mastodonSource({ url: fake.url, token: 'right-token', stream: 'hashtag:lumen', deadLetter: new MemoryDeadLetter(), cursorFile, stats, backoff: { initialMs: 20, maxMs: 100 } }).subscribe((e) => events.push(e)))
     listen()
-    await until(() => fake.subscribers.size === 1)
+    await until('the expected state', () => fake.subscribers.size === 1)
     fake.post('alice', 'before #lumen')
-    await until(() => events.length === 1)
+    await until('the expected state', () => events.length === 1)
     subscription!.unsubscribe()
-    await until(() => fake.subscribers.size === 0)
+    await until('the expected state', () => fake.subscribers.size === 0)
     const missed = fake.post('bob', 'while away #lumen')
     fake.throttle(2, 300)
     const started = Date.now()
     listen()
-    await until(() => fake.subscribers.size === 1)
+    await until('the expected state', () => fake.subscribers.size === 1)
     const live = fake.post('carol', 'live #lumen')
-    await until(() => events.some((e) => e.kind === 'post' && e.post.id.endsWith(`/${live.id}`)))
-    await until(() => events.some((e) => e.kind === 'post' && e.post.id.endsWith(`/${missed.id}`)))
+    await until('the expected state', () => events.some((e) => e.kind === 'post' && e.post.id.endsWith(`/${live.id}`)))
+    await until('the expected state', () => events.some((e) => e.kind === 'post' && e.post.id.endsWith(`/${missed.id}`)))
     expect(Date.now() - started).toBeGreaterThanOrEqual(250)
     // One connection for each subscription: the rate limit did not drop the stream.
     expect(stats).toMatchObject({ rateLimited: 2, connects: 2 })
@@ -172,10 +169,10 @@ describe('Mastodon source against a fake instance', () => {
     const deadLetter = new MemoryDeadLetter()
     const events: SourceEvent[] = []
     subscription = mastodonSource({ url: fake.url, token: 'right-token', stream: 'public', deadLetter, stats, backoff: { initialMs: 20, maxMs: 100 } }).subscribe((e) => events.push(e))
-    await until(() => fake.subscribers.size === 1)
+    await until('the expected state', () => fake.subscribers.size === 1)
     fake.sendRaw(JSON.stringify({ error: 'Unknown stream type', status: 400 }))
-    await until(() => stats.connects === 2)
-    await until(() => fake.subscribers.size === 1)
+    await until('the expected state', () => stats.connects === 2)
+    await until('the expected state', () => fake.subscribers.size === 1)
     // Ten thousand nested spans, and a boost nested eight thousand deep: read or refused, never thrown.
     const deepHtml = `${'<span>'.repeat(10_000)}Lumen${'</span>'.repeat(10_000)}`
     fake.sendRaw(JSON.stringify({ stream: ['public'], event: 'update', payload: JSON.stringify({ ...status, id: '5', content: deepHtml, in_reply_to_id: null }) }))
@@ -183,7 +180,7 @@ describe('Mastodon source against a fake instance', () => {
     for (let i = 0; i < 8_000; i++) nested = `{"id":"7","uri":"u","created_at":"2026-11-23T10:00:00Z","content":"","account":${JSON.stringify(status.account)},"reblog":${nested}}`
     fake.sendRaw(JSON.stringify({ stream: ['public'], event: 'update', payload: nested }))
     const after = fake.post('dave', 'still here #lumen')
-    await until(() => events.some((e) => e.kind === 'post' && e.post.id.endsWith(`/${after.id}`)))
+    await until('the expected state', () => events.some((e) => e.kind === 'post' && e.post.id.endsWith(`/${after.id}`)))
     expect(events.some((e) => e.kind === 'post' && e.post.id.endsWith('/5'))).toBe(true)
     expect(deadLetter.records.map((r) => r.reason)).toEqual([expect.stringContaining('a boost of a boost')])
     subscription!.unsubscribe()
@@ -194,15 +191,15 @@ describe('Mastodon source against a fake instance', () => {
     const events: SourceEvent[] = []
     const listen = () => (subscription = mastodonSource({ url: fake.url, token: 'right-token', stream: 'hashtag:lumen', deadLetter: new MemoryDeadLetter(), cursorFile, backoff: { initialMs: 20, maxMs: 100 } }).subscribe((e) => events.push(e)))
     listen()
-    await until(() => fake.subscribers.size === 1)
+    await until('the expected state', () => fake.subscribers.size === 1)
     fake.post('alice', 'start #lumen')
-    await until(() => events.length === 1)
+    await until('the expected state', () => events.length === 1)
     subscription!.unsubscribe()
-    await until(() => fake.subscribers.size === 0)
+    await until('the expected state', () => fake.subscribers.size === 0)
     const parent = fake.post('bob', 'parent #lumen')
     fake.post('carol', 'reply #lumen', { replyTo: parent.id })
     listen()
-    await until(() => events.filter((e) => e.kind === 'post').length === 3)
+    await until('the expected state', () => events.filter((e) => e.kind === 'post').length === 3)
     await new Promise((r) => setTimeout(r, 100))
     // The parent came with replies_count 1 already: the reply adds no second one.
     expect(events.find((e) => e.kind === 'post' && e.post.id.endsWith(`/${parent.id}`))).toMatchObject({ post: { engagement: { replies: 1 } } })
