@@ -6,14 +6,19 @@
 // batch is in the store.
 import { asyncScheduler, bufferTime, concatMap, connectable, filter, lastValueFrom, map, merge, mergeMap, type Observable, type SchedulerLike, share, Subject, takeUntil, tap } from 'rxjs'
 import type { Classifier } from '../models/classifier.ts'
-import type { PostDeletion, ScoredPost, SourceEvent, TrackedBrand, WindowAggregate } from './schema.ts'
+import type { Alert, BrandMetrics, PostDeletion, RiskReading, ScoredPost, SourceEvent, TrackedBrand, WindowAggregate } from './schema.ts'
 import { clickhouseSink } from './sinks/clickhouse.ts'
 import type { Spool } from './sinks/spool.ts'
 import type { DeadLetter } from './sinks/deadletter.ts'
 import { Purge } from './sinks/purge.ts'
 import { RecentKeys } from './sinks/recent-keys.ts'
 import type { AttributedEngagement, Store } from './store/store.ts'
+import type { AlertChange } from './metrics/alerting.ts'
+import { type BacklashOptions, BacklashWatch } from './metrics/backlash.ts'
+import { MetricsLedger } from './metrics/ledger.ts'
+import { assess } from './transforms/assess.ts'
 import { aggregate, stateFrom } from './transforms/aggregate.ts'
+import { measure, type Measured } from './transforms/measure.ts'
 import { attribute, RecentPosts, type RecentPost, relate } from './transforms/relate.ts'
 import { classify } from './transforms/classify.ts'
 import { match } from './transforms/match.ts'
@@ -27,6 +32,9 @@ export const RECENT_DELETIONS = 100_000
 export interface Live {
   pushWindows(windows: WindowAggregate[]): void
   pushPosts(posts: ScoredPost[]): void
+  pushMetrics(metrics: BrandMetrics[]): void
+  pushRisk(readings: RiskReading[]): void
+  pushAlert(change: AlertChange): void
 }
 
 export interface PipelineDeps {
@@ -40,10 +48,14 @@ export interface PipelineDeps {
   initialWindows?: readonly WindowAggregate[]
   /** The store's newest posts, oldest first, so replies and engagement relate across a restart. */
   recentPosts?: readonly RecentPost[]
+  /** Where the live metrics are kept (default: a new, empty one). */
+  ledger?: MetricsLedger
+  /** How backlash risk is read (which mentions need a reply, the reply target). */
+  backlash?: BacklashOptions
   /** After the sources stop, how long the sinks go on draining their spools (default: until done). */
   drainOnStopMs?: number
   /** Where each table's batches wait while the store is unreachable (see sinks/spool.ts). */
-  spools?: { posts?: Spool<ScoredPost>; engagement?: Spool<AttributedEngagement>; deletions?: Spool<PostDeletion> }
+  spools?: { posts?: Spool<ScoredPost>; engagement?: Spool<AttributedEngagement>; deletions?: Spool<PostDeletion>; alerts?: Spool<Alert> }
   scheduler?: SchedulerLike
 }
 
@@ -67,6 +79,8 @@ export interface PipelineStats {
   purgesGivenUp: number
   /** Deletions of posts not seen lately (untracked, or older than relate remembers): nothing to do. */
   deletionsIgnored: number
+  /** Alerts raised, escalated or resolved. */
+  alerts: number
 }
 
 export interface Pipeline {
@@ -79,7 +93,7 @@ export interface Pipeline {
 
 export function startPipeline(deps: PipelineDeps): Pipeline {
   const { classifier, tracking, store, live, deadLetter, scheduler = asyncScheduler } = deps
-  const stats: PipelineStats = { received: 0, untracked: 0, scored: 0, stored: 0, engagementStored: 0, late: 0, duplicates: 0, unattributed: 0, deletions: 0, deleted: 0, purgeFailures: 0, purgesGivenUp: 0, deletionsIgnored: 0 }
+  const stats: PipelineStats = { received: 0, untracked: 0, scored: 0, stored: 0, engagementStored: 0, late: 0, duplicates: 0, unattributed: 0, deletions: 0, deleted: 0, purgeFailures: 0, purgesGivenUp: 0, deletionsIgnored: 0, alerts: 0 }
   // Each table's sink: its one writer, asking the store what is new, spooling through outages.
   const storeSink = <T>(
     table: string,
@@ -102,6 +116,8 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
   const duplicate = () => stats.duplicates++
   const stop$ = new Subject<void>()
   const windows = stateFrom(deps.initialWindows ?? [])
+  const ledger = deps.ledger ?? new MetricsLedger(tracking)
+  const watch = new BacklashWatch(tracking, deps.backlash)
 
   // Connectable: every branch subscribes before the sources start, so a source that emits
   // synchronously is still read once, by all of them.
@@ -149,6 +165,7 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
     attribute(recentPosts, () => stats.unattributed++),
     storeSink('engagement', (u) => u.id, store.insertEngagement.bind(store), store.unstoredEngagement.bind(store), deps.spools?.engagement),
     tap((written) => (stats.engagementStored += written.length)),
+    share(),
   )
   const deletions$ = events$.pipe(
     filter((e) => e.kind === 'delete'),
@@ -165,6 +182,27 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
     tap((written) => (stats.deletions += written.length)),
     concatMap((written) => purge.remove(written.map((d) => ({ id: d.postId, createdAt: recentPosts.get(d.postId)?.createdAt ?? d.at })))),
   )
+  // Backlash risk from stored posts; alerts are pushed as they change and stored like any write.
+  const alertChanges$ = stored$.pipe(
+    mergeMap((batch) => batch),
+    assess(watch),
+    tap((a) => {
+      if (a.readings.length > 0) live.pushRisk(a.readings)
+      stats.alerts += a.changes.length
+    }),
+    mergeMap((a) => a.changes),
+    tap((change) => live.pushAlert(change)),
+  )
+  const alerts$ = alertChanges$.pipe(
+    map((change) => change.alert),
+    storeSink(
+      'alerts',
+      (a) => `${a.id}|${a.state}|${a.severity}`,
+      (batch) => store.insertAlerts(batch),
+      async (batch) => batch,
+      deps.spools?.alerts,
+    ),
+  )
   const live$ = merge(
     stored$.pipe(
       mergeMap((batch) => batch),
@@ -180,9 +218,16 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
       filter((posts) => posts.length > 0),
       tap((posts) => live.pushPosts(posts)),
     ),
+    merge(
+      stored$.pipe(mergeMap((batch) => batch.map((post): Measured => ({ kind: 'post', post })))),
+      engagement$.pipe(mergeMap((batch) => batch.map((update): Measured => ({ kind: 'engagement', update })))),
+    ).pipe(
+      measure(tracking, ledger, scheduler),
+      tap((metrics) => live.pushMetrics(metrics)),
+    ),
   )
 
-  const done = lastValueFrom(merge(engagement$, deletions$, live$), { defaultValue: undefined }).then(() => undefined)
+  const done = lastValueFrom(merge(engagement$, deletions$, live$, alerts$), { defaultValue: undefined }).then(() => undefined)
   events$.connect()
   return {
     stats,

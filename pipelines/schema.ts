@@ -120,11 +120,95 @@ export const WindowAggregate = Type.Object(
 )
 export type WindowAggregate = Static<typeof WindowAggregate>
 
+/** The sliding windows every metric is kept over, in event-time minutes (the newest minute included). */
+export const WINDOW_MINUTES = { '1m': 1, '15m': 15, '1h': 60, '24h': 1440 } as const
+export type WindowName = keyof typeof WINDOW_MINUTES
+export const WINDOW_NAMES = Object.keys(WINDOW_MINUTES) as WindowName[]
+/** Metrics over every source together carry this in place of a source name. */
+export const ALL_SOURCES = 'all'
+const Ratio = Type.Union([Type.Number(), Type.Null()])
+
+/**
+ * One brand's mentions over one window and one source (or all): the definitions are in
+ * docs/metrics.md and pipelines/metrics/definition.ts, and the live pipeline and the store's
+ * history query compute them identically. Ratios are null when nothing was counted.
+ */
+export const BrandMetrics = Type.Object(
+  {
+    brand: Type.String(),
+    source: Type.Union([SourceName, Type.Literal(ALL_SOURCES)]),
+    window: Type.Enum(WINDOW_NAMES),
+    /** Start of the first minute and end of the last (exclusive), ISO 8601 UTC. */
+    from: Timestamp,
+    to: Timestamp,
+    posts: Count,
+    negative: Count,
+    neutral: Count,
+    positive: Count,
+    /** Neutral, mixed, uncertain, a question or a suggestion: each post once (see definition.ts). */
+    middle: Count,
+    mixed: Count,
+    uncertain: Count,
+    intents: Type.Record(Intent, Count),
+    /** (positive - negative) / posts, from -1 to 1. */
+    netSentiment: Ratio,
+    middleShare: Ratio,
+    likes: Count,
+    reposts: Count,
+    replies: Count,
+    quotes: Count,
+    /** (likes + reposts + replies + quotes) / posts. */
+    engagementPerPost: Ratio,
+    authors: Count,
+    /** Sum of the authors' followers, each author once, as of their latest post in the window. */
+    reach: Count,
+    /** posts / (posts + the configured competitors' posts) over the same window and source. */
+    shareOfVoice: Ratio,
+  },
+  { additionalProperties: false },
+)
+export type BrandMetrics = Static<typeof BrandMetrics>
+
 export const SEVERITIES = ['info', 'warning', 'critical'] as const
+export type Severity = (typeof SEVERITIES)[number]
+
+export const RISK_PARTS = ['spike', 'negativeShare', 'reachNegativity', 'overdue'] as const
+/** One term of the backlash-risk score (pipelines/metrics/risk.ts), with its evidence. */
+export const RiskPart = Type.Object(
+  {
+    name: Type.Enum(RISK_PARTS),
+    /** 0..1, before its weight. */
+    score: Type.Number(),
+    /** What it was scored on (a z, a share or a count), and what the baseline expected. */
+    value: Type.Number(),
+    expected: Type.Number(),
+    detail: Type.String(),
+  },
+  { additionalProperties: false },
+)
+export type RiskPart = Static<typeof RiskPart>
+
+/** A brand's backlash risk as of the end of one event-time minute. */
+export const RiskReading = Type.Object(
+  {
+    brand: Type.String(),
+    /** Start of the minute read. */
+    minute: Timestamp,
+    /** 0..100: the parts' scores, weighted. */
+    score: Type.Number({ minimum: 0, maximum: 100 }),
+    parts: Type.Array(RiskPart),
+    /** The brand's baseline is still too young to alert on. */
+    warming: Type.Boolean(),
+  },
+  { additionalProperties: false },
+)
+export type RiskReading = Static<typeof RiskReading>
+
 export const Alert = Type.Object(
   {
     id: Type.String(),
     brand: Type.String(),
+    /** When it was raised (event time); kept through its later states. */
     at: Timestamp,
     severity: Type.Enum(SEVERITIES),
     state: Type.Enum(['open', 'acknowledged', 'resolved']),
@@ -134,6 +218,9 @@ export const Alert = Type.Object(
       summary: Type.String(),
       terms: Type.Array(Type.String()),
       examplePostIds: Type.Array(Type.String()),
+      /** The backlash-risk score (0..100) at its latest state, and its parts. */
+      score: Type.Optional(Type.Number()),
+      parts: Type.Optional(Type.Array(RiskPart)),
     }),
   },
   { additionalProperties: false },
@@ -162,6 +249,12 @@ export interface Snapshot {
   aggregates: WindowAggregate[]
   /** Newest first. */
   recentPosts: ScoredPost[]
+  /** The live metrics of every brand x source x window, as last pushed. */
+  metrics: BrandMetrics[]
+  /** Each brand's latest backlash-risk reading. */
+  risk: RiskReading[]
+  /** The latest state of the alerts raised lately (RECENT_ALERTS), newest change last. */
+  alerts: Alert[]
 }
 
 /** Once a second: how far event time has got, so a wall can tell a quiet stream from a stale one. */
@@ -180,6 +273,9 @@ export const EVENTS = {
   aggregatesUpdated: 'aggregates.updated.v1',
   postsAdded: 'posts.added.v1',
   alertRaised: 'alert.raised.v1',
+  alertUpdated: 'alert.updated.v1',
+  riskUpdated: 'risk.updated.v1',
+  metricsUpdated: 'metrics.updated.v1',
   clock: 'clock.v1',
 } as const
 
@@ -190,6 +286,12 @@ export interface ServerToClientEvents {
   /** Newly scored posts, newest last. */
   'posts.added.v1': (posts: ScoredPost[]) => void
   'alert.raised.v1': (alert: Alert) => void
+  /** A raised alert's new state: escalated, acknowledged or resolved (same id). */
+  'alert.updated.v1': (alert: Alert) => void
+  /** Each brand's backlash risk for the minutes that just ended. */
+  'risk.updated.v1': (readings: RiskReading[]) => void
+  /** Every brand x source x window whose figures changed since the last (about once a second). */
+  'metrics.updated.v1': (metrics: BrandMetrics[]) => void
   'clock.v1': (clock: Clock) => void
 }
 

@@ -11,6 +11,7 @@ import { socketIoPlugin } from './plugins/socketio.ts'
 import { aggregateRoutes } from './routes/aggregates.ts'
 import { healthRoutes, type HealthInfo } from './routes/health.ts'
 import { type IngestOptions, ingestRoutes } from './routes/ingest.ts'
+import { metricsRoutes } from './routes/metrics.ts'
 import { postRoutes } from './routes/posts.ts'
 import { responsivenessRoutes } from './routes/responsiveness.ts'
 import { buildSnapshot } from './snapshot.ts'
@@ -39,6 +40,7 @@ export async function buildServer(options: ServerOptions) {
   await app.register(aggregateRoutes, { store })
   await app.register(postRoutes, { store })
   await app.register(responsivenessRoutes, { store })
+  await app.register(metricsRoutes, { store, tracking })
   if (options.ingest) await app.register(ingestRoutes, options.ingest)
   await app.register(clientPlugin, options.clientRoot ? { root: options.clientRoot } : {})
   await app.ready()

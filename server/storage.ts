@@ -1,7 +1,7 @@
 // The store and its spools, as configuration chooses: embedded (chdb under DATA_DIR) unless
 // CLICKHOUSE_URL names a server.
 import { resolve } from 'node:path'
-import type { PostDeletion, ScoredPost } from '../pipelines/schema.ts'
+import type { Alert, PostDeletion, ScoredPost } from '../pipelines/schema.ts'
 import { Spool } from '../pipelines/sinks/spool.ts'
 import { EmbeddedStore } from '../pipelines/store/embedded.ts'
 import { ServerStore } from '../pipelines/store/server.ts'
@@ -26,6 +26,7 @@ export interface Spools {
   posts?: Spool<ScoredPost>
   engagement?: Spool<AttributedEngagement>
   deletions?: Spool<PostDeletion>
+  alerts?: Spool<Alert>
 }
 
 /** One spool per table under DATA_DIR/spool; none when SPOOL_MAX_BYTES is 0. */
@@ -36,5 +37,6 @@ export function openSpools(config: Config): Spools {
     posts: new Spool<ScoredPost>(dir('posts'), config.SPOOL_MAX_BYTES),
     engagement: new Spool<AttributedEngagement>(dir('engagement'), config.SPOOL_MAX_BYTES),
     deletions: new Spool<PostDeletion>(dir('post_deletions'), config.SPOOL_MAX_BYTES),
+    alerts: new Spool<Alert>(dir('alerts'), config.SPOOL_MAX_BYTES),
   }
 }

@@ -1,10 +1,13 @@
-// The live sink: pushes changed windows and new posts to every connected wall, and remembers the
+// The live sink: pushes changed windows, metrics and new posts to every connected wall, and remembers the
 // recent ones (bounded) so a wall that connects gets them in its snapshot.
-import type { ScoredPost, ServerToClientEvents, WindowAggregate } from '../schema.ts'
+import type { AlertChange } from '../metrics/alerting.ts'
+import type { Alert, BrandMetrics, RiskReading, ScoredPost, ServerToClientEvents, WindowAggregate } from '../schema.ts'
 import { EVENTS } from '../schema.ts'
 
 /** Posts kept for the ticker of a newly connected wall. */
 export const RECENT_POSTS = 50
+/** Alerts (their latest states) kept for snapshots. */
+export const RECENT_ALERTS = 50
 /** Per-brand minutes of live windows kept for snapshots. */
 export const LIVE_MINUTES = 60
 
@@ -17,6 +20,9 @@ export interface Broadcaster {
 export class LiveView {
   private readonly windows = new Map<string, WindowAggregate>()
   private posts: ScoredPost[] = []
+  private readonly metrics = new Map<string, BrandMetrics>()
+  private readonly risk = new Map<string, RiskReading>()
+  private readonly alerts = new Map<string, Alert>()
   private newestMinute = 0
   private newestPost = 0
 
@@ -33,6 +39,35 @@ export class LiveView {
   addPosts(posts: readonly ScoredPost[]): void {
     this.posts = [...posts.slice(-RECENT_POSTS).reverse(), ...this.posts].slice(0, RECENT_POSTS)
     for (const p of posts) this.newestPost = Math.max(this.newestPost, Date.parse(p.createdAt))
+  }
+
+  applyMetrics(metrics: readonly BrandMetrics[]): void {
+    for (const m of metrics) this.metrics.set(`${m.brand}\u0000${m.source}\u0000${m.window}`, m)
+  }
+
+  /** The newest figures of every brand x source x window. */
+  currentMetrics(): BrandMetrics[] {
+    return [...this.metrics.values()]
+  }
+
+  applyRisk(readings: readonly RiskReading[]): void {
+    for (const r of readings) this.risk.set(r.brand, r)
+  }
+
+  /** Each brand's latest risk reading. */
+  currentRisk(): RiskReading[] {
+    return [...this.risk.values()]
+  }
+
+  applyAlert(alert: Alert): void {
+    this.alerts.delete(alert.id)
+    this.alerts.set(alert.id, alert)
+    if (this.alerts.size > RECENT_ALERTS) this.alerts.delete(this.alerts.keys().next().value!)
+  }
+
+  /** The latest state of the alerts raised lately, newest change last. */
+  recentAlerts(): Alert[] {
+    return [...this.alerts.values()]
   }
 
   /** createdAt of the newest post pushed, or null before the first. */
@@ -64,5 +99,20 @@ export class SocketIoSink {
   pushPosts(posts: ScoredPost[]): void {
     this.view.addPosts(posts)
     this.io.emit(EVENTS.postsAdded, posts)
+  }
+
+  pushRisk(readings: RiskReading[]): void {
+    this.view.applyRisk(readings)
+    this.io.emit(EVENTS.riskUpdated, readings)
+  }
+
+  pushAlert(change: AlertChange): void {
+    this.view.applyAlert(change.alert)
+    this.io.emit(change.kind === 'raised' ? EVENTS.alertRaised : EVENTS.alertUpdated, change.alert)
+  }
+
+  pushMetrics(metrics: BrandMetrics[]): void {
+    this.view.applyMetrics(metrics)
+    this.io.emit(EVENTS.metricsUpdated, metrics)
   }
 }

@@ -200,6 +200,74 @@ export const MIGRATIONS: Migration[] = [
       ORDER BY post_id`,
     ],
   },
+  {
+    version: 3,
+    name: 'middle count per minute; authors keyed by followers',
+    statements: [
+      // The middle of the crowd (metrics/definition.ts, isMiddle), decided once per post by the
+      // pipeline and stored with it, so the live figures and the stored ones cannot disagree on
+      // it; counted per minute like the labels. Posts stored before this migration hold 0: the
+      // history of middle share starts with it. Both views are made anew to fill the column
+      // (18.x wants every column named).
+      `ALTER TABLE posts ADD COLUMN middle UInt8 AFTER uncertain`,
+      `ALTER TABLE brand_source_minute ADD COLUMN middle UInt64 AFTER uncertain`,
+      `DROP TABLE IF EXISTS brand_source_minute_posts_mv`,
+      `DROP TABLE IF EXISTS brand_source_minute_engagement_mv`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS brand_source_minute_posts_mv TO brand_source_minute AS
+      SELECT
+        arrayJoin(brands) AS brand,
+        source,
+        toStartOfMinute(created_at) AS minute,
+        toUInt64(count()) AS posts,
+        toUInt64(countIf(label = 'negative')) AS negative,
+        toUInt64(countIf(label = 'neutral')) AS neutral,
+        toUInt64(countIf(label = 'positive')) AS positive,
+        toUInt64(countIf(mixed = 1)) AS mixed,
+        toUInt64(countIf(uncertain = 1)) AS uncertain,
+        toUInt64(sum(middle)) AS middle,
+        ${INTENT_COUNTS.map((i) => `toUInt64(countIf(has(intents, '${i}'))) AS ${i}`).join(',\n        ')},
+        ${ENGAGEMENT_SUMS}
+      FROM posts
+      GROUP BY brand, source, minute`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS brand_source_minute_engagement_mv TO brand_source_minute AS
+      SELECT
+        arrayJoin(brands) AS brand,
+        source,
+        toStartOfMinute(at) AS minute,
+        ${['posts', 'negative', 'neutral', 'positive', 'mixed', 'uncertain', 'middle', ...INTENT_COUNTS].map((c) => `toUInt64(0) AS ${c}`).join(',\n        ')},
+        ${ENGAGEMENT_SUMS}
+      FROM engagement
+      GROUP BY brand, source, minute`,
+      // Reach counts each author once, with their followers as of their latest post in the window:
+      // the most seen in that minute. A SummingMergeTree keeps an arbitrary value of a column it
+      // does not sum when rows merge, so followers join the key and rows that differ in it never
+      // merge; reads take argMax(followers, (minute, followers)) per author.
+      `CREATE TABLE IF NOT EXISTS brand_authors (
+        brand String,
+        source String,
+        minute DateTime('UTC'),
+        author_id String,
+        followers UInt64,
+        posts UInt64
+      ) ENGINE = SummingMergeTree(posts)
+      PARTITION BY toDate(minute)
+      ORDER BY (brand, source, minute, author_id, followers)`,
+      `DROP TABLE IF EXISTS brand_author_minute_mv`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS brand_authors_mv TO brand_authors AS
+      SELECT
+        arrayJoin(brands) AS brand,
+        source,
+        toStartOfMinute(created_at) AS minute,
+        author_id,
+        author_followers AS followers,
+        toUInt64(count()) AS posts
+      FROM posts
+      GROUP BY brand, source, minute, author_id, followers`,
+      `INSERT INTO brand_authors (brand, source, minute, author_id, followers, posts)
+      SELECT brand, source, minute, author_id, followers, posts FROM brand_author_minute`,
+      `DROP TABLE IF EXISTS brand_author_minute`,
+    ],
+  },
 ]
 
 export const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -6,7 +6,8 @@
 // No FINAL on posts: rows are written once (see migrations.ts), and FINAL (or argMax, or LIMIT 1
 // BY id) costs 4x and more, as npm run bench:store measures (docs/storage.md), because it stops
 // ClickHouse from reading newest-first and stopping early.
-import type { AggregateQuery, AlertQuery, AudienceQuery, PostSearch, ResponseTimesQuery } from './store.ts'
+import { INTENTS } from '../schema.ts'
+import type { AggregateQuery, AlertQuery, AudienceQuery, MetricsQuery, PostSearch, ResponseTimesQuery } from './store.ts'
 
 /** DateTime's range, 1970 to 2106, in epoch ms: every time bound is clamped into it. */
 const MAX_MS = 4_294_967_295_000
@@ -77,7 +78,7 @@ export const POSTS_AMONG = `SELECT count() AS n FROM posts WHERE ${AMONG}`
 export const DELETE_POSTS = `ALTER TABLE posts DELETE WHERE ${AMONG}`
 
 /** Tables partitioned by day, whose old partitions retention drops. */
-export const DAY_PARTITIONED = ['posts', 'engagement', 'brand_source_minute', 'brand_author_minute', 'brand_replies', 'alerts', 'post_deletions']
+export const DAY_PARTITIONED = ['posts', 'engagement', 'brand_source_minute', 'brand_authors', 'brand_replies', 'alerts', 'post_deletions']
 
 export const DAY_PARTITIONS = `
 SELECT DISTINCT table, partition FROM system.parts
@@ -189,10 +190,11 @@ SELECT id, source, brands, created_ms FROM posts
 ORDER BY created_at DESC, id DESC
 LIMIT {limit:UInt32}`
 
-// Unique authors and potential reach: each author once, with the most followers seen in range.
+// Unique authors and potential reach: each author once, with their followers as of their latest
+// post in range (the most seen in that minute; see migration 3).
 export const AUDIENCE = `
 SELECT count() AS authors, sum(followers) AS reach FROM (
-  SELECT author_id, max(followers) AS followers FROM brand_author_minute
+  SELECT author_id, argMax(followers, (minute, followers)) AS followers FROM brand_authors
   WHERE brand = {brand:String}
     AND (empty({source:String}) OR source = {source:String})
     AND minute >= toDateTime({fromS:UInt32}) AND minute < toDateTime({toS:UInt32})
@@ -202,6 +204,24 @@ SELECT count() AS authors, sum(followers) AS reach FROM (
 export function audienceParams(query: AudienceQuery) {
   const { fromS, toS } = range(query.from, query.to)
   return { brand: query.brand, source: query.source ?? '', fromS, toS }
+}
+
+// Each sum is named after its column, but for posts: the rivals' sum reads the column \`posts\`, which
+// 18.x would take for the alias of an aggregate of the same name.
+const sumIf = (column: string) => `sumIf(${column}, brand = {brand:String}) AS ${column === 'posts' ? 'brand_posts' : column}`
+
+/** A brand's counts over whole minutes, and its competitors' mentions over the same (share of voice). */
+export const METRIC_COUNTS = `
+SELECT ${['posts', 'negative', 'neutral', 'positive', 'middle', 'mixed', 'uncertain', ...INTENTS, 'likes', 'reposts', 'replies', 'quotes'].map(sumIf).join(', ')},
+  sumIf(posts, has({rivals:Array(String)}, brand)) AS rival_posts
+FROM brand_source_minute
+WHERE (brand = {brand:String} OR has({rivals:Array(String)}, brand))
+  AND (empty({source:String}) OR source = {source:String})
+  AND minute >= toDateTime({fromS:UInt32}) AND minute < toDateTime({toS:UInt32})`
+
+export function metricsParams(query: MetricsQuery) {
+  const { fromS, toS } = range(query.from, query.to)
+  return { brand: query.brand, rivals: query.rivals, source: query.source ?? '', fromS, toS }
 }
 
 export const ALERTS = `

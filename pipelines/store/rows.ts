@@ -1,5 +1,6 @@
 // Between our types and ClickHouse rows, both directions, shared by every store mode.
 import type { Alert, Intent, Label, PostDeletion, ScoredPost, SourceName, WindowAggregate } from '../schema.ts'
+import { isMiddle } from '../metrics/definition.ts'
 import type { AttributedEngagement } from './store.ts'
 
 /** DateTime columns take whole epoch seconds; the *_ms column beside each keeps the milliseconds. */
@@ -35,6 +36,7 @@ export function postRow(p: ScoredPost) {
     confidence: p.sentiment.confidence,
     mixed: p.sentiment.mixed ? 1 : 0,
     uncertain: p.sentiment.uncertain ? 1 : 0,
+    middle: isMiddle(p) ? 1 : 0,
     intents: p.sentiment.intents,
     answers_mention_ms: p.answersMentionAt ? Date.parse(p.answersMentionAt) : 0,
     // Given, not left to DEFAULT: 18.x fills an omitted column with its type's default.

@@ -1,6 +1,8 @@
 // Everything a Store does, written once over three primitives (read rows, run a statement, insert
 // JSON rows) that each mode implements: embedded.ts (chdb) and server.ts (@clickhouse/client).
-import type { Alert, PostDeletion, ScoredPost, WindowAggregate } from '../schema.ts'
+import { derive, emptyCounts } from '../metrics/definition.ts'
+import type { Alert, BrandMetrics, PostDeletion, ScoredPost, WindowAggregate } from '../schema.ts'
+import { ALL_SOURCES, INTENTS } from '../schema.ts'
 import type { RecentPost } from '../transforms/relate.ts'
 import { MIGRATIONS, MIGRATIONS_TABLE, PRE_RELEASE_V1 } from './migrations.ts'
 import {
@@ -8,6 +10,8 @@ import {
   alertParams,
   AUDIENCE,
   audienceParams,
+  METRIC_COUNTS,
+  metricsParams,
   COUNT_POSTS,
   countSearchQuery,
   DAY_PARTITIONED,
@@ -30,7 +34,7 @@ import {
   storedPostIdsParams,
 } from './queries.ts'
 import { aggregateFromRow, alertFromRow, alertRow, deletionRow, engagementRow, postFromRow, postRow } from './rows.ts'
-import type { AggregateQuery, AlertQuery, AttributedEngagement, Audience, AudienceQuery, DroppedPartition, PostPage, PostSearch, ResponseTimes, ResponseTimesQuery, Store } from './store.ts'
+import type { AggregateQuery, AlertQuery, AttributedEngagement, Audience, AudienceQuery, MetricsQuery, DroppedPartition, PostPage, PostSearch, ResponseTimes, ResponseTimesQuery, Store } from './store.ts'
 
 export type Row = Record<string, unknown>
 
@@ -276,6 +280,18 @@ export abstract class SqlStore implements Store {
   async audience(query: AudienceQuery): Promise<Audience> {
     const [row] = await this.rows<{ authors: string; reach: string }>(AUDIENCE, audienceParams(query))
     return { authors: Number(row?.authors ?? 0), reach: Number(row?.reach ?? 0) }
+  }
+
+  async metrics(query: MetricsQuery): Promise<BrandMetrics> {
+    const params = metricsParams(query)
+    const [row] = await this.rows<Record<string, string>>(METRIC_COUNTS, params)
+    const audience = await this.audience(query)
+    const n = (key: string) => Number(row?.[key] ?? 0)
+    const counts = emptyCounts()
+    for (const key of ['negative', 'neutral', 'positive', 'middle', 'mixed', 'uncertain', 'likes', 'reposts', 'replies', 'quotes'] as const) counts[key] = n(key)
+    counts.posts = n('brand_posts')
+    for (const intent of INTENTS) counts.intents[intent] = n(intent)
+    return derive({ brand: query.brand, source: query.source ?? ALL_SOURCES, window: query.window, from: query.from, to: query.to, counts, ...audience, rivalPosts: n('rival_posts') })
   }
 
   async dropPartitionsBefore(cutoff: Date): Promise<DroppedPartition[]> {

@@ -1,6 +1,6 @@
 // Storage as the rest of Undertow sees it: embedded (chdb, in-process; the default) and server
 // (@clickhouse/client) behind one interface, with every query shared (sql-store.ts).
-import type { Alert, EngagementUpdate, Intent, Label, PostDeletion, ScoredPost, SourceName, WindowAggregate } from '../schema.ts'
+import type { Alert, BrandMetrics, EngagementUpdate, Intent, Label, PostDeletion, ScoredPost, SourceName, WindowAggregate, WindowName } from '../schema.ts'
 import type { RecentPost } from '../transforms/relate.ts'
 
 /** An engagement update with the brands and source of its post, so aggregates need no join. */
@@ -34,6 +34,19 @@ export interface Audience {
   authors: number
   /** Sum of the authors' followers (the most seen in range for each). */
   reach: number
+}
+
+/** One brand's metrics over a window of whole minutes, as the live ledger keeps them. */
+export interface MetricsQuery {
+  brand: string
+  /** The brand's competitors, for share of voice. */
+  rivals: readonly string[]
+  /** One source, or all (absent). */
+  source?: SourceName
+  window: WindowName
+  /** Start of the window's first minute and end of its last, ISO 8601 (minute boundaries). */
+  from: string
+  to: string
 }
 
 export interface AlertQuery {
@@ -120,6 +133,8 @@ export interface Store {
   insertAlerts(alerts: readonly Alert[]): Promise<void>
   alerts(query: AlertQuery): Promise<Alert[]>
   audience(query: AudienceQuery): Promise<Audience>
+  /** The same figures as the live metrics, from what is stored. */
+  metrics(query: MetricsQuery): Promise<BrandMetrics>
   countPosts(): Promise<number>
   /** createdAt of the newest stored post, or null when there is none. */
   latestPostTime(): Promise<string | null>

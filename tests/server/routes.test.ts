@@ -118,6 +118,23 @@ describe('HTTP routes', () => {
     expect((await t.app.inject('/api/response-times')).statusCode).toBe(400)
   })
 
+  it('GET /api/metrics gives a brand\'s window from history, ending with the newest stored minute', async () => {
+    const res = await t.app.inject('/api/metrics?brand=Lumen&window=15m')
+    expect(res.statusCode).toBe(200)
+    const m = res.json()
+    const newest = Date.parse((await t.store.latestPostTime())!)
+    expect(Date.parse(m.to)).toBe(Math.ceil((newest + 1) / 60_000) * 60_000)
+    expect(Date.parse(m.to) - Date.parse(m.from)).toBe(15 * 60_000)
+    expect(m).toEqual(await t.store.metrics({ brand: 'Lumen', rivals: ['Corvid', 'Nimbus'], window: '15m', from: m.from, to: m.to }))
+    expect(m.posts).toBeGreaterThan(0)
+    const earlier = (await t.app.inject(`/api/metrics?brand=Lumen&window=1m&source=simulator&to=${encodeURIComponent(m.from)}`)).json()
+    expect(earlier).toMatchObject({ brand: 'Lumen', source: 'simulator', window: '1m', to: m.from })
+    const unknown = await t.app.inject('/api/metrics?brand=Acme')
+    expect(unknown.statusCode).toBe(404)
+    expect(unknown.json().error.message).toContain('"Acme" is not tracked')
+    expect((await t.app.inject('/api/metrics?brand=Lumen&window=2h')).statusCode).toBe(400)
+  })
+
   it('answers unknown routes with 404 in the same shape', async () => {
     const res = await t.app.inject('/api/nope')
     expect(res.statusCode).toBe(404)

@@ -2,13 +2,15 @@
 // process, Debian's 18.16 here). The same simulated stream goes through the real pipeline into each,
 // and every query is checked against what the pipeline itself saw.
 import { beforeAll, describe, expect, it } from 'vitest'
-import type { Alert, ScoredPost } from '../../pipelines/schema.ts'
+import type { Alert, BrandMetrics, ScoredPost } from '../../pipelines/schema.ts'
+import { WINDOW_NAMES } from '../../pipelines/schema.ts'
+import type { AlertChange } from '../../pipelines/metrics/alerting.ts'
 import { brandHandles } from '../../pipelines/sources/simulator/scenario.ts'
 import type { TimedEvent } from '../../pipelines/sources/simulator/generate.ts'
 import { bindLiterals, quoteString } from '../../pipelines/store/bind.ts'
 import { SEARCH_COUNT_CAP } from '../../pipelines/store/queries.ts'
 import { cutoffFor } from '../../pipelines/store/retention.ts'
-import { runThrough, scenario, simulated, sourceOf } from '../support/fixtures.ts'
+import { runThrough, scenario, simulated, sourceOf, tracking } from '../support/fixtures.ts'
 import { storesUnderTest } from '../support/stores.ts'
 import { launchDay } from '../../pipelines/sources/simulator/scenario.ts'
 import { simulatorSource } from '../../pipelines/sources/simulator.ts'
@@ -21,10 +23,14 @@ const engagementOf = (list: readonly TimedEvent[]) => list.flatMap((e) => (e.eve
 
 describe.each(MODES)('store contract ($name)', ({ store: open }) => {
   let stored: ScoredPost[] = []
+  let liveMetrics: BrandMetrics[] = []
+  let liveAlerts: AlertChange[] = []
 
   beforeAll(async () => {
     const run = await runThrough(open(), sourceOf(events))
     stored = run.live.posts
+    liveMetrics = [...run.live.metrics.values()]
+    liveAlerts = run.live.alerts
     expect(run.deadLetter.records).toEqual([])
   })
 
@@ -79,9 +85,20 @@ describe.each(MODES)('store contract ($name)', ({ store: open }) => {
     expect(await open().minuteAggregates({ source: 'mastodon' })).toEqual([])
   })
 
-  it('counts unique authors and reach, each author once', async () => {
+  it('computes every live metric, window and source exactly as the pipeline did', async () => {
+    // Every brand, on its one source and on all, over each window (tracking has 3 brands).
+    expect(liveMetrics).toHaveLength(3 * 2 * WINDOW_NAMES.length)
+    expect(liveMetrics.find((m) => m.brand === 'Lumen' && m.window === '1h')!.middle).toBeGreaterThan(0)
+    for (const live of liveMetrics) {
+      const rivals = tracking.find((b) => b.name === live.brand)!.competitors
+      const stored = await open().metrics({ brand: live.brand, rivals, ...(live.source === 'all' ? {} : { source: live.source }), window: live.window, from: live.from, to: live.to })
+      expect(stored, `${live.brand} ${live.source} ${live.window}`).toEqual(live)
+    }
+  })
+
+  it('counts unique authors and reach, each author once, with their latest followers', async () => {
     const authors = new Map<string, number>()
-    for (const p of stored.filter((p) => p.brands.includes('Lumen'))) authors.set(p.author.id, Math.max(authors.get(p.author.id) ?? 0, p.author.followers))
+    for (const p of stored.filter((p) => p.brands.includes('Lumen'))) authors.set(p.author.id, p.author.followers)
     const reach = [...authors.values()].reduce((a, b) => a + b, 0)
     expect(await open().audience({ brand: 'Lumen' })).toEqual({ authors: authors.size, reach })
     expect(await open().audience({ brand: 'Lumen', from: '2030-01-01T00:00:00Z' })).toEqual({ authors: 0, reach: 0 })
@@ -153,7 +170,7 @@ describe.each(MODES)('store contract ($name)', ({ store: open }) => {
     const alert: Alert = {
       id: 'alert-1',
       brand: 'Lumen',
-      at: '2026-11-23T09:41:12.345Z',
+      at: '2030-11-23T09:41:12.345Z',
       severity: 'critical',
       state: 'open',
       title: "Backlash risk 82: negative share doubled",
@@ -161,9 +178,18 @@ describe.each(MODES)('store contract ($name)', ({ store: open }) => {
     }
     await store.insertAlerts([alert, { ...alert, id: 'alert-2', brand: 'Corvid', severity: 'warning' }])
     await store.insertAlerts([{ ...alert, state: 'acknowledged' }])
-    expect(await store.alerts({ brand: 'Lumen' })).toEqual([{ ...alert, state: 'acknowledged' }])
-    expect((await store.alerts({})).map((a) => a.id)).toEqual(['alert-1', 'alert-2'])
-    expect(await store.alerts({ from: '2026-11-24T00:00:00Z' })).toEqual([])
+    const since = { from: '2030-01-01T00:00:00Z' }
+    expect(await store.alerts({ brand: 'Lumen', ...since })).toEqual([{ ...alert, state: 'acknowledged' }])
+    expect((await store.alerts(since)).map((a) => a.id)).toEqual(['alert-1', 'alert-2'])
+    expect(await store.alerts({ from: '2030-11-24T00:00:00Z' })).toEqual([])
+  })
+
+  it('stores the alerts the pipeline raised, in their latest state', async () => {
+    // The simulated two hours hold the launch and the backlash: the backlash raises an alert.
+    expect(liveAlerts.some((c) => c.kind === 'raised' && c.alert.brand === 'Lumen')).toBe(true)
+    const latest = new Map(liveAlerts.map((c) => [c.alert.id, c.alert]))
+    const stored = await open().alerts({ to: '2030-01-01T00:00:00Z' })
+    expect(new Map(stored.map((a) => [a.id, a]))).toEqual(latest)
   })
 
   it('gives the newest posts, oldest first, for relating replies after a restart', async () => {
@@ -238,7 +264,7 @@ describe.each(MODES)('retention ($name)', ({ store: open }) => {
     expect(total - before - old).toBeGreaterThan(0)
     const dropped = await store.dropPartitionsBefore(cutoffFor(30, now))
     expect(dropped.map((d) => d.partition)).toEqual(dropped.map(() => '2026-09-01'))
-    expect(dropped.map((d) => d.table).sort()).toEqual(['brand_author_minute', 'brand_replies', 'brand_source_minute', 'engagement', 'posts'])
+    expect(dropped.map((d) => d.table).sort()).toEqual(['brand_authors', 'brand_replies', 'brand_source_minute', 'engagement', 'posts'])
     expect(await store.countPosts()).toBe(total - old)
     expect((await store.searchPosts({ to: '2026-09-02T00:00:00Z', page: 1, pageSize: 1 })).total).toBe(0)
     expect((await store.minuteAggregates({ to: '2026-09-02T00:00:00Z' })).length).toBe(0)

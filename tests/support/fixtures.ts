@@ -4,7 +4,8 @@ import { from, type Observable } from 'rxjs'
 import type { Classifier } from '../../models/classifier.ts'
 import { LexiconClassifier } from '../../models/lexicon.ts'
 import { startPipeline } from '../../pipelines/pipeline.ts'
-import type { Post, ScoredPost, SourceEvent, WindowAggregate } from '../../pipelines/schema.ts'
+import type { AlertChange } from '../../pipelines/metrics/alerting.ts'
+import type { BrandMetrics, Post, RiskReading, ScoredPost, SourceEvent, WindowAggregate } from '../../pipelines/schema.ts'
 import { MemoryDeadLetter } from '../../pipelines/sinks/deadletter.ts'
 import { generate, type TimedEvent } from '../../pipelines/sources/simulator/generate.ts'
 import { launchDay } from '../../pipelines/sources/simulator/scenario.ts'
@@ -43,6 +44,19 @@ export class RecordingLive {
   }
   pushPosts(posts: ScoredPost[]) {
     this.posts.push(...posts)
+  }
+  /** The latest figures of every brand x source x window. */
+  readonly metrics = new Map<string, BrandMetrics>()
+  readonly risk: RiskReading[] = []
+  readonly alerts: AlertChange[] = []
+  pushRisk(readings: RiskReading[]) {
+    this.risk.push(...readings)
+  }
+  pushAlert(change: AlertChange) {
+    this.alerts.push(change)
+  }
+  pushMetrics(metrics: BrandMetrics[]) {
+    for (const m of metrics) this.metrics.set(`${m.brand}|${m.source}|${m.window}`, m)
   }
 }
 

@@ -1,0 +1,134 @@
+// Watches every tracked brand for a backlash: posts are tallied per event-time minute; when a minute
+// is over (GRACE_MS after its end, in event time, so posts still in flight land in it) each brand's
+// minute is read for risk (risk.ts), its alert moved on (alerting.ts), and then learned into the
+// baseline. A post for a minute already read is late: stored and counted, but not read for risk.
+import type { RiskReading, ScoredPost, TrackedBrand } from '../schema.ts'
+import { AlertLifecycle, type AlertChange, type Evidence, LEVELS } from './alerting.ts'
+import { REPLY_TARGET_MS, ReplyQueue } from './replies.ts'
+import { Baseline, emptyTally, LEARN_IN_BACKLASH, type MinuteTally, BASELINE_MINUTES } from './risk.ts'
+import { TermTally, termsOf } from './terms.ts'
+
+const MINUTE = 60_000
+/** How long after a minute's end (in event time) it is read: posts reach the sink a little out of order. */
+export const GRACE_MS = 10_000
+/** Minutes of negative posts an alert picks its examples from, and the burst its terms come from. */
+export const BURST_MINUTES = 5
+/** A jump in event time longer than this skips the minutes between (nothing was said in them). */
+const MAX_GAP_MINUTES = 24 * 60
+/** Overdue mentions are those that went past the reply target within the last hour. */
+const OVERDUE_HORIZON_MS = 60 * MINUTE
+
+interface Pending {
+  tally: MinuteTally
+  terms: string[][]
+  negatives: { id: string; followers: number }[]
+}
+
+interface Watched {
+  baseline: Baseline
+  terms: TermTally
+  lifecycle: AlertLifecycle
+  ignore: Set<string>
+  /** Negative posts of the last BURST_MINUTES read minutes, newest minute last. */
+  negatives: { id: string; followers: number }[][]
+}
+
+export interface Assessment {
+  readings: RiskReading[]
+  changes: AlertChange[]
+}
+
+export interface BacklashOptions {
+  /** Every direct @-mention of a brand's account needs a reply, not only questions and complaints. */
+  replyToAllMentions?: boolean
+  replyTargetMs?: number
+}
+
+export class BacklashWatch {
+  private readonly brands = new Map<string, Watched>()
+  private readonly pending = new Map<number, Map<string, Pending>>()
+  private readonly replies: ReplyQueue
+  /** Every minute before this one (epoch ms of its start) has been read; NaN before the first post. */
+  private next = Number.NaN
+  late = 0
+
+  constructor(
+    tracking: readonly TrackedBrand[],
+    private readonly options: BacklashOptions = {},
+  ) {
+    this.replies = new ReplyQueue(tracking, options.replyToAllMentions ?? false)
+    for (const b of tracking) {
+      // The brand's own names and handles say nothing about what a burst is about.
+      const ignore = new Set([...b.keywords, ...b.handles].flatMap((k) => termsOf(k, new Set())).concat(b.name.toLowerCase()))
+      this.brands.set(b.name, { baseline: new Baseline(), terms: new TermTally(2 / (BASELINE_MINUTES + 1), BURST_MINUTES), lifecycle: new AlertLifecycle(b.name), ignore, negatives: [] })
+    }
+  }
+
+  /** Takes one stored post; returns what the minutes it closed read. */
+  see(post: ScoredPost): Assessment {
+    const t = Date.parse(post.createdAt)
+    const minute = t - (t % MINUTE)
+    if (Number.isNaN(this.next)) this.next = minute
+    this.replies.see(post)
+    if (minute < this.next) this.late++
+    else this.tally(post, minute)
+    return this.closeUpTo(t - GRACE_MS)
+  }
+
+  /** Reads every minute that ended before `now` (event time). */
+  closeUpTo(now: number): Assessment {
+    const out: Assessment = { readings: [], changes: [] }
+    if (Number.isNaN(this.next)) return out
+    const end = now - (now % MINUTE)
+    if (end - this.next > MAX_GAP_MINUTES * MINUTE) this.next = end - MAX_GAP_MINUTES * MINUTE
+    for (; this.next < end; this.next += MINUTE) {
+      const minute = this.pending.get(this.next)
+      this.pending.delete(this.next)
+      for (const [brand, watched] of this.brands) this.read(brand, watched, this.next, minute?.get(brand), out)
+    }
+    return out
+  }
+
+  private tally(post: ScoredPost, minute: number): void {
+    let byBrand = this.pending.get(minute)
+    if (!byBrand) this.pending.set(minute, (byBrand = new Map()))
+    const negative = post.sentiment.label === 'negative'
+    for (const brand of post.brands) {
+      const watched = this.brands.get(brand)
+      if (!watched) continue
+      let p = byBrand.get(brand)
+      if (!p) byBrand.set(brand, (p = { tally: emptyTally(), terms: [], negatives: [] }))
+      p.tally.posts++
+      p.tally.reach += post.author.followers
+      if (negative) {
+        p.tally.negative++
+        p.tally.negativeReach += post.author.followers
+        p.negatives.push({ id: post.id, followers: post.author.followers })
+        // The terms of negative posts: an alert is about what people complain of.
+        p.terms.push(termsOf(post.text, watched.ignore))
+      }
+    }
+  }
+
+  private read(brand: string, w: Watched, minute: number, pending: Pending | undefined, out: Assessment): void {
+    const tally = pending?.tally ?? emptyTally()
+    for (const terms of pending?.terms ?? []) w.terms.add(terms)
+    w.terms.close()
+    w.negatives.push(pending?.negatives ?? [])
+    if (w.negatives.length > BURST_MINUTES) w.negatives.shift()
+    const target = this.options.replyTargetMs ?? REPLY_TARGET_MS
+    tally.overdue = this.replies.overdue(brand, minute + MINUTE, target, OVERDUE_HORIZON_MS).negative
+    const reading = w.baseline.read(brand, minute, tally)
+    const change = w.lifecycle.step(reading, () => evidence(w))
+    out.readings.push(reading)
+    if (change) out.changes.push(change)
+    const weight = reading.score >= LEVELS.warning ? LEARN_IN_BACKLASH : 1
+    w.baseline.learn(tally, weight)
+    w.terms.learn(weight)
+  }
+}
+
+function evidence(w: Watched): Evidence {
+  const examples = w.negatives.flat().sort((a, b) => b.followers - a.followers || a.id.localeCompare(b.id))
+  return { terms: w.terms.rising(5).map((t) => t.term), examplePostIds: examples.slice(0, 3).map((e) => e.id) }
+}

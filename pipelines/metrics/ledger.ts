@@ -1,0 +1,180 @@
+// The live side of the metrics: per brand and per source (and all sources), one Counts per
+// event-time minute for the last 24 hours, and each author's latest minute and followers. Every
+// window (definition.ts) is then a sum over its minutes, so a window never needs its own state and
+// a post that arrives late still lands in each window that covers its minute.
+//
+// Event time: windows end at the newest minute seen, whatever the wall clock says (a replay of last
+// week shows last week's windows). What is older than the longest window is not counted live
+// (`late`): no window covers it any more.
+import type { BrandMetrics, ScoredPost, SourceName, TrackedBrand } from '../schema.ts'
+import { ALL_SOURCES, WINDOW_MINUTES, WINDOW_NAMES } from '../schema.ts'
+import type { AttributedEngagement } from '../store/store.ts'
+import { addCounts, type Counts, countEngagement, countPost, derive, emptyCounts } from './definition.ts'
+
+/** Minutes kept: the longest window. */
+export const LEDGER_MINUTES = Math.max(...Object.values(WINDOW_MINUTES))
+const MINUTE = 60_000
+const SWEEP_AT_LEAST = 10_000
+
+type SourceKey = SourceName | typeof ALL_SOURCES
+
+/** One brand on one source (or all): its minutes and its authors. */
+interface Book {
+  brand: string
+  source: SourceKey
+  minutes: Map<number, Counts>
+  /** Each author's latest minute, and their most followers seen in it. */
+  authors: Map<string, { minute: number; followers: number }>
+  /** Per minute: the authors whose latest minute it is, and their followers summed. */
+  latest: Map<number, { authors: number; reach: number }>
+  /** Authors whose latest minute is still kept (the rest of `authors` waits to be swept). */
+  current: number
+}
+
+export const minuteOf = (iso: string): number => {
+  const t = Date.parse(iso)
+  return t - (((t % MINUTE) + MINUTE) % MINUTE)
+}
+
+export class MetricsLedger {
+  private readonly books = new Map<string, Book>()
+  private readonly rivals: Map<string, readonly string[]>
+  /** Start (epoch ms) of the newest minute seen; 0 before anything. */
+  newest = 0
+  /** Posts and engagement older than every window: stored, not counted live. */
+  late = 0
+
+  constructor(tracking: readonly TrackedBrand[]) {
+    this.rivals = new Map(tracking.map((b) => [b.name, b.competitors]))
+  }
+
+  addPost(post: ScoredPost): void {
+    const minute = this.admit(post.createdAt)
+    if (minute === null) return
+    for (const brand of post.brands) {
+      for (const source of [post.source, ALL_SOURCES] as const) {
+        const book = this.book(brand, source)
+        countPost(this.minute(book, minute), post)
+        seeAuthor(book, post.author.id, post.author.followers, minute)
+      }
+    }
+  }
+
+  /** Engagement on a post, in the minute it arrived; unattributed updates count for no brand. */
+  addEngagement(update: AttributedEngagement): void {
+    if (update.source === '' || update.brands.length === 0) return
+    const minute = this.admit(update.at)
+    if (minute === null) return
+    for (const brand of update.brands) for (const source of [update.source, ALL_SOURCES] as const) countEngagement(this.minute(this.book(brand, source), minute), update.delta)
+  }
+
+  /** Every window of every book, as of the newest minute; nothing before the first event. */
+  metrics(): BrandMetrics[] {
+    if (this.newest === 0) return []
+    const to = this.newest + MINUTE
+    const out: BrandMetrics[] = []
+    for (const window of WINDOW_NAMES) {
+      const from = to - WINDOW_MINUTES[window] * MINUTE
+      const sums = new Map<string, Counts>()
+      for (const [key, book] of this.books) sums.set(key, this.sum(book, from))
+      for (const [key, book] of this.books) {
+        let rivalPosts = 0
+        for (const rival of this.rivals.get(book.brand) ?? []) rivalPosts += sums.get(bookKey(rival, book.source))?.posts ?? 0
+        let authors = 0
+        let reach = 0
+        for (const [m, l] of book.latest) {
+          if (m < from) continue
+          authors += l.authors
+          reach += l.reach
+        }
+        out.push(derive({ brand: book.brand, source: book.source, window, from: iso(from), to: iso(to), counts: sums.get(key)!, authors, reach, rivalPosts }))
+      }
+    }
+    return out
+  }
+
+  /** The event's minute, moving the windows on when it is the newest; null when it is too old. */
+  private admit(at: string): number | null {
+    const minute = minuteOf(at)
+    if (minute > this.newest) {
+      this.newest = minute
+      this.prune()
+    }
+    if (minute <= this.newest - LEDGER_MINUTES * MINUTE) {
+      this.late++
+      return null
+    }
+    return minute
+  }
+
+  private prune(): void {
+    const oldest = this.newest - (LEDGER_MINUTES - 1) * MINUTE
+    for (const book of this.books.values()) {
+      for (const m of book.minutes.keys()) if (m < oldest) book.minutes.delete(m)
+      for (const [m, l] of book.latest) {
+        if (m >= oldest) continue
+        book.latest.delete(m)
+        book.current -= l.authors
+      }
+      // Authors whose latest minute has left the longest window are swept once they are as many
+      // as the rest: memory stays within twice the day's authors, at a constant cost per post.
+      if (book.authors.size - book.current > book.current + SWEEP_AT_LEAST) for (const [id, a] of book.authors) if (a.minute < oldest) book.authors.delete(id)
+    }
+  }
+
+  private sum(book: Book, from: number): Counts {
+    const total = emptyCounts()
+    for (const [m, counts] of book.minutes) if (m >= from) addCounts(total, counts)
+    return total
+  }
+
+  private book(brand: string, source: SourceKey): Book {
+    const key = bookKey(brand, source)
+    let book = this.books.get(key)
+    if (!book) {
+      book = { brand, source, minutes: new Map(), authors: new Map(), latest: new Map(), current: 0 }
+      this.books.set(key, book)
+    }
+    return book
+  }
+
+  private minute(book: Book, minute: number): Counts {
+    let counts = book.minutes.get(minute)
+    if (!counts) {
+      counts = emptyCounts()
+      book.minutes.set(minute, counts)
+    }
+    return counts
+  }
+}
+
+const bookKey = (brand: string, source: SourceKey) => `${brand}\u0000${source}`
+const iso = (ms: number) => new Date(ms).toISOString()
+
+/** Keeps each author once, at their latest minute, with the most followers seen in that minute. */
+function seeAuthor(book: Book, id: string, followers: number, minute: number): void {
+  const seen = book.authors.get(id)
+  if (seen && seen.minute > minute) return
+  if (seen && seen.minute === minute) {
+    if (followers <= seen.followers) return
+    book.latest.get(minute)!.reach += followers - seen.followers
+    seen.followers = followers
+    return
+  }
+  if (seen) {
+    const before = book.latest.get(seen.minute)
+    // Absent when that minute was pruned: the author had left every window already.
+    if (before) {
+      before.authors--
+      before.reach -= seen.followers
+      book.current--
+    }
+  }
+  book.current++
+  book.authors.set(id, { minute, followers })
+  const now = book.latest.get(minute)
+  if (now) {
+    now.authors++
+    now.reach += followers
+  } else book.latest.set(minute, { authors: 1, reach: followers })
+}

@@ -1,0 +1,168 @@
+// Backlash risk: a score from 0 to 100 per brand, read at the end of every event-time minute, from
+// four parts that each say how far this minute stands from the brand's normal:
+// - spike: mention volume, and negative mention volume, against an exponentially weighted
+//   baseline (mean and mean deviation);
+// - negative share: a two-proportion z-test of the negative share against the baseline's;
+// - reach negativity: the share of the audience reached that was reached by negative posts, above
+//   its baseline;
+// - overdue: negative mentions that needed a reply and got none within the reply target, against
+//   how many usually go unanswered.
+// Each part is scored 0..1 and weighted; a launch spike alone (volume up, negativity not) stays
+// below the warning level by construction. docs/metrics.md has the rationale and calibration
+// (npm run eval:backlash).
+import type { RiskPart, RiskReading } from '../schema.ts'
+
+/** The baseline's memory: an exponentially weighted mean over about this many minutes. */
+export const BASELINE_MINUTES = 120
+const ALPHA = 2 / (BASELINE_MINUTES + 1)
+/** Minutes of baseline before a score may raise an alert. */
+export const WARMUP_MINUTES = 45
+/** While a minute reads as a backlash, the baseline learns from it this much slower. */
+export const LEARN_IN_BACKLASH = 0.1
+/** The trailing windows a minute is read over: one minute is fast, three steadier, fifteen see a slow burn. */
+const WINDOWS = [1, 3, 15] as const
+/**
+ * The z-tests approximate counts by a normal law, which holds once there are a few of them (the
+ * usual rule is five): a window with fewer negative posts than this scores nothing on negativity.
+ */
+export const MIN_NEGATIVE = 5
+/**
+ * A z-score starts to count at Z_FROM and counts fully Z_SPAN above it. Every minute tests three
+ * windows of two series, 1,440 times a day: a z of 3 happens by chance a few times a day, so the
+ * parts only begin there (calibrated with npm run eval:backlash; docs/metrics.md).
+ */
+export const Z_FROM = 3
+export const Z_SPAN = 3
+
+export const WEIGHTS: Record<RiskPart['name'], number> = { spike: 0.3, negativeShare: 0.4, reachNegativity: 0.15, overdue: 0.15 }
+
+/** What one brand's mentions added up to in one minute. */
+export interface MinuteTally {
+  posts: number
+  negative: number
+  /** Followers of every post's author, and of the negative posts' authors. */
+  reach: number
+  negativeReach: number
+  /** Negative mentions that went past the reply target in the last hour without a reply. */
+  overdue: number
+}
+
+export const emptyTally = (): MinuteTally => ({ posts: 0, negative: 0, reach: 0, negativeReach: 0, overdue: 0 })
+
+const clamp01 = (x: number) => (Number.isFinite(x) ? Math.min(1, Math.max(0, x)) : 0)
+const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits
+
+/** One brand's normal, learned minute by minute. */
+export class Baseline {
+  posts = 0
+  deviation = 0
+  negative = 0
+  negativeDeviation = 0
+  reach = 0
+  negativeReach = 0
+  overdue = 0
+  minutes = 0
+  private readonly recent: MinuteTally[] = []
+
+  /** Reads the minute just ended against the baseline as it stood before it. */
+  read(brand: string, minute: number, tally: MinuteTally): RiskReading {
+    this.recent.push(tally)
+    if (this.recent.length > Math.max(...WINDOWS)) this.recent.shift()
+    const parts = [this.spike(), this.negativeShare(), this.reachNegativity(), this.overduePart(tally.overdue)]
+    const score = round(100 * parts.reduce((sum, p) => sum + WEIGHTS[p.name] * p.score, 0), 1)
+    return { brand, minute: new Date(minute).toISOString(), score, parts, warming: this.minutes < WARMUP_MINUTES }
+  }
+
+  /** Then the minute joins the baseline, slower while it reads as a backlash. */
+  learn(tally: MinuteTally, weight = 1): void {
+    const a = this.minutes === 0 ? 1 : ALPHA * weight
+    if (this.minutes > 0) {
+      this.deviation = (1 - a) * this.deviation + a * Math.abs(tally.posts - this.posts)
+      this.negativeDeviation = (1 - a) * this.negativeDeviation + a * Math.abs(tally.negative - this.negative)
+    }
+    this.posts = (1 - a) * this.posts + a * tally.posts
+    this.negative = (1 - a) * this.negative + a * tally.negative
+    this.reach = (1 - a) * this.reach + a * tally.reach
+    this.negativeReach = (1 - a) * this.negativeReach + a * tally.negativeReach
+    this.overdue = (1 - a) * this.overdue + a * tally.overdue
+    this.minutes++
+  }
+
+  private window(minutes: number): MinuteTally {
+    const sum = emptyTally()
+    for (const t of this.recent.slice(-minutes)) {
+      sum.posts += t.posts
+      sum.negative += t.negative
+      sum.reach += t.reach
+      sum.negativeReach += t.negativeReach
+    }
+    return sum
+  }
+
+  private spike(): RiskPart {
+    // All mentions, and the negative ones: a backlash can hide in a busy day's volume. Counts are
+    // at least Poisson-noisy: the spread is never taken below the square root of the mean.
+    let best = { z: Number.NEGATIVE_INFINITY, x: 0, m: 0, what: 'mentions' }
+    for (const w of WINDOWS) {
+      const window = this.window(w)
+      for (const [what, x, mean, deviation] of [
+        ['mentions', window.posts, this.posts, this.deviation],
+        ['negative mentions', window.negative, this.negative, this.negativeDeviation],
+      ] as const) {
+        if (what === 'negative mentions' && x < MIN_NEGATIVE) continue
+        const sd = Math.sqrt(w) * Math.max(1.25 * deviation, Math.sqrt(mean), 0.5)
+        const z = (x - w * mean) / sd
+        if (z > best.z) best = { z, x, m: w * mean, what }
+      }
+    }
+    return { name: 'spike', score: clamp01((best.z - Z_FROM) / Z_SPAN), value: round(best.z), expected: 0, detail: `${best.x} ${best.what} against ${round(best.m, 1)} expected (z = ${round(best.z, 1)})` }
+  }
+
+  private negativeShare(): RiskPart {
+    const p0 = this.posts > 0 ? this.negative / this.posts : 0
+    // The baseline stands for the posts of the minutes it has seen, up to about BASELINE_MINUTES.
+    const n0 = Math.max(1, this.posts * Math.min(this.minutes, BASELINE_MINUTES))
+    let best = { z: -Infinity, p: 0, n: 0 }
+    for (const w of WINDOWS) {
+      const { posts: n, negative: k } = this.window(w)
+      if (k < MIN_NEGATIVE) continue
+      const pooled = (k + p0 * n0) / (n + n0)
+      const se = Math.sqrt(Math.max(pooled * (1 - pooled), 1e-6) * (1 / n + 1 / n0))
+      const z = (k / n - p0) / se
+      if (z > best.z) best = { z, p: k / n, n }
+    }
+    if (best.z === -Infinity) best = { z: 0, p: 0, n: 0 }
+    return {
+      name: 'negativeShare',
+      score: clamp01((best.z - Z_FROM) / Z_SPAN),
+      value: round(best.p, 3),
+      expected: round(p0, 3),
+      detail: `${Math.round(best.p * 100)}% negative of ${best.n} mentions against ${Math.round(p0 * 100)}% usually (z = ${round(best.z, 1)})`,
+    }
+  }
+
+  private reachNegativity(): RiskPart {
+    const r0 = this.reach > 0 ? this.negativeReach / this.reach : 0
+    const { reach, negativeReach, negative } = this.window(5)
+    const r = reach > 0 && negative >= MIN_NEGATIVE ? negativeReach / reach : 0
+    return {
+      name: 'reachNegativity',
+      score: clamp01((r - r0) / Math.max(1 - r0, 0.05)),
+      value: round(r, 3),
+      expected: round(r0, 3),
+      detail: `${Math.round(r * 100)}% of the audience reached was reached by negative posts, against ${Math.round(r0 * 100)}% usually`,
+    }
+  }
+
+  /** Some mentions always go unanswered: what counts is more of them than usual. */
+  private overduePart(count: number): RiskPart {
+    const z = (count - this.overdue) / Math.sqrt(this.overdue + 1)
+    return {
+      name: 'overdue',
+      score: clamp01((z - Z_FROM) / Z_SPAN),
+      value: count,
+      expected: round(this.overdue, 1),
+      detail: `${count} negative mentions went past the reply target in the last hour without a reply, against ${round(this.overdue, 1)} usually`,
+    }
+  }
+}
