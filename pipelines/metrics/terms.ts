@@ -75,7 +75,8 @@ export class TermTally {
         return { term, count, expected, z: (count - expected) / Math.sqrt(expected + 1) }
       })
       .filter((t) => t.count >= 2 && t.count > t.expected)
-      .sort((a, b) => b.z - a.z || b.count - a.count || a.term.localeCompare(b.term))
+      // On a tie, a pair before a word: "battery drain" says more than "battery".
+      .sort((a, b) => b.z - a.z || b.count - a.count || pairFirst(a.term, b.term) || a.term.localeCompare(b.term))
     // A pair says more than its words: a word is left out when a kept pair holds it.
     const out: RisingTerm[] = []
     for (const t of scored) {
@@ -86,3 +87,5 @@ export class TermTally {
     return out
   }
 }
+
+const pairFirst = (a: string, b: string) => Number(!a.includes(' ')) - Number(!b.includes(' '))

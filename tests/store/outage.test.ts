@@ -17,7 +17,7 @@ import { MemoryDeadLetter, scenario, SEED, tracking } from '../support/fixtures.
 import { ClickHouseServerProcess, describeWithServer } from '../support/clickhouse-server.ts'
 import { tmpDir } from '../support/tmp.ts'
 import { ServerStore } from '../../pipelines/store/server.ts'
-import type { ScoredPost } from '../../pipelines/schema.ts'
+import type { Alert, ScoredPost } from '../../pipelines/schema.ts'
 import type { AttributedEngagement } from '../../pipelines/store/store.ts'
 import { join } from 'node:path'
 
@@ -76,6 +76,7 @@ describeWithServer('server mode through a ClickHouse crash', () => {
     const spools = {
       posts: new Spool<ScoredPost>(join(dir.path, 'spool', 'posts'), 1 << 30),
       engagement: new Spool<AttributedEngagement>(join(dir.path, 'spool', 'engagement'), 1 << 30),
+      alerts: new Spool<Alert>(join(dir.path, 'spool', 'alerts'), 1 << 30),
     }
     const started = Date.now()
     const pipeline = startPipeline({ sources: [source], classifier: new LexiconClassifier(), tracking, store, live: new SocketIoSink(app.io, view), deadLetter, spools })
@@ -96,7 +97,11 @@ describeWithServer('server mode through a ClickHouse crash', () => {
     expect(storedBeforeKill).toBeLessThan(tracked.size)
     expect(spooledWhileDown).toBeGreaterThan(0)
     expect(spools.posts.pending()).toBe(0)
+    expect(spools.alerts.pending()).toBe(0)
     expect(deadLetter.records).toEqual([])
+    // Alerts raised through the outage are stored too, each in its latest state.
+    const storedAlerts = new Map((await store.alerts({ limit: 1000 })).map((a) => [a.id, a.state]))
+    for (const a of view.recentAlerts()) expect(storedAlerts.get(a.id), a.id).toBe(a.state)
 
     // Exactly once: every tracked post sent is stored, none twice, none that was not sent.
     expect(pipeline.stats.untracked + pipeline.stats.stored).toBe(POSTS)

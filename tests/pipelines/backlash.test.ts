@@ -1,0 +1,206 @@
+// Backlash risk on hand-built minutes whose answers are known, the alert lifecycle (raise,
+// escalate, cool down, resolve), the rising terms and examples an alert carries, and the reply
+// queue behind the overdue part. Detection quality on whole simulated days is npm run eval:backlash.
+import { describe, expect, it } from 'vitest'
+import { type AlertChange, AlertLifecycle, CALM_MINUTES, COOLDOWN_MINUTES, LEVELS } from '../../pipelines/metrics/alerting.ts'
+import { BacklashWatch, GRACE_MS } from '../../pipelines/metrics/backlash.ts'
+import { REPLY_TARGET_MS, ReplyQueue } from '../../pipelines/metrics/replies.ts'
+import { Baseline, emptyTally, type MinuteTally, WARMUP_MINUTES, WEIGHTS } from '../../pipelines/metrics/risk.ts'
+import { TermTally, termsOf } from '../../pipelines/metrics/terms.ts'
+import type { Intent, Label, RiskReading, ScoredPost } from '../../pipelines/schema.ts'
+import { tracking } from '../support/fixtures.ts'
+
+const T0 = Date.parse('2026-11-23T10:00:00.000Z')
+const MINUTE = 60_000
+const tally = (t: Partial<MinuteTally>): MinuteTally => ({ ...emptyTally(), ...t })
+
+/** A baseline that has seen `minutes` ordinary minutes: 20 mentions, 2 negative. */
+function trained(minutes = 60) {
+  const b = new Baseline()
+  for (let i = 0; i < minutes; i++) b.learn(tally({ posts: 20 - (i % 3), negative: 2, reach: 2000, negativeReach: 200 }))
+  return b
+}
+const part = (r: RiskReading, name: string) => r.parts.find((p) => p.name === name)!
+
+describe('risk score', () => {
+  it('reads an ordinary minute as no risk', () => {
+    const r = trained().read('Lumen', T0, tally({ posts: 19, negative: 2, reach: 1900, negativeReach: 190 }))
+    expect(r.score).toBe(0)
+    expect(r.warming).toBe(false)
+  })
+
+  it('gives a volume spike of praise at most the spike part: below the warning level', () => {
+    const r = trained().read('Lumen', T0, tally({ posts: 140, negative: 3, reach: 14_000, negativeReach: 300 }))
+    expect(part(r, 'spike').score).toBe(1)
+    expect(part(r, 'negativeShare').score).toBe(0)
+    expect(r.score).toBe(100 * WEIGHTS.spike)
+    expect(r.score).toBeLessThan(LEVELS.warning)
+  })
+
+  it('scores a burst of negative mentions on every part it moves, with the evidence in words', () => {
+    const r = trained().read('Lumen', T0, tally({ posts: 60, negative: 40, reach: 6000, negativeReach: 5000 }))
+    expect(part(r, 'spike').score).toBe(1)
+    expect(part(r, 'negativeShare').score).toBe(1)
+    expect(part(r, 'negativeShare').value).toBe(0.667)
+    expect(part(r, 'negativeShare').expected).toBeCloseTo(0.1, 2)
+    expect(part(r, 'negativeShare').detail).toMatch(/^67% negative of 60 mentions against 10% usually \(z = \d+/)
+    expect(part(r, 'reachNegativity').score).toBeGreaterThan(0.5)
+    expect(r.score).toBeGreaterThanOrEqual(LEVELS.critical)
+  })
+
+  it('does not test a share on fewer than five negative posts', () => {
+    const r = trained().read('Lumen', T0, tally({ posts: 4, negative: 4 }))
+    expect(part(r, 'negativeShare').score).toBe(0)
+  })
+
+  it('counts overdue replies only above how many usually go unanswered', () => {
+    const b = new Baseline()
+    for (let i = 0; i < 60; i++) b.learn(tally({ posts: 20, negative: 2, overdue: 4 }))
+    expect(part(b.read('Lumen', T0, tally({ posts: 20, negative: 2, overdue: 5 })), 'overdue').score).toBe(0)
+    expect(part(b.read('Lumen', T0, tally({ posts: 20, negative: 2, overdue: 30 })), 'overdue').score).toBe(1)
+  })
+
+  it('is warming until the baseline has seen enough minutes', () => {
+    expect(trained(WARMUP_MINUTES - 1).read('Lumen', T0, tally({ posts: 20 })).warming).toBe(true)
+    expect(trained(WARMUP_MINUTES).read('Lumen', T0, tally({ posts: 20 })).warming).toBe(false)
+  })
+})
+
+describe('alert lifecycle', () => {
+  const reading = (minute: number, score: number, warming = false): RiskReading => ({ brand: 'Lumen', minute: new Date(T0 + minute * MINUTE).toISOString(), score, parts: [], warming })
+  const evidence = () => ({ terms: ['battery drain'], examplePostIds: ['simulator:1'] })
+
+  it('raises, escalates, resolves after calm minutes, and cools down before the next warning', () => {
+    const life = new AlertLifecycle('Lumen')
+    expect(life.step(reading(0, 30), evidence)).toBeNull()
+    const raised = life.step(reading(1, 45), evidence)!
+    expect(raised).toMatchObject({ kind: 'raised', alert: { id: `Lumen:${reading(1, 0).minute}`, severity: 'warning', state: 'open', at: reading(2, 0).minute } })
+    expect(raised.alert.title).toBe('Possible backlash about "battery drain": risk 45 for Lumen')
+    expect(raised.alert.why).toMatchObject({ terms: ['battery drain'], examplePostIds: ['simulator:1'], score: 45 })
+    expect(life.step(reading(2, 50), evidence)).toBeNull()
+    const escalated = life.step(reading(3, 80), evidence)!
+    expect(escalated).toMatchObject({ kind: 'updated', alert: { id: raised.alert.id, severity: 'critical', state: 'open', at: raised.alert.at } })
+    // Hysteresis: below the warning level but not by HYSTERESIS does not count as calm.
+    for (let m = 4; m < 14; m++) expect(life.step(reading(m, LEVELS.warning - 5), evidence)).toBeNull()
+    for (let m = 14; m < 14 + CALM_MINUTES - 1; m++) expect(life.step(reading(m, 10), evidence)).toBeNull()
+    const resolved = life.step(reading(14 + CALM_MINUTES - 1, 10), evidence)!
+    expect(resolved).toMatchObject({ kind: 'updated', alert: { id: raised.alert.id, state: 'resolved', severity: 'critical' } })
+    // Cooldown: a warning soon after is held back; a critical level is not.
+    const after = 14 + CALM_MINUTES
+    expect(life.step(reading(after, 45), evidence)).toBeNull()
+    expect(life.step(reading(after + 1, 70), evidence)).toMatchObject({ kind: 'raised', alert: { severity: 'critical' } })
+  })
+
+  it('raises a warning again once the cooldown has passed, and never while warming', () => {
+    const life = new AlertLifecycle('Lumen')
+    expect(life.step(reading(0, 90, true), evidence)).toBeNull()
+    life.step(reading(1, 45), evidence)
+    for (let m = 2; m < 2 + CALM_MINUTES; m++) life.step(reading(m, 0), evidence)
+    const resolvedAt = 2 + CALM_MINUTES
+    expect(life.step(reading(resolvedAt + COOLDOWN_MINUTES - 2, 45), evidence)).toBeNull()
+    expect(life.step(reading(resolvedAt + COOLDOWN_MINUTES, 45), evidence)).toMatchObject({ kind: 'raised' })
+  })
+})
+
+let n = 0
+function post(at: number, o: { label?: Label; text?: string; followers?: number; intents?: Intent[]; replyTo?: string; ownBrand?: string; brands?: string[] } = {}): ScoredPost {
+  const label = o.label ?? 'positive'
+  return {
+    id: `simulator:${++n}`,
+    source: 'simulator',
+    url: '',
+    author: { id: `a${n}`, handle: `a${n}`, displayName: '', followers: o.followers ?? 10 },
+    text: o.text ?? 'Lumen is fine',
+    lang: 'en',
+    createdAt: new Date(at).toISOString(),
+    engagement: { likes: 0, reposts: 0, replies: 0, quotes: 0 },
+    brands: o.brands ?? (o.ownBrand ? [] : ['Lumen']),
+    terms: [],
+    ...(o.replyTo ? { replyTo: o.replyTo } : {}),
+    ...(o.ownBrand ? { ownBrand: o.ownBrand } : {}),
+    sentiment: { label, scores: { negative: 0, neutral: 0, positive: 0, [label]: 1 }, confidence: 1, mixed: false, uncertain: false, intents: o.intents ?? [] },
+  }
+}
+
+describe('backlash watch', () => {
+  it('reads each minute once it is over, alerts on a burst with its terms and loudest examples, and resolves', () => {
+    const watch = new BacklashWatch(tracking)
+    const changes: AlertChange[] = []
+    const readings: RiskReading[] = []
+    const feed = (p: ScoredPost) => {
+      const a = watch.see(p)
+      readings.push(...a.readings.filter((r) => r.brand === 'Lumen'))
+      changes.push(...a.changes)
+    }
+    // An hour of ordinary chatter: ten mentions a minute, one negative.
+    for (let m = 0; m < 60; m++) for (let i = 0; i < 10; i++) feed(post(T0 + m * MINUTE + i * 5000, { label: i === 0 ? 'negative' : 'positive', text: `Lumen is fine number ${i}` }))
+    expect(changes).toEqual([])
+    expect(readings.at(-1)).toMatchObject({ warming: false, score: 0 })
+    // A minute's burst: forty complaints about the battery, one from a big account.
+    const burst = T0 + 60 * MINUTE
+    for (let i = 0; i < 40; i++) feed(post(burst + i * 1000, { label: 'negative', text: `Lumen battery drain again ${i % 2 ? 'ugh' : 'seriously'}`, followers: i === 7 ? 50_000 : 100 }))
+    // The minute is read once event time is GRACE_MS past its end.
+    feed(post(burst + MINUTE + GRACE_MS - 1))
+    expect(changes).toEqual([])
+    feed(post(burst + MINUTE + GRACE_MS))
+    expect(changes).toHaveLength(1)
+    const { alert } = changes[0]!
+    expect(alert.severity).toBe('critical')
+    expect(alert.why.terms.slice(0, 1)).toEqual(['battery drain'])
+    expect(alert.why.examplePostIds[0]).toBe(`simulator:${n - 2 - 40 + 8}`)
+    expect(alert.title).toContain('"battery drain"')
+    // Quiet again: the alert resolves after the calm minutes (empty minutes are read too).
+    feed(post(burst + 30 * MINUTE))
+    expect(changes.at(-1)).toMatchObject({ kind: 'updated', alert: { id: alert.id, state: 'resolved' } })
+  })
+
+  it('counts a post for a minute already read as late, and reads nothing before the first post', () => {
+    const watch = new BacklashWatch(tracking)
+    expect(watch.closeUpTo(T0 + 10 * MINUTE)).toEqual({ readings: [], changes: [] })
+    watch.see(post(T0 + 5 * MINUTE))
+    watch.see(post(T0 + 7 * MINUTE))
+    watch.see(post(T0 + 5 * MINUTE + 1000))
+    expect(watch.late).toBe(1)
+  })
+})
+
+describe('reply queue', () => {
+  it('waits for a reply to questions, complaints and support needs, and by configuration to direct mentions', () => {
+    const queue = new ReplyQueue(tracking)
+    const question = post(T0, { intents: ['question'], label: 'negative' })
+    const praise = post(T0, { intents: ['praise'] })
+    const direct = { ...post(T0), terms: ['@lumen'] }
+    for (const p of [question, praise, direct]) queue.see(p)
+    const late = T0 + REPLY_TARGET_MS + 1
+    expect(queue.overdue('Lumen', late)).toEqual({ total: 1, negative: 1 })
+    expect(queue.overdue('Lumen', T0 + REPLY_TARGET_MS)).toEqual({ total: 0, negative: 0 })
+    const all = new ReplyQueue(tracking, true)
+    for (const p of [question, praise, direct]) all.see(p)
+    expect(all.overdue('Lumen', late)).toEqual({ total: 2, negative: 1 })
+    // The brand's reply answers it.
+    queue.see(post(T0 + 1000, { ownBrand: 'Lumen', replyTo: question.id }))
+    expect(queue.overdue('Lumen', late)).toEqual({ total: 0, negative: 0 })
+  })
+
+  it('counts only what went past the target within the horizon', () => {
+    const queue = new ReplyQueue(tracking)
+    queue.see(post(T0, { intents: ['complaint'], label: 'negative' }))
+    expect(queue.overdue('Lumen', T0 + REPLY_TARGET_MS + 30 * MINUTE, REPLY_TARGET_MS, 60 * MINUTE).negative).toBe(1)
+    expect(queue.overdue('Lumen', T0 + REPLY_TARGET_MS + 90 * MINUTE, REPLY_TARGET_MS, 60 * MINUTE).negative).toBe(0)
+  })
+})
+
+describe('rising terms', () => {
+  it('takes words and pairs, without stop words or the brand, and prefers a pair to its words', () => {
+    expect(termsOf('The Lumen battery drains overnight!', new Set(['lumen']))).toEqual(['battery', 'drains', 'overnight', 'battery drains', 'drains overnight'])
+    const tally = new TermTally(0.1, 3)
+    for (let m = 0; m < 30; m++) {
+      tally.add(['screen', 'camera'])
+      tally.close()
+      tally.learn()
+    }
+    for (let i = 0; i < 6; i++) tally.add(['battery', 'drain', 'battery drain', 'screen'])
+    tally.close()
+    expect(tally.rising(3).map((t) => t.term)).toEqual(['battery drain', 'screen'])
+  })
+})
