@@ -1,12 +1,12 @@
-// One post's path, start to end: source -> normalise -> match -> classify -> store -> aggregate
-// -> live. Engagement updates from the sources go straight to the store. A deletion of a post
+// One post's path, start to end: source -> normalise -> match -> relate -> classify -> triage ->
+// store -> aggregate, measure, assess -> live. Engagement updates from the sources go straight to the store. A deletion of a post
 // Undertow holds is stored, and the post purged from the posts table (or dropped before it gets
 // there, when it is still on its way). Stopping completes the
 // sources; completion then flows down, every buffer flushes, and `done` settles once the last
 // batch is in the store.
 import { asyncScheduler, bufferTime, concatMap, connectable, filter, lastValueFrom, map, merge, mergeMap, type Observable, type SchedulerLike, share, Subject, takeUntil, tap } from 'rxjs'
 import type { Classifier } from '../models/classifier.ts'
-import type { Alert, BrandMetrics, PostDeletion, RiskReading, ScoredPost, SourceEvent, TrackedBrand, WindowAggregate } from './schema.ts'
+import type { Alert, BrandMetrics, PostDeletion, Responsiveness, RiskReading, ScoredPost, SourceEvent, TrackedBrand, WindowAggregate } from './schema.ts'
 import { clickhouseSink } from './sinks/clickhouse.ts'
 import type { Spool } from './sinks/spool.ts'
 import type { DeadLetter } from './sinks/deadletter.ts'
@@ -14,7 +14,8 @@ import { Purge } from './sinks/purge.ts'
 import { RecentKeys } from './sinks/recent-keys.ts'
 import type { AttributedEngagement, Store } from './store/store.ts'
 import type { AlertChange } from './metrics/alerting.ts'
-import { type BacklashOptions, BacklashWatch } from './metrics/backlash.ts'
+import { BacklashWatch } from './metrics/backlash.ts'
+import { replyRules } from './metrics/replies.ts'
 import { MetricsLedger } from './metrics/ledger.ts'
 import { assess } from './transforms/assess.ts'
 import { aggregate, stateFrom } from './transforms/aggregate.ts'
@@ -23,6 +24,7 @@ import { attribute, RecentPosts, type RecentPost, relate } from './transforms/re
 import { classify } from './transforms/classify.ts'
 import { match } from './transforms/match.ts'
 import { normalise, normaliseDeletion, normaliseEngagement } from './transforms/normalise.ts'
+import { triage } from './transforms/triage.ts'
 
 /** How often new posts are pushed to the walls' tickers. */
 export const LIVE_POSTS_MS = 500
@@ -34,6 +36,7 @@ export interface Live {
   pushPosts(posts: ScoredPost[]): void
   pushMetrics(metrics: BrandMetrics[]): void
   pushRisk(readings: RiskReading[]): void
+  pushResponsiveness(brands: Responsiveness[]): void
   pushAlert(change: AlertChange): void
 }
 
@@ -50,8 +53,8 @@ export interface PipelineDeps {
   recentPosts?: readonly RecentPost[]
   /** Where the live metrics are kept (default: a new, empty one). */
   ledger?: MetricsLedger
-  /** How backlash risk is read (which mentions need a reply, the reply target). */
-  backlash?: BacklashOptions
+  /** Which mentions need a reply (every direct @-mention too?) and the reply target. */
+  replies?: { allMentions?: boolean; targetMs?: number }
   /** After the sources stop, how long the sinks go on draining their spools (default: until done). */
   drainOnStopMs?: number
   /** Where each table's batches wait while the store is unreachable (see sinks/spool.ts). */
@@ -117,7 +120,7 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
   const stop$ = new Subject<void>()
   const windows = stateFrom(deps.initialWindows ?? [])
   const ledger = deps.ledger ?? new MetricsLedger(tracking)
-  const watch = new BacklashWatch(tracking, deps.backlash)
+  const watch = new BacklashWatch(tracking, { replyTargetMs: deps.replies?.targetMs })
 
   // Connectable: every branch subscribes before the sources start, so a source that emits
   // synchronously is still read once, by all of them.
@@ -136,6 +139,7 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
     match(tracking, () => stats.untracked++),
     relate(recentPosts),
     classify(classifier, deadLetter, scheduler),
+    triage(replyRules(tracking, deps.replies?.allMentions), recentPosts),
     tap(() => stats.scored++),
     // Deleted while it was being classified: it never reaches the store.
     filter((post) => {
@@ -188,6 +192,7 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
     assess(watch),
     tap((a) => {
       if (a.readings.length > 0) live.pushRisk(a.readings)
+      if (a.responsiveness.length > 0) live.pushResponsiveness(a.responsiveness)
       stats.alerts += a.changes.length
     }),
     mergeMap((a) => a.changes),

@@ -54,6 +54,8 @@ const postProperties = {
    * by `relate` from the posts it saw lately; response times are measured with it.
    */
   answersMentionAt: Type.Optional(Timestamp),
+  /** On such a reply: whether that mention needed a reply (see ScoredPost.needsReply). */
+  mentionNeedsReply: Type.Optional(Type.Boolean()),
 }
 
 export const Post = Type.Object(postProperties, { additionalProperties: false })
@@ -83,7 +85,18 @@ export const Sentiment = Type.Object(
 )
 export type Sentiment = Static<typeof Sentiment>
 
-export const ScoredPost = Type.Object({ ...postProperties, sentiment: Sentiment }, { additionalProperties: false })
+export const ScoredPost = Type.Object(
+  {
+    ...postProperties,
+    sentiment: Sentiment,
+    /**
+     * The brands this mention waits for an answer from: a question, a complaint or a support need,
+     * and by configuration every direct @-mention (pipelines/metrics/replies.ts). Filled by `triage`.
+     */
+    needsReply: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { maxItems: 64 })),
+  },
+  { additionalProperties: false },
+)
 export type ScoredPost = Static<typeof ScoredPost>
 
 /**
@@ -188,6 +201,35 @@ export const RiskPart = Type.Object(
 )
 export type RiskPart = Static<typeof RiskPart>
 
+const Seconds = Type.Union([Type.Number(), Type.Null()])
+
+/** A mention still waiting for the brand's reply. */
+export const WaitingMention = Type.Object({ id: Type.String(), at: Timestamp, ageSeconds: Type.Number(), negative: Type.Boolean() }, { additionalProperties: false })
+
+/** How a brand answers the mentions that need a reply, live (pipelines/metrics/replies.ts). */
+export const Responsiveness = Type.Object(
+  {
+    brand: Type.String(),
+    /** Event time this was measured at. */
+    at: Timestamp,
+    /** Over the mentions of the last 24 hours of event time: those needing a reply, and those answered. */
+    needingReply: Count,
+    answered: Count,
+    replyRate: Ratio,
+    /** Time to the brand's first reply, answered mentions only. */
+    medianSeconds: Seconds,
+    p90Seconds: Seconds,
+    /** Mentions still waiting, by age: under 15 min, under 1 h, under 4 h, under 24 h, older. */
+    waitingByAge: Type.Array(Count),
+    /** Past the reply target (one hour): how many, how many negative, and the oldest (up to 20). */
+    overdue: Count,
+    overdueNegative: Count,
+    oldestOverdue: Type.Array(WaitingMention),
+  },
+  { additionalProperties: false },
+)
+export type Responsiveness = Static<typeof Responsiveness>
+
 /** A brand's backlash risk as of the end of one event-time minute. */
 export const RiskReading = Type.Object(
   {
@@ -253,6 +295,8 @@ export interface Snapshot {
   metrics: BrandMetrics[]
   /** Each brand's latest backlash-risk reading. */
   risk: RiskReading[]
+  /** Each brand's latest responsiveness. */
+  responsiveness: Responsiveness[]
   /** The latest state of the alerts raised lately (RECENT_ALERTS), newest change last. */
   alerts: Alert[]
 }
@@ -275,6 +319,7 @@ export const EVENTS = {
   alertRaised: 'alert.raised.v1',
   alertUpdated: 'alert.updated.v1',
   riskUpdated: 'risk.updated.v1',
+  responsivenessUpdated: 'responsiveness.updated.v1',
   metricsUpdated: 'metrics.updated.v1',
   clock: 'clock.v1',
 } as const
@@ -290,6 +335,8 @@ export interface ServerToClientEvents {
   'alert.updated.v1': (alert: Alert) => void
   /** Each brand's backlash risk for the minutes that just ended. */
   'risk.updated.v1': (readings: RiskReading[]) => void
+  /** Each brand's responsiveness, as event-time minutes end. */
+  'responsiveness.updated.v1': (brands: Responsiveness[]) => void
   /** Every brand x source x window whose figures changed since the last (about once a second). */
   'metrics.updated.v1': (metrics: BrandMetrics[]) => void
   'clock.v1': (clock: Clock) => void

@@ -34,6 +34,8 @@ export const ConfigSchema = Type.Object(
     BRANDS_FILE: Type.String({ default: '', description: 'The tracking file (YAML or JSON): brands, their keywords, own accounts per network and competitors; see `docs/brands.example.yaml`. Empty: BRAND and COMPETITORS name them.' }),
     BRAND: Type.String({ minLength: 1, maxLength: 64, default: 'Lumen', description: 'Without BRANDS_FILE: the brand the wall watches (the simulator writes about it).' }),
     COMPETITORS: Type.String({ default: 'Corvid,Nimbus', description: 'Without BRANDS_FILE: comma-separated competitor brands, shown beside it.' }),
+    REPLY_ALL_MENTIONS: Type.Boolean({ default: false, description: 'Responsiveness: every post that @-mentions one of a brand\'s own accounts needs a reply, not only questions, complaints and support needs.' }),
+    REPLY_TARGET_MINUTES: Type.Integer({ minimum: 1, maximum: 7 * 24 * 60, default: 60, description: 'Responsiveness: minutes within which a mention that needs a reply should get one; past it the mention is overdue (and counts toward backlash risk when negative).' }),
     SENTIMENT_MODEL: Type.String({ default: '', description: 'Classifier: empty for the bundled model (models/sentiment), `lexicon` for VADER, or a model folder or Hugging Face hub id.' }),
     LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       default: 'info',

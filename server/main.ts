@@ -64,6 +64,7 @@ async function main(): Promise<void> {
     initialWindows: await store.minuteAggregates({ lastMinutes: RETAIN_MINUTES }),
     recentPosts: await store.recentPosts(RECENT_POSTS),
     spools,
+    replies: { allMentions: config.REPLY_ALL_MENTIONS, targetMs: config.REPLY_TARGET_MINUTES * 60_000 },
     // Within the graceful stop's deadline; what is left drains at the next start.
     drainOnStopMs: SHUTDOWN_TIMEOUT_MS / 2,
   })

@@ -2,7 +2,7 @@
 // is over (GRACE_MS after its end, in event time, so posts still in flight land in it) each brand's
 // minute is read for risk (risk.ts), its alert moved on (alerting.ts), and then learned into the
 // baseline. A post for a minute already read is late: stored and counted, but not read for risk.
-import type { RiskReading, ScoredPost, TrackedBrand } from '../schema.ts'
+import type { Responsiveness, RiskReading, ScoredPost, TrackedBrand } from '../schema.ts'
 import { AlertLifecycle, type AlertChange, type Evidence, LEVELS } from './alerting.ts'
 import { REPLY_TARGET_MS, ReplyQueue } from './replies.ts'
 import { Baseline, emptyTally, LEARN_IN_BACKLASH, type MinuteTally, BASELINE_MINUTES } from './risk.ts'
@@ -36,11 +36,12 @@ interface Watched {
 export interface Assessment {
   readings: RiskReading[]
   changes: AlertChange[]
+  /** Each brand's responsiveness as of the last minute read, when any was. */
+  responsiveness: Responsiveness[]
 }
 
 export interface BacklashOptions {
-  /** Every direct @-mention of a brand's account needs a reply, not only questions and complaints. */
-  replyToAllMentions?: boolean
+  /** The reply target (default REPLY_TARGET_MS, an hour). */
   replyTargetMs?: number
 }
 
@@ -51,12 +52,14 @@ export class BacklashWatch {
   /** Every minute before this one (epoch ms of its start) has been read; NaN before the first post. */
   private next = Number.NaN
   late = 0
+  private readonly target: number
 
   constructor(
     tracking: readonly TrackedBrand[],
-    private readonly options: BacklashOptions = {},
+    options: BacklashOptions = {},
   ) {
-    this.replies = new ReplyQueue(tracking, options.replyToAllMentions ?? false)
+    this.replies = new ReplyQueue()
+    this.target = options.replyTargetMs ?? REPLY_TARGET_MS
     for (const b of tracking) {
       // The brand's own names and handles say nothing about what a burst is about.
       const ignore = new Set([...b.keywords, ...b.handles].flatMap((k) => termsOf(k, new Set())).concat(b.name.toLowerCase()))
@@ -77,15 +80,17 @@ export class BacklashWatch {
 
   /** Reads every minute that ended before `now` (event time). */
   closeUpTo(now: number): Assessment {
-    const out: Assessment = { readings: [], changes: [] }
+    const out: Assessment = { readings: [], changes: [], responsiveness: [] }
     if (Number.isNaN(this.next)) return out
     const end = now - (now % MINUTE)
     if (end - this.next > MAX_GAP_MINUTES * MINUTE) this.next = end - MAX_GAP_MINUTES * MINUTE
+    if (this.next >= end) return out
     for (; this.next < end; this.next += MINUTE) {
       const minute = this.pending.get(this.next)
       this.pending.delete(this.next)
       for (const [brand, watched] of this.brands) this.read(brand, watched, this.next, minute?.get(brand), out)
     }
+    for (const brand of this.brands.keys()) out.responsiveness.push(this.replies.responsiveness(brand, end, this.target))
     return out
   }
 
@@ -116,8 +121,7 @@ export class BacklashWatch {
     w.terms.close()
     w.negatives.push(pending?.negatives ?? [])
     if (w.negatives.length > BURST_MINUTES) w.negatives.shift()
-    const target = this.options.replyTargetMs ?? REPLY_TARGET_MS
-    tally.overdue = this.replies.overdue(brand, minute + MINUTE, target, OVERDUE_HORIZON_MS).negative
+    tally.overdue = this.replies.overdue(brand, minute + MINUTE, this.target, OVERDUE_HORIZON_MS).negative
     const reading = w.baseline.read(brand, minute, tally)
     const change = w.lifecycle.step(reading, () => evidence(w))
     out.readings.push(reading)

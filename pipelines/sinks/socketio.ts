@@ -1,7 +1,7 @@
 // The live sink: pushes changed windows, metrics and new posts to every connected wall, and remembers the
 // recent ones (bounded) so a wall that connects gets them in its snapshot.
 import type { AlertChange } from '../metrics/alerting.ts'
-import type { Alert, BrandMetrics, RiskReading, ScoredPost, ServerToClientEvents, WindowAggregate } from '../schema.ts'
+import type { Alert, BrandMetrics, Responsiveness, RiskReading, ScoredPost, ServerToClientEvents, WindowAggregate } from '../schema.ts'
 import { EVENTS } from '../schema.ts'
 
 /** Posts kept for the ticker of a newly connected wall. */
@@ -22,6 +22,7 @@ export class LiveView {
   private posts: ScoredPost[] = []
   private readonly metrics = new Map<string, BrandMetrics>()
   private readonly risk = new Map<string, RiskReading>()
+  private readonly responsiveness = new Map<string, Responsiveness>()
   private readonly alerts = new Map<string, Alert>()
   private newestMinute = 0
   private newestPost = 0
@@ -57,6 +58,14 @@ export class LiveView {
   /** Each brand's latest risk reading. */
   currentRisk(): RiskReading[] {
     return [...this.risk.values()]
+  }
+
+  applyResponsiveness(brands: readonly Responsiveness[]): void {
+    for (const r of brands) this.responsiveness.set(r.brand, r)
+  }
+
+  currentResponsiveness(): Responsiveness[] {
+    return [...this.responsiveness.values()]
   }
 
   applyAlert(alert: Alert): void {
@@ -104,6 +113,11 @@ export class SocketIoSink {
   pushRisk(readings: RiskReading[]): void {
     this.view.applyRisk(readings)
     this.io.emit(EVENTS.riskUpdated, readings)
+  }
+
+  pushResponsiveness(brands: Responsiveness[]): void {
+    this.view.applyResponsiveness(brands)
+    this.io.emit(EVENTS.responsivenessUpdated, brands)
   }
 
   pushAlert(change: AlertChange): void {

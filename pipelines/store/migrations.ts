@@ -202,7 +202,7 @@ export const MIGRATIONS: Migration[] = [
   },
   {
     version: 3,
-    name: 'middle count per minute; authors keyed by followers',
+    name: 'middle and needs-reply counts per minute; replies to mentions that needed one; authors keyed by followers',
     statements: [
       // The middle of the crowd (metrics/definition.ts, isMiddle), decided once per post by the
       // pipeline and stored with it, so the live figures and the stored ones cannot disagree on
@@ -211,6 +211,20 @@ export const MIGRATIONS: Migration[] = [
       // (18.x wants every column named).
       `ALTER TABLE posts ADD COLUMN middle UInt8 AFTER uncertain`,
       `ALTER TABLE brand_source_minute ADD COLUMN middle UInt64 AFTER uncertain`,
+      // The same for which brands a mention waits for a reply from (metrics/replies.ts), and on a
+      // brand's reply, whether the mention it answers needed one: the response rate and times are
+      // over those mentions. Before this migration both read 0.
+      `ALTER TABLE posts ADD COLUMN needs_reply Array(String) AFTER intents`,
+      `ALTER TABLE posts ADD COLUMN mention_needs_reply UInt8 AFTER answers_mention_ms`,
+      `ALTER TABLE brand_source_minute ADD COLUMN needs_reply UInt64 AFTER middle`,
+      `ALTER TABLE brand_replies ADD COLUMN needed UInt8`,
+      `DROP TABLE IF EXISTS brand_replies_mv`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS brand_replies_mv TO brand_replies AS
+      SELECT own_brand AS brand, reply_to, id AS reply_id, created_at AS replied_at, created_ms AS replied_ms,
+        toStartOfMinute(toDateTime(intDiv(answers_mention_ms, 1000), 'UTC')) AS mention_minute, answers_mention_ms AS mention_ms,
+        mention_needs_reply AS needed
+      FROM posts
+      WHERE own_brand != '' AND reply_to != '' AND answers_mention_ms > 0`,
       `DROP TABLE IF EXISTS brand_source_minute_posts_mv`,
       `DROP TABLE IF EXISTS brand_source_minute_engagement_mv`,
       `CREATE MATERIALIZED VIEW IF NOT EXISTS brand_source_minute_posts_mv TO brand_source_minute AS
@@ -225,6 +239,7 @@ export const MIGRATIONS: Migration[] = [
         toUInt64(countIf(mixed = 1)) AS mixed,
         toUInt64(countIf(uncertain = 1)) AS uncertain,
         toUInt64(sum(middle)) AS middle,
+        toUInt64(countIf(has(needs_reply, brand))) AS needs_reply,
         ${INTENT_COUNTS.map((i) => `toUInt64(countIf(has(intents, '${i}'))) AS ${i}`).join(',\n        ')},
         ${ENGAGEMENT_SUMS}
       FROM posts
@@ -234,7 +249,7 @@ export const MIGRATIONS: Migration[] = [
         arrayJoin(brands) AS brand,
         source,
         toStartOfMinute(at) AS minute,
-        ${['posts', 'negative', 'neutral', 'positive', 'mixed', 'uncertain', 'middle', ...INTENT_COUNTS].map((c) => `toUInt64(0) AS ${c}`).join(',\n        ')},
+        ${['posts', 'negative', 'neutral', 'positive', 'mixed', 'uncertain', 'middle', 'needs_reply', ...INTENT_COUNTS].map((c) => `toUInt64(0) AS ${c}`).join(',\n        ')},
         ${ENGAGEMENT_SUMS}
       FROM engagement
       GROUP BY brand, source, minute`,

@@ -162,31 +162,35 @@ export function searchParams(search: PostSearch) {
   }
 }
 
-// Mentions come from the minute table; answered ones and their delays from brand_replies, which
-// holds each brand reply with the time of the mention it answers. Both take whole minutes: a
-// mention counts when its minute starts inside the range, as in the volume series.
+// Mentions that needed a reply come from the minute table; answered ones and their delays from
+// brand_replies, which holds each brand reply with the time of the mention it answers and whether
+// that mention needed a reply (metrics/replies.ts). Both take whole minutes: a mention counts when
+// its minute starts inside the range, as in the volume series. The first reply may come after it.
 export const RESPONSE_TIMES = `
 SELECT
   (SELECT sum(posts) FROM brand_source_minute
    WHERE brand = {brand:String} AND minute >= toDateTime({fromS:UInt32}) AND minute < toDateTime({toS:UInt32})) AS mentions,
+  (SELECT sum(needs_reply) FROM brand_source_minute
+   WHERE brand = {brand:String} AND minute >= toDateTime({fromS:UInt32}) AND minute < toDateTime({toS:UInt32})) AS needing_reply,
   count() AS answered,
   quantileExact(0.5)(delay_ms) AS median_ms,
   quantileExact(0.9)(delay_ms) AS p90_ms
 FROM (
   SELECT reply_to, toInt64(min(replied_ms)) - toInt64(any(mention_ms)) AS delay_ms
   FROM brand_replies
-  WHERE brand = {brand:String} AND mention_minute >= toDateTime({fromS:UInt32}) AND mention_minute < toDateTime({toS:UInt32})
+  WHERE brand = {brand:String} AND needed = 1 AND mention_minute >= toDateTime({fromS:UInt32}) AND mention_minute < toDateTime({toS:UInt32})
+    AND replied_ms < {asOfMs:UInt64}
   GROUP BY reply_to
 )`
 
 export function responseTimesParams(query: ResponseTimesQuery) {
   const { fromS, toS } = range(query.from, query.to)
-  return { brand: query.brand, fromS, toS }
+  return { brand: query.brand, fromS, toS, asOfMs: query.asOf === undefined ? MAX_MS : clampMs(Date.parse(query.asOf)) }
 }
 
 /** The newest posts, for relating replies and engagement after a restart. */
 export const RECENT_POSTS = `
-SELECT id, source, brands, created_ms FROM posts
+SELECT id, source, brands, created_ms, needs_reply FROM posts
 ORDER BY created_at DESC, id DESC
 LIMIT {limit:UInt32}`
 

@@ -37,8 +37,10 @@ export function postRow(p: ScoredPost) {
     mixed: p.sentiment.mixed ? 1 : 0,
     uncertain: p.sentiment.uncertain ? 1 : 0,
     middle: isMiddle(p) ? 1 : 0,
+    needs_reply: p.needsReply ?? [],
     intents: p.sentiment.intents,
     answers_mention_ms: p.answersMentionAt ? Date.parse(p.answersMentionAt) : 0,
+    mention_needs_reply: p.mentionNeedsReply ? 1 : 0,
     // Given, not left to DEFAULT: 18.x fills an omitted column with its type's default.
     ingested_at: seconds(Date.now()),
   }
@@ -113,7 +115,8 @@ export function postFromRow(row: Record<string, unknown>): ScoredPost {
     brands: row.brands as string[],
     terms: row.terms as string[],
     ...(str('own_brand') ? { ownBrand: str('own_brand') } : {}),
-    ...(n('answers_mention_ms') > 0 ? { answersMentionAt: new Date(n('answers_mention_ms')).toISOString() } : {}),
+    ...(n('answers_mention_ms') > 0 ? { answersMentionAt: new Date(n('answers_mention_ms')).toISOString(), mentionNeedsReply: n('mention_needs_reply') === 1 } : {}),
+    ...((row.needs_reply as string[] | undefined)?.length ? { needsReply: row.needs_reply as string[] } : {}),
     sentiment: {
       label: str('label') as Label,
       scores: { negative: n('p_negative'), neutral: n('p_neutral'), positive: n('p_positive') },

@@ -265,16 +265,17 @@ export abstract class SqlStore implements Store {
   }
 
   async recentPosts(limit: number): Promise<RecentPost[]> {
-    const rows = await this.rows<{ id: string; source: RecentPost['source']; brands: string[]; created_ms: string }>(RECENT_POSTS, { limit })
-    return rows.reverse().map((r) => ({ id: r.id, source: r.source, brands: r.brands, createdAt: new Date(Number(r.created_ms)).toISOString() }))
+    const rows = await this.rows<{ id: string; source: RecentPost['source']; brands: string[]; created_ms: string; needs_reply: string[] }>(RECENT_POSTS, { limit })
+    return rows.reverse().map((r) => ({ id: r.id, source: r.source, brands: r.brands, createdAt: new Date(Number(r.created_ms)).toISOString(), ...(r.needs_reply.length > 0 ? { needsReply: r.needs_reply } : {}) }))
   }
 
   async responseTimes(query: ResponseTimesQuery): Promise<ResponseTimes> {
     const [row] = await this.rows<Record<string, string | number>>(RESPONSE_TIMES, responseTimesParams(query))
     const mentions = Number(row?.mentions ?? 0)
+    const needingReply = Number(row?.needing_reply ?? 0)
     const answered = Number(row?.answered ?? 0)
     const seconds = (key: string) => (answered > 0 ? Number(row?.[key]) / 1000 : null)
-    return { mentions, answered, replyRate: mentions > 0 ? answered / mentions : 0, medianSeconds: seconds('median_ms'), p90Seconds: seconds('p90_ms') }
+    return { mentions, needingReply, answered, replyRate: needingReply > 0 ? answered / needingReply : null, medianSeconds: seconds('median_ms'), p90Seconds: seconds('p90_ms') }
   }
 
   async audience(query: AudienceQuery): Promise<Audience> {

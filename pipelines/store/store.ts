@@ -88,14 +88,21 @@ export interface ResponseTimesQuery {
   /** Range of the mentions (not of the replies), ISO 8601, applied to whole minutes. */
   from?: string
   to?: string
+  /** Only replies before this time count (what was known then); default: every reply stored. */
+  asOf?: string
 }
 
-/** How the brand answers the posts that mention it, over a time range of those posts. */
+/**
+ * How the brand answers the mentions that need a reply (metrics/replies.ts), over a time range of
+ * those mentions: the same figures as the live Responsiveness over the same range.
+ */
 export interface ResponseTimes {
   mentions: number
-  /** Mentions with at least one reply from the brand's own accounts. */
+  needingReply: number
+  /** Mentions needing a reply with at least one reply from the brand's own accounts. */
   answered: number
-  replyRate: number
+  /** answered / needingReply; null when none needed one. */
+  replyRate: number | null
   /** Time to the first reply, answered mentions only; null when none was answered. */
   medianSeconds: number | null
   p90Seconds: number | null

@@ -16,6 +16,8 @@ export interface RecentPost {
   source: Post['source']
   brands: readonly string[]
   createdAt: string
+  /** The brands it waits for a reply from, once `triage` has told. */
+  needsReply?: readonly string[]
 }
 
 export class RecentPosts {
@@ -25,8 +27,14 @@ export class RecentPosts {
   /** Oldest first, so the newest are kept when there are more than the capacity. */
   add(post: RecentPost): void {
     this.posts.delete(post.id)
-    this.posts.set(post.id, { id: post.id, source: post.source, brands: post.brands, createdAt: post.createdAt })
+    this.posts.set(post.id, { id: post.id, source: post.source, brands: post.brands, createdAt: post.createdAt, ...(post.needsReply ? { needsReply: post.needsReply } : {}) })
     if (this.posts.size > this.capacity) this.posts.delete(this.posts.keys().next().value!)
+  }
+
+  /** Once classified: which brands the post waits for a reply from (kept in place, not re-ordered). */
+  markNeedsReply(id: string, brands: readonly string[]): void {
+    const post = this.posts.get(id)
+    if (post) post.needsReply = brands
   }
 
   get(id: string): RecentPost | undefined {
@@ -43,7 +51,10 @@ export function attributeEngagement(update: EngagementUpdate, recent: RecentPost
   return { ...update, source: post?.source ?? '', brands: post?.brands ?? [] }
 }
 
-/** The post, with answersMentionAt when it is its brand's reply to a mention of the brand. */
+/**
+ * The post, with answersMentionAt when it is its brand's reply to a mention of the brand (whether
+ * that mention needed a reply is known only once it is classified: `triage` adds it).
+ */
 export function linkReply(post: Post, recent: RecentPosts): Post {
   if (!post.ownBrand || !post.replyTo) return post
   const mention = recent.get(post.replyTo)

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest'
 import { type AlertChange, AlertLifecycle, CALM_MINUTES, COOLDOWN_MINUTES, LEVELS } from '../../pipelines/metrics/alerting.ts'
 import { BacklashWatch, GRACE_MS } from '../../pipelines/metrics/backlash.ts'
-import { REPLY_TARGET_MS, ReplyQueue } from '../../pipelines/metrics/replies.ts'
+import { needsReplyFrom, REPLY_TARGET_MS, ReplyQueue, replyRules } from '../../pipelines/metrics/replies.ts'
 import { Baseline, emptyTally, type MinuteTally, WARMUP_MINUTES, WEIGHTS } from '../../pipelines/metrics/risk.ts'
 import { TermTally, termsOf } from '../../pipelines/metrics/terms.ts'
 import type { Intent, Label, RiskReading, ScoredPost } from '../../pipelines/schema.ts'
@@ -156,7 +156,7 @@ describe('backlash watch', () => {
 
   it('counts a post for a minute already read as late, and reads nothing before the first post', () => {
     const watch = new BacklashWatch(tracking)
-    expect(watch.closeUpTo(T0 + 10 * MINUTE)).toEqual({ readings: [], changes: [] })
+    expect(watch.closeUpTo(T0 + 10 * MINUTE)).toEqual({ readings: [], changes: [], responsiveness: [] })
     watch.see(post(T0 + 5 * MINUTE))
     watch.see(post(T0 + 7 * MINUTE))
     watch.see(post(T0 + 5 * MINUTE + 1000))
@@ -164,29 +164,42 @@ describe('backlash watch', () => {
   })
 })
 
-describe('reply queue', () => {
-  it('waits for a reply to questions, complaints and support needs, and by configuration to direct mentions', () => {
-    const queue = new ReplyQueue(tracking)
+describe('replies', () => {
+  it('needs a reply to questions, complaints and support needs, and by configuration to direct mentions', () => {
     const question = post(T0, { intents: ['question'], label: 'negative' })
     const praise = post(T0, { intents: ['praise'] })
     const direct = { ...post(T0), terms: ['@lumen'] }
-    for (const p of [question, praise, direct]) queue.see(p)
-    const late = T0 + REPLY_TARGET_MS + 1
-    expect(queue.overdue('Lumen', late)).toEqual({ total: 1, negative: 1 })
-    expect(queue.overdue('Lumen', T0 + REPLY_TARGET_MS)).toEqual({ total: 0, negative: 0 })
-    const all = new ReplyQueue(tracking, true)
-    for (const p of [question, praise, direct]) all.see(p)
-    expect(all.overdue('Lumen', late)).toEqual({ total: 2, negative: 1 })
-    // The brand's reply answers it.
-    queue.see(post(T0 + 1000, { ownBrand: 'Lumen', replyTo: question.id }))
-    expect(queue.overdue('Lumen', late)).toEqual({ total: 0, negative: 0 })
+    const rules = replyRules(tracking)
+    expect([question, praise, direct].map((p) => needsReplyFrom(p, rules))).toEqual([['Lumen'], [], []])
+    const all = replyRules(tracking, true)
+    expect([question, praise, direct].map((p) => needsReplyFrom(p, all))).toEqual([['Lumen'], [], ['Lumen']])
   })
 
-  it('counts only what went past the target within the horizon', () => {
-    const queue = new ReplyQueue(tracking)
-    queue.see(post(T0, { intents: ['complaint'], label: 'negative' }))
-    expect(queue.overdue('Lumen', T0 + REPLY_TARGET_MS + 30 * MINUTE, REPLY_TARGET_MS, 60 * MINUTE).negative).toBe(1)
-    expect(queue.overdue('Lumen', T0 + REPLY_TARGET_MS + 90 * MINUTE, REPLY_TARGET_MS, 60 * MINUTE).negative).toBe(0)
+  it('keeps the queue by age, singles out the overdue, and measures the first replies over the day', () => {
+    const queue = new ReplyQueue()
+    const waiting = (at: number, negative = false, brands = ['Lumen']) => ({ ...post(at, { label: negative ? 'negative' : 'positive' }), needsReply: brands })
+    const a = waiting(T0, true)
+    const b = waiting(T0 + 10 * MINUTE)
+    const c = waiting(T0 + 100 * MINUTE, true)
+    const d = waiting(T0 + 110 * MINUTE)
+    for (const p of [a, b, c, d, post(T0), waiting(T0, true, ['Corvid'])]) queue.see(p)
+    queue.see(post(T0 + 30 * MINUTE, { ownBrand: 'Lumen', replyTo: b.id }))
+    queue.see(post(T0 + 40 * MINUTE, { ownBrand: 'Lumen', replyTo: b.id })) // a second reply: the first counts
+    queue.see(post(T0 + 115 * MINUTE, { ownBrand: 'Lumen', replyTo: d.id }))
+    const now = T0 + 120 * MINUTE
+    const r = queue.responsiveness('Lumen', now)
+    expect(r).toMatchObject({ needingReply: 4, answered: 2, replyRate: 0.5, medianSeconds: 20 * 60, p90Seconds: 20 * 60, overdue: 1, overdueNegative: 1 })
+    // c waits 20 minutes (under an hour), a 120 minutes (under four hours).
+    expect(r.waitingByAge).toEqual([0, 1, 1, 0, 0])
+    expect(r.oldestOverdue).toEqual([{ id: a.id, at: a.createdAt, ageSeconds: 7200, negative: true }])
+    expect(queue.overdue('Lumen', now)).toEqual({ total: 1, negative: 1 })
+    // Past the target within the last hour only: a went past it at T0 + 60 min.
+    expect(queue.overdue('Lumen', now, REPLY_TARGET_MS, 30 * MINUTE).total).toBe(0)
+    expect(queue.overdue('Lumen', now, REPLY_TARGET_MS, 60 * MINUTE).total).toBe(1)
+    // A reply dated after "now" does not count yet.
+    queue.see(post(now + 5_000, { ownBrand: 'Lumen', replyTo: c.id }))
+    expect(queue.responsiveness('Lumen', now).answered).toBe(2)
+    expect(queue.responsiveness('Lumen', now + MINUTE).answered).toBe(3)
   })
 })
 

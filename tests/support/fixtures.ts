@@ -5,7 +5,7 @@ import type { Classifier } from '../../models/classifier.ts'
 import { LexiconClassifier } from '../../models/lexicon.ts'
 import { startPipeline } from '../../pipelines/pipeline.ts'
 import type { AlertChange } from '../../pipelines/metrics/alerting.ts'
-import type { BrandMetrics, Post, RiskReading, ScoredPost, SourceEvent, WindowAggregate } from '../../pipelines/schema.ts'
+import type { BrandMetrics, Post, Responsiveness, RiskReading, ScoredPost, SourceEvent, WindowAggregate } from '../../pipelines/schema.ts'
 import { MemoryDeadLetter } from '../../pipelines/sinks/deadletter.ts'
 import { generate, type TimedEvent } from '../../pipelines/sources/simulator/generate.ts'
 import { launchDay } from '../../pipelines/sources/simulator/scenario.ts'
@@ -54,6 +54,10 @@ export class RecordingLive {
   }
   pushAlert(change: AlertChange) {
     this.alerts.push(change)
+  }
+  readonly responsiveness = new Map<string, Responsiveness>()
+  pushResponsiveness(brands: Responsiveness[]) {
+    for (const r of brands) this.responsiveness.set(r.brand, r)
   }
   pushMetrics(metrics: BrandMetrics[]) {
     for (const m of metrics) this.metrics.set(`${m.brand}|${m.source}|${m.window}`, m)
