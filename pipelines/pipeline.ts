@@ -24,6 +24,7 @@ import { attribute, RecentPosts, type RecentPost, relate } from './transforms/re
 import { classify } from './transforms/classify.ts'
 import { match } from './transforms/match.ts'
 import { normalise, normaliseDeletion, normaliseEngagement } from './transforms/normalise.ts'
+import { DEFAULT_ROUTES, route, type Routes } from './transforms/route.ts'
 import { triage } from './transforms/triage.ts'
 
 /** How often new posts are pushed to the walls' tickers. */
@@ -38,6 +39,8 @@ export interface Live {
   pushRisk(readings: RiskReading[]): void
   pushResponsiveness(brands: Responsiveness[]): void
   pushAlert(change: AlertChange): void
+  /** The posts routed to one team (transforms/route.ts) lately. */
+  pushTeamPosts(team: string, posts: ScoredPost[]): void
 }
 
 export interface PipelineDeps {
@@ -53,6 +56,8 @@ export interface PipelineDeps {
   recentPosts?: readonly RecentPost[]
   /** Where the live metrics are kept (default: a new, empty one). */
   ledger?: MetricsLedger
+  /** Which team each intent goes to (default DEFAULT_ROUTES). */
+  routes?: Routes
   /** Which mentions need a reply (every direct @-mention too?) and the reply target. */
   replies?: { allMentions?: boolean; targetMs?: number }
   /** After the sources stop, how long the sinks go on draining their spools (default: until done). */
@@ -222,6 +227,11 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
       bufferTime(LIVE_POSTS_MS, null, Number.POSITIVE_INFINITY, scheduler),
       filter((posts) => posts.length > 0),
       tap((posts) => live.pushPosts(posts)),
+    ),
+    stored$.pipe(
+      mergeMap((batch) => batch),
+      route(deps.routes ?? DEFAULT_ROUTES, scheduler),
+      tap(({ team, posts }) => live.pushTeamPosts(team, posts)),
     ),
     merge(
       stored$.pipe(mergeMap((batch) => batch.map((post): Measured => ({ kind: 'post', post })))),

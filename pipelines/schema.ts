@@ -320,6 +320,7 @@ export const EVENTS = {
   alertUpdated: 'alert.updated.v1',
   riskUpdated: 'risk.updated.v1',
   responsivenessUpdated: 'responsiveness.updated.v1',
+  teamPosts: 'team.posts.v1',
   metricsUpdated: 'metrics.updated.v1',
   clock: 'clock.v1',
 } as const
@@ -337,6 +338,8 @@ export interface ServerToClientEvents {
   'risk.updated.v1': (readings: RiskReading[]) => void
   /** Each brand's responsiveness, as event-time minutes end. */
   'responsiveness.updated.v1': (brands: Responsiveness[]) => void
+  /** To a team's room only (connect with `?team=<name>`): the posts routed to it lately. */
+  'team.posts.v1': (feed: { team: string; posts: ScoredPost[] }) => void
   /** Every brand x source x window whose figures changed since the last (about once a second). */
   'metrics.updated.v1': (metrics: BrandMetrics[]) => void
   'clock.v1': (clock: Clock) => void

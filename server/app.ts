@@ -14,6 +14,8 @@ import { type IngestOptions, ingestRoutes } from './routes/ingest.ts'
 import { metricsRoutes } from './routes/metrics.ts'
 import { postRoutes } from './routes/posts.ts'
 import { responsivenessRoutes } from './routes/responsiveness.ts'
+import { teamRoutes } from './routes/teams.ts'
+import { DEFAULT_ROUTES, type Routes, teamsOf } from '../pipelines/transforms/route.ts'
 import { buildSnapshot } from './snapshot.ts'
 
 export interface ServerOptions {
@@ -24,23 +26,27 @@ export interface ServerOptions {
   logger?: FastifyServerOptions['logger']
   /** Folder of the built client; defaults to client/dist. */
   clientRoot?: string
+  /** Which team each intent goes to (default DEFAULT_ROUTES). */
+  routes?: Routes
   /** The webhook (POST /api/ingest), when the webhook source runs. */
   ingest?: IngestOptions
 }
 
 export async function buildServer(options: ServerOptions) {
-  const { store, view, tracking } = options
+  const { store, view, tracking, routes = DEFAULT_ROUTES } = options
   const app = Fastify({ logger: options.logger ?? false }).withTypeProvider<TypeBoxTypeProvider>()
   installErrorHandlers(app)
   await app.register(socketIoPlugin, {
     snapshot: () => buildSnapshot(store, view, tracking, (error) => app.log.warn({ err: error }, 'snapshot without stored windows: the store did not answer')),
     clock: () => ({ serverTime: new Date().toISOString(), watermark: view.watermark() }),
+    teams: teamsOf(routes),
   })
   await app.register(healthRoutes, { store, info: options.health })
   await app.register(aggregateRoutes, { store })
   await app.register(postRoutes, { store })
   await app.register(responsivenessRoutes, { store })
   await app.register(metricsRoutes, { store, tracking })
+  await app.register(teamRoutes, { store, routes })
   if (options.ingest) await app.register(ingestRoutes, options.ingest)
   await app.register(clientPlugin, options.clientRoot ? { root: options.clientRoot } : {})
   await app.ready()

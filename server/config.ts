@@ -3,7 +3,8 @@
 // The README's configuration table is generated from this schema (`npm run docs:config`).
 import Type, { type Static } from 'typebox'
 import Value from 'typebox/value'
-import { SOURCE_NAMES } from '../pipelines/schema.ts'
+import { type Intent, INTENTS, SOURCE_NAMES } from '../pipelines/schema.ts'
+import type { Routes } from '../pipelines/transforms/route.ts'
 import { streamParts } from '../pipelines/sources/mastodon.ts'
 
 /** Sources that are implemented today; the rest of SOURCE_NAMES arrive with the connectors issue. */
@@ -36,6 +37,9 @@ export const ConfigSchema = Type.Object(
     COMPETITORS: Type.String({ default: 'Corvid,Nimbus', description: 'Without BRANDS_FILE: comma-separated competitor brands, shown beside it.' }),
     REPLY_ALL_MENTIONS: Type.Boolean({ default: false, description: 'Responsiveness: every post that @-mentions one of a brand\'s own accounts needs a reply, not only questions, complaints and support needs.' }),
     REPLY_TARGET_MINUTES: Type.Integer({ minimum: 1, maximum: 7 * 24 * 60, default: 60, description: 'Responsiveness: minutes within which a mention that needs a reply should get one; past it the mention is overdue (and counts toward backlash risk when negative).' }),
+    ROUTES: Type.String({ default: 'question=support,complaint=support,support=support,suggestion=product,comparison=product,praise=marketing', description: 'Routing: comma-separated `intent=team`; each team gets the posts with those intents live (socket.io `?team=<name>`, `team.posts.v1`) and in history (`GET /api/teams/<team>/posts`). Intents: question, suggestion, complaint, praise, comparison, support.' }),
+    TEAM_WEBHOOKS: Type.String({ default: '', description: 'Routing: comma-separated `team=URL`; each team\'s routed posts are posted there as they arrive (JSON with `text`, `team`, `posts`).' }),
+    ALERT_WEBHOOK_URL: Type.String({ default: '', pattern: '^(https?://.+)?$', description: 'Backlash alerts (raised, escalated, resolved) are posted here as Slack-compatible JSON (`text`, `blocks`, and the `alert`). Empty: none.' }),
     SENTIMENT_MODEL: Type.String({ default: '', description: 'Classifier: empty for the bundled model (models/sentiment), `lexicon` for VADER, or a model folder or Hugging Face hub id.' }),
     LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       default: 'info',
@@ -74,7 +78,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     problems.push(`${key}=${JSON.stringify(env[key])}: ${error.message} (${schema.description ?? ''})`)
   }
   if (env.BRANDS_FILE && (env.BRAND || env.COMPETITORS)) problems.push('BRAND, COMPETITORS: BRANDS_FILE names the brands; remove these or BRANDS_FILE')
-  if (problems.length === 0) problems.push(...checkSources(String(candidate.SOURCES)), ...checkBrands(candidate as Config), ...checkIngest(candidate as Config), ...checkJetstream(candidate as Config), ...checkMastodon(candidate as Config))
+  if (problems.length === 0) problems.push(...checkSources(String(candidate.SOURCES)), ...checkBrands(candidate as Config), ...checkIngest(candidate as Config), ...checkJetstream(candidate as Config), ...checkMastodon(candidate as Config), ...routingOf(candidate as Config).problems)
   if (problems.length > 0) throw new ConfigError([...new Set(problems)])
   return candidate as Config
 }
@@ -130,6 +134,31 @@ function checkMastodon(config: Config): string[] {
     problems.push((error as Error).message)
   }
   return problems
+}
+
+/** ROUTES and TEAM_WEBHOOKS read and checked: every intent known, every team routed to, every URL a URL. */
+export function routingOf(config: Pick<Config, 'ROUTES' | 'TEAM_WEBHOOKS'>): { routes: Routes; webhooks: Map<string, string>; problems: string[] } {
+  const problems: string[] = []
+  const routes: Partial<Record<Intent, string>> = {}
+  for (const pair of listOf(config.ROUTES)) {
+    const [intent, team, extra] = pair.split('=').map((s) => s.trim())
+    if (!intent || !team || extra !== undefined) problems.push(`ROUTES: "${pair}" is not intent=team`)
+    else if (!(INTENTS as readonly string[]).includes(intent)) problems.push(`ROUTES: "${intent}" is not an intent (expected ${INTENTS.join(', ')})`)
+    else if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(team)) problems.push(`ROUTES: team "${team}" must be lower-case letters, digits, - or _`)
+    else routes[intent as Intent] = team
+  }
+  const teams = new Set(Object.values(routes))
+  const webhooks = new Map<string, string>()
+  for (const pair of listOf(config.TEAM_WEBHOOKS)) {
+    const at = pair.indexOf('=')
+    const team = pair.slice(0, at).trim()
+    const url = pair.slice(at + 1).trim()
+    if (at <= 0) problems.push(`TEAM_WEBHOOKS: "${pair}" is not team=URL`)
+    else if (!teams.has(team)) problems.push(`TEAM_WEBHOOKS: no intent is routed to team "${team}" (teams: ${[...teams].join(', ') || 'none'})`)
+    else if (!/^https?:\/\/\S+$/.test(url)) problems.push(`TEAM_WEBHOOKS: "${url}" for ${team} is not an http(s) URL`)
+    else webhooks.set(team, url)
+  }
+  return { routes, webhooks, problems }
 }
 
 function checkIngest(config: Config): string[] {

@@ -4,12 +4,14 @@ import { resolve } from 'node:path'
 import { loadClassifier } from '../models/load.ts'
 import { startPipeline } from '../pipelines/pipeline.ts'
 import { DeadLetterFile } from '../pipelines/sinks/deadletter.ts'
+import { fanOut } from '../pipelines/sinks/fan-out.ts'
 import { LiveView, SocketIoSink } from '../pipelines/sinks/socketio.ts'
+import { WebhookPoster, WebhookSink } from '../pipelines/sinks/webhook.ts'
 import { scheduleRetention } from '../pipelines/store/retention.ts'
 import { RETAIN_MINUTES } from '../pipelines/transforms/aggregate.ts'
 import { RECENT_POSTS } from '../pipelines/transforms/relate.ts'
 import { buildServer } from './app.ts'
-import { listOf, loadConfig } from './config.ts'
+import { listOf, loadConfig, routingOf } from './config.ts'
 import { buildSources } from './sources.ts'
 import { describeStore, openSpools, openStore } from './storage.ts'
 import { WebhookSource } from '../pipelines/sources/webhook.ts'
@@ -43,11 +45,17 @@ async function main(): Promise<void> {
   const simulatorStart = new Date(Math.max(Date.now(), latest ? Date.parse(latest) + 60_000 : 0)).toISOString()
 
   const webhook = listOf(config.SOURCES).includes('webhook') ? new WebhookSource() : undefined
+  const routing = routingOf(config)
+  const webhooks = new WebhookSink(
+    config.ALERT_WEBHOOK_URL ? new WebhookPoster('the alert webhook', config.ALERT_WEBHOOK_URL, deadLetter) : undefined,
+    new Map([...routing.webhooks].map(([team, url]) => [team, new WebhookPoster(`${team}'s webhook`, url, deadLetter)])),
+  )
   let stats = () => ({})
   const app = await buildServer({
     store,
     view,
     tracking,
+    routes: routing.routes,
     health: { classifier: classifier.name, sources: listOf(config.SOURCES), stats: () => stats() },
     logger: { level: config.LOG_LEVEL },
     ...(webhook ? { ingest: { token: config.INGEST_TOKEN, source: webhook, deadLetter } } : {}),
@@ -59,7 +67,8 @@ async function main(): Promise<void> {
     classifier,
     tracking,
     store,
-    live: new SocketIoSink(app.io, view),
+    live: fanOut([new SocketIoSink(app.io, view), webhooks], (error) => app.log.error({ err: error }, 'a live output failed')),
+    routes: routing.routes,
     deadLetter,
     initialWindows: await store.minuteAggregates({ lastMinutes: RETAIN_MINUTES }),
     recentPosts: await store.recentPosts(RECENT_POSTS),
@@ -70,6 +79,7 @@ async function main(): Promise<void> {
   })
   stats = () => ({
     ...pipeline.stats,
+    webhooks: webhooks.stats(),
     deadLetter: deadLetter.counts(),
     spool: Object.fromEntries(Object.entries(spools).map(([table, spool]) => [table, { batches: spool.pending(), bytes: spool.bytes() }])),
   })
@@ -96,6 +106,8 @@ async function main(): Promise<void> {
       // Requests from now on are refused (503), not accepted and lost.
       webhook?.close()
       await pipeline.stop()
+      // Alerts and team posts still on their way out get the rest of the deadline.
+      await Promise.race([webhooks.idle(), new Promise((r) => setTimeout(r, SHUTDOWN_TIMEOUT_MS / 4))])
       await app.close()
       app.log.info(`stopped; ${pipeline.stats.stored} posts stored this run`)
     } finally {

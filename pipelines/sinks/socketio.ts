@@ -11,10 +11,14 @@ export const RECENT_ALERTS = 50
 /** Per-brand minutes of live windows kept for snapshots. */
 export const LIVE_MINUTES = 60
 
-/** The part of a socket.io Server this sink uses (io.emit broadcasts to every client). */
+/** The part of a socket.io Server this sink uses (io.emit broadcasts to every client, io.to a room). */
 export interface Broadcaster {
   emit<E extends keyof ServerToClientEvents>(event: E, ...args: Parameters<ServerToClientEvents[E]>): boolean
+  to(room: string): { emit<E extends keyof ServerToClientEvents>(event: E, ...args: Parameters<ServerToClientEvents[E]>): boolean }
 }
+
+/** The socket.io room of a team's feed; a client joins it with `?team=<name>` on connect. */
+export const teamRoom = (team: string) => `team:${team}`
 
 /** What has been pushed live lately, for snapshots. Shared by the sink and the server. */
 export class LiveView {
@@ -118,6 +122,11 @@ export class SocketIoSink {
   pushResponsiveness(brands: Responsiveness[]): void {
     this.view.applyResponsiveness(brands)
     this.io.emit(EVENTS.responsivenessUpdated, brands)
+  }
+
+  /** To the team's room only: the walls and feeds that asked for it. */
+  pushTeamPosts(team: string, posts: ScoredPost[]): void {
+    this.io.to(teamRoom(team)).emit(EVENTS.teamPosts, { team, posts })
   }
 
   pushAlert(change: AlertChange): void {

@@ -5,6 +5,7 @@ import fp from 'fastify-plugin'
 import { Server } from 'socket.io'
 import type { ClientToServerEvents, Clock, ServerToClientEvents, Snapshot } from '../../pipelines/schema.ts'
 import { EVENTS } from '../../pipelines/schema.ts'
+import { teamRoom } from '../../pipelines/sinks/socketio.ts'
 
 export type Io = Server<ClientToServerEvents, ServerToClientEvents>
 
@@ -16,10 +17,13 @@ declare module 'fastify' {
   }
 }
 
-export const socketIoPlugin = fp<{ snapshot: () => Promise<Snapshot>; clock: () => Clock }>(
-  async (app, { snapshot, clock }) => {
+export const socketIoPlugin = fp<{ snapshot: () => Promise<Snapshot>; clock: () => Clock; teams?: readonly string[] }>(
+  async (app, { snapshot, clock, teams = [] }) => {
     const io: Io = new Server(app.server, { serveClient: false })
     io.on('connection', (socket) => {
+      // A team's feed: `?team=support` (or several, comma-separated) joins its room.
+      const asked = [socket.handshake.query.team ?? []].flat().flatMap((t) => String(t).split(','))
+      for (const team of asked) if (teams.includes(team)) void socket.join(teamRoom(team))
       snapshot().then(
         (s) => socket.emit(EVENTS.snapshot, s),
         (error: unknown) => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { ConfigError, loadConfig } from '../../server/config.ts'
+import { DEFAULT_ROUTES } from '../../pipelines/transforms/route.ts'
+import { ConfigError, loadConfig, routingOf } from '../../server/config.ts'
 
 const problems = (env: Record<string, string>) => {
   try {
@@ -37,9 +38,28 @@ describe('configuration', () => {
       BRANDS_FILE: '',
       BRAND: 'Lumen',
       COMPETITORS: 'Corvid,Nimbus',
+      REPLY_ALL_MENTIONS: false,
+      REPLY_TARGET_MINUTES: 60,
+      ROUTES: 'question=support,complaint=support,support=support,suggestion=product,comparison=product,praise=marketing',
+      TEAM_WEBHOOKS: '',
+      ALERT_WEBHOOK_URL: '',
       SENTIMENT_MODEL: '',
       LOG_LEVEL: 'info',
     })
+    expect(routingOf(loadConfig({})).routes).toEqual(DEFAULT_ROUTES)
+  })
+
+  it('reads routes and team webhooks, and names every mistake in them', () => {
+    const config = loadConfig({ ROUTES: 'praise=marketing, comparison=product', TEAM_WEBHOOKS: 'product=https://hooks.example/p', REPLY_ALL_MENTIONS: 'true' })
+    expect(routingOf(config)).toEqual({ routes: { praise: 'marketing', comparison: 'product' }, webhooks: new Map([['product', 'https://hooks.example/p']]), problems: [] })
+    expect(config.REPLY_ALL_MENTIONS).toBe(true)
+    const message = problems({ ROUTES: 'praise=marketing,rant=support,question,complaint=Support Team', TEAM_WEBHOOKS: 'legal=https://x.example,marketing=ftp://x' })
+    expect(message).toContain('ROUTES: "rant" is not an intent (expected question, suggestion, complaint, praise, comparison, support)')
+    expect(message).toContain('ROUTES: "question" is not intent=team')
+    expect(message).toContain('ROUTES: team "Support Team" must be lower-case letters, digits, - or _')
+    expect(message).toContain('TEAM_WEBHOOKS: no intent is routed to team "legal" (teams: marketing)')
+    expect(message).toContain('TEAM_WEBHOOKS: "ftp://x" for marketing is not an http(s) URL')
+    expect(problems({ ALERT_WEBHOOK_URL: 'hooks.slack.com/x' })).toContain('ALERT_WEBHOOK_URL=')
   })
 
   it('runs the webhook only with an ingest token worth the name', () => {

@@ -135,6 +135,26 @@ describe('HTTP routes', () => {
     expect((await t.app.inject('/api/metrics?brand=Lumen&window=2h')).statusCode).toBe(400)
   })
 
+  it("GET /api/teams lists the teams; a team's posts are the stored posts with its intents", async () => {
+    const teams = (await t.app.inject('/api/teams')).json()
+    expect(teams.teams).toEqual([
+      { team: 'marketing', intents: ['praise'] },
+      { team: 'product', intents: ['suggestion', 'comparison'] },
+      { team: 'support', intents: ['question', 'complaint', 'support'] },
+    ])
+    const res = await t.app.inject('/api/teams/support/posts?brand=Lumen&pageSize=20')
+    expect(res.statusCode).toBe(200)
+    const page = res.json()
+    expect(page).toMatchObject({ team: 'support', page: 1, pageSize: 20 })
+    expect(page.posts.length).toBeGreaterThan(0)
+    for (const p of page.posts) expect(p.sentiment.intents.some((i: string) => ['question', 'complaint', 'support'].includes(i))).toBe(true)
+    const search = await t.store.searchPosts({ brand: 'Lumen', intents: ['question', 'complaint', 'support'], page: 1, pageSize: 20 })
+    expect(page.posts.map((p: { id: string }) => p.id)).toEqual(search.posts.map((p) => p.id))
+    const unknown = await t.app.inject('/api/teams/legal/posts')
+    expect(unknown.statusCode).toBe(404)
+    expect(unknown.json().error.message).toContain('team "legal" gets no posts')
+  })
+
   it('answers unknown routes with 404 in the same shape', async () => {
     const res = await t.app.inject('/api/nope')
     expect(res.statusCode).toBe(404)

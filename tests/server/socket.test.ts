@@ -4,7 +4,7 @@ import { io as connect, type Socket } from 'socket.io-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { LexiconClassifier } from '../../models/lexicon.ts'
 import { startPipeline } from '../../pipelines/pipeline.ts'
-import type { ClientToServerEvents, Clock, ServerToClientEvents, Snapshot, WindowAggregate } from '../../pipelines/schema.ts'
+import type { ClientToServerEvents, Clock, ScoredPost, ServerToClientEvents, Snapshot, WindowAggregate } from '../../pipelines/schema.ts'
 import { SocketIoSink } from '../../pipelines/sinks/socketio.ts'
 import { simulatorSource } from '../../pipelines/sources/simulator.ts'
 import { SNAPSHOT_MINUTES } from '../../server/snapshot.ts'
@@ -89,6 +89,45 @@ describe('socket.io live wall feed', () => {
     expect(snapshot.recentPosts.length).toBe(50)
     expect(snapshot.watermark).toBe(snapshot.recentPosts[0]!.createdAt)
     expect(snapshot.recentPosts.every((p) => p.createdAt <= snapshot.watermark!)).toBe(true)
+  })
+
+  it('gives the wall live metrics, risk and responsiveness, and a team only its routed posts', async () => {
+    const plain = wall()
+    const support = connect(url, { transports: ['websocket'], reconnection: false, query: { team: 'support' } }) as Socket<ServerToClientEvents, ClientToServerEvents>
+    sockets.push(support)
+    await plain.ready
+    const got = { metrics: 0, risk: 0, responsiveness: 0, plainTeam: 0, supportPosts: [] as ScoredPost[] }
+    plain.socket.on('metrics.updated.v1', (m) => (got.metrics += m.length))
+    plain.socket.on('risk.updated.v1', (r) => (got.risk += r.length))
+    plain.socket.on('responsiveness.updated.v1', (r) => (got.responsiveness += r.length))
+    plain.socket.on('team.posts.v1', () => got.plainTeam++)
+    support.on('team.posts.v1', (feed) => {
+      expect(feed.team).toBe('support')
+      got.supportPosts.push(...feed.posts)
+    })
+    await new Promise<void>((resolve) => support.once('snapshot.v1', () => resolve()))
+    const pipeline = startPipeline({
+      sources: [simulatorSource({ scenario: { ...scenario, start: '2026-11-25T09:00:00.000Z' }, seed: SEED + 1, speed: 1_200, until: 20 * 60 })],
+      classifier: new LexiconClassifier(),
+      tracking,
+      store: t.store,
+      live: new SocketIoSink(t.app.io, t.view),
+      deadLetter: new MemoryDeadLetter(),
+    })
+    await pipeline.done
+    await expect.poll(() => got.risk, { timeout: 5_000 }).toBeGreaterThan(0)
+    expect(got.metrics).toBeGreaterThan(0)
+    expect(got.responsiveness).toBeGreaterThan(0)
+    expect(got.plainTeam).toBe(0)
+    expect(got.supportPosts.length).toBeGreaterThan(0)
+    for (const p of got.supportPosts) expect(p.sentiment.intents.some((i) => ['question', 'complaint', 'support'].includes(i))).toBe(true)
+    // A wall that connects now gets the current figures in its snapshot.
+    const late = wall()
+    await late.ready
+    const snapshot = late.seen.snapshots[0]!
+    expect(snapshot.metrics.length).toBeGreaterThan(0)
+    expect(snapshot.risk.map((r) => r.brand).sort()).toEqual(['Corvid', 'Lumen', 'Nimbus'])
+    expect(snapshot.responsiveness.map((r) => r.brand).sort()).toEqual(['Corvid', 'Lumen', 'Nimbus'])
   })
 
   it('ticks a clock with the event-time watermark every second', async () => {

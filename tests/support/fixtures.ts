@@ -55,6 +55,10 @@ export class RecordingLive {
   pushAlert(change: AlertChange) {
     this.alerts.push(change)
   }
+  readonly teams = new Map<string, ScoredPost[]>()
+  pushTeamPosts(team: string, posts: ScoredPost[]) {
+    this.teams.set(team, [...(this.teams.get(team) ?? []), ...posts])
+  }
   readonly responsiveness = new Map<string, Responsiveness>()
   pushResponsiveness(brands: Responsiveness[]) {
     for (const r of brands) this.responsiveness.set(r.brand, r)
