@@ -16,7 +16,7 @@ import type { AttributedEngagement, Store } from './store/store.ts'
 import type { AlertChange } from './metrics/alerting.ts'
 import { BacklashWatch } from './metrics/backlash.ts'
 import { replyRules } from './metrics/replies.ts'
-import { MetricsLedger } from './metrics/ledger.ts'
+import { type LedgerSeed, MetricsLedger } from './metrics/ledger.ts'
 import { assess } from './transforms/assess.ts'
 import { aggregate, stateFrom } from './transforms/aggregate.ts'
 import { measure, type Measured } from './transforms/measure.ts'
@@ -54,8 +54,10 @@ export interface PipelineDeps {
   initialWindows?: readonly WindowAggregate[]
   /** The store's newest posts, oldest first, so replies and engagement relate across a restart. */
   recentPosts?: readonly RecentPost[]
-  /** Where the live metrics are kept (default: a new, empty one). */
+  /** Where the live metrics are kept (default: a new one, seeded with `seed`). */
   ledger?: MetricsLedger
+  /** The store's last day of minutes and authors, so live metrics and risk baselines resume after a restart. */
+  seed?: LedgerSeed
   /** Which team each intent goes to (default DEFAULT_ROUTES). */
   routes?: Routes
   /** Which mentions need a reply (every direct @-mention too?) and the reply target. */
@@ -126,6 +128,8 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
   const windows = stateFrom(deps.initialWindows ?? [])
   const ledger = deps.ledger ?? new MetricsLedger(tracking)
   const watch = new BacklashWatch(tracking, { replyTargetMs: deps.replies?.targetMs })
+  if (deps.seed) watch.seed(deps.seed)
+  if (deps.seed && !deps.ledger) ledger.seed(deps.seed)
 
   // Connectable: every branch subscribes before the sources start, so a source that emits
   // synchronously is still read once, by all of them.

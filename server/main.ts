@@ -8,6 +8,7 @@ import { fanOut } from '../pipelines/sinks/fan-out.ts'
 import { LiveView, SocketIoSink } from '../pipelines/sinks/socketio.ts'
 import { WebhookPoster, WebhookSink } from '../pipelines/sinks/webhook.ts'
 import { scheduleRetention } from '../pipelines/store/retention.ts'
+import { LEDGER_MINUTES } from '../pipelines/metrics/ledger.ts'
 import { RETAIN_MINUTES } from '../pipelines/transforms/aggregate.ts'
 import { RECENT_POSTS } from '../pipelines/transforms/relate.ts'
 import { buildServer } from './app.ts'
@@ -72,6 +73,8 @@ async function main(): Promise<void> {
     deadLetter,
     initialWindows: await store.minuteAggregates({ lastMinutes: RETAIN_MINUTES }),
     recentPosts: await store.recentPosts(RECENT_POSTS),
+    // The live metrics and the risk baselines go on from the last stored day.
+    ...(latest ? { seed: await store.ledgerSeed(Date.parse(latest) - LEDGER_MINUTES * 60_000) } : {}),
     spools,
     replies: { allMentions: config.REPLY_ALL_MENTIONS, targetMs: config.REPLY_TARGET_MINUTES * 60_000 },
     // Within the graceful stop's deadline; what is left drains at the next start.

@@ -6,6 +6,7 @@ import type { Responsiveness, RiskReading, ScoredPost, TrackedBrand } from '../s
 import { AlertLifecycle, type AlertChange, type Evidence, LEVELS } from './alerting.ts'
 import { REPLY_TARGET_MS, ReplyQueue } from './replies.ts'
 import { Baseline, emptyTally, LEARN_IN_BACKLASH, type MinuteTally, BASELINE_MINUTES } from './risk.ts'
+import type { LedgerSeed } from './ledger.ts'
 import { TermTally, termsOf } from './terms.ts'
 
 const MINUTE = 60_000
@@ -15,6 +16,8 @@ export const GRACE_MS = 10_000
 export const BURST_MINUTES = 5
 /** A jump in event time longer than this skips the minutes between (nothing was said in them). */
 const MAX_GAP_MINUTES = 24 * 60
+/** Minutes of stored history a restarted watch learns its baselines from. */
+const SEED_MINUTES = 2 * BASELINE_MINUTES
 /** Overdue mentions are those that went past the reply target within the last hour. */
 const OVERDUE_HORIZON_MS = 60 * MINUTE
 
@@ -64,6 +67,38 @@ export class BacklashWatch {
       // The brand's own names and handles say nothing about what a burst is about.
       const ignore = new Set([...b.keywords, ...b.handles].flatMap((k) => termsOf(k, new Set())).concat(b.name.toLowerCase()))
       this.brands.set(b.name, { baseline: new Baseline(), terms: new TermTally(2 / (BASELINE_MINUTES + 1), BURST_MINUTES), lifecycle: new AlertLifecycle(b.name), ignore, negatives: [] })
+    }
+  }
+
+  /**
+   * Learns each brand's baseline from the stored minutes (after a restart), so that alerts need not
+   * wait for a new warm-up. The store keeps no per-post reach by minute: the seeded minutes count
+   * each post as reach 1, so the reach baseline starts at the negative share and learns from there.
+   */
+  seed(seed: LedgerSeed): void {
+    const byBrand = new Map<string, Map<number, MinuteTally>>()
+    let newest = 0
+    for (const m of seed.minutes) {
+      newest = Math.max(newest, m.minute)
+      let minutes = byBrand.get(m.brand)
+      if (!minutes) byBrand.set(m.brand, (minutes = new Map()))
+      const t = minutes.get(m.minute) ?? emptyTally()
+      t.posts += m.counts.posts
+      t.negative += m.counts.negative
+      t.reach += m.counts.posts
+      t.negativeReach += m.counts.negative
+      minutes.set(m.minute, t)
+    }
+    const from = newest - (SEED_MINUTES - 1) * MINUTE
+    for (const [brand, w] of this.brands) {
+      const minutes = byBrand.get(brand)
+      if (!minutes) continue
+      const first = Math.max(from, Math.min(...minutes.keys()))
+      for (let m = first; m <= newest; m += MINUTE) {
+        const tally = minutes.get(m) ?? emptyTally()
+        w.baseline.read(brand, m, tally)
+        w.baseline.learn(tally)
+      }
     }
   }
 

@@ -36,6 +36,13 @@ export const minuteOf = (iso: string): number => {
   return t - (((t % MINUTE) + MINUTE) % MINUTE)
 }
 
+/** What a ledger resumes from after a restart: the stored minutes and authors of the last day. */
+export interface LedgerSeed {
+  minutes: { brand: string; source: SourceName; minute: number; counts: Counts }[]
+  /** Per brand and source, and per brand over all sources (`source: 'all'`). */
+  authors: { brand: string; source: SourceKey; authorId: string; minute: number; followers: number }[]
+}
+
 export class MetricsLedger {
   private readonly books = new Map<string, Book>()
   private readonly rivals: Map<string, readonly string[]>
@@ -46,6 +53,18 @@ export class MetricsLedger {
 
   constructor(tracking: readonly TrackedBrand[]) {
     this.rivals = new Map(tracking.map((b) => [b.name, b.competitors]))
+  }
+
+  /** Resumes from what the store holds (see LedgerSeed), before the first live event. */
+  seed(seed: LedgerSeed): void {
+    for (const m of seed.minutes) this.newest = Math.max(this.newest, m.minute)
+    const oldest = this.newest - (LEDGER_MINUTES - 1) * MINUTE
+    for (const m of seed.minutes) {
+      if (m.minute < oldest) continue
+      addCounts(this.minute(this.book(m.brand, m.source), m.minute), m.counts)
+      addCounts(this.minute(this.book(m.brand, ALL_SOURCES), m.minute), m.counts)
+    }
+    for (const a of seed.authors) if (a.minute >= oldest) seeAuthor(this.book(a.brand, a.source), a.authorId, a.followers, a.minute)
   }
 
   addPost(post: ScoredPost): void {

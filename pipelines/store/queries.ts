@@ -214,6 +214,24 @@ export function audienceParams(query: AudienceQuery) {
 // 18.x would take for the alias of an aggregate of the same name.
 const sumIf = (column: string) => `sumIf(${column}, brand = {brand:String}) AS ${column === 'posts' ? 'brand_posts' : column}`
 
+/** Every brand x source x minute's counts from `fromS` on: where the live ledger resumes after a restart. */
+export const LEDGER_MINUTES = `
+SELECT brand, source, toUnixTimestamp(minute) AS start,
+  ${['posts', 'negative', 'neutral', 'positive', 'middle', 'mixed', 'uncertain', ...INTENTS, 'likes', 'reposts', 'replies', 'quotes'].map((c) => `sum(${c}) AS ${c}`).join(', ')}
+FROM brand_source_minute
+WHERE minute >= toDateTime({fromS:UInt32})
+GROUP BY brand, source, start`
+
+/** Each author's latest minute and followers per brand and source, and per brand over all sources. */
+export const LEDGER_AUTHORS = `
+SELECT brand, source, author_id, toUnixTimestamp(max(minute)) AS latest, argMax(followers, (minute, followers)) AS followers
+FROM brand_authors WHERE minute >= toDateTime({fromS:UInt32})
+GROUP BY brand, source, author_id
+UNION ALL
+SELECT brand, 'all' AS source, author_id, toUnixTimestamp(max(minute)) AS latest, argMax(followers, (minute, followers)) AS followers
+FROM brand_authors WHERE minute >= toDateTime({fromS:UInt32})
+GROUP BY brand, author_id`
+
 /** A brand's counts over whole minutes, and its competitors' mentions over the same (share of voice). */
 export const METRIC_COUNTS = `
 SELECT ${['posts', 'negative', 'neutral', 'positive', 'middle', 'mixed', 'uncertain', ...INTENTS, 'likes', 'reposts', 'replies', 'quotes'].map(sumIf).join(', ')},

@@ -1,7 +1,8 @@
 // Everything a Store does, written once over three primitives (read rows, run a statement, insert
 // JSON rows) that each mode implements: embedded.ts (chdb) and server.ts (@clickhouse/client).
 import { derive, emptyCounts } from '../metrics/definition.ts'
-import type { Alert, BrandMetrics, PostDeletion, ScoredPost, WindowAggregate } from '../schema.ts'
+import type { LedgerSeed } from '../metrics/ledger.ts'
+import type { Alert, BrandMetrics, PostDeletion, ScoredPost, SourceName, WindowAggregate } from '../schema.ts'
 import { ALL_SOURCES, INTENTS } from '../schema.ts'
 import type { RecentPost } from '../transforms/relate.ts'
 import { MIGRATIONS, MIGRATIONS_TABLE, PRE_RELEASE_V1 } from './migrations.ts'
@@ -10,6 +11,8 @@ import {
   alertParams,
   AUDIENCE,
   audienceParams,
+  LEDGER_AUTHORS,
+  LEDGER_MINUTES,
   METRIC_COUNTS,
   metricsParams,
   COUNT_POSTS,
@@ -293,6 +296,21 @@ export abstract class SqlStore implements Store {
     counts.posts = n('brand_posts')
     for (const intent of INTENTS) counts.intents[intent] = n(intent)
     return derive({ brand: query.brand, source: query.source ?? ALL_SOURCES, window: query.window, from: query.from, to: query.to, counts, ...audience, rivalPosts: n('rival_posts') })
+  }
+
+  async ledgerSeed(sinceMs: number): Promise<LedgerSeed> {
+    const params = { fromS: Math.max(0, Math.floor(sinceMs / 1000)) }
+    const minutes = await this.rows<Record<string, string>>(LEDGER_MINUTES, params)
+    const authors = await this.rows<{ brand: string; source: string; author_id: string; latest: string; followers: string }>(LEDGER_AUTHORS, params)
+    return {
+      minutes: minutes.map((r) => {
+        const counts = emptyCounts()
+        for (const key of ['posts', 'negative', 'neutral', 'positive', 'middle', 'mixed', 'uncertain', 'likes', 'reposts', 'replies', 'quotes'] as const) counts[key] = Number(r[key])
+        for (const intent of INTENTS) counts.intents[intent] = Number(r[intent])
+        return { brand: r.brand!, source: r.source as SourceName, minute: Number(r.start) * 1000, counts }
+      }),
+      authors: authors.map((a) => ({ brand: a.brand, source: a.source as SourceName | 'all', authorId: a.author_id, minute: Number(a.latest) * 1000, followers: Number(a.followers) })),
+    }
   }
 
   async dropPartitionsBefore(cutoff: Date): Promise<DroppedPartition[]> {

@@ -1,6 +1,7 @@
 // Storage as the rest of Undertow sees it: embedded (chdb, in-process; the default) and server
 // (@clickhouse/client) behind one interface, with every query shared (sql-store.ts).
 import type { Alert, BrandMetrics, EngagementUpdate, Intent, Label, PostDeletion, ScoredPost, SourceName, WindowAggregate, WindowName } from '../schema.ts'
+import type { LedgerSeed } from '../metrics/ledger.ts'
 import type { RecentPost } from '../transforms/relate.ts'
 
 /** An engagement update with the brands and source of its post, so aggregates need no join. */
@@ -142,6 +143,8 @@ export interface Store {
   audience(query: AudienceQuery): Promise<Audience>
   /** The same figures as the live metrics, from what is stored. */
   metrics(query: MetricsQuery): Promise<BrandMetrics>
+  /** The minutes and authors since `sinceMs`, for the live metrics to resume from after a restart. */
+  ledgerSeed(sinceMs: number): Promise<LedgerSeed>
   countPosts(): Promise<number>
   /** createdAt of the newest stored post, or null when there is none. */
   latestPostTime(): Promise<string | null>

@@ -7,6 +7,7 @@ import { BacklashWatch, GRACE_MS } from '../../pipelines/metrics/backlash.ts'
 import { needsReplyFrom, REPLY_TARGET_MS, ReplyQueue, replyRules } from '../../pipelines/metrics/replies.ts'
 import { Baseline, emptyTally, type MinuteTally, WARMUP_MINUTES, WEIGHTS } from '../../pipelines/metrics/risk.ts'
 import { TermTally, termsOf } from '../../pipelines/metrics/terms.ts'
+import { emptyCounts } from '../../pipelines/metrics/definition.ts'
 import type { Intent, Label, RiskReading, ScoredPost } from '../../pipelines/schema.ts'
 import { tracking } from '../support/fixtures.ts'
 
@@ -152,6 +153,20 @@ describe('backlash watch', () => {
     // Quiet again: the alert resolves after the calm minutes (empty minutes are read too).
     feed(post(burst + 30 * MINUTE))
     expect(changes.at(-1)).toMatchObject({ kind: 'updated', alert: { id: alert.id, state: 'resolved' } })
+  })
+
+  it('resumes its baselines from stored minutes after a restart, without a new warm-up', () => {
+    const counts = (posts: number, negative: number) => ({ ...emptyCounts(), posts, negative, positive: posts - negative })
+    const minutes = Array.from({ length: 90 }, (_, m) => ({ brand: 'Lumen', source: 'simulator' as const, minute: T0 + m * MINUTE, counts: counts(10, 1) }))
+    const watch = new BacklashWatch(tracking)
+    watch.seed({ minutes, authors: [] })
+    const start = T0 + 90 * MINUTE
+    for (let i = 0; i < 10; i++) watch.see(post(start + i * 5000, { label: i === 0 ? 'negative' : 'positive' }))
+    const [reading] = watch.see(post(start + MINUTE + GRACE_MS)).readings.filter((r) => r.brand === 'Lumen')
+    expect(reading).toMatchObject({ warming: false, score: 0 })
+    // And a burst right after the restart alerts at once.
+    for (let i = 0; i < 40; i++) watch.see(post(start + MINUTE + GRACE_MS + i * 100, { label: 'negative', text: 'Lumen battery drain' }))
+    expect(watch.see(post(start + 2 * MINUTE + GRACE_MS)).changes.map((c) => c.kind)).toEqual(['raised'])
   })
 
   it('counts a post for a minute already read as late, and reads nothing before the first post', () => {

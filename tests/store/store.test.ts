@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import type { Alert, BrandMetrics, Responsiveness, ScoredPost } from '../../pipelines/schema.ts'
 import { WINDOW_NAMES } from '../../pipelines/schema.ts'
 import type { AlertChange } from '../../pipelines/metrics/alerting.ts'
+import { LEDGER_MINUTES, MetricsLedger } from '../../pipelines/metrics/ledger.ts'
 import { brandHandles } from '../../pipelines/sources/simulator/scenario.ts'
 import type { TimedEvent } from '../../pipelines/sources/simulator/generate.ts'
 import { bindLiterals, quoteString } from '../../pipelines/store/bind.ts'
@@ -96,6 +97,14 @@ describe.each(MODES)('store contract ($name)', ({ store: open }) => {
       const stored = await open().metrics({ brand: live.brand, rivals, ...(live.source === 'all' ? {} : { source: live.source }), window: live.window, from: live.from, to: live.to })
       expect(stored, `${live.brand} ${live.source} ${live.window}`).toEqual(live)
     }
+  })
+
+  it('resumes the live metrics from the store after a restart, exactly where they were', async () => {
+    const ledger = new MetricsLedger(tracking)
+    const newest = Math.max(...liveMetrics.map((m) => Date.parse(m.to))) - 60_000
+    ledger.seed(await open().ledgerSeed(newest - LEDGER_MINUTES * 60_000))
+    const key = (m: BrandMetrics) => `${m.brand}|${m.source}|${m.window}`
+    expect(new Map(ledger.metrics().map((m) => [key(m), m]))).toEqual(new Map(liveMetrics.map((m) => [key(m), m])))
   })
 
   it('counts unique authors and reach, each author once, with their latest followers', async () => {
