@@ -232,18 +232,38 @@ SELECT brand, 'all' AS source, author_id, toUnixTimestamp(max(minute)) AS latest
 FROM brand_authors WHERE minute >= toDateTime({fromS:UInt32})
 GROUP BY brand, author_id`
 
-/** A brand's counts over whole minutes, and its competitors' mentions over the same (share of voice). */
-export const METRIC_COUNTS = `
-SELECT ${['posts', 'negative', 'neutral', 'positive', 'middle', 'mixed', 'uncertain', ...INTENTS, 'likes', 'reposts', 'replies', 'quotes'].map(sumIf).join(', ')},
+const BUCKET_START = `toUnixTimestamp(if({bucket:UInt32} = 60, toStartOfHour(minute), minute))`
+const COUNT_COLUMNS = ['posts', 'negative', 'neutral', 'positive', 'middle', 'mixed', 'uncertain', ...INTENTS, 'likes', 'reposts', 'replies', 'quotes']
+
+/**
+ * A brand's counts over whole minutes, and its competitors' mentions over the same (share of
+ * voice): over the whole range, or per minute or hour of it (`series`).
+ */
+const metricCounts = (series: boolean) => `
+SELECT ${series ? `${BUCKET_START} AS start, ` : ''}${COUNT_COLUMNS.map(sumIf).join(', ')},
   sumIf(posts, has({rivals:Array(String)}, brand)) AS rival_posts
 FROM brand_source_minute
 WHERE (brand = {brand:String} OR has({rivals:Array(String)}, brand))
   AND (empty({source:String}) OR source = {source:String})
-  AND minute >= toDateTime({fromS:UInt32}) AND minute < toDateTime({toS:UInt32})`
+  AND minute >= toDateTime({fromS:UInt32}) AND minute < toDateTime({toS:UInt32})${series ? '\nGROUP BY start ORDER BY start' : ''}`
 
-export function metricsParams(query: MetricsQuery) {
+export const METRIC_COUNTS = metricCounts(false)
+export const METRIC_SERIES_COUNTS = metricCounts(true)
+
+/** Unique authors and reach per minute or hour of the range. */
+export const METRIC_SERIES_AUDIENCE = `
+SELECT start, count() AS authors, sum(followers) AS reach FROM (
+  SELECT ${BUCKET_START} AS start, author_id, argMax(followers, (minute, followers)) AS followers FROM brand_authors
+  WHERE brand = {brand:String}
+    AND (empty({source:String}) OR source = {source:String})
+    AND minute >= toDateTime({fromS:UInt32}) AND minute < toDateTime({toS:UInt32})
+  GROUP BY start, author_id
+)
+GROUP BY start`
+
+export function metricsParams(query: Omit<MetricsQuery, 'window'> & { bucket?: 'minute' | 'hour' }) {
   const { fromS, toS } = range(query.from, query.to)
-  return { brand: query.brand, rivals: query.rivals, source: query.source ?? '', fromS, toS }
+  return { brand: query.brand, rivals: query.rivals, source: query.source ?? '', fromS, toS, bucket: query.bucket === 'hour' ? 60 : 1 }
 }
 
 export const ALERTS = `

@@ -1,6 +1,6 @@
 // Everything a Store does, written once over three primitives (read rows, run a statement, insert
 // JSON rows) that each mode implements: embedded.ts (chdb) and server.ts (@clickhouse/client).
-import { derive, emptyCounts } from '../metrics/definition.ts'
+import { type Counts, derive, emptyCounts } from '../metrics/definition.ts'
 import type { LedgerSeed } from '../metrics/ledger.ts'
 import type { Alert, BrandMetrics, PostDeletion, ScoredPost, SourceName, WindowAggregate } from '../schema.ts'
 import { ALL_SOURCES, INTENTS } from '../schema.ts'
@@ -14,6 +14,8 @@ import {
   LEDGER_AUTHORS,
   LEDGER_MINUTES,
   METRIC_COUNTS,
+  METRIC_SERIES_AUDIENCE,
+  METRIC_SERIES_COUNTS,
   metricsParams,
   COUNT_POSTS,
   countSearchQuery,
@@ -37,7 +39,7 @@ import {
   storedPostIdsParams,
 } from './queries.ts'
 import { aggregateFromRow, alertFromRow, alertRow, deletionRow, engagementRow, postFromRow, postRow } from './rows.ts'
-import type { AggregateQuery, AlertQuery, AttributedEngagement, Audience, AudienceQuery, MetricsQuery, DroppedPartition, PostPage, PostSearch, ResponseTimes, ResponseTimesQuery, Store } from './store.ts'
+import type { AggregateQuery, AlertQuery, AttributedEngagement, Audience, AudienceQuery, MetricSeriesQuery, MetricsQuery, DroppedPartition, PostPage, PostSearch, ResponseTimes, ResponseTimesQuery, Store } from './store.ts'
 
 export type Row = Record<string, unknown>
 
@@ -287,15 +289,33 @@ export abstract class SqlStore implements Store {
   }
 
   async metrics(query: MetricsQuery): Promise<BrandMetrics> {
-    const params = metricsParams(query)
-    const [row] = await this.rows<Record<string, string>>(METRIC_COUNTS, params)
+    const [row] = await this.rows<Record<string, string>>(METRIC_COUNTS, metricsParams(query))
     const audience = await this.audience(query)
-    const n = (key: string) => Number(row?.[key] ?? 0)
-    const counts = emptyCounts()
-    for (const key of ['negative', 'neutral', 'positive', 'middle', 'mixed', 'uncertain', 'likes', 'reposts', 'replies', 'quotes'] as const) counts[key] = n(key)
-    counts.posts = n('brand_posts')
-    for (const intent of INTENTS) counts.intents[intent] = n(intent)
-    return derive({ brand: query.brand, source: query.source ?? ALL_SOURCES, window: query.window, from: query.from, to: query.to, counts, ...audience, rivalPosts: n('rival_posts') })
+    return derive({ brand: query.brand, source: query.source ?? ALL_SOURCES, window: query.window, from: query.from, to: query.to, counts: countsOf(row), ...audience, rivalPosts: Number(row?.rival_posts ?? 0) })
+  }
+
+  async metricSeries(query: MetricSeriesQuery): Promise<BrandMetrics[]> {
+    const params = metricsParams(query)
+    const rows = await this.rows<Record<string, string>>(METRIC_SERIES_COUNTS, params)
+    const audience = new Map((await this.rows<{ start: string; authors: string; reach: string }>(METRIC_SERIES_AUDIENCE, params)).map((a) => [a.start, a]))
+    const span = (query.bucket === 'hour' ? 60 : 1) * 60_000
+    return rows
+      .filter((row) => Number(row.brand_posts) > 0 || Number(row.likes) + Number(row.reposts) + Number(row.replies) + Number(row.quotes) > 0)
+      .map((row) => {
+        const start = Number(row.start) * 1000
+        const a = audience.get(row.start!)
+        return derive({
+          brand: query.brand,
+          source: query.source ?? ALL_SOURCES,
+          window: query.bucket === 'hour' ? '1h' : '1m',
+          from: new Date(start).toISOString(),
+          to: new Date(start + span).toISOString(),
+          counts: countsOf(row),
+          authors: Number(a?.authors ?? 0),
+          reach: Number(a?.reach ?? 0),
+          rivalPosts: Number(row.rival_posts),
+        })
+      })
   }
 
   async ledgerSeed(sinceMs: number): Promise<LedgerSeed> {
@@ -319,6 +339,16 @@ export abstract class SqlStore implements Store {
     for (const p of old) await this.exec(dropPartitionStatement(p.table, p.partition))
     return old
   }
+}
+
+/** A row of sums (METRIC_COUNTS and friends) as Counts. */
+function countsOf(row: Record<string, string> | undefined): Counts {
+  const n = (key: string) => Number(row?.[key] ?? 0)
+  const counts = emptyCounts()
+  for (const key of ['negative', 'neutral', 'positive', 'middle', 'mixed', 'uncertain', 'likes', 'reposts', 'replies', 'quotes'] as const) counts[key] = n(key)
+  counts.posts = n('brand_posts')
+  for (const intent of INTENTS) counts.intents[intent] = n(intent)
+  return counts
 }
 
 /** Ids per duplicate lookup: a whole sink batch (server mode raises max_query_size to fit it). */

@@ -50,6 +50,11 @@ export interface MetricsQuery {
   to: string
 }
 
+/** One brand's metrics per minute (or hour) of a range: each bucket a window of its own. */
+export interface MetricSeriesQuery extends Omit<MetricsQuery, 'window'> {
+  bucket?: 'minute' | 'hour'
+}
+
 export interface AlertQuery {
   brand?: string
   from?: string
@@ -143,6 +148,8 @@ export interface Store {
   audience(query: AudienceQuery): Promise<Audience>
   /** The same figures as the live metrics, from what is stored. */
   metrics(query: MetricsQuery): Promise<BrandMetrics>
+  /** Per minute (window `1m`) or hour (`1h`) of the range, the buckets with any mention or engagement, oldest first. */
+  metricSeries(query: MetricSeriesQuery): Promise<BrandMetrics[]>
   /** The minutes and authors since `sinceMs`, for the live metrics to resume from after a restart. */
   ledgerSeed(sinceMs: number): Promise<LedgerSeed>
   countPosts(): Promise<number>

@@ -1,3 +1,4 @@
+// GET /api/metrics/series: the same per minute or hour of a range, each bucket a window of its own.
 // GET /api/metrics: one brand's metrics over a sliding window (1m, 15m, 1h, 24h) from ClickHouse
 // history, with the definitions the live pipeline uses (pipelines/metrics/definition.ts): for the
 // same window the answer equals what the wall was pushed. The window ends at `to` (rounded up to a
@@ -17,22 +18,52 @@ const Query = Type.Object(
   { additionalProperties: false },
 )
 
+const SeriesQuery = Type.Object(
+  {
+    brand: Type.String({ minLength: 1, maxLength: 128 }),
+    source: Type.Optional(SourceName),
+    from: Type.String({ format: 'date-time' }),
+    to: Type.String({ format: 'date-time' }),
+    bucket: Type.Enum(['minute', 'hour'], { default: 'minute' }),
+  },
+  { additionalProperties: false },
+)
+
+/** A series asks for at most this many buckets: a week of minutes, or a year of hours. */
+export const MAX_SERIES_BUCKETS = 7 * 24 * 60
+
 const MINUTE = 60_000
 const ceilMinute = (ms: number) => Math.ceil(ms / MINUTE) * MINUTE
 
 export const metricsRoutes: FastifyPluginAsyncTypebox<{ store: Store; tracking: readonly TrackedBrand[] }> = async (app, { store, tracking }) => {
+  const trackedBrand = (brand: string) => {
+    const tracked = tracking.find((b) => b.name === brand)
+    if (!tracked) throw Object.assign(new Error(`brand ${JSON.stringify(brand)} is not tracked (tracked: ${tracking.map((b) => b.name).join(', ')})`), { statusCode: 404 })
+    return tracked
+  }
   app.get(
     '/api/metrics',
     { schema: { querystring: Query, response: { 200: BrandMetrics } } },
     async (request) => {
       const { brand, source, window, to } = request.query
-      const tracked = tracking.find((b) => b.name === brand)
-      if (!tracked) throw Object.assign(new Error(`brand ${JSON.stringify(brand)} is not tracked (tracked: ${tracking.map((b) => b.name).join(', ')})`), { statusCode: 404 })
+      const tracked = trackedBrand(brand)
       // The newest stored minute ends the default window, as the newest minute seen ends the live one.
       const newest = to ? Date.parse(to) : Date.parse((await store.latestPostTime()) ?? new Date().toISOString()) + 1
       const end = ceilMinute(newest)
       const from = new Date(end - WINDOW_MINUTES[window] * MINUTE).toISOString()
       return store.metrics({ brand, rivals: tracked.competitors, ...(source ? { source } : {}), window, from, to: new Date(end).toISOString() })
+    },
+  )
+  app.get(
+    '/api/metrics/series',
+    { schema: { querystring: SeriesQuery, response: { 200: Type.Object({ series: Type.Array(BrandMetrics) }) } } },
+    async (request) => {
+      const { brand, source, from, to, bucket } = request.query
+      const tracked = trackedBrand(brand)
+      const buckets = (Date.parse(to) - Date.parse(from)) / (bucket === 'hour' ? 60 : 1) / MINUTE
+      if (!(buckets > 0)) throw Object.assign(new Error(`from (${from}) must be before to (${to})`), { statusCode: 400 })
+      if (buckets > MAX_SERIES_BUCKETS) throw Object.assign(new Error(`${Math.ceil(buckets)} buckets asked for; at most ${MAX_SERIES_BUCKETS} (use bucket=hour, or a shorter range)`), { statusCode: 400 })
+      return { series: await store.metricSeries({ brand, rivals: tracked.competitors, ...(source ? { source } : {}), from, to, bucket }) }
     },
   )
 }

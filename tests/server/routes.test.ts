@@ -135,6 +135,22 @@ describe('HTTP routes', () => {
     expect((await t.app.inject('/api/metrics?brand=Lumen&window=2h')).statusCode).toBe(400)
   })
 
+  it('GET /api/metrics/series gives a window per minute or hour, and refuses a range too long for its bucket', async () => {
+    const newest = Date.parse((await t.store.latestPostTime())!)
+    const to = new Date(Math.ceil((newest + 1) / 60_000) * 60_000).toISOString()
+    const from = new Date(Date.parse(to) - 30 * 60_000).toISOString()
+    const res = await t.app.inject(`/api/metrics/series?brand=Lumen&from=${from}&to=${to}`)
+    expect(res.statusCode).toBe(200)
+    const { series } = res.json()
+    expect(series).toEqual(await t.store.metricSeries({ brand: 'Lumen', rivals: ['Corvid', 'Nimbus'], from, to }))
+    expect(series.length).toBeGreaterThan(10)
+    expect(series.every((m: { window: string }) => m.window === '1m')).toBe(true)
+    const tooLong = await t.app.inject(`/api/metrics/series?brand=Lumen&from=2026-01-01T00:00:00Z&to=2026-03-01T00:00:00Z`)
+    expect(tooLong.statusCode).toBe(400)
+    expect(tooLong.json().error.message).toBe('84960 buckets asked for; at most 10080 (use bucket=hour, or a shorter range)')
+    expect((await t.app.inject(`/api/metrics/series?brand=Lumen&from=${to}&to=${from}`)).statusCode).toBe(400)
+  })
+
   it("GET /api/teams lists the teams; a team's posts are the stored posts with its intents", async () => {
     const teams = (await t.app.inject('/api/teams')).json()
     expect(teams.teams).toEqual([

@@ -99,6 +99,21 @@ describe.each(MODES)('store contract ($name)', ({ store: open }) => {
     }
   })
 
+  it('gives the metrics per minute or hour, each bucket as the live one-minute window would', async () => {
+    for (const live of liveMetrics.filter((m) => m.window === '1m' && m.posts > 0)) {
+      const rivals = tracking.find((b) => b.name === live.brand)!.competitors
+      const series = await open().metricSeries({ brand: live.brand, rivals, ...(live.source === 'all' ? {} : { source: live.source }), from: new Date(Date.parse(live.from) - 10 * 60_000).toISOString(), to: live.to })
+      expect(series.length).toBeGreaterThan(1)
+      expect(series.at(-1)).toEqual(live)
+    }
+    const day = liveMetrics.find((m) => m.brand === 'Lumen' && m.source === 'all' && m.window === '24h')!
+    const hours = await open().metricSeries({ brand: 'Lumen', rivals: ['Corvid', 'Nimbus'], from: day.from, to: day.to, bucket: 'hour' })
+    expect(hours.length).toBe(2)
+    expect(hours.every((h) => h.window === '1h' && Date.parse(h.to) - Date.parse(h.from) === 3_600_000)).toBe(true)
+    expect(hours.reduce((sum, h) => sum + h.posts, 0)).toBe(day.posts)
+    expect(hours.reduce((sum, h) => sum + h.middle, 0)).toBe(day.middle)
+  })
+
   it('resumes the live metrics from the store after a restart, exactly where they were', async () => {
     const ledger = new MetricsLedger(tracking)
     const newest = Math.max(...liveMetrics.map((m) => Date.parse(m.to))) - 60_000
