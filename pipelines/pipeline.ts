@@ -6,7 +6,7 @@
 // batch is in the store.
 import { asyncScheduler, bufferTime, concatMap, connectable, filter, lastValueFrom, map, merge, mergeMap, type Observable, type SchedulerLike, share, Subject, takeUntil, tap } from 'rxjs'
 import type { Classifier } from '../models/classifier.ts'
-import type { Alert, BrandMetrics, PostDeletion, Responsiveness, RiskReading, ScoredPost, SourceEvent, TrackedBrand, WindowAggregate } from './schema.ts'
+import type { Alert, BrandMetrics, Dialogue, PostDeletion, Responsiveness, RiskReading, ScoredPost, SourceEvent, TrackedBrand, WindowAggregate } from './schema.ts'
 import { clickhouseSink } from './sinks/clickhouse.ts'
 import type { Spool } from './sinks/spool.ts'
 import type { DeadLetter } from './sinks/deadletter.ts'
@@ -38,6 +38,7 @@ export interface Live {
   pushMetrics(metrics: BrandMetrics[]): void
   pushRisk(readings: RiskReading[]): void
   pushResponsiveness(brands: Responsiveness[]): void
+  pushDialogue(brands: Dialogue[]): void
   pushAlert(change: AlertChange): void
   /** The posts routed to one team (transforms/route.ts) lately. */
   pushTeamPosts(team: string, posts: ScoredPost[]): void
@@ -145,7 +146,7 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
     filter((e) => e.kind === 'post'),
     map((e) => e.post),
     normalise(deadLetter),
-    match(tracking, () => stats.untracked++),
+    match(tracking, () => stats.untracked++, (id) => recentPosts.inThread(id)),
     relate(recentPosts),
     classify(classifier, deadLetter, scheduler),
     triage(replyRules(tracking, deps.replies?.allMentions), recentPosts),
@@ -202,6 +203,7 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
     tap((a) => {
       if (a.readings.length > 0) live.pushRisk(a.readings)
       if (a.responsiveness.length > 0) live.pushResponsiveness(a.responsiveness)
+      if (a.dialogue.length > 0) live.pushDialogue(a.dialogue)
       stats.alerts += a.changes.length
     }),
     mergeMap((a) => a.changes),

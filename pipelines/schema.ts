@@ -56,6 +56,11 @@ const postProperties = {
   answersMentionAt: Type.Optional(Timestamp),
   /** On such a reply: whether that mention needed a reply (see ScoredPost.needsReply). */
   mentionNeedsReply: Type.Optional(Type.Boolean()),
+  /**
+   * In a conversation under one of a brand's own posts (not a reply itself): that post, the brand,
+   * and how deep this reply is (1 for a direct reply). Filled by `relate`.
+   */
+  thread: Type.Optional(Type.Object({ root: Type.String(), brand: Type.String(), depth: Type.Integer({ minimum: 1 }) }, { additionalProperties: false })),
 }
 
 export const Post = Type.Object(postProperties, { additionalProperties: false })
@@ -230,6 +235,28 @@ export const Responsiveness = Type.Object(
 )
 export type Responsiveness = Static<typeof Responsiveness>
 
+/** How a brand's own posts start conversations (pipelines/metrics/dialogue.ts). */
+export const Dialogue = Type.Object(
+  {
+    brand: Type.String(),
+    /** Event time this was measured at; the posts are those of the 24 hours before it. */
+    at: Timestamp,
+    /** The brand's own posts that are not replies (its broadcasts). */
+    ownPosts: Count,
+    /** Replies in their threads by others than the brand, however deep. */
+    replies: Count,
+    /** replies / ownPosts. */
+    conversationRate: Ratio,
+    /** Own posts with at least one reply, and those with none (broadcast only). */
+    conversations: Count,
+    broadcastOnly: Count,
+    /** The own posts with the most replies (up to 10): replies and the deepest reply. */
+    top: Type.Array(Type.Object({ id: Type.String(), at: Timestamp, replies: Count, depth: Count }, { additionalProperties: false })),
+  },
+  { additionalProperties: false },
+)
+export type Dialogue = Static<typeof Dialogue>
+
 /** A brand's backlash risk as of the end of one event-time minute. */
 export const RiskReading = Type.Object(
   {
@@ -295,8 +322,9 @@ export interface Snapshot {
   metrics: BrandMetrics[]
   /** Each brand's latest backlash-risk reading. */
   risk: RiskReading[]
-  /** Each brand's latest responsiveness. */
+  /** Each brand's latest responsiveness, and dialogue on its own posts. */
   responsiveness: Responsiveness[]
+  dialogue: Dialogue[]
   /** The latest state of the alerts raised lately (RECENT_ALERTS), newest change last. */
   alerts: Alert[]
 }
@@ -321,6 +349,7 @@ export const EVENTS = {
   riskUpdated: 'risk.updated.v1',
   responsivenessUpdated: 'responsiveness.updated.v1',
   teamPosts: 'team.posts.v1',
+  dialogueUpdated: 'dialogue.updated.v1',
   metricsUpdated: 'metrics.updated.v1',
   clock: 'clock.v1',
 } as const
@@ -340,6 +369,8 @@ export interface ServerToClientEvents {
   'responsiveness.updated.v1': (brands: Responsiveness[]) => void
   /** To a team's room only (connect with `?team=<name>`): the posts routed to it lately. */
   'team.posts.v1': (feed: { team: string; posts: ScoredPost[] }) => void
+  /** Each brand's dialogue on its own posts, as event-time minutes end. */
+  'dialogue.updated.v1': (brands: Dialogue[]) => void
   /** Every brand x source x window whose figures changed since the last (about once a second). */
   'metrics.updated.v1': (metrics: BrandMetrics[]) => void
   'clock.v1': (clock: Clock) => void

@@ -24,5 +24,5 @@ export async function buildSnapshot(store: Store, view: LiveView, tracking: read
     if (w.posts >= (merged.get(key)?.posts ?? 0)) merged.set(key, w)
   }
   const aggregates = [...merged.values()].sort((a, b) => a.minute.localeCompare(b.minute) || a.brand.localeCompare(b.brand))
-  return { serverTime: new Date().toISOString(), watermark: view.watermark(), brands: [...tracking], aggregates, recentPosts: view.recentPosts(), metrics: view.currentMetrics(), risk: view.currentRisk(), responsiveness: view.currentResponsiveness(), alerts: view.recentAlerts() }
+  return { serverTime: new Date().toISOString(), watermark: view.watermark(), brands: [...tracking], aggregates, recentPosts: view.recentPosts(), metrics: view.currentMetrics(), risk: view.currentRisk(), responsiveness: view.currentResponsiveness(), dialogue: view.currentDialogue(), alerts: view.recentAlerts() }
 }

@@ -1,8 +1,10 @@
-// Watches every tracked brand for a backlash: posts are tallied per event-time minute; when a minute
+// Watches every tracked brand (its backlash risk, and as minutes end its responsiveness and the
+// dialogue on its own posts) for a backlash: posts are tallied per event-time minute; when a minute
 // is over (GRACE_MS after its end, in event time, so posts still in flight land in it) each brand's
 // minute is read for risk (risk.ts), its alert moved on (alerting.ts), and then learned into the
 // baseline. A post for a minute already read is late: stored and counted, but not read for risk.
-import type { Responsiveness, RiskReading, ScoredPost, TrackedBrand } from '../schema.ts'
+import type { Dialogue, Responsiveness, RiskReading, ScoredPost, TrackedBrand } from '../schema.ts'
+import { DialogueLedger } from './dialogue.ts'
 import { AlertLifecycle, type AlertChange, type Evidence, LEVELS } from './alerting.ts'
 import { REPLY_TARGET_MS, ReplyQueue } from './replies.ts'
 import { Baseline, emptyTally, LEARN_IN_BACKLASH, type MinuteTally, BASELINE_MINUTES } from './risk.ts'
@@ -39,8 +41,9 @@ interface Watched {
 export interface Assessment {
   readings: RiskReading[]
   changes: AlertChange[]
-  /** Each brand's responsiveness as of the last minute read, when any was. */
+  /** Each brand's responsiveness and dialogue on its own posts as of the last minute read, when any was. */
   responsiveness: Responsiveness[]
+  dialogue: Dialogue[]
 }
 
 export interface BacklashOptions {
@@ -52,6 +55,7 @@ export class BacklashWatch {
   private readonly brands = new Map<string, Watched>()
   private readonly pending = new Map<number, Map<string, Pending>>()
   private readonly replies: ReplyQueue
+  private readonly dialogue = new DialogueLedger()
   /** Every minute before this one (epoch ms of its start) has been read; NaN before the first post. */
   private next = Number.NaN
   late = 0
@@ -108,6 +112,7 @@ export class BacklashWatch {
     const minute = t - (t % MINUTE)
     if (Number.isNaN(this.next)) this.next = minute
     this.replies.see(post)
+    this.dialogue.see(post)
     if (minute < this.next) this.late++
     else this.tally(post, minute)
     return this.closeUpTo(t - GRACE_MS)
@@ -115,7 +120,7 @@ export class BacklashWatch {
 
   /** Reads every minute that ended before `now` (event time). */
   closeUpTo(now: number): Assessment {
-    const out: Assessment = { readings: [], changes: [], responsiveness: [] }
+    const out: Assessment = { readings: [], changes: [], responsiveness: [], dialogue: [] }
     if (Number.isNaN(this.next)) return out
     const end = now - (now % MINUTE)
     if (end - this.next > MAX_GAP_MINUTES * MINUTE) this.next = end - MAX_GAP_MINUTES * MINUTE
@@ -125,7 +130,10 @@ export class BacklashWatch {
       this.pending.delete(this.next)
       for (const [brand, watched] of this.brands) this.read(brand, watched, this.next, minute?.get(brand), out)
     }
-    for (const brand of this.brands.keys()) out.responsiveness.push(this.replies.responsiveness(brand, end, this.target))
+    for (const brand of this.brands.keys()) {
+      out.responsiveness.push(this.replies.responsiveness(brand, end, this.target))
+      out.dialogue.push(this.dialogue.dialogue(brand, end))
+    }
     return out
   }
 

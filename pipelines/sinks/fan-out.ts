@@ -21,6 +21,7 @@ export function fanOut(outputs: readonly Partial<Live>[], onError: (error: unkno
     pushMetrics: each('pushMetrics'),
     pushRisk: each('pushRisk'),
     pushResponsiveness: each('pushResponsiveness'),
+    pushDialogue: each('pushDialogue'),
     pushAlert: each('pushAlert'),
     pushTeamPosts: each('pushTeamPosts'),
   }

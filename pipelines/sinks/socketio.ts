@@ -1,7 +1,7 @@
 // The live sink: pushes changed windows, metrics and new posts to every connected wall, and remembers the
 // recent ones (bounded) so a wall that connects gets them in its snapshot.
 import type { AlertChange } from '../metrics/alerting.ts'
-import type { Alert, BrandMetrics, Responsiveness, RiskReading, ScoredPost, ServerToClientEvents, WindowAggregate } from '../schema.ts'
+import type { Alert, BrandMetrics, Dialogue, Responsiveness, RiskReading, ScoredPost, ServerToClientEvents, WindowAggregate } from '../schema.ts'
 import { EVENTS } from '../schema.ts'
 
 /** Posts kept for the ticker of a newly connected wall. */
@@ -27,6 +27,7 @@ export class LiveView {
   private readonly metrics = new Map<string, BrandMetrics>()
   private readonly risk = new Map<string, RiskReading>()
   private readonly responsiveness = new Map<string, Responsiveness>()
+  private readonly dialogue = new Map<string, Dialogue>()
   private readonly alerts = new Map<string, Alert>()
   private newestMinute = 0
   private newestPost = 0
@@ -70,6 +71,14 @@ export class LiveView {
 
   currentResponsiveness(): Responsiveness[] {
     return [...this.responsiveness.values()]
+  }
+
+  applyDialogue(brands: readonly Dialogue[]): void {
+    for (const d of brands) this.dialogue.set(d.brand, d)
+  }
+
+  currentDialogue(): Dialogue[] {
+    return [...this.dialogue.values()]
   }
 
   applyAlert(alert: Alert): void {
@@ -127,6 +136,11 @@ export class SocketIoSink {
   /** To the team's room only: the walls and feeds that asked for it. */
   pushTeamPosts(team: string, posts: ScoredPost[]): void {
     this.io.to(teamRoom(team)).emit(EVENTS.teamPosts, { team, posts })
+  }
+
+  pushDialogue(brands: Dialogue[]): void {
+    this.view.applyDialogue(brands)
+    this.io.emit(EVENTS.dialogueUpdated, brands)
   }
 
   pushAlert(change: AlertChange): void {

@@ -202,7 +202,7 @@ export const MIGRATIONS: Migration[] = [
   },
   {
     version: 3,
-    name: 'middle and needs-reply counts per minute; replies to mentions that needed one; authors keyed by followers',
+    name: 'middle and needs-reply counts per minute; replies to mentions that needed one; threads under own posts; authors keyed by followers',
     statements: [
       // The middle of the crowd (metrics/definition.ts, isMiddle), decided once per post by the
       // pipeline and stored with it, so the live figures and the stored ones cannot disagree on
@@ -216,6 +216,11 @@ export const MIGRATIONS: Migration[] = [
       // over those mentions. Before this migration both read 0.
       `ALTER TABLE posts ADD COLUMN needs_reply Array(String) AFTER intents`,
       `ALTER TABLE posts ADD COLUMN mention_needs_reply UInt8 AFTER answers_mention_ms`,
+      // A reply in a conversation under a brand's own post: that post, the brand, the depth
+      // (metrics/dialogue.ts). Empty and 0 elsewhere.
+      `ALTER TABLE posts ADD COLUMN thread_root String AFTER mention_needs_reply`,
+      `ALTER TABLE posts ADD COLUMN thread_brand String AFTER thread_root`,
+      `ALTER TABLE posts ADD COLUMN thread_depth UInt16 AFTER thread_brand`,
       `ALTER TABLE brand_source_minute ADD COLUMN needs_reply UInt64 AFTER middle`,
       `ALTER TABLE brand_replies ADD COLUMN needed UInt8`,
       `DROP TABLE IF EXISTS brand_replies_mv`,

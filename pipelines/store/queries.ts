@@ -14,7 +14,7 @@ const MAX_MS = 4_294_967_295_000
 const clampMs = (ms: number) => Math.min(MAX_MS, Math.max(0, ms))
 
 /** Time ranges travel as epoch milliseconds and whole seconds (for the DateTime key columns). */
-function range(from: string | undefined, to: string | undefined) {
+export function range(from: string | undefined, to: string | undefined) {
   const fromMs = from === undefined ? 0 : clampMs(Date.parse(from))
   const toMs = to === undefined ? MAX_MS : clampMs(Date.parse(to))
   return { fromMs, toMs, fromS: Math.floor(fromMs / 1000), toS: Math.ceil(toMs / 1000) }
@@ -190,7 +190,7 @@ export function responseTimesParams(query: ResponseTimesQuery) {
 
 /** The newest posts, for relating replies and engagement after a restart. */
 export const RECENT_POSTS = `
-SELECT id, source, brands, created_ms, needs_reply FROM posts
+SELECT id, source, brands, created_ms, needs_reply, own_brand, reply_to, thread_root, thread_brand, thread_depth FROM posts
 ORDER BY created_at DESC, id DESC
 LIMIT {limit:UInt32}`
 
@@ -213,6 +213,21 @@ export function audienceParams(query: AudienceQuery) {
 // Each sum is named after its column, but for posts: the rivals' sum reads the column \`posts\`, which
 // 18.x would take for the alias of an aggregate of the same name.
 const sumIf = (column: string) => `sumIf(${column}, brand = {brand:String}) AS ${column === 'posts' ? 'brand_posts' : column}`
+
+/**
+ * A brand's own posts (not replies) created in range, with the replies in their threads by others
+ * before `asOfMs` and the deepest of them: metrics/dialogue.ts, from history.
+ */
+export const DIALOGUE = `
+SELECT id, created_ms, replies, depth FROM (
+  SELECT id, created_ms FROM posts
+  WHERE own_brand = {brand:String} AND reply_to = '' AND ${IN_RANGE('created_at', 'created_ms')}
+) AS own ANY LEFT JOIN (
+  SELECT thread_root AS id, count() AS replies, max(thread_depth) AS depth FROM posts
+  WHERE thread_brand = {brand:String} AND own_brand != {brand:String}
+    AND created_at >= toDateTime({fromS:UInt32}) AND created_ms < {asOfMs:UInt64}
+  GROUP BY thread_root
+) AS threads USING id`
 
 /** Every brand x source x minute's counts from `fromS` on: where the live ledger resumes after a restart. */
 export const LEDGER_MINUTES = `

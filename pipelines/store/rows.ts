@@ -41,6 +41,9 @@ export function postRow(p: ScoredPost) {
     intents: p.sentiment.intents,
     answers_mention_ms: p.answersMentionAt ? Date.parse(p.answersMentionAt) : 0,
     mention_needs_reply: p.mentionNeedsReply ? 1 : 0,
+    thread_root: p.thread?.root ?? '',
+    thread_brand: p.thread?.brand ?? '',
+    thread_depth: p.thread?.depth ?? 0,
     // Given, not left to DEFAULT: 18.x fills an omitted column with its type's default.
     ingested_at: seconds(Date.now()),
   }
@@ -117,6 +120,7 @@ export function postFromRow(row: Record<string, unknown>): ScoredPost {
     ...(str('own_brand') ? { ownBrand: str('own_brand') } : {}),
     ...(n('answers_mention_ms') > 0 ? { answersMentionAt: new Date(n('answers_mention_ms')).toISOString(), mentionNeedsReply: n('mention_needs_reply') === 1 } : {}),
     ...((row.needs_reply as string[] | undefined)?.length ? { needsReply: row.needs_reply as string[] } : {}),
+    ...(str('thread_root') ? { thread: { root: str('thread_root'), brand: str('thread_brand'), depth: n('thread_depth') } } : {}),
     sentiment: {
       label: str('label') as Label,
       scores: { negative: n('p_negative'), neutral: n('p_neutral'), positive: n('p_positive') },

@@ -1,8 +1,9 @@
 // Everything a Store does, written once over three primitives (read rows, run a statement, insert
 // JSON rows) that each mode implements: embedded.ts (chdb) and server.ts (@clickhouse/client).
 import { type Counts, derive, emptyCounts } from '../metrics/definition.ts'
+import { summarise } from '../metrics/dialogue.ts'
 import type { LedgerSeed } from '../metrics/ledger.ts'
-import type { Alert, BrandMetrics, PostDeletion, ScoredPost, SourceName, WindowAggregate } from '../schema.ts'
+import type { Alert, BrandMetrics, Dialogue, PostDeletion, ScoredPost, SourceName, WindowAggregate } from '../schema.ts'
 import { ALL_SOURCES, INTENTS } from '../schema.ts'
 import type { RecentPost } from '../transforms/relate.ts'
 import { MIGRATIONS, MIGRATIONS_TABLE, PRE_RELEASE_V1 } from './migrations.ts'
@@ -11,6 +12,8 @@ import {
   alertParams,
   AUDIENCE,
   audienceParams,
+  DIALOGUE,
+  range,
   LEDGER_AUTHORS,
   LEDGER_MINUTES,
   METRIC_COUNTS,
@@ -39,7 +42,7 @@ import {
   storedPostIdsParams,
 } from './queries.ts'
 import { aggregateFromRow, alertFromRow, alertRow, deletionRow, engagementRow, postFromRow, postRow } from './rows.ts'
-import type { AggregateQuery, AlertQuery, AttributedEngagement, Audience, AudienceQuery, MetricSeriesQuery, MetricsQuery, DroppedPartition, PostPage, PostSearch, ResponseTimes, ResponseTimesQuery, Store } from './store.ts'
+import type { AggregateQuery, AlertQuery, AttributedEngagement, Audience, AudienceQuery, DialogueQuery, MetricSeriesQuery, MetricsQuery, DroppedPartition, PostPage, PostSearch, ResponseTimes, ResponseTimesQuery, Store } from './store.ts'
 
 export type Row = Record<string, unknown>
 
@@ -270,8 +273,16 @@ export abstract class SqlStore implements Store {
   }
 
   async recentPosts(limit: number): Promise<RecentPost[]> {
-    const rows = await this.rows<{ id: string; source: RecentPost['source']; brands: string[]; created_ms: string; needs_reply: string[] }>(RECENT_POSTS, { limit })
-    return rows.reverse().map((r) => ({ id: r.id, source: r.source, brands: r.brands, createdAt: new Date(Number(r.created_ms)).toISOString(), ...(r.needs_reply.length > 0 ? { needsReply: r.needs_reply } : {}) }))
+    const rows = await this.rows<Record<string, string> & { source: RecentPost['source']; brands: string[]; needs_reply: string[] }>(RECENT_POSTS, { limit })
+    return rows.reverse().map((r) => ({
+      id: r.id!,
+      source: r.source,
+      brands: r.brands,
+      createdAt: new Date(Number(r.created_ms)).toISOString(),
+      ...(r.needs_reply.length > 0 ? { needsReply: r.needs_reply } : {}),
+      ...(r.own_brand && !r.reply_to ? { broadcastBy: r.own_brand } : {}),
+      ...(r.thread_root ? { thread: { root: r.thread_root, brand: r.thread_brand!, depth: Number(r.thread_depth) } } : {}),
+    }))
   }
 
   async responseTimes(query: ResponseTimesQuery): Promise<ResponseTimes> {
@@ -316,6 +327,13 @@ export abstract class SqlStore implements Store {
           rivalPosts: Number(row.rival_posts),
         })
       })
+  }
+
+  async dialogue(query: DialogueQuery): Promise<Dialogue> {
+    const { fromMs, toMs, fromS, toS } = range(query.from, query.to)
+    const asOfMs = query.asOf ? Date.parse(query.asOf) : Number.MAX_SAFE_INTEGER
+    const rows = await this.rows<{ id: string; created_ms: string; replies: string; depth: string }>(DIALOGUE, { brand: query.brand, fromMs, toMs, fromS, toS, asOfMs })
+    return summarise(query.brand, toMs, rows.map((r) => ({ id: r.id, at: Number(r.created_ms), replies: Number(r.replies), depth: Number(r.depth) })))
   }
 
   async ledgerSeed(sinceMs: number): Promise<LedgerSeed> {

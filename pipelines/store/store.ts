@@ -1,6 +1,6 @@
 // Storage as the rest of Undertow sees it: embedded (chdb, in-process; the default) and server
 // (@clickhouse/client) behind one interface, with every query shared (sql-store.ts).
-import type { Alert, BrandMetrics, EngagementUpdate, Intent, Label, PostDeletion, ScoredPost, SourceName, WindowAggregate, WindowName } from '../schema.ts'
+import type { Alert, BrandMetrics, Dialogue, EngagementUpdate, Intent, Label, PostDeletion, ScoredPost, SourceName, WindowAggregate, WindowName } from '../schema.ts'
 import type { LedgerSeed } from '../metrics/ledger.ts'
 import type { RecentPost } from '../transforms/relate.ts'
 
@@ -53,6 +53,15 @@ export interface MetricsQuery {
 /** One brand's metrics per minute (or hour) of a range: each bucket a window of its own. */
 export interface MetricSeriesQuery extends Omit<MetricsQuery, 'window'> {
   bucket?: 'minute' | 'hour'
+}
+
+export interface DialogueQuery {
+  brand: string
+  /** Range of the own posts, ISO 8601 (inclusive start, exclusive end). */
+  from: string
+  to: string
+  /** Only replies before this time count; default: every reply stored. */
+  asOf?: string
 }
 
 export interface AlertQuery {
@@ -148,6 +157,8 @@ export interface Store {
   audience(query: AudienceQuery): Promise<Audience>
   /** The same figures as the live metrics, from what is stored. */
   metrics(query: MetricsQuery): Promise<BrandMetrics>
+  /** How the brand's own posts of a range started conversations (the same figures as live). */
+  dialogue(query: DialogueQuery): Promise<Dialogue>
   /** Per minute (window `1m`) or hour (`1h`) of the range, the buckets with any mention or engagement, oldest first. */
   metricSeries(query: MetricSeriesQuery): Promise<BrandMetrics[]>
   /** The minutes and authors since `sinceMs`, for the live metrics to resume from after a restart. */

@@ -38,11 +38,15 @@ export function matchOne(post: Post, matchers: readonly BrandMatcher[]): Post | 
   return { ...post, brands, terms: [...terms], ...(ownBrand === undefined ? {} : { ownBrand }) }
 }
 
-export function match(tracking: readonly TrackedBrand[], onUntracked: () => void = () => {}): OperatorFunction<Post, Post> {
+/**
+ * `inThread`: whether a post this one replies to is in a conversation under a brand's own post;
+ * such a reply is kept even when it names no brand (the brand's dialogue counts it), with no brands.
+ */
+export function match(tracking: readonly TrackedBrand[], onUntracked: () => void = () => {}, inThread: (postId: string) => boolean = () => false): OperatorFunction<Post, Post> {
   const matchers = compileTracking(tracking)
   return (posts$) =>
     posts$.pipe(
-      map((post) => matchOne(post, matchers)),
+      map((post) => matchOne(post, matchers) ?? (post.replyTo && inThread(post.replyTo) ? { ...post, brands: [], terms: [] } : null)),
       filter((post): post is Post => {
         if (post === null) onUntracked()
         return post !== null

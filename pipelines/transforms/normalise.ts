@@ -39,7 +39,7 @@ export function normaliseOne(input: unknown): Normalised {
   const text = input.text.normalize('NFC').replace(INVISIBLE, '').replace(/[ \t]+/g, ' ').replace(/\n{3,}/g, '\n\n').trim()
   if (text.length === 0) return { ok: false, reason: '/text is empty' }
   // Filled in by the pipeline (relate), never taken from a source.
-  const { answersMentionAt: _, mentionNeedsReply: __, ...post } = input
+  const { answersMentionAt: _, mentionNeedsReply: __, thread: ___, ...post } = input
   return {
     ok: true,
     post: {

@@ -18,6 +18,9 @@ export interface RecentPost {
   createdAt: string
   /** The brands it waits for a reply from, once `triage` has told. */
   needsReply?: readonly string[]
+  /** A brand's own post that is not a reply: the brand (replies to it make its dialogue). */
+  broadcastBy?: string
+  thread?: Post['thread']
 }
 
 export class RecentPosts {
@@ -27,7 +30,15 @@ export class RecentPosts {
   /** Oldest first, so the newest are kept when there are more than the capacity. */
   add(post: RecentPost): void {
     this.posts.delete(post.id)
-    this.posts.set(post.id, { id: post.id, source: post.source, brands: post.brands, createdAt: post.createdAt, ...(post.needsReply ? { needsReply: post.needsReply } : {}) })
+    this.posts.set(post.id, {
+      id: post.id,
+      source: post.source,
+      brands: post.brands,
+      createdAt: post.createdAt,
+      ...(post.needsReply ? { needsReply: post.needsReply } : {}),
+      ...(post.broadcastBy ? { broadcastBy: post.broadcastBy } : {}),
+      ...(post.thread ? { thread: post.thread } : {}),
+    })
     if (this.posts.size > this.capacity) this.posts.delete(this.posts.keys().next().value!)
   }
 
@@ -39,6 +50,12 @@ export class RecentPosts {
 
   get(id: string): RecentPost | undefined {
     return this.posts.get(id)
+  }
+
+  /** Whether a reply to this post joins a conversation under a brand's own post. */
+  inThread(id: string): boolean {
+    const post = this.posts.get(id)
+    return post !== undefined && (post.broadcastBy !== undefined || post.thread !== undefined)
   }
 
   get size(): number {
@@ -69,11 +86,20 @@ export function attribute(recent: RecentPosts, onUnknown?: (update: EngagementUp
   })
 }
 
-/** Links brand replies to their mentions, and remembers every post that passes. */
+/** The post, with its thread when it replies into a conversation under a brand's own post. */
+export function linkThread(post: Post, recent: RecentPosts): Post {
+  if (!post.replyTo) return post
+  const parent = recent.get(post.replyTo)
+  if (parent?.broadcastBy) return { ...post, thread: { root: parent.id, brand: parent.broadcastBy, depth: 1 } }
+  if (parent?.thread) return { ...post, thread: { ...parent.thread, depth: parent.thread.depth + 1 } }
+  return post
+}
+
+/** Links brand replies to their mentions and replies to their threads, and remembers every post that passes. */
 export function relate(recent: RecentPosts): OperatorFunction<Post, Post> {
   return map((post) => {
-    const linked = linkReply(post, recent)
-    recent.add(linked)
+    const linked = linkThread(linkReply(post, recent), recent)
+    recent.add({ ...linked, ...(linked.ownBrand && !linked.replyTo ? { broadcastBy: linked.ownBrand } : {}) })
     return linked
   })
 }

@@ -7,6 +7,8 @@ import { BacklashWatch, GRACE_MS } from '../../pipelines/metrics/backlash.ts'
 import { needsReplyFrom, REPLY_TARGET_MS, ReplyQueue, replyRules } from '../../pipelines/metrics/replies.ts'
 import { Baseline, emptyTally, type MinuteTally, WARMUP_MINUTES, WEIGHTS } from '../../pipelines/metrics/risk.ts'
 import { TermTally, termsOf } from '../../pipelines/metrics/terms.ts'
+import { DialogueLedger } from '../../pipelines/metrics/dialogue.ts'
+import { linkThread, RecentPosts } from '../../pipelines/transforms/relate.ts'
 import { emptyCounts } from '../../pipelines/metrics/definition.ts'
 import type { Intent, Label, RiskReading, ScoredPost } from '../../pipelines/schema.ts'
 import { tracking } from '../support/fixtures.ts'
@@ -171,7 +173,7 @@ describe('backlash watch', () => {
 
   it('counts a post for a minute already read as late, and reads nothing before the first post', () => {
     const watch = new BacklashWatch(tracking)
-    expect(watch.closeUpTo(T0 + 10 * MINUTE)).toEqual({ readings: [], changes: [], responsiveness: [] })
+    expect(watch.closeUpTo(T0 + 10 * MINUTE)).toEqual({ readings: [], changes: [], responsiveness: [], dialogue: [] })
     watch.see(post(T0 + 5 * MINUTE))
     watch.see(post(T0 + 7 * MINUTE))
     watch.see(post(T0 + 5 * MINUTE + 1000))
@@ -215,6 +217,44 @@ describe('replies', () => {
     queue.see(post(now + 5_000, { ownBrand: 'Lumen', replyTo: c.id }))
     expect(queue.responsiveness('Lumen', now).answered).toBe(2)
     expect(queue.responsiveness('Lumen', now + MINUTE).answered).toBe(3)
+  })
+})
+
+describe('dialogue on own posts', () => {
+  it('counts the replies in each own post\'s thread by others, and its depth, as of now', () => {
+    const recent = new RecentPosts()
+    const own = post(T0, { ownBrand: 'Lumen' })
+    const quiet = post(T0 + MINUTE, { ownBrand: 'Lumen' })
+    const answerToMention = post(T0, { ownBrand: 'Lumen', replyTo: 'simulator:mention' })
+    const chain: ScoredPost[] = [own, quiet, answerToMention]
+    recent.add({ ...own, broadcastBy: 'Lumen' })
+    recent.add({ ...quiet, broadcastBy: 'Lumen' })
+    // Two replies to the post, one reply to a reply, and the brand answering in the thread.
+    const r1 = { ...post(T0 + 2 * MINUTE, { replyTo: own.id, brands: [] }) }
+    const r2 = { ...post(T0 + 3 * MINUTE, { replyTo: own.id, brands: [] }) }
+    for (const r of [r1, r2]) {
+      const linked = linkThread(r, recent) as ScoredPost
+      recent.add(linked)
+      chain.push(linked)
+    }
+    const r3 = linkThread(post(T0 + 4 * MINUTE, { replyTo: r1.id, brands: [] }), recent) as ScoredPost
+    recent.add(r3)
+    const brandInThread = linkThread(post(T0 + 5 * MINUTE, { replyTo: r3.id, ownBrand: 'Lumen' }), recent) as ScoredPost
+    chain.push(r3, brandInThread)
+    expect(r3.thread).toEqual({ root: own.id, brand: 'Lumen', depth: 2 })
+    expect(brandInThread.thread).toEqual({ root: own.id, brand: 'Lumen', depth: 3 })
+    expect(recent.inThread(r3.id)).toBe(true)
+    expect(recent.inThread('simulator:elsewhere')).toBe(false)
+
+    const ledger = new DialogueLedger()
+    for (const p of chain) ledger.see(p)
+    const d = ledger.dialogue('Lumen', T0 + 10 * MINUTE)
+    expect(d).toMatchObject({ ownPosts: 2, replies: 3, conversationRate: 1.5, conversations: 1, broadcastOnly: 1 })
+    // The brand's own reply in the thread counts for neither the replies nor the depth.
+    expect(d.top[0]).toEqual({ id: own.id, at: own.createdAt, replies: 3, depth: 2 })
+    // As of an earlier time, the later replies wait.
+    expect(ledger.dialogue('Lumen', T0 + 3 * MINUTE)).toMatchObject({ replies: 1 })
+    expect(ledger.dialogue('Corvid', T0 + 10 * MINUTE)).toMatchObject({ ownPosts: 0, conversationRate: null })
   })
 })
 

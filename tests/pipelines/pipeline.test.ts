@@ -17,7 +17,9 @@ function expectedWindows(posts: readonly Post[]): WindowAggregate[] {
   const matchers = compileTracking(tracking)
   const windows = new Map<string, WindowAggregate>()
   for (const post of posts) {
-    const matched = matchOne(post, matchers)!
+    // Replies in threads under the brand's own posts name no brand: stored, counted for none.
+    const matched = matchOne(post, matchers)
+    if (!matched) continue
     const s = scoreText(post.text)
     const t = Date.parse(post.createdAt)
     const minute = new Date(t - (t % 60_000)).toISOString()

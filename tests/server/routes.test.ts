@@ -46,7 +46,8 @@ describe('HTTP routes', () => {
     const lumen = (await t.app.inject('/api/aggregates?brand=Lumen&from=2026-11-23T09:05:00Z&to=2026-11-23T09:10:00Z')).json().windows
     expect(lumen.map((w: { minute: string }) => w.minute)).toEqual(['09:05', '09:06', '09:07', '09:08', '09:09'].map((m) => `2026-11-23T${m}:00.000Z`))
     expect(lumen.every((w: { brand: string }) => w.brand === 'Lumen')).toBe(true)
-    const posts = postsOf(simulated(20 * 60)).filter((p) => p.text.includes('Lumen') && p.createdAt >= '2026-11-23T09:05' && p.createdAt < '2026-11-23T09:10')
+    // The brand's own posts name its product but are not mentions of it.
+    const posts = postsOf(simulated(20 * 60)).filter((p) => p.text.includes('Lumen') && !p.author.id.startsWith('sim-brand-') && p.createdAt >= '2026-11-23T09:05' && p.createdAt < '2026-11-23T09:10')
     expect(lumen.reduce((n: number, w: { posts: number }) => n + w.posts, 0)).toBe(posts.length)
     const hours = (await t.app.inject('/api/aggregates?brand=Lumen&bucket=hour')).json().windows as { minute: string; posts: number }[]
     expect(hours.map((w) => w.minute)).toEqual(['2026-11-23T09:00:00.000Z'])
@@ -149,6 +150,15 @@ describe('HTTP routes', () => {
     expect(tooLong.statusCode).toBe(400)
     expect(tooLong.json().error.message).toBe('84960 buckets asked for; at most 10080 (use bucket=hour, or a shorter range)')
     expect((await t.app.inject(`/api/metrics/series?brand=Lumen&from=${to}&to=${from}`)).statusCode).toBe(400)
+  })
+
+  it("GET /api/dialogue gives the brand's own posts of the last day and their conversations", async () => {
+    const res = await t.app.inject('/api/dialogue?brand=Lumen')
+    expect(res.statusCode).toBe(200)
+    const d = res.json()
+    expect(d.ownPosts).toBeGreaterThan(0)
+    expect(d).toEqual(await t.store.dialogue({ brand: 'Lumen', from: new Date(Date.parse(d.at) - 24 * 3600_000).toISOString(), to: d.at }))
+    expect((await t.app.inject('/api/dialogue')).statusCode).toBe(400)
   })
 
   it("GET /api/teams lists the teams; a team's posts are the stored posts with its intents", async () => {

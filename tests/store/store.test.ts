@@ -2,7 +2,7 @@
 // process, Debian's 18.16 here). The same simulated stream goes through the real pipeline into each,
 // and every query is checked against what the pipeline itself saw.
 import { beforeAll, describe, expect, it } from 'vitest'
-import type { Alert, BrandMetrics, Responsiveness, ScoredPost } from '../../pipelines/schema.ts'
+import type { Alert, BrandMetrics, Dialogue, Responsiveness, ScoredPost } from '../../pipelines/schema.ts'
 import { WINDOW_NAMES } from '../../pipelines/schema.ts'
 import type { AlertChange } from '../../pipelines/metrics/alerting.ts'
 import { LEDGER_MINUTES, MetricsLedger } from '../../pipelines/metrics/ledger.ts'
@@ -27,6 +27,7 @@ describe.each(MODES)('store contract ($name)', ({ store: open }) => {
   let liveMetrics: BrandMetrics[] = []
   let liveAlerts: AlertChange[] = []
   let liveResponsiveness = new Map<string, Responsiveness>()
+  let liveDialogue = new Map<string, Dialogue>()
 
   beforeAll(async () => {
     const run = await runThrough(open(), sourceOf(events))
@@ -34,6 +35,7 @@ describe.each(MODES)('store contract ($name)', ({ store: open }) => {
     liveMetrics = [...run.live.metrics.values()]
     liveAlerts = run.live.alerts
     liveResponsiveness = run.live.responsiveness
+    liveDialogue = run.live.dialogue
     expect(run.deadLetter.records).toEqual([])
   })
 
@@ -203,6 +205,17 @@ describe.each(MODES)('store contract ($name)', ({ store: open }) => {
     const history = await open().responseTimes({ brand: 'Lumen', from: new Date(Date.parse(live.at) - day).toISOString(), to: live.at, asOf: live.at })
     const { mentions: _, ...figures } = history
     expect(figures).toEqual({ needingReply: live.needingReply, answered: live.answered, replyRate: live.replyRate, medianSeconds: live.medianSeconds, p90Seconds: live.p90Seconds })
+  })
+
+  it("gives the same dialogue on the brand's own posts from history as the pipeline did live", async () => {
+    const live = liveDialogue.get('Lumen')!
+    expect(live.ownPosts).toBeGreaterThan(1)
+    expect(live.replies).toBeGreaterThan(live.ownPosts)
+    expect(Math.max(...live.top.map((t) => t.depth))).toBeGreaterThan(1)
+    // The threads' replies name no brand: they were kept because they answer the brand's posts.
+    expect(stored.filter((p) => p.thread && p.brands.length === 0).length).toBeGreaterThan(0)
+    const day = 24 * 3600_000
+    expect(await open().dialogue({ brand: 'Lumen', from: new Date(Date.parse(live.at) - day).toISOString(), to: live.at, asOf: live.at })).toEqual(live)
   })
 
   it('stores alerts and reads back the newest state of each', async () => {

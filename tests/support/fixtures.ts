@@ -5,7 +5,7 @@ import type { Classifier } from '../../models/classifier.ts'
 import { LexiconClassifier } from '../../models/lexicon.ts'
 import { startPipeline } from '../../pipelines/pipeline.ts'
 import type { AlertChange } from '../../pipelines/metrics/alerting.ts'
-import type { BrandMetrics, Post, Responsiveness, RiskReading, ScoredPost, SourceEvent, WindowAggregate } from '../../pipelines/schema.ts'
+import type { BrandMetrics, Dialogue, Post, Responsiveness, RiskReading, ScoredPost, SourceEvent, WindowAggregate } from '../../pipelines/schema.ts'
 import { MemoryDeadLetter } from '../../pipelines/sinks/deadletter.ts'
 import { generate, type TimedEvent } from '../../pipelines/sources/simulator/generate.ts'
 import { launchDay } from '../../pipelines/sources/simulator/scenario.ts'
@@ -58,6 +58,10 @@ export class RecordingLive {
   readonly teams = new Map<string, ScoredPost[]>()
   pushTeamPosts(team: string, posts: ScoredPost[]) {
     this.teams.set(team, [...(this.teams.get(team) ?? []), ...posts])
+  }
+  readonly dialogue = new Map<string, Dialogue>()
+  pushDialogue(brands: Dialogue[]) {
+    for (const d of brands) this.dialogue.set(d.brand, d)
   }
   readonly responsiveness = new Map<string, Responsiveness>()
   pushResponsiveness(brands: Responsiveness[]) {

@@ -6,12 +6,12 @@ import type { Engagement, Post, SourceEvent } from '../../schema.ts'
 import { brandAccount, makeAuthors, pickAuthor } from './authors.ts'
 import { Random } from './random.ts'
 import { backlashRate, brandHandles, brandRate, competitorRate, type Scenario } from './scenario.ts'
-import { COMPETITOR_TEMPLATES, fill, REPLY_TEMPLATES, TEMPLATES, type PostKind, type Slots } from './texts.ts'
+import { BROADCAST_TEMPLATES, COMPETITOR_TEMPLATES, fill, REPLY_TEMPLATES, TEMPLATES, THREAD_TEMPLATES, type PostKind, type Slots } from './texts.ts'
 
 /** What the scenario meant a post to be, for tests; never sent downstream. */
 export interface Truth {
-  stream: 'brand' | 'backlash' | 'competitor' | 'reply'
-  kind: PostKind | 'competitor' | 'reply'
+  stream: 'brand' | 'backlash' | 'competitor' | 'reply' | 'broadcast' | 'thread'
+  kind: PostKind | 'competitor' | 'reply' | 'broadcast' | 'thread'
 }
 
 export interface TimedEvent {
@@ -34,6 +34,11 @@ export function* generate(scenario: Scenario, seed: number): Generator<TimedEven
   const authors = makeAuthors(scenario.authors, random)
   const [mainHandle, supportHandle] = brandHandles(scenario) as [string, string]
   const support = brandAccount(supportHandle, `${scenario.brand} Support`)
+  const main = brandAccount(mainHandle, scenario.brand)
+  // The brand's own posts and their threads draw from a generator of their own, so adding them
+  // left every other post of a seed as it was.
+  const threads = new Random(seed ^ 0x5eed)
+  let threaded = 0
   const start = Date.parse(scenario.start)
   const queue = new TinyQueue<TimedEvent & { seq: number }>([], (a, b) => a.at - b.at || a.seq - b.seq)
   let seq = 0
@@ -43,7 +48,7 @@ export function* generate(scenario: Scenario, seed: number): Generator<TimedEven
   const push = (e: TimedEvent) => queue.push({ ...e, seq: seq++ })
 
   const post = (at: number, author: Post['author'], text: string, extra: Partial<Post> = {}): Post => ({
-    id: `simulator:${run}:${posts++}`,
+    id: extra.id ?? `simulator:${run}:${posts++}`,
     source: 'simulator',
     url: '',
     author,
@@ -56,13 +61,13 @@ export function* generate(scenario: Scenario, seed: number): Generator<TimedEven
     ...extra,
   })
 
-  const slots = (author: Post['author']): Slots => ({
+  const slots = (author: Post['author'], from: Random = random): Slots => ({
     brand: scenario.brand,
     product: scenario.product,
-    rival: random.pick(scenario.competitors),
+    rival: from.pick(scenario.competitors),
     handle: mainHandle,
     user: author.handle,
-    symptom: random.pick(scenario.problem.symptoms),
+    symptom: from.pick(scenario.problem.symptoms),
     trigger: scenario.problem.trigger,
   })
 
@@ -109,7 +114,25 @@ export function* generate(scenario: Scenario, seed: number): Generator<TimedEven
     })
   }
 
+  // A reply in the thread under an own post, and (sometimes) replies to it, the brand's among them.
+  const scheduleThread = (at: number, parent: Post, depth: number) => {
+    for (let n = threads.poisson(depth === 1 ? scenario.threadReplies : 0.4); n > 0; n--) {
+      const when = at + 30 + threads.exponential(depth === 1 ? 900 : 400)
+      const byBrand = depth > 1 && threads.chance(0.2)
+      const author = byBrand ? support : pickAuthor(authors, threads)
+      const text = fill(threads.pick(byBrand ? REPLY_TEMPLATES : THREAD_TEMPLATES), slots(byBrand ? parent.author : author, threads), threads)
+      const reply = post(when, author, text, { id: `simulator:${run}:t${threaded++}`, replyTo: parent.id })
+      push({ at: when, event: { kind: 'post', post: reply }, truth: { stream: 'thread', kind: 'thread' } })
+      if (depth < 4) scheduleThread(when, reply, depth + 1)
+    }
+  }
+
   for (let tick = 0; ; tick++) {
+    if (threads.chance(scenario.broadcastsPerHour / 3600)) {
+      const own = post(tick, main, fill(threads.pick(BROADCAST_TEMPLATES), slots(main, threads), threads), { id: `simulator:${run}:t${threaded++}` })
+      push({ at: tick, event: { kind: 'post', post: own }, truth: { stream: 'broadcast', kind: 'broadcast' } })
+      scheduleThread(tick, own, 1)
+    }
     const mix = tick < scenario.launchAt ? BEFORE_LAUNCH : AFTER_LAUNCH
     for (let n = random.poisson(brandRate(scenario, tick) / 60); n > 0; n--) {
       const kind = random.weighted(mix)

@@ -28,6 +28,9 @@ export interface Scenario {
   replyShareDuringBacklash: number
   replyMedianMinutes: number
   replySpread: number
+  /** The brand's own posts (not replies) per hour, and the replies each draws on average. */
+  broadcastsPerHour: number
+  threadReplies: number
   authors: number
 }
 
@@ -71,6 +74,8 @@ export function launchDay(options: { brand: string; competitors: [string, string
     replyShareDuringBacklash: 0.3,
     replyMedianMinutes: 18,
     replySpread: 1.1,
+    broadcastsPerHour: 2,
+    threadReplies: 3,
     authors: 4000,
   }
 }

@@ -112,6 +112,27 @@ export const REPLY_TEMPLATES: readonly string[] = [
   '@{user} good question: yes it does. full details are on our support page',
 ]
 
+/** The brand's own posts: announcements, tips and questions to its audience. */
+export const BROADCAST_TEMPLATES: readonly string[] = [
+  'the {product} {feature} update is rolling out today. tell us what you think!',
+  'tip: you can customise the {feature} on your {product} in settings',
+  'what should we improve next on the {product}?',
+  'thank you for an amazing launch day, everyone',
+  'live Q&A about the {product} in an hour. bring your questions',
+]
+
+/** Replies in a thread under the brand's own post, and replies to those (they rarely name the brand). */
+export const THREAD_TEMPLATES: readonly string[] = [
+  'love this, thanks!',
+  'when is it coming to older models?',
+  'mine still has not updated',
+  'the {feature} is the best part honestly',
+  'can you fix the {feature} first?',
+  'same here',
+  'agreed',
+  'does anyone know if it works offline?',
+]
+
 const OPENERS = ['', '', '', 'ok so ', 'honestly ', 'update: ', 'ngl ', 'hmm ']
 const CLOSERS = ['', '', '', '', '!', ' #launchday', ' 😊', ' 😡', ' lol', '...']
 
