@@ -50,14 +50,17 @@ describeWithServer('server mode through a ClickHouse crash', () => {
 
   it('stores every post exactly once and never stops the live feed', async () => {
     const sent: Post[] = []
+    const threadReplies = new Set<string>()
     for (const e of generate(scenario, SEED)) {
       if (e.event.kind !== 'post') continue
       sent.push(e.event.post)
+      if (e.truth?.stream === 'thread') threadReplies.add(e.event.post.id)
       if (sent.length === POSTS) break
     }
     const matchers = compileTracking(tracking)
     const matched = sent.flatMap((p) => matchOne(p, matchers) ?? [])
-    const tracked = new Set(matched.map((p) => p.id))
+    // Tracked: what names a brand, and the replies under the brand's own posts.
+    const tracked = new Set([...matched.map((p) => p.id), ...threadReplies])
 
     const view = new LiveView()
     app = await buildServer({ store, view, tracking, health: { classifier: 'vader-lexicon', sources: ['test'], stats: () => ({}) } })
