@@ -33,6 +33,16 @@ export const MIN_NEGATIVE = 5
  */
 export const Z_FROM = 3
 export const Z_SPAN = 3
+/**
+ * The negative share's test starts lower: a share rising alone scores at most 40 points, the
+ * warning level, so it raises an alert only with a spike beside it, and a slow burn shows in it first.
+ */
+export const SHARE_Z_FROM = 2
+/**
+ * A spike of negative mentions needs a few more of them than the share test: a chance cluster of
+ * five complaints in a quiet minute was the commonest false alert (npm run eval:backlash).
+ */
+export const NEGATIVE_SPIKE_MIN = 6
 
 export const WEIGHTS: Record<RiskPart['name'], number> = { spike: 0.3, negativeShare: 0.4, reachNegativity: 0.15, overdue: 0.15 }
 
@@ -109,7 +119,7 @@ export class Baseline {
         ['mentions', window.posts, this.posts, this.deviation],
         ['negative mentions', window.negative, this.negative, this.negativeDeviation],
       ] as const) {
-        if (what === 'negative mentions' && x < MIN_NEGATIVE) continue
+        if (what === 'negative mentions' && x < NEGATIVE_SPIKE_MIN) continue
         const sd = Math.sqrt(w) * Math.max(1.25 * deviation, Math.sqrt(mean), 0.5)
         const z = (x - w * mean) / sd
         if (z > best.z) best = { z, x, m: w * mean, what }
@@ -134,7 +144,7 @@ export class Baseline {
     if (best.z === -Infinity) best = { z: 0, p: 0, n: 0 }
     return {
       name: 'negativeShare',
-      score: clamp01((best.z - Z_FROM) / Z_SPAN),
+      score: clamp01((best.z - SHARE_Z_FROM) / Z_SPAN),
       value: round(best.p, 3),
       expected: round(p0, 3),
       detail: `${Math.round(best.p * 100)}% negative of ${best.n} mentions against ${Math.round(p0 * 100)}% usually (z = ${round(best.z, 1)})`,
