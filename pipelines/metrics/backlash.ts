@@ -8,7 +8,7 @@ import { DialogueLedger } from './dialogue.ts'
 import { AlertLifecycle, type AlertChange, type Evidence, LEVELS } from './alerting.ts'
 import { REPLY_TARGET_MS, ReplyQueue } from './replies.ts'
 import { Baseline, emptyTally, LEARN_IN_BACKLASH, type MinuteTally, BASELINE_MINUTES } from './risk.ts'
-import type { LedgerSeed } from './ledger.ts'
+import { type LedgerSeed, plausibleTime } from './ledger.ts'
 import { TermTally, termsOf } from './terms.ts'
 
 const MINUTE = 60_000
@@ -59,6 +59,7 @@ export class BacklashWatch {
   /** Every minute before this one (epoch ms of its start) has been read; NaN before the first post. */
   private next = Number.NaN
   late = 0
+  early = 0
   private readonly target: number
 
   constructor(
@@ -110,6 +111,11 @@ export class BacklashWatch {
   see(post: ScoredPost): Assessment {
     const t = Date.parse(post.createdAt)
     const minute = t - (t % MINUTE)
+    // A post from a bad clock must not move the minutes on (see plausibleTime).
+    if (!plausibleTime(t, Number.isNaN(this.next) ? 0 : this.next)) {
+      this.early++
+      return { readings: [], changes: [], responsiveness: [], dialogue: [] }
+    }
     if (Number.isNaN(this.next)) this.next = minute
     this.replies.see(post)
     this.dialogue.see(post)
@@ -123,7 +129,10 @@ export class BacklashWatch {
     const out: Assessment = { readings: [], changes: [], responsiveness: [], dialogue: [] }
     if (Number.isNaN(this.next)) return out
     const end = now - (now % MINUTE)
-    if (end - this.next > MAX_GAP_MINUTES * MINUTE) this.next = end - MAX_GAP_MINUTES * MINUTE
+    if (end - this.next > MAX_GAP_MINUTES * MINUTE) {
+      this.next = end - MAX_GAP_MINUTES * MINUTE
+      for (const m of this.pending.keys()) if (m < this.next) this.pending.delete(m)
+    }
     if (this.next >= end) return out
     for (; this.next < end; this.next += MINUTE) {
       const minute = this.pending.get(this.next)

@@ -11,6 +11,18 @@ import { ALL_SOURCES, WINDOW_MINUTES, WINDOW_NAMES } from '../schema.ts'
 import type { AttributedEngagement } from '../store/store.ts'
 import { addCounts, type Counts, countEngagement, countPost, derive, emptyCounts } from './definition.ts'
 
+/** How far one event may move event time on at once, unless the wall clock vouches for it. */
+export const MAX_EVENT_JUMP_MS = 60 * 60_000
+export const CLOCK_SKEW_MS = 5 * 60_000
+
+/**
+ * Whether an event at `t` may move event time on from `newest` (0: none yet). A post from a source
+ * with a bad clock (a year ahead, say) would otherwise end every window in the future and leave
+ * every real post late. Replays of the past, and the simulator running ahead of the clock in steps,
+ * move on as they go.
+ */
+export const plausibleTime = (t: number, newest: number, now = Date.now()) => t <= Math.max(newest > 0 ? newest + MAX_EVENT_JUMP_MS : Number.NEGATIVE_INFINITY, now + CLOCK_SKEW_MS)
+
 /** Minutes kept: the longest window. */
 export const LEDGER_MINUTES = Math.max(...Object.values(WINDOW_MINUTES))
 const MINUTE = 60_000
@@ -50,6 +62,8 @@ export class MetricsLedger {
   newest = 0
   /** Posts and engagement older than every window: stored, not counted live. */
   late = 0
+  /** Posts too far ahead of event time and the clock to be believed (see plausibleTime): stored, not counted live. */
+  early = 0
 
   constructor(tracking: readonly TrackedBrand[]) {
     this.rivals = new Map(tracking.map((b) => [b.name, b.competitors]))
@@ -57,7 +71,7 @@ export class MetricsLedger {
 
   /** Resumes from what the store holds (see LedgerSeed), before the first live event. */
   seed(seed: LedgerSeed): void {
-    for (const m of seed.minutes) this.newest = Math.max(this.newest, m.minute)
+    for (const m of seed.minutes) if (m.counts.posts > 0) this.newest = Math.max(this.newest, m.minute)
     const oldest = this.newest - (LEDGER_MINUTES - 1) * MINUTE
     for (const m of seed.minutes) {
       if (m.minute < oldest) continue
@@ -82,7 +96,9 @@ export class MetricsLedger {
   /** Engagement on a post, in the minute it arrived; unattributed updates count for no brand. */
   addEngagement(update: AttributedEngagement): void {
     if (update.source === '' || update.brands.length === 0) return
-    const minute = this.admit(update.at)
+    // Engagement does not move the windows on: they end with the newest post's minute, as the
+    // history query's default window does. Engagement newer than that waits in its minute.
+    const minute = this.admit(update.at, false)
     if (minute === null) return
     for (const brand of update.brands) for (const source of [update.source, ALL_SOURCES] as const) countEngagement(this.minute(this.book(brand, source), minute), update.delta)
   }
@@ -95,7 +111,7 @@ export class MetricsLedger {
     for (const window of WINDOW_NAMES) {
       const from = to - WINDOW_MINUTES[window] * MINUTE
       const sums = new Map<string, Counts>()
-      for (const [key, book] of this.books) sums.set(key, this.sum(book, from))
+      for (const [key, book] of this.books) sums.set(key, this.sum(book, from, to))
       for (const [key, book] of this.books) {
         let rivalPosts = 0
         for (const rival of this.rivals.get(book.brand) ?? []) rivalPosts += sums.get(bookKey(rival, book.source))?.posts ?? 0
@@ -113,9 +129,13 @@ export class MetricsLedger {
   }
 
   /** The event's minute, moving the windows on when it is the newest; null when it is too old. */
-  private admit(at: string): number | null {
+  private admit(at: string, advance = true): number | null {
     const minute = minuteOf(at)
-    if (minute > this.newest) {
+    if (minute > this.newest && !plausibleTime(Date.parse(at), this.newest)) {
+      this.early++
+      return null
+    }
+    if (advance && minute > this.newest) {
       this.newest = minute
       this.prune()
     }
@@ -141,9 +161,9 @@ export class MetricsLedger {
     }
   }
 
-  private sum(book: Book, from: number): Counts {
+  private sum(book: Book, from: number, to: number): Counts {
     const total = emptyCounts()
-    for (const [m, counts] of book.minutes) if (m >= from) addCounts(total, counts)
+    for (const [m, counts] of book.minutes) if (m >= from && m < to) addCounts(total, counts)
     return total
   }
 

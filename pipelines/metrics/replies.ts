@@ -49,7 +49,8 @@ export class ReplyQueue {
 
   /** A post that passes: a mention that needs a reply, or the brand's reply to one. */
   see(post: ScoredPost): void {
-    if (post.ownBrand && post.replyTo) {
+    // The same replies the store counts (brand_replies: linked to the mention, which needed one).
+    if (post.ownBrand && post.replyTo && post.answersMentionAt && post.mentionNeedsReply) {
       const m = this.mentions.get(key(post.ownBrand, post.replyTo))
       const at = Date.parse(post.createdAt)
       if (m && (m.answeredAt === undefined || at < m.answeredAt)) m.answeredAt = at

@@ -185,7 +185,9 @@ FROM (
 
 export function responseTimesParams(query: ResponseTimesQuery) {
   const { fromS, toS } = range(query.from, query.to)
-  return { brand: query.brand, fromS, toS, asOfMs: query.asOf === undefined ? MAX_MS : clampMs(Date.parse(query.asOf)) }
+  const asOfMs = query.asOf === undefined ? MAX_MS : clampMs(Date.parse(query.asOf))
+  // A mention after asOf could not have been answered by then: it is not counted either.
+  return { brand: query.brand, fromS, toS: Math.min(toS, Math.ceil(asOfMs / 1000)), asOfMs }
 }
 
 /** The newest posts, for relating replies and engagement after a restart. */

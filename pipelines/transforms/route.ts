@@ -12,8 +12,9 @@ export const DEFAULT_ROUTES: Routes = { question: 'support', complaint: 'support
 /** How often each team's feed gets the posts routed to it. */
 export const ROUTE_BATCH_MS = 500
 
-/** Every team a post goes to, once, in the order of its intents. */
+/** Every team a post goes to, once, in the order of its intents; the brand's own posts go nowhere. */
 export function routeOne(post: ScoredPost, routes: Routes): string[] {
+  if (post.ownBrand) return []
   const teams: string[] = []
   for (const intent of post.sentiment.intents) {
     const team = routes[intent]

@@ -58,9 +58,13 @@ export const metricsRoutes: FastifyPluginAsyncTypebox<{ store: Store; tracking: 
     '/api/metrics/series',
     { schema: { querystring: SeriesQuery, response: { 200: Type.Object({ series: Type.Array(BrandMetrics) }) } } },
     async (request) => {
-      const { brand, source, from, to, bucket } = request.query
+      const { brand, source, bucket } = request.query
       const tracked = trackedBrand(brand)
-      const buckets = (Date.parse(to) - Date.parse(from)) / (bucket === 'hour' ? 60 : 1) / MINUTE
+      // Whole buckets: a range that starts or ends inside one is widened to take it all.
+      const span = (bucket === 'hour' ? 60 : 1) * MINUTE
+      const from = new Date(Math.floor(Date.parse(request.query.from) / span) * span).toISOString()
+      const to = new Date(Math.ceil(Date.parse(request.query.to) / span) * span).toISOString()
+      const buckets = (Date.parse(to) - Date.parse(from)) / span
       if (!(buckets > 0)) throw Object.assign(new Error(`from (${from}) must be before to (${to})`), { statusCode: 400 })
       if (buckets > MAX_SERIES_BUCKETS) throw Object.assign(new Error(`${Math.ceil(buckets)} buckets asked for; at most ${MAX_SERIES_BUCKETS} (use bucket=hour, or a shorter range)`), { statusCode: 400 })
       return { series: await store.metricSeries({ brand, rivals: tracked.competitors, ...(source ? { source } : {}), from, to, bucket }) }

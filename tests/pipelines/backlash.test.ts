@@ -178,6 +178,10 @@ describe('backlash watch', () => {
     watch.see(post(T0 + 7 * MINUTE))
     watch.see(post(T0 + 5 * MINUTE + 1000))
     expect(watch.late).toBe(1)
+    // A post from a bad clock reads no minutes.
+    expect(watch.see(post(Date.parse('2099-01-01T00:00:00Z')))).toEqual({ readings: [], changes: [], responsiveness: [], dialogue: [] })
+    expect(watch.early).toBe(1)
+    expect(watch.see(post(T0 + 8 * MINUTE + GRACE_MS)).readings.length).toBe(2 * 3)
   })
 })
 
@@ -200,9 +204,12 @@ describe('replies', () => {
     const c = waiting(T0 + 100 * MINUTE, true)
     const d = waiting(T0 + 110 * MINUTE)
     for (const p of [a, b, c, d, post(T0), waiting(T0, true, ['Corvid'])]) queue.see(p)
-    queue.see(post(T0 + 30 * MINUTE, { ownBrand: 'Lumen', replyTo: b.id }))
-    queue.see(post(T0 + 40 * MINUTE, { ownBrand: 'Lumen', replyTo: b.id })) // a second reply: the first counts
-    queue.see(post(T0 + 115 * MINUTE, { ownBrand: 'Lumen', replyTo: d.id }))
+    // A brand reply answers a mention as the store counts it: linked to it, and it needed one.
+    const reply = (at: number, mention: ScoredPost, needed = true): ScoredPost => ({ ...post(at, { ownBrand: 'Lumen', replyTo: mention.id }), answersMentionAt: mention.createdAt, mentionNeedsReply: needed })
+    queue.see(reply(T0 + 30 * MINUTE, b))
+    queue.see(reply(T0 + 40 * MINUTE, b)) // a second reply: the first counts
+    queue.see(reply(T0 + 115 * MINUTE, d))
+    queue.see(post(T0 + 20 * MINUTE, { ownBrand: 'Lumen', replyTo: a.id })) // not linked to the mention: not counted
     const now = T0 + 120 * MINUTE
     const r = queue.responsiveness('Lumen', now)
     expect(r).toMatchObject({ needingReply: 4, answered: 2, replyRate: 0.5, medianSeconds: 20 * 60, p90Seconds: 20 * 60, overdue: 1, overdueNegative: 1 })
@@ -214,7 +221,7 @@ describe('replies', () => {
     expect(queue.overdue('Lumen', now, REPLY_TARGET_MS, 30 * MINUTE).total).toBe(0)
     expect(queue.overdue('Lumen', now, REPLY_TARGET_MS, 60 * MINUTE).total).toBe(1)
     // A reply dated after "now" does not count yet.
-    queue.see(post(now + 5_000, { ownBrand: 'Lumen', replyTo: c.id }))
+    queue.see(reply(now + 5_000, c))
     expect(queue.responsiveness('Lumen', now).answered).toBe(2)
     expect(queue.responsiveness('Lumen', now + MINUTE).answered).toBe(3)
   })

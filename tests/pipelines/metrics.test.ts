@@ -96,6 +96,14 @@ describe('metric definitions', () => {
     expect(pick(metrics, 'Lumen', '1h')!.likes).toBe(3)
   })
 
+  it('keeps engagement newer than the newest post out of the windows until posts reach its minute', () => {
+    const p = post({ minute: 0 })
+    const ledger = ledgerOf([p], [like(p.id, 3, 5)])
+    expect(pick(ledger.metrics(), 'Lumen', '15m')).toMatchObject({ to: at(1), likes: 0 })
+    ledger.addPost(post({ minute: 3 }))
+    expect(pick(ledger.metrics(), 'Lumen', '15m')).toMatchObject({ to: at(4), likes: 5 })
+  })
+
   it('slides each window with event time, and keeps late posts in the windows that cover them', () => {
     const ledger = ledgerOf([post({ minute: 0 }), post({ minute: 10 }), post({ minute: 59 }), post({ minute: 70 })])
     let metrics = ledger.metrics()
@@ -125,6 +133,19 @@ describe('metric definitions', () => {
     expect(pick(metrics, 'Lumen', '1h')).toMatchObject({ authors: 3, reach: 120 + 40 + 7 })
     expect(pick(metrics, 'Lumen', '1m')).toMatchObject({ authors: 1, reach: 7 })
     expect(pick(metrics, 'Lumen', '15m')).toMatchObject({ authors: 3, reach: 167 })
+  })
+
+  it('does not let a post from a bad clock move the windows on', () => {
+    const ledger = ledgerOf([post({ minute: 0 }), post({ minute: 2 })])
+    const future = post({ minute: 0 })
+    ledger.addPost({ ...future, createdAt: '2027-06-01T00:00:00.000Z' })
+    expect(ledger.early).toBe(1)
+    ledger.addPost(post({ minute: 3 }))
+    expect(pick(ledger.metrics(), 'Lumen', '15m')).toMatchObject({ to: at(4), posts: 3 })
+    // Nothing seen yet: a first post far ahead of the clock is not believed either.
+    const fresh = new MetricsLedger(tracking)
+    fresh.addPost({ ...future, createdAt: '2099-01-01T00:00:00.000Z' })
+    expect(fresh.metrics()).toEqual([])
   })
 
   it('gives share of voice against the configured competitors, per source', () => {
