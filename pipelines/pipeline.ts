@@ -57,6 +57,8 @@ export interface PipelineDeps {
   recentPosts?: readonly RecentPost[]
   /** Where the live metrics are kept (default: a new one, seeded with `seed`). */
   ledger?: MetricsLedger
+  /** Alerts still open when the last run stopped, newest first: they go on, and resolve in time. */
+  openAlerts?: readonly Alert[]
   /** The store's last day of minutes and authors, so live metrics and risk baselines resume after a restart. */
   seed?: LedgerSeed
   /** Which team each intent goes to (default DEFAULT_ROUTES). */
@@ -130,6 +132,7 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
   const ledger = deps.ledger ?? new MetricsLedger(tracking)
   const watch = new BacklashWatch(tracking, { replyTargetMs: deps.replies?.targetMs })
   if (deps.seed) watch.seed(deps.seed)
+  watch.resume(deps.openAlerts ?? [])
   if (deps.seed && !deps.ledger) ledger.seed(deps.seed)
 
   // Connectable: every branch subscribes before the sources start, so a source that emits

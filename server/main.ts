@@ -75,6 +75,7 @@ async function main(): Promise<void> {
     recentPosts: await store.recentPosts(RECENT_POSTS),
     // The live metrics and the risk baselines go on from the last stored day.
     ...(latest ? { seed: await store.ledgerSeed(Date.parse(latest) - LEDGER_MINUTES * 60_000) } : {}),
+    openAlerts: (await store.alerts({ limit: 1_000 })).filter((a) => a.state !== 'resolved'),
     spools,
     replies: { allMentions: config.REPLY_ALL_MENTIONS, targetMs: config.REPLY_TARGET_MINUTES * 60_000 },
     // Within the graceful stop's deadline; what is left drains at the next start.
@@ -111,6 +112,7 @@ async function main(): Promise<void> {
       await pipeline.stop()
       // Alerts and team posts still on their way out get the rest of the deadline.
       await Promise.race([webhooks.idle(), new Promise((r) => setTimeout(r, SHUTDOWN_TIMEOUT_MS / 4))])
+      webhooks.abandon()
       await app.close()
       app.log.info(`stopped; ${pipeline.stats.stored} posts stored this run`)
     } finally {

@@ -30,6 +30,11 @@ export class AlertLifecycle {
 
   constructor(private readonly brand: string) {}
 
+  /** After a restart: the alert that was still open goes on (and resolves, in time) as if never stopped. */
+  resume(alert: Alert): void {
+    if (alert.state !== 'resolved' && !this.open) this.open = alert
+  }
+
   /** The alert that changed with this reading, if one did; `evidence` is asked only then. */
   step(reading: RiskReading, evidence: () => Evidence): AlertChange | null {
     const level = levelOf(reading.score)

@@ -3,7 +3,7 @@
 // is over (GRACE_MS after its end, in event time, so posts still in flight land in it) each brand's
 // minute is read for risk (risk.ts), its alert moved on (alerting.ts), and then learned into the
 // baseline. A post for a minute already read is late: stored and counted, but not read for risk.
-import type { Dialogue, Responsiveness, RiskReading, ScoredPost, TrackedBrand } from '../schema.ts'
+import type { Alert, Dialogue, Responsiveness, RiskReading, ScoredPost, TrackedBrand } from '../schema.ts'
 import { DialogueLedger } from './dialogue.ts'
 import { AlertLifecycle, type AlertChange, type Evidence, LEVELS } from './alerting.ts'
 import { REPLY_TARGET_MS, ReplyQueue } from './replies.ts'
@@ -105,6 +105,11 @@ export class BacklashWatch {
         w.baseline.learn(tally)
       }
     }
+  }
+
+  /** After a restart: the alerts still open (newest first) go on, one per brand. */
+  resume(alerts: readonly Alert[]): void {
+    for (const alert of alerts) this.brands.get(alert.brand)?.lifecycle.resume(alert)
   }
 
   /** Takes one stored post; returns what the minutes it closed read. */

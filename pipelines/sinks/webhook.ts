@@ -1,7 +1,7 @@
-// Outbound webhooks: alerts to one URL (Slack-compatible JSON: `text` and `blocks`, which Slack,
-// Mattermost, Rocket.Chat and most chat tools' incoming webhooks take), and each team's routed posts
-// to its own. One message in flight per URL, in order; a 5xx, a 429 (its Retry-After honoured) or a
-// network error is retried with capped backoff, other 4xx are not (the receiver refuses it). A
+// Outbound webhooks: alerts to one URL (Slack-compatible JSON: `text` and `blocks`, as Slack's
+// incoming webhooks take them), and each team's routed posts to its own. One message in flight per URL, in order; a 5xx, a 429 (its Retry-After honoured) or a
+// network error is retried with capped backoff (a Retry-After, in seconds or as a date, is honoured
+// up to five minutes), other 4xx are not (the receiver refuses it). A
 // message that cannot be delivered, or finds the queue full, is dead-lettered with why, never
 // dropped silently; the pipeline never waits on a webhook.
 import type { AlertChange } from '../metrics/alerting.ts'
@@ -13,6 +13,8 @@ export const WEBHOOK_TIMEOUT_MS = 10_000
 export const WEBHOOK_RETRIES = 4
 export const WEBHOOK_RETRY_BASE_MS = 1_000
 export const WEBHOOK_RETRY_MAX_MS = 30_000
+/** A receiver's Retry-After is honoured up to this long. */
+export const WEBHOOK_RETRY_AFTER_MAX_MS = 5 * 60_000
 /** Messages waiting per URL; past it new ones are dead-lettered (a receiver down for long). */
 export const WEBHOOK_QUEUE_MAX = 1_000
 
@@ -26,8 +28,10 @@ class Refused extends Error {}
 /** One URL's messages, delivered one at a time in order. */
 export class WebhookPoster {
   readonly stats: WebhookStats = { sent: 0, failed: 0 }
-  private queued = 0
+  /** Messages posted and not yet delivered or dead-lettered, oldest first. */
+  private readonly waiting: object[] = []
   private chain: Promise<void> = Promise.resolve()
+  private abandoned = false
 
   constructor(
     private readonly name: string,
@@ -37,12 +41,22 @@ export class WebhookPoster {
   ) {}
 
   post(body: object): void {
-    if (this.queued >= WEBHOOK_QUEUE_MAX) {
-      this.fail(`${WEBHOOK_QUEUE_MAX} messages already wait for ${this.name}`, body)
+    if (this.abandoned || this.waiting.length >= WEBHOOK_QUEUE_MAX) {
+      this.fail(this.abandoned ? `${this.name}: stopping, not sent` : `${WEBHOOK_QUEUE_MAX} messages already wait for ${this.name}`, body)
       return
     }
-    this.queued++
-    this.chain = this.chain.then(() => this.deliver(body)).finally(() => this.queued--)
+    this.waiting.push(body)
+    this.chain = this.chain.then(async () => {
+      if (this.waiting[0] !== body) return // abandoned meanwhile: already dead-lettered
+      await this.deliver(body)
+      if (this.waiting[0] === body) this.waiting.shift()
+    })
+  }
+
+  /** At shutdown: what still waits is dead-lettered (with why), not lost. */
+  abandon(): void {
+    this.abandoned = true
+    for (const body of this.waiting.splice(0)) this.fail(`${this.name}: not delivered before Undertow stopped`, body)
   }
 
   /** Settles when every message posted so far is delivered or dead-lettered. */
@@ -67,8 +81,8 @@ export class WebhookPoster {
           return
         }
         if (res.status !== 429 && res.status < 500) throw new Refused(`${this.name} answered ${res.status} ${res.statusText}`)
-        const retryAfter = Number(res.headers.get('retry-after'))
-        if (res.status === 429 && Number.isFinite(retryAfter) && retryAfter > 0) wait = Math.min(WEBHOOK_RETRY_MAX_MS, retryAfter * 1000)
+        const retryAfter = retryAfterMs(res.headers.get('retry-after'))
+        if (retryAfter !== null) wait = Math.min(WEBHOOK_RETRY_AFTER_MAX_MS, retryAfter)
         if (attempt >= WEBHOOK_RETRIES) throw new Error(`${this.name} answered ${res.status} ${res.statusText} ${attempt + 1} times`)
       } catch (error) {
         if (error instanceof Refused || attempt >= WEBHOOK_RETRIES) {
@@ -76,7 +90,9 @@ export class WebhookPoster {
           return
         }
       }
+      if (this.abandoned) return
       await new Promise((r) => setTimeout(r, wait))
+      if (this.abandoned) return
     }
   }
 
@@ -84,6 +100,15 @@ export class WebhookPoster {
     this.stats.failed++
     this.deadLetter.record('webhook', reason, body)
   }
+}
+
+/** Retry-After in seconds or as an HTTP date, in ms from now; null when absent or unreadable. */
+export function retryAfterMs(value: string | null, now = Date.now()): number | null {
+  if (!value) return null
+  const seconds = Number(value)
+  if (Number.isFinite(seconds)) return seconds >= 0 ? seconds * 1000 : null
+  const at = Date.parse(value)
+  return Number.isNaN(at) ? null : Math.max(0, at - now)
 }
 
 /** Why a delivery failed, in words: the receiver's answer, or the network's reason and how often. */
@@ -143,6 +168,12 @@ export class WebhookSink implements Partial<Live> {
   /** Every message posted so far delivered or dead-lettered. */
   async idle(): Promise<void> {
     await Promise.all([this.alerts?.idle(), ...[...this.teams.values()].map((t) => t.idle())])
+  }
+
+  /** At shutdown: every message still waiting is dead-lettered. */
+  abandon(): void {
+    this.alerts?.abandon()
+    for (const t of this.teams.values()) t.abandon()
   }
 }
 

@@ -126,10 +126,23 @@ export abstract class SqlStore implements Store {
     const done = new Set(applied.map((m) => Number(m.version)))
     for (const migration of MIGRATIONS) {
       if (done.has(migration.version)) continue
-      for (const statement of migration.statements) await this.exec(statement)
+      for (const statement of migration.statements) if (!(await this.alreadyDone(statement))) await this.exec(statement)
       // Every column given: 18.x fills an omitted one with its type's default, not its DEFAULT.
       await this.insertRows('schema_migrations', [{ version: migration.version, name: migration.name, applied_at: Math.floor(Date.now() / 1000) }])
     }
+  }
+
+  /**
+   * Whether a statement of a migration that stopped half way (a crash, a server gone) took effect
+   * already: a column it adds exists, or a table it copies from is gone (dropped after the copy).
+   * CREATE ... IF NOT EXISTS and DROP ... IF EXISTS are safe to run again as they are.
+   */
+  private async alreadyDone(statement: string): Promise<boolean> {
+    const added = /^ALTER TABLE (\w+) ADD COLUMN (\w+)/.exec(statement)
+    if (added) return (await this.rows(`SELECT name FROM system.columns WHERE database = currentDatabase() AND table = {table:String} AND name = {column:String}`, { table: added[1], column: added[2] })).length > 0
+    const copied = /^INSERT INTO \w+ [^]*?FROM (\w+)\s*$/.exec(statement.trim())
+    if (copied) return (await this.rows(`SELECT name FROM system.tables WHERE database = currentDatabase() AND name = {table:String}`, { table: copied[1] })).length === 0
+    return false
   }
 
   /**

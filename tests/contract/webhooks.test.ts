@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { AlertChange } from '../../pipelines/metrics/alerting.ts'
 import type { Alert, ScoredPost } from '../../pipelines/schema.ts'
-import { alertMessage, teamMessage, WebhookPoster, WebhookSink } from '../../pipelines/sinks/webhook.ts'
+import { alertMessage, retryAfterMs, teamMessage, WebhookPoster, WebhookSink } from '../../pipelines/sinks/webhook.ts'
 import { MemoryDeadLetter } from '../support/fixtures.ts'
 
 interface Received {
@@ -46,6 +46,28 @@ afterAll(() => new Promise<void>((r) => server.close(() => r())))
 const fast = { retryBaseMs: 20 }
 
 describe('webhook poster', () => {
+  it('reads Retry-After in seconds or as a date', () => {
+    const now = Date.parse('2026-11-30T12:00:00Z')
+    expect(retryAfterMs('120', now)).toBe(120_000)
+    expect(retryAfterMs('Mon, 30 Nov 2026 12:01:30 GMT', now)).toBe(90_000)
+    expect(retryAfterMs('soon', now)).toBeNull()
+    expect(retryAfterMs(null, now)).toBeNull()
+  })
+
+  it('dead-letters what still waits when Undertow stops', async () => {
+    scripts.set('/slow', [503, 503, 503])
+    const deadLetter = new MemoryDeadLetter()
+    const poster = new WebhookPoster('the slow hook', `${base}/slow`, deadLetter, { retryBaseMs: 200 })
+    poster.post({ text: 'first' })
+    poster.post({ text: 'second' })
+    await new Promise((r) => setTimeout(r, 50))
+    poster.abandon()
+    poster.post({ text: 'after' })
+    await poster.idle()
+    expect(deadLetter.records.map((r) => (r.payload as { text: string }).text).sort()).toEqual(['after', 'first', 'second'])
+    expect(received.filter((r) => r.path === '/slow')).toEqual([])
+  })
+
   it('delivers in order, retrying 5xx and honouring a 429 Retry-After', async () => {
     scripts.set('/order', [500, 503])
     const poster = new WebhookPoster('test', `${base}/order`, new MemoryDeadLetter(), fast)

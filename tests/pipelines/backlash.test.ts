@@ -94,6 +94,15 @@ describe('alert lifecycle', () => {
     expect(life.step(reading(after + 1, 70), evidence)).toMatchObject({ kind: 'raised', alert: { severity: 'critical' } })
   })
 
+  it('goes on with an alert left open by the last run, and resolves it', () => {
+    const life = new AlertLifecycle('Lumen')
+    const open = { id: 'Lumen:earlier', brand: 'Lumen', at: reading(-30, 0).minute, severity: 'warning' as const, state: 'open' as const, title: 't', why: { summary: '', terms: [], examplePostIds: [] } }
+    life.resume(open)
+    expect(life.step(reading(0, 70), evidence)).toMatchObject({ kind: 'updated', alert: { id: 'Lumen:earlier', severity: 'critical' } })
+    for (let m = 1; m < CALM_MINUTES; m++) expect(life.step(reading(m, 0), evidence)).toBeNull()
+    expect(life.step(reading(CALM_MINUTES, 0), evidence)).toMatchObject({ kind: 'updated', alert: { id: 'Lumen:earlier', state: 'resolved' } })
+  })
+
   it('raises a warning again once the cooldown has passed, and never while warming', () => {
     const life = new AlertLifecycle('Lumen')
     expect(life.step(reading(0, 90, true), evidence)).toBeNull()

@@ -104,6 +104,7 @@ describeWithServer('server mode through a ClickHouse crash', () => {
     expect(deadLetter.records).toEqual([])
     // Alerts raised through the outage are stored too, each in its latest state.
     const storedAlerts = new Map((await store.alerts({ limit: 1000 })).map((a) => [a.id, a.state]))
+    expect(view.recentAlerts().length).toBeGreaterThan(0)
     for (const a of view.recentAlerts()) expect(storedAlerts.get(a.id), a.id).toBe(a.state)
 
     // Exactly once: every tracked post sent is stored, none twice, none that was not sent.
