@@ -164,17 +164,21 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
   // Live figures are computed from posts once the store has accepted them (stored, or spooled to
   // disk while it is unreachable), so the wall never shows a count the store will not hold.
   const purge = new Purge(store, stats)
-  const stored$ = scored$.pipe(
+  const accepted$ = scored$.pipe(
     storeSink('posts', (p) => p.id, store.insertPosts.bind(store), store.unstoredPosts.bind(store), deps.spools?.posts),
     tap((written) => (stats.stored += written.length)),
     // Deleted while it waited in the sink: stored after its deletion's purge ran, so purged now.
     concatMap(async (written) => {
       const deleted = written.filter((p) => deletedLately.has(p.id))
       if (deleted.length > 0) await purge.remove(deleted)
-      return deleted.length === 0 ? written : written.filter((p) => !deletedLately.has(p.id))
+      return { written, shown: deleted.length === 0 ? written : written.filter((p) => !deletedLately.has(p.id)) }
     }),
     share(),
   )
+  // The counts (windows, metrics, risk) take every post the store accepted, as its materialized
+  // views did, deleted or not; the walls' tickers and the team feeds show only those not deleted.
+  const stored$ = accepted$.pipe(map((a) => a.written))
+  const shown$ = accepted$.pipe(map((a) => a.shown))
   const engagement$ = events$.pipe(
     filter((e): e is Extract<SourceEvent, { kind: 'engagement' }> => e.kind === 'engagement'),
     map((e): unknown => e.update),
@@ -231,13 +235,13 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
         live.pushWindows(changed)
       }),
     ),
-    stored$.pipe(
+    shown$.pipe(
       mergeMap((batch) => batch),
       bufferTime(LIVE_POSTS_MS, null, Number.POSITIVE_INFINITY, scheduler),
       filter((posts) => posts.length > 0),
       tap((posts) => live.pushPosts(posts)),
     ),
-    stored$.pipe(
+    shown$.pipe(
       mergeMap((batch) => batch),
       route(deps.routes ?? DEFAULT_ROUTES, scheduler),
       tap(({ team, posts }) => live.pushTeamPosts(team, posts)),
