@@ -145,7 +145,8 @@ if (Number(present!.n) !== POSTS) {
 
 // Synthetic but shaped like the stream: 60% mention Lumen, some Corvid and Nimbus; one post in a
 // hundred is the brand's reply to a mention a varying distance back (100,000 replies a day: a busy
-// support team); labels, flags and intents by hash; engagement on every third post (engage()).
+// support team); labels, flags and intents by hash, questions needing a reply (and the replies to
+// them marked so); engagement on every third post (engage()).
 function populate(offset: number, count: number): string {
   const texts = [
     'Lumen X battery dies by 3pm, is that normal?',
@@ -163,7 +164,7 @@ function populate(offset: number, count: number): string {
   return `
 INSERT INTO posts (id, source, url, author_id, author_handle, author_name, author_followers, text, lang, created_at, created_ms,
   reply_to, quote_of, likes, reposts, replies, quotes, brands, terms, own_brand, label, p_negative, p_neutral, p_positive,
-  confidence, mixed, uncertain, intents, answers_mention_ms)
+  confidence, mixed, uncertain, middle, intents, needs_reply, answers_mention_ms, mention_needs_reply)
 SELECT
   concat('bench:', toString(number)) AS id, 'simulator', concat('https://example.invalid/', toString(number)),
   concat('author', toString(intHash32(number) % 400000)) AS author, author, author, intHash32(number + 1) % 20000,
@@ -176,8 +177,11 @@ SELECT
   [], if(number % 100 = 99, 'Lumen', ''),
   CAST(['negative', 'neutral', 'positive'][intHash32(number + 4) % 3 + 1] AS Enum8('negative' = -1, 'neutral' = 0, 'positive' = 1)),
   0.2, 0.5, 0.3, 0.5, intHash32(number + 5) % 17 = 0, intHash32(number + 6) % 13 = 0,
+  intHash32(number + 4) % 3 = 1 OR intHash32(number + 5) % 17 = 0 OR intHash32(number + 6) % 13 = 0 OR number % 5 = 1 OR number % 7 = 2,
   arrayFilter(x -> x != '', [if(number % 5 = 1, 'question', ''), if(number % 7 = 2, 'suggestion', ''), if(number % 11 = 3, 'comparison', '')]),
-  if(number % 100 = 99 AND number >= 1000, ${start} + intDiv((number - 99 - 100 * (number % 7)) * 86400000, ${POSTS}), 0)
+  if(number % 5 = 1 AND number % 100 != 99, brands, []),
+  if(number % 100 = 99 AND number >= 1000, ${start} + intDiv((number - 99 - 100 * (number % 7)) * 86400000, ${POSTS}), 0),
+  number % 100 = 99 AND number >= 1000 AND (number - 99 - 100 * (number % 7)) % 5 = 1
 FROM numbers(${offset}, ${count})`
 }
 
