@@ -12,7 +12,7 @@ import type { Spool } from './sinks/spool.ts'
 import type { DeadLetter } from './sinks/deadletter.ts'
 import { Purge } from './sinks/purge.ts'
 import { RecentKeys } from './sinks/recent-keys.ts'
-import type { AttributedEngagement, Store } from './store/store.ts'
+import type { AttributedEngagement, ConversationSeed, Store } from './store/store.ts'
 import type { AlertChange } from './metrics/alerting.ts'
 import { BacklashWatch } from './metrics/backlash.ts'
 import { replyRules } from './metrics/replies.ts'
@@ -57,6 +57,8 @@ export interface PipelineDeps {
   recentPosts?: readonly RecentPost[]
   /** Where the live metrics are kept (default: a new one, seeded with `seed`). */
   ledger?: MetricsLedger
+  /** The store's mentions waiting for replies and own posts, so responsiveness and dialogue resume. */
+  conversations?: ConversationSeed
   /** Alerts still open when the last run stopped, newest first: they go on, and resolve in time. */
   openAlerts?: readonly Alert[]
   /** The store's last day of minutes and authors, so live metrics and risk baselines resume after a restart. */
@@ -133,6 +135,7 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
   const watch = new BacklashWatch(tracking, { replyTargetMs: deps.replies?.targetMs })
   if (deps.seed) watch.seed(deps.seed)
   watch.resume(deps.openAlerts ?? [])
+  if (deps.conversations) watch.seedConversations(deps.conversations)
   if (deps.seed && !deps.ledger) ledger.seed(deps.seed)
 
   // Connectable: every branch subscribes before the sources start, so a source that emits

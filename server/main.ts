@@ -9,6 +9,7 @@ import { LiveView, SocketIoSink } from '../pipelines/sinks/socketio.ts'
 import { WebhookPoster, WebhookSink } from '../pipelines/sinks/webhook.ts'
 import { scheduleRetention } from '../pipelines/store/retention.ts'
 import { LEDGER_MINUTES } from '../pipelines/metrics/ledger.ts'
+import { WAITING_MS } from '../pipelines/metrics/replies.ts'
 import { RETAIN_MINUTES } from '../pipelines/transforms/aggregate.ts'
 import { RECENT_POSTS } from '../pipelines/transforms/relate.ts'
 import { buildServer } from './app.ts'
@@ -76,6 +77,8 @@ async function main(): Promise<void> {
     // The live metrics and the risk baselines go on from the last stored day.
     ...(latest ? { seed: await store.ledgerSeed(Date.parse(latest) - LEDGER_MINUTES * 60_000) } : {}),
     openAlerts: (await store.alerts({ limit: 1_000 })).filter((a) => a.state !== 'resolved'),
+    // Mentions still waiting for a reply, and the brand's own posts' conversations, go on too.
+    ...(latest ? { conversations: await store.conversationSeed(Date.parse(latest) - WAITING_MS) } : {}),
     spools,
     replies: { allMentions: config.REPLY_ALL_MENTIONS, targetMs: config.REPLY_TARGET_MINUTES * 60_000 },
     // Within the graceful stop's deadline; what is left drains at the next start.

@@ -8,6 +8,7 @@ import { DialogueLedger } from './dialogue.ts'
 import { AlertLifecycle, type AlertChange, type Evidence, LEVELS } from './alerting.ts'
 import { REPLY_TARGET_MS, ReplyQueue } from './replies.ts'
 import { Baseline, emptyTally, LEARN_IN_BACKLASH, type MinuteTally, BASELINE_MINUTES } from './risk.ts'
+import type { ConversationSeed } from '../store/store.ts'
 import { type LedgerSeed, plausibleTime } from './ledger.ts'
 import { TermTally, termsOf } from './terms.ts'
 
@@ -105,6 +106,12 @@ export class BacklashWatch {
         w.baseline.learn(tally)
       }
     }
+  }
+
+  /** After a restart: the mentions waiting for replies and the own posts' conversations go on. */
+  seedConversations(seed: ConversationSeed): void {
+    this.replies.seed(seed)
+    this.dialogue.seed(seed)
   }
 
   /** After a restart: the alerts still open (newest first) go on, one per brand. */

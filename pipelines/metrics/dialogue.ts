@@ -4,6 +4,7 @@
 // for it; the depth is the deepest of those replies (the brand's own replies in the thread count
 // for neither). The conversation rate is replies per own post.
 import type { Dialogue, ScoredPost } from '../schema.ts'
+import type { ConversationSeed } from '../store/store.ts'
 
 /** Own posts of the last day are kept, up to this many per brand (the oldest go first). */
 export const DIALOGUE_WINDOW_MS = 24 * 60 * 60_000
@@ -26,6 +27,15 @@ export interface ConversationFigures {
 
 export class DialogueLedger {
   private readonly brands = new Map<string, Map<string, OwnPost>>()
+
+  /** After a restart: the stored own posts of the last day, with the replies in their threads. */
+  seed(seed: Pick<ConversationSeed, 'ownPosts' | 'threadReplies'>): void {
+    for (const o of [...seed.ownPosts].sort((a, b) => a.at - b.at || a.id.localeCompare(b.id))) {
+      const posts = this.posts(o.brand)
+      if (!posts.has(o.id)) posts.set(o.id, { id: o.id, at: o.at, replies: [] })
+    }
+    for (const r of seed.threadReplies) this.brands.get(r.brand)?.get(r.root)?.replies.push({ at: r.at, depth: r.depth })
+  }
 
   see(post: ScoredPost): void {
     if (post.ownBrand && !post.replyTo) {

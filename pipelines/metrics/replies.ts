@@ -4,6 +4,7 @@
 // 90th-percentile time to the brand's first reply. A reply from any of the brand's own accounts to
 // the mention answers it.
 import type { Intent, Responsiveness, ScoredPost, TrackedBrand } from '../schema.ts'
+import type { ConversationSeed } from '../store/store.ts'
 
 export const NEEDS_REPLY_INTENTS: readonly Intent[] = ['question', 'complaint', 'support']
 /** The reply target: most people who complain publicly expect an answer within the hour. */
@@ -46,6 +47,19 @@ export class ReplyQueue {
   private readonly mentions = new Map<string, Mention>()
 
   constructor(private readonly capacity = WAITING_MAX) {}
+
+  /** After a restart: the stored mentions that needed a reply, with the brand's first replies. */
+  seed(seed: Pick<ConversationSeed, 'mentions' | 'answers'>): void {
+    for (const m of [...seed.mentions].sort((a, b) => a.at - b.at || a.id.localeCompare(b.id))) {
+      const k = key(m.brand, m.id)
+      if (!this.mentions.has(k)) this.mentions.set(k, { brand: m.brand, id: m.id, at: m.at, negative: m.negative })
+    }
+    for (const a of seed.answers) {
+      const m = this.mentions.get(key(a.brand, a.mentionId))
+      if (m && (m.answeredAt === undefined || a.at < m.answeredAt)) m.answeredAt = a.at
+    }
+    while (this.mentions.size > this.capacity) this.mentions.delete(this.mentions.keys().next().value!)
+  }
 
   /** A post that passes: a mention that needs a reply, or the brand's reply to one. */
   see(post: ScoredPost): void {

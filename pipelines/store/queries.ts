@@ -231,6 +231,26 @@ SELECT id, created_ms, replies, depth FROM (
   GROUP BY thread_root
 ) AS threads USING id`
 
+// After a restart, the mentions that needed a reply and the brand's own posts go on from the store
+// (metrics/replies.ts, metrics/dialogue.ts): the mentions with their first replies, the own posts
+// with the replies in their threads.
+export const SEED_MENTIONS = `
+SELECT id, arrayJoin(needs_reply) AS brand, created_ms, toString(label) = 'negative' AS negative FROM posts
+WHERE created_at >= toDateTime({fromS:UInt32}) AND notEmpty(needs_reply)`
+
+export const SEED_ANSWERS = `
+SELECT brand, reply_to, min(replied_ms) AS first_ms FROM brand_replies
+WHERE needed = 1 AND mention_minute >= toDateTime({fromS:UInt32})
+GROUP BY brand, reply_to`
+
+export const SEED_OWN_POSTS = `
+SELECT id, own_brand, created_ms FROM posts
+WHERE created_at >= toDateTime({fromS:UInt32}) AND own_brand != '' AND reply_to = ''`
+
+export const SEED_THREAD_REPLIES = `
+SELECT thread_root, thread_brand, created_ms, thread_depth FROM posts
+WHERE created_at >= toDateTime({fromS:UInt32}) AND thread_brand != '' AND own_brand != thread_brand`
+
 /** Every brand x source x minute's counts from `fromS` on: where the live ledger resumes after a restart. */
 export const LEDGER_MINUTES = `
 SELECT brand, source, toUnixTimestamp(minute) AS start,

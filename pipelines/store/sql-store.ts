@@ -14,6 +14,10 @@ import {
   audienceParams,
   DIALOGUE,
   range,
+  SEED_ANSWERS,
+  SEED_MENTIONS,
+  SEED_OWN_POSTS,
+  SEED_THREAD_REPLIES,
   LEDGER_AUTHORS,
   LEDGER_MINUTES,
   METRIC_COUNTS,
@@ -42,7 +46,7 @@ import {
   storedPostIdsParams,
 } from './queries.ts'
 import { aggregateFromRow, alertFromRow, alertRow, deletionRow, engagementRow, postFromRow, postRow } from './rows.ts'
-import type { AggregateQuery, AlertQuery, AttributedEngagement, Audience, AudienceQuery, DialogueQuery, MetricSeriesQuery, MetricsQuery, DroppedPartition, PostPage, PostSearch, ResponseTimes, ResponseTimesQuery, Store } from './store.ts'
+import type { AggregateQuery, AlertQuery, AttributedEngagement, Audience, AudienceQuery, ConversationSeed, DialogueQuery, MetricSeriesQuery, MetricsQuery, DroppedPartition, PostPage, PostSearch, ResponseTimes, ResponseTimesQuery, Store } from './store.ts'
 
 export type Row = Record<string, unknown>
 
@@ -347,6 +351,20 @@ export abstract class SqlStore implements Store {
     const asOfMs = query.asOf ? Date.parse(query.asOf) : Number.MAX_SAFE_INTEGER
     const rows = await this.rows<{ id: string; created_ms: string; replies: string; depth: string }>(DIALOGUE, { brand: query.brand, fromMs, toMs, fromS, toS, asOfMs })
     return summarise(query.brand, toMs, rows.map((r) => ({ id: r.id, at: Number(r.created_ms), replies: Number(r.replies), depth: Number(r.depth) })))
+  }
+
+  async conversationSeed(sinceMs: number): Promise<ConversationSeed> {
+    const params = { fromS: Math.max(0, Math.floor(sinceMs / 1000)) }
+    const mentions = await this.rows<{ id: string; brand: string; created_ms: string; negative: number | string }>(SEED_MENTIONS, params)
+    const answers = await this.rows<{ brand: string; reply_to: string; first_ms: string }>(SEED_ANSWERS, params)
+    const own = await this.rows<{ id: string; own_brand: string; created_ms: string }>(SEED_OWN_POSTS, params)
+    const threads = await this.rows<{ thread_root: string; thread_brand: string; created_ms: string; thread_depth: string }>(SEED_THREAD_REPLIES, params)
+    return {
+      mentions: mentions.map((m) => ({ brand: m.brand, id: m.id, at: Number(m.created_ms), negative: Number(m.negative) === 1 })),
+      answers: answers.map((a) => ({ brand: a.brand, mentionId: a.reply_to, at: Number(a.first_ms) })),
+      ownPosts: own.map((o) => ({ brand: o.own_brand, id: o.id, at: Number(o.created_ms) })),
+      threadReplies: threads.map((t) => ({ brand: t.thread_brand, root: t.thread_root, at: Number(t.created_ms), depth: Number(t.thread_depth) })),
+    }
   }
 
   async ledgerSeed(sinceMs: number): Promise<LedgerSeed> {

@@ -55,6 +55,15 @@ export interface MetricSeriesQuery extends Omit<MetricsQuery, 'window'> {
   bucket?: 'minute' | 'hour'
 }
 
+/** What responsiveness and dialogue resume from after a restart. */
+export interface ConversationSeed {
+  mentions: { brand: string; id: string; at: number; negative: boolean }[]
+  /** The brand's first reply to each mention that needed one. */
+  answers: { brand: string; mentionId: string; at: number }[]
+  ownPosts: { brand: string; id: string; at: number }[]
+  threadReplies: { brand: string; root: string; at: number; depth: number }[]
+}
+
 export interface DialogueQuery {
   brand: string
   /** Range of the own posts, ISO 8601 (inclusive start, exclusive end). */
@@ -161,6 +170,8 @@ export interface Store {
   dialogue(query: DialogueQuery): Promise<Dialogue>
   /** Per minute (window `1m`) or hour (`1h`) of the range, the buckets with any mention or engagement, oldest first. */
   metricSeries(query: MetricSeriesQuery): Promise<BrandMetrics[]>
+  /** Mentions that needed a reply and own posts since `sinceMs`, for responsiveness and dialogue to resume. */
+  conversationSeed(sinceMs: number): Promise<ConversationSeed>
   /** The minutes and authors since `sinceMs`, for the live metrics to resume from after a restart. */
   ledgerSeed(sinceMs: number): Promise<LedgerSeed>
   countPosts(): Promise<number>

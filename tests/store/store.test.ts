@@ -6,6 +6,8 @@ import type { Alert, BrandMetrics, Dialogue, Responsiveness, ScoredPost } from '
 import { WINDOW_NAMES } from '../../pipelines/schema.ts'
 import type { AlertChange } from '../../pipelines/metrics/alerting.ts'
 import { LEDGER_MINUTES, MetricsLedger } from '../../pipelines/metrics/ledger.ts'
+import { ReplyQueue, WAITING_MS } from '../../pipelines/metrics/replies.ts'
+import { DialogueLedger } from '../../pipelines/metrics/dialogue.ts'
 import { brandHandles } from '../../pipelines/sources/simulator/scenario.ts'
 import type { TimedEvent } from '../../pipelines/sources/simulator/generate.ts'
 import { bindLiterals, quoteString } from '../../pipelines/store/bind.ts'
@@ -209,6 +211,18 @@ describe.each(MODES)('store contract ($name)', ({ store: open }) => {
     const history = await open().responseTimes({ brand: 'Lumen', from: new Date(Date.parse(live.at) - day).toISOString(), to: live.at, asOf: live.at })
     const { mentions: _, ...figures } = history
     expect(figures).toEqual({ needingReply: live.needingReply, answered: live.answered, replyRate: live.replyRate, medianSeconds: live.medianSeconds, p90Seconds: live.p90Seconds })
+  })
+
+  it('resumes responsiveness and dialogue from the store after a restart, exactly where they were', async () => {
+    const live = liveResponsiveness.get('Lumen')!
+    const seed = await open().conversationSeed(Date.parse(live.at) - WAITING_MS)
+    const queue = new ReplyQueue()
+    queue.seed(seed)
+    expect(queue.responsiveness('Lumen', Date.parse(live.at))).toEqual(live)
+    const dialogue = new DialogueLedger()
+    dialogue.seed(seed)
+    const liveD = liveDialogue.get('Lumen')!
+    expect(dialogue.dialogue('Lumen', Date.parse(liveD.at))).toEqual(liveD)
   })
 
   it("gives the same dialogue on the brand's own posts from history as the pipeline did live", async () => {
