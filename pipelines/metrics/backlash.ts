@@ -47,6 +47,8 @@ export interface Assessment {
   dialogue: Dialogue[]
 }
 
+const nothing = (): Assessment => ({ readings: [], changes: [], responsiveness: [], dialogue: [] })
+
 export interface BacklashOptions {
   /** The reply target (default REPLY_TARGET_MS, an hour). */
   replyTargetMs?: number
@@ -126,7 +128,7 @@ export class BacklashWatch {
     // A post from a bad clock must not move the minutes on (see plausibleTime).
     if (!plausibleTime(t, Number.isNaN(this.next) ? 0 : this.next)) {
       this.early++
-      return { readings: [], changes: [], responsiveness: [], dialogue: [] }
+      return nothing()
     }
     if (Number.isNaN(this.next)) this.next = minute
     this.replies.see(post)
@@ -138,7 +140,7 @@ export class BacklashWatch {
 
   /** Reads every minute that ended before `now` (event time). */
   closeUpTo(now: number): Assessment {
-    const out: Assessment = { readings: [], changes: [], responsiveness: [], dialogue: [] }
+    const out = nothing()
     if (Number.isNaN(this.next)) return out
     const end = now - (now % MINUTE)
     if (end - this.next > MAX_GAP_MINUTES * MINUTE) {

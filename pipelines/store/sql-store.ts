@@ -372,12 +372,7 @@ export abstract class SqlStore implements Store {
     const minutes = await this.rows<Record<string, string>>(LEDGER_MINUTES, params)
     const authors = await this.rows<{ brand: string; source: string; author_id: string; latest: string; followers: string }>(LEDGER_AUTHORS, params)
     return {
-      minutes: minutes.map((r) => {
-        const counts = emptyCounts()
-        for (const key of ['posts', 'negative', 'neutral', 'positive', 'middle', 'mixed', 'uncertain', 'likes', 'reposts', 'replies', 'quotes'] as const) counts[key] = Number(r[key])
-        for (const intent of INTENTS) counts.intents[intent] = Number(r[intent])
-        return { brand: r.brand!, source: r.source as SourceName, minute: Number(r.start) * 1000, counts }
-      }),
+      minutes: minutes.map((r) => ({ brand: r.brand!, source: r.source as SourceName, minute: Number(r.start) * 1000, counts: countsOf(r, 'posts') })),
       authors: authors.map((a) => ({ brand: a.brand, source: a.source as SourceName | 'all', authorId: a.author_id, minute: Number(a.latest) * 1000, followers: Number(a.followers) })),
     }
   }
@@ -390,12 +385,12 @@ export abstract class SqlStore implements Store {
   }
 }
 
-/** A row of sums (METRIC_COUNTS and friends) as Counts. */
-function countsOf(row: Record<string, string> | undefined): Counts {
+/** A row of sums (METRIC_COUNTS, LEDGER_MINUTES) as Counts; `posts` is named apart in METRIC_COUNTS. */
+function countsOf(row: Record<string, string> | undefined, postsColumn = 'brand_posts'): Counts {
   const n = (key: string) => Number(row?.[key] ?? 0)
   const counts = emptyCounts()
   for (const key of ['negative', 'neutral', 'positive', 'middle', 'mixed', 'uncertain', 'likes', 'reposts', 'replies', 'quotes'] as const) counts[key] = n(key)
-  counts.posts = n('brand_posts')
+  counts.posts = n(postsColumn)
   for (const intent of INTENTS) counts.intents[intent] = n(intent)
   return counts
 }
