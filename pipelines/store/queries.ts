@@ -109,6 +109,7 @@ function searchWhere(search: PostSearch): string {
   if (search.intents?.length) where.push('hasAny(intents, {intents:Array(String)})')
   if (search.text) where.push('positionCaseInsensitiveUTF8(text, {text:String}) > 0')
   if (search.source) where.push('source = {source:String}')
+  if (search.excludeOwn) where.push("own_brand = ''")
   where.push(IN_RANGE('created_at', 'created_ms'))
   return `WHERE ${where.join('\n  AND ')}`
 }

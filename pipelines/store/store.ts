@@ -92,6 +92,8 @@ export interface PostSearch {
   /** Contained in the text, case-insensitively. */
   text?: string
   source?: SourceName
+  /** Leave out the brands' own posts (a team's feed holds what people said, not the brand's answers). */
+  excludeOwn?: boolean
   from?: string
   to?: string
   /** 1-based. */

@@ -33,7 +33,8 @@ export const teamRoutes: FastifyPluginAsyncTypebox<{ store: Store; routes: Route
       const { team } = request.params
       if (!teams.includes(team)) throw Object.assign(new Error(`team ${JSON.stringify(team)} gets no posts (teams: ${teams.join(', ') || 'none'}; see ROUTES)`), { statusCode: 404 })
       const { page, pageSize, ...filters } = request.query
-      const result = await store.searchPosts({ ...filters, intents: intentsOf(routes, team), page, pageSize })
+      // As live: the brand's own posts are not routed (transforms/route.ts).
+      const result = await store.searchPosts({ ...filters, intents: intentsOf(routes, team), excludeOwn: true, page, pageSize })
       return { team, ...result, page, pageSize }
     },
   )
