@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { type AlertChange, AlertLifecycle, CALM_MINUTES, COOLDOWN_MINUTES, LEVELS } from '../../pipelines/metrics/alerting.ts'
 import { BacklashWatch, GRACE_MS } from '../../pipelines/metrics/backlash.ts'
 import { needsReplyFrom, REPLY_TARGET_MS, ReplyQueue, replyRules } from '../../pipelines/metrics/replies.ts'
-import { Baseline, emptyTally, type MinuteTally, WARMUP_MINUTES, WEIGHTS } from '../../pipelines/metrics/risk.ts'
+import { Baseline, binomialZ, emptyTally, type MinuteTally, poissonZ, WARMUP_MINUTES, WEIGHTS } from '../../pipelines/metrics/risk.ts'
 import { TermTally, termsOf } from '../../pipelines/metrics/terms.ts'
 import { DialogueLedger } from '../../pipelines/metrics/dialogue.ts'
 import { linkThread, RecentPosts } from '../../pipelines/transforms/relate.ts'
@@ -45,10 +45,40 @@ describe('risk score', () => {
     expect(part(r, 'spike').score).toBe(1)
     expect(part(r, 'negativeShare').score).toBe(1)
     expect(part(r, 'negativeShare').value).toBe(0.667)
-    expect(part(r, 'negativeShare').expected).toBeCloseTo(0.1, 2)
-    expect(part(r, 'negativeShare').detail).toMatch(/^67% negative of 60 mentions against 10% usually \(z = \d+/)
+    // The baseline saw 20, 19 and 18 mentions a minute, two of them negative: 2 in 19.
+    expect(part(r, 'negativeShare').expected).toBe(0.105)
+    expect(part(r, 'negativeShare').detail).toMatch(/^67% negative of 60 mentions against 11% usually \(z = \d+/)
     expect(part(r, 'reachNegativity').score).toBeGreaterThan(0.5)
     expect(r.score).toBeGreaterThanOrEqual(LEVELS.critical)
+  })
+
+  it('holds small counts to their exact tests: a chance cluster reads weaker than the normal approximation says', () => {
+    // Exact tails, worked independently: P(X >= 6) for a Poisson mean of 1.1 is 0.000968, the
+    // upper tail of z = 3.10; P(X >= 5) of 7 posts at 10% is 0.0001765, z = 3.57.
+    expect(poissonZ(6, 1.1)).toBeCloseTo(3.1, 2)
+    expect(binomialZ(5, 7, 0.1)).toBeCloseTo(3.573, 2)
+    // Five negative of seven posts where 10.5% is usual: the two-proportion z alone says 5.2.
+    const r = trained().read('Lumen', T0, tally({ posts: 7, negative: 5 }))
+    const z = Number(/z = ([\d.]+)/.exec(part(r, 'negativeShare').detail)![1])
+    expect(z).toBeCloseTo(binomialZ(5, 7, 2 / 19), 1)
+    expect(z).toBeLessThan(4)
+  })
+
+  it('reads each window against the baseline from before the window began, so a slow rise cannot teach it its own minutes', () => {
+    const b = trained(120)
+    const rising = (i: number) => tally({ posts: 20, negative: 2 + Math.floor(i / 3), reach: 2000, negativeReach: 200 })
+    for (let i = 0; i < 14; i++) b.learn(rising(i), b.read('Lumen', T0 + i * MINUTE, rising(i)).score >= LEVELS.warning ? 0.1 : 1)
+    const r = b.read('Lumen', T0 + 14 * MINUTE, rising(14))
+    // The 15-minute window (300 mentions, 60 negative) is the strongest evidence, and it is tested
+    // against the 2-in-19 share from before the rise, not the share the rise has since taught.
+    expect(part(r, 'negativeShare').detail).toMatch(/^20% negative of 300 mentions against 11% usually/)
+    expect(part(r, 'negativeShare').expected).toBe(0.105)
+  })
+
+  it('starts its baseline as a plain mean, not leaning on its first minute', () => {
+    const b = new Baseline()
+    for (const posts of [10, 20, 30]) b.learn(tally({ posts }))
+    expect(part(b.read('Lumen', T0, tally({ posts: 20 })), 'spike').detail).toMatch(/^20 mentions against 20 expected/)
   })
 
   it('does not test a share on fewer than five negative posts', () => {
