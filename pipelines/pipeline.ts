@@ -4,7 +4,7 @@
 // there, when it is still on its way). Stopping completes the
 // sources; completion then flows down, every buffer flushes, and `done` settles once the last
 // batch is in the store.
-import { asyncScheduler, bufferTime, concatMap, connectable, filter, lastValueFrom, map, merge, mergeMap, type Observable, type SchedulerLike, share, Subject, takeUntil, tap } from 'rxjs'
+import { asyncScheduler, bufferTime, concatMap, connectable, filter, finalize, lastValueFrom, map, merge, mergeMap, type Observable, type SchedulerLike, share, Subject, takeUntil, tap } from 'rxjs'
 import type { Classifier } from '../models/classifier.ts'
 import type { Alert, BrandMetrics, Dialogue, PostDeletion, Responsiveness, RiskReading, ScoredPost, SourceEvent, TrackedBrand, WindowAggregate } from './schema.ts'
 import { clickhouseSink } from './sinks/clickhouse.ts'
@@ -94,7 +94,7 @@ export interface PipelineStats {
   purgesGivenUp: number
   /** Deletions of posts not seen lately (untracked, or older than relate remembers): nothing to do. */
   deletionsIgnored: number
-  /** Alerts raised, escalated or resolved. */
+  /** Alert changes: raised, escalated, acknowledged or resolved. */
   alerts: number
 }
 
@@ -104,6 +104,12 @@ export interface Pipeline {
   done: Promise<void>
   /** Stops the sources and waits for the pipeline to drain. */
   stop(): Promise<void>
+  /**
+   * A person has seen the open alert with this id: it is acknowledged, pushed live and stored like
+   * any change, and goes on (escalates, resolves) as before. Null when no alert with this id is
+   * open, or once the alerts have stopped flowing (the pipeline has drained).
+   */
+  acknowledge(alertId: string): Alert | null
 }
 
 export function startPipeline(deps: PipelineDeps): Pipeline {
@@ -207,18 +213,28 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
     concatMap((written) => purge.remove(written.map((d) => ({ id: d.postId, createdAt: recentPosts.get(d.postId)?.createdAt ?? d.at })))),
   )
   // Backlash risk from stored posts; alerts are pushed as they change and stored like any write.
-  const alertChanges$ = stored$.pipe(
-    mergeMap((batch) => batch),
-    assess(watch),
-    tap((a) => {
-      if (a.readings.length > 0) live.pushRisk(a.readings)
-      if (a.responsiveness.length > 0) live.pushResponsiveness(a.responsiveness)
-      if (a.dialogue.length > 0) live.pushDialogue(a.dialogue)
-      stats.alerts += a.changes.length
-    }),
-    mergeMap((a) => a.changes),
-    tap((change) => live.pushAlert(change)),
-  )
+  // Acknowledgements come from people (the API), between readings, and take the same way out;
+  // they stop when the readings do, so the alerts' sink can drain and complete.
+  const acknowledged$ = new Subject<AlertChange>()
+  let acknowledging = true
+  const alertChanges$ = merge(
+    stored$.pipe(
+      mergeMap((batch) => batch),
+      assess(watch),
+      tap((a) => {
+        if (a.readings.length > 0) live.pushRisk(a.readings)
+        if (a.responsiveness.length > 0) live.pushResponsiveness(a.responsiveness)
+        if (a.dialogue.length > 0) live.pushDialogue(a.dialogue)
+        stats.alerts += a.changes.length
+      }),
+      mergeMap((a) => a.changes),
+      finalize(() => {
+        acknowledging = false
+        acknowledged$.complete()
+      }),
+    ),
+    acknowledged$,
+  ).pipe(tap((change) => live.pushAlert(change)))
   const alerts$ = alertChanges$.pipe(
     map((change) => change.alert),
     storeSink(
@@ -267,6 +283,14 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
       stop$.next()
       stop$.complete()
       await done
+    },
+    acknowledge(alertId) {
+      if (!acknowledging) return null
+      const change = watch.acknowledge(alertId)
+      if (!change) return null
+      stats.alerts++
+      acknowledged$.next(change)
+      return change.alert
     },
   }
 }

@@ -138,6 +138,20 @@ export const WindowAggregate = Type.Object(
 )
 export type WindowAggregate = Static<typeof WindowAggregate>
 
+/** The posts of a search (GET /api/posts/series) in one minute or hour, by label. */
+export const PostBucket = Type.Object(
+  {
+    /** Start of the minute or hour, ISO 8601 UTC. */
+    minute: Timestamp,
+    posts: Count,
+    negative: Count,
+    neutral: Count,
+    positive: Count,
+  },
+  { additionalProperties: false },
+)
+export type PostBucket = Static<typeof PostBucket>
+
 /** The sliding windows every metric is kept over, in event-time minutes (the newest minute included). */
 export const WINDOW_MINUTES = { '1m': 1, '15m': 15, '1h': 60, '24h': 1440 } as const
 export type WindowName = keyof typeof WINDOW_MINUTES
@@ -221,6 +235,8 @@ export const Responsiveness = Type.Object(
     needingReply: Count,
     answered: Count,
     replyRate: Ratio,
+    /** The reply target (REPLY_TARGET_MINUTES) these figures are held to. */
+    targetSeconds: Type.Number({ minimum: 0 }),
     /** Time to the brand's first reply, answered mentions only. */
     medianSeconds: Seconds,
     p90Seconds: Seconds,

@@ -9,6 +9,7 @@ import { installErrorHandlers } from './errors.ts'
 import { clientPlugin } from './plugins/client.ts'
 import { socketIoPlugin } from './plugins/socketio.ts'
 import { aggregateRoutes } from './routes/aggregates.ts'
+import { type AlertActions, alertRoutes } from './routes/alerts.ts'
 import { healthRoutes, type HealthInfo } from './routes/health.ts'
 import { type IngestOptions, ingestRoutes } from './routes/ingest.ts'
 import { metricsRoutes } from './routes/metrics.ts'
@@ -30,6 +31,8 @@ export interface ServerOptions {
   routes?: Routes
   /** The webhook (POST /api/ingest), when the webhook source runs. */
   ingest?: IngestOptions
+  /** What acknowledges alerts (the running pipeline); without it POST /api/alerts/:id/acknowledge answers 503. */
+  alerts?: AlertActions
 }
 
 export async function buildServer(options: ServerOptions) {
@@ -47,6 +50,7 @@ export async function buildServer(options: ServerOptions) {
   await app.register(responsivenessRoutes, { store })
   await app.register(metricsRoutes, { store, tracking })
   await app.register(teamRoutes, { store, routes })
+  await app.register(alertRoutes, { store, view, ...(options.alerts ? { alerts: options.alerts } : {}) })
   if (options.ingest) await app.register(ingestRoutes, options.ingest)
   await app.register(clientPlugin, options.clientRoot ? { root: options.clientRoot } : {})
   await app.ready()

@@ -20,9 +20,19 @@ export function errorBody(code: ErrorCode, message: string): ErrorBody {
   return { error: { code, message } }
 }
 
+/** A 400 with a message that says what is wrong with the request. */
+export const badRequest = (message: string) => Object.assign(new Error(message), { statusCode: 400 })
+
+/** A 503 for something not running now, whose message is written for the client (never internals). */
+export class UnavailableError extends Error {
+  override name = 'UnavailableError'
+  readonly statusCode = 503
+}
+
 export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const status = error.statusCode ?? 500
+    if (error instanceof UnavailableError) return reply.status(503).send(errorBody(ERROR_CODES.UNAVAILABLE, error.message))
     if (status >= 500) {
       request.log.error({ err: error }, 'request failed')
       return reply.status(status).send(errorBody(ERROR_CODES.INTERNAL, 'Internal error; see the server log.'))

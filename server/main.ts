@@ -12,7 +12,9 @@ import { LEDGER_MINUTES } from '../pipelines/metrics/ledger.ts'
 import { WAITING_MS } from '../pipelines/metrics/replies.ts'
 import { RETAIN_MINUTES } from '../pipelines/transforms/aggregate.ts'
 import { RECENT_POSTS } from '../pipelines/transforms/relate.ts'
+import type { Alert } from '../pipelines/schema.ts'
 import { buildServer } from './app.ts'
+import { UnavailableError } from './errors.ts'
 import { listOf, loadConfig, routingOf } from './config.ts'
 import { buildSources } from './sources.ts'
 import { describeStore, openSpools, openStore } from './storage.ts'
@@ -24,6 +26,8 @@ import { loadTracking } from './tracking.ts'
  * hangs (its request timeout, with retries); what is still in memory then is on disk already.
  */
 export const SHUTDOWN_TIMEOUT_MS = 45_000
+/** How long requests still in flight may take once the server closes, before their connections are cut. */
+const CLOSE_GRACE_MS = 5_000
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env)
@@ -53,6 +57,11 @@ async function main(): Promise<void> {
     new Map([...routing.webhooks].map(([team, url]) => [team, new WebhookPoster(`${team}'s webhook`, url, deadLetter)])),
   )
   let stats = () => ({})
+  // The server is up before the pipeline, and stays up after it: alerts are acknowledged only
+  // while a pipeline runs to push and store the change.
+  let acknowledge = (_id: string): Alert | null => {
+    throw new UnavailableError('the pipeline is not running yet: try again in a moment')
+  }
   const app = await buildServer({
     store,
     view,
@@ -61,9 +70,13 @@ async function main(): Promise<void> {
     health: { classifier: classifier.name, sources: listOf(config.SOURCES), stats: () => stats() },
     logger: { level: config.LOG_LEVEL },
     ...(webhook ? { ingest: { token: config.INGEST_TOKEN, source: webhook, deadLetter } } : {}),
+    alerts: { acknowledge: (id) => acknowledge(id) },
   })
   // Listen before reading any source: if the port is taken, nothing has been accepted yet.
   const address = (await app.listen({ port: config.PORT, host: config.HOST })).replace('127.0.0.1', 'localhost')
+  // Alerts left open by the last run go on in the pipeline, and are on the wall's banner from the first snapshot.
+  const openAlerts = (await store.alerts({ limit: 1_000 })).filter((a) => a.state !== 'resolved')
+  for (const alert of openAlerts.toReversed()) view.applyAlert(alert)
   const pipeline = startPipeline({
     sources: buildSources(config, { simulatorStart, deadLetter, tracking, ...(webhook ? { webhook } : {}) }),
     classifier,
@@ -76,7 +89,7 @@ async function main(): Promise<void> {
     recentPosts: await store.recentPosts(RECENT_POSTS),
     // The live metrics and the risk baselines go on from the last stored day.
     ...(latest ? { seed: await store.ledgerSeed(Date.parse(latest) - LEDGER_MINUTES * 60_000) } : {}),
-    openAlerts: (await store.alerts({ limit: 1_000 })).filter((a) => a.state !== 'resolved'),
+    openAlerts,
     // Mentions still waiting for a reply, and the brand's own posts' conversations, go on too.
     ...(latest ? { conversations: await store.conversationSeed(Date.parse(latest) - WAITING_MS) } : {}),
     spools,
@@ -84,6 +97,12 @@ async function main(): Promise<void> {
     // Within the graceful stop's deadline; what is left drains at the next start.
     drainOnStopMs: SHUTDOWN_TIMEOUT_MS / 2,
   })
+  acknowledge = (id) => pipeline.acknowledge(id)
+  const stopAcknowledging = (why: string) => {
+    acknowledge = () => {
+      throw new UnavailableError(`${why}: alerts can no longer be acknowledged`)
+    }
+  }
   stats = () => ({
     ...pipeline.stats,
     webhooks: webhooks.stats(),
@@ -112,11 +131,18 @@ async function main(): Promise<void> {
       stopRetention()
       // Requests from now on are refused (503), not accepted and lost.
       webhook?.close()
+      stopAcknowledging('Undertow is shutting down')
       await pipeline.stop()
       // Alerts and team posts still on their way out get the rest of the deadline.
       await Promise.race([webhooks.idle(), new Promise((r) => setTimeout(r, SHUTDOWN_TIMEOUT_MS / 4))])
       webhooks.abandon()
+      app.log.info('closing the server: the walls are told, their connections closed')
+      // Requests still in flight get a few seconds. A browser's keep-alive connection can outlive
+      // the close of idle ones (seen with Chromium under load) and would hold the close open until
+      // the deadline, so whatever is left then is cut.
+      const cut = setTimeout(() => app.server.closeAllConnections(), CLOSE_GRACE_MS).unref()
       await app.close()
+      clearTimeout(cut)
       app.log.info(`stopped; ${pipeline.stats.stored} posts stored this run`)
     } finally {
       await store.close()
@@ -132,7 +158,10 @@ async function main(): Promise<void> {
   }
   // A pipeline that dies must not leave a server showing a frozen wall.
   pipeline.done.then(
-    () => app.log.info('all sources completed; the wall and the API stay up'),
+    () => {
+      stopAcknowledging('all sources completed and the pipeline has stopped')
+      app.log.info('all sources completed; the wall and the API stay up')
+    },
     (error: unknown) => {
       app.log.error({ err: error }, 'pipeline failed')
       void stop('pipeline failed', 1)

@@ -1,5 +1,6 @@
 // An alert's life, per brand, driven by one risk reading a minute (risk.ts):
 // - raised (open) when the score reaches a level: warning, or critical;
+// - acknowledged by a person (state 'acknowledged'): it goes on escalating and resolving as before;
 // - escalated (same alert, now critical) when a warning's score reaches the critical level;
 // - resolved once the score has stayed below the warning level less HYSTERESIS for CALM_MINUTES;
 // - after that, COOLDOWN_MINUTES pass before another warning (a critical level still alerts).
@@ -19,7 +20,8 @@ export interface Evidence {
   examplePostIds: string[]
 }
 
-export type AlertChange = { kind: 'raised' | 'updated'; alert: Alert }
+/** `acknowledged`: this update is a person's acknowledgement, not a new reading. */
+export type AlertChange = { kind: 'raised' | 'updated'; alert: Alert; acknowledged?: true }
 
 const levelOf = (score: number): Severity | null => (score >= LEVELS.critical ? 'critical' : score >= LEVELS.warning ? 'warning' : null)
 
@@ -33,6 +35,13 @@ export class AlertLifecycle {
   /** After a restart: the alert that was still open goes on (and resolves, in time) as if never stopped. */
   resume(alert: Alert): void {
     if (alert.state !== 'resolved' && !this.open) this.open = alert
+  }
+
+  /** A person has seen the open alert with this id: it is acknowledged (null if no open alert has it). */
+  acknowledge(id: string): AlertChange | null {
+    if (this.open?.id !== id || this.open.state !== 'open') return null
+    this.open = { ...this.open, state: 'acknowledged' }
+    return { kind: 'updated', alert: this.open, acknowledged: true }
   }
 
   /** The alert that changed with this reading, if one did; `evidence` is asked only then. */

@@ -121,6 +121,15 @@ export class BacklashWatch {
     for (const alert of alerts) this.brands.get(alert.brand)?.lifecycle.resume(alert)
   }
 
+  /** Acknowledges the open alert with this id, whichever brand's it is; null when none is open with it. */
+  acknowledge(id: string): AlertChange | null {
+    for (const w of this.brands.values()) {
+      const change = w.lifecycle.acknowledge(id)
+      if (change) return change
+    }
+    return null
+  }
+
   /** Takes one stored post; returns what the minutes it closed read. */
   see(post: ScoredPost): Assessment {
     const t = Date.parse(post.createdAt)

@@ -125,6 +125,7 @@ export class ReplyQueue {
       needingReply,
       answered: delays.length,
       replyRate: needingReply === 0 ? null : delays.length / needingReply,
+      targetSeconds: target / 1000,
       medianSeconds: quantileSeconds(delays, 0.5),
       p90Seconds: quantileSeconds(delays, 0.9),
       waitingByAge,

@@ -124,7 +124,7 @@ function describe(name: string, error: unknown, attempts: number): string {
 export function alertMessage(change: AlertChange): object {
   const a: Alert = change.alert
   const icon = a.state === 'resolved' ? '✅' : a.severity === 'critical' ? '🔴' : '🟠'
-  const state = a.state === 'resolved' ? 'Resolved: ' : change.kind === 'updated' ? 'Escalated: ' : ''
+  const state = a.state === 'resolved' ? 'Resolved: ' : change.acknowledged ? 'Acknowledged: ' : change.kind === 'updated' ? 'Escalated: ' : ''
   const text = `${icon} ${state}${a.title}`
   const lines = [a.why.summary, a.why.terms.length > 0 ? `Rising: ${a.why.terms.join(', ')}` : ''].filter(Boolean)
   return {

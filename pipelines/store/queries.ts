@@ -7,7 +7,7 @@
 // BY id) costs 4x and more, as npm run bench:store measures (docs/storage.md), because it stops
 // ClickHouse from reading newest-first and stopping early.
 import { INTENTS } from '../schema.ts'
-import type { AggregateQuery, AlertQuery, AudienceQuery, MetricsQuery, PostSearch, ResponseTimesQuery } from './store.ts'
+import type { AggregateQuery, AlertQuery, AudienceQuery, MetricsQuery, PostFilter, PostSearch, ResponseTimesQuery } from './store.ts'
 
 /** DateTime's range, 1970 to 2106, in epoch ms: every time bound is clamped into it. */
 const MAX_MS = 4_294_967_295_000
@@ -99,9 +99,11 @@ export function dropPartitionStatement(table: string, partition: string): string
 // Only the filters a search sets become conditions: a filter written as "empty(x) OR ..." for
 // every search, set or not, costs a fifth more per query (measured: npm run bench:store), because
 // ClickHouse plans its reading around every condition it is given. Values still travel as
-// parameters; the text varies only in which fixed conditions it holds.
-function searchWhere(search: PostSearch): string {
+// parameters; the text varies only in which fixed conditions it holds. One WHERE for every
+// question about a selection: its page, its count, its series and its export.
+function searchWhere(search: PostFilter, options: { after?: boolean } = {}): string {
   const where: string[] = []
+  if (search.ids) where.push('has({ids:Array(String)}, id)')
   if (search.brand) where.push('has(brands, {brand:String})')
   if (search.labels?.length) where.push('has({labels:Array(String)}, toString(label))')
   if (search.mixed !== undefined) where.push('mixed = {mixed:Int8}')
@@ -111,13 +113,35 @@ function searchWhere(search: PostSearch): string {
   if (search.source) where.push('source = {source:String}')
   if (search.excludeOwn) where.push("own_brand = ''")
   where.push(IN_RANGE('created_at', 'created_ms'))
+  // Keyset paging: only the rows after the last one read, in NEWEST_FIRST order.
+  if (options.after) where.push('created_at <= toDateTime({afterS:UInt32}) AND (created_ms < {afterMs:UInt64} OR (created_ms = {afterMs:UInt64} AND id < {afterId:String}))')
   return `WHERE ${where.join('\n  AND ')}`
 }
 
+const NEWEST_FIRST = 'ORDER BY created_at DESC, created_ms DESC, id DESC'
+
 export const searchPostsQuery = (search: PostSearch) => `
 SELECT * FROM posts ${searchWhere(search)}
-ORDER BY created_at DESC, created_ms DESC, id DESC
+${NEWEST_FIRST}
 LIMIT {limit:UInt32} OFFSET {offset:UInt32}`
+
+/**
+ * A page of every post of a filter (exports), after the row `after*` when `after` is set. Keyset,
+ * not OFFSET: each page starts where the last stopped, so the thousandth page costs what the first does.
+ */
+export const scanPostsQuery = (filter: PostFilter, after: boolean) => `
+SELECT * FROM posts ${searchWhere(filter, { after })}
+${NEWEST_FIRST}
+LIMIT {limit:UInt32}`
+
+/** The posts of a filter per minute or hour (`bucket` 60), by label: only buckets with posts. */
+export const postSeriesQuery = (filter: PostFilter) => `
+SELECT toUnixTimestamp(if({bucket:UInt32} = 60, toStartOfHour(created_at), toStartOfMinute(created_at))) AS start,
+  count() AS posts, countIf(toString(label) = 'negative') AS negative, countIf(toString(label) = 'neutral') AS neutral, countIf(toString(label) = 'positive') AS positive
+FROM posts ${searchWhere(filter)}
+GROUP BY start
+ORDER BY start
+LIMIT {limit:UInt32}`
 
 /**
  * Matches are counted up to this many, or just past the page asked for if that is further: past
@@ -146,8 +170,10 @@ GROUP BY post_id`
 
 const flag = (value: boolean | undefined) => (value === undefined ? -1 : value ? 1 : 0)
 
-export function searchParams(search: PostSearch) {
+/** The values of a filter's conditions (searchWhere). */
+export function filterParams(search: PostFilter) {
   return {
+    ids: search.ids ?? [],
     brand: search.brand ?? '',
     labels: search.labels ?? [],
     mixed: flag(search.mixed),
@@ -156,6 +182,12 @@ export function searchParams(search: PostSearch) {
     text: search.text ?? '',
     source: search.source ?? '',
     ...range(search.from, search.to),
+  }
+}
+
+export function searchParams(search: PostSearch) {
+  return {
+    ...filterParams(search),
     // One row past the page: whether another page exists, without counting.
     limit: search.pageSize + 1,
     offset: (search.page - 1) * search.pageSize,
@@ -304,13 +336,18 @@ export function metricsParams(query: Omit<MetricsQuery, 'window'> & { bucket?: '
   return { brand: query.brand, rivals: query.rivals, source: query.source ?? '', fromS, toS, bucket: query.bucket === 'hour' ? 60 : 1 }
 }
 
+// The state is filtered outside FINAL: beside it, the condition could be moved to PREWHERE, which
+// reads before the versions are merged, and find an alert by a state it has left.
 export const ALERTS = `
-SELECT id, brand, at_ms, toString(severity) AS severity, toString(state) AS state, title, why
-FROM alerts FINAL
-WHERE (empty({brand:String}) OR brand = {brand:String}) AND ${IN_RANGE('at', 'at_ms')}
+SELECT * FROM (
+  SELECT id, brand, at_ms, toString(severity) AS severity, toString(state) AS state, title, why
+  FROM alerts FINAL
+  WHERE (empty({brand:String}) OR brand = {brand:String}) AND (empty({id:String}) OR id = {id:String}) AND ${IN_RANGE('at', 'at_ms')}
+)
+WHERE empty({state:String}) OR state = {state:String}
 ORDER BY at_ms DESC, id
 LIMIT {limit:UInt32}`
 
 export function alertParams(query: AlertQuery) {
-  return { brand: query.brand ?? '', ...range(query.from, query.to), limit: query.limit ?? 100 }
+  return { brand: query.brand ?? '', id: query.id ?? '', state: query.state ?? '', ...range(query.from, query.to), limit: query.limit ?? 100 }
 }

@@ -3,7 +3,7 @@
 import { type Counts, derive, emptyCounts } from '../metrics/definition.ts'
 import { summarise } from '../metrics/dialogue.ts'
 import type { LedgerSeed } from '../metrics/ledger.ts'
-import type { Alert, BrandMetrics, Dialogue, PostDeletion, ScoredPost, SourceName, WindowAggregate } from '../schema.ts'
+import type { Alert, BrandMetrics, Dialogue, PostBucket, PostDeletion, ScoredPost, SourceName, WindowAggregate } from '../schema.ts'
 import { ALL_SOURCES, INTENTS } from '../schema.ts'
 import type { RecentPost } from '../transforms/relate.ts'
 import { MIGRATIONS, MIGRATIONS_TABLE, PRE_RELEASE_V1 } from './migrations.ts'
@@ -38,6 +38,9 @@ import {
   RECENT_POSTS,
   RESPONSE_TIMES,
   responseTimesParams,
+  filterParams,
+  postSeriesQuery,
+  scanPostsQuery,
   searchPostsQuery,
   searchParams,
   STORED_DELETION_IDS,
@@ -46,7 +49,7 @@ import {
   storedPostIdsParams,
 } from './queries.ts'
 import { aggregateFromRow, alertFromRow, alertRow, deletionRow, engagementRow, postFromRow, postRow } from './rows.ts'
-import type { AggregateQuery, AlertQuery, AttributedEngagement, Audience, AudienceQuery, ConversationSeed, DialogueQuery, MetricSeriesQuery, MetricsQuery, DroppedPartition, PostPage, PostSearch, ResponseTimes, ResponseTimesQuery, Store } from './store.ts'
+import type { AggregateQuery, AlertQuery, AttributedEngagement, Audience, AudienceQuery, ConversationSeed, DialogueQuery, MetricSeriesQuery, MetricsQuery, DroppedPartition, PostFilter, PostPage, PostSearch, PostSeriesQuery, ResponseTimes, ResponseTimesQuery, Store } from './store.ts'
 
 export type Row = Record<string, unknown>
 
@@ -274,19 +277,42 @@ export abstract class SqlStore implements Store {
     // Rows that reach the count's limit already tell its answer ("at least"): deep pages skip it.
     const known = params.offset + rows.length
     const counted = last ? 0 : known >= params.cap ? known : Number((await this.rows<{ n: string }>(countSearchQuery(search), params))[0]?.n ?? 0)
-    if (posts.length > 0) {
-      // Counts as of now: the post's own at post time plus every update that arrived since.
-      const totals = await this.rows<Record<string, string>>(ENGAGEMENT_TOTALS, { posts: posts.map((p) => p.id) })
-      const byPost = new Map(totals.map((t) => [t.post_id, t]))
-      for (const post of posts) {
-        const more = byPost.get(post.id)
-        if (!more) continue
-        for (const key of ['likes', 'reposts', 'replies', 'quotes'] as const) post.engagement[key] += Number(more[key])
-      }
-    }
+    await this.addEngagement(posts)
     if (last) return { total: params.offset + posts.length, totalCapped: false, posts }
     // Counted up to the limit: reaching it means "at least this many" (and a next page).
     return counted >= params.cap ? { total: params.cap - 1, totalCapped: true, posts } : { total: counted, totalCapped: false, posts }
+  }
+
+  async *scanPosts(filter: PostFilter, pageSize = SCAN_PAGE): AsyncGenerator<ScoredPost[]> {
+    const params = { ...filterParams(filter), limit: pageSize, afterS: 0, afterMs: 0, afterId: '' }
+    for (let after = false; ; after = true) {
+      const posts = (await this.rows(scanPostsQuery(filter, after), params)).map(postFromRow)
+      if (posts.length === 0) return
+      await this.addEngagement(posts)
+      yield posts
+      if (posts.length < pageSize) return
+      const last = posts.at(-1)!
+      const ms = Date.parse(last.createdAt)
+      Object.assign(params, { afterS: Math.floor(ms / 1000), afterMs: ms, afterId: last.id })
+    }
+  }
+
+  async postSeries(query: PostSeriesQuery): Promise<PostBucket[]> {
+    const params = { ...filterParams(query), bucket: query.bucket === 'hour' ? 60 : 1, limit: query.limit ?? UINT32_MAX }
+    const rows = await this.rows<Record<string, string>>(postSeriesQuery(query), params)
+    return rows.map((r) => ({ minute: new Date(Number(r.start) * 1000).toISOString(), posts: Number(r.posts), negative: Number(r.negative), neutral: Number(r.neutral), positive: Number(r.positive) }))
+  }
+
+  /** Counts as of now: each post's own at post time plus every update that arrived since. */
+  private async addEngagement(posts: ScoredPost[]): Promise<void> {
+    if (posts.length === 0) return
+    const totals = await this.rows<Record<string, string>>(ENGAGEMENT_TOTALS, { posts: posts.map((p) => p.id) })
+    const byPost = new Map(totals.map((t) => [t.post_id, t]))
+    for (const post of posts) {
+      const more = byPost.get(post.id)
+      if (!more) continue
+      for (const key of ['likes', 'reposts', 'replies', 'quotes'] as const) post.engagement[key] += Number(more[key])
+    }
   }
 
   async recentPosts(limit: number): Promise<RecentPost[]> {
@@ -394,6 +420,12 @@ function countsOf(row: Record<string, string> | undefined, postsColumn = 'brand_
   for (const intent of INTENTS) counts.intents[intent] = n(intent)
   return counts
 }
+
+/** LIMIT's largest value: no limit. */
+const UINT32_MAX = 4_294_967_295
+
+/** Posts per page of a scan (exports): a page's engagement lookup fits one query, like LOOKUP_CHUNK. */
+export const SCAN_PAGE = 5_000
 
 /** Ids per duplicate lookup: a whole sink batch (server mode raises max_query_size to fit it). */
 const LOOKUP_CHUNK = 5_000

@@ -1,6 +1,6 @@
 // Storage as the rest of Undertow sees it: embedded (chdb, in-process; the default) and server
 // (@clickhouse/client) behind one interface, with every query shared (sql-store.ts).
-import type { Alert, BrandMetrics, Dialogue, EngagementUpdate, Intent, Label, PostDeletion, ScoredPost, SourceName, WindowAggregate, WindowName } from '../schema.ts'
+import type { Alert, BrandMetrics, Dialogue, EngagementUpdate, Intent, Label, PostBucket, PostDeletion, ScoredPost, SourceName, WindowAggregate, WindowName } from '../schema.ts'
 import type { LedgerSeed } from '../metrics/ledger.ts'
 import type { RecentPost } from '../transforms/relate.ts'
 
@@ -75,14 +75,20 @@ export interface DialogueQuery {
 
 export interface AlertQuery {
   brand?: string
+  /** Only the alert with this id. */
+  id?: string
+  /** Only alerts whose newest state is this one. */
+  state?: Alert['state']
   from?: string
   to?: string
   /** Newest first, at most this many (default 100). */
   limit?: number
 }
 
-/** Middle-feedback search: every given filter must hold; newest first, a page at a time. */
-export interface PostSearch {
+/** Which posts: every given filter must hold. */
+export interface PostFilter {
+  /** Only posts with these ids. */
+  ids?: readonly string[]
   brand?: string
   labels?: readonly Label[]
   mixed?: boolean
@@ -96,9 +102,20 @@ export interface PostSearch {
   excludeOwn?: boolean
   from?: string
   to?: string
+}
+
+/** Middle-feedback search: the posts of a filter, newest first, a page at a time. */
+export interface PostSearch extends PostFilter {
   /** 1-based. */
   page: number
   pageSize: number
+}
+
+/** The posts of a filter counted per minute or hour. */
+export interface PostSeriesQuery extends PostFilter {
+  bucket?: 'minute' | 'hour'
+  /** At most this many buckets, oldest first (default: all). */
+  limit?: number
 }
 
 export interface PostPage {
@@ -182,6 +199,10 @@ export interface Store {
   /** Per-brand windows of a minute or an hour, oldest first. */
   minuteAggregates(query: AggregateQuery): Promise<WindowAggregate[]>
   searchPosts(search: PostSearch): Promise<PostPage>
+  /** Every post of a filter, in the search's order, `pageSize` at a time (for exports: never all in memory). */
+  scanPosts(filter: PostFilter, pageSize?: number): AsyncIterable<ScoredPost[]>
+  /** The posts of a filter per minute or hour, by label; only buckets with posts, oldest first. */
+  postSeries(query: PostSeriesQuery): Promise<PostBucket[]>
   responseTimes(query: ResponseTimesQuery): Promise<ResponseTimes>
   /** Drops every day partition older than `cutoff` (retention); returns what it dropped. */
   dropPartitionsBefore(cutoff: Date): Promise<DroppedPartition[]>

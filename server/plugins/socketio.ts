@@ -19,7 +19,10 @@ declare module 'fastify' {
 
 export const socketIoPlugin = fp<{ snapshot: () => Promise<Snapshot>; clock: () => Clock; teams?: readonly string[] }>(
   async (app, { snapshot, clock, teams = [] }) => {
-    const io: Io = new Server(app.server, { serveClient: false })
+    // A wall reconnects on its own when the server drops it (client/src/lib/socket.ts); once the
+    // server is stopping, its new connections are refused, or they would hold the close open.
+    let closing = false
+    const io: Io = new Server(app.server, { serveClient: false, allowRequest: (_request, answer) => answer(closing ? 'the server is stopping' : null, !closing) })
     io.on('connection', (socket) => {
       // A team's feed: `?team=support` (or several, comma-separated) joins its room.
       const asked = [socket.handshake.query.team ?? []].flat().flatMap((t) => String(t).split(','))
@@ -37,8 +40,10 @@ export const socketIoPlugin = fp<{ snapshot: () => Promise<Snapshot>; clock: () 
     // Fastify closes its HTTP server before onClose, and that waits for open websockets: end
     // them first, or shutting down hangs while a wall is connected.
     app.addHook('preClose', async () => {
+      closing = true
       clearInterval(ticker)
       io.local.disconnectSockets(true)
+      io.engine.close()
     })
     app.addHook('onClose', async () => {
       await io.close()

@@ -7,6 +7,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { BrandMetrics, SourceName, type TrackedBrand, WINDOW_MINUTES, WINDOW_NAMES } from '../../pipelines/schema.ts'
 import type { Store } from '../../pipelines/store/store.ts'
+import { Bucket, wholeBuckets } from './buckets.ts'
 
 const Query = Type.Object(
   {
@@ -24,13 +25,10 @@ const SeriesQuery = Type.Object(
     source: Type.Optional(SourceName),
     from: Type.String({ format: 'date-time' }),
     to: Type.String({ format: 'date-time' }),
-    bucket: Type.Enum(['minute', 'hour'], { default: 'minute' }),
+    bucket: Bucket,
   },
   { additionalProperties: false },
 )
-
-/** A series asks for at most this many buckets: a week of minutes, or a year of hours. */
-export const MAX_SERIES_BUCKETS = 7 * 24 * 60
 
 const MINUTE = 60_000
 const ceilMinute = (ms: number) => Math.ceil(ms / MINUTE) * MINUTE
@@ -61,12 +59,7 @@ export const metricsRoutes: FastifyPluginAsyncTypebox<{ store: Store; tracking: 
       const { brand, source, bucket } = request.query
       const tracked = trackedBrand(brand)
       // Whole buckets: a range that starts or ends inside one is widened to take it all.
-      const span = (bucket === 'hour' ? 60 : 1) * MINUTE
-      const from = new Date(Math.floor(Date.parse(request.query.from) / span) * span).toISOString()
-      const to = new Date(Math.ceil(Date.parse(request.query.to) / span) * span).toISOString()
-      const buckets = (Date.parse(to) - Date.parse(from)) / span
-      if (!(buckets > 0)) throw Object.assign(new Error(`from (${from}) must be before to (${to})`), { statusCode: 400 })
-      if (buckets > MAX_SERIES_BUCKETS) throw Object.assign(new Error(`${Math.ceil(buckets)} buckets asked for; at most ${MAX_SERIES_BUCKETS} (use bucket=hour, or a shorter range)`), { statusCode: 400 })
+      const { from, to } = wholeBuckets(request.query.from, request.query.to, bucket)
       return { series: await store.metricSeries({ brand, rivals: tracked.competitors, ...(source ? { source } : {}), from, to, bucket }) }
     },
   )

@@ -1,30 +1,48 @@
-// GET /api/posts: middle-feedback search over stored posts (brand, labels, mixed, uncertain,
+// GET /api/posts: middle-feedback search over stored posts (ids, brand, labels, mixed, uncertain,
 // intents, text, source, time range), newest first, paged.
+// GET /api/posts/series: the same selection counted per minute or hour, by label.
+// GET /api/posts.csv: the whole selection as CSV, newest first, streamed from the store a page at a time.
+import { pipeline, Readable } from 'node:stream'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import Type from 'typebox'
-import { INTENTS, type Intent, type Label, LABELS, ScoredPost, SOURCE_NAMES } from '../../pipelines/schema.ts'
-import type { Store } from '../../pipelines/store/store.ts'
+import Type, { type Static } from 'typebox'
+import { INTENTS, type Intent, type Label, LABELS, PostBucket, ScoredPost, SOURCE_NAMES } from '../../pipelines/schema.ts'
+import type { PostFilter, Store } from '../../pipelines/store/store.ts'
+import { badRequest } from '../errors.ts'
+import { Bucket, MAX_SERIES_BUCKETS, tooManyBuckets, wholeBuckets } from './buckets.ts'
+import { csvFilename, csvRecord, postsCsv } from './posts-csv.ts'
 
 export const MAX_PAGE_SIZE = 200
+/** Posts asked for by id at once (an alert's examples, a wall's selection). */
+export const MAX_IDS = 50
 
 const list = (values: readonly string[]) => Type.String({ pattern: `^(${values.join('|')})(,(${values.join('|')}))*$`, description: `comma-separated: ${values.join(', ')}` })
 
+/** Which posts: the filters every route here takes. */
+const filters = {
+  // Counted and checked in idsOf, which says what is wrong; the length only bounds the work.
+  ids: Type.Optional(Type.String({ minLength: 1, maxLength: 65_536, description: `comma-separated post ids, at most ${MAX_IDS}` })),
+  brand: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+  labels: Type.Optional(list(LABELS)),
+  mixed: Type.Optional(Type.Boolean()),
+  uncertain: Type.Optional(Type.Boolean()),
+  intents: Type.Optional(list(INTENTS)),
+  q: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  source: Type.Optional(Type.Enum(SOURCE_NAMES)),
+  from: Type.Optional(Type.String({ format: 'date-time' })),
+  to: Type.Optional(Type.String({ format: 'date-time' })),
+}
+const Filters = Type.Object(filters, { additionalProperties: false })
+
 const Query = Type.Object(
   {
-    brand: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
-    labels: Type.Optional(list(LABELS)),
-    mixed: Type.Optional(Type.Boolean()),
-    uncertain: Type.Optional(Type.Boolean()),
-    intents: Type.Optional(list(INTENTS)),
-    q: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-    source: Type.Optional(Type.Enum(SOURCE_NAMES)),
-    from: Type.Optional(Type.String({ format: 'date-time' })),
-    to: Type.Optional(Type.String({ format: 'date-time' })),
+    ...filters,
     page: Type.Integer({ minimum: 1, maximum: 100_000, default: 1 }),
     pageSize: Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: 50 }),
   },
   { additionalProperties: false },
 )
+
+const SeriesQuery = Type.Object({ ...filters, bucket: Bucket }, { additionalProperties: false })
 
 const Page = Type.Object({
   /** Matches counted up to 1,000 (exact on the last page); `totalCapped`: at least that many. */
@@ -35,17 +53,67 @@ const Page = Type.Object({
   posts: Type.Array(ScoredPost),
 })
 
+/** Post ids are `<source>:<native id>` and hold no comma in any source Undertow reads. */
+function idsOf(value: string): string[] {
+  const ids = value.split(',')
+  if (ids.some((id) => id === '')) throw badRequest('ids: an empty id (two commas in a row, or one at an end)')
+  if (ids.length > MAX_IDS) throw badRequest(`ids: ${ids.length} ids given; at most ${MAX_IDS}`)
+  if (ids.some((id) => id.length > 512)) throw badRequest('ids: an id longer than 512 characters')
+  return ids
+}
+
+function filterOf(query: Static<typeof Filters>): PostFilter {
+  const { ids, labels, intents, q, ...rest } = query
+  return {
+    ...rest,
+    ...(ids ? { ids: idsOf(ids) } : {}),
+    ...(labels ? { labels: labels.split(',') as Label[] } : {}),
+    ...(intents ? { intents: intents.split(',') as Intent[] } : {}),
+    ...(q ? { text: q } : {}),
+  }
+}
+
 export const postRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (app, { store }) => {
   app.get('/api/posts', { schema: { querystring: Query, response: { 200: Page } } }, async (request) => {
-    const { labels, intents, q, page, pageSize, ...filters } = request.query
-    const result = await store.searchPosts({
-      ...filters,
-      ...(labels ? { labels: labels.split(',') as Label[] } : {}),
-      ...(intents ? { intents: intents.split(',') as Intent[] } : {}),
-      ...(q ? { text: q } : {}),
-      page,
-      pageSize,
-    })
+    const { page, pageSize, ...filters } = request.query
+    const result = await store.searchPosts({ ...filterOf(filters), page, pageSize })
     return { ...result, page, pageSize }
   })
+
+  app.get('/api/posts/series', { schema: { querystring: SeriesQuery, response: { 200: Type.Object({ buckets: Type.Array(PostBucket) }) } } }, async (request) => {
+    const { bucket, ...filters } = request.query
+    const filter = filterOf(filters)
+    // The exact range (not widened): the buckets add up to the search's matches.
+    if (filter.from && filter.to) wholeBuckets(filter.from, filter.to, bucket)
+    // Open-ended: the posts themselves bound the range, so the answer says when it is too wide.
+    const buckets = await store.postSeries({ ...filter, bucket, limit: MAX_SERIES_BUCKETS + 1 })
+    if (buckets.length > MAX_SERIES_BUCKETS) throw tooManyBuckets(`more than ${MAX_SERIES_BUCKETS}`)
+    return { buckets }
+  })
+
+  app.get('/api/posts.csv', { schema: { querystring: Filters } }, async (request, reply) => {
+    const filter = filterOf(request.query)
+    const pages = store.scanPosts(filter)[Symbol.asyncIterator]()
+    // The first page before the first byte: a store that does not answer gets a JSON error, not an empty file.
+    const first = await pages.next()
+    const csv = postsCsv()
+    pipeline(Readable.from(rows(first, pages)), csv, (error) => {
+      // A download cancelled is the client's choice; anything else broke the export half way.
+      if ((error as NodeJS.ErrnoException | undefined)?.code === 'ERR_STREAM_PREMATURE_CLOSE') request.log.info('CSV export: the client went away')
+      else if (error) request.log.error({ err: error }, 'CSV export stopped half way')
+    })
+    return reply
+      .type('text/csv; charset=utf-8')
+      .header('content-disposition', `attachment; filename="${csvFilename(filter)}"`)
+      .send(csv)
+  })
+}
+
+/** Every post of the pages as a CSV record, one at a time; a reader that stops early stops the scan too. */
+async function* rows(first: IteratorResult<ScoredPost[]>, pages: AsyncIterator<ScoredPost[]>): AsyncGenerator<ReturnType<typeof csvRecord>> {
+  try {
+    for (let page = first; !page.done; page = await pages.next()) yield* page.value.map(csvRecord)
+  } finally {
+    await pages.return?.()
+  }
 }

@@ -135,6 +135,9 @@ describe('messages', () => {
     expect(JSON.stringify(first!.blocks)).not.toContain('<!channel>')
     expect(first!.alert).toEqual(alert)
     expect(second!.text).toMatch(/^✅ Resolved: /)
+    // A person's acknowledgement reads as one, not as an escalation.
+    expect(alertMessage({ kind: 'updated', alert: { ...alert, state: 'acknowledged' }, acknowledged: true })).toMatchObject({ text: '🔴 Acknowledged: Backlash about "battery drain": risk 72 for Lumen' })
+    expect(alertMessage({ kind: 'updated', alert: { ...alert, state: 'acknowledged' } })).toMatchObject({ text: expect.stringMatching(/^🔴 Escalated: /) })
   })
 
   it("posts a team's routed posts to the team's own webhook only", async () => {

@@ -1,5 +1,6 @@
-// The wall in a real browser: it connects, its numbers move as the simulator runs, and post text
-// with markup in it shows as literal text.
+// The wall in a real browser, on the in-process stack: it connects, its numbers move as the
+// simulator runs, and post text with markup in it shows as literal text in the ticker. The whole
+// dashboard against the real server process is tests/e2e/dashboard.test.ts.
 import { Subject } from 'rxjs'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -31,11 +32,12 @@ describe.skipIf(!hasChromium)('the wall in Chromium', () => {
     await expect.poll(async () => Number(await figure.textContent()), { timeout: 15_000 }).toBeGreaterThan(0)
     const first = Number(await figure.textContent())
     await expect.poll(async () => Number(await figure.textContent()), { timeout: 15_000 }).not.toBe(first)
-    expect(await page.locator('svg rect').count()).toBeGreaterThan(10)
+    expect(await page.locator('[data-testid=chart] canvas').count()).toBeGreaterThan(0)
   })
 
   it('renders post text as text, never as HTML', async () => {
-    const text = 'Lumen <img src=x onerror="window.__pwned=1"><b>bold</b>'
+    // A question, so it belongs in the ticker of the middle.
+    const text = 'Lumen <img src=x onerror="window.__pwned=1"><b>bold</b> how do I turn this off?'
     const post = (id: string): SourceEvent => ({
       kind: 'post',
       post: {

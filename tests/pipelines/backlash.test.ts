@@ -133,6 +133,30 @@ describe('alert lifecycle', () => {
     expect(life.step(reading(CALM_MINUTES, 0), evidence)).toMatchObject({ kind: 'updated', alert: { id: 'Lumen:earlier', state: 'resolved' } })
   })
 
+  it('is acknowledged once while open, then still escalates and resolves', () => {
+    const life = new AlertLifecycle('Lumen')
+    expect(life.acknowledge('Lumen:none')).toBeNull()
+    const raised = life.step(reading(0, 45), evidence)!.alert
+    expect(life.acknowledge('Lumen:other')).toBeNull()
+    expect(life.acknowledge(raised.id)).toEqual({ kind: 'updated', alert: { ...raised, state: 'acknowledged' }, acknowledged: true })
+    expect(life.acknowledge(raised.id)).toBeNull()
+    const escalated = life.step(reading(1, 80), evidence)!
+    expect(escalated).toMatchObject({ kind: 'updated', alert: { id: raised.id, severity: 'critical', state: 'acknowledged' } })
+    expect(escalated.acknowledged).toBeUndefined()
+    for (let m = 2; m < 1 + CALM_MINUTES; m++) expect(life.step(reading(m, 0), evidence)).toBeNull()
+    expect(life.step(reading(1 + CALM_MINUTES, 0), evidence)).toMatchObject({ kind: 'updated', alert: { id: raised.id, state: 'resolved', severity: 'critical' } })
+    expect(life.acknowledge(raised.id)).toBeNull()
+  })
+
+  it('goes on with an alert acknowledged in the last run, still acknowledged', () => {
+    const life = new AlertLifecycle('Lumen')
+    const acknowledged = { id: 'Lumen:earlier', brand: 'Lumen', at: reading(-30, 0).minute, severity: 'critical' as const, state: 'acknowledged' as const, title: 't', why: { summary: '', terms: [], examplePostIds: [] } }
+    life.resume(acknowledged)
+    expect(life.acknowledge(acknowledged.id)).toBeNull()
+    for (let m = 0; m < CALM_MINUTES - 1; m++) expect(life.step(reading(m, 0), evidence)).toBeNull()
+    expect(life.step(reading(CALM_MINUTES - 1, 0), evidence)).toMatchObject({ alert: { id: acknowledged.id, state: 'resolved' } })
+  })
+
   it('raises a warning again once the cooldown has passed, and never while warming', () => {
     const life = new AlertLifecycle('Lumen')
     expect(life.step(reading(0, 90, true), evidence)).toBeNull()
@@ -191,6 +215,10 @@ describe('backlash watch', () => {
     expect(alert.why.terms.slice(0, 1)).toEqual(['battery drain'])
     expect(alert.why.examplePostIds[0]).toBe(`simulator:${n - 2 - 40 + 8}`)
     expect(alert.title).toContain('"battery drain"')
+    // Acknowledged through the watch, which finds the brand's alert; other ids acknowledge nothing.
+    expect(watch.acknowledge('Corvid:nothing')).toBeNull()
+    expect(watch.acknowledge(alert.id)).toEqual({ kind: 'updated', alert: { ...alert, state: 'acknowledged' }, acknowledged: true })
+    expect(watch.acknowledge(alert.id)).toBeNull()
     // Quiet again: the alert resolves after the calm minutes (empty minutes are read too).
     feed(post(burst + 30 * MINUTE))
     expect(changes.at(-1)).toMatchObject({ kind: 'updated', alert: { id: alert.id, state: 'resolved' } })

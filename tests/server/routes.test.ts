@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
+import { parse } from 'csv-parse/sync'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ScoredPost } from '../../pipelines/schema.ts'
 import { postsOf, runThrough, simulated, sourceOf } from '../support/fixtures.ts'
@@ -109,6 +110,62 @@ describe('HTTP routes', () => {
     expect(bad.statusCode).toBe(400)
     expect(bad.json().error.message).toContain('labels')
     expect((await t.app.inject('/api/posts?pageSize=1000')).statusCode).toBe(400)
+  })
+
+  it('GET /api/posts?ids= gives those posts, and refuses too many ids or an empty one, saying why', async () => {
+    const some = (await t.app.inject('/api/posts?brand=Lumen&pageSize=5')).json().posts as ScoredPost[]
+    const ids = some.map((p) => p.id)
+    const res = await t.app.inject(`/api/posts?ids=${encodeURIComponent([ids[3], ids[0], 'simulator:nope'].join(','))}`)
+    expect(res.statusCode, res.body).toBe(200)
+    expect(res.json()).toMatchObject({ total: 2, totalCapped: false })
+    expect(res.json().posts.map((p: ScoredPost) => p.id)).toEqual([ids[0], ids[3]])
+    const tooMany = await t.app.inject(`/api/posts?ids=${Array.from({ length: 51 }, (_, i) => `simulator:${i}`).join(',')}`)
+    expect(tooMany.statusCode).toBe(400)
+    expect(tooMany.json()).toEqual({ error: { code: 'bad_request', message: 'ids: 51 ids given; at most 50' } })
+    const empty = await t.app.inject('/api/posts?ids=simulator:1,,simulator:2')
+    expect(empty.statusCode).toBe(400)
+    expect(empty.json().error.message).toBe('ids: an empty id (two commas in a row, or one at an end)')
+  })
+
+  it('GET /api/posts/series counts the selection per minute or hour, adding up to the search, and refuses a range too wide', async () => {
+    const series = async (query: string) => {
+      const res = await t.app.inject(`/api/posts/series?${query}`)
+      expect(res.statusCode, res.body).toBe(200)
+      return res.json().buckets as { minute: string; posts: number; negative: number; neutral: number; positive: number }[]
+    }
+    const filter = 'brand=Lumen&labels=negative,neutral&from=2026-11-23T09:02:30Z&to=2026-11-23T09:15:00Z'
+    const minutes = await series(filter)
+    expect(minutes.map((b) => b.minute)).toEqual(Array.from({ length: 13 }, (_, i) => `2026-11-23T09:${String(i + 2).padStart(2, '0')}:00.000Z`))
+    const search = (await t.app.inject(`/api/posts?${filter}&pageSize=200`)).json()
+    expect(search.totalCapped).toBe(false)
+    expect(minutes.reduce((n, b) => n + b.posts, 0)).toBe(search.total)
+    expect(minutes.reduce((n, b) => n + b.negative, 0)).toBe(search.posts.filter((p: ScoredPost) => p.sentiment.label === 'negative').length)
+    expect(minutes.every((b) => b.posts === b.negative + b.neutral + b.positive && b.positive === 0)).toBe(true)
+    expect(await series(`${filter}&bucket=hour`)).toEqual([{ minute: '2026-11-23T09:00:00.000Z', posts: search.total, negative: minutes.reduce((n, b) => n + b.negative, 0), neutral: minutes.reduce((n, b) => n + b.neutral, 0), positive: 0 }])
+    // Open-ended: the stored posts bound it.
+    expect((await series('bucket=hour')).map((b) => b.minute)).toEqual(['2026-11-23T09:00:00.000Z'])
+    const tooWide = await t.app.inject('/api/posts/series?from=2026-01-01T00:00:00Z&to=2026-03-01T00:00:00Z')
+    expect(tooWide.statusCode).toBe(400)
+    expect(tooWide.json().error.message).toBe('84960 buckets asked for; at most 10080 (use bucket=hour, or a shorter range)')
+    expect((await t.app.inject('/api/posts/series?from=2026-01-01T00:00:00Z&to=2026-03-01T00:00:00Z&bucket=hour')).statusCode).toBe(200)
+    const backwards = await t.app.inject('/api/posts/series?from=2026-11-23T10:00:00Z&to=2026-11-23T09:00:00Z')
+    expect(backwards.statusCode).toBe(400)
+    expect(backwards.json().error.message).toBe('from (2026-11-23T10:00:00Z) must be before to (2026-11-23T09:00:00Z)')
+    expect((await t.app.inject('/api/posts/series?bucket=day')).statusCode).toBe(400)
+  })
+
+  it('GET /api/posts.csv takes the same filters and refuses a bad one in the one error shape', async () => {
+    const res = await t.app.inject('/api/posts.csv?brand=Lumen&intents=question&from=2026-11-23T09:00:00Z&to=2026-11-23T09:10:00Z')
+    expect(res.statusCode).toBe(200)
+    expect(res.headers['content-disposition']).toBe('attachment; filename="undertow-posts-2026-11-23T090000Z-2026-11-23T091000Z.csv"')
+    const search = (await t.app.inject('/api/posts?brand=Lumen&intents=question&from=2026-11-23T09:00:00Z&to=2026-11-23T09:10:00Z&pageSize=200')).json()
+    expect(search).toMatchObject({ totalCapped: false, total: expect.any(Number) })
+    expect(search.total).toBeGreaterThan(0)
+    expect((parse(res.body, { bom: true, columns: true }) as { id: string }[]).map((r) => r.id)).toEqual(search.posts.map((p: ScoredPost) => p.id))
+    const bad = await t.app.inject('/api/posts.csv?labels=angry')
+    expect(bad.statusCode).toBe(400)
+    expect(bad.headers['content-type']).toContain('application/json')
+    expect(bad.json().error.message).toContain('labels')
   })
 
   it('GET /api/response-times reports the brand\'s reply rate and times to first reply', async () => {

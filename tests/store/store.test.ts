@@ -16,6 +16,11 @@ import { cutoffFor } from '../../pipelines/store/retention.ts'
 import { runThrough, scenario, simulated, sourceOf, tracking } from '../support/fixtures.ts'
 import { storesUnderTest } from '../support/stores.ts'
 import { launchDay } from '../../pipelines/sources/simulator/scenario.ts'
+import { parse } from 'csv-parse/sync'
+import { LiveView } from '../../pipelines/sinks/socketio.ts'
+import type { PostFilter } from '../../pipelines/store/store.ts'
+import { SCAN_PAGE } from '../../pipelines/store/sql-store.ts'
+import { buildServer } from '../../server/app.ts'
 import { simulatorSource } from '../../pipelines/sources/simulator.ts'
 
 const MODES = storesUnderTest('store')
@@ -253,6 +258,14 @@ describe.each(MODES)('store contract ($name)', ({ store: open }) => {
     expect(await store.alerts({ brand: 'Lumen', ...since })).toEqual([{ ...alert, state: 'acknowledged' }])
     expect((await store.alerts(since)).map((a) => a.id)).toEqual(['alert-1', 'alert-2'])
     expect(await store.alerts({ from: '2030-11-24T00:00:00Z' })).toEqual([])
+    // By state (the newest state only: alert-1 was open once) and by id.
+    expect((await store.alerts({ state: 'open', ...since })).map((a) => a.id)).toEqual(['alert-2'])
+    expect(await store.alerts({ state: 'acknowledged', ...since })).toEqual([{ ...alert, state: 'acknowledged' }])
+    expect((await store.alerts({ id: 'alert-2' })).map((a) => a.brand)).toEqual(['Corvid'])
+    await store.insertAlerts([{ ...alert, state: 'resolved' }])
+    expect(await store.alerts({ state: 'acknowledged', ...since })).toEqual([])
+    expect((await store.alerts({ state: 'resolved', ...since })).map((a) => a.id)).toEqual(['alert-1'])
+    expect(await store.alerts({ id: "alert-1' OR 1=1 --" })).toEqual([])
   })
 
   it('stores the alerts the pipeline raised, in their latest state', async () => {
@@ -322,7 +335,124 @@ describe.each(MODES)('store contract ($name)', ({ store: open }) => {
     const [left] = await store.select<{ n: string }>('SELECT count() AS n FROM posts WHERE id = {id:String}', { id: gone[0]!.id })
     expect(Number(left!.n)).toBe(0)
   })
+
+  // Posts whose text a CSV must keep whole, some created at the same millisecond (keyset ties).
+  const csvTexts = ['plain quokka', 'quokka, with commas, and "quotes"', 'quokka on\ntwo lines\r\nor three', '=HYPERLINK("http://evil.example")&" quokka"', '+quokka', '-quokka', '@quokka', '\tquokka', 'émoji quokka 🔋']
+  const csvPosts = () => {
+    const model = stored.find((p) => p.brands.includes('Lumen') && p.sentiment.label === 'negative')!
+    const at = Date.parse(model.createdAt)
+    return csvTexts.map((text, i): ScoredPost => ({ ...model, id: `${model.id}:csv:${i}`, text, createdAt: new Date(at + Math.floor(i / 3) * 61_000).toISOString() }))
+  }
+  const all = async (search: PostFilter) => (await open().searchPosts({ ...search, page: 1, pageSize: 1_000_000 })).posts
+
+  it('finds posts by id, with the other filters', async () => {
+    const store = open()
+    const posts = csvPosts()
+    expect(await store.insertPosts(posts)).toHaveLength(posts.length)
+    const found = await store.searchPosts({ ids: [posts[1]!.id, posts[4]!.id, 'simulator:never-stored'], page: 1, pageSize: 10 })
+    expect(found).toMatchObject({ total: 2, totalCapped: false })
+    expect(found.posts.map((p) => p.id)).toEqual([posts[4]!.id, posts[1]!.id])
+    expect((await store.searchPosts({ ids: [posts[1]!.id], labels: ['positive'], page: 1, pageSize: 10 })).total).toBe(0)
+    expect((await store.searchPosts({ ids: ["x' OR 1=1 --"], page: 1, pageSize: 10 })).total).toBe(0)
+  })
+
+  it('counts a selection per minute and per hour, adding up to what the search finds', async () => {
+    const store = open()
+    const filters: PostFilter[] = [{ brand: 'Lumen', labels: ['negative', 'neutral'] }, { intents: ['question'], from: '2026-11-23T09:10:30Z', to: '2026-11-23T10:20:15Z' }, { text: 'quokka' }]
+    for (const filter of filters) {
+      const posts = await all(filter)
+      expect(posts.length).toBeGreaterThan(0)
+      for (const bucket of ['minute', 'hour'] as const) {
+        const expected = new Map<string, { posts: number; negative: number; neutral: number; positive: number }>()
+        for (const p of posts) {
+          const start = bucket === 'hour' ? `${p.createdAt.slice(0, 13)}:00:00.000Z` : `${p.createdAt.slice(0, 16)}:00.000Z`
+          const b = expected.get(start) ?? { posts: 0, negative: 0, neutral: 0, positive: 0 }
+          b.posts++
+          b[p.sentiment.label]++
+          expected.set(start, b)
+        }
+        const series = await store.postSeries({ ...filter, bucket })
+        expect(series, `${JSON.stringify(filter)} per ${bucket}`).toEqual([...expected].sort(([a], [b]) => a.localeCompare(b)).map(([minute, counts]) => ({ minute, ...counts })))
+      }
+    }
+    expect(await store.postSeries({ brand: 'Lumen', limit: 3 })).toHaveLength(3)
+    expect(await store.postSeries({ source: 'mastodon' })).toEqual([])
+  })
+
+  it('scans a whole selection a page at a time, in the order and with the figures of the search', async () => {
+    const scan = async (filter: PostFilter, pageSize?: number) => {
+      const pages: ScoredPost[][] = []
+      for await (const page of open().scanPosts(filter, pageSize)) pages.push(page)
+      return pages
+    }
+    const quokka = await scan({ text: 'quokka' }, 2)
+    expect(quokka.map((p) => p.length)).toEqual([2, 2, 2, 2, 1])
+    expect(quokka.flat()).toEqual(await all({ text: 'quokka' }))
+    // Every post, the search-count clones among them (a thousand at one millisecond), over pages.
+    const everything = await scan({}, 997)
+    expect(everything.flat()).toEqual(await all({}))
+    expect(everything.flat()).toHaveLength(await open().countPosts())
+    expect(await scan({ source: 'mastodon' })).toEqual([])
+  })
+
+  it('exports a selection as CSV, row for row the search, with the text kept whole and formulas defused', async () => {
+    const app = await buildServer({ store: open(), view: new LiveView(), tracking, health: { classifier: 'vader-lexicon', sources: [], stats: () => ({}) } })
+    try {
+      const res = await app.inject('/api/posts.csv?q=quokka&brand=Lumen')
+      expect(res.statusCode, res.body).toBe(200)
+      expect(res.headers['content-type']).toBe('text/csv; charset=utf-8')
+      expect(res.headers['content-disposition']).toBe('attachment; filename="undertow-posts-start-end.csv"')
+      expect(res.body.startsWith(`\ufeff${CSV_HEADER}\r\n`)).toBe(true)
+      // RFC 4180: quoted where needed, quotes doubled; a formula gets its apostrophe inside the quotes.
+      expect(res.body).toContain('"quokka, with commas, and ""quotes"""')
+      expect(res.body).toContain(`"'=HYPERLINK(""http://evil.example"")&"" quokka"""`)
+      expect(res.body).toContain('"quokka on\ntwo lines\r\nor three"')
+      const posts = await all({ text: 'quokka', brand: 'Lumen' })
+      expect(posts).toHaveLength(csvTexts.length)
+      expect(parse(res.body, { bom: true, columns: true })).toEqual(posts.map(expectedCsvRow))
+
+      const empty = await app.inject('/api/posts.csv?from=2026-11-23T09:00:00Z&to=2026-11-23T10:00:00%2B01:00')
+      expect(empty.headers['content-disposition']).toBe('attachment; filename="undertow-posts-2026-11-23T090000Z-2026-11-23T090000Z.csv"')
+      expect(empty.body).toBe(`\ufeff${CSV_HEADER}\r\n`)
+      // Every post: more than one page of the store's scan.
+      const rows = parse((await app.inject('/api/posts.csv')).body, { bom: true, columns: true }) as Record<string, string>[]
+      expect(rows.length).toBeGreaterThan(SCAN_PAGE)
+      expect(rows).toEqual((await all({})).map(expectedCsvRow))
+    } finally {
+      await app.close()
+    }
+  })
 })
+
+const CSV_HEADER = 'id,source,createdAt,brands,authorHandle,followers,label,negative,neutral,positive,mixed,uncertain,intents,likes,reposts,replies,quotes,url,text'
+
+/** A post as its CSV row reads back, written out here apart from the route's own code. */
+function expectedCsvRow(p: ScoredPost): Record<string, string> {
+  // A text cell starting like a formula gets a leading apostrophe (CSV injection).
+  const cell = (s: string) => (/^[=+\-@\t\r]/.test(s) ? `'${s}` : s)
+  const { sentiment: s, engagement: e } = p
+  return {
+    id: cell(p.id),
+    source: p.source,
+    createdAt: p.createdAt,
+    brands: cell(p.brands.join('|')),
+    authorHandle: cell(p.author.handle),
+    followers: String(p.author.followers),
+    label: s.label,
+    negative: String(s.scores.negative),
+    neutral: String(s.scores.neutral),
+    positive: String(s.scores.positive),
+    mixed: String(s.mixed),
+    uncertain: String(s.uncertain),
+    intents: s.intents.join('|'),
+    likes: String(e.likes),
+    reposts: String(e.reposts),
+    replies: String(e.replies),
+    quotes: String(e.quotes),
+    url: cell(p.url),
+    text: cell(p.text),
+  }
+}
 
 describe.each(MODES)('retention ($name)', ({ store: open }) => {
   const day = (start: string) => simulatorSource({ scenario: launchDay({ brand: 'Lumen', competitors: ['Corvid', 'Nimbus'], start }), seed: 3, speed: Infinity, until: 20 * 60 })

@@ -1,11 +1,12 @@
 // A real app on a real embedded store, for server tests.
 import { LiveView } from '../../pipelines/sinks/socketio.ts'
 import { EmbeddedStore } from '../../pipelines/store/embedded.ts'
-import { buildServer } from '../../server/app.ts'
+import { buildServer, type ServerOptions } from '../../server/app.ts'
 import { tracking } from './fixtures.ts'
 import { tmpDir } from './tmp.ts'
 
-export async function testApp(options: { clientRoot?: string } = {}) {
+/** `alerts`: what acknowledges alerts (a pipeline's acknowledge; see stack.ts). */
+export async function testApp(options: Pick<ServerOptions, 'clientRoot' | 'alerts'> = {}) {
   const dir = tmpDir('server')
   const store = new EmbeddedStore(dir.path)
   await store.migrate()

@@ -1,6 +1,7 @@
 // The one socket module: typed by the server's event map (types only), `on()` returns an
-// unsubscribe function. socket.io reconnects by itself; the server sends a snapshot on every
-// connect, which is how a wall resynchronises after a drop.
+// unsubscribe function. socket.io reconnects by itself after a drop (and connect() makes it after
+// a server's own close too); the server sends a snapshot on every connect, which is how a wall
+// resynchronises.
 import { io, type Socket } from 'socket.io-client'
 import type { ClientToServerEvents, ServerToClientEvents } from '../../../pipelines/schema.ts'
 
@@ -8,7 +9,13 @@ export type WallSocket = Socket<ServerToClientEvents, ClientToServerEvents>
 export type ConnectionState = 'connecting' | 'live' | 'reconnecting' | 'offline'
 
 export function connect(url: string = location.origin): WallSocket {
-  return io(url, { transports: ['websocket', 'polling'], reconnectionDelayMax: 5_000 })
+  const socket: WallSocket = io(url, { transports: ['websocket', 'polling'], reconnectionDelayMax: 5_000 })
+  // socket.io gives up when the server itself closes the connection ("io server disconnect"), as a
+  // server does when it stops or restarts. A wall must come back on its own: it keeps asking.
+  socket.on('disconnect', (reason) => {
+    if (reason === 'io server disconnect') setTimeout(() => socket.connect(), 1_000)
+  })
+  return socket
 }
 
 export function on<E extends keyof ServerToClientEvents>(socket: WallSocket, event: E, handler: ServerToClientEvents[E]): () => void {

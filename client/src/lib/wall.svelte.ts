@@ -1,12 +1,15 @@
-// Live state of the wall, as runes. Buffers are bounded (minutes and posts) so a wall can run for
-// days; a snapshot replaces everything, deltas replace the windows they carry.
-import type { Clock, ScoredPost, Snapshot, TrackedBrand, WindowAggregate } from '../../../pipelines/schema.ts'
+// Live state of the wall, as runes. Every buffer is bounded (minutes, posts, alerts; metrics and
+// readings are one per brand x source x window) so a wall can run for days; a snapshot replaces
+// everything, and each delta replaces what it carries.
+import { isMiddle } from '../../../pipelines/metrics/definition.ts'
+import type { Alert, BrandMetrics, Clock, Dialogue, Responsiveness, RiskReading, ScoredPost, Snapshot, TrackedBrand, WindowAggregate, WindowName } from '../../../pipelines/schema.ts'
 import type { ConnectionState } from './socket.ts'
 
 /** Minutes of history kept in the browser, and shown on the chart. */
 export const KEEP_MINUTES = 120
 export const CHART_MINUTES = 30
 export const KEEP_POSTS = 40
+export const KEEP_ALERTS = 50
 /** The server's clock ticks every second; this long without one and the wall says it is stale. */
 export const STALE_AFTER_MS = 3_500
 const MINUTE = 60_000
@@ -25,6 +28,14 @@ export class Wall {
   selected = $state('')
   windows = $state.raw(new Map<string, WindowAggregate>())
   posts = $state.raw<ScoredPost[]>([])
+  /** The middle of the crowd (neutral, mixed, uncertain, questions, suggestions), newest first. */
+  middlePosts = $state.raw<ScoredPost[]>([])
+  metrics = $state.raw(new Map<string, BrandMetrics>())
+  risk = $state.raw(new Map<string, RiskReading>())
+  responsiveness = $state.raw(new Map<string, Responsiveness>())
+  dialogue = $state.raw(new Map<string, Dialogue>())
+  /** The latest state of the alerts heard of, by id, oldest first. */
+  alerts = $state.raw(new Map<string, Alert>())
   /** Event time of the newest post the server has pushed (ms), from snapshots and clock ticks. */
   watermark = $state(0)
   /** Local time (ms) of the last clock tick, and the local time now, ticking once a second. */
@@ -51,6 +62,14 @@ export class Wall {
   })
 
   brandPosts = $derived(this.posts.filter((p) => p.brands.includes(this.brand)))
+  brandMiddle = $derived(this.middlePosts.filter((p) => p.brands.includes(this.brand)))
+  /** Alerts not yet resolved, newest first: the banner. */
+  activeAlerts = $derived([...this.alerts.values()].filter((a) => a.state !== 'resolved').reverse())
+
+  /** One brand's live metrics over a window, all sources unless one is named. */
+  metricsOf(brand: string, window: WindowName, source = 'all'): BrandMetrics | undefined {
+    return this.metrics.get(`${brand}|${source}|${window}`)
+  }
 
   applySnapshot(snapshot: Snapshot): void {
     this.brands = snapshot.brands
@@ -58,6 +77,48 @@ export class Wall {
     this.windows = new Map()
     this.applyWindows(snapshot.aggregates)
     this.posts = snapshot.recentPosts.slice(0, KEEP_POSTS)
+    this.middlePosts = snapshot.recentPosts.filter(isMiddle).slice(0, KEEP_POSTS)
+    this.metrics = new Map()
+    this.applyMetrics(snapshot.metrics)
+    this.risk = new Map()
+    this.applyRisk(snapshot.risk)
+    this.responsiveness = new Map()
+    this.applyResponsiveness(snapshot.responsiveness)
+    this.dialogue = new Map()
+    this.applyDialogue(snapshot.dialogue)
+    this.alerts = new Map()
+    for (const alert of snapshot.alerts) this.applyAlert(alert)
+  }
+
+  applyMetrics(metrics: readonly BrandMetrics[]): void {
+    const next = new Map(this.metrics)
+    for (const m of metrics) next.set(`${m.brand}|${m.source}|${m.window}`, m)
+    this.metrics = next
+  }
+
+  applyRisk(readings: readonly RiskReading[]): void {
+    this.risk = byBrand(this.risk, readings)
+  }
+
+  applyResponsiveness(brands: readonly Responsiveness[]): void {
+    this.responsiveness = byBrand(this.responsiveness, brands)
+  }
+
+  applyDialogue(brands: readonly Dialogue[]): void {
+    this.dialogue = byBrand(this.dialogue, brands)
+  }
+
+  /** A raised alert, or a new state of one: it moves to the end (newest change last). */
+  applyAlert(alert: Alert): void {
+    const next = new Map(this.alerts)
+    next.delete(alert.id)
+    next.set(alert.id, alert)
+    // Only the resolved ones are let go: an alert still open stays on the banner however many came after it.
+    for (const [id, a] of next) {
+      if (next.size <= KEEP_ALERTS) break
+      if (a.state === 'resolved') next.delete(id)
+    }
+    this.alerts = next
   }
 
   applyWindows(windows: readonly WindowAggregate[]): void {
@@ -78,8 +139,17 @@ export class Wall {
   }
 
   addPosts(posts: readonly ScoredPost[]): void {
-    this.posts = [...posts.slice().reverse(), ...this.posts].slice(0, KEEP_POSTS)
+    const newest = posts.slice().reverse()
+    this.posts = [...newest, ...this.posts].slice(0, KEEP_POSTS)
+    const middle = newest.filter(isMiddle)
+    if (middle.length > 0) this.middlePosts = [...middle, ...this.middlePosts].slice(0, KEEP_POSTS)
   }
+}
+
+function byBrand<T extends { brand: string }>(current: Map<string, T>, items: readonly T[]): Map<string, T> {
+  const next = new Map(current)
+  for (const item of items) next.set(item.brand, item)
+  return next
 }
 
 /** Sums of a series, for headline figures. */

@@ -1,0 +1,73 @@
+// The CSV of GET /api/posts.csv: one row per post, RFC 4180 (CRLF, fields quoted when they hold a
+// comma, a quote or a line break), UTF-8 with a BOM so spreadsheets read the text as UTF-8.
+import { type Stringifier, stringify } from 'csv-stringify'
+import type { ScoredPost } from '../../pipelines/schema.ts'
+import type { PostFilter } from '../../pipelines/store/store.ts'
+
+/** The columns, in order; lists (brands, intents) are joined with '|'. */
+export const CSV_COLUMNS = [
+  'id',
+  'source',
+  'createdAt',
+  'brands',
+  'authorHandle',
+  'followers',
+  'label',
+  'negative',
+  'neutral',
+  'positive',
+  'mixed',
+  'uncertain',
+  'intents',
+  'likes',
+  'reposts',
+  'replies',
+  'quotes',
+  'url',
+  'text',
+] as const
+
+export function csvRecord(p: ScoredPost): Record<(typeof CSV_COLUMNS)[number], string | number | boolean> {
+  const { sentiment: s, engagement: e } = p
+  return {
+    id: p.id,
+    source: p.source,
+    createdAt: p.createdAt,
+    brands: p.brands.join('|'),
+    authorHandle: p.author.handle,
+    followers: p.author.followers,
+    label: s.label,
+    negative: s.scores.negative,
+    neutral: s.scores.neutral,
+    positive: s.scores.positive,
+    mixed: s.mixed,
+    uncertain: s.uncertain,
+    intents: s.intents.join('|'),
+    likes: e.likes,
+    reposts: e.reposts,
+    replies: e.replies,
+    quotes: e.quotes,
+    url: p.url,
+    text: p.text,
+  }
+}
+
+/** A stream that takes csvRecord()s and gives the CSV text, header first. */
+export function postsCsv(): Stringifier {
+  return stringify({
+    header: true,
+    columns: [...CSV_COLUMNS],
+    record_delimiter: 'windows',
+    bom: true,
+    cast: { boolean: (value) => String(value) },
+    // Post text is anyone's: a text cell that begins with = + - @, a tab or a CR would run as a
+    // formula when the file is opened in a spreadsheet (CSV injection), so it gets a leading
+    // apostrophe. Numbers are left alone.
+    escape_formulas: true,
+  })
+}
+
+const stamp = (iso: string | undefined, none: string) => (iso ? new Date(iso).toISOString().replace(/\.\d{3}Z$/, 'Z').replaceAll(':', '') : none)
+
+/** `undertow-posts-<from>-<to>.csv`, the times in UTC without colons (which file systems refuse). */
+export const csvFilename = (filter: PostFilter) => `undertow-posts-${stamp(filter.from, 'start')}-${stamp(filter.to, 'end')}.csv`

@@ -1,0 +1,216 @@
+// The dashboard in a real browser against the real server process, as `npm start` runs it (the
+// simulator and the webhook, the embedded store, the bundled model): a backlash posted through the
+// webhook raises the wall's banner with its why, and is acknowledged from the page; the explorer's
+// filters, pages and CSV export agree with the query's rows; post text with markup in it shows as
+// literal text everywhere; the leadership view shows its figures; and the wall survives a restart
+// of the server, resynchronising from the snapshot.
+import { writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { resolve } from 'node:path'
+import { parse } from 'csv-parse/sync'
+import type { Browser, Page } from 'playwright-core'
+import { io, type Socket } from 'socket.io-client'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Clock, Post, ScoredPost } from '../../pipelines/schema.ts'
+import { hasChromium, launchBrowser } from '../support/browser.ts'
+import { exited, startMain } from '../support/main-process.ts'
+import { tmpDir } from '../support/tmp.ts'
+
+const SPEED = 120
+const TOKEN = 'e2e-ingest-token-0123456789'
+const MINUTE = 60_000
+// Markup that must never become markup: it would set window.__pwned if it ran.
+const PAYLOAD = '<img src=x onerror="window.__pwned=1"><b>bold</b>'
+const BURST_TEXT = (n: number) => `Zorbex charger overheating again, melted my cable ${PAYLOAD} this is awful #${n}`
+
+/** A free loopback port, so the restarted server comes back where the page left it. */
+async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok))
+  const { port } = server.address() as { port: number }
+  await new Promise((ok) => server.close(ok))
+  return port
+}
+
+describe.skipIf(!hasChromium)('the dashboard in Chromium, on the real server', () => {
+  const dir = tmpDir('e2e-dashboard')
+  const brandsFile = resolve(dir.path, 'brands.json')
+  let env: Record<string, string>
+  let main: ReturnType<typeof startMain>
+  let url: string
+  let browser: Browser
+  let page: Page
+  let socket: Socket
+  // Event time runs SPEED times faster than the clock: the newest post's time, heard once a second, carried forward.
+  let watermark = 0
+  let heardAt = 0
+  const eventNow = () => watermark + (Date.now() - heardAt) * SPEED
+
+  beforeAll(async () => {
+    // A fourth brand the simulator never writes about: whatever is said of it comes through the webhook.
+    writeFileSync(
+      brandsFile,
+      JSON.stringify({
+        brands: [
+          { name: 'Lumen', keywords: ['Lumen', 'Lumen X2'], competitors: ['Corvid', 'Nimbus'] },
+          { name: 'Corvid', keywords: ['Corvid'], competitors: ['Lumen'] },
+          { name: 'Nimbus', keywords: ['Nimbus'], competitors: ['Lumen'] },
+          { name: 'Zorbex', keywords: ['Zorbex'] },
+        ],
+      }),
+    )
+    env = { DATA_DIR: resolve(dir.path, 'data'), PORT: String(await freePort()), SIM_SPEED: String(SPEED), SOURCES: 'simulator,webhook', INGEST_TOKEN: TOKEN, BRANDS_FILE: brandsFile, BRAND: '', COMPETITORS: '' }
+    main = startMain(env)
+    url = await main.url
+    socket = io(url, { transports: ['websocket'] })
+    socket.on('clock.v1', (c: Clock) => {
+      if (c.watermark) [watermark, heardAt] = [Date.parse(c.watermark), Date.now()]
+    })
+    browser = await launchBrowser()
+    page = await browser.newPage({ viewport: { width: 1920, height: 1080 } })
+    await page.goto(url)
+  }, 60_000)
+  afterAll(async () => {
+    socket?.close()
+    await browser?.close()
+    if (main && main.child.exitCode === null) {
+      main.child.kill('SIGTERM')
+      await exited(main.child)
+    }
+    dir.remove()
+  })
+
+  const post = (n: number, createdAt: number): Post => ({
+    id: `webhook:burst-${n}`,
+    source: 'webhook',
+    url: n % 2 ? 'javascript:alert(1)' : `https://example.invalid/zorbex/${n}`,
+    author: { id: `burst-${n}`, handle: `angry${n}`, displayName: `Angry ${n}`, followers: 1_000 + n },
+    text: BURST_TEXT(n),
+    lang: 'en',
+    createdAt: new Date(createdAt).toISOString(),
+    engagement: { likes: 0, reposts: 0, replies: 0, quotes: 0 },
+    brands: [],
+    terms: [],
+  })
+  let sent = 0
+  async function ingest(count: number) {
+    const body = Array.from({ length: count }, () => JSON.stringify(post(sent++, eventNow()))).join('\n')
+    const res = await fetch(`${url}/api/ingest`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${TOKEN}` }, body })
+    expect(res.status).toBe(202)
+  }
+
+  it('goes live, and its numbers change as the simulator runs', async () => {
+    await expect.poll(() => page.getByTestId('connection').textContent(), { timeout: 20_000 }).toBe('Live')
+    const figure = page.getByTestId('figure-Mentions, 15 min')
+    await expect.poll(async () => Number(await figure.textContent()), { timeout: 20_000 }).toBeGreaterThan(0)
+    const first = Number(await figure.textContent())
+    await expect.poll(async () => Number(await figure.textContent()), { timeout: 20_000 }).not.toBe(first)
+    expect(await page.locator('[data-testid=chart] canvas').count()).toBeGreaterThan(0)
+  })
+
+  it('raises the banner on a backlash posted through the webhook, with its why, and acknowledges it from the page', async () => {
+    // The baselines need 45 minutes of event time before they may alert (22.5 s at this speed).
+    await expect.poll(() => watermark, { timeout: 20_000 }).toBeGreaterThan(0)
+    const start = watermark
+    await expect.poll(() => eventNow() - start, { timeout: 60_000, interval: 500 }).toBeGreaterThan(50 * MINUTE)
+    // About 40 complaints an event-minute until the banner shows them.
+    const banner = page.getByTestId('alert').filter({ hasText: 'Zorbex' })
+    const deadline = Date.now() + 60_000
+    while ((await banner.count()) === 0 && Date.now() < deadline) {
+      await ingest(10)
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    await expect.poll(() => banner.count()).toBe(1)
+    const text = await banner.textContent()
+    expect(text).toMatch(/Zorbex/)
+    expect(text).toMatch(/negative/) // the why: the parts that moved, in words
+    expect(await banner.locator('.term').allTextContents()).toEqual(expect.arrayContaining([expect.stringMatching(/charger|overheating|melted|cable/)]))
+    // The burst's examples, as text: the markup in them shows as typed, and never runs.
+    await expect.poll(() => banner.locator('.examples .text').count(), { timeout: 10_000 }).toBeGreaterThan(0)
+    expect(await banner.locator('.examples .text').first().textContent()).toContain(PAYLOAD)
+    expect(await page.locator('li img, li b, td img, td b').count()).toBe(0)
+
+    await banner.getByRole('button', { name: 'Acknowledge' }).click()
+    await expect.poll(() => banner.locator('.ack').textContent(), { timeout: 10_000 }).toBe('Acknowledged')
+    // The alerts page reads the stored history: the acknowledgement was stored.
+    await page.goto(`${url}/#/alerts`)
+    const row = page.getByTestId('alert-row').filter({ hasText: 'Zorbex' })
+    await expect.poll(() => row.getByTestId('alert-state').textContent(), { timeout: 10_000 }).toBe('acknowledged')
+    await expect
+      .poll(async () => (await fetch(`${url}/api/alerts?brand=Zorbex&state=acknowledged`)).json(), { timeout: 10_000 })
+      .toMatchObject({ alerts: [{ brand: 'Zorbex', state: 'acknowledged' }] })
+  }, 150_000)
+
+  it('explores history: filters in the URL, pages, and a CSV export equal to the query', async () => {
+    const from = new Date(eventNow() - 3 * 60 * MINUTE).toISOString()
+    const to = new Date(eventNow() + 10 * MINUTE).toISOString()
+    const filters = new URLSearchParams({ brand: 'Zorbex', labels: 'negative', from, to })
+    await page.goto(`${url}/#/explore?${filters}`)
+    await expect.poll(() => page.getByTestId('result-row').count(), { timeout: 15_000 }).toBeGreaterThan(0)
+    // The filters came from the URL, and show in the form.
+    expect(await page.getByTestId('filter-brand').inputValue()).toBe('Zorbex')
+    expect(await page.getByTestId('label-negative').isChecked()).toBe(true)
+    // Post text, and a javascript: link, stay inert.
+    const cell = page.getByTestId('result-row').first().locator('.text')
+    expect(await cell.textContent()).toContain(PAYLOAD)
+    expect(await page.locator('td img, td b, a[href^="javascript"]').count()).toBe(0)
+
+    // The whole selection, from the API a page at a time, against the CSV export of the same
+    // filters, once the burst's last posts are stored (the selection stops growing).
+    const all = async () => {
+      const ids: string[] = []
+      for (let p = 1; ; p++) {
+        const res = (await (await fetch(`${url}/api/posts?${filters}&page=${p}&pageSize=200`)).json()) as { posts: ScoredPost[] }
+        ids.push(...res.posts.map((x) => x.id))
+        if (res.posts.length < 200) return ids
+      }
+    }
+    let ids = await all()
+    for (let before = -1; before !== ids.length; ) {
+      before = ids.length
+      await new Promise((r) => setTimeout(r, 1_500))
+      ids = await all()
+    }
+    expect(ids.length).toBeGreaterThan(0)
+    await page.reload()
+    await expect.poll(() => page.getByTestId('result-count').textContent(), { timeout: 15_000 }).toMatch(/\d+ posts/)
+    const href = await page.getByTestId('csv').getAttribute('href')
+    const csv = await (await fetch(new URL(href!, url))).text()
+    const rows = parse(csv, { columns: true, bom: true }) as Record<string, string>[]
+    expect(rows.map((r) => r.id)).toEqual(ids)
+    expect(rows[0]!.text).toContain(PAYLOAD)
+    // The page counts exactly up to a thousand, and says "at least" beyond.
+    const count = (await page.getByTestId('result-count').textContent())!
+    if (ids.length <= 1_000) expect(count).toMatch(new RegExp(`^${ids.length} posts`))
+    else expect(count).toMatch(/^At least 1000 posts/)
+
+    // A text search narrows it, and lands in the URL for sharing.
+    await page.getByTestId('filter-q').fill('melted')
+    await expect.poll(() => page.evaluate(() => (globalThis as unknown as { location: { hash: string } }).location.hash), { timeout: 5_000 }).toContain('q=melted')
+    await page.getByTestId('filter-q').fill('no such words anywhere')
+    await expect.poll(() => page.getByTestId('no-results').count(), { timeout: 10_000 }).toBe(1)
+  }, 60_000)
+
+  it('gives leadership its headline figures with their change', async () => {
+    await page.goto(`${url}/#/leadership`)
+    const mentions = page.getByTestId('headline-Mentions')
+    await expect.poll(async () => Number((await mentions.locator('.value').textContent())?.replace(/\D/g, '') || 0), { timeout: 15_000 }).toBeGreaterThan(0)
+    expect(await mentions.locator('.delta').textContent()).toMatch(/new|%|no change/)
+  })
+
+  it('survives a restart of the server: it says so, reconnects, and resynchronises', async () => {
+    await page.goto(`${url}/#/wall`)
+    await expect.poll(() => page.getByTestId('connection').textContent(), { timeout: 15_000 }).toBe('Live')
+    main.child.kill('SIGTERM')
+    const code = await exited(main.child)
+    expect(code, main.output().slice(-4_000)).toBe(0)
+    await expect.poll(() => page.getByTestId('connection').textContent(), { timeout: 15_000 }).toMatch(/Reconnecting|Offline/)
+    main = startMain(env)
+    expect(await main.url).toBe(url)
+    await expect.poll(() => page.getByTestId('connection').textContent(), { timeout: 30_000 }).toBe('Live')
+    // From the snapshot: the figures, and the alert still open (acknowledged) on the banner.
+    await expect.poll(async () => Number(await page.getByTestId('figure-Mentions, 15 min').textContent()), { timeout: 20_000 }).toBeGreaterThan(0)
+    await expect.poll(() => page.getByTestId('alert').filter({ hasText: 'Zorbex' }).count(), { timeout: 20_000 }).toBe(1)
+    expect(await page.evaluate(() => (globalThis as { __pwned?: number }).__pwned)).toBeUndefined()
+  }, 90_000)
+})
