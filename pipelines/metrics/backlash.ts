@@ -61,6 +61,8 @@ export class BacklashWatch {
   private readonly dialogue = new DialogueLedger()
   /** Every minute before this one (epoch ms of its start) has been read; NaN before the first post. */
   private next = Number.NaN
+  /** The newest minute the store held at start-up: event time had got this far before the restart. */
+  private resumedFrom = 0
   late = 0
   early = 0
   private readonly target: number
@@ -97,6 +99,7 @@ export class BacklashWatch {
       t.negativeReach += m.counts.negative
       minutes.set(m.minute, t)
     }
+    this.resumedFrom = newest
     const from = newest - (SEED_MINUTES - 1) * MINUTE
     for (const [brand, w] of this.brands) {
       const minutes = byBrand.get(brand)
@@ -135,7 +138,9 @@ export class BacklashWatch {
     const t = Date.parse(post.createdAt)
     const minute = t - (t % MINUTE)
     // A post from a bad clock must not move the minutes on (see plausibleTime).
-    if (!plausibleTime(t, Number.isNaN(this.next) ? 0 : this.next)) {
+    // Before the first post, the stored minutes say how far event time had got: a simulator that
+    // runs ahead of the clock resumes there, and must not be taken for a bad clock.
+    if (!plausibleTime(t, Number.isNaN(this.next) ? this.resumedFrom : this.next)) {
       this.early++
       return nothing()
     }

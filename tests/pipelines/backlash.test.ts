@@ -238,6 +238,17 @@ describe('backlash watch', () => {
     expect(watch.see(post(start + 2 * MINUTE + GRACE_MS)).changes.map((c) => c.kind)).toEqual(['raised'])
   })
 
+  it('resumes where the stored minutes end even when event time there is ahead of the clock (a fast simulator)', () => {
+    const ahead = Date.now() - (Date.now() % MINUTE) + 6 * 60 * MINUTE
+    const minutes = Array.from({ length: 60 }, (_, m) => ({ brand: 'Lumen', source: 'simulator' as const, minute: ahead + m * MINUTE, counts: { ...emptyCounts(), posts: 10, positive: 10 } }))
+    const watch = new BacklashWatch(tracking)
+    watch.seed({ minutes, authors: [] })
+    const resumed = ahead + 61 * MINUTE
+    watch.see(post(resumed))
+    expect(watch.see(post(resumed + MINUTE + GRACE_MS)).readings.filter((r) => r.brand === 'Lumen')).toHaveLength(1)
+    expect(watch.early).toBe(0)
+  })
+
   it('counts a post for a minute already read as late, and reads nothing before the first post', () => {
     const watch = new BacklashWatch(tracking)
     expect(watch.closeUpTo(T0 + 10 * MINUTE)).toEqual({ readings: [], changes: [], responsiveness: [], dialogue: [] })
