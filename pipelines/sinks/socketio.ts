@@ -84,7 +84,11 @@ export class LiveView {
   applyAlert(alert: Alert): void {
     this.alerts.delete(alert.id)
     this.alerts.set(alert.id, alert)
-    if (this.alerts.size > RECENT_ALERTS) this.alerts.delete(this.alerts.keys().next().value!)
+    // Only resolved ones are let go: an alert still open (at most one a brand) stays in every snapshot.
+    for (const [id, a] of this.alerts) {
+      if (this.alerts.size <= RECENT_ALERTS) break
+      if (a.state === 'resolved') this.alerts.delete(id)
+    }
   }
 
   /** The latest state of the alerts raised lately, newest change last. */

@@ -36,6 +36,12 @@ export const alertRoutes: FastifyPluginAsyncTypebox<{ store: Store; view: LiveVi
   }))
 
   app.post('/api/alerts/:id/acknowledge', { schema: { params: Params, response: { 200: Type.Object({ alert: Alert }) } } }, async (request) => {
+    // A page on another site must not acknowledge a live alert through a war room's browser:
+    // browsers name the page's origin on every POST, and it must be this server's.
+    const origin = request.headers.origin
+    if (origin && origin !== 'null' && new URL(origin).host !== request.headers.host)
+      throw Object.assign(new Error(`acknowledging from another site (${origin}) is refused: acknowledge from Undertow's own pages`), { statusCode: 403 })
+    if (origin === 'null') throw Object.assign(new Error('acknowledging from a page without an origin is refused: acknowledge from Undertow\'s own pages'), { statusCode: 403 })
     const { id } = request.params
     if (!alerts) throw new UnavailableError('this server runs without a pipeline, so it cannot acknowledge alerts')
     const alert = alerts.acknowledge(id)
@@ -47,6 +53,7 @@ export const alertRoutes: FastifyPluginAsyncTypebox<{ store: Store; view: LiveVi
       : known.state === 'open'
         ? 'it is stored as open, but the running pipeline does not follow it (is its brand still tracked?)'
         : `it is ${known.state} already`
-    throw Object.assign(new Error(`alert ${JSON.stringify(id)} is not open, so it cannot be acknowledged: ${why}`), { statusCode: 404 })
+    // Unknown: 404. Known but past being acknowledged: 409, the request conflicts with its state.
+    throw Object.assign(new Error(`alert ${JSON.stringify(id)} is not open, so it cannot be acknowledged: ${why}`), { statusCode: known ? 409 : 404 })
   })
 }

@@ -4,7 +4,7 @@
 // filters, pages and CSV export agree with the query's rows; post text with markup in it shows as
 // literal text everywhere; the leadership view shows its figures; and the wall survives a restart
 // of the server, resynchronising from the snapshot.
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { resolve } from 'node:path'
 import { parse } from 'csv-parse/sync'
@@ -205,10 +205,17 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium, on the real server', (
     const code = await exited(main.child)
     expect(code, main.output().slice(-4_000)).toBe(0)
     await expect.poll(() => page.getByTestId('connection').textContent(), { timeout: 15_000 }).toMatch(/Reconnecting|Offline/)
+    // While it is down, the operator adds a brand: only a fresh snapshot can tell the page.
+    const brands = JSON.parse(readFileSync(brandsFile, 'utf8'))
+    brands.brands.push({ name: 'Quasar', keywords: ['Quasar'] })
+    writeFileSync(brandsFile, JSON.stringify(brands))
+    expect(await page.getByRole('button', { name: 'Quasar' }).count()).toBe(0)
     main = startMain(env)
     expect(await main.url).toBe(url)
     await expect.poll(() => page.getByTestId('connection').textContent(), { timeout: 30_000 }).toBe('Live')
-    // From the snapshot: the figures, and the alert still open (acknowledged) on the banner.
+    // From the snapshot: the brands as they are now, the figures, and the alert still open
+    // (acknowledged) on the banner.
+    await expect.poll(() => page.getByRole('button', { name: 'Quasar' }).count(), { timeout: 10_000 }).toBe(1)
     await expect.poll(async () => Number(await page.getByTestId('figure-Mentions, 15 min').textContent()), { timeout: 20_000 }).toBeGreaterThan(0)
     await expect.poll(() => page.getByTestId('alert').filter({ hasText: 'Zorbex' }).count(), { timeout: 20_000 }).toBe(1)
     expect(await page.evaluate(() => (globalThis as { __pwned?: number }).__pwned)).toBeUndefined()

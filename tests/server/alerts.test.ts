@@ -70,8 +70,8 @@ describe('alerts over HTTP', () => {
     expect(t.view.recentAlerts().find((a) => a.id === id)?.state).toBe('acknowledged')
 
     const again = await acknowledge(id)
-    expect(again.statusCode).toBe(404)
-    expect(again.json()).toEqual({ error: { code: 'not_found', message: `alert ${JSON.stringify(id)} is not open, so it cannot be acknowledged: it is acknowledged already` } })
+    expect(again.statusCode).toBe(409)
+    expect(again.json()).toEqual({ error: { code: 'conflict', message: `alert ${JSON.stringify(id)} is not open, so it cannot be acknowledged: it is acknowledged already` } })
     const unknown = await acknowledge('Lumen:2020-01-01T00:00:00.000Z')
     expect(unknown.statusCode).toBe(404)
     expect(unknown.json().error.message).toBe('alert "Lumen:2020-01-01T00:00:00.000Z" is not open, so it cannot be acknowledged: no alert has this id')
@@ -82,8 +82,19 @@ describe('alerts over HTTP', () => {
     const resolved: Alert = { id: 'Corvid:2026-11-23T08:00:00.000Z', brand: 'Corvid', at: '2026-11-23T08:01:00.000Z', severity: 'warning', state: 'resolved', title: 'Possible backlash: risk 45 for Corvid', why: { summary: '', terms: [], examplePostIds: [] } }
     await t.store.insertAlerts([{ ...resolved, state: 'open' }, resolved])
     const res = await acknowledge(resolved.id)
-    expect(res.statusCode).toBe(404)
+    expect(res.statusCode).toBe(409)
     expect(res.json().error.message).toBe(`alert "${resolved.id}" is not open, so it cannot be acknowledged: it is resolved already`)
+  })
+
+  it('refuses an acknowledgement from another site', async () => {
+    for (const origin of ['https://evil.example', 'null']) {
+      const res = await t.app.inject({ method: 'POST', url: '/api/alerts/Lumen%3Ax/acknowledge', headers: { origin, host: 'localhost:3000' } })
+      expect(res.statusCode, origin).toBe(403)
+      expect(res.json().error.message).toMatch(/refused: acknowledge from Undertow's own pages/)
+    }
+    // Its own pages name its own origin: that one is let through (to a 404 here: no such alert).
+    const own = await t.app.inject({ method: 'POST', url: '/api/alerts/Lumen%3Ax/acknowledge', headers: { origin: 'http://localhost:3000', host: 'localhost:3000' } })
+    expect(own.statusCode).toBe(404)
   })
 
   it('lists stored alerts newest first, by brand, range and state, and refuses a bad query', async () => {

@@ -1,4 +1,8 @@
 // How figures read on the wall: short, fixed-width, in words a war room uses.
+import type { RiskPart } from '../../../pipelines/schema.ts'
+
+/** The backlash-risk parts, as people call them. */
+export const PART_NAMES: Record<RiskPart['name'], string> = { spike: 'Volume spike', negativeShare: 'Negative share', reachNegativity: 'Reach of negativity', overdue: 'Unanswered, overdue' }
 
 const compact = new Intl.NumberFormat('en', { notation: 'compact', maximumFractionDigits: 1 })
 

@@ -27,9 +27,10 @@ export class Wall {
   brands = $state.raw<TrackedBrand[]>([])
   selected = $state('')
   windows = $state.raw(new Map<string, WindowAggregate>())
-  posts = $state.raw<ScoredPost[]>([])
-  /** The middle of the crowd (neutral, mixed, uncertain, questions, suggestions), newest first. */
-  middlePosts = $state.raw<ScoredPost[]>([])
+  /** Newest first, per brand: a busy brand does not push its rivals' posts out. */
+  posts = $state.raw(new Map<string, ScoredPost[]>())
+  /** The middle of the crowd (neutral, mixed, uncertain, questions, suggestions), newest first, per brand. */
+  middlePosts = $state.raw(new Map<string, ScoredPost[]>())
   metrics = $state.raw(new Map<string, BrandMetrics>())
   risk = $state.raw(new Map<string, RiskReading>())
   responsiveness = $state.raw(new Map<string, Responsiveness>())
@@ -61,10 +62,16 @@ export class Wall {
     })
   })
 
-  brandPosts = $derived(this.posts.filter((p) => p.brands.includes(this.brand)))
-  brandMiddle = $derived(this.middlePosts.filter((p) => p.brands.includes(this.brand)))
-  /** Alerts not yet resolved, newest first: the banner. */
-  activeAlerts = $derived([...this.alerts.values()].filter((a) => a.state !== 'resolved').reverse())
+  brandPosts = $derived(this.posts.get(this.brand) ?? [])
+  brandMiddle = $derived(this.middlePosts.get(this.brand) ?? [])
+  /** Every brand's recent posts, for looking up an alert's examples. */
+  allPosts = $derived([...this.posts.values()].flat())
+  /** Alerts not yet resolved, for the banner: open before acknowledged, critical first, then the newest. */
+  activeAlerts = $derived(
+    [...this.alerts.values()]
+      .filter((a) => a.state !== 'resolved')
+      .sort((a, b) => Number(a.state === 'acknowledged') - Number(b.state === 'acknowledged') || Number(b.severity === 'critical') - Number(a.severity === 'critical') || b.at.localeCompare(a.at)),
+  )
 
   /** One brand's live metrics over a window, all sources unless one is named. */
   metricsOf(brand: string, window: WindowName, source = 'all'): BrandMetrics | undefined {
@@ -73,11 +80,14 @@ export class Wall {
 
   applySnapshot(snapshot: Snapshot): void {
     this.brands = snapshot.brands
+    // A snapshot says where event time is now, even behind where it was (a new store, a replay).
+    this.watermark = snapshot.watermark ? Date.parse(snapshot.watermark) : 0
     this.applyClock(snapshot)
     this.windows = new Map()
     this.applyWindows(snapshot.aggregates)
-    this.posts = snapshot.recentPosts.slice(0, KEEP_POSTS)
-    this.middlePosts = snapshot.recentPosts.filter(isMiddle).slice(0, KEEP_POSTS)
+    this.posts = new Map()
+    this.middlePosts = new Map()
+    this.addPosts(snapshot.recentPosts.slice().reverse())
     this.metrics = new Map()
     this.applyMetrics(snapshot.metrics)
     this.risk = new Map()
@@ -138,12 +148,18 @@ export class Wall {
     this.heardAt = Date.now()
   }
 
+  /** Posts in the order they came (newest last), into each of their brands' bounded buffers. */
   addPosts(posts: readonly ScoredPost[]): void {
-    const newest = posts.slice().reverse()
-    this.posts = [...newest, ...this.posts].slice(0, KEEP_POSTS)
-    const middle = newest.filter(isMiddle)
-    if (middle.length > 0) this.middlePosts = [...middle, ...this.middlePosts].slice(0, KEEP_POSTS)
+    this.posts = prepend(this.posts, posts)
+    this.middlePosts = prepend(this.middlePosts, posts.filter(isMiddle))
   }
+}
+
+function prepend(current: Map<string, ScoredPost[]>, posts: readonly ScoredPost[]): Map<string, ScoredPost[]> {
+  if (posts.length === 0) return current
+  const next = new Map(current)
+  for (const post of posts) for (const brand of post.brands) next.set(brand, [post, ...(next.get(brand) ?? [])].slice(0, KEEP_POSTS))
+  return next
 }
 
 function byBrand<T extends { brand: string }>(current: Map<string, T>, items: readonly T[]): Map<string, T> {
