@@ -13,7 +13,7 @@ import { MemoryDeadLetter, tracking } from './fixtures.ts'
 import { testApp } from './server.ts'
 
 /** `scenario`: changes to the default launch day (the screenshots move the backlash past the warm-up). */
-export async function startStack(options: { speed: number; extra?: Observable<SourceEvent>; scenario?: Partial<Scenario> }) {
+export async function startStack(options: { speed: number; extra?: Observable<SourceEvent>; scenario?: Partial<Scenario>; model?: string }) {
   // The server is built before the pipeline it acknowledges alerts through, as in server/main.ts.
   let acknowledge = (_id: string): Alert | null => {
     throw new UnavailableError('the pipeline is not running yet')
@@ -24,7 +24,7 @@ export async function startStack(options: { speed: number; extra?: Observable<So
   const sources = [simulatorSource({ scenario, seed: 42, speed: options.speed }), ...(options.extra ? [options.extra] : [])]
   const pipeline = startPipeline({
     sources: [merge(...sources)],
-    classifier: await loadClassifier(undefined),
+    classifier: await loadClassifier(options.model),
     tracking,
     store: t.store,
     live: new SocketIoSink(t.app.io, t.view),
