@@ -10,6 +10,7 @@ import { WebhookPoster, WebhookSink } from '../pipelines/sinks/webhook.ts'
 import { scheduleRetention } from '../pipelines/store/retention.ts'
 import { LEDGER_MINUTES } from '../pipelines/metrics/ledger.ts'
 import { WAITING_MS } from '../pipelines/metrics/replies.ts'
+import { WARMUP_MINUTES } from '../pipelines/metrics/risk.ts'
 import { RETAIN_MINUTES } from '../pipelines/transforms/aggregate.ts'
 import { RECENT_POSTS } from '../pipelines/transforms/relate.ts'
 import type { Alert } from '../pipelines/schema.ts'
@@ -26,6 +27,8 @@ import { loadTracking } from './tracking.ts'
  * hangs (its request timeout, with retries); what is still in memory then is on disk already.
  */
 export const SHUTDOWN_TIMEOUT_MS = 45_000
+/** Simulated seconds of the day replayed before now on a fresh store: the risk warm-up, and five minutes. */
+const SIMULATOR_PREROLL_S = (WARMUP_MINUTES + 5) * 60
 /** How long requests still in flight may take once the server closes, before their connections are cut. */
 const CLOSE_GRACE_MS = 5_000
 
@@ -78,7 +81,10 @@ async function main(): Promise<void> {
   const openAlerts = (await store.alerts({ limit: 1_000 })).filter((a) => a.state !== 'resolved')
   for (const alert of openAlerts.toReversed()) view.applyAlert(alert)
   const pipeline = startPipeline({
-    sources: buildSources(config, { simulatorStart, deadLetter, tracking, ...(webhook ? { webhook } : {}) }),
+    // On a fresh store, the simulated day starts before now: its first WARMUP_MINUTES (and a few
+    // more) are replayed at once, so the risk baselines are warm when the story's launch and
+    // backlash come, and the backlash can raise its alert. A restart resumes with stored baselines.
+    sources: buildSources(config, { simulatorStart, simulatorPreroll: latest ? 0 : SIMULATOR_PREROLL_S, deadLetter, tracking, ...(webhook ? { webhook } : {}) }),
     classifier,
     tracking,
     store,

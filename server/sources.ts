@@ -12,15 +12,21 @@ import { type HackerNewsCursor, hackerNewsSource } from '../pipelines/sources/ha
 import { type MastodonCursor, mastodonSource } from '../pipelines/sources/mastodon.ts'
 import { type Config, listOf } from './config.ts'
 
-export function buildSources(config: Config, options: { simulatorStart: string; deadLetter: DeadLetter; tracking: readonly TrackedBrand[]; webhook?: WebhookSource }): Observable<SourceEvent>[] {
+/**
+ * `simulatorPreroll`: seconds of the simulated day that happened before `simulatorStart`, replayed
+ * at once, with the story (launch, backlash) moved after them: baselines warm on a fresh store.
+ */
+export function buildSources(config: Config, options: { simulatorStart: string; simulatorPreroll?: number; deadLetter: DeadLetter; tracking: readonly TrackedBrand[]; webhook?: WebhookSource }): Observable<SourceEvent>[] {
   return listOf(config.SOURCES).map((name) => {
     switch (name) {
       case 'simulator': {
         // The first tracked brand and its two competitors (loadConfig, or loadTracking for a
         // tracking file, has checked there are two).
         const [brand] = options.tracking
-        const scenario = launchDay({ brand: brand!.name, competitors: brand!.competitors.slice(0, 2) as [string, string], start: options.simulatorStart })
-        return simulatorSource({ scenario, seed: config.SIM_SEED, speed: config.SIM_SPEED })
+        const preroll = options.simulatorPreroll ?? 0
+        const day = launchDay({ brand: brand!.name, competitors: brand!.competitors.slice(0, 2) as [string, string], start: new Date(Date.parse(options.simulatorStart) - preroll * 1000).toISOString() })
+        const scenario = { ...day, launchAt: day.launchAt + preroll, backlashAt: day.backlashAt + preroll }
+        return simulatorSource({ scenario, seed: config.SIM_SEED, speed: config.SIM_SPEED, ahead: preroll })
       }
       case 'webhook':
         if (!options.webhook) throw new Error('SOURCES: the webhook source needs the server to feed it')

@@ -18,18 +18,20 @@ export interface SimulatorOptions {
   speed: number
   /** Stop after this many simulated seconds (default: run forever). */
   until?: number
+  /** Simulated seconds already due at the start, replayed at once (a day that began earlier). */
+  ahead?: number
   scheduler?: SchedulerLike
 }
 
 export function simulatorSource(options: SimulatorOptions): Observable<SourceEvent> {
-  const { scenario, seed, speed, until = Infinity, scheduler = asyncScheduler } = options
+  const { scenario, seed, speed, until = Infinity, ahead = 0, scheduler = asyncScheduler } = options
   return new Observable<SourceEvent>((subscriber) => {
     const events = generate(scenario, seed)
     let next = events.next().value
     const startedAt = scheduler.now()
     const paced = Number.isFinite(speed)
     const subscription = scheduler.schedule(function wake() {
-      const due = paced ? ((scheduler.now() - startedAt) / 1000) * speed : Infinity
+      const due = paced ? ahead + ((scheduler.now() - startedAt) / 1000) * speed : Infinity
       for (let n = 0; n < SIMULATOR_MAX_PER_TICK && next.at <= due; n++) {
         if (next.at >= until) {
           subscriber.complete()

@@ -106,6 +106,19 @@ describe('launch-day simulator', () => {
     expect(emittedBy(5_000)).toBe(events.filter((e) => e.at <= 300).length)
   })
 
+  it('replays at once the part of the day that happened before it started (`ahead`), then paces the rest', () => {
+    const emittedBy = (ms: number) => {
+      const scheduler = new VirtualTimeScheduler(undefined, ms)
+      const seen: SourceEvent[] = []
+      simulatorSource({ scenario, seed: SEED, speed: 60, ahead: 1_200, scheduler }).subscribe((e) => seen.push(e))
+      scheduler.flush()
+      return seen.length
+    }
+    // At most SIMULATOR_MAX_PER_TICK a wake-up: a few ticks in, the 20 minutes ahead are out.
+    expect(emittedBy(1_000)).toBe(events.filter((e) => e.at <= 1_200 + 60).length)
+    expect(emittedBy(10_000)).toBe(events.filter((e) => e.at <= 1_200 + 600).length)
+  })
+
   it('replays as fast as possible and completes at `until`', async () => {
     const seen: SourceEvent[] = []
     await new Promise<void>((done) => simulatorSource({ scenario, seed: SEED, speed: Infinity, until: 1800 }).subscribe({ next: (e) => seen.push(e), complete: done }))
