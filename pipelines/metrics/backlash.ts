@@ -117,6 +117,12 @@ export class BacklashWatch {
   seedConversations(seed: ConversationSeed): void {
     this.replies.seed(seed)
     this.dialogue.seed(seed)
+    // The stored minutes do not say how many mentions went overdue in each: the baselines learned
+    // none. The backlog as it stands at the restart is taken as usual, or a brand that leaves many
+    // mentions unanswered would read as a backlash for hours after every restart.
+    if (this.resumedFrom === 0) return
+    const now = this.resumedFrom + MINUTE
+    for (const [brand, w] of this.brands) w.baseline.assumeOverdue(this.replies.overdue(brand, now, this.target, OVERDUE_HORIZON_MS).negative)
   }
 
   /** After a restart: the alerts still open (newest first) go on, one per brand. */

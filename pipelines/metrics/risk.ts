@@ -136,6 +136,11 @@ export class Baseline {
     n.minutes++
   }
 
+  /** After a restart: the overdue count the baseline starts from, as stored minutes cannot tell it. */
+  assumeOverdue(count: number): void {
+    this.normal.overdue = count
+  }
+
   /** The normal from before the window of the last `minutes` minutes began (as far back as is kept). */
   private normalBefore(minutes: number): Normal {
     return this.before[Math.max(0, this.before.length - minutes)] ?? this.normal

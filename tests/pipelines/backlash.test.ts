@@ -238,6 +238,24 @@ describe('backlash watch', () => {
     expect(watch.see(post(start + 2 * MINUTE + GRACE_MS)).changes.map((c) => c.kind)).toEqual(['raised'])
   })
 
+  it('takes the backlog of overdue mentions at a restart as usual, not as a backlash', () => {
+    const counts = (posts: number, negative: number) => ({ ...emptyCounts(), posts, negative, positive: posts - negative })
+    const minutes = Array.from({ length: 90 }, (_, m) => ({ brand: 'Lumen', source: 'simulator' as const, minute: T0 + m * MINUTE, counts: counts(10, 1) }))
+    const start = T0 + 90 * MINUTE
+    // Forty negative complaints that went past the one-hour target during the last hour, unanswered.
+    const mentions = Array.from({ length: 40 }, (_, i) => ({ brand: 'Lumen', id: `simulator:old-${i}`, at: start - 61 * MINUTE - i * 1000, negative: true }))
+    const restarted = (withBacklog: boolean) => {
+      const watch = new BacklashWatch(tracking)
+      watch.seed({ minutes, authors: [] })
+      watch.seedConversations({ mentions: withBacklog ? mentions : [], answers: [], ownPosts: [], threadReplies: [] })
+      for (let i = 0; i < 10; i++) watch.see(post(start + i * 5000))
+      const [reading] = watch.see(post(start + MINUTE + GRACE_MS)).readings.filter((r) => r.brand === 'Lumen')
+      return reading!.parts.find((p) => p.name === 'overdue')!
+    }
+    expect(restarted(true)).toMatchObject({ score: 0, expected: 40 })
+    expect(restarted(false)).toMatchObject({ score: 0, value: 0 })
+  })
+
   it('resumes where the stored minutes end even when event time there is ahead of the clock (a fast simulator)', () => {
     const ahead = Date.now() - (Date.now() % MINUTE) + 6 * 60 * MINUTE
     const minutes = Array.from({ length: 60 }, (_, m) => ({ brand: 'Lumen', source: 'simulator' as const, minute: ahead + m * MINUTE, counts: { ...emptyCounts(), posts: 10, positive: 10 } }))
