@@ -77,8 +77,13 @@ async function main(): Promise<void> {
   })
   // Listen before reading any source: if the port is taken, nothing has been accepted yet.
   const address = (await app.listen({ port: config.PORT, host: config.HOST })).replace('127.0.0.1', 'localhost')
-  // Alerts left open by the last run go on in the pipeline, and are on the wall's banner from the first snapshot.
-  const openAlerts = (await store.alerts({ limit: 1_000 })).filter((a) => a.state !== 'resolved')
+  // Alerts left open by the last run go on in the pipeline, and are on the wall's banner from the
+  // first snapshot: the newest one of each brand still tracked (the one the pipeline follows).
+  const unresolved = [...(await store.alerts({ state: 'open', limit: 1_000 })), ...(await store.alerts({ state: 'acknowledged', limit: 1_000 }))]
+  const openAlerts = unresolved
+    .filter((a) => tracking.some((b) => b.name === a.brand))
+    .sort((a, b) => b.at.localeCompare(a.at))
+    .filter((a, i, all) => all.findIndex((other) => other.brand === a.brand) === i)
   for (const alert of openAlerts.toReversed()) view.applyAlert(alert)
   const pipeline = startPipeline({
     // On a fresh store, the simulated day starts before now: its first WARMUP_MINUTES (and a few

@@ -118,11 +118,16 @@ export class BacklashWatch {
     this.replies.seed(seed)
     this.dialogue.seed(seed)
     // The stored minutes do not say how many mentions went overdue in each: the baselines learned
-    // none. The backlog as it stands at the restart is taken as usual, or a brand that leaves many
-    // mentions unanswered would read as a backlash for hours after every restart.
+    // none, and a brand that leaves many mentions unanswered would read as a backlash for hours
+    // after every restart. The conversations can say it: the mean over the last stored hour is
+    // taken as usual (a backlog that grew in that hour still stands out against it).
     if (this.resumedFrom === 0) return
-    const now = this.resumedFrom + MINUTE
-    for (const [brand, w] of this.brands) w.baseline.assumeOverdue(this.replies.overdue(brand, now, this.target, OVERDUE_HORIZON_MS).negative)
+    const end = this.resumedFrom + MINUTE
+    for (const [brand, w] of this.brands) {
+      let sum = 0
+      for (let k = 0; k < OVERDUE_HORIZON_MS / MINUTE; k++) sum += this.replies.overdue(brand, end - k * MINUTE, this.target, OVERDUE_HORIZON_MS).negative
+      w.baseline.assumeOverdue(sum / (OVERDUE_HORIZON_MS / MINUTE))
+    }
   }
 
   /** After a restart: the alerts still open (newest first) go on, one per brand. */

@@ -86,7 +86,8 @@ export class ReplyQueue {
     let negative = 0
     for (const m of this.mentions.values()) {
       const age = now - m.at
-      if (m.brand !== brand || m.answeredAt !== undefined || age <= target || age > target + horizon) continue
+      // Answered by `now`: a reply that came later leaves it overdue as of `now` (so past minutes can be read again).
+      if (m.brand !== brand || (m.answeredAt !== undefined && m.answeredAt <= now) || age <= target || age > target + horizon) continue
       total++
       if (m.negative) negative++
     }

@@ -125,8 +125,10 @@ export class Baseline {
     // its first minute alone would lean on that minute for hours.
     const a = Math.max(ALPHA, 1 / (n.minutes + 1)) * (n.minutes === 0 ? 1 : weight)
     if (n.minutes > 0) {
-      n.deviation = (1 - a) * n.deviation + a * Math.abs(tally.posts - n.posts)
-      n.negativeDeviation = (1 - a) * n.negativeDeviation + a * Math.abs(tally.negative - n.negative)
+      // The deviations have one sample fewer than the mean (none from the first minute).
+      const d = Math.max(ALPHA, 1 / n.minutes) * weight
+      n.deviation = (1 - d) * n.deviation + d * Math.abs(tally.posts - n.posts)
+      n.negativeDeviation = (1 - d) * n.negativeDeviation + d * Math.abs(tally.negative - n.negative)
     }
     n.posts = (1 - a) * n.posts + a * tally.posts
     n.negative = (1 - a) * n.negative + a * tally.negative

@@ -28,6 +28,15 @@ const Query = Type.Object(
   { additionalProperties: false },
 )
 
+/** The host (and port) an Origin names, lowercased; null for "null" or anything that is not a URL. */
+function hostOf(origin: string): string | null {
+  try {
+    return new URL(origin).host.toLowerCase()
+  } catch {
+    return null
+  }
+}
+
 const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 256 }) })
 
 export const alertRoutes: FastifyPluginAsyncTypebox<{ store: Store; view: LiveView; alerts?: AlertActions }> = async (app, { store, view, alerts }) => {
@@ -38,10 +47,10 @@ export const alertRoutes: FastifyPluginAsyncTypebox<{ store: Store; view: LiveVi
   app.post('/api/alerts/:id/acknowledge', { schema: { params: Params, response: { 200: Type.Object({ alert: Alert }) } } }, async (request) => {
     // A page on another site must not acknowledge a live alert through a war room's browser:
     // browsers name the page's origin on every POST, and it must be this server's.
+    // request.host follows trustProxy (X-Forwarded-Host behind a proxy that says so).
     const origin = request.headers.origin
-    if (origin && origin !== 'null' && new URL(origin).host !== request.headers.host)
-      throw Object.assign(new Error(`acknowledging from another site (${origin}) is refused: acknowledge from Undertow's own pages`), { statusCode: 403 })
-    if (origin === 'null') throw Object.assign(new Error('acknowledging from a page without an origin is refused: acknowledge from Undertow\'s own pages'), { statusCode: 403 })
+    if (origin !== undefined && hostOf(origin) !== request.host.toLowerCase())
+      throw Object.assign(new Error(`acknowledging from another page's site (${origin}) is refused: acknowledge from Undertow's own pages`), { statusCode: 403 })
     const { id } = request.params
     if (!alerts) throw new UnavailableError('this server runs without a pipeline, so it cannot acknowledge alerts')
     const alert = alerts.acknowledge(id)

@@ -85,6 +85,22 @@ describe('the wall, live for days', () => {
     expect(wall.activeAlerts.map((a) => a.id)).toEqual(['Lumen:2', 'Lumen:4', 'Lumen:1', 'Lumen:3'])
   })
 
+  it('takes its own acknowledgement only for an alert still open: a later escalation or resolution stands', () => {
+    const wall = new Wall()
+    wall.applySnapshot(snapshot())
+    wall.applyAlert(alert(1, { state: 'open', severity: 'warning' }))
+    wall.applyAcknowledged(alert(1, { state: 'acknowledged', severity: 'warning' }))
+    expect(wall.alerts.get('Lumen:1')).toMatchObject({ state: 'acknowledged' })
+    // Resolved (live) before the answer came back: it stays resolved, off the banner.
+    wall.applyAlert(alert(2, { state: 'resolved' }))
+    wall.applyAcknowledged(alert(2, { state: 'acknowledged' }))
+    expect(wall.alerts.get('Lumen:2')).toMatchObject({ state: 'resolved' })
+    // Escalated (live) while the answer was on its way: acknowledged, and still critical.
+    wall.applyAlert(alert(3, { state: 'open', severity: 'critical' }))
+    wall.applyAcknowledged(alert(3, { state: 'acknowledged', severity: 'warning' }))
+    expect(wall.alerts.get('Lumen:3')).toMatchObject({ state: 'acknowledged', severity: 'critical' })
+  })
+
   it('takes everything from a snapshot, event time included, even behind where it was', () => {
     const wall = new Wall()
     wall.applySnapshot(snapshot({ watermark: new Date(T0 + 60 * MINUTE).toISOString(), alerts: [alert(1, { state: 'open' })] }))

@@ -238,22 +238,26 @@ describe('backlash watch', () => {
     expect(watch.see(post(start + 2 * MINUTE + GRACE_MS)).changes.map((c) => c.kind)).toEqual(['raised'])
   })
 
-  it('takes the backlog of overdue mentions at a restart as usual, not as a backlash', () => {
+  it('takes the overdue backlog of the last stored hour as usual after a restart; one that grew in that hour still stands out', () => {
     const counts = (posts: number, negative: number) => ({ ...emptyCounts(), posts, negative, positive: posts - negative })
     const minutes = Array.from({ length: 90 }, (_, m) => ({ brand: 'Lumen', source: 'simulator' as const, minute: T0 + m * MINUTE, counts: counts(10, 1) }))
     const start = T0 + 90 * MINUTE
-    // Forty negative complaints that went past the one-hour target during the last hour, unanswered.
-    const mentions = Array.from({ length: 40 }, (_, i) => ({ brand: 'Lumen', id: `simulator:old-${i}`, at: start - 61 * MINUTE - i * 1000, negative: true }))
-    const restarted = (withBacklog: boolean) => {
+    const negative = (crossedTargetAt: number[]) => crossedTargetAt.map((t, i) => ({ brand: 'Lumen', id: `simulator:old-${i}-${t}`, at: t - 60 * MINUTE, negative: true }))
+    const overdueAfterRestart = (mentions: ReturnType<typeof negative>) => {
       const watch = new BacklashWatch(tracking)
       watch.seed({ minutes, authors: [] })
-      watch.seedConversations({ mentions: withBacklog ? mentions : [], answers: [], ownPosts: [], threadReplies: [] })
+      watch.seedConversations({ mentions, answers: [], ownPosts: [], threadReplies: [] })
       for (let i = 0; i < 10; i++) watch.see(post(start + i * 5000))
       const [reading] = watch.see(post(start + MINUTE + GRACE_MS)).readings.filter((r) => r.brand === 'Lumen')
       return reading!.parts.find((p) => p.name === 'overdue')!
     }
-    expect(restarted(true)).toMatchObject({ score: 0, expected: 40 })
-    expect(restarted(false)).toMatchObject({ score: 0, value: 0 })
+    // Steady: one mention went past the one-hour target every 90 s for two hours, 40 in any hour.
+    const steady = overdueAfterRestart(negative(Array.from({ length: 80 }, (_, i) => start - i * 90_000)))
+    expect(steady.score).toBe(0)
+    expect(steady.expected).toBeGreaterThan(35)
+    // Building: forty went past it in the last five minutes, none before.
+    const building = overdueAfterRestart(negative(Array.from({ length: 40 }, (_, i) => start - i * 7_000)))
+    expect(building.score).toBeGreaterThan(0.5)
   })
 
   it('resumes where the stored minutes end even when event time there is ahead of the clock (a fast simulator)', () => {

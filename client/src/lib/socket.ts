@@ -12,8 +12,14 @@ export function connect(url: string = location.origin): WallSocket {
   const socket: WallSocket = io(url, { transports: ['websocket', 'polling'], reconnectionDelayMax: 5_000 })
   // socket.io gives up when the server itself closes the connection ("io server disconnect"), as a
   // server does when it stops or restarts. A wall must come back on its own: it keeps asking.
+  // Waits grow up to five seconds (as socket.io's own do): a server that drops walls because its
+  // store is down is not asked again every second by each of them.
+  let wait = 1_000
+  socket.on('connect', () => (wait = 1_000))
   socket.on('disconnect', (reason) => {
-    if (reason === 'io server disconnect') setTimeout(() => socket.connect(), 1_000)
+    if (reason !== 'io server disconnect') return
+    setTimeout(() => socket.connect(), wait)
+    wait = Math.min(wait * 2, 5_000)
   })
   return socket
 }

@@ -118,6 +118,15 @@ export class Wall {
     this.dialogue = byBrand(this.dialogue, brands)
   }
 
+  /**
+   * The answer to this page's own acknowledgement. The live event usually comes first, and a later
+   * change (escalated, resolved) may have too: the answer only moves an alert still held as open.
+   */
+  applyAcknowledged(alert: Alert): void {
+    const held = this.alerts.get(alert.id)
+    if (!held || held.state === 'open') this.applyAlert(held ? { ...held, state: 'acknowledged' } : alert)
+  }
+
   /** A raised alert, or a new state of one: it moves to the end (newest change last). */
   applyAlert(alert: Alert): void {
     const next = new Map(this.alerts)
