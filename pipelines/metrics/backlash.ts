@@ -107,8 +107,9 @@ export class BacklashWatch {
       const first = Math.max(from, Math.min(...minutes.keys()))
       for (let m = first; m <= newest; m += MINUTE) {
         const tally = minutes.get(m) ?? emptyTally()
-        w.baseline.read(brand, m, tally)
-        w.baseline.learn(tally)
+        // As live: a stored minute that read as a backlash is learned ten times slower.
+        const reading = w.baseline.read(brand, m, tally)
+        w.baseline.learn(tally, reading.score >= LEVELS.warning ? LEARN_IN_BACKLASH : 1)
       }
     }
   }
