@@ -13,6 +13,7 @@ import { type AlertActions, alertRoutes } from './routes/alerts.ts'
 import { healthRoutes, type HealthInfo } from './routes/health.ts'
 import { type IngestOptions, ingestRoutes } from './routes/ingest.ts'
 import { metricsRoutes } from './routes/metrics.ts'
+import { observabilityRoutes } from './routes/observability.ts'
 import { postRoutes } from './routes/posts.ts'
 import { responsivenessRoutes } from './routes/responsiveness.ts'
 import { teamRoutes } from './routes/teams.ts'
@@ -45,6 +46,7 @@ export async function buildServer(options: ServerOptions) {
     teams: teamsOf(routes),
   })
   await app.register(healthRoutes, { store, info: options.health })
+  await app.register(observabilityRoutes, { store, info: options.health, clients: () => app.io.engine.clientsCount })
   await app.register(aggregateRoutes, { store })
   await app.register(postRoutes, { store })
   await app.register(responsivenessRoutes, { store })

@@ -40,6 +40,20 @@ describe('HTTP routes', () => {
     }
   })
 
+  it('GET /readyz is 503 until the pipeline runs and while the store does not answer, saying what is missing', async () => {
+    // This app's pipeline stats say it has received nothing yet: it runs.
+    expect((await t.app.inject('/readyz')).json()).toEqual({ ready: true, classifier: 'vader-lexicon' })
+    const ping = t.store.ping
+    t.store.ping = async () => false
+    try {
+      const res = await t.app.inject('/readyz')
+      expect(res.statusCode).toBe(503)
+      expect(res.json()).toEqual({ ready: false, classifier: 'vader-lexicon', missing: ['the store does not answer'] })
+    } finally {
+      t.store.ping = ping
+    }
+  })
+
   it('GET /api/aggregates returns the stored windows, filtered by brand and range', async () => {
     const all = (await t.app.inject('/api/aggregates')).json().windows
     expect(all).toEqual(await t.store.minuteAggregates({}))
