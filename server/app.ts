@@ -1,5 +1,6 @@
 // buildServer: the whole HTTP and socket.io app, assembled from plugins. It never listens:
 // main.ts does, and tests use app.inject() or listen on a loopback port themselves.
+import helmet from '@fastify/helmet'
 import Fastify, { type FastifyServerOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { TrackedBrand } from '../pipelines/schema.ts'
@@ -40,6 +41,9 @@ export async function buildServer(options: ServerOptions) {
   const { store, view, tracking, routes = DEFAULT_ROUTES } = options
   const app = Fastify({ logger: options.logger ?? false }).withTypeProvider<TypeBoxTypeProvider>()
   installErrorHandlers(app)
+  // Security headers (helmet's defaults): a content security policy that lets the page run only
+  // its own scripts (post text can never become one), no framing by other sites, no MIME sniffing.
+  await app.register(helmet)
   await app.register(socketIoPlugin, {
     snapshot: () => buildSnapshot(store, view, tracking, (error) => app.log.warn({ err: error }, 'snapshot without stored windows: the store did not answer')),
     clock: () => ({ serverTime: new Date().toISOString(), watermark: view.watermark() }),

@@ -1,6 +1,7 @@
 // socket.io on Fastify's own HTTP server, decorated as `app.io` and closed with the app. Each wall
 // that connects (or reconnects) gets a snapshot first; the live sink broadcasts deltas after it,
 // and a clock ticks every second so a wall can tell a quiet stream from a stale connection.
+import type { IncomingMessage } from 'node:http'
 import fp from 'fastify-plugin'
 import { Server } from 'socket.io'
 import type { ClientToServerEvents, Clock, ServerToClientEvents, Snapshot } from '../../pipelines/schema.ts'
@@ -22,7 +23,21 @@ export const socketIoPlugin = fp<{ snapshot: () => Promise<Snapshot>; clock: () 
     // A wall reconnects on its own when the server drops it (client/src/lib/socket.ts); once the
     // server is stopping, its new connections are refused, or they would hold the close open.
     let closing = false
-    const io: Io = new Server(app.server, { serveClient: false, allowRequest: (_request, answer) => answer(closing ? 'the server is stopping' : null, !closing) })
+    // A page on another site must not read the live stream through a visitor's browser: a
+    // browser's request names the page's origin, and it must be this server (tools send none).
+    const sameSite = (request: IncomingMessage) => {
+      const origin = request.headers.origin
+      if (origin === undefined) return true
+      try {
+        return new URL(origin).host.toLowerCase() === (request.headers.host ?? '').toLowerCase()
+      } catch {
+        return false
+      }
+    }
+    const io: Io = new Server(app.server, {
+      serveClient: false,
+      allowRequest: (request, answer) => (closing ? answer('the server is stopping', false) : sameSite(request) ? answer(null, true) : answer('connections from another site are refused', false)),
+    })
     io.on('connection', (socket) => {
       // A team's feed: `?team=support` (or several, comma-separated) joins its room.
       const asked = [socket.handshake.query.team ?? []].flat().flatMap((t) => String(t).split(','))

@@ -28,6 +28,13 @@ describe('HTTP routes', () => {
     expect(res.json()).toMatchObject({ status: 'ok', store: { mode: 'embedded', up: true }, classifier: 'vader-lexicon', sources: ['simulator'], pipeline: { received: 0 } })
   })
 
+  it('sends security headers: the page runs only its own scripts, is not framed, is not sniffed', async () => {
+    const res = await t.app.inject('/healthz')
+    expect(res.headers['content-security-policy']).toContain("script-src 'self'")
+    expect(res.headers['content-security-policy']).toContain("frame-ancestors 'self'")
+    expect(res.headers['x-content-type-options']).toBe('nosniff')
+  })
+
   it('GET /healthz answers 503 while the store does not', async () => {
     const ping = t.store.ping
     t.store.ping = async () => false

@@ -137,6 +137,19 @@ describe('socket.io live wall feed', () => {
     expect(clock.watermark).toBe(t.view.watermark())
   })
 
+  it("refuses a connection from another site's page, and takes its own and tools'", async () => {
+    const attempt = (extraHeaders: Record<string, string>) =>
+      new Promise<string>((resolve) => {
+        const s = connect(url, { transports: ['websocket'], reconnection: false, extraHeaders })
+        s.once('snapshot.v1', () => (s.close(), resolve('connected')))
+        s.once('connect_error', (error) => (s.close(), resolve(`refused: ${error.message}`)))
+      })
+    expect(await attempt({ origin: 'https://evil.example' })).toMatch(/^refused/)
+    expect(await attempt({ origin: 'not a url' })).toMatch(/^refused/)
+    expect(await attempt({ origin: url })).toBe('connected')
+    expect(await attempt({})).toBe('connected')
+  })
+
   it('closes promptly while walls are connected', async () => {
     const w = wall()
     await w.ready
