@@ -1,5 +1,6 @@
 // buildServer: the whole HTTP and socket.io app, assembled from plugins. It never listens:
 // main.ts does, and tests use app.inject() or listen on a loopback port themselves.
+import cors from '@fastify/cors'
 import helmet from '@fastify/helmet'
 import Fastify, { type FastifyServerOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
@@ -31,6 +32,8 @@ export interface ServerOptions {
   clientRoot?: string
   /** Which team each intent goes to (default DEFAULT_ROUTES). */
   routes?: Routes
+  /** Other sites' origins whose pages may call the API and open the live stream (CORS_ORIGINS). */
+  corsOrigins?: readonly string[]
   /** The webhook (POST /api/ingest), when the webhook source runs. */
   ingest?: IngestOptions
   /** What acknowledges alerts (the running pipeline); without it POST /api/alerts/:id/acknowledge answers 503. */
@@ -44,10 +47,14 @@ export async function buildServer(options: ServerOptions) {
   // Security headers (helmet's defaults): a content security policy that lets the page run only
   // its own scripts (post text can never become one), no framing by other sites, no MIME sniffing.
   await app.register(helmet)
+  const corsOrigins = (options.corsOrigins ?? []).map((o) => o.replace(/\/$/, '').toLowerCase())
+  // Without CORS_ORIGINS, no cross-origin headers at all: browsers keep other sites' pages out.
+  if (corsOrigins.length > 0) await app.register(cors, { origin: [...corsOrigins] })
   await app.register(socketIoPlugin, {
     snapshot: () => buildSnapshot(store, view, tracking, (error) => app.log.warn({ err: error }, 'snapshot without stored windows: the store did not answer')),
     clock: () => ({ serverTime: new Date().toISOString(), watermark: view.watermark() }),
     teams: teamsOf(routes),
+    allowedOrigins: corsOrigins,
   })
   await app.register(healthRoutes, { store, info: options.health })
   await app.register(observabilityRoutes, { store, info: options.health, clients: () => app.io.engine.clientsCount })
@@ -56,7 +63,7 @@ export async function buildServer(options: ServerOptions) {
   await app.register(responsivenessRoutes, { store })
   await app.register(metricsRoutes, { store, tracking })
   await app.register(teamRoutes, { store, routes })
-  await app.register(alertRoutes, { store, view, ...(options.alerts ? { alerts: options.alerts } : {}) })
+  await app.register(alertRoutes, { store, view, allowedOrigins: corsOrigins, ...(options.alerts ? { alerts: options.alerts } : {}) })
   if (options.ingest) await app.register(ingestRoutes, options.ingest)
   await app.register(clientPlugin, options.clientRoot ? { root: options.clientRoot } : {})
   await app.ready()

@@ -21,6 +21,7 @@ export const ConfigSchema = Type.Object(
     CLICKHOUSE_DATABASE: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', default: 'undertow', description: 'Server mode: database (created if missing).' }),
     SPOOL_MAX_BYTES: Type.Integer({ minimum: 0, default: 1_073_741_824, description: 'Most bytes each table\'s on-disk spool may hold while the store is unreachable; past it, batches are dead-lettered. 0 turns spooling off.' }),
     RETENTION_DAYS: Type.Integer({ minimum: 0, maximum: 36_500, default: 30, description: 'Days of posts and aggregates kept; older day partitions are dropped hourly. 0 keeps everything.' }),
+    CORS_ORIGINS: Type.String({ default: '', description: 'Comma-separated origins (`https://intranet.example`) whose pages may call the API and open the live stream. Empty: Undertow\'s own pages only.' }),
     SOURCES: Type.String({ default: 'simulator', description: `Comma-separated sources to run: ${AVAILABLE_SOURCES.join(', ')}.` }),
     INGEST_TOKEN: Type.String({ default: '', description: 'Webhook (`SOURCES` with `webhook`): the bearer token `POST /api/ingest` requires; at least 16 characters.' }),
     JETSTREAM_URL: Type.String({ default: '', pattern: '^(wss?://.+)?$', description: 'Jetstream (`SOURCES` with `jetstream`): the endpoint, path included. Empty: the public `wss://jetstream2.us-east.bsky.network/subscribe` for v1; v2 needs one, ending in `/xrpc/network.bsky.jetstream.subscribeEvents`.' }),
@@ -78,7 +79,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     problems.push(`${key}=${JSON.stringify(env[key])}: ${error.message} (${schema.description ?? ''})`)
   }
   if (env.BRANDS_FILE && (env.BRAND || env.COMPETITORS)) problems.push('BRAND, COMPETITORS: BRANDS_FILE names the brands; remove these or BRANDS_FILE')
-  if (problems.length === 0) problems.push(...checkSources(String(candidate.SOURCES)), ...checkBrands(candidate as Config), ...checkIngest(candidate as Config), ...checkJetstream(candidate as Config), ...checkMastodon(candidate as Config), ...routingOf(candidate as Config).problems)
+  if (problems.length === 0) problems.push(...checkSources(String(candidate.SOURCES)), ...checkBrands(candidate as Config), ...checkIngest(candidate as Config), ...checkOrigins(candidate as Config), ...checkJetstream(candidate as Config), ...checkMastodon(candidate as Config), ...routingOf(candidate as Config).problems)
   if (problems.length > 0) throw new ConfigError([...new Set(problems)])
   return candidate as Config
 }
@@ -159,6 +160,20 @@ export function routingOf(config: Pick<Config, 'ROUTES' | 'TEAM_WEBHOOKS'>): { r
     else webhooks.set(team, url)
   }
   return { routes, webhooks, problems }
+}
+
+function checkOrigins(config: Config): string[] {
+  return listOf(config.CORS_ORIGINS).flatMap((origin) => {
+    let url: URL | undefined
+    try {
+      url = new URL(origin)
+    } catch {
+      url = undefined
+    }
+    return url && /^https?:$/.test(url.protocol) && url.origin === origin.replace(/\/$/, '')
+      ? []
+      : [`CORS_ORIGINS: "${origin}" is not an origin (expected a scheme, a host and an optional port, e.g. https://intranet.example:8443)`]
+  })
 }
 
 function checkIngest(config: Config): string[] {

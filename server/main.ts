@@ -74,6 +74,7 @@ async function main(): Promise<void> {
     logger: { level: config.LOG_LEVEL },
     ...(webhook ? { ingest: { token: config.INGEST_TOKEN, source: webhook, deadLetter } } : {}),
     alerts: { acknowledge: (id) => acknowledge(id) },
+    corsOrigins: listOf(config.CORS_ORIGINS),
   })
   // Listen before reading any source: if the port is taken, nothing has been accepted yet.
   const address = (await app.listen({ port: config.PORT, host: config.HOST })).replace('127.0.0.1', 'localhost')

@@ -18,16 +18,18 @@ declare module 'fastify' {
   }
 }
 
-export const socketIoPlugin = fp<{ snapshot: () => Promise<Snapshot>; clock: () => Clock; teams?: readonly string[] }>(
-  async (app, { snapshot, clock, teams = [] }) => {
+/** `allowedOrigins`: other sites whose pages may open the stream (CORS_ORIGINS), lowercased. */
+export const socketIoPlugin = fp<{ snapshot: () => Promise<Snapshot>; clock: () => Clock; teams?: readonly string[]; allowedOrigins?: readonly string[] }>(
+  async (app, { snapshot, clock, teams = [], allowedOrigins = [] }) => {
     // A wall reconnects on its own when the server drops it (client/src/lib/socket.ts); once the
     // server is stopping, its new connections are refused, or they would hold the close open.
     let closing = false
     // A page on another site must not read the live stream through a visitor's browser: a
-    // browser's request names the page's origin, and it must be this server (tools send none).
+    // browser's request names the page's origin, and it must be this server or one allowed by
+    // CORS_ORIGINS (tools send none).
     const sameSite = (request: IncomingMessage) => {
       const origin = request.headers.origin
-      if (origin === undefined) return true
+      if (origin === undefined || allowedOrigins.includes(origin.toLowerCase())) return true
       try {
         return new URL(origin).host.toLowerCase() === (request.headers.host ?? '').toLowerCase()
       } catch {

@@ -39,7 +39,7 @@ function hostOf(origin: string): string | null {
 
 const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 256 }) })
 
-export const alertRoutes: FastifyPluginAsyncTypebox<{ store: Store; view: LiveView; alerts?: AlertActions }> = async (app, { store, view, alerts }) => {
+export const alertRoutes: FastifyPluginAsyncTypebox<{ store: Store; view: LiveView; alerts?: AlertActions; allowedOrigins?: readonly string[] }> = async (app, { store, view, alerts, allowedOrigins = [] }) => {
   app.get('/api/alerts', { schema: { querystring: Query, response: { 200: Type.Object({ alerts: Type.Array(Alert) }) } } }, async (request) => ({
     alerts: await store.alerts(request.query),
   }))
@@ -49,7 +49,7 @@ export const alertRoutes: FastifyPluginAsyncTypebox<{ store: Store; view: LiveVi
     // browsers name the page's origin on every POST, and it must be this server's.
     // request.host follows trustProxy (X-Forwarded-Host behind a proxy that says so).
     const origin = request.headers.origin
-    if (origin !== undefined && hostOf(origin) !== request.host.toLowerCase())
+    if (origin !== undefined && hostOf(origin) !== request.host.toLowerCase() && !allowedOrigins.includes(origin.toLowerCase()))
       throw Object.assign(new Error(`acknowledging from another page's site (${origin}) is refused: acknowledge from Undertow's own pages`), { statusCode: 403 })
     const { id } = request.params
     if (!alerts) throw new UnavailableError('this server runs without a pipeline, so it cannot acknowledge alerts')

@@ -24,6 +24,7 @@ describe('configuration', () => {
       CLICKHOUSE_DATABASE: 'undertow',
       SPOOL_MAX_BYTES: 1_073_741_824,
       RETENTION_DAYS: 30,
+      CORS_ORIGINS: '',
       SOURCES: 'simulator',
       INGEST_TOKEN: '',
       JETSTREAM_URL: '',
