@@ -1,12 +1,12 @@
 // socket.io on Fastify's own HTTP server, decorated as `app.io` and closed with the app. Each wall
 // that connects (or reconnects) gets a snapshot first; the live sink broadcasts deltas after it,
 // and a clock ticks every second so a wall can tell a quiet stream from a stale connection.
-import type { IncomingMessage } from 'node:http'
 import fp from 'fastify-plugin'
 import { Server } from 'socket.io'
 import type { ClientToServerEvents, Clock, ServerToClientEvents, Snapshot } from '../../pipelines/schema.ts'
 import { EVENTS } from '../../pipelines/schema.ts'
 import { teamRoom } from '../../pipelines/sinks/socketio.ts'
+import { originAllowed } from '../origin.ts'
 
 export type Io = Server<ClientToServerEvents, ServerToClientEvents>
 
@@ -27,18 +27,9 @@ export const socketIoPlugin = fp<{ snapshot: () => Promise<Snapshot>; clock: () 
     // A page on another site must not read the live stream through a visitor's browser: a
     // browser's request names the page's origin, and it must be this server or one allowed by
     // CORS_ORIGINS (tools send none).
-    const sameSite = (request: IncomingMessage) => {
-      const origin = request.headers.origin
-      if (origin === undefined || allowedOrigins.includes(origin.toLowerCase())) return true
-      try {
-        return new URL(origin).host.toLowerCase() === (request.headers.host ?? '').toLowerCase()
-      } catch {
-        return false
-      }
-    }
     const io: Io = new Server(app.server, {
       serveClient: false,
-      allowRequest: (request, answer) => (closing ? answer('the server is stopping', false) : sameSite(request) ? answer(null, true) : answer('connections from another site are refused', false)),
+      allowRequest: (request, answer) => (closing ? answer('the server is stopping', false) : originAllowed(request.headers.origin, request.headers.host, allowedOrigins) ? answer(null, true) : answer('connections from another site are refused', false)),
     })
     io.on('connection', (socket) => {
       // A team's feed: `?team=support` (or several, comma-separated) joins its room.

@@ -8,6 +8,7 @@ import { Alert } from '../../pipelines/schema.ts'
 import type { LiveView } from '../../pipelines/sinks/socketio.ts'
 import type { Store } from '../../pipelines/store/store.ts'
 import { UnavailableError } from '../errors.ts'
+import { originAllowed } from '../origin.ts'
 
 export const MAX_ALERTS = 1_000
 
@@ -28,15 +29,6 @@ const Query = Type.Object(
   { additionalProperties: false },
 )
 
-/** The host (and port) an Origin names, lowercased; null for "null" or anything that is not a URL. */
-function hostOf(origin: string): string | null {
-  try {
-    return new URL(origin).host.toLowerCase()
-  } catch {
-    return null
-  }
-}
-
 const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 256 }) })
 
 export const alertRoutes: FastifyPluginAsyncTypebox<{ store: Store; view: LiveView; alerts?: AlertActions; allowedOrigins?: readonly string[] }> = async (app, { store, view, alerts, allowedOrigins = [] }) => {
@@ -49,7 +41,7 @@ export const alertRoutes: FastifyPluginAsyncTypebox<{ store: Store; view: LiveVi
     // browsers name the page's origin on every POST, and it must be this server's.
     // request.host follows trustProxy (X-Forwarded-Host behind a proxy that says so).
     const origin = request.headers.origin
-    if (origin !== undefined && hostOf(origin) !== request.host.toLowerCase() && !allowedOrigins.includes(origin.toLowerCase()))
+    if (!originAllowed(origin, request.host, allowedOrigins))
       throw Object.assign(new Error(`acknowledging from another page's site (${origin}) is refused: acknowledge from Undertow's own pages`), { statusCode: 403 })
     const { id } = request.params
     if (!alerts) throw new UnavailableError('this server runs without a pipeline, so it cannot acknowledge alerts')
