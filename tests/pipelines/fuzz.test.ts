@@ -14,7 +14,7 @@ import { postFrom, REPLAY_FIELDS } from '../../pipelines/sources/replay.ts'
 import { readIngestBody } from '../../pipelines/sources/webhook.ts'
 import { normaliseOne } from '../../pipelines/transforms/normalise.ts'
 
-const RUNS = { numRuns: 400 }
+const RUNS = { numRuns: Number(process.env.FUZZ_RUNS ?? 400) }
 const DID = 'did:plc:ewvi7nxzyoun6zhxrhs64oiz'
 
 /** Any JSON value, including the awkward ones (deep nesting, huge numbers, odd strings). */
@@ -49,6 +49,17 @@ function postsAreValid(events: readonly SourceEvent[]) {
   }
 }
 const says = (reason: unknown) => expect(typeof reason === 'string' && reason.length > 3, `reason: ${String(reason)}`).toBe(true)
+
+describe('what the fuzzing found', () => {
+  it('reads a post with no words (images alone) as no post, keeping the reply it is; refuses an item by nobody', () => {
+    const v1 = JSON.stringify({ did: DID, time_us: 1725911162329308, kind: 'commit', commit: { operation: 'create', collection: 'app.bsky.feed.post', rkey: '3l3qo2vutsw2b', record: { text: ' ', createdAt: 'x', reply: { root: { uri: `at://${DID}/app.bsky.feed.post/1`, cid: 'c' }, parent: { uri: `at://${DID}/app.bsky.feed.post/1`, cid: 'c' } } } } })
+    const frame = parseV1(v1)
+    expect(frame.ok && 'event' in frame && frame.event && readEvent(frame.event, () => undefined)).toMatchObject({ events: [{ kind: 'engagement', update: { delta: { replies: 1 } } }] })
+    const status = { id: '113', uri: 'u', created_at: '2024-09-09T19:46:02.000Z', content: '<p></p>', replies_count: 0, reblogs_count: 0, favourites_count: 0, account: { id: '1', acct: 'a', username: 'a', followers_count: 0 } }
+    expect(readStreamMessage(JSON.stringify({ event: 'update', payload: JSON.stringify(status) }), 'm.example', new Date())).toEqual({ ok: true, events: [], newestId: '113' })
+    expect(checkItem({ id: 41, type: 'comment', by: '', time: 1725911162, text: 'Lumen' })).toBe('item 41.by: expected a user name, got an empty one')
+  })
+})
 
 describe('parsers never throw on what strangers send, and say why they refuse it', () => {
   it('Jetstream v1 frames', () => {

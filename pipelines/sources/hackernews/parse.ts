@@ -33,6 +33,7 @@ export function checkItem(value: unknown): Item | null | string {
   if (!isId(value.id)) return `item.id: expected a positive integer, got ${show(value.id)}`
   if (typeof value.type !== 'string' || !TYPES.has(value.type)) return `item ${value.id}.type: expected story, comment, job, poll or pollopt, got ${show(value.type)}`
   for (const key of ['by', 'text', 'title', 'url'] as const) if (!optional(value[key], 'string')) return `item ${value.id}.${key}: expected a string`
+  if (value.by === '') return `item ${value.id}.by: expected a user name, got an empty one`
   for (const key of ['score', 'descendants', 'time'] as const) if (!optional(value[key], 'number')) return `item ${value.id}.${key}: expected a number`
   for (const key of ['deleted', 'dead'] as const) if (!optional(value[key], 'boolean')) return `item ${value.id}.${key}: expected true or false`
   if (value.parent !== undefined && !isId(value.parent)) return `item ${value.id}.parent: expected an item id`

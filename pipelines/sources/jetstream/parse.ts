@@ -180,7 +180,8 @@ export function readEvent(event: JetstreamEvent, handleOf: (did: string) => stri
       brands: [],
       terms: [],
     }
-    const events: SourceEvent[] = [{ kind: 'post', post }]
+    // Images alone, no words: nothing to classify, so no post; as a reply or a quote it still counts.
+    const events: SourceEvent[] = post.text.trim() === '' ? [] : [{ kind: 'post', post }]
     // An edit is the same post again: the store keeps the first, so only a create counts up.
     if (commit.operation === 'create') {
       if (parent) events.push(engagement(`${post.id}#reply`, parent, at, { replies: 1 }))

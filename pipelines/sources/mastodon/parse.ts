@@ -94,7 +94,9 @@ export function eventsOf(status: Status, host: string): SourceEvent[] {
     brands: [],
     terms: [],
   }
-  const events: SourceEvent[] = [{ kind: 'post', post }]
+  // A status with nothing to read (media alone, no words) is no post: there is nothing to classify.
+  // As a reply or a quote it still counts on the status it answers.
+  const events: SourceEvent[] = post.text.trim() === '' ? [] : [{ kind: 'post', post }]
   if (status.in_reply_to_id) events.push({ kind: 'engagement', update: { id: `${id}#reply`, postId: statusId(host, status.in_reply_to_id), at, delta: { ...ZERO, replies: 1 } } })
   if (quoted) events.push({ kind: 'engagement', update: { id: `${id}#quote`, postId: statusId(host, quoted), at, delta: { ...ZERO, quotes: 1 } } })
   return events
