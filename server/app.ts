@@ -2,11 +2,13 @@
 // main.ts does, and tests use app.inject() or listen on a loopback port themselves.
 import cors from '@fastify/cors'
 import helmet from '@fastify/helmet'
+import rateLimit from '@fastify/rate-limit'
 import Fastify, { type FastifyServerOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { TrackedBrand } from '../pipelines/schema.ts'
 import type { LiveView } from '../pipelines/sinks/socketio.ts'
 import type { Store } from '../pipelines/store/store.ts'
+import { accessPlugin, AccessTokens, handshakeRole } from './access.ts'
 import { installErrorHandlers } from './errors.ts'
 import { clientPlugin } from './plugins/client.ts'
 import { socketIoPlugin } from './plugins/socketio.ts'
@@ -36,6 +38,10 @@ export interface ServerOptions {
   corsOrigins?: readonly string[]
   /** The webhook (POST /api/ingest), when the webhook source runs. */
   ingest?: IngestOptions
+  /** Access tokens (AUTH_TOKENS); without any, the API and the stream are open. */
+  access?: AccessTokens
+  /** Requests a minute per client, for the API and the page, and for the webhook; 0: no limit (default: none). */
+  rateLimits?: { perMinute: number; ingestPerMinute: number }
   /** What acknowledges alerts (the running pipeline); without it POST /api/alerts/:id/acknowledge answers 503. */
   alerts?: AlertActions
 }
@@ -50,7 +56,23 @@ export async function buildServer(options: ServerOptions) {
   const corsOrigins = (options.corsOrigins ?? []).map((o) => o.replace(/\/$/, '').toLowerCase())
   // Without CORS_ORIGINS, no cross-origin headers at all: browsers keep other sites' pages out.
   if (corsOrigins.length > 0) await app.register(cors, { origin: [...corsOrigins] })
+  const access = options.access ?? new AccessTokens([])
+  await app.register(accessPlugin, { tokens: access })
+  // After the caller is known (a token counts as one client wherever it comes from), before the
+  // access guard (guessing tokens is limited too). Probes are never limited.
+  const limits = options.rateLimits ?? { perMinute: 0, ingestPerMinute: 0 }
+  const isIngest = (url: string) => url.split('?')[0] === '/api/ingest'
+  const limitOf = (url: string) => (isIngest(url) ? limits.ingestPerMinute : limits.perMinute)
+  await app.register(rateLimit, {
+    global: true,
+    timeWindow: 60_000,
+    max: (request) => limitOf(request.url),
+    allowList: (request) => limitOf(request.url) === 0 || ['/healthz', '/readyz'].includes(request.url.split('?')[0]!),
+    keyGenerator: (request) => (request.role && access.enabled ? `token:${request.role}:${request.headers.authorization ?? request.cookies.undertow_token}` : `ip:${request.ip}`),
+    errorResponseBuilder: (_request, context) => Object.assign(new Error(`Too many requests: at most ${context.max} a minute; try again in ${context.after}`), { statusCode: 429 }),
+  })
   await app.register(socketIoPlugin, {
+    authorize: (handshake) => handshakeRole(access, handshake, (header) => app.parseCookie(header)),
     snapshot: () => buildSnapshot(store, view, tracking, (error) => app.log.warn({ err: error }, 'snapshot without stored windows: the store did not answer')),
     clock: () => ({ serverTime: new Date().toISOString(), watermark: view.watermark() }),
     teams: teamsOf(routes),

@@ -6,6 +6,7 @@ import Value from 'typebox/value'
 import { type Intent, INTENTS, SOURCE_NAMES } from '../pipelines/schema.ts'
 import type { Routes } from '../pipelines/transforms/route.ts'
 import { streamParts } from '../pipelines/sources/mastodon.ts'
+import { parseAuthTokens } from './access.ts'
 
 /** Sources that are implemented today; the rest of SOURCE_NAMES arrive with the connectors issue. */
 export const AVAILABLE_SOURCES = ['simulator', 'webhook', 'jetstream', 'mastodon', 'hackernews'] as const satisfies readonly (typeof SOURCE_NAMES)[number][]
@@ -22,6 +23,9 @@ export const ConfigSchema = Type.Object(
     SPOOL_MAX_BYTES: Type.Integer({ minimum: 0, default: 1_073_741_824, description: 'Most bytes each table\'s on-disk spool may hold while the store is unreachable; past it, batches are dead-lettered. 0 turns spooling off.' }),
     RETENTION_DAYS: Type.Integer({ minimum: 0, maximum: 36_500, default: 30, description: 'Days of posts and aggregates kept; older day partitions are dropped hourly. 0 keeps everything.' }),
     CORS_ORIGINS: Type.String({ default: '', description: 'Comma-separated origins (`https://intranet.example`) whose pages may call the API and open the live stream. Empty: Undertow\'s own pages only.' }),
+    AUTH_TOKENS: Type.String({ default: '', description: 'Access tokens, comma-separated `role:token` (roles `admin` and `viewer`, tokens of at least 16 characters). Set, the API, `/metrics` and the live stream need one; a viewer reads, an admin also acknowledges alerts. A wall link carries a viewer token: `http://host:3000/#/wall?token=<token>`. Empty: open to anyone who can reach the port.' }),
+    RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 0, default: 1_200, description: 'Requests a minute each client (its token, else its address) may make to the API and the page; past it, 429 with Retry-After. 0: no limit.' }),
+    INGEST_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 0, default: 6_000, description: 'Requests a minute each sender may make to `POST /api/ingest` (up to 10,000 posts each). 0: no limit.' }),
     SOURCES: Type.String({ default: 'simulator', description: `Comma-separated sources to run: ${AVAILABLE_SOURCES.join(', ')}.` }),
     INGEST_TOKEN: Type.String({ default: '', description: 'Webhook (`SOURCES` with `webhook`): the bearer token `POST /api/ingest` requires; at least 16 characters.' }),
     JETSTREAM_URL: Type.String({ default: '', pattern: '^(wss?://.+)?$', description: 'Jetstream (`SOURCES` with `jetstream`): the endpoint, path included. Empty: the public `wss://jetstream2.us-east.bsky.network/subscribe` for v1; v2 needs one, ending in `/xrpc/network.bsky.jetstream.subscribeEvents`.' }),
@@ -79,7 +83,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     problems.push(`${key}=${JSON.stringify(env[key])}: ${error.message} (${schema.description ?? ''})`)
   }
   if (env.BRANDS_FILE && (env.BRAND || env.COMPETITORS)) problems.push('BRAND, COMPETITORS: BRANDS_FILE names the brands; remove these or BRANDS_FILE')
-  if (problems.length === 0) problems.push(...checkSources(String(candidate.SOURCES)), ...checkBrands(candidate as Config), ...checkIngest(candidate as Config), ...checkOrigins(candidate as Config), ...checkJetstream(candidate as Config), ...checkMastodon(candidate as Config), ...routingOf(candidate as Config).problems)
+  if (problems.length === 0) problems.push(...checkSources(String(candidate.SOURCES)), ...checkBrands(candidate as Config), ...checkIngest(candidate as Config), ...checkOrigins(candidate as Config), ...checkAccess(candidate as Config), ...checkJetstream(candidate as Config), ...checkMastodon(candidate as Config), ...routingOf(candidate as Config).problems)
   if (problems.length > 0) throw new ConfigError([...new Set(problems)])
   return candidate as Config
 }
@@ -176,14 +180,20 @@ function checkOrigins(config: Config): string[] {
   })
 }
 
+function checkAccess(config: Config): string[] {
+  const { tokens, problems } = parseAuthTokens(config.AUTH_TOKENS)
+  if (config.INGEST_TOKEN && tokens.some((t) => t.token === config.INGEST_TOKEN)) problems.push('INGEST_TOKEN: the webhook\'s token must differ from every AUTH_TOKENS token (a sender must not be able to read, nor a wall link to send)')
+  return problems
+}
+
 function checkIngest(config: Config): string[] {
   if (!listOf(config.SOURCES).includes('webhook') || config.INGEST_TOKEN.length >= 16) return []
   return [`INGEST_TOKEN: the webhook source needs a token of at least 16 characters (got ${config.INGEST_TOKEN.length})`]
 }
 
-// Our keys share prefixes (SIM_, CLICKHOUSE_, JETSTREAM_, MASTODON_, the bare names); a variable that starts like one of
+// Our keys share prefixes (SIM_, CLICKHOUSE_, JETSTREAM_, MASTODON_, AUTH_, RATE_LIMIT_, INGEST_); a variable that starts like one of
 // ours but is not one is almost certainly a typo that would otherwise be silently ignored.
-const NAMESPACES = ['SIM_', 'CLICKHOUSE_', 'JETSTREAM_', 'MASTODON_']
+const NAMESPACES = ['SIM_', 'CLICKHOUSE_', 'JETSTREAM_', 'MASTODON_', 'AUTH_', 'RATE_LIMIT_', 'INGEST_']
 
 function nearMisses(env: Record<string, string | undefined>): string[] {
   return Object.keys(env).flatMap((key) => {

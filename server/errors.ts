@@ -9,6 +9,7 @@ export const ERROR_CODES = {
   CONFLICT: 'conflict',
   PAYLOAD_TOO_LARGE: 'payload_too_large',
   UNSUPPORTED_MEDIA_TYPE: 'unsupported_media_type',
+  RATE_LIMITED: 'rate_limited',
   INTERNAL: 'internal_error',
   UNAVAILABLE: 'unavailable',
 } as const
@@ -40,7 +41,7 @@ export function installErrorHandlers(app: FastifyInstance): void {
       return reply.status(status).send(errorBody(ERROR_CODES.INTERNAL, 'Internal error; see the server log.'))
     }
     const message = error.validation ? `Invalid ${error.validationContext ?? 'request'}: ${error.message}` : error.message
-    const code = { 401: ERROR_CODES.UNAUTHORIZED, 403: ERROR_CODES.FORBIDDEN, 404: ERROR_CODES.NOT_FOUND, 409: ERROR_CODES.CONFLICT, 413: ERROR_CODES.PAYLOAD_TOO_LARGE, 415: ERROR_CODES.UNSUPPORTED_MEDIA_TYPE }[status] ?? ERROR_CODES.BAD_REQUEST
+    const code = { 401: ERROR_CODES.UNAUTHORIZED, 403: ERROR_CODES.FORBIDDEN, 404: ERROR_CODES.NOT_FOUND, 409: ERROR_CODES.CONFLICT, 413: ERROR_CODES.PAYLOAD_TOO_LARGE, 415: ERROR_CODES.UNSUPPORTED_MEDIA_TYPE, 429: ERROR_CODES.RATE_LIMITED }[status] ?? ERROR_CODES.BAD_REQUEST
     return reply.status(status).send(errorBody(code, message))
   })
   app.setNotFoundHandler((request, reply) =>

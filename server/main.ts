@@ -14,6 +14,7 @@ import { WARMUP_MINUTES } from '../pipelines/metrics/risk.ts'
 import { RETAIN_MINUTES } from '../pipelines/transforms/aggregate.ts'
 import { RECENT_POSTS } from '../pipelines/transforms/relate.ts'
 import type { Alert } from '../pipelines/schema.ts'
+import { AccessTokens, parseAuthTokens } from './access.ts'
 import { buildServer } from './app.ts'
 import { UnavailableError } from './errors.ts'
 import { listOf, loadConfig, routingOf } from './config.ts'
@@ -75,6 +76,8 @@ async function main(): Promise<void> {
     ...(webhook ? { ingest: { token: config.INGEST_TOKEN, source: webhook, deadLetter } } : {}),
     alerts: { acknowledge: (id) => acknowledge(id) },
     corsOrigins: listOf(config.CORS_ORIGINS),
+    access: new AccessTokens(parseAuthTokens(config.AUTH_TOKENS).tokens),
+    rateLimits: { perMinute: config.RATE_LIMIT_PER_MINUTE, ingestPerMinute: config.INGEST_RATE_LIMIT_PER_MINUTE },
   })
   // Listen before reading any source: if the port is taken, nothing has been accepted yet.
   const address = (await app.listen({ port: config.PORT, host: config.HOST })).replace('127.0.0.1', 'localhost')
@@ -127,6 +130,8 @@ async function main(): Promise<void> {
     (dropped) => app.log.info({ dropped }, `retention: dropped ${dropped.length} day partitions older than ${config.RETENTION_DAYS} days`),
     (error) => app.log.error({ err: error }, 'retention failed'),
   )
+  if (!config.AUTH_TOKENS && !['127.0.0.1', 'localhost', '::1'].includes(config.HOST))
+    app.log.warn(`HOST=${config.HOST} serves other machines and AUTH_TOKENS is empty: anyone who reaches the port reads the API and the live stream, and acknowledges alerts`)
   app.log.info(`Undertow wall: ${address} (sources: ${config.SOURCES}, store: ${describeStore(config)})`)
   console.log(`\n  Undertow is running: ${address}\n`)
 

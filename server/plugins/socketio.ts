@@ -6,6 +6,7 @@ import { Server } from 'socket.io'
 import type { ClientToServerEvents, Clock, ServerToClientEvents, Snapshot } from '../../pipelines/schema.ts'
 import { EVENTS } from '../../pipelines/schema.ts'
 import { teamRoom } from '../../pipelines/sinks/socketio.ts'
+import type { Role } from '../access.ts'
 import { originAllowed } from '../origin.ts'
 
 export type Io = Server<ClientToServerEvents, ServerToClientEvents>
@@ -19,8 +20,14 @@ declare module 'fastify' {
 }
 
 /** `allowedOrigins`: other sites whose pages may open the stream (CORS_ORIGINS), lowercased. */
-export const socketIoPlugin = fp<{ snapshot: () => Promise<Snapshot>; clock: () => Clock; teams?: readonly string[]; allowedOrigins?: readonly string[] }>(
-  async (app, { snapshot, clock, teams = [], allowedOrigins = [] }) => {
+/** The role of a handshake's token (AUTH_TOKENS), or undefined when it has none that is valid. */
+export type Authorize = (handshake: { auth: Record<string, unknown>; headers: { cookie?: string | undefined } }) => Role | undefined
+
+/** Largest message a client may send: walls send none but the handshake's (the server only pushes). */
+export const MAX_CLIENT_MESSAGE_BYTES = 16 * 1024
+
+export const socketIoPlugin = fp<{ snapshot: () => Promise<Snapshot>; clock: () => Clock; authorize: Authorize; teams?: readonly string[]; allowedOrigins?: readonly string[] }>(
+  async (app, { snapshot, clock, authorize, teams = [], allowedOrigins = [] }) => {
     // A wall reconnects on its own when the server drops it (client/src/lib/socket.ts); once the
     // server is stopping, its new connections are refused, or they would hold the close open.
     let closing = false
@@ -29,8 +36,12 @@ export const socketIoPlugin = fp<{ snapshot: () => Promise<Snapshot>; clock: () 
     // CORS_ORIGINS (tools send none).
     const io: Io = new Server(app.server, {
       serveClient: false,
+      maxHttpBufferSize: MAX_CLIENT_MESSAGE_BYTES,
       allowRequest: (request, answer) => (closing ? answer('the server is stopping', false) : originAllowed(request.headers.origin, request.headers.host, allowedOrigins) ? answer(null, true) : answer('connections from another site are refused', false)),
     })
+    // With AUTH_TOKENS, a connection needs a token (auth.token, or the page's session cookie); every
+    // role may watch, the stream being read-only.
+    io.use((socket, next) => (authorize(socket.handshake) ? next() : next(Object.assign(new Error('unauthorized: the live stream needs an access token (AUTH_TOKENS)'), { data: { code: 'unauthorized' } }))))
     io.on('connection', (socket) => {
       // A team's feed: `?team=support` (or several, comma-separated) joins its room.
       const asked = [socket.handshake.query.team ?? []].flat().flatMap((t) => String(t).split(','))

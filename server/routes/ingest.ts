@@ -2,10 +2,10 @@
 // post or an array) or NDJSON (one per line), with the ingest token as a bearer token. Good posts
 // go into the pipeline at once (202); each bad one is reported with its line (or item) and why,
 // and kept in the dead-letter record too. Nothing is dropped silently.
-import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyPluginAsync } from 'fastify'
 import type { DeadLetter } from '../../pipelines/sinks/deadletter.ts'
 import { readIngestBody, type WebhookSource } from '../../pipelines/sources/webhook.ts'
+import { sameSecret } from '../access.ts'
 import { ERROR_CODES, errorBody } from '../errors.ts'
 
 /** Largest request body: 10,000 posts of a typical size, with room. */
@@ -17,12 +17,6 @@ export interface IngestOptions {
   deadLetter: DeadLetter
 }
 
-/** Equal in constant time: the token's hash against the given one's. */
-function sameToken(given: string, expected: string): boolean {
-  const hash = (s: string) => createHash('sha256').update(s).digest()
-  return timingSafeEqual(hash(given), hash(expected))
-}
-
 export const ingestRoutes: FastifyPluginAsync<IngestOptions> = async (app, { token, source, deadLetter }) => {
   // Both formats arrive as text and are read a post at a time (pipelines/sources/webhook.ts).
   app.removeContentTypeParser('application/json')
@@ -31,7 +25,7 @@ export const ingestRoutes: FastifyPluginAsync<IngestOptions> = async (app, { tok
   app.post('/api/ingest', { bodyLimit: INGEST_BODY_LIMIT }, async (request, reply) => {
     const header = request.headers.authorization ?? ''
     const given = header.startsWith('Bearer ') ? header.slice('Bearer '.length) : ''
-    if (!given || !sameToken(given, token)) {
+    if (!given || !sameSecret(given, token)) {
       return reply.status(401).send(errorBody(ERROR_CODES.UNAUTHORIZED, 'POST /api/ingest needs the ingest token: Authorization: Bearer <INGEST_TOKEN>'))
     }
     if (!source.open) return reply.status(503).send(errorBody(ERROR_CODES.UNAVAILABLE, 'Undertow is shutting down; send again in a moment'))

@@ -24,6 +24,8 @@ export interface MinutePoint {
 
 export class Wall {
   connection = $state<ConnectionState>('connecting')
+  /** Whether this page may act (acknowledge alerts): not with a viewer's token. */
+  canAct = $state(true)
   brands = $state.raw<TrackedBrand[]>([])
   selected = $state('')
   windows = $state.raw(new Map<string, WindowAggregate>())
