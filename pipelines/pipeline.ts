@@ -21,7 +21,8 @@ import { assess } from './transforms/assess.ts'
 import { aggregate, stateFrom } from './transforms/aggregate.ts'
 import { measure, type Measured } from './transforms/measure.ts'
 import { attribute, RecentPosts, type RecentPost, relate } from './transforms/relate.ts'
-import { classify } from './transforms/classify.ts'
+import { admit } from './transforms/admit.ts'
+import { classify, ClassifyMeter } from './transforms/classify.ts'
 import { match } from './transforms/match.ts'
 import { normalise, normaliseDeletion, normaliseEngagement } from './transforms/normalise.ts'
 import { DEFAULT_ROUTES, route, type Routes } from './transforms/route.ts'
@@ -29,6 +30,26 @@ import { triage } from './transforms/triage.ts'
 
 /** How often new posts are pushed to the walls' tickers. */
 export const LIVE_POSTS_MS = 500
+/**
+ * Most posts of one brand pushed to the walls a push (the newest): 50 a second, more than a ticker
+ * can show or anyone read. At 2,000 posts a second, every wall would otherwise be sent megabytes a
+ * second it cannot show; the counts, metrics and alerts take every post, and the store has them all.
+ */
+export const LIVE_POSTS_PER_BRAND = 25
+
+/** The newest `perBrand` posts of each brand (by its first), in arrival order; the number left out. */
+export function newestPerBrand(posts: readonly ScoredPost[], perBrand: number): { kept: ScoredPost[]; skipped: number } {
+  const left = new Map<string, number>()
+  const keep = new Array<boolean>(posts.length).fill(false)
+  for (let i = posts.length - 1; i >= 0; i--) {
+    const brand = posts[i]!.brands[0] ?? ''
+    const n = left.get(brand) ?? perBrand
+    if (n > 0) keep[i] = true
+    left.set(brand, n - 1)
+  }
+  const kept = posts.filter((_, i) => keep[i])
+  return { kept, skipped: posts.length - kept.length }
+}
 /** Posts deleted lately, dropped if they are still on their way to the store. */
 export const RECENT_DELETIONS = 100_000
 
@@ -71,6 +92,10 @@ export interface PipelineDeps {
   drainOnStopMs?: number
   /** Where each table's batches wait while the store is unreachable (see sinks/spool.ts). */
   spools?: { posts?: Spool<ScoredPost>; engagement?: Spool<AttributedEngagement>; deletions?: Spool<PostDeletion>; alerts?: Spool<Alert> }
+  /** Where new events wait while the classifier is behind (transforms/admit.ts); without it they queue in memory. */
+  intake?: Spool<SourceEvent>
+  /** Told of each batch the classifier scored: how long it took, and how many posts. */
+  onClassified?: (ms: number, posts: number) => void
   scheduler?: SchedulerLike
 }
 
@@ -96,10 +121,22 @@ export interface PipelineStats {
   deletionsIgnored: number
   /** Alert changes: raised, escalated, acknowledged or resolved. */
   alerts: number
+  /** Posts stored and counted but not pushed to the walls' tickers: more than LIVE_POSTS_PER_BRAND a push. */
+  liveSkipped: number
+}
+
+/** What waits now, by where (gauges, unlike the counters of PipelineStats). */
+export interface PipelineQueues {
+  /** Posts in front of the classifier, or in the batch it is scoring. */
+  classify: number
+  /** Files of events waiting on disk for the classifier, and their bytes. */
+  intakeFiles: number
+  intakeBytes: number
 }
 
 export interface Pipeline {
   stats: PipelineStats
+  queues(): PipelineQueues
   /** Settles when every source has completed and everything accepted is stored. */
   done: Promise<void>
   /** Stops the sources and waits for the pipeline to drain. */
@@ -114,7 +151,7 @@ export interface Pipeline {
 
 export function startPipeline(deps: PipelineDeps): Pipeline {
   const { classifier, tracking, store, live, deadLetter, scheduler = asyncScheduler } = deps
-  const stats: PipelineStats = { received: 0, untracked: 0, scored: 0, stored: 0, engagementStored: 0, late: 0, duplicates: 0, unattributed: 0, deletions: 0, deleted: 0, purgeFailures: 0, purgesGivenUp: 0, deletionsIgnored: 0, alerts: 0 }
+  const stats: PipelineStats = { received: 0, untracked: 0, scored: 0, stored: 0, engagementStored: 0, late: 0, duplicates: 0, unattributed: 0, deletions: 0, deleted: 0, purgeFailures: 0, purgesGivenUp: 0, deletionsIgnored: 0, alerts: 0, liveSkipped: 0 }
   // Each table's sink: its one writer, asking the store what is new, spooling through outages.
   const storeSink = <T>(
     table: string,
@@ -146,9 +183,13 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
 
   // Connectable: every branch subscribes before the sources start, so a source that emits
   // synchronously is still read once, by all of them.
+  // The classifier is the slow stage: past a bound, new events wait on disk (backpressure).
+  const meter = new ClassifyMeter(deps.onClassified)
+  let stopping = false
   const events$ = connectable(
     merge(...deps.sources).pipe(
       takeUntil(stop$),
+      admit({ spill: deps.intake, queued: () => meter.queued, stopping: () => stopping, deadLetter, scheduler }),
       tap(() => stats.received++),
     ),
     { connector: () => new Subject<SourceEvent>(), resetOnDisconnect: false },
@@ -160,7 +201,7 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
     normalise(deadLetter),
     match(tracking, () => stats.untracked++, (id) => recentPosts.inThread(id)),
     relate(recentPosts),
-    classify(classifier, deadLetter, scheduler),
+    classify(classifier, deadLetter, scheduler, meter),
     triage(replyRules(tracking, deps.replies?.allMentions), recentPosts),
     tap(() => stats.scored++),
     // Deleted while it was being classified: it never reaches the store.
@@ -258,6 +299,11 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
       mergeMap((batch) => batch),
       bufferTime(LIVE_POSTS_MS, null, Number.POSITIVE_INFINITY, scheduler),
       filter((posts) => posts.length > 0),
+      map((posts) => {
+        const { kept, skipped } = newestPerBrand(posts, LIVE_POSTS_PER_BRAND)
+        stats.liveSkipped += skipped
+        return kept
+      }),
       tap((posts) => live.pushPosts(posts)),
     ),
     shown$.pipe(
@@ -278,8 +324,10 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
   events$.connect()
   return {
     stats,
+    queues: () => ({ classify: meter.queued, intakeFiles: deps.intake?.pending() ?? 0, intakeBytes: deps.intake?.bytes() ?? 0 }),
     done,
     async stop() {
+      stopping = true
       stop$.next()
       stop$.complete()
       await done

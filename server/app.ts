@@ -17,7 +17,7 @@ import { type AlertActions, alertRoutes } from './routes/alerts.ts'
 import { healthRoutes, type HealthInfo } from './routes/health.ts'
 import { type IngestOptions, ingestRoutes } from './routes/ingest.ts'
 import { metricsRoutes } from './routes/metrics.ts'
-import { observabilityRoutes } from './routes/observability.ts'
+import { observabilityRoutes, type Telemetry } from './routes/observability.ts'
 import { postRoutes } from './routes/posts.ts'
 import { responsivenessRoutes } from './routes/responsiveness.ts'
 import { teamRoutes } from './routes/teams.ts'
@@ -42,6 +42,8 @@ export interface ServerOptions {
   access?: AccessTokens
   /** Requests a minute per client, for the API and the page, and for the webhook; 0: no limit (default: none). */
   rateLimits?: { perMinute: number; ingestPerMinute: number }
+  /** The metrics fed as things happen (the classifier's latency); default: a registry of its own. */
+  telemetry?: Telemetry
   /** What acknowledges alerts (the running pipeline); without it POST /api/alerts/:id/acknowledge answers 503. */
   alerts?: AlertActions
 }
@@ -79,7 +81,7 @@ export async function buildServer(options: ServerOptions) {
     allowedOrigins: corsOrigins,
   })
   await app.register(healthRoutes, { store, info: options.health })
-  await app.register(observabilityRoutes, { store, info: options.health, clients: () => app.io.engine.clientsCount })
+  await app.register(observabilityRoutes, { store, info: options.health, view, clients: () => app.io.engine.clientsCount, ...(options.telemetry ? { telemetry: options.telemetry } : {}) })
   await app.register(aggregateRoutes, { store })
   await app.register(postRoutes, { store })
   await app.register(responsivenessRoutes, { store })

@@ -19,7 +19,9 @@ import { buildServer } from './app.ts'
 import { UnavailableError } from './errors.ts'
 import { listOf, loadConfig, routingOf } from './config.ts'
 import { buildSources } from './sources.ts'
-import { describeStore, openSpools, openStore } from './storage.ts'
+import { describeStore, openIntake, openSpools, openStore } from './storage.ts'
+import { Telemetry } from './routes/observability.ts'
+import { INGEST_BODY_LIMIT } from './routes/ingest.ts'
 import { WebhookSource } from '../pipelines/sources/webhook.ts'
 import { loadTracking } from './tracking.ts'
 
@@ -45,6 +47,8 @@ async function main(): Promise<void> {
   }
   // Batches that a crash or an outage left on disk drain first, before anything new is written.
   const spools = openSpools(config)
+  // New events that wait for a classifier that is behind; left by the last run, they go in first.
+  const intake = openIntake(config)
   const deadLetter = new DeadLetterFile(resolve(config.DATA_DIR, 'dead-letter.ndjson'))
   const classifier = await loadClassifier(config.SENTIMENT_MODEL)
   const view = new LiveView()
@@ -61,6 +65,11 @@ async function main(): Promise<void> {
     new Map([...routing.webhooks].map(([team, url]) => [team, new WebhookPoster(`${team}'s webhook`, url, deadLetter)])),
   )
   let stats = () => ({})
+  const telemetry = new Telemetry()
+  // The webhook refuses (503) before the disk where events wait for the classifier fills up:
+  // a sender can send again later, while a live stream's events would have to be dead-lettered.
+  const busy = () =>
+    intake && intake.bytes() > intake.maxBytes - 4 * INGEST_BODY_LIMIT ? `Undertow is behind: ${Math.round(intake.bytes() / 2 ** 20)} MiB of events wait for the classifier` : undefined
   // The server is up before the pipeline, and stays up after it: alerts are acknowledged only
   // while a pipeline runs to push and store the change.
   let acknowledge = (_id: string): Alert | null => {
@@ -73,7 +82,8 @@ async function main(): Promise<void> {
     routes: routing.routes,
     health: { classifier: classifier.name, sources: listOf(config.SOURCES), stats: () => stats() },
     logger: { level: config.LOG_LEVEL },
-    ...(webhook ? { ingest: { token: config.INGEST_TOKEN, source: webhook, deadLetter } } : {}),
+    ...(webhook ? { ingest: { token: config.INGEST_TOKEN, source: webhook, deadLetter, busy } } : {}),
+    telemetry,
     alerts: { acknowledge: (id) => acknowledge(id) },
     corsOrigins: listOf(config.CORS_ORIGINS),
     access: new AccessTokens(parseAuthTokens(config.AUTH_TOKENS).tokens),
@@ -89,11 +99,12 @@ async function main(): Promise<void> {
     .sort((a, b) => b.at.localeCompare(a.at))
     .filter((a, i, all) => all.findIndex((other) => other.brand === a.brand) === i)
   for (const alert of openAlerts.toReversed()) view.applyAlert(alert)
+  const sources = buildSources(config, { simulatorStart, simulatorPreroll: latest ? 0 : SIMULATOR_PREROLL_S, deadLetter, tracking, ...(webhook ? { webhook } : {}) })
   const pipeline = startPipeline({
     // On a fresh store, the simulated day starts before now: its first WARMUP_MINUTES (and a few
     // more) are replayed at once, so the risk baselines are warm when the story's launch and
     // backlash come, and the backlash can raise its alert. A restart resumes with stored baselines.
-    sources: buildSources(config, { simulatorStart, simulatorPreroll: latest ? 0 : SIMULATOR_PREROLL_S, deadLetter, tracking, ...(webhook ? { webhook } : {}) }),
+    sources: sources.map((s) => s.events$),
     classifier,
     tracking,
     store,
@@ -108,6 +119,8 @@ async function main(): Promise<void> {
     // Mentions still waiting for a reply, and the brand's own posts' conversations, go on too.
     ...(latest ? { conversations: await store.conversationSeed(Date.parse(latest) - WAITING_MS) } : {}),
     spools,
+    ...(intake ? { intake } : {}),
+    onClassified: (ms, posts) => telemetry.classified(ms, posts),
     replies: { allMentions: config.REPLY_ALL_MENTIONS, targetMs: config.REPLY_TARGET_MINUTES * 60_000 },
     // Within the graceful stop's deadline; what is left drains at the next start.
     drainOnStopMs: SHUTDOWN_TIMEOUT_MS / 2,
@@ -120,6 +133,8 @@ async function main(): Promise<void> {
   }
   stats = () => ({
     ...pipeline.stats,
+    queues: pipeline.queues(),
+    sources: Object.fromEntries(sources.flatMap((s) => (s.stats ? [[s.name, s.stats]] : []))),
     webhooks: webhooks.stats(),
     deadLetter: deadLetter.counts(),
     spool: Object.fromEntries(Object.entries(spools).map(([table, spool]) => [table, { batches: spool.pending(), bytes: spool.bytes() }])),

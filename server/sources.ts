@@ -7,17 +7,27 @@ import type { WebhookSource } from '../pipelines/sources/webhook.ts'
 import { resolve } from 'node:path'
 import type { DeadLetter } from '../pipelines/sinks/deadletter.ts'
 import { CursorFile } from '../pipelines/sources/cursor-file.ts'
-import { JETSTREAM_V1_URL, type JetstreamCursor, jetstreamSource } from '../pipelines/sources/jetstream.ts'
-import { type HackerNewsCursor, hackerNewsSource } from '../pipelines/sources/hackernews.ts'
-import { type MastodonCursor, mastodonSource } from '../pipelines/sources/mastodon.ts'
+import { JETSTREAM_V1_URL, type JetstreamCursor, jetstreamSource, newJetstreamStats } from '../pipelines/sources/jetstream.ts'
+import { type HackerNewsCursor, hackerNewsSource, newHackerNewsStats } from '../pipelines/sources/hackernews.ts'
+import { type MastodonCursor, mastodonSource, newMastodonStats } from '../pipelines/sources/mastodon.ts'
 import { type Config, listOf } from './config.ts'
 
 /**
  * `simulatorPreroll`: seconds of the simulated day that happened before `simulatorStart`, replayed
  * at once, with the story (launch, backlash) moved after them: baselines warm on a fresh store.
  */
-export function buildSources(config: Config, options: { simulatorStart: string; simulatorPreroll?: number; deadLetter: DeadLetter; tracking: readonly TrackedBrand[]; webhook?: WebhookSource }): Observable<SourceEvent>[] {
-  return listOf(config.SOURCES).map((name) => {
+/** A source's counters; `connected` says whether its remote service is reachable now (for /readyz). */
+export type SourceStats = { connected: boolean } & object
+
+export interface BuiltSource {
+  name: string
+  events$: Observable<SourceEvent>
+  /** The live connectors' counters; the simulator and the webhook have none (they are always there). */
+  stats?: SourceStats
+}
+
+export function buildSources(config: Config, options: { simulatorStart: string; simulatorPreroll?: number; deadLetter: DeadLetter; tracking: readonly TrackedBrand[]; webhook?: WebhookSource }): BuiltSource[] {
+  return listOf(config.SOURCES).map((name): BuiltSource => {
     switch (name) {
       case 'simulator': {
         // The first tracked brand and its two competitors (loadConfig, or loadTracking for a
@@ -26,25 +36,28 @@ export function buildSources(config: Config, options: { simulatorStart: string; 
         const preroll = options.simulatorPreroll ?? 0
         const day = launchDay({ brand: brand!.name, competitors: brand!.competitors.slice(0, 2) as [string, string], start: new Date(Date.parse(options.simulatorStart) - preroll * 1000).toISOString() })
         const scenario = { ...day, launchAt: day.launchAt + preroll, backlashAt: day.backlashAt + preroll }
-        return simulatorSource({ scenario, seed: config.SIM_SEED, speed: config.SIM_SPEED, ahead: preroll })
+        return { name, events$: simulatorSource({ scenario, seed: config.SIM_SEED, speed: config.SIM_SPEED, ahead: preroll }) }
       }
       case 'webhook':
         if (!options.webhook) throw new Error('SOURCES: the webhook source needs the server to feed it')
-        return options.webhook.events$
+        return { name, events$: options.webhook.events$ }
       case 'jetstream': {
         const version = config.JETSTREAM_VERSION === '2' ? 2 : 1
         // One cursor for both versions and every instance: it is a time, which they all read alike.
         const cursorFile = new CursorFile<JetstreamCursor>(resolve(config.DATA_DIR, 'cursors', 'jetstream.json'))
-        return jetstreamSource({ url: config.JETSTREAM_URL || JETSTREAM_V1_URL, version, dids: listOf(config.JETSTREAM_DIDS), deadLetter: options.deadLetter, cursorFile })
+        const stats = newJetstreamStats()
+        return { name, stats, events$: jetstreamSource({ url: config.JETSTREAM_URL || JETSTREAM_V1_URL, version, dids: listOf(config.JETSTREAM_DIDS), deadLetter: options.deadLetter, cursorFile, stats }) }
       }
       case 'mastodon': {
         const host = new URL(config.MASTODON_URL).host
         const cursorFile = new CursorFile<MastodonCursor>(resolve(config.DATA_DIR, 'cursors', `mastodon-${host}-${config.MASTODON_STREAM.replace(/[^\p{L}\p{N}_-]/gu, '_')}.json`))
-        return mastodonSource({ url: config.MASTODON_URL, token: config.MASTODON_TOKEN, stream: config.MASTODON_STREAM, deadLetter: options.deadLetter, cursorFile })
+        const stats = newMastodonStats()
+        return { name, stats, events$: mastodonSource({ url: config.MASTODON_URL, token: config.MASTODON_TOKEN, stream: config.MASTODON_STREAM, deadLetter: options.deadLetter, cursorFile, stats }) }
       }
       case 'hackernews': {
         const cursorFile = new CursorFile<HackerNewsCursor>(resolve(config.DATA_DIR, 'cursors', 'hackernews.json'))
-        return hackerNewsSource({ url: config.HN_API_URL, deadLetter: options.deadLetter, cursorFile })
+        const stats = newHackerNewsStats()
+        return { name, stats, events$: hackerNewsSource({ url: config.HN_API_URL, deadLetter: options.deadLetter, cursorFile, stats }) }
       }
       default:
         throw new Error(`SOURCES: "${name}" has no implementation`)

@@ -52,8 +52,10 @@ export interface HackerNewsStats {
   skipped: number
   errors: number
   lastError?: string
+  /** Whether the last poll reached the API (for /readyz). */
+  connected: boolean
 }
-export const newHackerNewsStats = (): HackerNewsStats => ({ polls: 0, items: 0, events: 0, duplicates: 0, malformed: 0, missing: 0, skipped: 0, errors: 0 })
+export const newHackerNewsStats = (): HackerNewsStats => ({ polls: 0, items: 0, events: 0, duplicates: 0, malformed: 0, missing: 0, skipped: 0, errors: 0, connected: false })
 
 export interface HackerNewsOptions {
   /** The API root, `https://hacker-news.firebaseio.com/v0` by default. */
@@ -225,11 +227,13 @@ export function hackerNewsSource(options: HackerNewsOptions): Observable<SourceE
       poll().then(
         () => {
           failures = 0
+          stats.connected = true
           if (!stopped) timer = setTimeout(loop, options.pollMs ?? POLL_MS)
         },
         (error: unknown) => {
           if (stopped) return
           stats.errors++
+          stats.connected = false
           stats.lastError = (error as Error).message
           // Items already read are kept (`last` moved over them); the next poll goes on from there.
           timer = setTimeout(loop, Math.min(backoff.maxMs, backoff.initialMs * 2 ** failures++))

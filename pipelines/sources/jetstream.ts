@@ -62,6 +62,8 @@ export interface JetstreamStats {
   /** The last v2 #info frame (OutdatedCursor, FutureCursor). */
   lastInfo?: string
   lastError?: string
+  /** Whether a connection is open now (for /readyz). */
+  connected: boolean
 }
 
 export interface JetstreamOptions {
@@ -78,7 +80,7 @@ export interface JetstreamOptions {
   stats?: JetstreamStats
 }
 
-export const newJetstreamStats = (): JetstreamStats => ({ connects: 0, frames: 0, events: 0, duplicates: 0, malformed: 0, serverErrors: 0 })
+export const newJetstreamStats = (): JetstreamStats => ({ connects: 0, frames: 0, events: 0, duplicates: 0, malformed: 0, serverErrors: 0, connected: false })
 
 /** The subscription URL for a cursor, with the filters each version names its own way. */
 export function subscribeUrl(options: Pick<JetstreamOptions, 'url' | 'version' | 'dids' | 'overlapMs'>, cursor: JetstreamCursor | undefined): string {
@@ -187,9 +189,15 @@ export function jetstreamSource(options: JetstreamOptions): Observable<SourceEve
       maxPayload: 4 * MAX_MESSAGE_BYTES,
       ...(options.pingMs ? { pingMs: options.pingMs } : {}),
       ...(options.backoff ? { backoff: options.backoff } : {}),
-      onOpen: () => stats.connects++,
+      onOpen: () => {
+        stats.connects++
+        stats.connected = true
+      },
       onFrame,
-      onClose: () => save(true),
+      onClose: () => {
+        stats.connected = false
+        save(true)
+      },
       onError: (message) => {
         stats.serverErrors++
         stats.lastError = message

@@ -66,8 +66,10 @@ export interface MastodonStats {
   rateLimited: number
   errors: number
   lastError?: string
+  /** Whether the stream is open now (for /readyz). */
+  connected: boolean
 }
-export const newMastodonStats = (): MastodonStats => ({ connects: 0, frames: 0, events: 0, duplicates: 0, malformed: 0, backfilled: 0, backfillFailures: 0, rateLimited: 0, errors: 0 })
+export const newMastodonStats = (): MastodonStats => ({ connects: 0, frames: 0, events: 0, duplicates: 0, malformed: 0, backfilled: 0, backfillFailures: 0, rateLimited: 0, errors: 0, connected: false })
 
 export interface MastodonOptions {
   /** The instance, e.g. https://mastodon.social. */
@@ -287,10 +289,14 @@ export function mastodonSource(options: MastodonOptions): Observable<SourceEvent
       ...(options.backoff ? { backoff: options.backoff } : {}),
       onOpen: () => {
         stats.connects++
+        stats.connected = true
         startFill()
       },
       onFrame,
-      onClose: () => save(true),
+      onClose: () => {
+        stats.connected = false
+        save(true)
+      },
       onError: (message) => {
         stats.errors++
         stats.lastError = message

@@ -15,9 +15,11 @@ export interface IngestOptions {
   token: string
   source: WebhookSource
   deadLetter: DeadLetter
+  /** Why new posts cannot be taken now (the classifier is far behind and its disk nearly full), or undefined. */
+  busy?: () => string | undefined
 }
 
-export const ingestRoutes: FastifyPluginAsync<IngestOptions> = async (app, { token, source, deadLetter }) => {
+export const ingestRoutes: FastifyPluginAsync<IngestOptions> = async (app, { token, source, deadLetter, busy }) => {
   // Both formats arrive as text and are read a post at a time (pipelines/sources/webhook.ts).
   app.removeContentTypeParser('application/json')
   app.addContentTypeParser(['application/json', 'application/x-ndjson'], { parseAs: 'string', bodyLimit: INGEST_BODY_LIMIT }, (_request, body, done) => done(null, body))
@@ -29,6 +31,9 @@ export const ingestRoutes: FastifyPluginAsync<IngestOptions> = async (app, { tok
       return reply.status(401).send(errorBody(ERROR_CODES.UNAUTHORIZED, 'POST /api/ingest needs the ingest token: Authorization: Bearer <INGEST_TOKEN>'))
     }
     if (!source.open) return reply.status(503).send(errorBody(ERROR_CODES.UNAVAILABLE, 'Undertow is shutting down; send again in a moment'))
+    // Refused before anything is read: the sender keeps the posts and sends them again.
+    const behind = busy?.()
+    if (behind) return reply.status(503).header('retry-after', '30').send(errorBody(ERROR_CODES.UNAVAILABLE, `${behind}; send again in 30 s`))
     const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()
     const format = type === 'application/x-ndjson' ? 'ndjson' : type === 'application/json' ? 'json' : undefined
     if (!format) return reply.status(415).send(errorBody(ERROR_CODES.UNSUPPORTED_MEDIA_TYPE, `Content-Type ${JSON.stringify(type)}: send application/json or application/x-ndjson`))

@@ -1,20 +1,49 @@
 // GET /metrics: Prometheus text format (prom-client), read at scrape time from the same figures as
 // /healthz: the pipeline's events by what became of them, dead letters by stage, the spool by
 // table, outbound webhooks, connected walls, and the process (CPU, memory, event-loop lag).
-// GET /readyz: 200 once the store answers and the pipeline runs; 503 with what is missing before
-// that (a load balancer sends no traffic to an instance still loading or cut off from its store).
+// The queues (in front of the classifier, on disk), the classifier's batch latency, and alerts.
+// GET /readyz: 200 once the store answers, the model is loaded, the pipeline runs and every live
+// source is connected; 503 with what is missing (a load balancer sends no traffic to an instance
+// still loading, or cut off from its store or its streams).
 import type { FastifyPluginAsync } from 'fastify'
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client'
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { LiveView } from '../../pipelines/sinks/socketio.ts'
 import type { Store } from '../../pipelines/store/store.ts'
 import type { HealthInfo } from './health.ts'
+
+/** The metrics fed as things happen (the rest are read at scrape time); main.ts hands `classified` to the pipeline. */
+export class Telemetry {
+  readonly registry = new Registry()
+  private readonly batchSeconds = new Histogram({
+    name: 'undertow_classifier_batch_seconds',
+    help: 'How long the classifier took per batch of posts (up to 256)',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  })
+  private readonly postSeconds = new Histogram({
+    name: 'undertow_classifier_post_seconds',
+    help: 'The classifier\'s time per post (a batch\'s time over its posts)',
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05],
+    registers: [this.registry],
+  })
+
+  classified(ms: number, posts: number): void {
+    this.batchSeconds.observe(ms / 1000)
+    if (posts > 0) this.postSeconds.observe(ms / 1000 / posts)
+  }
+}
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 const numbers = (v: unknown) => (isRecord(v) ? Object.entries(v).filter((e): e is [string, number] => typeof e[1] === 'number') : [])
 
-export const observabilityRoutes: FastifyPluginAsync<{ store: Store; info: HealthInfo; clients: () => number }> = async (app, { store, info, clients }) => {
-  const registry = new Registry()
+export const observabilityRoutes: FastifyPluginAsync<{ store: Store; info: HealthInfo; view: LiveView; clients: () => number; telemetry?: Telemetry }> = async (app, { store, info, view, clients, telemetry = new Telemetry() }) => {
+  const { registry } = telemetry
   collectDefaultMetrics({ register: registry, prefix: 'undertow_' })
   const stats = () => info.stats() as Record<string, unknown>
+  const sourceStats = () => {
+    const sources = stats().sources
+    return isRecord(sources) ? (Object.fromEntries(Object.entries(sources).filter(([, s]) => isRecord(s))) as Record<string, { connected?: unknown; lastError?: unknown }>) : {}
+  }
   const registers = [registry]
 
   new Counter({
@@ -71,12 +100,61 @@ export const observabilityRoutes: FastifyPluginAsync<{ store: Store; info: Healt
     },
   })
 
+  new Gauge({
+    name: 'undertow_queue_depth',
+    help: 'What waits now: posts in front of the classifier (classify), files of events waiting on disk for it (intake_files)',
+    labelNames: ['queue'],
+    registers,
+    collect() {
+      this.reset()
+      const queues = stats().queues
+      if (isRecord(queues)) {
+        if (typeof queues.classify === 'number') this.set({ queue: 'classify' }, queues.classify)
+        if (typeof queues.intakeFiles === 'number') this.set({ queue: 'intake_files' }, queues.intakeFiles)
+      }
+    },
+  })
+  new Gauge({
+    name: 'undertow_intake_bytes',
+    help: 'Bytes of events waiting on disk for the classifier',
+    registers,
+    collect() {
+      const queues = stats().queues
+      this.set(isRecord(queues) && typeof queues.intakeBytes === 'number' ? queues.intakeBytes : 0)
+    },
+  })
+  new Gauge({
+    name: 'undertow_alerts',
+    help: 'Backlash alerts now, by state (open, acknowledged) and severity; resolved ones are not counted',
+    labelNames: ['state', 'severity'],
+    registers,
+    collect() {
+      this.reset()
+      for (const state of ['open', 'acknowledged'] as const) for (const severity of ['warning', 'critical'] as const) this.set({ state, severity }, 0)
+      for (const alert of view.recentAlerts()) if (alert.state !== 'resolved') this.inc({ state: alert.state, severity: alert.severity })
+    },
+  })
+  new Gauge({
+    name: 'undertow_source_connected',
+    help: 'Whether each live source (jetstream, mastodon, hackernews) reaches its service now (1) or not (0)',
+    labelNames: ['source'],
+    registers,
+    collect() {
+      this.reset()
+      for (const [source, s] of Object.entries(sourceStats())) this.set({ source }, s.connected ? 1 : 0)
+    },
+  })
+
   app.get('/metrics', async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()))
 
   app.get('/readyz', async (_request, reply) => {
     const storeUp = await store.ping()
     const running = typeof stats().received === 'number'
-    const missing = [...(storeUp ? [] : ['the store does not answer']), ...(running ? [] : ['the pipeline has not started'])]
+    const offline = Object.entries(sourceStats())
+      .filter(([, s]) => s.connected !== true)
+      .map(([name, s]) => `source ${name} is not connected${typeof s.lastError === 'string' ? ` (${s.lastError})` : ''}`)
+    // The model loads before the server starts: a server that answers has its classifier.
+    const missing = [...(storeUp ? [] : ['the store does not answer']), ...(running ? [] : ['the pipeline has not started']), ...offline]
     return reply.status(missing.length === 0 ? 200 : 503).send({ ready: missing.length === 0, classifier: info.classifier, ...(missing.length ? { missing } : {}) })
   })
 }

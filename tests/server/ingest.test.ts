@@ -18,6 +18,8 @@ const source = new WebhookSource()
 const deadLetter = new MemoryDeadLetter()
 let app: Awaited<ReturnType<typeof buildServer>>
 let pipeline: Pipeline
+/** Why the app is behind, when a test says so (the classifier's disk nearly full). */
+let behind: string | undefined
 
 const post = (n: number, over: Partial<Post> = {}): Post => ({
   id: `webhook:${n}`,
@@ -34,7 +36,7 @@ const post = (n: number, over: Partial<Post> = {}): Post => ({
 })
 
 beforeAll(async () => {
-  app = await buildServer({ store, view: new LiveView(), tracking, health: { classifier: 'vader-lexicon', sources: ['webhook'], stats: () => ({}) }, ingest: { token: TOKEN, source, deadLetter } })
+  app = await buildServer({ store, view: new LiveView(), tracking, health: { classifier: 'vader-lexicon', sources: ['webhook'], stats: () => ({}) }, ingest: { token: TOKEN, source, deadLetter, busy: () => behind } })
   pipeline = startPipeline({ sources: [source.events$], classifier: new LexiconClassifier(), tracking, store, live: new RecordingLive(), deadLetter })
 })
 afterAll(async () => {
@@ -97,6 +99,22 @@ describe('POST /api/ingest', () => {
 
   it('keeps the default JSON parsing of the other routes', async () => {
     expect((await app.inject('/api/aggregates')).statusCode).toBe(200)
+  })
+
+  it('refuses, before reading anything, while Undertow is far behind: 503 with Retry-After, nothing accepted', async () => {
+    const receivedBefore = pipeline.stats.received
+    behind = 'Undertow is behind: 1020 MiB of events wait for the classifier'
+    try {
+      const res = await ingest(JSON.stringify(post(900)))
+      expect(res.statusCode).toBe(503)
+      expect(res.headers['retry-after']).toBe('30')
+      expect(res.json()).toEqual({ error: { code: 'unavailable', message: `${behind}; send again in 30 s` } })
+    } finally {
+      behind = undefined
+    }
+    await new Promise((r) => setTimeout(r, 200))
+    expect(pipeline.stats.received).toBe(receivedBefore)
+    expect((await ingest(JSON.stringify(post(901)))).statusCode).toBe(202)
   })
 
   it('refuses posts once the source is closed (shutting down) instead of losing them', async () => {

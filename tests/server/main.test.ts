@@ -83,6 +83,10 @@ describe('main', () => {
       expect(metrics).toMatch(/^# TYPE undertow_dead_letters_total counter$/m)
       expect(metrics).toMatch(/^undertow_spool_batches\{table="posts"\} 0$/m)
       expect(metrics).toMatch(/^undertow_process_resident_memory_bytes \d+/m)
+      expect(metrics).toMatch(/^undertow_queue_depth\{queue="classify"\} 0$/m)
+      expect(metrics).toMatch(/^undertow_queue_depth\{queue="intake_files"\} 0$/m)
+      expect(metrics).toMatch(/^undertow_classifier_batch_seconds_count [1-9]/m)
+      expect(metrics).toMatch(/^undertow_alerts\{state="open",severity="critical"\} 0$/m)
       expect(await (await fetch(`${url}/readyz`)).json()).toEqual({ ready: true, classifier: 'vader-lexicon' })
       app.child.kill('SIGTERM')
       expect(await stopped(app.child)).toBe(0)
@@ -110,6 +114,16 @@ describe('main', () => {
       expect(Number(fake.queries.at(-1)!.get('cursor'))).toBeGreaterThanOrEqual(fake.log[0]!.timeUs)
       const page = (await (await fetch(`${await app.url()}/api/posts?source=jetstream`)).json()) as { posts: { id: string; engagement: { likes: number } }[] }
       expect(page.posts.find((p) => p.id === `jetstream:${first}`)?.engagement.likes).toBe(1)
+      // Ready while the stream is connected; not while it cannot be, and /readyz says which.
+      const url = await app.url()
+      expect(await (await fetch(`${url}/readyz`)).json()).toEqual({ ready: true, classifier: 'vader-lexicon' })
+      expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/^undertow_source_connected\{source="jetstream"\} 1$/m)
+      fake.dropAll()
+      fake.refuse = true
+      await expect.poll(async () => (await fetch(`${url}/readyz`)).status, { timeout: 10_000 }).toBe(503)
+      expect(await (await fetch(`${url}/readyz`)).json()).toEqual({ ready: false, classifier: 'vader-lexicon', missing: [expect.stringMatching(/^source jetstream is not connected/)] })
+      fake.refuse = false
+      await expect.poll(async () => (await fetch(`${url}/readyz`)).status, { timeout: 10_000 }).toBe(200)
     })
   })
 

@@ -58,9 +58,15 @@ export class FakeJetstream {
   // Near the real clock, as Jetstream's is: retention and live windows judge times against it.
   private clockUs = Date.now() * 1000
   private nextRkey = 0
+  /** While true, every subscription is refused (503), as an instance that is down. */
+  refuse = false
 
   async start(): Promise<this> {
     this.http.on('upgrade', (req, socket, head) => {
+      if (this.refuse) {
+        socket.end('HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n')
+        return
+      }
       const refusal = this.refusal(req)
       if (refusal) {
         socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(refusal)}\r\n\r\n${refusal}`)
