@@ -29,13 +29,13 @@ import { DEFAULT_ROUTES, route, type Routes } from './transforms/route.ts'
 import { triage } from './transforms/triage.ts'
 
 /** How often new posts are pushed to the walls' tickers. */
-export const LIVE_POSTS_MS = 500
+export const LIVE_POSTS_MS = 250
 /**
- * Most posts of one brand pushed to the walls a push (the newest): 50 a second, more than a ticker
+ * Most posts of one brand pushed to the walls a push (the newest): 48 a second, more than a ticker
  * can show or anyone read. At 2,000 posts a second, every wall would otherwise be sent megabytes a
  * second it cannot show; the counts, metrics and alerts take every post, and the store has them all.
  */
-export const LIVE_POSTS_PER_BRAND = 25
+export const LIVE_POSTS_PER_BRAND = 12
 
 /** The newest `perBrand` posts of each brand (by its first), in arrival order; the number left out. */
 export function newestPerBrand(posts: readonly ScoredPost[], perBrand: number): { kept: ScoredPost[]; skipped: number } {

@@ -50,7 +50,7 @@ async function main(): Promise<void> {
   // New events that wait for a classifier that is behind; left by the last run, they go in first.
   const intake = openIntake(config)
   const deadLetter = new DeadLetterFile(resolve(config.DATA_DIR, 'dead-letter.ndjson'))
-  const classifier = await loadClassifier(config.SENTIMENT_MODEL)
+  const classifier = await loadClassifier(config.SENTIMENT_MODEL, { thread: true })
   const view = new LiveView()
 
   // Simulated time runs ahead of the clock (SIM_SPEED); a restarted simulator resumes after the

@@ -17,7 +17,6 @@
 // Baseline, measured in the same run before the server starts: the classifier alone on the same
 // texts in this process (posts/s, batches of 256): the model's own ceiling on this machine. The
 // ratio of the server's sustained rate to it says how much of the model's speed the whole path keeps.
-import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { io, type Socket } from 'socket.io-client'
 import { request } from 'undici'
@@ -35,6 +34,9 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '15' },
     every: { type: 'string', default: '10' },
     model: { type: 'string', default: '' },
+    // A server already running (SOURCES with webhook, this INGEST_TOKEN, rate limits off), instead of one started here.
+    url: { type: 'string' },
+    token: { type: 'string', default: 'bench-load-token-0123456789' },
   },
 })
 const RATE = Number(args.rate)
@@ -42,7 +44,7 @@ const CLIENTS = Number(args.clients)
 const SECONDS = Number(args.seconds)
 const WARMUP = Number(args.warmup)
 const EVERY = Number(args.every)
-const TOKEN = 'bench-load-token-0123456789'
+const TOKEN = args.token
 const TICK_MS = 50
 const PROBES_PER_S = 4
 
@@ -67,15 +69,12 @@ const post = (id: string, text: string, at: number) =>
     terms: [],
   })
 
-/** The server process's resident memory (bytes) and CPU time (seconds), from /proc. */
-function processUse(pid: number): { rss: number; cpuS: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-  const rss = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
-  const ticks = Number(fields[11]) + Number(fields[12])
-  return { rss, cpuS: ticks / 100 }
+/** From the server's /metrics: posts stored so far, its resident memory (bytes) and CPU time (seconds). */
+async function scrape(url: string): Promise<{ stored: number; rss: number; cpuS: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text()
+  const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? Number.NaN)
+  return { stored: value(/^undertow_pipeline_events_total\{outcome="stored"\} (\d+)/m), rss: value(/^undertow_process_resident_memory_bytes (\S+)/m), cpuS: value(/^undertow_process_cpu_seconds_total (\S+)/m) }
 }
-const stored = async (url: string) => Number(/^undertow_pipeline_events_total\{outcome="stored"\} (\d+)/m.exec(await (await fetch(`${url}/metrics`)).text())?.[1] ?? 0)
 
 // Baseline: the model alone.
 const classifier = await loadClassifier(args.model)
@@ -90,18 +89,11 @@ const modelRate = median(rounds)
 console.log(`baseline: ${classifier.name} alone in this process, batches of 256: ${fmt(modelRate, 0)} posts/s (median of ${rounds.length})`)
 
 const dir = tmpDir('bench-load')
-const server = startMain({
-  DATA_DIR: dir.path,
-  SOURCES: 'webhook',
-  INGEST_TOKEN: TOKEN,
-  SENTIMENT_MODEL: args.model,
-  LOG_LEVEL: 'warn',
-  INGEST_RATE_LIMIT_PER_MINUTE: '0',
-  RATE_LIMIT_PER_MINUTE: '0',
-})
-const url = await server.url
-const pid = server.child.pid!
-console.log(`server: ${url} (pid ${pid}); ${CLIENTS} walls, ${fmt(RATE, 0)} posts/s offered for ${SECONDS} s after ${WARMUP} s of warm-up`)
+const server = args.url
+  ? undefined
+  : startMain({ DATA_DIR: dir.path, SOURCES: 'webhook', INGEST_TOKEN: TOKEN, SENTIMENT_MODEL: args.model, LOG_LEVEL: 'warn', INGEST_RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_PER_MINUTE: '0' })
+const url = args.url ?? (await server!.url)
+console.log(`server: ${url}; ${CLIENTS} walls, ${fmt(RATE, 0)} posts/s offered for ${SECONDS} s after ${WARMUP} s of warm-up`)
 
 // The walls.
 const sentAt = new Map<string, number>()
@@ -160,14 +152,14 @@ const sender = setInterval(() => {
 }, TICK_MS)
 
 const samples: { at: number; stored: number; storedRate: number; pushedRate: number; p50: number; p99: number; rssMb: number; cpu: number }[] = []
-let last = { t: performance.now(), stored: await stored(url), use: processUse(pid), pushed: 0 }
+let last = { t: performance.now(), ...(await scrape(url)), pushed: 0 }
 /** Where the warm-up ended: the last sample within it. */
 let warm = { at: 0, stored: last.stored }
 const window: number[] = []
 console.log('\n   s   stored/s  pushed/s to a wall   p50 ms   p99 ms   RSS MiB   CPU %   in flight')
 for (let s = EVERY; s <= WARMUP + SECONDS; s += EVERY) {
   await new Promise((r) => setTimeout(r, Math.max(0, started + s * 1000 - performance.now())))
-  const now = { t: performance.now(), stored: await stored(url), use: processUse(pid), pushed: pushedToOne }
+  const now = { t: performance.now(), ...(await scrape(url)), pushed: pushedToOne }
   const dt = (now.t - last.t) / 1000
   const sample = {
     at: s,
@@ -176,8 +168,8 @@ for (let s = EVERY; s <= WARMUP + SECONDS; s += EVERY) {
     pushedRate: (now.pushed - last.pushed) / dt,
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
-    rssMb: now.use.rss / 2 ** 20,
-    cpu: ((now.use.cpuS - last.use.cpuS) / dt) * 100,
+    rssMb: now.rss / 2 ** 20,
+    cpu: ((now.cpuS - last.cpuS) / dt) * 100,
   }
   if (s > WARMUP) window.push(...latencies)
   else warm = { at: s, stored: now.stored }
@@ -202,7 +194,9 @@ server RSS        median ${fmt(median(rss), 0)} MiB, max ${fmt(Math.max(...rss),
 server CPU        median ${fmt(median(measured.map((s) => s.cpu)), 0)} % (of one core; 200 % is both)`)
 
 for (const wall of walls) wall.close()
-server.child.kill('SIGTERM')
-await exited(server.child)
+if (server) {
+  server.child.kill('SIGTERM')
+  await exited(server.child)
+}
 dir.remove()
 process.exit(0)

@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { emojiValence, withEmoji } from '../../models/emoji.ts'
 import { isMixed, MIXED_PROBABILITY, normalisedEntropy, UNCERTAIN_ENTROPY } from '../../models/middle.ts'
 import { DEFAULT_MODEL, prepare, TransformersClassifier } from '../../models/transformers.ts'
+import { WorkerClassifier } from '../../models/worker.ts'
 import vader from 'vader-sentiment'
 import { mayHoldBothPolarities } from '../../models/vader-cue.ts'
 import { postsOf, simulated } from '../support/fixtures.ts'
@@ -101,6 +102,25 @@ describe('the shipped sentiment model', () => {
   // (A hub id is not tried here: that would reach for the internet, which tests never do.)
   it('refuses a folder that holds no model, naming it', async () => {
     await expect(TransformersClassifier.load('tests/models')).rejects.toThrow('SENTIMENT_MODEL="tests/models": cannot load it as a model folder')
+  })
+})
+
+describe('the model on its own thread, as the server runs it', () => {
+  it('scores as the model does in this thread, batch for batch, and names a model that cannot load', async () => {
+    const threaded = await WorkerClassifier.load(DEFAULT_MODEL)
+    try {
+      const texts = postsOf(simulated(10 * 60)).slice(0, 300).map((p) => p.text)
+      expect(threaded.name).toBe(model.name)
+      const [there, here] = await Promise.all([threaded.classify(texts), model.classify(texts)])
+      expect(there).toEqual(here)
+      // Batches asked at once come back each to its caller.
+      const halves = await Promise.all([threaded.classify(texts.slice(0, 150)), threaded.classify(texts.slice(150))])
+      expect(halves.flat().map((r) => r.label)).toEqual(here.map((r) => r.label))
+      expect(await threaded.classify([])).toEqual([])
+    } finally {
+      await threaded.close()
+    }
+    await expect(WorkerClassifier.load('tests/models')).rejects.toThrow('SENTIMENT_MODEL="tests/models": cannot load it as a model folder')
   })
 })
 
