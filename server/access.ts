@@ -78,8 +78,21 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * The route a request matched (its pattern, as registered), or '' when none did. Decisions go by
+ * this, never by the URL's text: the router decodes (`/%61pi/posts` is `/api/posts`) and takes a
+ * full URL in the request line (`GET http://x/api/posts`), so text would let those past.
+ */
+export const routeOf = (request: FastifyRequest) => request.routeOptions.url ?? ''
+
 /** What needs a token: the API (the webhook has its own) and the Prometheus metrics. */
-const guarded = (path: string) => (path.startsWith('/api/') && path !== '/api/ingest' && path !== '/api/session') || path === '/metrics'
+const guarded = (route: string) => (route.startsWith('/api/') && route !== '/api/ingest' && route !== '/api/session') || route === '/metrics'
+
+/** The key a caller is counted under by the rate limits: its token (hashed) when it is a valid one, else its address. */
+export function callerKey(request: FastifyRequest, tokens: AccessTokens): string {
+  const token = tokens.enabled && request.role ? tokenOf(request.headers, request.cookies) : undefined
+  return token ? `token:${digest(token).toString('hex').slice(0, 32)}` : `ip:${request.ip}`
+}
 const reads = new Set(['GET', 'HEAD'])
 
 export const accessPlugin = fp<{ tokens: AccessTokens }>(
@@ -94,8 +107,8 @@ export const accessPlugin = fp<{ tokens: AccessTokens }>(
       request.role = roleOf(request)
     })
     app.addHook('preParsing', async (request, reply) => {
-      const path = request.url.split('?')[0]!
-      if (!guarded(path)) return
+      if (!guarded(routeOf(request))) return
+      const path = routeOf(request)
       if (!request.role) return reply.status(401).send(errorBody(ERROR_CODES.UNAUTHORIZED, `${request.method} ${path} needs an access token: Authorization: Bearer <token> (AUTH_TOKENS)`))
       if (request.role !== 'admin' && !reads.has(request.method)) return reply.status(403).send(errorBody(ERROR_CODES.FORBIDDEN, `${request.method} ${path} needs an admin token; this one is a viewer's`))
     })

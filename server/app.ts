@@ -3,12 +3,12 @@
 import cors from '@fastify/cors'
 import helmet from '@fastify/helmet'
 import rateLimit from '@fastify/rate-limit'
-import Fastify, { type FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { TrackedBrand } from '../pipelines/schema.ts'
 import type { LiveView } from '../pipelines/sinks/socketio.ts'
 import type { Store } from '../pipelines/store/store.ts'
-import { accessPlugin, AccessTokens, handshakeRole } from './access.ts'
+import { accessPlugin, AccessTokens, callerKey, handshakeRole, routeOf } from './access.ts'
 import { installErrorHandlers } from './errors.ts'
 import { clientPlugin } from './plugins/client.ts'
 import { socketIoPlugin } from './plugins/socketio.ts'
@@ -63,14 +63,13 @@ export async function buildServer(options: ServerOptions) {
   // After the caller is known (a token counts as one client wherever it comes from), before the
   // access guard (guessing tokens is limited too). Probes are never limited.
   const limits = options.rateLimits ?? { perMinute: 0, ingestPerMinute: 0 }
-  const isIngest = (url: string) => url.split('?')[0] === '/api/ingest'
-  const limitOf = (url: string) => (isIngest(url) ? limits.ingestPerMinute : limits.perMinute)
+  const limitOf = (request: FastifyRequest) => (routeOf(request) === '/api/ingest' ? limits.ingestPerMinute : limits.perMinute)
   await app.register(rateLimit, {
     global: true,
     timeWindow: 60_000,
-    max: (request) => limitOf(request.url),
-    allowList: (request) => limitOf(request.url) === 0 || ['/healthz', '/readyz'].includes(request.url.split('?')[0]!),
-    keyGenerator: (request) => (request.role && access.enabled ? `token:${request.role}:${request.headers.authorization ?? request.cookies.undertow_token}` : `ip:${request.ip}`),
+    max: (request) => limitOf(request),
+    allowList: (request) => limitOf(request) === 0 || ['/healthz', '/readyz'].includes(routeOf(request)),
+    keyGenerator: (request) => callerKey(request, access),
     errorResponseBuilder: (_request, context) => Object.assign(new Error(`Too many requests: at most ${context.max} a minute; try again in ${context.after}`), { statusCode: 429 }),
   })
   await app.register(socketIoPlugin, {

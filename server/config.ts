@@ -35,6 +35,7 @@ export const ConfigSchema = Type.Object(
     MASTODON_TOKEN: Type.String({ default: '', description: 'Mastodon: an access token of an account on that instance (Settings, Development, New application, scope `read`); streaming needs one since Mastodon 4.2.' }),
     MASTODON_STREAM: Type.String({ default: 'public', description: 'Mastodon: `public`, `public:local`, `hashtag:<tag>` or `hashtag:local:<tag>`.' }),
     HN_API_URL: Type.String({ default: 'https://hacker-news.firebaseio.com/v0', pattern: '^https?://.+$', description: 'Hacker News (`SOURCES` with `hackernews`): the v0 API root; new stories and comments are polled every 5 seconds.' }),
+    SOURCE_DOWN_GRACE_S: Type.Integer({ minimum: 0, maximum: 3_600, default: 30, description: 'Seconds a live source (Jetstream, Mastodon, Hacker News) may be disconnected, reconnecting, before `/readyz` answers 503; at start, how long it has to connect.' }),
     SIM_SPEED: Type.Number({ exclusiveMinimum: 0, maximum: 100_000, default: 10, description: 'Simulator: simulated seconds per real second.' }),
     SIM_SEED: Type.Integer({ default: 42, description: 'Simulator: random seed; the same seed gives the same posts.' }),
     BRANDS_FILE: Type.String({ default: '', description: 'The tracking file (YAML or JSON): brands, their keywords, own accounts per network and competitors; see `docs/brands.example.yaml`. Empty: BRAND and COMPETITORS name them.' }),
@@ -46,6 +47,7 @@ export const ConfigSchema = Type.Object(
     TEAM_WEBHOOKS: Type.String({ default: '', description: 'Routing: comma-separated `team=URL`; each team\'s routed posts are posted there as they arrive (JSON with `text`, `team`, `posts`).' }),
     ALERT_WEBHOOK_URL: Type.String({ default: '', pattern: '^(https?://.+)?$', description: 'Backlash alerts (raised, escalated, resolved) are posted here as Slack-compatible JSON (`text`, `blocks`, and the `alert`). Empty: none.' }),
     SENTIMENT_MODEL: Type.String({ default: '', description: 'Classifier: empty for the bundled model (models/sentiment), `lexicon` for VADER, or a model folder or Hugging Face hub id.' }),
+    SENTIMENT_THREADS: Type.Integer({ minimum: 0, maximum: 64, default: 1, description: 'Classifier: ONNX Runtime threads per batch, on the classifier\'s own thread beside the server\'s; 0 lets ONNX Runtime choose (all cores, spinning between batches).' }),
     LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       default: 'info',
       description: 'Log level (pino).',

@@ -2,6 +2,7 @@
 // server, and on SIGINT/SIGTERM stop the sources, flush everything to the store, then exit.
 import { resolve } from 'node:path'
 import { loadClassifier } from '../models/load.ts'
+import { WorkerClassifier } from '../models/worker.ts'
 import { startPipeline } from '../pipelines/pipeline.ts'
 import { DeadLetterFile } from '../pipelines/sinks/deadletter.ts'
 import { fanOut } from '../pipelines/sinks/fan-out.ts'
@@ -50,7 +51,7 @@ async function main(): Promise<void> {
   // New events that wait for a classifier that is behind; left by the last run, they go in first.
   const intake = openIntake(config)
   const deadLetter = new DeadLetterFile(resolve(config.DATA_DIR, 'dead-letter.ndjson'))
-  const classifier = await loadClassifier(config.SENTIMENT_MODEL, { thread: true })
+  const classifier = await loadClassifier(config.SENTIMENT_MODEL, { thread: true, threads: config.SENTIMENT_THREADS })
   const view = new LiveView()
 
   // Simulated time runs ahead of the clock (SIM_SPEED); a restarted simulator resumes after the
@@ -68,8 +69,9 @@ async function main(): Promise<void> {
   const telemetry = new Telemetry()
   // The webhook refuses (503) before the disk where events wait for the classifier fills up:
   // a sender can send again later, while a live stream's events would have to be dead-lettered.
-  const busy = () =>
-    intake && intake.bytes() > intake.maxBytes - 4 * INGEST_BODY_LIMIT ? `Undertow is behind: ${Math.round(intake.bytes() / 2 ** 20)} MiB of events wait for the classifier` : undefined
+  // Room is kept for the requests already on their way (four of the largest), or a tenth of a small disk.
+  const busyAbove = intake ? Math.max(0.9 * intake.maxBytes, intake.maxBytes - 4 * INGEST_BODY_LIMIT) : Number.POSITIVE_INFINITY
+  const busy = () => (intake && intake.bytes() > busyAbove ? `Undertow is behind: ${Math.round(intake.bytes() / 2 ** 20)} MiB of events wait for the classifier` : undefined)
   // The server is up before the pipeline, and stays up after it: alerts are acknowledged only
   // while a pipeline runs to push and store the change.
   let acknowledge = (_id: string): Alert | null => {
@@ -80,7 +82,7 @@ async function main(): Promise<void> {
     view,
     tracking,
     routes: routing.routes,
-    health: { classifier: classifier.name, sources: listOf(config.SOURCES), stats: () => stats() },
+    health: { classifier: classifier.name, classifierReady: () => !(classifier instanceof WorkerClassifier) || classifier.ready, sources: listOf(config.SOURCES), sourceGraceMs: config.SOURCE_DOWN_GRACE_S * 1000, stats: () => stats() },
     logger: { level: config.LOG_LEVEL },
     ...(webhook ? { ingest: { token: config.INGEST_TOKEN, source: webhook, deadLetter, busy } } : {}),
     telemetry,

@@ -16,8 +16,8 @@ import { type Config, listOf } from './config.ts'
  * `simulatorPreroll`: seconds of the simulated day that happened before `simulatorStart`, replayed
  * at once, with the story (launch, backlash) moved after them: baselines warm on a fresh store.
  */
-/** A source's counters; `connected` says whether its remote service is reachable now (for /readyz). */
-export type SourceStats = { connected: boolean } & object
+/** A source's counters; `connected` says whether its remote service is reachable now, `since` since when (for /readyz). */
+export type SourceStats = { connected: boolean; since: number } & object
 
 export interface BuiltSource {
   name: string

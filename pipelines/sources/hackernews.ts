@@ -52,10 +52,11 @@ export interface HackerNewsStats {
   skipped: number
   errors: number
   lastError?: string
-  /** Whether the last poll reached the API (for /readyz). */
+  /** Whether the last poll reached the API, and since when that holds (epoch ms; for /readyz). */
   connected: boolean
+  since: number
 }
-export const newHackerNewsStats = (): HackerNewsStats => ({ polls: 0, items: 0, events: 0, duplicates: 0, malformed: 0, missing: 0, skipped: 0, errors: 0, connected: false })
+export const newHackerNewsStats = (): HackerNewsStats => ({ polls: 0, items: 0, events: 0, duplicates: 0, malformed: 0, missing: 0, skipped: 0, errors: 0, connected: false, since: Date.now() })
 
 export interface HackerNewsOptions {
   /** The API root, `https://hacker-news.firebaseio.com/v0` by default. */
@@ -227,12 +228,14 @@ export function hackerNewsSource(options: HackerNewsOptions): Observable<SourceE
       poll().then(
         () => {
           failures = 0
+          if (!stats.connected) stats.since = Date.now()
           stats.connected = true
           if (!stopped) timer = setTimeout(loop, options.pollMs ?? POLL_MS)
         },
         (error: unknown) => {
           if (stopped) return
           stats.errors++
+          if (stats.connected) stats.since = Date.now()
           stats.connected = false
           stats.lastError = (error as Error).message
           // Items already read are kept (`last` moved over them); the next poll goes on from there.

@@ -62,8 +62,9 @@ export interface JetstreamStats {
   /** The last v2 #info frame (OutdatedCursor, FutureCursor). */
   lastInfo?: string
   lastError?: string
-  /** Whether a connection is open now (for /readyz). */
+  /** Whether a connection is open now, and since when (epoch ms; for /readyz). */
   connected: boolean
+  since: number
 }
 
 export interface JetstreamOptions {
@@ -80,7 +81,7 @@ export interface JetstreamOptions {
   stats?: JetstreamStats
 }
 
-export const newJetstreamStats = (): JetstreamStats => ({ connects: 0, frames: 0, events: 0, duplicates: 0, malformed: 0, serverErrors: 0, connected: false })
+export const newJetstreamStats = (): JetstreamStats => ({ connects: 0, frames: 0, events: 0, duplicates: 0, malformed: 0, serverErrors: 0, connected: false, since: Date.now() })
 
 /** The subscription URL for a cursor, with the filters each version names its own way. */
 export function subscribeUrl(options: Pick<JetstreamOptions, 'url' | 'version' | 'dids' | 'overlapMs'>, cursor: JetstreamCursor | undefined): string {
@@ -192,9 +193,11 @@ export function jetstreamSource(options: JetstreamOptions): Observable<SourceEve
       onOpen: () => {
         stats.connects++
         stats.connected = true
+        stats.since = Date.now()
       },
       onFrame,
       onClose: () => {
+        if (stats.connected) stats.since = Date.now()
         stats.connected = false
         save(true)
       },

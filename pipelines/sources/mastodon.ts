@@ -66,10 +66,11 @@ export interface MastodonStats {
   rateLimited: number
   errors: number
   lastError?: string
-  /** Whether the stream is open now (for /readyz). */
+  /** Whether the stream is open now, and since when (epoch ms; for /readyz). */
   connected: boolean
+  since: number
 }
-export const newMastodonStats = (): MastodonStats => ({ connects: 0, frames: 0, events: 0, duplicates: 0, malformed: 0, backfilled: 0, backfillFailures: 0, rateLimited: 0, errors: 0, connected: false })
+export const newMastodonStats = (): MastodonStats => ({ connects: 0, frames: 0, events: 0, duplicates: 0, malformed: 0, backfilled: 0, backfillFailures: 0, rateLimited: 0, errors: 0, connected: false, since: Date.now() })
 
 export interface MastodonOptions {
   /** The instance, e.g. https://mastodon.social. */
@@ -290,10 +291,12 @@ export function mastodonSource(options: MastodonOptions): Observable<SourceEvent
       onOpen: () => {
         stats.connects++
         stats.connected = true
+        stats.since = Date.now()
         startFill()
       },
       onFrame,
       onClose: () => {
+        if (stats.connected) stats.since = Date.now()
         stats.connected = false
         save(true)
       },

@@ -74,11 +74,12 @@ export function admit(intake: Intake): MonoTypeOperatorFunction<SourceEvent> {
             subscriber.complete()
           }
           const tick = scheduler.schedule(function (this: { schedule(state?: undefined, delay?: number): void }) {
+            // Stopping: nothing more is let in; what waits stays on disk for the next start.
+            if (inputDone && intake.stopping()) return finish()
             if (waiting() > 0 && intake.queued() < low) release()
             // Behind: the partial chunk goes to disk too, so little waits in memory for long.
             else if (intake.queued() >= low) write()
             if (inputDone && waiting() === 0) return finish()
-            if (inputDone && intake.stopping()) return finish()
             this.schedule(undefined, INTAKE_TICK_MS)
           }, INTAKE_TICK_MS)
           const input = events$.subscribe({

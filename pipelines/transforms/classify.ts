@@ -20,7 +20,7 @@ export class ClassifyMeter {
   /** Posts waiting for the classifier, or in the batch it is scoring. */
   queued = 0
   constructor(
-    /** Told of each batch scored (or failed): how long the model took, and how many posts. */
+    /** Told of each batch scored: how long the model took, and how many posts. */
     readonly onBatch: (ms: number, posts: number) => void = () => {},
   ) {}
 }
@@ -36,16 +36,15 @@ export function classify(classifier: Classifier, deadLetter: DeadLetter, schedul
         return from(classifier.classify(batch.map((p) => p.text))).pipe(
           mergeMap((results) => {
             if (results.length !== batch.length) throw new Error(`${classifier.name} returned ${results.length} results for ${batch.length} texts`)
+            // Only batches scored are timed: a failure that comes at once would flatter the figures.
+            meter.onBatch(performance.now() - started, batch.length)
             return batch.map((post, i) => scoreOne(post, results[i]!))
           }),
           catchError((error: unknown) => {
             for (const post of batch) deadLetter.record('classify', `${classifier.name}: ${String(error)}`, post)
             return EMPTY
           }),
-          finalize(() => {
-            meter.queued -= batch.length
-            meter.onBatch(performance.now() - started, batch.length)
-          }),
+          finalize(() => (meter.queued -= batch.length)),
         )
       }),
     )

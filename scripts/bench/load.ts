@@ -1,4 +1,4 @@
-// npm run bench:load [-- --rate 2000 --clients 500 --seconds 60 --model <SENTIMENT_MODEL>]
+// npm run bench:load [-- --rate 2000 --clients 500 --seconds 60 --model <SENTIMENT_MODEL> --threads <SENTIMENT_THREADS>]
 // npm run bench:soak   (the same at 200 posts/s for 30 minutes, memory every minute)
 //
 // The running server under load, on loopback: `server/main.ts` as its own process (embedded store,
@@ -34,6 +34,7 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '15' },
     every: { type: 'string', default: '10' },
     model: { type: 'string', default: '' },
+    threads: { type: 'string', default: '1' },
     // A server already running (SOURCES with webhook, this INGEST_TOKEN, rate limits off), instead of one started here.
     url: { type: 'string' },
     token: { type: 'string', default: 'bench-load-token-0123456789' },
@@ -77,7 +78,7 @@ async function scrape(url: string): Promise<{ stored: number; rss: number; cpuS:
 }
 
 // Baseline: the model alone.
-const classifier = await loadClassifier(args.model)
+const classifier = await loadClassifier(args.model, { threads: Number(args.threads) })
 const texts = Array.from({ length: 256 }, (_, i) => loadText(i * 7919))
 const rounds: number[] = []
 for (let r = 0; r < 12; r++) {
@@ -91,7 +92,7 @@ console.log(`baseline: ${classifier.name} alone in this process, batches of 256:
 const dir = tmpDir('bench-load')
 const server = args.url
   ? undefined
-  : startMain({ DATA_DIR: dir.path, SOURCES: 'webhook', INGEST_TOKEN: TOKEN, SENTIMENT_MODEL: args.model, LOG_LEVEL: 'warn', INGEST_RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_PER_MINUTE: '0' })
+  : startMain({ DATA_DIR: dir.path, SOURCES: 'webhook', INGEST_TOKEN: TOKEN, SENTIMENT_MODEL: args.model, SENTIMENT_THREADS: args.threads, LOG_LEVEL: 'warn', INGEST_RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_PER_MINUTE: '0' })
 const url = args.url ?? (await server!.url)
 console.log(`server: ${url}; ${CLIENTS} walls, ${fmt(RATE, 0)} posts/s offered for ${SECONDS} s after ${WARMUP} s of warm-up`)
 

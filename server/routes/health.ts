@@ -4,7 +4,11 @@ import type { Store } from '../../pipelines/store/store.ts'
 
 export interface HealthInfo {
   classifier: string
+  /** Whether the classifier can score now (its thread is running); always, without a thread. */
+  classifierReady?: () => boolean
   sources: string[]
+  /** How long a live source may be disconnected before /readyz says not ready (default 30 s). */
+  sourceGraceMs?: number
   stats: () => object
 }
 

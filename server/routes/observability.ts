@@ -3,7 +3,7 @@
 // table, outbound webhooks, connected walls, and the process (CPU, memory, event-loop lag).
 // The queues (in front of the classifier, on disk), the classifier's batch latency, and alerts.
 // GET /readyz: 200 once the store answers, the model is loaded, the pipeline runs and every live
-// source is connected; 503 with what is missing (a load balancer sends no traffic to an instance
+// source is connected (or reconnecting within SOURCE_DOWN_GRACE_S); 503 with what is missing (a load balancer sends no traffic to an instance
 // still loading, or cut off from its store or its streams).
 import type { FastifyPluginAsync } from 'fastify'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
@@ -42,7 +42,7 @@ export const observabilityRoutes: FastifyPluginAsync<{ store: Store; info: Healt
   const stats = () => info.stats() as Record<string, unknown>
   const sourceStats = () => {
     const sources = stats().sources
-    return isRecord(sources) ? (Object.fromEntries(Object.entries(sources).filter(([, s]) => isRecord(s))) as Record<string, { connected?: unknown; lastError?: unknown }>) : {}
+    return isRecord(sources) ? (Object.fromEntries(Object.entries(sources).filter(([, s]) => isRecord(s))) as Record<string, { connected?: unknown; since?: unknown; lastError?: unknown }>) : {}
   }
   const registers = [registry]
 
@@ -150,11 +150,15 @@ export const observabilityRoutes: FastifyPluginAsync<{ store: Store; info: Healt
   app.get('/readyz', async (_request, reply) => {
     const storeUp = await store.ping()
     const running = typeof stats().received === 'number'
+    // A source reconnecting is given a grace (a stream that drops and comes back is normal); past
+    // it, this instance is not ready. At start, the grace is the time it has to connect.
+    const grace = info.sourceGraceMs ?? 30_000
     const offline = Object.entries(sourceStats())
-      .filter(([, s]) => s.connected !== true)
+      .filter(([, s]) => s.connected !== true && Date.now() - (typeof s.since === 'number' ? s.since : 0) > grace)
       .map(([name, s]) => `source ${name} is not connected${typeof s.lastError === 'string' ? ` (${s.lastError})` : ''}`)
     // The model loads before the server starts: a server that answers has its classifier.
-    const missing = [...(storeUp ? [] : ['the store does not answer']), ...(running ? [] : ['the pipeline has not started']), ...offline]
+    const classifying = info.classifierReady?.() ?? true
+    const missing = [...(storeUp ? [] : ['the store does not answer']), ...(running ? [] : ['the pipeline has not started']), ...(classifying ? [] : ["the classifier's thread is starting again"]), ...offline]
     return reply.status(missing.length === 0 ? 200 : 503).send({ ready: missing.length === 0, classifier: info.classifier, ...(missing.length ? { missing } : {}) })
   })
 }

@@ -39,6 +39,13 @@ describe.skipIf(!hasChromium)('access tokens in Chromium', () => {
     // A reload keeps the session (the cookie), though the link's token is gone.
     await page.reload()
     await expect.poll(() => page.getByTestId('connection').textContent(), { timeout: 15_000 }).toBe('Live')
+    // A link to another view loses its token as well, and no filter written later brings it back.
+    await page.goto(`${url}/#/explore?brand=Lumen&token=${VIEWER}`)
+    await page.reload()
+    expect(new URL(page.url()).hash).toBe('#/explore?brand=Lumen')
+    await page.getByTestId('filter-q').fill('battery')
+    await expect.poll(() => new URL(page.url()).hash).toMatch(/q=battery/)
+    expect(page.url()).not.toContain(VIEWER)
     // The CSV link is a plain link: the cookie carries the token.
     await page.goto(`${url}/#/explore`)
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('csv').click()])

@@ -122,6 +122,22 @@ describe('the model on its own thread, as the server runs it', () => {
     }
     await expect(WorkerClassifier.load('tests/models')).rejects.toThrow('SENTIMENT_MODEL="tests/models": cannot load it as a model folder')
   })
+
+  it('fails the batch a dying thread held, with why, and starts a thread again for the next', async () => {
+    const threaded = await WorkerClassifier.load(DEFAULT_MODEL)
+    try {
+      const texts = postsOf(simulated(10 * 60)).slice(0, 256).map((p) => p.text)
+      const held = threaded.classify(texts)
+      // The thread dies as one killed by the system would (its worker terminated from outside).
+      await (threaded as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate()
+      await expect(held).rejects.toThrow(/the classifier's thread stopped/)
+      expect(threaded.ready).toBe(false)
+      expect((await threaded.classify(texts)).map((r) => r.label)).toEqual((await model.classify(texts)).map((r) => r.label))
+      expect(threaded.ready).toBe(true)
+    } finally {
+      await threaded.close()
+    }
+  })
 })
 
 describe('middle rules', () => {

@@ -1,6 +1,7 @@
 // AUTH_TOKENS: with tokens configured, the API, /metrics and the live stream need one; a viewer
 // reads, an admin acts; the page exchanges a token for an HttpOnly cookie; probes stay open.
 // Rate limits (RATE_LIMIT_PER_MINUTE) answer 429 in the one error shape, guessing tokens included.
+import { createConnection } from 'node:net'
 import { io as connect } from 'socket.io-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AccessTokens, parseAuthTokens } from '../../server/access.ts'
@@ -32,6 +33,25 @@ describe('access tokens', () => {
         expect(res.json()).toEqual({ error: { code: 'unauthorized', message: expect.stringMatching(/needs an access token/) } })
       }
     }
+  })
+
+  it('guards by the route matched, not the text of the URL: encoded paths and full URLs are refused too', async () => {
+    for (const path of ['/%61pi/posts', '/%6Detrics', '/api/%70osts?pageSize=1', '/api/posts/']) {
+      const res = await t.app.inject({ url: path })
+      expect([401, 404], path).toContain(res.statusCode)
+      expect(res.body, path).not.toMatch(/"posts"|undertow_/)
+    }
+    expect((await t.app.inject({ method: 'POST', url: '/%61pi/alerts/Lumen%3Ax/acknowledge', headers: bearer(VIEWER) })).statusCode).toBe(403)
+    // A full URL in the request line, as a proxy would send it: the router takes it, the guard too.
+    const raw = await new Promise<string>((resolve, reject) => {
+      const { port } = new URL(url)
+      const socket = createConnection({ host: '127.0.0.1', port: Number(port) }, () => socket.end(`GET http://x/api/posts HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`))
+      let text = ''
+      socket.on('data', (d) => (text += d))
+      socket.on('end', () => resolve(text))
+      socket.on('error', reject)
+    })
+    expect(raw).toMatch(/^HTTP\/1\.1 401/)
   })
 
   it('lets a viewer read but not act; an admin acts', async () => {
@@ -132,8 +152,11 @@ describe('rate limits', () => {
     expect(over.statusCode).toBe(429)
     expect(over.json()).toEqual({ error: { code: 'rate_limited', message: expect.stringMatching(/at most 5 a minute/) } })
     expect(Number(over.headers['retry-after'])).toBeGreaterThan(0)
-    // Another token is another client.
+    // Another token is another client; the same token is the same client however it comes.
     expect((await get(bearer(ADMIN))).statusCode).toBe(200)
+    expect((await get({ cookie: `undertow_token=${VIEWER}` })).statusCode).toBe(429)
+    expect((await get({ cookie: `undertow_token=${VIEWER}`, authorization: 'Basic junk-1' })).statusCode).toBe(429)
+    expect((await get({ authorization: `Bearer ${VIEWER} ` })).statusCode).toBe(429)
     for (let i = 0; i < 20; i++) expect((await t.app.inject({ url: '/healthz' })).statusCode).toBe(200)
   })
 

@@ -37,6 +37,7 @@ describe('configuration', () => {
       MASTODON_TOKEN: '',
       MASTODON_STREAM: 'public',
       HN_API_URL: 'https://hacker-news.firebaseio.com/v0',
+      SOURCE_DOWN_GRACE_S: 30,
       SIM_SPEED: 10,
       SIM_SEED: 42,
       BRANDS_FILE: '',
@@ -48,6 +49,7 @@ describe('configuration', () => {
       TEAM_WEBHOOKS: '',
       ALERT_WEBHOOK_URL: '',
       SENTIMENT_MODEL: '',
+      SENTIMENT_THREADS: 1,
       LOG_LEVEL: 'info',
     })
     expect(routingOf(loadConfig({})).routes).toEqual(DEFAULT_ROUTES)

@@ -99,7 +99,7 @@ describe('main', () => {
 
   it('follows Bluesky through Jetstream when configured, and resumes from its cursor after a restart', async () => {
     const fake = await new FakeJetstream().start()
-    await withApp('main-jetstream', fake, { SOURCES: 'jetstream', JETSTREAM_URL: fake.url(2), JETSTREAM_VERSION: '2' }, async (app) => {
+    await withApp('main-jetstream', fake, { SOURCES: 'jetstream', JETSTREAM_URL: fake.url(2), JETSTREAM_VERSION: '2', SOURCE_DOWN_GRACE_S: '2' }, async (app) => {
       await expect.poll(() => fake.subscribers.size, { timeout: 10_000 }).toBe(1)
       const first = fake.post('did:plc:alice', 'is the Lumen X2 battery any good?')
       fake.post('did:plc:bob', 'nothing about any brand here')
@@ -114,7 +114,7 @@ describe('main', () => {
       expect(Number(fake.queries.at(-1)!.get('cursor'))).toBeGreaterThanOrEqual(fake.log[0]!.timeUs)
       const page = (await (await fetch(`${await app.url()}/api/posts?source=jetstream`)).json()) as { posts: { id: string; engagement: { likes: number } }[] }
       expect(page.posts.find((p) => p.id === `jetstream:${first}`)?.engagement.likes).toBe(1)
-      // Ready while the stream is connected; not while it cannot be, and /readyz says which.
+      // Ready while the stream is connected; not once it has been down past the grace, and /readyz says which.
       const url = await app.url()
       expect(await (await fetch(`${url}/readyz`)).json()).toEqual({ ready: true, classifier: 'vader-lexicon' })
       expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/^undertow_source_connected\{source="jetstream"\} 1$/m)
