@@ -92,6 +92,8 @@ export interface PipelineDeps {
   drainOnStopMs?: number
   /** Where each table's batches wait while the store is unreachable (see sinks/spool.ts). */
   spools?: { posts?: Spool<ScoredPost>; engagement?: Spool<AttributedEngagement>; deletions?: Spool<PostDeletion>; alerts?: Spool<Alert> }
+  /** Most posts of a brand the walls are sent a push (default LIVE_POSTS_PER_BRAND; Infinity sends all). */
+  livePostsPerBrand?: number
   /** Where new events wait while the classifier is behind (transforms/admit.ts); without it they queue in memory. */
   intake?: Spool<SourceEvent>
   /** Told of each batch the classifier scored: how long it took, and how many posts. */
@@ -300,7 +302,7 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
       bufferTime(LIVE_POSTS_MS, null, Number.POSITIVE_INFINITY, scheduler),
       filter((posts) => posts.length > 0),
       map((posts) => {
-        const { kept, skipped } = newestPerBrand(posts, LIVE_POSTS_PER_BRAND)
+        const { kept, skipped } = newestPerBrand(posts, deps.livePostsPerBrand ?? LIVE_POSTS_PER_BRAND)
         stats.liveSkipped += skipped
         return kept
       }),

@@ -75,7 +75,9 @@ describe('socket.io live wall feed', () => {
     const recent = await t.store.minuteAggregates({ lastMinutes: SNAPSHOT_MINUTES })
     await expect.poll(() => byMinute([...middle.seen.windows.values()].filter((w) => recent.some((r) => r.minute === w.minute))), { timeout: 5_000 }).toEqual(recent)
     expect(early.seen.order.filter((e) => e === 'delta').length).toBeGreaterThan(5)
-    expect(early.seen.posts).toBe(postsOf(simulated(UNTIL)).length)
+    // Every post reached the wall, or was counted as left out of its feed (past LIVE_POSTS_PER_BRAND a push).
+    expect(early.seen.posts + pipeline.stats.liveSkipped).toBe(postsOf(simulated(UNTIL)).length)
+    expect(early.seen.posts).toBeGreaterThan(0)
   })
 
   it('gives a wall that connects later a snapshot of the last 60 minutes and the latest posts', async () => {

@@ -75,7 +75,8 @@ export class RecordingLive {
 export async function runThrough(store: Store, source: Observable<SourceEvent>) {
   const live = new RecordingLive()
   const deadLetter = new MemoryDeadLetter()
-  const pipeline = startPipeline({ sources: [source], classifier: new LexiconClassifier(), tracking, store, live, deadLetter })
+  // Every stored post is pushed live, so that tests can hold what was pushed against what was stored.
+  const pipeline = startPipeline({ sources: [source], classifier: new LexiconClassifier(), tracking, store, live, deadLetter, livePostsPerBrand: Number.POSITIVE_INFINITY })
   await pipeline.done
   return { live, deadLetter, stats: pipeline.stats }
 }
