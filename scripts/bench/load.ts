@@ -70,11 +70,11 @@ const post = (id: string, text: string, at: number) =>
     terms: [],
   })
 
-/** From the server's /metrics: posts stored so far, its resident memory (bytes) and CPU time (seconds). */
-async function scrape(url: string): Promise<{ stored: number; rss: number; cpuS: number }> {
+/** From the server's /metrics: posts stored so far, its resident memory and JavaScript heap in use (bytes), and CPU time (seconds). */
+async function scrape(url: string): Promise<{ stored: number; rss: number; heap: number; cpuS: number }> {
   const text = await (await fetch(`${url}/metrics`)).text()
   const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? Number.NaN)
-  return { stored: value(/^undertow_pipeline_events_total\{outcome="stored"\} (\d+)/m), rss: value(/^undertow_process_resident_memory_bytes (\S+)/m), cpuS: value(/^undertow_process_cpu_seconds_total (\S+)/m) }
+  return { stored: value(/^undertow_pipeline_events_total\{outcome="stored"\} (\d+)/m), rss: value(/^undertow_process_resident_memory_bytes (\S+)/m), heap: value(/^undertow_nodejs_heap_size_used_bytes (\S+)/m), cpuS: value(/^undertow_process_cpu_seconds_total (\S+)/m) }
 }
 
 // Baseline: the model alone.
@@ -152,12 +152,12 @@ const sender = setInterval(() => {
     .finally(() => inFlight--)
 }, TICK_MS)
 
-const samples: { at: number; stored: number; storedRate: number; pushedRate: number; p50: number; p99: number; rssMb: number; cpu: number }[] = []
+const samples: { at: number; stored: number; storedRate: number; pushedRate: number; p50: number; p99: number; rssMb: number; heapMb: number; cpu: number }[] = []
 let last = { t: performance.now(), ...(await scrape(url)), pushed: 0 }
 /** Where the warm-up ended: the last sample within it. */
 let warm = { at: 0, stored: last.stored }
 const window: number[] = []
-console.log('\n   s   stored/s  pushed/s to a wall   p50 ms   p99 ms   RSS MiB   CPU %   in flight')
+console.log('\n   s   stored/s  pushed/s to a wall   p50 ms   p99 ms   RSS MiB   heap MiB   CPU %   in flight')
 for (let s = EVERY; s <= WARMUP + SECONDS; s += EVERY) {
   await new Promise((r) => setTimeout(r, Math.max(0, started + s * 1000 - performance.now())))
   const now = { t: performance.now(), ...(await scrape(url)), pushed: pushedToOne }
@@ -170,13 +170,14 @@ for (let s = EVERY; s <= WARMUP + SECONDS; s += EVERY) {
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
     rssMb: now.rss / 2 ** 20,
+    heapMb: now.heap / 2 ** 20,
     cpu: ((now.cpuS - last.cpuS) / dt) * 100,
   }
   if (s > WARMUP) window.push(...latencies)
   else warm = { at: s, stored: now.stored }
   latencies = []
   samples.push(sample)
-  console.log(`${String(s).padStart(4)}   ${fmt(sample.storedRate, 0).padStart(7)}   ${fmt(sample.pushedRate, 0).padStart(18)}   ${fmt(sample.p50, 0).padStart(6)}   ${fmt(sample.p99, 0).padStart(6)}   ${fmt(sample.rssMb, 0).padStart(7)}   ${fmt(sample.cpu, 0).padStart(5)}   ${inFlight}`)
+  console.log(`${String(s).padStart(4)}   ${fmt(sample.storedRate, 0).padStart(7)}   ${fmt(sample.pushedRate, 0).padStart(18)}   ${fmt(sample.p50, 0).padStart(6)}   ${fmt(sample.p99, 0).padStart(6)}   ${fmt(sample.rssMb, 0).padStart(7)}   ${fmt(sample.heapMb, 0).padStart(8)}   ${fmt(sample.cpu, 0).padStart(5)}   ${inFlight}`)
   last = now
 }
 clearInterval(sender)
@@ -189,9 +190,10 @@ const rss = measured.map((s) => s.rssMb)
 console.log(`
 offered           ${fmt(RATE, 0)} posts/s (+${PROBES_PER_S} probes/s); requests refused or failed: ${refused}
 sustained         ${fmt(sustained, 0)} posts/s stored over ${lastSample.at - warm.at} s (ratio to the offered rate ${fmt(sustained / RATE, 2)}; to the model alone ${fmt(sustained / modelRate, 2)})
-pushed to a wall  ${fmt(median(measured.map((s) => s.pushedRate)), 0)} posts/s (median; at most ${LIVE_POSTS_PER_BRAND * (1000 / LIVE_POSTS_MS)} a brand a second by design)
+pushed to a wall  ${fmt(median(measured.map((s) => s.pushedRate)), 0)} posts/s (median; by design at most ${LIVE_POSTS_PER_BRAND * (1000 / LIVE_POSTS_MS)} a second of each brand: the load, and the probes of another)
 latency           p50 ${fmt(percentile(window, 50), 0)} ms, p99 ${fmt(percentile(window, 99), 0)} ms, ingest to wall, ${window.length} probe arrivals at ${CLIENTS} walls
 server RSS        median ${fmt(median(rss), 0)} MiB, max ${fmt(Math.max(...rss), 0)} MiB; last/first after warm-up ${fmt(lastSample.rssMb / first.rssMb, 2)}
+server heap       first after warm-up ${fmt(first.heapMb, 0)} MiB, last ${fmt(lastSample.heapMb, 0)} MiB (ratio ${fmt(lastSample.heapMb / first.heapMb, 2)}; in use, between collections)
 server CPU        median ${fmt(median(measured.map((s) => s.cpu)), 0)} % (of one core; 200 % is both)`)
 
 for (const wall of walls) wall.close()
