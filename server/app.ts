@@ -38,6 +38,8 @@ export interface ServerOptions {
   corsOrigins?: readonly string[]
   /** The webhook (POST /api/ingest), when the webhook source runs. */
   ingest?: IngestOptions
+  /** Behind a reverse proxy (TRUST_PROXY): which proxies' X-Forwarded-* headers to believe (default: none). */
+  trustProxy?: boolean | string | ((address: string, hop: number) => boolean)
   /** Access tokens (AUTH_TOKENS); without any, the API and the stream are open. */
   access?: AccessTokens
   /** Requests a minute per client, for the API and the page, and for the webhook; 0: no limit (default: none). */
@@ -50,7 +52,7 @@ export interface ServerOptions {
 
 export async function buildServer(options: ServerOptions) {
   const { store, view, tracking, routes = DEFAULT_ROUTES } = options
-  const app = Fastify({ logger: options.logger ?? false }).withTypeProvider<TypeBoxTypeProvider>()
+  const app = Fastify({ logger: options.logger ?? false, trustProxy: options.trustProxy ?? false }).withTypeProvider<TypeBoxTypeProvider>()
   installErrorHandlers(app)
   // Security headers (helmet's defaults): a content security policy that lets the page run only
   // its own scripts (post text can never become one), no framing by other sites, no MIME sniffing.

@@ -24,6 +24,7 @@ export const ConfigSchema = Type.Object(
     RETENTION_DAYS: Type.Integer({ minimum: 0, maximum: 36_500, default: 30, description: 'Days of posts and aggregates kept; older day partitions are dropped hourly. 0 keeps everything.' }),
     CORS_ORIGINS: Type.String({ default: '', description: 'Comma-separated origins (`https://intranet.example`) whose pages may call the API and open the live stream. Empty: Undertow\'s own pages only.' }),
     AUTH_TOKENS: Type.String({ default: '', description: 'Access tokens, comma-separated `role:token` (roles `admin` and `viewer`, tokens of at least 16 characters). Set, the API, `/metrics` and the live stream need one; a viewer reads, an admin also acknowledges alerts. A wall link carries a viewer token: `http://host:3000/#/wall?token=<token>`. Empty: open to anyone who can reach the port.' }),
+    TRUST_PROXY: Type.String({ default: '', pattern: '^(|true|[0-9]+|[0-9A-Fa-f.:/, ]+)$', description: 'Behind a reverse proxy: `true` (trust every proxy), a number of hops, or comma-separated proxy addresses or subnets. Then each client\'s address (for rate limits) and https (for the session cookie\'s Secure flag) are read from X-Forwarded-For and X-Forwarded-Proto. Empty: the connection\'s own.' }),
     RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 0, default: 1_200, description: 'Requests a minute each client (its token, else its address) may make to the API and the page; past it, 429 with Retry-After. 0: no limit.' }),
     INGEST_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 0, default: 6_000, description: 'Requests a minute each sender may make to `POST /api/ingest` (up to 10,000 posts each). 0: no limit.' }),
     SOURCES: Type.String({ default: 'simulator', description: `Comma-separated sources to run: ${AVAILABLE_SOURCES.join(', ')}.` }),
@@ -88,6 +89,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (problems.length === 0) problems.push(...checkSources(String(candidate.SOURCES)), ...checkBrands(candidate as Config), ...checkIngest(candidate as Config), ...checkOrigins(candidate as Config), ...checkAccess(candidate as Config), ...checkJetstream(candidate as Config), ...checkMastodon(candidate as Config), ...routingOf(candidate as Config).problems)
   if (problems.length > 0) throw new ConfigError([...new Set(problems)])
   return candidate as Config
+}
+
+/** TRUST_PROXY as Fastify's `trustProxy` takes it: a number of hops becomes the rule "the nearest n". */
+export function trustProxyOf(value: string): boolean | string | ((address: string, hop: number) => boolean) {
+  if (value === '') return false
+  if (value === 'true') return true
+  if (!/^\d+$/.test(value)) return value
+  const hops = Number(value)
+  return (_address, hop) => hop < hops
 }
 
 export function listOf(value: string): string[] {

@@ -18,7 +18,7 @@ import type { Alert } from '../pipelines/schema.ts'
 import { AccessTokens, parseAuthTokens } from './access.ts'
 import { buildServer } from './app.ts'
 import { UnavailableError } from './errors.ts'
-import { listOf, loadConfig, routingOf } from './config.ts'
+import { listOf, loadConfig, routingOf, trustProxyOf } from './config.ts'
 import { buildSources } from './sources.ts'
 import { describeStore, openIntake, openSpools, openStore } from './storage.ts'
 import { Telemetry } from './routes/observability.ts'
@@ -89,6 +89,7 @@ async function main(): Promise<void> {
     alerts: { acknowledge: (id) => acknowledge(id) },
     corsOrigins: listOf(config.CORS_ORIGINS),
     access: new AccessTokens(parseAuthTokens(config.AUTH_TOKENS).tokens),
+    trustProxy: trustProxyOf(config.TRUST_PROXY),
     rateLimits: { perMinute: config.RATE_LIMIT_PER_MINUTE, ingestPerMinute: config.INGEST_RATE_LIMIT_PER_MINUTE },
   })
   // Listen before reading any source: if the port is taken, nothing has been accepted yet.
@@ -101,11 +102,11 @@ async function main(): Promise<void> {
     .sort((a, b) => b.at.localeCompare(a.at))
     .filter((a, i, all) => all.findIndex((other) => other.brand === a.brand) === i)
   for (const alert of openAlerts.toReversed()) view.applyAlert(alert)
+  // On a fresh store, the simulated day starts before now: its first WARMUP_MINUTES (and a few
+  // more) are replayed at once, so the risk baselines are warm when the story's launch and
+  // backlash come, and the backlash can raise its alert. A restart resumes with stored baselines.
   const sources = buildSources(config, { simulatorStart, simulatorPreroll: latest ? 0 : SIMULATOR_PREROLL_S, deadLetter, tracking, ...(webhook ? { webhook } : {}) })
   const pipeline = startPipeline({
-    // On a fresh store, the simulated day starts before now: its first WARMUP_MINUTES (and a few
-    // more) are replayed at once, so the risk baselines are warm when the story's launch and
-    // backlash come, and the backlash can raise its alert. A restart resumes with stored baselines.
     sources: sources.map((s) => s.events$),
     classifier,
     tracking,

@@ -5,7 +5,7 @@ import { createConnection } from 'node:net'
 import { io as connect } from 'socket.io-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AccessTokens, parseAuthTokens } from '../../server/access.ts'
-import { ConfigError, loadConfig } from '../../server/config.ts'
+import { ConfigError, loadConfig, trustProxyOf } from '../../server/config.ts'
 import { LiveView } from '../../pipelines/sinks/socketio.ts'
 import { buildServer } from '../../server/app.ts'
 import { tracking } from '../support/fixtures.ts'
@@ -158,6 +158,25 @@ describe('rate limits', () => {
     expect((await get({ cookie: `undertow_token=${VIEWER}`, authorization: 'Basic junk-1' })).statusCode).toBe(429)
     expect((await get({ authorization: `Bearer ${VIEWER} ` })).statusCode).toBe(429)
     for (let i = 0; i < 20; i++) expect((await t.app.inject({ url: '/healthz' })).statusCode).toBe(200)
+  })
+
+  it('behind a trusted proxy, tells clients apart by X-Forwarded-For, and marks the cookie Secure over https', async () => {
+    // The same store, served as behind a proxy (one embedded store a process).
+    const proxied = await buildServer({ store: t.store, view: new LiveView(), tracking, health: { classifier: 'vader-lexicon', sources: [], stats: () => ({}) }, access, rateLimits: { perMinute: 2, ingestPerMinute: 0 }, trustProxy: true })
+    try {
+      const from = (client: string) => proxied.inject({ url: '/api/posts', headers: { 'x-forwarded-for': client } })
+      expect([(await from('203.0.113.1')).statusCode, (await from('203.0.113.1')).statusCode, (await from('203.0.113.1')).statusCode]).toEqual([401, 401, 429])
+      expect((await from('203.0.113.2')).statusCode).toBe(401)
+      const session = await proxied.inject({ url: '/api/session', headers: { ...bearer(VIEWER), 'x-forwarded-proto': 'https', 'x-forwarded-for': '203.0.113.3' } })
+      expect(String(session.headers['set-cookie'])).toMatch(/; Secure/)
+    } finally {
+      await proxied.close()
+    }
+    expect(trustProxyOf('')).toBe(false)
+    const twoHops = trustProxyOf('2') as (address: string, hop: number) => boolean
+    expect([0, 1, 2].map((hop) => twoHops('10.0.0.1', hop))).toEqual([true, true, false])
+    expect(trustProxyOf('10.0.0.0/8, 127.0.0.1')).toBe('10.0.0.0/8, 127.0.0.1')
+    expect(() => loadConfig({ TRUST_PROXY: 'yes please' })).toThrow(/TRUST_PROXY="yes please"/)
   })
 
   it('limits guessing tokens by address', async () => {

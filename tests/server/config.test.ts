@@ -26,6 +26,7 @@ describe('configuration', () => {
       RETENTION_DAYS: 30,
       CORS_ORIGINS: '',
       AUTH_TOKENS: '',
+      TRUST_PROXY: '',
       RATE_LIMIT_PER_MINUTE: 1_200,
       INGEST_RATE_LIMIT_PER_MINUTE: 6_000,
       SOURCES: 'simulator',
