@@ -22,7 +22,7 @@ import { listOf, loadConfig, routingOf, trustProxyOf } from './config.ts'
 import { buildSources } from './sources.ts'
 import { describeStore, openIntake, openSpools, openStore } from './storage.ts'
 import { Telemetry } from './routes/observability.ts'
-import { INGEST_BODY_LIMIT } from './routes/ingest.ts'
+import { refuseAbove } from './routes/ingest.ts'
 import { WebhookSource } from '../pipelines/sources/webhook.ts'
 import { loadTracking } from './tracking.ts'
 
@@ -69,8 +69,7 @@ async function main(): Promise<void> {
   const telemetry = new Telemetry()
   // The webhook refuses (503) before the disk where events wait for the classifier fills up:
   // a sender can send again later, while a live stream's events would have to be dead-lettered.
-  // Room is kept for the requests already on their way (four of the largest), or a tenth of a small disk.
-  const busyAbove = intake ? Math.max(0.9 * intake.maxBytes, intake.maxBytes - 4 * INGEST_BODY_LIMIT) : Number.POSITIVE_INFINITY
+  const busyAbove = intake ? refuseAbove(intake.maxBytes) : Number.POSITIVE_INFINITY
   const busy = () => (intake && intake.bytes() > busyAbove ? `Undertow is behind: ${Math.round(intake.bytes() / 2 ** 20)} MiB of events wait for the classifier` : undefined)
   // The server is up before the pipeline, and stays up after it: alerts are acknowledged only
   // while a pipeline runs to push and store the change.

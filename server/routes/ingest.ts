@@ -11,6 +11,13 @@ import { ERROR_CODES, errorBody } from '../errors.ts'
 /** Largest request body: 10,000 posts of a typical size, with room. */
 export const INGEST_BODY_LIMIT = 16 * 1024 * 1024
 
+/**
+ * Past how many bytes waiting on disk for the classifier the webhook refuses new requests (503):
+ * room is kept for the requests already on their way (four of the largest), or a tenth of a
+ * small disk.
+ */
+export const refuseAbove = (maxBytes: number) => Math.max(0.9 * maxBytes, maxBytes - 4 * INGEST_BODY_LIMIT)
+
 export interface IngestOptions {
   token: string
   source: WebhookSource

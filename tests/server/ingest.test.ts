@@ -8,7 +8,7 @@ import type { Post } from '../../pipelines/schema.ts'
 import { LiveView } from '../../pipelines/sinks/socketio.ts'
 import { MAX_POSTS_PER_REQUEST, WebhookSource } from '../../pipelines/sources/webhook.ts'
 import { buildServer } from '../../server/app.ts'
-import { INGEST_BODY_LIMIT } from '../../server/routes/ingest.ts'
+import { INGEST_BODY_LIMIT, refuseAbove } from '../../server/routes/ingest.ts'
 import { MemoryDeadLetter, RecordingLive, tracking } from '../support/fixtures.ts'
 import { useEmbeddedStore } from '../support/store.ts'
 
@@ -99,6 +99,13 @@ describe('POST /api/ingest', () => {
 
   it('keeps the default JSON parsing of the other routes', async () => {
     expect((await app.inject('/api/aggregates')).statusCode).toBe(200)
+  })
+
+  it('refuses only near the end of the disk where events wait, whatever its size', () => {
+    expect(refuseAbove(2 ** 30)).toBe(2 ** 30 - 4 * INGEST_BODY_LIMIT)
+    // A small spool (SPOOL_MAX_BYTES under four of the largest requests) is not full when empty.
+    expect(refuseAbove(10 * 2 ** 20)).toBe(9 * 2 ** 20)
+    expect(refuseAbove(0)).toBe(0)
   })
 
   it('refuses, before reading anything, while Undertow is far behind: 503 with Retry-After, nothing accepted', async () => {
