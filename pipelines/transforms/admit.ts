@@ -18,6 +18,8 @@ export const INTAKE_LOW = 1_024
 export const INTAKE_CHUNK = 1_000
 /** How often the queue is looked at, to let waiting events in (and write a partial chunk). */
 export const INTAKE_TICK_MS = 50
+/** Longest a partial chunk stays in memory while the classifier is behind. */
+const PARTIAL_CHUNK_MS = 1_000
 /** Files let in per look at most: a backlog of events that queue nowhere (untracked) cannot stall the loop. */
 const FILES_PER_TICK = 8
 
@@ -46,6 +48,8 @@ export function admit(intake: Intake): MonoTypeOperatorFunction<SourceEvent> {
           // The newest waiting events, not yet on disk (at most one file's worth).
           let chunk: SourceEvent[] = []
           let inputDone = false
+          /** When the oldest event in `chunk` arrived. */
+          let chunkSince = 0
           const waiting = () => spill.pending() + chunk.length
           const write = () => {
             if (chunk.length === 0) return
@@ -77,14 +81,16 @@ export function admit(intake: Intake): MonoTypeOperatorFunction<SourceEvent> {
             // Stopping: nothing more is let in; what waits stays on disk for the next start.
             if (inputDone && intake.stopping()) return finish()
             if (waiting() > 0 && intake.queued() < low) release()
-            // Behind: the partial chunk goes to disk too, so little waits in memory for long.
-            else if (intake.queued() >= low) write()
+            // Behind: a partial chunk goes to disk too once it has waited a second, so little waits
+            // in memory for long (and a slow trickle does not make a file every tick).
+            else if (intake.queued() >= low && chunk.length > 0 && scheduler.now() - chunkSince >= PARTIAL_CHUNK_MS) write()
             if (inputDone && waiting() === 0) return finish()
             this.schedule(undefined, INTAKE_TICK_MS)
           }, INTAKE_TICK_MS)
           const input = events$.subscribe({
             next(event) {
               if (admitsNow(intake.queued(), waiting(), high)) return subscriber.next(event)
+              if (chunk.length === 0) chunkSince = scheduler.now()
               chunk.push(event)
               if (chunk.length >= INTAKE_CHUNK) write()
             },
