@@ -1,5 +1,6 @@
 // npm run bench:load [-- --rate 2000 --clients 500 --seconds 60 --model <SENTIMENT_MODEL> --threads <SENTIMENT_THREADS>]
-// npm run bench:soak   (the same at 200 posts/s for 30 minutes, memory every minute)
+// npm run bench:soak   (the same at 200 posts/s for 30 minutes, memory every minute; its warm-up
+//                       first fills the bounded memories at 2,000 posts/s, as hours of traffic would)
 //
 // The running server under load, on loopback: `server/main.ts` as its own process (embedded store,
 // the bundled model unless --model says otherwise, the webhook as its source) takes posts through
@@ -35,6 +36,10 @@ const { values: args } = parseArgs({
     every: { type: 'string', default: '10' },
     model: { type: 'string', default: '' },
     threads: { type: 'string', default: '1' },
+    // First fill the bounded memories (duplicate keys, recent posts, mentions waiting for replies)
+    // at --fill-rate for --fill seconds, inside the warm-up: then the soak sees what a long run does.
+    fill: { type: 'string', default: '0' },
+    'fill-rate': { type: 'string', default: '2000' },
     // A server already running (SOURCES with webhook, this INGEST_TOKEN, rate limits off), instead of one started here.
     url: { type: 'string' },
     token: { type: 'string', default: 'bench-load-token-0123456789' },
@@ -46,7 +51,11 @@ const SECONDS = Number(args.seconds)
 const WARMUP = Number(args.warmup)
 const EVERY = Number(args.every)
 const TOKEN = args.token
+const FILL = Number(args.fill)
+const FILL_RATE = Number(args['fill-rate'])
 const TICK_MS = 50
+/** Load posts due by `s` seconds into the run. */
+const dueBy = (s: number) => Math.floor(s < FILL ? s * FILL_RATE : FILL * FILL_RATE + (s - FILL) * RATE)
 const PROBES_PER_S = 4
 
 // Texts like the simulator's: a brand, a product, an opinion or a question, varied enough that no
@@ -94,7 +103,7 @@ const server = args.url
   ? undefined
   : startMain({ DATA_DIR: dir.path, SOURCES: 'webhook', INGEST_TOKEN: TOKEN, SENTIMENT_MODEL: args.model, SENTIMENT_THREADS: args.threads, LOG_LEVEL: 'warn', INGEST_RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_PER_MINUTE: '0' })
 const url = args.url ?? (await server!.url)
-console.log(`server: ${url}; ${CLIENTS} walls, ${fmt(RATE, 0)} posts/s offered for ${SECONDS} s after ${WARMUP} s of warm-up`)
+console.log(`server: ${url}; ${CLIENTS} walls, ${fmt(RATE, 0)} posts/s offered for ${SECONDS} s after ${WARMUP} s of warm-up${FILL ? ` (its first ${FILL} s at ${fmt(FILL_RATE, 0)} posts/s, to fill the bounded memories)` : ''}`)
 
 // The walls.
 const sentAt = new Map<string, number>()
@@ -126,7 +135,7 @@ let refused = 0
 let inFlight = 0
 const started = performance.now()
 const sender = setInterval(() => {
-  const due = Math.floor(((performance.now() - started) / 1000) * RATE) - sent
+  const due = dueBy((performance.now() - started) / 1000) - sent
   const probesDue = Math.floor(((performance.now() - started) / 1000) * PROBES_PER_S) - probes
   if (due <= 0 && probesDue <= 0) return
   const lines: string[] = []
