@@ -76,7 +76,8 @@ export function postFrom(record: Record<string, unknown>, mapping: Partial<Recor
     let value = lookup(record, mapping[field] ?? field)
     if (value === undefined || value === '') continue
     if (COUNTS.has(field)) {
-      const n = typeof value === 'number' ? value : Number(value)
+      // Only text is read as a number: an object may not turn into one (`{"toString": false}`).
+      const n = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : Number.NaN
       if (!Number.isSafeInteger(n) || n < 0) return { line, ok: false, reason: `${mapping[field] ?? field}: expected a count, got ${show(value)}` }
       value = n
     } else if (typeof value !== 'string') value = typeof value === 'number' ? String(value) : value
@@ -86,6 +87,9 @@ export function postFrom(record: Record<string, unknown>, mapping: Partial<Recor
   const handle = author.handle ?? author.id
   post.author = { id: author.id ?? handle, handle, displayName: author.displayName ?? handle ?? '', followers: author.followers ?? 0 }
   post.engagement = { likes: 0, reposts: 0, replies: 0, quotes: 0, ...((post.engagement as object | undefined) ?? {}) }
+  // The id goes into a string: anything but text (a number became text above) is refused here, as
+  // an object would not turn into one (`{"toString": false}` cannot).
+  if (post.id !== undefined && typeof post.id !== 'string') return { line, ok: false, reason: `${mapping.id ?? 'id'}: expected text or a number, got ${show(post.id)}` }
   post.id = `replay:${post.id ?? `line-${line}`}`
   // Links inside the file point at its own records: the same prefix keeps threads together.
   for (const link of ['replyTo', 'quoteOf'] as const) if (typeof post[link] === 'string') post[link] = `replay:${post[link]}`

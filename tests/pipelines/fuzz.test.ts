@@ -176,6 +176,12 @@ describe('parsers never throw on what strangers send, and say why they refuse it
     )
   })
 
+  it('refuses a replay record whose id or count is no text or number, saying so (found by the fuzzing)', () => {
+    expect(postFrom({ id: { toString: false }, text: 'Lumen' }, {}, 3)).toEqual({ line: 3, ok: false, reason: 'id: expected text or a number, got an object' })
+    expect(postFrom({ tweet_id: [1], text: 'Lumen' }, { id: 'tweet_id' }, 4)).toEqual({ line: 4, ok: false, reason: 'tweet_id: expected text or a number, got an array' })
+    expect(postFrom({ id: 'a', text: 'Lumen', 'engagement.quotes': { toString: false } }, {}, 5)).toEqual({ line: 5, ok: false, reason: 'engagement.quotes: expected a count, got an object' })
+  })
+
   it('replay records, however their fields are filled', () => {
     const record = fc.dictionary(fc.constantFrom(...REPLAY_FIELDS, 'extra', 'author', 'engagement'), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 12 })
     fc.assert(
