@@ -27,29 +27,10 @@ import { match } from './transforms/match.ts'
 import { normalise, normaliseDeletion, normaliseEngagement } from './transforms/normalise.ts'
 import { DEFAULT_ROUTES, route, type Routes } from './transforms/route.ts'
 import { triage } from './transforms/triage.ts'
+import { LIVE_POSTS_PER_BRAND, newestPerBrand } from './transforms/shortlist.ts'
 
 /** How often new posts are pushed to the walls' tickers. */
 export const LIVE_POSTS_MS = 250
-/**
- * Most posts of one brand pushed to the walls a push (the newest): 48 a second, more than a ticker
- * can show or anyone read. At 2,000 posts a second, every wall would otherwise be sent megabytes a
- * second it cannot show; the counts, metrics and alerts take every post, and the store has them all.
- */
-export const LIVE_POSTS_PER_BRAND = 12
-
-/** The newest `perBrand` posts of each brand (by its first), in arrival order; the number left out. */
-export function newestPerBrand(posts: readonly ScoredPost[], perBrand: number): { kept: ScoredPost[]; skipped: number } {
-  const left = new Map<string, number>()
-  const keep = new Array<boolean>(posts.length).fill(false)
-  for (let i = posts.length - 1; i >= 0; i--) {
-    const brand = posts[i]!.brands[0] ?? ''
-    const n = left.get(brand) ?? perBrand
-    if (n > 0) keep[i] = true
-    left.set(brand, n - 1)
-  }
-  const kept = posts.filter((_, i) => keep[i])
-  return { kept, skipped: posts.length - kept.length }
-}
 /** Posts deleted lately, dropped if they are still on their way to the store. */
 export const RECENT_DELETIONS = 100_000
 

@@ -30,16 +30,22 @@ export function sameSecret(given: string, expected: string): boolean {
 
 /** The tokens configured, by role. Every token is compared, so the time says nothing of which matched. */
 export class AccessTokens {
-  constructor(private readonly tokens: readonly { role: Role; token: string }[]) {}
+  /** Each token's hash, made once: a request hashes only the token it brings. */
+  private readonly digests: readonly { role: Role; digest: Buffer }[]
+
+  constructor(tokens: readonly { role: Role; token: string }[]) {
+    this.digests = tokens.map((t) => ({ role: t.role, digest: digest(t.token) }))
+  }
 
   get enabled(): boolean {
-    return this.tokens.length > 0
+    return this.digests.length > 0
   }
 
   roleOf(given: string | undefined): Role | undefined {
     if (!given) return undefined
+    const hashed = digest(given)
     let role: Role | undefined
-    for (const t of this.tokens) if (sameSecret(given, t.token)) role ??= t.role
+    for (const t of this.digests) if (timingSafeEqual(hashed, t.digest)) role ??= t.role
     return role
   }
 }
