@@ -28,6 +28,7 @@ import { normalise, normaliseDeletion, normaliseEngagement } from './transforms/
 import { DEFAULT_ROUTES, route, type Routes } from './transforms/route.ts'
 import { triage } from './transforms/triage.ts'
 import { LIVE_POSTS_PER_BRAND, newestPerBrand } from './transforms/shortlist.ts'
+import { deletionKey, engagementKey, postKey, type Progress } from './bus/settlement.ts'
 
 /** How often new posts are pushed to the walls' tickers. */
 export const LIVE_POSTS_MS = 250
@@ -79,6 +80,8 @@ export interface PipelineDeps {
   intake?: Spool<SourceEvent>
   /** Told of each batch the classifier scored: how long it took, and how many posts. */
   onClassified?: (ms: number, posts: number) => void
+  /** Told which events go on to later stages, and when each is done with (a bus worker acknowledges it then: bus/settlement.ts). */
+  progress?: Progress
   scheduler?: SchedulerLike
 }
 
@@ -133,7 +136,10 @@ export interface Pipeline {
 }
 
 export function startPipeline(deps: PipelineDeps): Pipeline {
-  const { classifier, tracking, store, live, deadLetter, scheduler = asyncScheduler } = deps
+  const { classifier, tracking, store, live, scheduler = asyncScheduler } = deps
+  const progress = deps.progress
+  // An event kept in the dead-letter record is done with, as much as a stored one.
+  const deadLetter = progress ? settleDeadLetters(deps.deadLetter, progress) : deps.deadLetter
   const stats: PipelineStats = { received: 0, untracked: 0, scored: 0, stored: 0, engagementStored: 0, late: 0, duplicates: 0, unattributed: 0, deletions: 0, deleted: 0, purgeFailures: 0, purgesGivenUp: 0, deletionsIgnored: 0, alerts: 0, liveSkipped: 0 }
   // Each table's sink: its one writer, asking the store what is new, spooling through outages.
   const storeSink = <T>(
@@ -142,13 +148,17 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
     insert: (batch: T[], options: { checked: boolean }) => Promise<unknown>,
     unstored: (batch: T[]) => Promise<T[]>,
     spool: Spool<T> | undefined,
+    settledKey?: (item: T) => string,
   ) =>
     clickhouseSink<T>(table, (batch, checked) => insert(batch, { checked }), {
       deadLetter,
       spool,
       key,
       unstored,
-      onDuplicate: duplicate,
+      onDuplicate: (item) => {
+        duplicate()
+        if (progress && settledKey) progress.settled([settledKey(item)])
+      },
       drainAfterInputMs: deps.drainOnStopMs,
       scheduler,
     })
@@ -184,13 +194,15 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
     normalise(deadLetter),
     match(tracking, () => stats.untracked++, (id) => recentPosts.inThread(id)),
     relate(recentPosts),
+    tap((post) => progress?.taken(postKey(post.id))),
     classify(classifier, deadLetter, scheduler, meter),
     triage(replyRules(tracking, deps.replies?.allMentions), recentPosts),
-    tap(() => stats.scored++),
     // Deleted while it was being classified: it never reaches the store.
     filter((post) => {
+      stats.scored++
       if (!deletedLately.has(post.id)) return true
       stats.deleted++
+      progress?.settled([postKey(post.id)])
       return false
     }),
   )
@@ -198,8 +210,11 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
   // disk while it is unreachable), so the wall never shows a count the store will not hold.
   const purge = new Purge(store, stats)
   const accepted$ = scored$.pipe(
-    storeSink('posts', (p) => p.id, store.insertPosts.bind(store), store.unstoredPosts.bind(store), deps.spools?.posts),
-    tap((written) => (stats.stored += written.length)),
+    storeSink('posts', (p) => p.id, store.insertPosts.bind(store), store.unstoredPosts.bind(store), deps.spools?.posts, (p: ScoredPost) => postKey(p.id)),
+    tap((written) => {
+      stats.stored += written.length
+      progress?.settled(written.map((p) => postKey(p.id)))
+    }),
     // Deleted while it waited in the sink: stored after its deletion's purge ran, so purged now.
     concatMap(async (written) => {
       const deleted = written.filter((p) => deletedLately.has(p.id))
@@ -217,8 +232,12 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
     map((e): unknown => e.update),
     normaliseEngagement(deadLetter),
     attribute(recentPosts, () => stats.unattributed++),
-    storeSink('engagement', (u) => u.id, store.insertEngagement.bind(store), store.unstoredEngagement.bind(store), deps.spools?.engagement),
-    tap((written) => (stats.engagementStored += written.length)),
+    tap((u) => progress?.taken(engagementKey(u.id))),
+    storeSink('engagement', (u) => u.id, store.insertEngagement.bind(store), store.unstoredEngagement.bind(store), deps.spools?.engagement, (u: AttributedEngagement) => engagementKey(u.id)),
+    tap((written) => {
+      stats.engagementStored += written.length
+      progress?.settled(written.map((u) => engagementKey(u.id)))
+    }),
     share(),
   )
   const deletions$ = events$.pipe(
@@ -231,9 +250,15 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
       stats.deletionsIgnored++
       return false
     }),
-    tap((d) => deletedLately.add(d.postId)),
-    storeSink('post_deletions', (d) => d.postId, store.insertDeletions.bind(store), store.unstoredDeletions.bind(store), deps.spools?.deletions),
-    tap((written) => (stats.deletions += written.length)),
+    tap((d) => {
+      deletedLately.add(d.postId)
+      progress?.taken(deletionKey(d.postId))
+    }),
+    storeSink('post_deletions', (d) => d.postId, store.insertDeletions.bind(store), store.unstoredDeletions.bind(store), deps.spools?.deletions, (d: PostDeletion) => deletionKey(d.postId)),
+    tap((written) => {
+      stats.deletions += written.length
+      progress?.settled(written.map((d) => deletionKey(d.postId)))
+    }),
     concatMap((written) => purge.remove(written.map((d) => ({ id: d.postId, createdAt: recentPosts.get(d.postId)?.createdAt ?? d.at })))),
   )
   // Backlash risk from stored posts; alerts are pushed as they change and stored like any write.
@@ -323,5 +348,24 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
       acknowledged$.next(change)
       return change.alert
     },
+  }
+}
+
+/** The stages past `taken` that dead-letter what they follow, and the key of what they refuse. */
+const SETTLED_BY_STAGE: Record<string, (payload: { id?: unknown; postId?: unknown }) => unknown> = {
+  classify: (p) => typeof p.id === 'string' && postKey(p.id),
+  'store:posts': (p) => typeof p.id === 'string' && postKey(p.id),
+  'store:engagement': (p) => typeof p.id === 'string' && engagementKey(p.id),
+  'store:post_deletions': (p) => typeof p.postId === 'string' && deletionKey(p.postId),
+}
+
+function settleDeadLetters(deadLetter: DeadLetter, progress: Progress): DeadLetter {
+  return {
+    record(stage, reason, payload) {
+      deadLetter.record(stage, reason, payload)
+      const key = payload !== null && typeof payload === 'object' ? SETTLED_BY_STAGE[stage]?.(payload) : undefined
+      if (typeof key === 'string') progress.settled([key])
+    },
+    counts: () => deadLetter.counts(),
   }
 }

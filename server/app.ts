@@ -48,6 +48,8 @@ export interface ServerOptions {
   telemetry?: Telemetry
   /** What acknowledges alerts (the running pipeline); without it POST /api/alerts/:id/acknowledge answers 503. */
   alerts?: AlertActions
+  /** Whether this process serves the API and the wall's page (the `web` role); without, only the probes, /metrics and the webhook (default true). */
+  web?: boolean
 }
 
 export async function buildServer(options: ServerOptions) {
@@ -83,14 +85,16 @@ export async function buildServer(options: ServerOptions) {
   })
   await app.register(healthRoutes, { store, info: options.health })
   await app.register(observabilityRoutes, { store, info: options.health, view, clients: () => app.io.engine.clientsCount, ...(options.telemetry ? { telemetry: options.telemetry } : {}) })
-  await app.register(aggregateRoutes, { store })
-  await app.register(postRoutes, { store })
-  await app.register(responsivenessRoutes, { store })
-  await app.register(metricsRoutes, { store, tracking })
-  await app.register(teamRoutes, { store, routes })
-  await app.register(alertRoutes, { store, view, allowedOrigins: corsOrigins, ...(options.alerts ? { alerts: options.alerts } : {}) })
+  if (options.web ?? true) {
+    await app.register(aggregateRoutes, { store })
+    await app.register(postRoutes, { store })
+    await app.register(responsivenessRoutes, { store })
+    await app.register(metricsRoutes, { store, tracking })
+    await app.register(teamRoutes, { store, routes })
+    await app.register(alertRoutes, { store, view, allowedOrigins: corsOrigins, ...(options.alerts ? { alerts: options.alerts } : {}) })
+  }
   if (options.ingest) await app.register(ingestRoutes, options.ingest)
-  await app.register(clientPlugin, options.clientRoot ? { root: options.clientRoot } : {})
+  if (options.web ?? true) await app.register(clientPlugin, options.clientRoot ? { root: options.clientRoot } : {})
   await app.ready()
   return app
 }

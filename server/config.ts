@@ -27,6 +27,9 @@ export const ConfigSchema = Type.Object(
     TRUST_PROXY: Type.String({ default: '', pattern: '^(|true|[0-9]+|[0-9A-Fa-f.:/, ]+)$', description: 'Behind a reverse proxy: `true` (trust every proxy), a number of hops, or comma-separated proxy addresses or subnets. Then each client\'s address (for rate limits) and https (for the session cookie\'s Secure flag) are read from X-Forwarded-For and X-Forwarded-Proto. Empty: the connection\'s own.' }),
     RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 0, default: 1_200, description: 'Requests a minute each client (its token, else its address) may make to the API and the page; past it, 429 with Retry-After. 0: no limit.' }),
     INGEST_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 0, default: 6_000, description: 'Requests a minute each sender may make to `POST /api/ingest` (up to 10,000 posts each). 0: no limit.' }),
+    BUS_URL: Type.String({ default: '', pattern: '^(nats://[^,\\s]+(,nats://[^,\\s]+)*)?$', description: 'Scale-out: NATS JetStream between ingest and the workers, e.g. `nats://nats:4222` (comma-separated for a cluster). Empty: one process reads, classifies, stores and serves.' }),
+    ROLES: Type.String({ default: 'all', description: 'With BUS_URL: what this process does, comma-separated: `ingest` (reads the sources, publishes to the bus), `worker` (classifies and stores from the bus; run several), `web` (the API and the wall), or `all`. Any but `all` needs CLICKHOUSE_URL: the processes share one store.' }),
+    BUS_ACK_WAIT_S: Type.Integer({ minimum: 1, maximum: 3_600, default: 30, description: 'With BUS_URL: seconds a worker may hold an event without acknowledging it; past that (the worker died), the bus hands it to another worker.' }),
     SOURCES: Type.String({ default: 'simulator', description: `Comma-separated sources to run: ${AVAILABLE_SOURCES.join(', ')}.` }),
     INGEST_TOKEN: Type.String({ default: '', description: 'Webhook (`SOURCES` with `webhook`): the bearer token `POST /api/ingest` requires; at least 16 characters.' }),
     JETSTREAM_URL: Type.String({ default: '', pattern: '^(wss?://.+)?$', description: 'Jetstream (`SOURCES` with `jetstream`): the endpoint, path included. Empty: the public `wss://jetstream2.us-east.bsky.network/subscribe` for v1; v2 needs one, ending in `/xrpc/network.bsky.jetstream.subscribeEvents`.' }),
@@ -86,7 +89,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     problems.push(`${key}=${JSON.stringify(env[key])}: ${error.message} (${schema.description ?? ''})`)
   }
   if (env.BRANDS_FILE && (env.BRAND || env.COMPETITORS)) problems.push('BRAND, COMPETITORS: BRANDS_FILE names the brands; remove these or BRANDS_FILE')
-  if (problems.length === 0) problems.push(...checkSources(String(candidate.SOURCES)), ...checkBrands(candidate as Config), ...checkIngest(candidate as Config), ...checkOrigins(candidate as Config), ...checkAccess(candidate as Config), ...checkJetstream(candidate as Config), ...checkMastodon(candidate as Config), ...routingOf(candidate as Config).problems)
+  if (problems.length === 0) problems.push(...checkSources(String(candidate.SOURCES)), ...checkBrands(candidate as Config), ...checkIngest(candidate as Config), ...checkOrigins(candidate as Config), ...checkAccess(candidate as Config), ...checkJetstream(candidate as Config), ...checkMastodon(candidate as Config), ...checkRoles(candidate as Config), ...routingOf(candidate as Config).problems)
   if (problems.length > 0) throw new ConfigError([...new Set(problems)])
   return candidate as Config
 }
@@ -213,4 +216,23 @@ function nearMisses(env: Record<string, string | undefined>): string[] {
     if (!prefix || (KEYS as string[]).includes(key)) return []
     return [`${key}: unknown setting (known: ${KEYS.filter((k) => k.startsWith(prefix)).join(', ')})`]
   })
+}
+
+export const ROLES = ['ingest', 'worker', 'web'] as const
+export type Role = (typeof ROLES)[number]
+
+/** What this process does: every role without a bus (one process), else those ROLES names. */
+export function rolesOf(config: Pick<Config, 'BUS_URL' | 'ROLES'>): Set<Role> {
+  const names = listOf(config.ROLES)
+  return new Set(!config.BUS_URL || names.includes('all') ? ROLES : (names as Role[]))
+}
+
+function checkRoles(config: Config): string[] {
+  const names = listOf(config.ROLES)
+  const unknown = names.filter((n) => n !== 'all' && !(ROLES as readonly string[]).includes(n))
+  if (names.length === 0 || unknown.length > 0) return [`ROLES=${JSON.stringify(config.ROLES)}: expected some of ${ROLES.join(', ')}, or all`]
+  if (names.includes('all')) return []
+  if (!config.BUS_URL) return [`ROLES=${config.ROLES}: roles are for processes that share a bus; set BUS_URL (nats://...), or leave ROLES at all`]
+  if (!config.CLICKHOUSE_URL) return [`ROLES=${config.ROLES}: processes with roles share one store; set CLICKHOUSE_URL (the embedded store belongs to a single process)`]
+  return []
 }

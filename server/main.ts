@@ -25,6 +25,13 @@ import { Telemetry } from './routes/observability.ts'
 import { refuseAbove } from './routes/ingest.ts'
 import { WebhookSource } from '../pipelines/sources/webhook.ts'
 import { loadTracking } from './tracking.ts'
+import { openBus } from '../pipelines/bus/nats.ts'
+import { Settlement } from '../pipelines/bus/settlement.ts'
+import { type BusSinkStats, publishToBus } from '../pipelines/sinks/bus.ts'
+import { busSource, type BusSourceStats } from '../pipelines/sources/bus.ts'
+import { INTAKE_HIGH } from '../pipelines/transforms/admit.ts'
+import { rolesOf } from './config.ts'
+import { lastValueFrom, merge, Subject, takeUntil } from 'rxjs'
 
 /**
  * Longest a graceful stop may take before the process exits anyway: past one write to a store that
@@ -39,6 +46,13 @@ const CLOSE_GRACE_MS = 5_000
 async function main(): Promise<void> {
   const config = loadConfig(process.env)
   const tracking = loadTracking(config)
+  // With a bus, each process does what ROLES says: `ingest` reads the sources and publishes their
+  // events, `worker` classifies and stores them, `web` serves the API and the wall. Without one,
+  // this process does it all, as one pipeline.
+  const roles = rolesOf(config)
+  const bus = config.BUS_URL ? await openBus({ url: config.BUS_URL, ackWaitMs: config.BUS_ACK_WAIT_S * 1000, name: `undertow ${[...roles].join('+')} ${process.pid}` }) : undefined
+  const reads = !bus || roles.has('ingest')
+  const works = !bus || roles.has('worker')
   const store = openStore(config)
   try {
     await store.migrate()
@@ -49,9 +63,10 @@ async function main(): Promise<void> {
   // Batches that a crash or an outage left on disk drain first, before anything new is written.
   const spools = openSpools(config)
   // New events that wait for a classifier that is behind; left by the last run, they go in first.
-  const intake = openIntake(config)
+  // With a bus, they wait on the bus instead.
+  const intake = bus ? undefined : openIntake(config)
   const deadLetter = new DeadLetterFile(resolve(config.DATA_DIR, 'dead-letter.ndjson'))
-  const classifier = await loadClassifier(config.SENTIMENT_MODEL, { thread: true, threads: config.SENTIMENT_THREADS })
+  const classifier = works ? await loadClassifier(config.SENTIMENT_MODEL, { thread: true, threads: config.SENTIMENT_THREADS }) : undefined
   const view = new LiveView()
 
   // Simulated time runs ahead of the clock (SIM_SPEED); a restarted simulator resumes after the
@@ -59,13 +74,14 @@ async function main(): Promise<void> {
   const latest = await store.latestPostTime()
   const simulatorStart = new Date(Math.max(Date.now(), latest ? Date.parse(latest) + 60_000 : 0)).toISOString()
 
-  const webhook = listOf(config.SOURCES).includes('webhook') ? new WebhookSource() : undefined
+  const webhook = reads && listOf(config.SOURCES).includes('webhook') ? new WebhookSource() : undefined
   const routing = routingOf(config)
   const webhooks = new WebhookSink(
     config.ALERT_WEBHOOK_URL ? new WebhookPoster('the alert webhook', config.ALERT_WEBHOOK_URL, deadLetter) : undefined,
     new Map([...routing.webhooks].map(([team, url]) => [team, new WebhookPoster(`${team}'s webhook`, url, deadLetter)])),
   )
   let stats = () => ({})
+  let running = () => false
   const telemetry = new Telemetry()
   // The webhook refuses (503) before the disk where events wait for the classifier fills up:
   // a sender can send again later, while a live stream's events would have to be dead-lettered.
@@ -81,7 +97,7 @@ async function main(): Promise<void> {
     view,
     tracking,
     routes: routing.routes,
-    health: { classifier: classifier.name, classifierReady: () => !(classifier instanceof WorkerClassifier) || classifier.ready, sources: listOf(config.SOURCES), sourceGraceMs: config.SOURCE_DOWN_GRACE_S * 1000, stats: () => stats() },
+    health: { classifier: classifier?.name ?? 'none (not a worker)', classifierReady: () => !(classifier instanceof WorkerClassifier) || classifier.ready, sources: reads ? listOf(config.SOURCES) : [], sourceGraceMs: config.SOURCE_DOWN_GRACE_S * 1000, stats: () => stats(), running: () => running(), problems: () => (bus && !bus.connected() ? [`the bus (${config.BUS_URL}) is not connected`] : []) },
     logger: { level: config.LOG_LEVEL },
     ...(webhook ? { ingest: { token: config.INGEST_TOKEN, source: webhook, deadLetter, busy } } : {}),
     telemetry,
@@ -90,6 +106,7 @@ async function main(): Promise<void> {
     access: new AccessTokens(parseAuthTokens(config.AUTH_TOKENS).tokens),
     trustProxy: trustProxyOf(config.TRUST_PROXY),
     rateLimits: { perMinute: config.RATE_LIMIT_PER_MINUTE, ingestPerMinute: config.INGEST_RATE_LIMIT_PER_MINUTE },
+    web: roles.has('web'),
   })
   // Listen before reading any source: if the port is taken, nothing has been accepted yet.
   const address = (await app.listen({ port: config.PORT, host: config.HOST })).replace('127.0.0.1', 'localhost')
@@ -104,38 +121,65 @@ async function main(): Promise<void> {
   // On a fresh store, the simulated day starts before now: its first WARMUP_MINUTES (and a few
   // more) are replayed at once, so the risk baselines are warm when the story's launch and
   // backlash come, and the backlash can raise its alert. A restart resumes with stored baselines.
-  const sources = buildSources(config, { simulatorStart, simulatorPreroll: latest ? 0 : SIMULATOR_PREROLL_S, deadLetter, tracking, ...(webhook ? { webhook } : {}) })
-  const pipeline = startPipeline({
-    sources: sources.map((s) => s.events$),
-    classifier,
-    tracking,
-    store,
-    live: fanOut([new SocketIoSink(app.io, view), webhooks], (error) => app.log.error({ err: error }, 'a live output failed')),
-    routes: routing.routes,
-    deadLetter,
-    initialWindows: await store.minuteAggregates({ lastMinutes: RETAIN_MINUTES }),
-    recentPosts: await store.recentPosts(RECENT_POSTS),
-    // The live metrics and the risk baselines go on from the last stored day.
-    ...(latest ? { seed: await store.ledgerSeed(Date.parse(latest) - LEDGER_MINUTES * 60_000) } : {}),
-    openAlerts,
-    // Mentions still waiting for a reply, and the brand's own posts' conversations, go on too.
-    ...(latest ? { conversations: await store.conversationSeed(Date.parse(latest) - WAITING_MS) } : {}),
-    spools,
-    ...(intake ? { intake } : {}),
-    onClassified: (ms, posts) => telemetry.classified(ms, posts),
-    replies: { allMentions: config.REPLY_ALL_MENTIONS, targetMs: config.REPLY_TARGET_MINUTES * 60_000 },
-    // Within the graceful stop's deadline; what is left drains at the next start.
-    drainOnStopMs: SHUTDOWN_TIMEOUT_MS / 2,
-  })
-  acknowledge = (id) => pipeline.acknowledge(id)
+  const sources = reads ? buildSources(config, { simulatorStart, simulatorPreroll: latest ? 0 : SIMULATOR_PREROLL_S, deadLetter, tracking, ...(webhook ? { webhook } : {}) }) : []
+  // An ingest process publishes its sources' events to the bus; it stops reading at a stop, and
+  // waits for the publishes in flight.
+  const stopReading = new Subject<void>()
+  const published: BusSinkStats = { published: 0, untracked: 0, retries: 0, refused: 0 }
+  const publishing =
+    bus && reads ? lastValueFrom(merge(...sources.map((s) => publishToBus(bus.js, s.name, s.events$.pipe(takeUntil(stopReading)), tracking, deadLetter, published))), { defaultValue: undefined }) : Promise.resolve()
+  // A worker's source is the bus: each event is acknowledged once the pipeline is done with it.
+  const settlement = new Settlement()
+  const pulled: BusSourceStats = { received: 0, redelivered: 0, malformed: 0, restarts: 0 }
+  let queued = () => 0
+  const pipelineSources = !bus
+    ? sources.map((s) => s.events$)
+    : works
+      ? [busSource(() => bus.consumer(), { settlement, deadLetter, behind: () => queued() >= INTAKE_HIGH, ackWaitMs: config.BUS_ACK_WAIT_S * 1000, stats: pulled })]
+      : []
+  const pipeline = classifier
+    ? startPipeline({
+        sources: pipelineSources,
+        classifier,
+        tracking,
+        store,
+        live: fanOut([new SocketIoSink(app.io, view), webhooks], (error) => app.log.error({ err: error }, 'a live output failed')),
+        routes: routing.routes,
+        deadLetter,
+        initialWindows: await store.minuteAggregates({ lastMinutes: RETAIN_MINUTES }),
+        recentPosts: await store.recentPosts(RECENT_POSTS),
+        // The live metrics and the risk baselines go on from the last stored day.
+        ...(latest ? { seed: await store.ledgerSeed(Date.parse(latest) - LEDGER_MINUTES * 60_000) } : {}),
+        openAlerts,
+        // Mentions still waiting for a reply, and the brand's own posts' conversations, go on too.
+        ...(latest ? { conversations: await store.conversationSeed(Date.parse(latest) - WAITING_MS) } : {}),
+        spools,
+        ...(intake ? { intake } : {}),
+        ...(bus ? { progress: settlement } : {}),
+        onClassified: (ms, posts) => telemetry.classified(ms, posts),
+        replies: { allMentions: config.REPLY_ALL_MENTIONS, targetMs: config.REPLY_TARGET_MINUTES * 60_000 },
+        // Within the graceful stop's deadline; what is left drains at the next start.
+        drainOnStopMs: SHUTDOWN_TIMEOUT_MS / 2,
+      })
+    : undefined
+  if (pipeline) queued = () => pipeline.queues().classify
+  running = () => true
+  if (pipeline) acknowledge = (id) => pipeline.acknowledge(id)
+  else stopAcknowledgingFor('alerts are followed by the workers, and this process is not one')
+  function stopAcknowledgingFor(why: string) {
+    acknowledge = () => {
+      throw new UnavailableError(`${why}: alerts can no longer be acknowledged here`)
+    }
+  }
   const stopAcknowledging = (why: string) => {
     acknowledge = () => {
       throw new UnavailableError(`${why}: alerts can no longer be acknowledged`)
     }
   }
   stats = () => ({
-    ...pipeline.stats,
-    queues: pipeline.queues(),
+    ...pipeline?.stats,
+    ...(pipeline ? { queues: pipeline.queues() } : {}),
+    ...(bus ? { bus: { ...(reads ? { published } : {}), ...(works ? { pulled, waiting: settlement.size, acknowledged: settlement.acknowledged } : {}) } } : {}),
     sources: Object.fromEntries(sources.flatMap((s) => (s.stats ? [[s.name, s.stats]] : []))),
     webhooks: webhooks.stats(),
     deadLetter: deadLetter.counts(),
@@ -166,7 +210,9 @@ async function main(): Promise<void> {
       // Requests from now on are refused (503), not accepted and lost.
       webhook?.close()
       stopAcknowledging('Undertow is shutting down')
-      await pipeline.stop()
+      stopReading.next()
+      await publishing
+      await pipeline?.stop()
       // Alerts and team posts still on their way out get the rest of the deadline.
       await Promise.race([webhooks.idle(), new Promise((r) => setTimeout(r, SHUTDOWN_TIMEOUT_MS / 4))])
       webhooks.abandon()
@@ -177,8 +223,9 @@ async function main(): Promise<void> {
       const cut = setTimeout(() => app.server.closeAllConnections(), CLOSE_GRACE_MS).unref()
       await app.close()
       clearTimeout(cut)
-      app.log.info(`stopped; ${pipeline.stats.stored} posts stored this run`)
+      app.log.info(pipeline ? `stopped; ${pipeline.stats.stored} posts stored this run` : `stopped; ${published.published} events published this run`)
     } finally {
+      await bus?.close()
       await store.close()
       process.exit(code)
     }
@@ -191,7 +238,7 @@ async function main(): Promise<void> {
     })
   }
   // A pipeline that dies must not leave a server showing a frozen wall.
-  pipeline.done.then(
+  ;(pipeline?.done ?? publishing).then(
     () => {
       stopAcknowledging('all sources completed and the pipeline has stopped')
       app.log.info('all sources completed; the wall and the API stay up')

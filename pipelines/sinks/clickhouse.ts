@@ -184,6 +184,11 @@ export function clickhouseSink<T>(table: string, write: (batch: T[], checked: bo
         return unheld$.pipe(
           concatMap((answer) => {
             unheld = answer
+            // What the store holds already (stored before a restart, or by another worker) is a duplicate too.
+            if (onDuplicate && answer.length < items.length) {
+              const kept = new Set(answer)
+              for (const item of items) if (!kept.has(item)) onDuplicate(item)
+            }
             return unheld.length === 0 ? of([]) : writeBatch(unheld, STORE_RETRIES, unstored !== undefined, progress)
           }),
           map(() => progress.written),

@@ -10,6 +10,10 @@ export interface HealthInfo {
   /** How long a live source may be disconnected before /readyz says not ready (default 30 s). */
   sourceGraceMs?: number
   stats: () => object
+  /** Whether this process's work has started (default: the pipeline's counters are there). */
+  running?: () => boolean
+  /** Further reasons this process is not ready (the bus is disconnected), if any. */
+  problems?: () => string[]
 }
 
 export const healthRoutes: FastifyPluginAsync<{ store: Store; info: HealthInfo }> = async (app, { store, info }) => {

@@ -149,7 +149,7 @@ export const observabilityRoutes: FastifyPluginAsync<{ store: Store; info: Healt
 
   app.get('/readyz', async (_request, reply) => {
     const storeUp = await store.ping()
-    const running = typeof stats().received === 'number'
+    const running = info.running ? info.running() : typeof stats().received === 'number'
     // A source reconnecting is given a grace (a stream that drops and comes back is normal); past
     // it, this instance is not ready. At start, the grace is the time it has to connect.
     const grace = info.sourceGraceMs ?? 30_000
@@ -158,7 +158,7 @@ export const observabilityRoutes: FastifyPluginAsync<{ store: Store; info: Healt
       .map(([name, s]) => `source ${name} is not connected${typeof s.lastError === 'string' ? ` (${s.lastError})` : ''}`)
     // The model loads before the server starts: a server that answers has its classifier.
     const classifying = info.classifierReady?.() ?? true
-    const missing = [...(storeUp ? [] : ['the store does not answer']), ...(running ? [] : ['the pipeline has not started']), ...(classifying ? [] : ["the classifier's thread is starting again"]), ...offline]
+    const missing = [...(storeUp ? [] : ['the store does not answer']), ...(running ? [] : ['the pipeline has not started']), ...(classifying ? [] : ["the classifier's thread is starting again"]), ...offline, ...(info.problems?.() ?? [])]
     return reply.status(missing.length === 0 ? 200 : 503).send({ ready: missing.length === 0, classifier: info.classifier, ...(missing.length ? { missing } : {}) })
   })
 }

@@ -5,13 +5,14 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, it } from 'vitest'
+import { afterAll, beforeAll } from 'vitest'
+import { describeNeeding } from './needs.ts'
 import { ServerStore } from '../../pipelines/store/server.ts'
 import { tmpDir } from './tmp.ts'
 
 export const CLICKHOUSE_SERVER = ['/usr/bin/clickhouse-server', '/usr/sbin/clickhouse-server'].find((p) => existsSync(p))
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer()
     server.once('error', reject)
@@ -108,23 +109,9 @@ export class ClickHouseServerProcess {
   }
 }
 
-/**
- * A describe block that needs a ClickHouse server: skipped with a notice where the binary is
- * missing, failing under CI (where .ci/run installs it).
- */
+/** A describe block that needs a ClickHouse server (tests/support/needs.ts). */
 export function describeWithServer(name: string, body: () => void): void {
-  if (CLICKHOUSE_SERVER) {
-    describe(name, body)
-  } else if (process.env.CI) {
-    describe(name, () => {
-      it('needs clickhouse-server', () => {
-        throw new Error('clickhouse-server is not installed; .ci/run installs it with apt-get')
-      })
-    })
-  } else {
-    console.warn(`\n[notice] skipping "${name}": clickhouse-server is not installed (apt-get install clickhouse-server; CI installs it)\n`)
-    describe.skip(name, body)
-  }
+  describeNeeding('clickhouse-server', CLICKHOUSE_SERVER !== undefined, name, body)
 }
 
 /** A server process of the file's own, started before its tests and stopped after them. */
