@@ -11,7 +11,7 @@ import type { Store } from '../pipelines/store/store.ts'
 import { accessPlugin, AccessTokens, callerKey, handshakeRole, routeOf } from './access.ts'
 import { installErrorHandlers } from './errors.ts'
 import { clientPlugin } from './plugins/client.ts'
-import { socketIoPlugin } from './plugins/socketio.ts'
+import { type SocketAdapter, socketIoPlugin } from './plugins/socketio.ts'
 import { aggregateRoutes } from './routes/aggregates.ts'
 import { type AlertActions, alertRoutes } from './routes/alerts.ts'
 import { healthRoutes, type HealthInfo } from './routes/health.ts'
@@ -48,6 +48,8 @@ export interface ServerOptions {
   telemetry?: Telemetry
   /** What acknowledges alerts (the running pipeline); without it POST /api/alerts/:id/acknowledge answers 503. */
   alerts?: AlertActions
+  /** Joins socket.io to other processes' (the Redis adapter): live pushes reach walls on every web process. */
+  socketAdapter?: SocketAdapter
   /** Whether this process serves the API and the wall's page (the `web` role); without, only the probes, /metrics and the webhook (default true). */
   web?: boolean
 }
@@ -82,6 +84,7 @@ export async function buildServer(options: ServerOptions) {
     clock: () => ({ serverTime: new Date().toISOString(), watermark: view.watermark() }),
     teams: teamsOf(routes),
     allowedOrigins: corsOrigins,
+    ...(options.socketAdapter ? { adapter: options.socketAdapter } : {}),
   })
   await app.register(healthRoutes, { store, info: options.health })
   await app.register(observabilityRoutes, { store, info: options.health, view, clients: () => app.io.engine.clientsCount, ...(options.telemetry ? { telemetry: options.telemetry } : {}) })

@@ -28,7 +28,8 @@ export const ConfigSchema = Type.Object(
     RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 0, default: 1_200, description: 'Requests a minute each client (its token, else its address) may make to the API and the page; past it, 429 with Retry-After. 0: no limit.' }),
     INGEST_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 0, default: 6_000, description: 'Requests a minute each sender may make to `POST /api/ingest` (up to 10,000 posts each). 0: no limit.' }),
     BUS_URL: Type.String({ default: '', pattern: '^(nats://[^,\\s]+(,nats://[^,\\s]+)*)?$', description: 'Scale-out: NATS JetStream between ingest and the workers, e.g. `nats://nats:4222` (comma-separated for a cluster). Empty: one process reads, classifies, stores and serves.' }),
-    ROLES: Type.String({ default: 'all', description: 'With BUS_URL: what this process does, comma-separated: `ingest` (reads the sources, publishes to the bus), `worker` (classifies and stores from the bus; run several), `web` (the API and the wall), or `all`. Any but `all` needs CLICKHOUSE_URL: the processes share one store.' }),
+    ROLES: Type.String({ default: 'all', description: 'With BUS_URL: what this process does, comma-separated: `ingest` (reads the sources, relates their events and publishes them; once per source), `worker` (classifies and stores from the bus; run several), `live` (the live figures and alerts, from what the workers stored; run one), `web` (the API and the wall; run several), or `all`. Any but `all` needs CLICKHOUSE_URL (the processes share one store), and `web` or `live` apart needs REDIS_URL.' }),
+    REDIS_URL: Type.String({ default: '', pattern: '^(rediss?://.+)?$', description: 'With ROLES: Redis, e.g. `redis://redis:6379`, through which the live process reaches every web process\'s walls (socket.io\'s Redis adapter).' }),
     BUS_ACK_WAIT_S: Type.Integer({ minimum: 1, maximum: 3_600, default: 30, description: 'With BUS_URL: seconds a worker may hold an event without acknowledging it; past that (the worker died), the bus hands it to another worker.' }),
     SOURCES: Type.String({ default: 'simulator', description: `Comma-separated sources to run: ${AVAILABLE_SOURCES.join(', ')}.` }),
     INGEST_TOKEN: Type.String({ default: '', description: 'Webhook (`SOURCES` with `webhook`): the bearer token `POST /api/ingest` requires; at least 16 characters.' }),
@@ -218,7 +219,7 @@ function nearMisses(env: Record<string, string | undefined>): string[] {
   })
 }
 
-export const ROLES = ['ingest', 'worker', 'web'] as const
+export const ROLES = ['ingest', 'worker', 'live', 'web'] as const
 export type Role = (typeof ROLES)[number]
 
 /** What this process does: every role without a bus (one process), else those ROLES names. */
@@ -234,5 +235,7 @@ function checkRoles(config: Config): string[] {
   if (names.includes('all')) return []
   if (!config.BUS_URL) return [`ROLES=${config.ROLES}: roles are for processes that share a bus; set BUS_URL (nats://...), or leave ROLES at all`]
   if (!config.CLICKHOUSE_URL) return [`ROLES=${config.ROLES}: processes with roles share one store; set CLICKHOUSE_URL (the embedded store belongs to a single process)`]
+  const apart = (names.includes('web') || names.includes('live')) && !(names.includes('web') && names.includes('live'))
+  if (apart && !config.REDIS_URL) return [`ROLES=${config.ROLES}: the live process reaches the web processes' walls through Redis; set REDIS_URL (redis://...)`]
   return []
 }

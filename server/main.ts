@@ -3,35 +3,28 @@
 import { resolve } from 'node:path'
 import { loadClassifier } from '../models/load.ts'
 import { WorkerClassifier } from '../models/worker.ts'
-import { startPipeline } from '../pipelines/pipeline.ts'
+import { openBus } from '../pipelines/bus/nats.ts'
 import { DeadLetterFile } from '../pipelines/sinks/deadletter.ts'
 import { fanOut } from '../pipelines/sinks/fan-out.ts'
+import { liveRelay, receiveLive } from '../pipelines/sinks/relay.ts'
 import { LiveView, SocketIoSink } from '../pipelines/sinks/socketio.ts'
 import { WebhookPoster, WebhookSink } from '../pipelines/sinks/webhook.ts'
+import { WebhookSource } from '../pipelines/sources/webhook.ts'
 import { scheduleRetention } from '../pipelines/store/retention.ts'
-import { LEDGER_MINUTES } from '../pipelines/metrics/ledger.ts'
-import { WAITING_MS } from '../pipelines/metrics/replies.ts'
 import { WARMUP_MINUTES } from '../pipelines/metrics/risk.ts'
-import { RETAIN_MINUTES } from '../pipelines/transforms/aggregate.ts'
-import { RECENT_POSTS } from '../pipelines/transforms/relate.ts'
+import type { Live } from '../pipelines/pipeline.ts'
 import type { Alert } from '../pipelines/schema.ts'
 import { AccessTokens, parseAuthTokens } from './access.ts'
 import { buildServer } from './app.ts'
+import { redisAdapter } from './cluster.ts'
 import { UnavailableError } from './errors.ts'
-import { listOf, loadConfig, routingOf, trustProxyOf } from './config.ts'
+import { listOf, loadConfig, rolesOf, routingOf, trustProxyOf } from './config.ts'
+import { refuseAbove } from './routes/ingest.ts'
+import { Telemetry } from './routes/observability.ts'
+import { runPipeline, runRoles, type Running } from './run.ts'
 import { buildSources } from './sources.ts'
 import { describeStore, openIntake, openSpools, openStore } from './storage.ts'
-import { Telemetry } from './routes/observability.ts'
-import { refuseAbove } from './routes/ingest.ts'
-import { WebhookSource } from '../pipelines/sources/webhook.ts'
 import { loadTracking } from './tracking.ts'
-import { openBus } from '../pipelines/bus/nats.ts'
-import { Settlement } from '../pipelines/bus/settlement.ts'
-import { type BusSinkStats, publishToBus } from '../pipelines/sinks/bus.ts'
-import { busSource, type BusSourceStats } from '../pipelines/sources/bus.ts'
-import { INTAKE_HIGH } from '../pipelines/transforms/admit.ts'
-import { rolesOf } from './config.ts'
-import { lastValueFrom, merge, Subject, takeUntil } from 'rxjs'
 
 /**
  * Longest a graceful stop may take before the process exits anyway: past one write to a store that
@@ -46,13 +39,15 @@ const CLOSE_GRACE_MS = 5_000
 async function main(): Promise<void> {
   const config = loadConfig(process.env)
   const tracking = loadTracking(config)
-  // With a bus, each process does what ROLES says: `ingest` reads the sources and publishes their
-  // events, `worker` classifies and stores them, `web` serves the API and the wall. Without one,
-  // this process does it all, as one pipeline.
+  // With a bus, each process does what ROLES says (pipelines/bus/roles.ts): `ingest` reads the
+  // sources, `worker` classifies and stores, `live` computes the live figures, `web` serves the
+  // API and the wall. Without one, this process does it all, as one pipeline.
   const roles = rolesOf(config)
   const bus = config.BUS_URL ? await openBus({ url: config.BUS_URL, ackWaitMs: config.BUS_ACK_WAIT_S * 1000, name: `undertow ${[...roles].join('+')} ${process.pid}` }) : undefined
   const reads = !bus || roles.has('ingest')
   const works = !bus || roles.has('worker')
+  // The live process and the web processes meet in Redis (socket.io's adapter); the others need not.
+  const cluster = bus && config.REDIS_URL && (roles.has('web') || roles.has('live')) ? await redisAdapter(config.REDIS_URL, (error) => console.error(`undertow: Redis: ${error.message}`)) : undefined
   const store = openStore(config)
   try {
     await store.migrate()
@@ -80,8 +75,8 @@ async function main(): Promise<void> {
     config.ALERT_WEBHOOK_URL ? new WebhookPoster('the alert webhook', config.ALERT_WEBHOOK_URL, deadLetter) : undefined,
     new Map([...routing.webhooks].map(([team, url]) => [team, new WebhookPoster(`${team}'s webhook`, url, deadLetter)])),
   )
-  let stats = () => ({})
-  let running = () => false
+  let stats = (): object => ({})
+  let running: Running | undefined
   const telemetry = new Telemetry()
   // The webhook refuses (503) before the disk where events wait for the classifier fills up:
   // a sender can send again later, while a live stream's events would have to be dead-lettered.
@@ -89,7 +84,7 @@ async function main(): Promise<void> {
   const busy = () => (intake && intake.bytes() > busyAbove ? `Undertow is behind: ${Math.round(intake.bytes() / 2 ** 20)} MiB of events wait for the classifier` : undefined)
   // The server is up before the pipeline, and stays up after it: alerts are acknowledged only
   // while a pipeline runs to push and store the change.
-  let acknowledge = (_id: string): Alert | null => {
+  let acknowledge = (_id: string): Alert | null | Promise<Alert | null> => {
     throw new UnavailableError('the pipeline is not running yet: try again in a moment')
   }
   const app = await buildServer({
@@ -97,7 +92,7 @@ async function main(): Promise<void> {
     view,
     tracking,
     routes: routing.routes,
-    health: { classifier: classifier?.name ?? 'none (not a worker)', classifierReady: () => !(classifier instanceof WorkerClassifier) || classifier.ready, sources: reads ? listOf(config.SOURCES) : [], sourceGraceMs: config.SOURCE_DOWN_GRACE_S * 1000, stats: () => stats(), running: () => running(), problems: () => (bus && !bus.connected() ? [`the bus (${config.BUS_URL}) is not connected`] : []) },
+    health: { classifier: classifier?.name ?? 'none (not a worker)', classifierReady: () => !(classifier instanceof WorkerClassifier) || classifier.ready, sources: reads ? listOf(config.SOURCES) : [], sourceGraceMs: config.SOURCE_DOWN_GRACE_S * 1000, stats: () => stats(), running: () => running !== undefined, problems: () => [...(bus && !bus.connected() ? [`the bus (${config.BUS_URL}) is not connected`] : []), ...(cluster && !cluster.connected() ? [`Redis (${config.REDIS_URL}) is not connected`] : [])] },
     logger: { level: config.LOG_LEVEL },
     ...(webhook ? { ingest: { token: config.INGEST_TOKEN, source: webhook, deadLetter, busy } } : {}),
     telemetry,
@@ -107,6 +102,7 @@ async function main(): Promise<void> {
     trustProxy: trustProxyOf(config.TRUST_PROXY),
     rateLimits: { perMinute: config.RATE_LIMIT_PER_MINUTE, ingestPerMinute: config.INGEST_RATE_LIMIT_PER_MINUTE },
     web: roles.has('web'),
+    ...(cluster ? { socketAdapter: cluster.adapter } : {}),
   })
   // Listen before reading any source: if the port is taken, nothing has been accepted yet.
   const address = (await app.listen({ port: config.PORT, host: config.HOST })).replace('127.0.0.1', 'localhost')
@@ -122,64 +118,39 @@ async function main(): Promise<void> {
   // more) are replayed at once, so the risk baselines are warm when the story's launch and
   // backlash come, and the backlash can raise its alert. A restart resumes with stored baselines.
   const sources = reads ? buildSources(config, { simulatorStart, simulatorPreroll: latest ? 0 : SIMULATOR_PREROLL_S, deadLetter, tracking, ...(webhook ? { webhook } : {}) }) : []
-  // An ingest process publishes its sources' events to the bus; it stops reading at a stop, and
-  // waits for the publishes in flight.
-  const stopReading = new Subject<void>()
-  const published: BusSinkStats = { published: 0, untracked: 0, retries: 0, refused: 0 }
-  const publishing =
-    bus && reads ? lastValueFrom(merge(...sources.map((s) => publishToBus(bus.js, s.name, s.events$.pipe(takeUntil(stopReading)), tracking, deadLetter, published))), { defaultValue: undefined }) : Promise.resolve()
-  // A worker's source is the bus: each event is acknowledged once the pipeline is done with it.
-  const settlement = new Settlement()
-  const pulled: BusSourceStats = { received: 0, redelivered: 0, malformed: 0, restarts: 0 }
-  let queued = () => 0
-  const pipelineSources = !bus
-    ? sources.map((s) => s.events$)
-    : works
-      ? [busSource(() => bus.consumer(), { settlement, deadLetter, behind: () => queued() >= INTAKE_HIGH, ackWaitMs: config.BUS_ACK_WAIT_S * 1000, stats: pulled })]
-      : []
-  const pipeline = classifier
-    ? startPipeline({
-        sources: pipelineSources,
-        classifier,
-        tracking,
-        store,
-        live: fanOut([new SocketIoSink(app.io, view), webhooks], (error) => app.log.error({ err: error }, 'a live output failed')),
-        routes: routing.routes,
-        deadLetter,
-        initialWindows: await store.minuteAggregates({ lastMinutes: RETAIN_MINUTES }),
-        recentPosts: await store.recentPosts(RECENT_POSTS),
-        // The live metrics and the risk baselines go on from the last stored day.
-        ...(latest ? { seed: await store.ledgerSeed(Date.parse(latest) - LEDGER_MINUTES * 60_000) } : {}),
-        openAlerts,
-        // Mentions still waiting for a reply, and the brand's own posts' conversations, go on too.
-        ...(latest ? { conversations: await store.conversationSeed(Date.parse(latest) - WAITING_MS) } : {}),
-        spools,
-        ...(intake ? { intake } : {}),
-        ...(bus ? { progress: settlement } : {}),
-        onClassified: (ms, posts) => telemetry.classified(ms, posts),
-        replies: { allMentions: config.REPLY_ALL_MENTIONS, targetMs: config.REPLY_TARGET_MINUTES * 60_000 },
-        // Within the graceful stop's deadline; what is left drains at the next start.
-        drainOnStopMs: SHUTDOWN_TIMEOUT_MS / 2,
-      })
-    : undefined
-  if (pipeline) queued = () => pipeline.queues().classify
-  running = () => true
-  if (pipeline) acknowledge = (id) => pipeline.acknowledge(id)
-  else stopAcknowledgingFor('alerts are followed by the workers, and this process is not one')
-  function stopAcknowledgingFor(why: string) {
-    acknowledge = () => {
-      throw new UnavailableError(`${why}: alerts can no longer be acknowledged here`)
-    }
+  // Where the live figures go. Through the Redis adapter each web process emits to its own walls
+  // only (io.local): the live process's pushes reach every web process already.
+  const walls = new SocketIoSink(cluster ? app.io.local : app.io, view)
+  const onLiveError = (error: unknown) => app.log.error({ err: error }, 'a live output failed')
+  const live: Live = fanOut([...(!bus || roles.has('web') ? [walls] : []), ...(cluster && roles.has('live') ? [liveRelay(app.io)] : []), webhooks], onLiveError)
+  if (cluster && roles.has('web') && !roles.has('live')) receiveLive(app.io, walls, onLiveError)
+  const common = {
+    tracking,
+    store,
+    deadLetter,
+    sources,
+    ...(classifier ? { classifier } : {}),
+    live,
+    routes: routing.routes,
+    spools,
+    ...(intake ? { intake } : {}),
+    onClassified: (ms: number, posts: number) => telemetry.classified(ms, posts),
+    replies: { allMentions: config.REPLY_ALL_MENTIONS, targetMs: config.REPLY_TARGET_MINUTES * 60_000 },
+    // Within the graceful stop's deadline; what is left drains at the next start.
+    drainOnStopMs: SHUTDOWN_TIMEOUT_MS / 2,
+    latest,
+    openAlerts,
   }
+  const run = bus ? await runRoles({ ...common, bus, roles, ackWaitMs: config.BUS_ACK_WAIT_S * 1000, io: app.io, clustered: cluster !== undefined }) : await runPipeline({ ...common, classifier: classifier! })
+  running = run
+  acknowledge = (id) => run.acknowledge(id)
   const stopAcknowledging = (why: string) => {
     acknowledge = () => {
       throw new UnavailableError(`${why}: alerts can no longer be acknowledged`)
     }
   }
   stats = () => ({
-    ...pipeline?.stats,
-    ...(pipeline ? { queues: pipeline.queues() } : {}),
-    ...(bus ? { bus: { ...(reads ? { published } : {}), ...(works ? { pulled, waiting: settlement.size, acknowledged: settlement.acknowledged } : {}) } } : {}),
+    ...run.stats(),
     sources: Object.fromEntries(sources.flatMap((s) => (s.stats ? [[s.name, s.stats]] : []))),
     webhooks: webhooks.stats(),
     deadLetter: deadLetter.counts(),
@@ -210,9 +181,7 @@ async function main(): Promise<void> {
       // Requests from now on are refused (503), not accepted and lost.
       webhook?.close()
       stopAcknowledging('Undertow is shutting down')
-      stopReading.next()
-      await publishing
-      await pipeline?.stop()
+      await run.stop()
       // Alerts and team posts still on their way out get the rest of the deadline.
       await Promise.race([webhooks.idle(), new Promise((r) => setTimeout(r, SHUTDOWN_TIMEOUT_MS / 4))])
       webhooks.abandon()
@@ -223,8 +192,9 @@ async function main(): Promise<void> {
       const cut = setTimeout(() => app.server.closeAllConnections(), CLOSE_GRACE_MS).unref()
       await app.close()
       clearTimeout(cut)
-      app.log.info(pipeline ? `stopped; ${pipeline.stats.stored} posts stored this run` : `stopped; ${published.published} events published this run`)
+      app.log.info(`stopped; ${run.summary()}`)
     } finally {
+      await cluster?.close()
       await bus?.close()
       await store.close()
       process.exit(code)
@@ -238,7 +208,7 @@ async function main(): Promise<void> {
     })
   }
   // A pipeline that dies must not leave a server showing a frozen wall.
-  ;(pipeline?.done ?? publishing).then(
+  run.done.then(
     () => {
       stopAcknowledging('all sources completed and the pipeline has stopped')
       app.log.info('all sources completed; the wall and the API stay up')

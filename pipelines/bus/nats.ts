@@ -1,17 +1,25 @@
-// The bus between ingest and the workers: one NATS JetStream stream of source events, and one
-// durable pull consumer that every worker shares (JetStream hands each message to one of them, and
-// redelivers it to another when it is not acknowledged in time: a worker that dies loses nothing).
-//
-// Subjects say what an event is, and where from: `undertow.events.post.<source>.<brand>`,
-// `undertow.events.engagement.<source>` and `undertow.events.delete.<source>`. The stream is a work
-// queue: an acknowledged message is removed, so the stream holds only the backlog.
+// The bus, on NATS JetStream, in two streams:
+// - UNDERTOW_EVENTS: the related events ingest publishes (stages/relate-events.ts), and one durable
+//   pull consumer every worker shares: JetStream hands each message to one of them, and redelivers
+//   it to another when it is not acknowledged in time, so a worker that dies loses nothing.
+//   Subjects say what an event is, and where from: `undertow.events.post.<source>.<brand>`,
+//   `undertow.events.engagement.<source>` and `undertow.events.delete.<source>`.
+// - UNDERTOW_SETTLED: what the workers made of each event (its place in UNDERTOW_EVENTS, and what
+//   the store now holds of it), read by the one live process, which puts them back in order.
+// Both are work queues: an acknowledged message is removed, so they hold only the backlog.
 import { AckPolicy, type Consumer, jetstream, type JetStreamClient, jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream'
 import { connect, type NatsConnection, nanos } from '@nats-io/transport-node'
-import type { SourceEvent } from '../schema.ts'
+import type { RelatedEvent } from '../stages/relate-events.ts'
+import type { SettledRecord } from './settlement.ts'
 
 export const BUS_STREAM = 'UNDERTOW_EVENTS'
 export const BUS_SUBJECTS = 'undertow.events.>'
 export const BUS_CONSUMER = 'workers'
+export const SETTLED_STREAM = 'UNDERTOW_SETTLED'
+export const SETTLED_SUBJECT = 'undertow.settled'
+export const SETTLED_CONSUMER = 'live'
+/** Largest message the settled records are published in (NATS refuses over 1 MiB by default). */
+const SETTLED_MAX_BYTES = 512 * 1024
 /** Deliveries of one message before JetStream gives up on it (a message that kills every worker must not loop forever). */
 export const BUS_MAX_DELIVER = 20
 /** Messages handed out and not yet acknowledged, over all workers: past it, JetStream waits. */
@@ -35,6 +43,10 @@ export interface Bus {
   connected(): boolean
   /** The workers' shared consumer. */
   consumer(): Promise<Consumer>
+  /** The live process's consumer of the workers' records. */
+  settledConsumer(): Promise<Consumer>
+  /** Publishes the records of settled events (in as many messages as their size needs), resolving once JetStream has them all. */
+  publishSettled(records: readonly SettledRecord[]): Promise<void>
   /** Messages in the stream not yet acknowledged (the backlog), and those handed out, waiting for an acknowledgement. */
   backlog(): Promise<{ waiting: number; unacknowledged: number }>
   close(): Promise<void>
@@ -43,10 +55,30 @@ export interface Bus {
 /** A subject token from free text: NATS separates tokens with dots and reserves `*`, `>` and spaces. */
 export const subjectToken = (text: string) => text.replace(/[^\p{L}\p{N}_-]/gu, '_').slice(0, 64) || '_'
 
-/** Where an event is published: its kind, its source and (a post) the first brand it is about. */
-export function subjectOf(event: SourceEvent, source: string, brand?: string): string {
+/** Where an event is published: its kind, its source and (a post) the brand it is about. */
+export function subjectOf(kind: RelatedEvent['kind'], source: string, brand?: string): string {
   const from = subjectToken(source)
-  return event.kind === 'post' ? `undertow.events.post.${from}.${subjectToken(brand ?? '_')}` : `undertow.events.${event.kind}.${from}`
+  return kind === 'post' ? `undertow.events.post.${from}.${subjectToken(brand ?? '_')}` : `undertow.events.${kind}.${from}`
+}
+
+/** The records as JSON arrays of at most `maxBytes` each (one record alone may be larger). */
+export function chunkRecords(records: readonly SettledRecord[], maxBytes = SETTLED_MAX_BYTES): string[] {
+  const chunks: string[] = []
+  let parts: string[] = []
+  let bytes = 2
+  for (const record of records) {
+    const json = JSON.stringify(record)
+    const size = Buffer.byteLength(json) + 1
+    if (parts.length > 0 && bytes + size > maxBytes) {
+      chunks.push(`[${parts.join(',')}]`)
+      parts = []
+      bytes = 2
+    }
+    parts.push(json)
+    bytes += size
+  }
+  if (parts.length > 0) chunks.push(`[${parts.join(',')}]`)
+  return chunks
 }
 
 /** Connects, and makes the stream and the consumer if they are not there (every process may be first). */
@@ -54,23 +86,34 @@ export async function openBus(options: BusOptions): Promise<Bus> {
   const nc = await connect({ servers: options.url.split(',').map((s) => s.trim()), name: options.name ?? 'undertow', maxReconnectAttempts: -1 })
   try {
     const jsm = await jetstreamManager(nc)
-    const stream = { name: BUS_STREAM, subjects: [BUS_SUBJECTS], retention: RetentionPolicy.Workqueue, storage: StorageType.File, duplicate_window: nanos(DUPLICATE_WINDOW_MS) }
-    try {
-      await jsm.streams.info(BUS_STREAM)
-    } catch {
-      await jsm.streams.add(stream)
+    const streams = [
+      { name: BUS_STREAM, subjects: [BUS_SUBJECTS], retention: RetentionPolicy.Workqueue, storage: StorageType.File, duplicate_window: nanos(DUPLICATE_WINDOW_MS) },
+      { name: SETTLED_STREAM, subjects: [SETTLED_SUBJECT], retention: RetentionPolicy.Workqueue, storage: StorageType.File },
+    ]
+    for (const stream of streams) {
+      try {
+        await jsm.streams.info(stream.name)
+      } catch {
+        await jsm.streams.add(stream)
+      }
     }
-    const consumer = { durable_name: BUS_CONSUMER, ack_policy: AckPolicy.Explicit, ack_wait: nanos(options.ackWaitMs), max_deliver: BUS_MAX_DELIVER, max_ack_pending: BUS_MAX_ACK_PENDING }
-    try {
-      await jsm.consumers.info(BUS_STREAM, BUS_CONSUMER)
-      await jsm.consumers.update(BUS_STREAM, BUS_CONSUMER, { ack_wait: consumer.ack_wait, max_deliver: consumer.max_deliver, max_ack_pending: consumer.max_ack_pending })
-    } catch {
-      await jsm.consumers.add(BUS_STREAM, consumer).catch(async (error: unknown) => {
-        // Another process made it between the two calls.
-        await jsm.consumers.info(BUS_STREAM, BUS_CONSUMER).catch(() => {
-          throw error
+    const consumers = [
+      { stream: BUS_STREAM, config: { durable_name: BUS_CONSUMER, ack_policy: AckPolicy.Explicit, ack_wait: nanos(options.ackWaitMs), max_deliver: BUS_MAX_DELIVER, max_ack_pending: BUS_MAX_ACK_PENDING } },
+      { stream: SETTLED_STREAM, config: { durable_name: SETTLED_CONSUMER, ack_policy: AckPolicy.Explicit, ack_wait: nanos(options.ackWaitMs), max_ack_pending: BUS_MAX_ACK_PENDING } },
+    ]
+    for (const { stream, config } of consumers) {
+      try {
+        await jsm.consumers.info(stream, config.durable_name)
+        const { durable_name: _, ack_policy: __, ...changeable } = config
+        await jsm.consumers.update(stream, config.durable_name, changeable)
+      } catch {
+        await jsm.consumers.add(stream, config).catch(async (error: unknown) => {
+          // Another process made it between the two calls.
+          await jsm.consumers.info(stream, config.durable_name).catch(() => {
+            throw error
+          })
         })
-      })
+      }
     }
     const js = jetstream(nc)
     let up = true
@@ -85,6 +128,10 @@ export async function openBus(options: BusOptions): Promise<Bus> {
       js,
       connected: () => up && !nc.isClosed(),
       consumer: () => js.consumers.get(BUS_STREAM, BUS_CONSUMER),
+      settledConsumer: () => js.consumers.get(SETTLED_STREAM, SETTLED_CONSUMER),
+      async publishSettled(records) {
+        await Promise.all(chunkRecords(records).map((chunk) => js.publish(SETTLED_SUBJECT, chunk)))
+      },
       async backlog() {
         const info = await jsm.consumers.info(BUS_STREAM, BUS_CONSUMER)
         return { waiting: info.num_pending + info.num_ack_pending, unacknowledged: info.num_ack_pending }

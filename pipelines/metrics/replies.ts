@@ -29,7 +29,7 @@ export function replyRules(tracking: readonly TrackedBrand[], allMentions = fals
 }
 
 /** The brands a mention needs a reply from: it asks, complains or needs support; or names their account. */
-export function needsReplyFrom(post: ScoredPost, rules: ReplyRules): string[] {
+export function needsReplyFrom(post: { brands: readonly string[]; terms: readonly string[]; sentiment: { intents: readonly Intent[] } }, rules: ReplyRules): string[] {
   const asks = post.sentiment.intents.some((i) => NEEDS_REPLY_INTENTS.includes(i))
   return post.brands.filter((brand) => asks || (rules.allMentions && (rules.handles.get(brand) ?? []).some((h) => post.terms.includes(h))))
 }

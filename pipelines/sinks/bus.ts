@@ -1,18 +1,15 @@
-// The bus sink of an ingest process: each source's events are checked (a bad one is dead-lettered
-// here, with why, before it costs the bus anything), posts about no tracked brand are left out
-// (a reply is kept: it may join a brand's thread, which the workers know of), and the rest are
-// published to JetStream, under a subject by kind, source and brand. Each publish waits for
-// JetStream's acknowledgement (the event is then on the stream's disk); one that fails is tried
-// again with backoff while NATS reconnects, and dead-lettered (stage `bus`) past that, never lost
-// silently. The event's id is the publish's message id: a publish tried again after a lost
-// acknowledgement is dropped by JetStream as a duplicate, not stored twice.
+// The bus sink of an ingest process: each related event (stages/relate-events.ts: checked,
+// matched, related; bad and untracked ones went no further) is published to JetStream, under a
+// subject by kind, source and brand. Each publish waits for JetStream's acknowledgement (the event
+// is then on the stream's disk); one that fails is tried again with backoff while NATS reconnects,
+// and dead-lettered (stage `bus`) past that, never lost silently. The event's key is the publish's
+// message id: a publish tried again after a lost acknowledgement is dropped by JetStream as a
+// duplicate, not stored twice.
 import type { JetStreamClient } from '@nats-io/jetstream'
-import { catchError, defer, EMPTY, from, ignoreElements, map, mergeMap, type Observable, retry, tap, timer } from 'rxjs'
-import type { SourceEvent, TrackedBrand } from '../schema.ts'
+import { catchError, defer, EMPTY, from, ignoreElements, mergeMap, type Observable, retry, tap, timer } from 'rxjs'
 import { eventKey } from '../bus/settlement.ts'
 import { subjectOf } from '../bus/nats.ts'
-import { compileTracking, matchOne } from '../transforms/match.ts'
-import { normaliseDeletionOne, normaliseEngagementOne, normaliseOne } from '../transforms/normalise.ts'
+import type { RelatedEvent } from '../stages/relate-events.ts'
 import type { DeadLetter } from './deadletter.ts'
 
 /** Publishes awaiting JetStream's acknowledgement at once, per source. */
@@ -24,57 +21,28 @@ const PUBLISH_TIMEOUT_MS = 10_000
 
 export interface BusSinkStats {
   published: number
-  /** Posts about no tracked brand (and not replies): not published. */
-  untracked: number
   /** Publishes that failed and were tried again. */
   retries: number
-  /** Events dead-lettered: malformed, or the bus refused them past every try. */
+  /** Events dead-lettered: the bus refused them past every try. */
   refused: number
 }
 
-/** The event as the workers should get it (normalised), with the brand its subject names; or why it is refused. */
-export function prepare(event: SourceEvent, matchers: ReturnType<typeof compileTracking>): { ok: true; event: SourceEvent; brand?: string } | { ok: false; reason: string } | { ok: true; untracked: true } {
-  if (event.kind === 'post') {
-    const checked = normaliseOne(event.post)
-    if (!checked.ok) return checked
-    const matched = matchOne(checked.post, matchers)
-    if (!matched && !checked.post.replyTo) return { ok: true, untracked: true }
-    return { ok: true, event: { kind: 'post', post: checked.post }, brand: matched ? (matched.brands[0] ?? matched.ownBrand) : undefined }
-  }
-  if (event.kind === 'engagement') {
-    const checked = normaliseEngagementOne(event.update)
-    return checked.ok ? { ok: true, event: { kind: 'engagement', update: checked.update } } : checked
-  }
-  const checked = normaliseDeletionOne({ postId: event.postId, at: event.at })
-  return checked.ok ? { ok: true, event: { kind: 'delete', ...checked.value } } : checked
-}
+/** The brand a post's subject names: the first it mentions, else the brand that wrote it. */
+const brandOf = (event: RelatedEvent) => (event.kind === 'post' ? (event.post.brands[0] ?? event.post.ownBrand) : undefined)
 
-/** Publishes one source's events; completes once the source has and every publish has settled. */
-export function publishToBus(js: JetStreamClient, source: string, events$: Observable<SourceEvent>, tracking: readonly TrackedBrand[], deadLetter: DeadLetter, stats: BusSinkStats): Observable<never> {
-  const matchers = compileTracking(tracking)
+/** Publishes one source's related events; completes once they have and every publish has settled. */
+export function publishToBus(js: JetStreamClient, source: string, events$: Observable<RelatedEvent>, deadLetter: DeadLetter, stats: BusSinkStats): Observable<never> {
   const encoder = new TextEncoder()
   return events$.pipe(
-    map((event) => ({ event, prepared: prepare(event, matchers) })),
-    mergeMap(({ event, prepared }) => {
-      if (!prepared.ok) {
-        stats.refused++
-        deadLetter.record('normalise', prepared.reason, event)
-        return EMPTY
-      }
-      if ('untracked' in prepared) {
-        stats.untracked++
-        return EMPTY
-      }
-      const ready = prepared.event
-      const subject = subjectOf(ready, source, prepared.brand)
-      const payload = encoder.encode(JSON.stringify(ready))
-      const msgID = eventKey(ready)
-      return defer(() => from(js.publish(subject, payload, { timeout: PUBLISH_TIMEOUT_MS, ...(msgID ? { msgID } : {}) }))).pipe(
+    mergeMap((event) => {
+      const subject = subjectOf(event.kind, source, brandOf(event))
+      const payload = encoder.encode(JSON.stringify(event))
+      return defer(() => from(js.publish(subject, payload, { timeout: PUBLISH_TIMEOUT_MS, msgID: eventKey(event) }))).pipe(
         retry({ count: PUBLISH_TRIES - 1, delay: (_error, n) => (stats.retries++, timer(Math.min(PUBLISH_RETRY_MAX_MS, 250 * 2 ** n))) }),
         tap(() => stats.published++),
         catchError((error: unknown) => {
           stats.refused++
-          deadLetter.record('bus', `could not publish to ${subject} after ${PUBLISH_TRIES} tries: ${error instanceof Error ? error.message : String(error)}`, ready)
+          deadLetter.record('bus', `could not publish to ${subject} after ${PUBLISH_TRIES} tries: ${error instanceof Error ? error.message : String(error)}`, event)
           return EMPTY
         }),
       )

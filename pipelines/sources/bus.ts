@@ -1,13 +1,14 @@
-// The bus source of a worker: the events ingest published, pulled from the workers' shared
-// JetStream consumer, and handed to the pipeline one by one. Each message is acknowledged only
+// The bus source of a worker: the related events ingest published, pulled from the workers'
+// shared JetStream consumer, and handed to the scoring and storing stage one by one. Each message is acknowledged only
 // once the pipeline is done with its event (bus/settlement.ts); until then JetStream keeps it for
 // this worker, and hands it to another if this one dies. While the classifier is behind, no more
 // is pulled: the backlog waits on the bus, whose stream is on disk, not in this process.
-import type { Consumer, JsMsg } from '@nats-io/jetstream'
+import type { Consumer } from '@nats-io/jetstream'
 import { Observable } from 'rxjs'
-import type { SourceEvent } from '../schema.ts'
-import type { DeadLetter } from '../sinks/deadletter.ts'
+import { readRelated } from '../bus/messages.ts'
 import type { Settlement } from '../bus/settlement.ts'
+import type { DeadLetter } from '../sinks/deadletter.ts'
+import type { RelatedEvent } from '../stages/relate-events.ts'
 
 /** Messages the client keeps pulled ahead of the pipeline. */
 export const BUS_PULL_BUFFER = 256
@@ -18,7 +19,7 @@ export interface BusSourceStats {
   received: number
   /** Of those, messages another worker had been given first (it died, or held them past the wait). */
   redelivered: number
-  /** Messages that were not an event (not JSON, or of no known kind): dead-lettered, and not delivered again. */
+  /** Messages that were not a related event (not JSON, or not of its shape): dead-lettered, and not delivered again. */
   malformed: number
   /** Times pulling failed (the connection was lost) and started again. */
   restarts: number
@@ -34,20 +35,9 @@ export interface BusSourceOptions {
   stats: BusSourceStats
 }
 
-const KINDS = new Set(['post', 'engagement', 'delete'])
-
-function eventOf(message: JsMsg): SourceEvent | undefined {
-  try {
-    const event = message.json<SourceEvent>()
-    return event !== null && typeof event === 'object' && KINDS.has(event.kind) ? event : undefined
-  } catch {
-    return undefined
-  }
-}
-
-export function busSource(consumer: () => Promise<Consumer>, options: BusSourceOptions): Observable<SourceEvent> {
+export function busSource(consumer: () => Promise<Consumer>, options: BusSourceOptions): Observable<RelatedEvent> {
   const { settlement, deadLetter, stats } = options
-  return new Observable<SourceEvent>((subscriber) => {
+  return new Observable<RelatedEvent>((subscriber) => {
     let stopped = false
     let stopPulling = () => {}
     // Messages waiting in the pipeline longer than a third of the wait are kept alive, so a slow
@@ -65,13 +55,15 @@ export function busSource(consumer: () => Promise<Consumer>, options: BusSourceO
             if (stopped) break
             stats.received++
             if (message.redelivered) stats.redelivered++
-            const event = eventOf(message)
-            if (!event) {
+            const read = readRelated(message.string())
+            if (!read.ok) {
               stats.malformed++
-              deadLetter.record('bus', `message ${message.seq} on ${message.subject} is not an event: expected JSON with kind post, engagement or delete`, message.string())
-              message.term()
+              deadLetter.record('bus', `message ${message.seq} on ${message.subject}: ${read.reason}`, message.string())
+              // Its place in the stream is settled too (with nothing stored), or the live figures would wait for it.
+              settlement.skip(message)
               continue
             }
+            const event = read.value
             settlement.admit(event, message, () => subscriber.next(event))
           }
         } catch {

@@ -4,7 +4,8 @@
 import { asyncScheduler, bufferTime, catchError, concatMap, EMPTY, filter, finalize, from, mergeMap, type OperatorFunction, type SchedulerLike, tap } from 'rxjs'
 import type { Classifier, ModelSentiment } from '../../models/classifier.ts'
 import { detectIntents } from '../../models/middle.ts'
-import type { Post, ScoredPost } from '../schema.ts'
+import type { Intent, Post, ScoredPost } from '../schema.ts'
+import type { MentionContext } from './relate.ts'
 import type { DeadLetter } from '../sinks/deadletter.ts'
 
 /** Longest a post waits for its batch to fill, and the largest batch. */
@@ -26,22 +27,79 @@ export class ClassifyMeter {
 }
 
 export function classify(classifier: Classifier, deadLetter: DeadLetter, scheduler: SchedulerLike = asyncScheduler, meter = new ClassifyMeter()): OperatorFunction<Post, ScoredPost> {
-  return (posts$) =>
-    posts$.pipe(
+  return classifyEach(classifier, deadLetter, scheduler, meter, (post) => [post.text], (post, [result]) => scoreOne(post, result!), (post) => post)
+}
+
+/** A post on its way to the store, with what its triage needs of the mention it answers, if any (transforms/relate.ts). */
+export interface PostInContext {
+  post: Post
+  mention?: MentionContext
+}
+
+/** Scored, with the intents of the mention it answers when only its text was known. */
+export interface ScoredInContext {
+  post: ScoredPost
+  mention?: MentionContext
+  mentionIntents?: Intent[]
+}
+
+/** Scores each post, and in the same batch the text of the mention it answers where that is what decides. */
+export function classifyInContext(classifier: Classifier, deadLetter: DeadLetter, scheduler: SchedulerLike = asyncScheduler, meter = new ClassifyMeter()): OperatorFunction<PostInContext, ScoredInContext> {
+  const mentionText = (item: PostInContext) => (item.mention?.needsReply === undefined ? item.mention?.text : undefined)
+  return classifyEach(
+    classifier,
+    deadLetter,
+    scheduler,
+    meter,
+    (item) => {
+      const text = mentionText(item)
+      return text === undefined ? [item.post.text] : [item.post.text, text]
+    },
+    (item, [result, mention]) => ({
+      post: scoreOne(item.post, result!),
+      ...(item.mention ? { mention: item.mention } : {}),
+      ...(mention ? { mentionIntents: detectIntents(mentionText(item)!, mention.label, (item.mention?.brands?.length ?? 0) >= 2) } : {}),
+    }),
+    (item) => item.post,
+  )
+}
+
+/**
+ * Batches items, scores the texts of each (one or more) in one call, and makes each item's result
+ * from its texts' scores. A failed batch dead-letters each item's `payload`.
+ */
+function classifyEach<T, U>(
+  classifier: Classifier,
+  deadLetter: DeadLetter,
+  scheduler: SchedulerLike,
+  meter: ClassifyMeter,
+  texts: (item: T) => string[],
+  score: (item: T, results: ModelSentiment[]) => U,
+  payload: (item: T) => unknown,
+): OperatorFunction<T, U> {
+  return (items$) =>
+    items$.pipe(
       tap(() => meter.queued++),
       bufferTime(CLASSIFY_BATCH_MS, null, CLASSIFY_BATCH_MAX, scheduler),
       filter((batch) => batch.length > 0),
       concatMap((batch) => {
         const started = performance.now()
-        return from(classifier.classify(batch.map((p) => p.text))).pipe(
+        const each = batch.map(texts)
+        const all = each.flat()
+        return from(classifier.classify(all)).pipe(
           mergeMap((results) => {
-            if (results.length !== batch.length) throw new Error(`${classifier.name} returned ${results.length} results for ${batch.length} texts`)
+            if (results.length !== all.length) throw new Error(`${classifier.name} returned ${results.length} results for ${all.length} texts`)
             // Only batches scored are timed: a failure that comes at once would flatter the figures.
             meter.onBatch(performance.now() - started, batch.length)
-            return batch.map((post, i) => scoreOne(post, results[i]!))
+            let at = 0
+            return batch.map((item, i) => {
+              const mine = results.slice(at, at + each[i]!.length)
+              at += each[i]!.length
+              return score(item, mine)
+            })
           }),
           catchError((error: unknown) => {
-            for (const post of batch) deadLetter.record('classify', `${classifier.name}: ${String(error)}`, post)
+            for (const item of batch) deadLetter.record('classify', `${classifier.name}: ${String(error)}`, payload(item))
             return EMPTY
           }),
           finalize(() => (meter.queued -= batch.length)),

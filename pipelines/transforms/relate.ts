@@ -21,6 +21,22 @@ export interface RecentPost {
   /** A brand's own post that is not a reply: the brand (replies to it make its dialogue). */
   broadcastBy?: string
   thread?: Post['thread']
+  /** A mention (a post with brands) seen this run: what decides whether it needs a reply, until triage has told. */
+  text?: string
+  terms?: readonly string[]
+}
+
+/**
+ * What a brand's reply needs of the mention it answers, to tell whether that mention needed a
+ * reply (`triage`): the answer, once known (from the store, or triaged in this process), or else
+ * what decides it (its text, brands and terms), which the reply's classifier scores as well. So the
+ * answer never depends on which worker classified the mention, or when.
+ */
+export interface MentionContext {
+  needsReply?: readonly string[]
+  text?: string
+  brands?: readonly string[]
+  terms?: readonly string[]
 }
 
 export class RecentPosts {
@@ -38,6 +54,7 @@ export class RecentPosts {
       ...(post.needsReply ? { needsReply: post.needsReply } : {}),
       ...(post.broadcastBy ? { broadcastBy: post.broadcastBy } : {}),
       ...(post.thread ? { thread: post.thread } : {}),
+      ...(post.needsReply === undefined && post.text !== undefined && post.brands.length > 0 ? { text: post.text, terms: post.terms ?? [] } : {}),
     })
     if (this.posts.size > this.capacity) this.posts.delete(this.posts.keys().next().value!)
   }
@@ -45,7 +62,10 @@ export class RecentPosts {
   /** Once classified: which brands the post waits for a reply from (kept in place, not re-ordered). */
   markNeedsReply(id: string, brands: readonly string[]): void {
     const post = this.posts.get(id)
-    if (post) post.needsReply = brands
+    if (!post) return
+    post.needsReply = brands
+    delete post.text
+    delete post.terms
   }
 
   get(id: string): RecentPost | undefined {
@@ -86,6 +106,15 @@ export function attribute(recent: RecentPosts, onUnknown?: (update: EngagementUp
   })
 }
 
+/** For a brand's reply to a mention of the brand (linkReply): what its triage needs of that mention. */
+export function mentionContext(post: Post, recent: RecentPosts): MentionContext | undefined {
+  if (!post.answersMentionAt || !post.replyTo) return undefined
+  const mention = recent.get(post.replyTo)
+  if (!mention) return undefined
+  if (mention.needsReply) return { needsReply: mention.needsReply }
+  return mention.text === undefined ? { needsReply: [] } : { text: mention.text, brands: mention.brands, terms: mention.terms ?? [] }
+}
+
 /** The post, with its thread when it replies into a conversation under a brand's own post. */
 export function linkThread(post: Post, recent: RecentPosts): Post {
   if (!post.replyTo) return post
@@ -95,11 +124,14 @@ export function linkThread(post: Post, recent: RecentPosts): Post {
   return post
 }
 
+/** The post linked to its mention and its thread; remembered, so the events after it relate to it. */
+export function relateOne(post: Post, recent: RecentPosts): Post {
+  const linked = linkThread(linkReply(post, recent), recent)
+  recent.add({ ...linked, ...(linked.ownBrand && !linked.replyTo ? { broadcastBy: linked.ownBrand } : {}) })
+  return linked
+}
+
 /** Links brand replies to their mentions and replies to their threads, and remembers every post that passes. */
 export function relate(recent: RecentPosts): OperatorFunction<Post, Post> {
-  return map((post) => {
-    const linked = linkThread(linkReply(post, recent), recent)
-    recent.add({ ...linked, ...(linked.ownBrand && !linked.replyTo ? { broadcastBy: linked.ownBrand } : {}) })
-    return linked
-  })
+  return map((post) => relateOne(post, recent))
 }

@@ -4,6 +4,7 @@
 import { map, type OperatorFunction } from 'rxjs'
 import { needsReplyFrom, type ReplyRules } from '../metrics/replies.ts'
 import type { ScoredPost } from '../schema.ts'
+import type { ScoredInContext } from './classify.ts'
 import type { RecentPosts } from './relate.ts'
 
 /**
@@ -23,6 +24,28 @@ export function triage(rules: ReplyRules, recent: RecentPosts): OperatorFunction
   return map((post) => {
     const triaged = triageOne(post, rules, recent)
     if (triaged.needsReply) recent.markNeedsReply(triaged.id, triaged.needsReply)
+    return triaged
+  })
+}
+
+/**
+ * The same, for a post classified in context (classifyInContext): whether the mention a brand's
+ * reply answers needed one is told by the context, not by what this process remembers, so it
+ * comes out the same on any worker. `remember`: told of each mention's needs (the one process's
+ * recent posts, so later replies need not score the mention again).
+ */
+export function triageInContext(rules: ReplyRules, remember?: (id: string, needsReply: string[]) => void): OperatorFunction<ScoredInContext, ScoredPost> {
+  return map(({ post, mention, mentionIntents }) => {
+    let triaged = post
+    const brands = needsReplyFrom(post, rules)
+    if (brands.length > 0) {
+      triaged = { ...triaged, needsReply: brands }
+      remember?.(post.id, brands)
+    }
+    if (post.answersMentionAt && post.ownBrand && post.replyTo) {
+      const needs = mention?.needsReply ?? (mentionIntents ? needsReplyFrom({ brands: mention?.brands ?? [], terms: mention?.terms ?? [], sentiment: { intents: mentionIntents } }, rules) : [])
+      triaged = { ...triaged, mentionNeedsReply: needs.includes(post.ownBrand) }
+    }
     return triaged
   })
 }

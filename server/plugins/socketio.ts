@@ -26,8 +26,11 @@ export type Authorize = (handshake: { auth: Record<string, unknown>; headers: { 
 /** Largest message a client may send: walls send none but the handshake's (the server only pushes). */
 export const MAX_CLIENT_MESSAGE_BYTES = 16 * 1024
 
-export const socketIoPlugin = fp<{ snapshot: () => Promise<Snapshot>; clock: () => Clock; authorize: Authorize; teams?: readonly string[]; allowedOrigins?: readonly string[] }>(
-  async (app, { snapshot, clock, authorize, teams = [], allowedOrigins = [] }) => {
+/** An adapter that joins this server to others (socket.io's Redis adapter, with several web processes). */
+export type SocketAdapter = NonNullable<ConstructorParameters<typeof Server>[1]>['adapter']
+
+export const socketIoPlugin = fp<{ snapshot: () => Promise<Snapshot>; clock: () => Clock; authorize: Authorize; teams?: readonly string[]; allowedOrigins?: readonly string[]; adapter?: SocketAdapter }>(
+  async (app, { snapshot, clock, authorize, teams = [], allowedOrigins = [], adapter }) => {
     // A wall reconnects on its own when the server drops it (client/src/lib/socket.ts); once the
     // server is stopping, its new connections are refused, or they would hold the close open.
     let closing = false
@@ -36,6 +39,7 @@ export const socketIoPlugin = fp<{ snapshot: () => Promise<Snapshot>; clock: () 
     // CORS_ORIGINS (tools send none).
     const io: Io = new Server(app.server, {
       serveClient: false,
+      ...(adapter ? { adapter } : {}),
       maxHttpBufferSize: MAX_CLIENT_MESSAGE_BYTES,
       allowRequest: (request, answer) => (closing ? answer('the server is stopping', false) : originAllowed(request.headers.origin, request.headers.host, allowedOrigins) ? answer(null, true) : answer('connections from another site are refused', false)),
     })
@@ -54,7 +58,8 @@ export const socketIoPlugin = fp<{ snapshot: () => Promise<Snapshot>; clock: () 
         },
       )
     })
-    const ticker = setInterval(() => io.emit(EVENTS.clock, clock()), CLOCK_MS)
+    // Each server ticks its own walls' clocks (through an adapter, io.emit would reach every server's).
+    const ticker = setInterval(() => io.local.emit(EVENTS.clock, clock()), CLOCK_MS)
     app.decorate('io', io)
     // Fastify closes its HTTP server before onClose, and that waits for open websockets: end
     // them first, or shutting down hangs while a wall is connected.

@@ -15,7 +15,7 @@ export const MAX_ALERTS = 1_000
 /** What can change an alert: the running pipeline's (pipeline.ts). */
 export interface AlertActions {
   /** The alert, acknowledged now; null when no alert with this id is open. Throws UnavailableError when no pipeline can. */
-  acknowledge(id: string): Alert | null
+  acknowledge(id: string): Alert | null | Promise<Alert | null>
 }
 
 const Query = Type.Object(
@@ -45,7 +45,7 @@ export const alertRoutes: FastifyPluginAsyncTypebox<{ store: Store; view: LiveVi
       throw Object.assign(new Error(`acknowledging from another page's site (${origin}) is refused: acknowledge from Undertow's own pages`), { statusCode: 403 })
     const { id } = request.params
     if (!alerts) throw new UnavailableError('this server runs without a pipeline, so it cannot acknowledge alerts')
-    const alert = alerts.acknowledge(id)
+    const alert = await alerts.acknowledge(id)
     if (alert) return { alert }
     // Not open now: what became of it, if it ever was, as pushed live (not stored yet, perhaps) or stored.
     const known = view.recentAlerts().find((a) => a.id === id) ?? (await store.alerts({ id, limit: 1 }))[0]

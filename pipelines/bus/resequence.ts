@@ -1,0 +1,106 @@
+// Puts the workers' records back in the order the events arrived. Every event on the bus has its
+// place in the events stream (its sequence number), and every one is settled by some worker with
+// exactly one record, so the records can be released strictly in that order: the live figures see
+// the events as one process would have. A record that comes twice (a worker died after publishing
+// it, and another settled the event again) is released once.
+//
+// Two cases are not in order by nature. At start, the first place is not known: the records of
+// the first moments are gathered, and the lowest starts the order. And a place whose record never
+// comes (an event JetStream gave up on after its deliveries) would stop the figures: past `gapMs`
+// it is passed over, and released late, out of order, if its record comes after all.
+
+/** Places passed over are remembered up to this many (a record for one of them is then released late). */
+const SKIPPED_REMEMBERED = 100_000
+
+export interface ResequenceCounts {
+  released: number
+  /** Records released out of order: from before the start, or for a place passed over. */
+  late: number
+  /** Records that came again, for a place already released: dropped. */
+  duplicates: number
+  /** Places passed over because their record did not come within the gap's wait. */
+  skipped: number
+}
+
+export class Resequencer<T> {
+  private next: number | undefined
+  private firstAt = 0
+  private startedAt = 0
+  private gapSince = 0
+  private readonly waiting = new Map<number, T>()
+  private readonly skipped = new Set<number>()
+  private readonly lateReleased = new Set<number>()
+  readonly counts: ResequenceCounts
+
+  constructor(
+    private readonly release: (item: T, seq: number) => void,
+    private readonly drop: (item: T, seq: number) => void,
+    private readonly options: { startMs: number; gapMs: number; counts?: ResequenceCounts },
+  ) {
+    this.counts = options.counts ?? { released: 0, late: 0, duplicates: 0, skipped: 0 }
+  }
+
+  /** Records waiting for the ones before them. */
+  get size(): number {
+    return this.waiting.size
+  }
+
+  add(seq: number, item: T, now = Date.now()): void {
+    if (this.next === undefined) {
+      if (this.waiting.size === 0) this.firstAt = now
+      if (this.waiting.has(seq)) return this.duplicate(item, seq)
+      this.waiting.set(seq, item)
+      return
+    }
+    if (seq < this.next) {
+      // Before the start, or passed over: its first record is released now, out of order.
+      if ((this.skipped.delete(seq) || seq < this.startedAt) && !this.lateReleased.has(seq)) {
+        this.lateReleased.add(seq)
+        if (this.lateReleased.size > SKIPPED_REMEMBERED) this.lateReleased.delete(this.lateReleased.values().next().value!)
+        this.counts.late++
+        this.counts.released++
+        this.release(item, seq)
+      } else this.duplicate(item, seq)
+      return
+    }
+    if (this.waiting.has(seq)) return this.duplicate(item, seq)
+    this.waiting.set(seq, item)
+    this.drain(now)
+  }
+
+  /** Starts the order once the first moments are gathered, and passes over a place whose record is overdue. */
+  tick(now = Date.now()): void {
+    if (this.next === undefined) {
+      if (this.waiting.size === 0 || now - this.firstAt < this.options.startMs) return
+      this.next = this.startedAt = Math.min(...this.waiting.keys())
+      this.gapSince = now
+      this.drain(now)
+      return
+    }
+    if (this.waiting.size === 0 || this.waiting.has(this.next) || now - this.gapSince < this.options.gapMs) return
+    const lowest = Math.min(...this.waiting.keys())
+    for (let seq = this.next; seq < lowest; seq++) if (this.skipped.size < SKIPPED_REMEMBERED) this.skipped.add(seq)
+    this.counts.skipped += lowest - this.next
+    this.next = lowest
+    this.drain(now)
+  }
+
+  private drain(now: number): void {
+    let moved = false
+    while (this.waiting.has(this.next!)) {
+      const seq = this.next!
+      const item = this.waiting.get(seq)!
+      this.waiting.delete(seq)
+      this.next = seq + 1
+      this.counts.released++
+      this.release(item, seq)
+      moved = true
+    }
+    if (moved) this.gapSince = now
+  }
+
+  private duplicate(item: T, seq: number): void {
+    this.counts.duplicates++
+    this.drop(item, seq)
+  }
+}

@@ -1,0 +1,63 @@
+// The live figures between processes: the one live process sends each push to every web process
+// through socket.io's Redis adapter (server-side events), and each web process hands it to its own
+// socket.io sink, which keeps its view for new walls' snapshots and emits to the walls connected to
+// it. So a wall sees the same deltas whichever web process it reached. Acknowledgements go the other
+// way: a web process asks the live process, which holds the alerts.
+import type { Alert } from '../schema.ts'
+import type { Live } from '../pipeline.ts'
+
+export const LIVE_EVENT = 'undertow:live'
+export const ACKNOWLEDGE_EVENT = 'undertow:acknowledge'
+
+const METHODS = ['pushWindows', 'pushPosts', 'pushMetrics', 'pushRisk', 'pushResponsiveness', 'pushDialogue', 'pushAlert', 'pushTeamPosts'] as const satisfies readonly (keyof Live)[]
+type Method = (typeof METHODS)[number]
+
+/** The part of a socket.io Server the relay uses (with an adapter that reaches other servers). */
+export interface ServerSide {
+  serverSideEmit(event: string, ...args: unknown[]): boolean
+  serverSideEmitWithAck(event: string, ...args: unknown[]): Promise<unknown[]>
+  on(event: string, listener: (...args: never[]) => void): unknown
+}
+
+/** The live process's output: every push, to the other servers. */
+export function liveRelay(io: ServerSide): Live {
+  const send =
+    (method: Method) =>
+    (...args: unknown[]) =>
+      void io.serverSideEmit(LIVE_EVENT, method, args)
+  return Object.fromEntries(METHODS.map((m) => [m, send(m)])) as unknown as Live
+}
+
+/** A web process's input: the live process's pushes, handed to this process's sink. */
+export function receiveLive(io: ServerSide, sink: Live, onError: (error: unknown) => void): void {
+  io.on(LIVE_EVENT, ((method: unknown, args: unknown) => {
+    if (!(METHODS as readonly unknown[]).includes(method) || !Array.isArray(args)) return onError(new Error(`a live push of an unknown kind (${String(method)}) was ignored`))
+    try {
+      ;(sink[method as Method] as (...a: unknown[]) => void)(...args)
+    } catch (error) {
+      onError(error)
+    }
+  }) as (...args: never[]) => void)
+}
+
+/** The live process answers acknowledgements asked of it by the web processes (`acknowledge` may throw). */
+export function answerAcknowledgements(io: ServerSide, acknowledge: (id: string) => Alert | null): void {
+  io.on(ACKNOWLEDGE_EVENT, ((id: unknown, reply: (answer: { alert: Alert | null } | { error: string }) => void) => {
+    if (typeof reply !== 'function') return
+    try {
+      reply({ alert: typeof id === 'string' ? acknowledge(id) : null })
+    } catch (error) {
+      reply({ error: error instanceof Error ? error.message : String(error) })
+    }
+  }) as (...args: never[]) => void)
+}
+
+/** What the other servers answered: the alert acknowledged, null when none holds it open, or why it could not be. */
+export async function askAcknowledge(io: ServerSide, id: string, timeoutMs = 5_000): Promise<Alert | null> {
+  const answers = (await (io as unknown as { timeout(ms: number): ServerSide }).timeout(timeoutMs).serverSideEmitWithAck(ACKNOWLEDGE_EVENT, id)) as ({ alert: Alert | null } | { error: string } | undefined)[]
+  const acknowledged = answers.find((a) => a && 'alert' in a && a.alert)
+  if (acknowledged && 'alert' in acknowledged) return acknowledged.alert
+  const refused = answers.find((a) => a && 'error' in a)
+  if (refused && 'error' in refused) throw new Error(refused.error)
+  return null
+}

@@ -1,0 +1,93 @@
+// The live process's source: the workers' records of what they made of each event, pulled from
+// the settled stream and put back in the order the events arrived (bus/resequence.ts). A message
+// of records is acknowledged once every record in it has been released (or dropped as a repeat).
+import type { Consumer, JsMsg } from '@nats-io/jetstream'
+import { Observable } from 'rxjs'
+import { readSettled } from '../bus/messages.ts'
+import { type ResequenceCounts, Resequencer } from '../bus/resequence.ts'
+import type { SettledRecord } from '../bus/settlement.ts'
+import type { DeadLetter } from '../sinks/deadletter.ts'
+
+/** How often the order is looked at: its start, and records overdue. */
+const TICK_MS = 100
+
+export interface SettledSourceOptions {
+  deadLetter: DeadLetter
+  /** How long the first records are gathered before the lowest starts the order. */
+  startMs: number
+  /** How long a missing record is waited for before its place is passed over. */
+  gapMs: number
+  /** JetStream's wait for acknowledgements: messages still waiting for their turn are kept alive before then. */
+  ackWaitMs: number
+  counts: ResequenceCounts & { malformed: number }
+}
+
+export function settledSource(consumer: () => Promise<Consumer>, options: SettledSourceOptions): Observable<SettledRecord> {
+  return new Observable<SettledRecord>((subscriber) => {
+    let stopped = false
+    let stopPulling = () => {}
+    /** Messages with records not yet released, and when each was last kept alive. */
+    const open = new Map<JsMsg, number>()
+    type Held = { record: SettledRecord; done: () => void }
+    const order = new Resequencer<Held>(
+      (held) => {
+        subscriber.next(held.record)
+        held.done()
+      },
+      (held) => held.done(),
+      options,
+    )
+    const tick = setInterval(() => {
+      order.tick()
+      const now = Date.now()
+      for (const [message, since] of open)
+        if (now - since > options.ackWaitMs / 3) {
+          message.working()
+          open.set(message, now)
+        }
+    }, TICK_MS)
+    const pull = async () => {
+      while (!stopped) {
+        try {
+          const messages = await (await consumer()).consume({ max_messages: 64 })
+          stopPulling = () => messages.stop()
+          if (stopped) messages.stop()
+          for await (const message of messages) {
+            if (stopped) break
+            const read = readSettled(message.string())
+            if (!read.ok) {
+              options.counts.malformed++
+              options.deadLetter.record('bus', `settled message ${message.seq}: ${read.reason}`, message.string())
+              message.term()
+              continue
+            }
+            let remaining = read.value.length
+            if (remaining === 0) {
+              message.ack()
+              continue
+            }
+            open.set(message, Date.now())
+            const done = () => {
+              if (--remaining > 0) return
+              open.delete(message)
+              message.ack()
+            }
+            for (const record of read.value) order.add(record.seq, { record, done })
+          }
+        } catch {
+          if (stopped) break
+          await new Promise((r) => setTimeout(r, 1_000))
+        }
+      }
+    }
+    pull().then(
+      () => subscriber.complete(),
+      (error: unknown) => subscriber.error(error),
+    )
+    return () => {
+      stopped = true
+      clearInterval(tick)
+      stopPulling()
+    }
+  })
+}

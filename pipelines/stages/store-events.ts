@@ -1,0 +1,195 @@
+// The second stage: related events are scored and stored. A post is classified (with the mention
+// it answers, where that decides its triage), triaged, and written to the posts table; engagement
+// updates and deletions to theirs (a deletion also purges its post). Nothing here depends on the
+// order of events across batches, so with a bus it runs on any number of workers.
+//
+// What comes out is what the store accepted (stored, or spooled to disk while it is unreachable):
+// the live figures are computed from that, so the wall never shows a count the store will not hold.
+import { type Observable, type SchedulerLike, concatMap, filter, map, share, tap } from 'rxjs'
+import type { Classifier } from '../../models/classifier.ts'
+import { deletionKey, engagementKey, postKey, type Progress } from '../bus/settlement.ts'
+import { replyRules } from '../metrics/replies.ts'
+import type { PostDeletion, ScoredPost, TrackedBrand } from '../schema.ts'
+import { clickhouseSink } from '../sinks/clickhouse.ts'
+import type { DeadLetter } from '../sinks/deadletter.ts'
+import { Purge } from '../sinks/purge.ts'
+import { RecentKeys } from '../sinks/recent-keys.ts'
+import type { Spool } from '../sinks/spool.ts'
+import type { AttributedEngagement, Store } from '../store/store.ts'
+import { ClassifyMeter, classifyInContext, type PostInContext } from '../transforms/classify.ts'
+import { triageInContext } from '../transforms/triage.ts'
+import type { RelatedEvent } from './relate-events.ts'
+
+/** Posts deleted lately, dropped if they are still on their way to the store. */
+export const RECENT_DELETIONS = 100_000
+
+/** A batch of posts the store accepted, and those of them still to be shown (not deleted meanwhile). */
+export interface Accepted {
+  written: ScoredPost[]
+  shown: ScoredPost[]
+}
+
+export interface StoreCounts {
+  scored: number
+  stored: number
+  engagementStored: number
+  duplicates: number
+  deletions: number
+  deleted: number
+  purgeFailures: number
+  purgesGivenUp: number
+}
+
+export interface StoreStageDeps {
+  classifier: Classifier
+  tracking: readonly TrackedBrand[]
+  store: Store
+  deadLetter: DeadLetter
+  counts: StoreCounts
+  meter: ClassifyMeter
+  spools?: { posts?: Spool<ScoredPost>; engagement?: Spool<AttributedEngagement>; deletions?: Spool<PostDeletion> }
+  replies?: { allMentions?: boolean }
+  /** Told of each mention's needs as it is triaged (the one process's recent posts). */
+  remember?: (id: string, needsReply: string[]) => void
+  /** Told which events go on to later stages, and when each is done with (bus/settlement.ts). */
+  progress?: Progress
+  drainOnStopMs?: number
+  scheduler?: SchedulerLike
+}
+
+/** One table's sink: its one writer, asking the store what is new, spooling through outages. */
+export function tableSink<T>(
+  table: string,
+  key: (item: T) => string,
+  insert: (batch: T[], options: { checked: boolean }) => Promise<unknown>,
+  unstored: (batch: T[]) => Promise<T[]>,
+  options: { deadLetter: DeadLetter; spool?: Spool<T>; onDuplicate?: (item: T) => void; drainOnStopMs?: number; scheduler?: SchedulerLike },
+) {
+  return clickhouseSink<T>(table, (batch, checked) => insert(batch, { checked }), {
+    deadLetter: options.deadLetter,
+    spool: options.spool,
+    key,
+    unstored,
+    onDuplicate: options.onDuplicate,
+    drainAfterInputMs: options.drainOnStopMs,
+    scheduler: options.scheduler,
+  })
+}
+
+/**
+ * `related$` must be hot (every branch subscribes before it emits). Returns the posts accepted,
+ * the engagement updates accepted, and the deletions' completion.
+ */
+export function storeEvents(related$: Observable<RelatedEvent>, deps: StoreStageDeps) {
+  const { store, counts, progress } = deps
+  // An event kept in the dead-letter record is done with, as much as a stored one.
+  const deadLetter = progress ? settleDeadLetters(deps.deadLetter, progress) : deps.deadLetter
+  const sinkOptions = { deadLetter, drainOnStopMs: deps.drainOnStopMs, scheduler: deps.scheduler }
+  const deletedLately = new RecentKeys(RECENT_DELETIONS)
+  const purge = new Purge(store, counts)
+
+  const triaged$ = related$.pipe(
+    filter((e): e is Extract<RelatedEvent, { kind: 'post' }> => e.kind === 'post'),
+    map((e): PostInContext => ({ post: e.post, ...(e.mention ? { mention: e.mention } : {}) })),
+    tap((e) => progress?.taken(postKey(e.post.id))),
+    classifyInContext(deps.classifier, deadLetter, deps.scheduler, deps.meter),
+    triageInContext(replyRules(deps.tracking, deps.replies?.allMentions), deps.remember),
+    // Deleted while it was being classified: it never reaches the store.
+    filter((post) => {
+      counts.scored++
+      if (!deletedLately.has(post.id)) return true
+      counts.deleted++
+      progress?.settled(postKey(post.id))
+      return false
+    }),
+  )
+  const accepted$: Observable<Accepted> = triaged$.pipe(
+    tableSink('posts', (p) => p.id, store.insertPosts.bind(store), store.unstoredPosts.bind(store), {
+      ...sinkOptions,
+      spool: deps.spools?.posts,
+      onDuplicate: (p) => {
+        counts.duplicates++
+        progress?.settled(postKey(p.id), { post: p, shown: true }, true)
+      },
+    }),
+    tap((written) => (counts.stored += written.length)),
+    // Deleted while it waited in the sink: stored after its deletion's purge ran, so purged now.
+    concatMap(async (written) => {
+      const deleted = written.filter((p) => deletedLately.has(p.id))
+      if (deleted.length > 0) await purge.remove(deleted)
+      return { written, shown: deleted.length === 0 ? written : written.filter((p) => !deletedLately.has(p.id)) }
+    }),
+    tap(({ written, shown }) => {
+      if (!progress) return
+      const visible = new Set(shown)
+      for (const post of written) progress.settled(postKey(post.id), { post, shown: visible.has(post) })
+    }),
+    share(),
+  )
+
+  const engagement$: Observable<AttributedEngagement[]> = related$.pipe(
+    filter((e): e is Extract<RelatedEvent, { kind: 'engagement' }> => e.kind === 'engagement'),
+    map((e) => e.update),
+    tap((u) => progress?.taken(engagementKey(u.id))),
+    tableSink('engagement', (u) => u.id, store.insertEngagement.bind(store), store.unstoredEngagement.bind(store), {
+      ...sinkOptions,
+      spool: deps.spools?.engagement,
+      onDuplicate: (u) => {
+        counts.duplicates++
+        progress?.settled(engagementKey(u.id), { engagement: u }, true)
+      },
+    }),
+    tap((written) => {
+      counts.engagementStored += written.length
+      for (const update of written) progress?.settled(engagementKey(update.id), { engagement: update })
+    }),
+    share(),
+  )
+
+  // The purge needs each deleted post's time (its partition); kept while the deletion is in flight.
+  const createdAt = new Map<string, string>()
+  const deletions$ = related$.pipe(
+    filter((e): e is Extract<RelatedEvent, { kind: 'delete' }> => e.kind === 'delete'),
+    map((e) => {
+      deletedLately.add(e.deletion.postId)
+      createdAt.set(e.deletion.postId, e.createdAt)
+      progress?.taken(deletionKey(e.deletion.postId))
+      return e.deletion
+    }),
+    tableSink('post_deletions', (d) => d.postId, store.insertDeletions.bind(store), store.unstoredDeletions.bind(store), {
+      ...sinkOptions,
+      spool: deps.spools?.deletions,
+      onDuplicate: (d) => {
+        createdAt.delete(d.postId)
+        progress?.settled(deletionKey(d.postId))
+      },
+    }),
+    tap((written) => (counts.deletions += written.length)),
+    concatMap(async (written) => {
+      const posts = written.map((d) => ({ id: d.postId, createdAt: createdAt.get(d.postId) ?? d.at }))
+      for (const d of written) createdAt.delete(d.postId)
+      await purge.remove(posts)
+      for (const d of written) progress?.settled(deletionKey(d.postId))
+    }),
+  )
+  return { accepted$, engagement$, deletions$ }
+}
+
+/** The stages past `taken` that dead-letter what they follow, and the key of what they refuse. */
+const SETTLED_BY_STAGE: Record<string, (payload: { id?: unknown; postId?: unknown }) => unknown> = {
+  classify: (p) => typeof p.id === 'string' && postKey(p.id),
+  'store:posts': (p) => typeof p.id === 'string' && postKey(p.id),
+  'store:engagement': (p) => typeof p.id === 'string' && engagementKey(p.id),
+  'store:post_deletions': (p) => typeof p.postId === 'string' && deletionKey(p.postId),
+}
+
+function settleDeadLetters(deadLetter: DeadLetter, progress: Progress): DeadLetter {
+  return {
+    record(stage, reason, payload) {
+      deadLetter.record(stage, reason, payload)
+      const key = payload !== null && typeof payload === 'object' ? SETTLED_BY_STAGE[stage]?.(payload) : undefined
+      if (typeof key === 'string') progress.settled(key)
+    },
+    counts: () => deadLetter.counts(),
+  }
+}

@@ -1,0 +1,29 @@
+// socket.io across processes: the Redis adapter (with Redis's own client), so that the live
+// process's pushes reach the walls on every web process, and acknowledgements reach the live one.
+import { createAdapter } from '@socket.io/redis-adapter'
+import { createClient } from 'redis'
+import type { SocketAdapter } from './plugins/socketio.ts'
+
+/** How long a request to the other servers (an acknowledgement) waits for their answers. */
+export const CLUSTER_REQUEST_MS = 5_000
+
+export async function redisAdapter(url: string, onError: (error: Error) => void): Promise<{ adapter: SocketAdapter; connected: () => boolean; close: () => Promise<void> }> {
+  const pub = createClient({ url })
+  const sub = pub.duplicate()
+  // Redis's client reconnects by itself; its errors are told, not thrown.
+  pub.on('error', onError)
+  sub.on('error', onError)
+  try {
+    await Promise.all([pub.connect(), sub.connect()])
+  } catch (error) {
+    await Promise.allSettled([pub.disconnect(), sub.disconnect()])
+    throw new Error(`cannot reach Redis at ${url}: ${error instanceof Error ? error.message : String(error)}`)
+  }
+  return {
+    adapter: createAdapter(pub, sub, { requestsTimeout: CLUSTER_REQUEST_MS }) as SocketAdapter,
+    connected: () => pub.isReady && sub.isReady,
+    close: async () => {
+      await Promise.allSettled([pub.quit(), sub.quit()])
+    },
+  }
+}

@@ -1,0 +1,149 @@
+// What a process runs: the whole pipeline in one process (no bus), or the roles ROLES names around
+// the bus (pipelines/bus/roles.ts). Either way main.ts sees one `Running`: its counters, its
+// queues, when it is done, how to stop it, and how to acknowledge an alert.
+import type { Observable } from 'rxjs'
+import type { Classifier } from '../models/classifier.ts'
+import type { Bus } from '../pipelines/bus/nats.ts'
+import { startIngest, startLive, startWorker } from '../pipelines/bus/roles.ts'
+import { LEDGER_MINUTES } from '../pipelines/metrics/ledger.ts'
+import { WAITING_MS } from '../pipelines/metrics/replies.ts'
+import { type Live, type PipelineQueues, startPipeline } from '../pipelines/pipeline.ts'
+import type { Alert, SourceEvent, TrackedBrand } from '../pipelines/schema.ts'
+import type { DeadLetter } from '../pipelines/sinks/deadletter.ts'
+import { askAcknowledge, answerAcknowledgements, type ServerSide } from '../pipelines/sinks/relay.ts'
+import type { Spool } from '../pipelines/sinks/spool.ts'
+import type { Store } from '../pipelines/store/store.ts'
+import { RETAIN_MINUTES } from '../pipelines/transforms/aggregate.ts'
+import { RECENT_POSTS } from '../pipelines/transforms/relate.ts'
+import type { Routes } from '../pipelines/transforms/route.ts'
+import type { Role } from './config.ts'
+import { UnavailableError } from './errors.ts'
+import type { openSpools } from './storage.ts'
+
+export interface Running {
+  /** The counters of everything this process runs, for /healthz and /metrics. */
+  stats(): Record<string, unknown>
+  queues(): PipelineQueues
+  done: Promise<void>
+  stop(): Promise<void>
+  acknowledge(id: string): Alert | null | Promise<Alert | null>
+  /** One line on what this run did, for the log at the stop. */
+  summary(): string
+}
+
+export interface RunDeps {
+  tracking: readonly TrackedBrand[]
+  store: Store
+  deadLetter: DeadLetter
+  sources: readonly { name: string; events$: Observable<SourceEvent> }[]
+  classifier?: Classifier
+  /** Where the live figures go in this process (its walls, the webhooks). */
+  live: Live
+  routes: Routes
+  spools: ReturnType<typeof openSpools>
+  intake?: Spool<SourceEvent>
+  onClassified: (ms: number, posts: number) => void
+  replies: { allMentions: boolean; targetMs: number }
+  drainOnStopMs: number
+  /** The newest stored post's time, when the store holds any (what the live figures resume from). */
+  latest: string | null
+  openAlerts: readonly Alert[]
+}
+
+/** The store's memory of the stream, for the stages that resume from it after a restart. */
+async function seeds(store: Store, latest: string | null) {
+  return {
+    initialWindows: await store.minuteAggregates({ lastMinutes: RETAIN_MINUTES }),
+    // The live metrics and the risk baselines go on from the last stored day.
+    ...(latest ? { seed: await store.ledgerSeed(Date.parse(latest) - LEDGER_MINUTES * 60_000) } : {}),
+    // Mentions still waiting for a reply, and the brand's own posts' conversations, go on too.
+    ...(latest ? { conversations: await store.conversationSeed(Date.parse(latest) - WAITING_MS) } : {}),
+  }
+}
+
+export async function runPipeline(deps: RunDeps & { classifier: Classifier }): Promise<Running> {
+  const pipeline = startPipeline({
+    sources: deps.sources.map((s) => s.events$),
+    classifier: deps.classifier,
+    tracking: deps.tracking,
+    store: deps.store,
+    live: deps.live,
+    routes: deps.routes,
+    deadLetter: deps.deadLetter,
+    recentPosts: await deps.store.recentPosts(RECENT_POSTS),
+    ...(await seeds(deps.store, deps.latest)),
+    openAlerts: deps.openAlerts,
+    spools: deps.spools,
+    ...(deps.intake ? { intake: deps.intake } : {}),
+    onClassified: deps.onClassified,
+    replies: deps.replies,
+    drainOnStopMs: deps.drainOnStopMs,
+  })
+  return {
+    stats: () => ({ ...pipeline.stats, queues: pipeline.queues() }),
+    queues: () => pipeline.queues(),
+    done: pipeline.done,
+    stop: () => pipeline.stop(),
+    acknowledge: (id) => pipeline.acknowledge(id),
+    summary: () => `${pipeline.stats.stored} posts stored this run`,
+  }
+}
+
+export async function runRoles(deps: RunDeps & { bus: Bus; roles: ReadonlySet<Role>; ackWaitMs: number; io: ServerSide; clustered: boolean }): Promise<Running> {
+  const { bus, roles } = deps
+  const ingest = roles.has('ingest') ? startIngest({ bus, sources: deps.sources, tracking: deps.tracking, recentPosts: await deps.store.recentPosts(RECENT_POSTS), deadLetter: deps.deadLetter }) : undefined
+  const worker =
+    roles.has('worker') && deps.classifier
+      ? startWorker({
+          bus,
+          classifier: deps.classifier,
+          tracking: deps.tracking,
+          store: deps.store,
+          deadLetter: deps.deadLetter,
+          ackWaitMs: deps.ackWaitMs,
+          spools: deps.spools,
+          replies: deps.replies,
+          onClassified: deps.onClassified,
+          drainOnStopMs: deps.drainOnStopMs,
+        })
+      : undefined
+  const live = roles.has('live')
+    ? startLive({
+        bus,
+        tracking: deps.tracking,
+        store: deps.store,
+        live: deps.live,
+        deadLetter: deps.deadLetter,
+        ackWaitMs: deps.ackWaitMs,
+        ...(await seeds(deps.store, deps.latest)),
+        openAlerts: deps.openAlerts,
+        routes: deps.routes,
+        replies: deps.replies,
+        ...(deps.spools.alerts ? { alertSpool: deps.spools.alerts } : {}),
+        drainOnStopMs: deps.drainOnStopMs,
+      })
+    : undefined
+  // Every process on the adapter answers the others' requests (or they would wait for it): only
+  // the live one holds the alerts; any other answers that it holds none.
+  if (deps.clustered) answerAcknowledgements(deps.io, live ? (id) => live.acknowledge(id) : () => null)
+  const parts = [ingest, worker, live].filter((p) => p !== undefined)
+  return {
+    stats: () => ({ ...ingest?.stats, ...worker?.stats, ...live?.stats, queues: { classify: worker?.queued() ?? 0, intakeFiles: 0, intakeBytes: 0 } }),
+    queues: () => ({ classify: worker?.queued() ?? 0, intakeFiles: 0, intakeBytes: 0 }),
+    done: Promise.all(parts.map((p) => p.done)).then(() => undefined),
+    // Upstream first: what ingest published is stored, and what the workers stored is counted.
+    async stop() {
+      for (const part of parts) await part.stop()
+    },
+    async acknowledge(id) {
+      if (live) return live.acknowledge(id)
+      if (!deps.clustered) throw new UnavailableError('alerts are followed by the live process, and this process reaches none (REDIS_URL)')
+      try {
+        return await askAcknowledge(deps.io, id)
+      } catch (error) {
+        throw new UnavailableError(`the live process did not acknowledge: ${error instanceof Error ? error.message : String(error)}`)
+      }
+    },
+    summary: () => [ingest && `${ingest.stats.published} events published`, worker && `${worker.stats.stored} posts stored`, live && `${live.stats.order.released} events counted live`].filter(Boolean).join(', ') + ' this run',
+  }
+}
