@@ -130,7 +130,8 @@ export async function runRoles(deps: RunDeps & { bus: Bus; roles: ReadonlySet<Ro
   return {
     stats: () => ({ ...ingest?.stats, ...worker?.stats, ...live?.stats, queues: { classify: worker?.queued() ?? 0, intakeFiles: 0, intakeBytes: 0 } }),
     queues: () => ({ classify: worker?.queued() ?? 0, intakeFiles: 0, intakeBytes: 0 }),
-    done: Promise.all(parts.map((p) => p.done)).then(() => undefined),
+    // A web process alone has nothing that completes: it serves until it is stopped.
+    done: parts.length > 0 ? Promise.all(parts.map((p) => p.done)).then(() => undefined) : new Promise<void>(() => {}),
     // Upstream first: what ingest published is stored, and what the workers stored is counted.
     async stop() {
       for (const part of parts) await part.stop()

@@ -52,9 +52,12 @@ export function answerAcknowledgements(io: ServerSide, acknowledge: (id: string)
   }) as (...args: never[]) => void)
 }
 
-/** What the other servers answered: the alert acknowledged, null when none holds it open, or why it could not be. */
-export async function askAcknowledge(io: ServerSide, id: string, timeoutMs = 5_000): Promise<Alert | null> {
-  const answers = (await (io as unknown as { timeout(ms: number): ServerSide }).timeout(timeoutMs).serverSideEmitWithAck(ACKNOWLEDGE_EVENT, id)) as ({ alert: Alert | null } | { error: string } | undefined)[]
+/**
+ * What the other servers answered: the alert acknowledged, null when none holds it open, or why it
+ * could not be. Rejects when a server does not answer within the adapter's request timeout.
+ */
+export async function askAcknowledge(io: ServerSide, id: string): Promise<Alert | null> {
+  const answers = (await io.serverSideEmitWithAck(ACKNOWLEDGE_EVENT, id)) as ({ alert: Alert | null } | { error: string } | undefined)[]
   const acknowledged = answers.find((a) => a && 'alert' in a && a.alert)
   if (acknowledged && 'alert' in acknowledged) return acknowledged.alert
   const refused = answers.find((a) => a && 'error' in a)
