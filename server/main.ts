@@ -141,7 +141,7 @@ async function main(): Promise<void> {
     latest,
     openAlerts,
   }
-  const run = bus ? await runRoles({ ...common, bus, roles, ackWaitMs: config.BUS_ACK_WAIT_S * 1000, io: app.io, clustered: cluster !== undefined }) : await runPipeline({ ...common, classifier: classifier! })
+  const run = bus ? await runRoles({ ...common, bus, roles, ackWaitMs: config.BUS_ACK_WAIT_S * 1000, io: app.io, clustered: cluster !== undefined, onBusWait: (hop, ms) => telemetry.busWaited(hop, ms) }) : await runPipeline({ ...common, classifier: classifier! })
   running = run
   acknowledge = (id) => run.acknowledge(id)
   const stopAcknowledging = (why: string) => {

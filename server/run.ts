@@ -89,7 +89,7 @@ export async function runPipeline(deps: RunDeps & { classifier: Classifier }): P
   }
 }
 
-export async function runRoles(deps: RunDeps & { bus: Bus; roles: ReadonlySet<Role>; ackWaitMs: number; io: ServerSide; clustered: boolean }): Promise<Running> {
+export async function runRoles(deps: RunDeps & { bus: Bus; roles: ReadonlySet<Role>; ackWaitMs: number; io: ServerSide; clustered: boolean; onBusWait: (hop: 'to_worker' | 'to_live', ms: number) => void }): Promise<Running> {
   const { bus, roles } = deps
   const ingest = roles.has('ingest') ? startIngest({ bus, sources: deps.sources, tracking: deps.tracking, recentPosts: await deps.store.recentPosts(RECENT_POSTS), deadLetter: deps.deadLetter }) : undefined
   const worker =
@@ -104,6 +104,7 @@ export async function runRoles(deps: RunDeps & { bus: Bus; roles: ReadonlySet<Ro
           spools: deps.spools,
           replies: deps.replies,
           onClassified: deps.onClassified,
+          onWaited: (ms) => deps.onBusWait('to_worker', ms),
           drainOnStopMs: deps.drainOnStopMs,
         })
       : undefined
@@ -120,6 +121,7 @@ export async function runRoles(deps: RunDeps & { bus: Bus; roles: ReadonlySet<Ro
         routes: deps.routes,
         replies: deps.replies,
         ...(deps.spools.alerts ? { alertSpool: deps.spools.alerts } : {}),
+        onWaited: (ms) => deps.onBusWait('to_live', ms),
         drainOnStopMs: deps.drainOnStopMs,
       })
     : undefined

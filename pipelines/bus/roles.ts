@@ -66,6 +66,8 @@ export interface WorkerDeps {
   spools?: { posts?: Spool<ScoredPost>; engagement?: Spool<AttributedEngagement>; deletions?: Spool<PostDeletion> }
   replies?: { allMentions?: boolean }
   onClassified?: (ms: number, posts: number) => void
+  /** Told how long each event waited on the bus before this worker got it. */
+  onWaited?: (ms: number) => void
   drainOnStopMs?: number
 }
 
@@ -75,7 +77,7 @@ export function startWorker(deps: WorkerDeps): Role<StoreCounts & { pulled: BusS
   const settlement = new Settlement((records) => deps.bus.publishSettled(records))
   const meter = new ClassifyMeter(deps.onClassified)
   const stop$ = new Subject<void>()
-  const related$ = busSource(() => deps.bus.consumer(), { settlement, deadLetter: deps.deadLetter, behind: () => meter.queued >= INTAKE_HIGH, ackWaitMs: deps.ackWaitMs, stats: pulled }).pipe(takeUntil(stop$), share())
+  const related$ = busSource(() => deps.bus.consumer(), { settlement, deadLetter: deps.deadLetter, behind: () => meter.queued >= INTAKE_HIGH, ackWaitMs: deps.ackWaitMs, stats: pulled, ...(deps.onWaited ? { onWaited: deps.onWaited } : {}) }).pipe(takeUntil(stop$), share())
   const { accepted$, engagement$, deletions$ } = storeEvents(related$, {
     classifier: deps.classifier,
     tracking: deps.tracking,
@@ -115,6 +117,8 @@ export interface LiveDeps {
   routes?: Routes
   replies?: { targetMs?: number }
   alertSpool?: Spool<Alert>
+  /** Told how long each worker's record waited on the bus (its turn included) before the live figures took it. */
+  onWaited?: (ms: number) => void
   drainOnStopMs?: number
 }
 
@@ -130,7 +134,7 @@ export function startLive(deps: LiveDeps): Role<LiveCounts & { order: Resequence
   // A record overdue for this long belongs to an event JetStream gave up on (or to a worker that
   // hangs past every wait): its place is passed over.
   const gapMs = Math.max(60_000, 4 * deps.ackWaitMs)
-  const records$ = settledSource(() => deps.bus.settledConsumer(), { deadLetter: deps.deadLetter, startMs: ORDER_START_MS, gapMs, ackWaitMs: deps.ackWaitMs, counts: order }).pipe(
+  const records$ = settledSource(() => deps.bus.settledConsumer(), { deadLetter: deps.deadLetter, startMs: ORDER_START_MS, gapMs, ackWaitMs: deps.ackWaitMs, counts: order, ...(deps.onWaited ? { onWaited: deps.onWaited } : {}) }).pipe(
     takeUntil(stop$),
     bufferTime(LIVE_BATCH_MS),
     filter((records) => records.length > 0),

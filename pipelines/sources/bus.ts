@@ -33,6 +33,8 @@ export interface BusSourceOptions {
   /** How long JetStream waits for an acknowledgement: messages still being worked on are kept alive before then. */
   ackWaitMs: number
   stats: BusSourceStats
+  /** Told, for each message, how long it waited on the bus (from its publish). */
+  onWaited?: (ms: number) => void
 }
 
 export function busSource(consumer: () => Promise<Consumer>, options: BusSourceOptions): Observable<RelatedEvent> {
@@ -54,6 +56,7 @@ export function busSource(consumer: () => Promise<Consumer>, options: BusSourceO
             while (options.behind() && !stopped) await new Promise((r) => setTimeout(r, BEHIND_POLL_MS))
             if (stopped) break
             stats.received++
+            options.onWaited?.(Date.now() - message.time.getTime())
             if (message.redelivered) stats.redelivered++
             const read = readRelated(message.string())
             if (!read.ok) {

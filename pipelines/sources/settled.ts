@@ -20,6 +20,8 @@ export interface SettledSourceOptions {
   /** JetStream's wait for acknowledgements: messages still waiting for their turn are kept alive before then. */
   ackWaitMs: number
   counts: ResequenceCounts & { malformed: number }
+  /** Told, for each record released, how long it waited (from its publish, its turn included). */
+  onWaited?: (ms: number) => void
 }
 
 export function settledSource(consumer: () => Promise<Consumer>, options: SettledSourceOptions): Observable<SettledRecord> {
@@ -28,9 +30,10 @@ export function settledSource(consumer: () => Promise<Consumer>, options: Settle
     let stopPulling = () => {}
     /** Messages with records not yet released, and when each was last kept alive. */
     const open = new Map<JsMsg, number>()
-    type Held = { record: SettledRecord; done: () => void }
+    type Held = { record: SettledRecord; published: number; done: () => void }
     const order = new Resequencer<Held>(
       (held) => {
+        options.onWaited?.(Date.now() - held.published)
         subscriber.next(held.record)
         held.done()
       },
@@ -72,7 +75,8 @@ export function settledSource(consumer: () => Promise<Consumer>, options: Settle
               open.delete(message)
               message.ack()
             }
-            for (const record of read.value) order.add(record.seq, { record, done })
+            const published = message.time.getTime()
+            for (const record of read.value) order.add(record.seq, { record, published, done })
           }
         } catch {
           if (stopped) break

@@ -27,6 +27,19 @@ export class Telemetry {
     registers: [this.registry],
   })
 
+  private readonly busWaitSeconds = new Histogram({
+    name: 'undertow_bus_wait_seconds',
+    help: 'How long an event waited on the bus: from its publish to a worker (hop to_worker), and a worker\'s record of it from its publish to the live figures, in order (hop to_live)',
+    labelNames: ['hop'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  })
+
+  /** An event's wait on the bus (with a bus: pipelines/bus/roles.ts). */
+  busWaited(hop: 'to_worker' | 'to_live', ms: number): void {
+    this.busWaitSeconds.observe({ hop }, Math.max(0, ms) / 1000)
+  }
+
   classified(ms: number, posts: number): void {
     this.batchSeconds.observe(ms / 1000)
     if (posts > 0) this.postSeconds.observe(ms / 1000 / posts)

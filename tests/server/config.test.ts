@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { DEFAULT_ROUTES } from '../../pipelines/transforms/route.ts'
-import { ConfigError, loadConfig, routingOf } from '../../server/config.ts'
+import { ConfigError, loadConfig, rolesOf, routingOf } from '../../server/config.ts'
 
 const problems = (env: Record<string, string>) => {
   try {
@@ -29,6 +29,10 @@ describe('configuration', () => {
       TRUST_PROXY: '',
       RATE_LIMIT_PER_MINUTE: 1_200,
       INGEST_RATE_LIMIT_PER_MINUTE: 6_000,
+      BUS_URL: '',
+      ROLES: 'all',
+      REDIS_URL: '',
+      BUS_ACK_WAIT_S: 30,
       SOURCES: 'simulator',
       INGEST_TOKEN: '',
       JETSTREAM_URL: '',
@@ -67,6 +71,20 @@ describe('configuration', () => {
     expect(message).toContain('TEAM_WEBHOOKS: no intent is routed to team "legal" (teams: marketing)')
     expect(message).toContain('TEAM_WEBHOOKS: "ftp://x" for marketing is not an http(s) URL')
     expect(problems({ ALERT_WEBHOOK_URL: 'hooks.slack.com/x' })).toContain('ALERT_WEBHOOK_URL=')
+  })
+
+  it('takes roles only with a bus, a shared store, and Redis between live and web processes', () => {
+    const bus = { BUS_URL: 'nats://nats:4222' }
+    const server = { CLICKHOUSE_URL: 'http://clickhouse:8123' }
+    expect(rolesOf(loadConfig({}))).toEqual(new Set(['ingest', 'worker', 'live', 'web']))
+    expect(problems({ ROLES: 'worker' })).toContain('set BUS_URL')
+    expect(problems({ ...bus, ROLES: 'worker' })).toContain('set CLICKHOUSE_URL')
+    expect(problems({ ...bus, ...server, ROLES: 'web' })).toContain('set REDIS_URL')
+    expect(problems({ ...bus, ...server, ROLES: 'worker,cook' })).toContain('expected some of ingest, worker, live, web, or all')
+    expect(problems({ BUS_URL: 'http://nats:4222' })).toContain('BUS_URL=')
+    expect(rolesOf(loadConfig({ ...bus, ...server, ROLES: 'worker' }))).toEqual(new Set(['worker']))
+    expect(rolesOf(loadConfig({ ...bus, ...server, ROLES: 'web,live' }))).toEqual(new Set(['web', 'live']))
+    expect(rolesOf(loadConfig({ ...bus, ...server, REDIS_URL: 'redis://redis:6379', ROLES: 'web' }))).toEqual(new Set(['web']))
   })
 
   it('runs the webhook only with an ingest token worth the name', () => {

@@ -68,6 +68,11 @@ export class ClickHouseServerProcess {
     return `http://127.0.0.1:${this.httpPort}`
   }
 
+  /** The running server's process id (for the benchmarks' CPU figures). */
+  get pid(): number | undefined {
+    return this.child?.pid
+  }
+
   /** Starts the server and waits until it answers. */
   async start(): Promise<void> {
     if (!CLICKHOUSE_SERVER) throw new Error('clickhouse-server is not installed')

@@ -32,26 +32,50 @@ export async function listening(port: number, child: ChildProcess, output: () =>
   throw new Error(`${what} did not listen within 20 s: ${output()}`)
 }
 
-/** `nats-server -js` of the file's own; `url()` is its `nats://` address. */
-export function useNatsServer(name: string): { url: () => string } {
-  const dir = tmpDir(`nats-${name}`)
-  let child: ChildProcess | undefined
-  let port = 0
-  beforeAll(async () => {
-    port = await freePort()
+/** `nats-server -js` on a free loopback port, its streams under `dir`. */
+export class NatsServerProcess {
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly port: number,
+  ) {}
+
+  static async start(dir: string): Promise<NatsServerProcess> {
+    if (!NATS_SERVER) throw new Error('nats-server is not installed (apt-get install nats-server)')
+    const port = await freePort()
     let output = ''
-    child = spawn(NATS_SERVER!, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir.path], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(NATS_SERVER, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir], { stdio: ['ignore', 'pipe', 'pipe'] })
     child.stdout!.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)))
     child.stderr!.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)))
     await listening(port, child, () => output, 'nats-server')
+    return new NatsServerProcess(child, port)
+  }
+
+  get url(): string {
+    return `nats://127.0.0.1:${this.port}`
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return
+    const exited = new Promise((r) => this.child.once('exit', r))
+    this.child.kill('SIGTERM')
+    await exited
+  }
+}
+
+/** A NATS server of the file's own, started before its tests and stopped after them. */
+export function useNatsServer(name: string): { url: () => string } {
+  const dir = tmpDir(`nats-${name}`)
+  let server: NatsServerProcess | undefined
+  beforeAll(async () => {
+    server = await NatsServerProcess.start(dir.path)
   }, 30_000)
   afterAll(async () => {
-    if (child && child.exitCode === null) {
-      const exited = new Promise((r) => child!.once('exit', r))
-      child.kill('SIGTERM')
-      await exited
-    }
+    await server?.stop()
     dir.remove()
   })
-  return { url: () => `nats://127.0.0.1:${port}` }
+  return { url: () => server!.url }
 }
