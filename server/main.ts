@@ -33,6 +33,8 @@ import { loadTracking } from './tracking.ts'
 export const SHUTDOWN_TIMEOUT_MS = 45_000
 /** Simulated seconds of the day replayed before now on a fresh store: the risk warm-up, and five minutes. */
 const SIMULATOR_PREROLL_S = (WARMUP_MINUTES + 5) * 60
+/** Events waiting for the bus past which the webhook refuses new requests (503), as it does for a full disk. */
+const UNPUBLISHED_MAX = 20_000
 /** How long requests still in flight may take once the server closes, before their connections are cut. */
 const CLOSE_GRACE_MS = 5_000
 
@@ -43,11 +45,15 @@ async function main(): Promise<void> {
   // sources, `worker` classifies and stores, `live` computes the live figures, `web` serves the
   // API and the wall. Without one, this process does it all, as one pipeline.
   const roles = rolesOf(config)
-  const bus = config.BUS_URL ? await openBus({ url: config.BUS_URL, ackWaitMs: config.BUS_ACK_WAIT_S * 1000, name: `undertow ${[...roles].join('+')} ${process.pid}` }) : undefined
-  const reads = !bus || roles.has('ingest')
-  const works = !bus || roles.has('worker')
+  const scaled = config.BUS_URL !== ''
+  // A web process alone needs no bus: what it shows comes through Redis, and from the store.
+  const usesBus = scaled && (roles.has('ingest') || roles.has('worker') || roles.has('live'))
+  const consumers = [...(roles.has('worker') ? (['workers'] as const) : []), ...(roles.has('live') ? (['live'] as const) : [])]
+  const bus = usesBus ? await openBus({ url: config.BUS_URL, ackWaitMs: config.BUS_ACK_WAIT_S * 1000, name: `undertow ${[...roles].join('+')} ${process.pid}`, consumers }) : undefined
+  const reads = !scaled || roles.has('ingest')
+  const works = !scaled || roles.has('worker')
   // The live process and the web processes meet in Redis (socket.io's adapter); the others need not.
-  const cluster = bus && config.REDIS_URL && (roles.has('web') || roles.has('live')) ? await redisAdapter(config.REDIS_URL, (error) => console.error(`undertow: Redis: ${error.message}`)) : undefined
+  const cluster = scaled && config.REDIS_URL && (roles.has('web') || roles.has('live')) ? await redisAdapter(config.REDIS_URL, (error) => console.error(`undertow: Redis: ${error.message}`)) : undefined
   const store = openStore(config)
   try {
     await store.migrate()
@@ -59,7 +65,7 @@ async function main(): Promise<void> {
   const spools = openSpools(config)
   // New events that wait for a classifier that is behind; left by the last run, they go in first.
   // With a bus, they wait on the bus instead.
-  const intake = bus ? undefined : openIntake(config)
+  const intake = scaled ? undefined : openIntake(config)
   const deadLetter = new DeadLetterFile(resolve(config.DATA_DIR, 'dead-letter.ndjson'))
   const classifier = works ? await loadClassifier(config.SENTIMENT_MODEL, { thread: true, threads: config.SENTIMENT_THREADS }) : undefined
   const view = new LiveView()
@@ -81,7 +87,14 @@ async function main(): Promise<void> {
   // The webhook refuses (503) before the disk where events wait for the classifier fills up:
   // a sender can send again later, while a live stream's events would have to be dead-lettered.
   const busyAbove = intake ? refuseAbove(intake.maxBytes) : Number.POSITIVE_INFINITY
-  const busy = () => (intake && intake.bytes() > busyAbove ? `Undertow is behind: ${Math.round(intake.bytes() / 2 ** 20)} MiB of events wait for the classifier` : undefined)
+  // With a bus, before the events waiting for it to take them grow past a bound (NATS is down).
+  const unpublished = () => Number((running?.stats() as { unpublished?: number } | undefined)?.unpublished ?? 0)
+  const busy = () =>
+    intake && intake.bytes() > busyAbove
+      ? `Undertow is behind: ${Math.round(intake.bytes() / 2 ** 20)} MiB of events wait for the classifier`
+      : unpublished() > UNPUBLISHED_MAX
+        ? `Undertow is behind: ${unpublished()} events wait for the bus to take them`
+        : undefined
   // The server is up before the pipeline, and stays up after it: alerts are acknowledged only
   // while a pipeline runs to push and store the change.
   let acknowledge = (_id: string): Alert | null | Promise<Alert | null> => {
@@ -122,7 +135,7 @@ async function main(): Promise<void> {
   // only (io.local): the live process's pushes reach every web process already.
   const walls = new SocketIoSink(cluster ? app.io.local : app.io, view)
   const onLiveError = (error: unknown) => app.log.error({ err: error }, 'a live output failed')
-  const live: Live = fanOut([...(!bus || roles.has('web') ? [walls] : []), ...(cluster && roles.has('live') ? [liveRelay(app.io)] : []), webhooks], onLiveError)
+  const live: Live = fanOut([...(!scaled || roles.has('web') ? [walls] : []), ...(cluster && roles.has('live') ? [liveRelay(app.io)] : []), webhooks], onLiveError)
   if (cluster && roles.has('web') && !roles.has('live')) receiveLive(app.io, walls, onLiveError)
   const common = {
     tracking,
@@ -141,7 +154,7 @@ async function main(): Promise<void> {
     latest,
     openAlerts,
   }
-  const run = bus ? await runRoles({ ...common, bus, roles, ackWaitMs: config.BUS_ACK_WAIT_S * 1000, io: app.io, clustered: cluster !== undefined, onBusWait: (hop, ms) => telemetry.busWaited(hop, ms) }) : await runPipeline({ ...common, classifier: classifier! })
+  const run = scaled ? await runRoles({ ...common, ...(bus ? { bus } : {}), roles, ackWaitMs: config.BUS_ACK_WAIT_S * 1000, io: app.io, clustered: cluster !== undefined, onBusWait: (hop, ms) => telemetry.busWaited(hop, ms) }) : await runPipeline({ ...common, classifier: classifier! })
   running = run
   acknowledge = (id) => run.acknowledge(id)
   const stopAcknowledging = (why: string) => {

@@ -89,28 +89,33 @@ export async function runPipeline(deps: RunDeps & { classifier: Classifier }): P
   }
 }
 
-export async function runRoles(deps: RunDeps & { bus: Bus; roles: ReadonlySet<Role>; ackWaitMs: number; io: ServerSide; clustered: boolean; onBusWait: (hop: 'to_worker' | 'to_live', ms: number) => void }): Promise<Running> {
-  const { bus, roles } = deps
-  const ingest = roles.has('ingest') ? startIngest({ bus, sources: deps.sources, tracking: deps.tracking, recentPosts: await deps.store.recentPosts(RECENT_POSTS), deadLetter: deps.deadLetter }) : undefined
+export async function runRoles(deps: RunDeps & { bus?: Bus; roles: ReadonlySet<Role>; ackWaitMs: number; io: ServerSide; clustered: boolean; onBusWait: (hop: 'to_worker' | 'to_live', ms: number) => void }): Promise<Running> {
+  const { roles } = deps
+  const needBus = () => {
+    if (!deps.bus) throw new Error('ingest, worker and live need the bus (BUS_URL)')
+    return deps.bus
+  }
+  const ingest = roles.has('ingest') ? startIngest({ bus: needBus(), sources: deps.sources, tracking: deps.tracking, recentPosts: await deps.store.recentPosts(RECENT_POSTS), deadLetter: deps.deadLetter }) : undefined
   const worker =
     roles.has('worker') && deps.classifier
       ? startWorker({
-          bus,
+          bus: needBus(),
           classifier: deps.classifier,
           tracking: deps.tracking,
           store: deps.store,
           deadLetter: deps.deadLetter,
           ackWaitMs: deps.ackWaitMs,
-          spools: deps.spools,
           replies: deps.replies,
           onClassified: deps.onClassified,
           onWaited: (ms) => deps.onBusWait('to_worker', ms),
           drainOnStopMs: deps.drainOnStopMs,
         })
       : undefined
+  // The live figures start from the store, which holds what the records waiting on the bus say.
+  if (roles.has('live')) await needBus().claimSettled()
   const live = roles.has('live')
     ? startLive({
-        bus,
+        bus: needBus(),
         tracking: deps.tracking,
         store: deps.store,
         live: deps.live,

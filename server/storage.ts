@@ -10,7 +10,10 @@ import type { Config } from './config.ts'
 
 export function openStore(config: Config): Store {
   if (!config.CLICKHOUSE_URL) return new EmbeddedStore(config.DATA_DIR)
-  return new ServerStore({ url: config.CLICKHOUSE_URL, user: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD, database: config.CLICKHOUSE_DATABASE })
+  const store = new ServerStore({ url: config.CLICKHOUSE_URL, user: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD, database: config.CLICKHOUSE_DATABASE })
+  // With a bus, several workers write the same tables.
+  store.sharedWriters = config.BUS_URL !== ''
+  return store
 }
 
 /** Where the store is, for logs and messages (never the password). */

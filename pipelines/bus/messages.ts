@@ -8,7 +8,7 @@ import type { RelatedEvent } from '../stages/relate-events.ts'
 import type { SettledRecord } from './settlement.ts'
 
 const Strings = Type.Array(Type.String())
-const MentionContext = Type.Object({ needsReply: Type.Optional(Strings), text: Type.Optional(Type.String()), brands: Type.Optional(Strings), terms: Type.Optional(Strings) }, { additionalProperties: false })
+const MentionContext = Type.Object({ needsReply: Type.Optional(Strings), stored: Type.Optional(Type.String()), text: Type.Optional(Type.String()), brands: Type.Optional(Strings), terms: Type.Optional(Strings) }, { additionalProperties: false })
 const AttributedEngagement = Type.Object({ ...EngagementUpdate.properties, source: Type.Union([SourceName, Type.Literal('')]), brands: Strings }, { additionalProperties: false })
 
 const RelatedEventSchema = Type.Union([

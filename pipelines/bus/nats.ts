@@ -20,8 +20,12 @@ export const SETTLED_SUBJECT = 'undertow.settled'
 export const SETTLED_CONSUMER = 'live'
 /** Largest message the settled records are published in (NATS refuses over 1 MiB by default). */
 const SETTLED_MAX_BYTES = 512 * 1024
-/** Deliveries of one message before JetStream gives up on it (a message that kills every worker must not loop forever). */
-export const BUS_MAX_DELIVER = 20
+/**
+ * Deliveries of one message: unbounded. A worker hands an event back while the store is down
+ * (sinks/clickhouse.ts, giveBack), with a pause that grows to a minute, for as long as the outage
+ * lasts; a bounded count would give events up during a long one.
+ */
+export const BUS_MAX_DELIVER = -1
 /** Messages handed out and not yet acknowledged, over all workers: past it, JetStream waits. */
 export const BUS_MAX_ACK_PENDING = 20_000
 /** How long a duplicate publish (the same event id) is recognised and dropped by JetStream. */
@@ -34,6 +38,11 @@ export interface BusOptions {
   ackWaitMs: number
   /** Connection name, shown by `nats-server` (monitoring) and in its logs. */
   name?: string
+  /**
+   * The consumers this process reads from, made (or set to `ackWaitMs`) here: the workers' and the
+   * live process's (default both). Others leave them as their readers set them.
+   */
+  consumers?: readonly ('workers' | 'live')[]
 }
 
 export interface Bus {
@@ -45,6 +54,12 @@ export interface Bus {
   consumer(): Promise<Consumer>
   /** The live process's consumer of the workers' records. */
   settledConsumer(): Promise<Consumer>
+  /**
+   * For the live process at its start: waits until no other process reads the records (one that
+   * died leaves its pull requests until they expire), or fails; then drops the records waiting,
+   * which the store holds already (the live figures are seeded from it next).
+   */
+  claimSettled(waitMs?: number): Promise<void>
   /** Publishes the records of settled events (in as many messages as their size needs), resolving once JetStream has them all. */
   publishSettled(records: readonly SettledRecord[]): Promise<void>
   /** Messages in the stream not yet acknowledged (the backlog), and those handed out, waiting for an acknowledgement. */
@@ -101,7 +116,7 @@ export async function openBus(options: BusOptions): Promise<Bus> {
       { stream: BUS_STREAM, config: { durable_name: BUS_CONSUMER, ack_policy: AckPolicy.Explicit, ack_wait: nanos(options.ackWaitMs), max_deliver: BUS_MAX_DELIVER, max_ack_pending: BUS_MAX_ACK_PENDING } },
       { stream: SETTLED_STREAM, config: { durable_name: SETTLED_CONSUMER, ack_policy: AckPolicy.Explicit, ack_wait: nanos(options.ackWaitMs), max_ack_pending: BUS_MAX_ACK_PENDING } },
     ]
-    for (const { stream, config } of consumers) {
+    for (const { stream, config } of consumers.filter((c) => (options.consumers ?? ['workers', 'live']).includes(c.config.durable_name === BUS_CONSUMER ? 'workers' : 'live'))) {
       try {
         await jsm.consumers.info(stream, config.durable_name)
         const { durable_name: _, ack_policy: __, ...changeable } = config
@@ -129,6 +144,14 @@ export async function openBus(options: BusOptions): Promise<Bus> {
       connected: () => up && !nc.isClosed(),
       consumer: () => js.consumers.get(BUS_STREAM, BUS_CONSUMER),
       settledConsumer: () => js.consumers.get(SETTLED_STREAM, SETTLED_CONSUMER),
+      async claimSettled(waitMs = 35_000) {
+        const deadline = Date.now() + waitMs
+        while ((await jsm.consumers.info(SETTLED_STREAM, SETTLED_CONSUMER)).num_waiting > 0) {
+          if (Date.now() > deadline) throw new Error(`another live process reads ${SETTLED_STREAM} (run exactly one process with the live role)`)
+          await new Promise((r) => setTimeout(r, 500))
+        }
+        await jsm.streams.purge(SETTLED_STREAM)
+      },
       async publishSettled(records) {
         await Promise.all(chunkRecords(records).map((chunk) => js.publish(SETTLED_SUBJECT, chunk)))
       },

@@ -9,8 +9,8 @@
 // comes (an event JetStream gave up on after its deliveries) would stop the figures: past `gapMs`
 // it is passed over, and released late, out of order, if its record comes after all.
 
-/** Places passed over are remembered up to this many (a record for one of them is then released late). */
-const SKIPPED_REMEMBERED = 100_000
+/** Stretches of places passed over remembered (a record for one of them is then released late), and late places released. */
+const REMEMBERED = 10_000
 
 export interface ResequenceCounts {
   released: number
@@ -28,7 +28,8 @@ export class Resequencer<T> {
   private startedAt = 0
   private gapSince = 0
   private readonly waiting = new Map<number, T>()
-  private readonly skipped = new Set<number>()
+  /** Stretches of places passed over, [first, last], oldest first. */
+  private readonly skipped: [number, number][] = []
   private readonly lateReleased = new Set<number>()
   readonly counts: ResequenceCounts
 
@@ -54,9 +55,9 @@ export class Resequencer<T> {
     }
     if (seq < this.next) {
       // Before the start, or passed over: its first record is released now, out of order.
-      if ((this.skipped.delete(seq) || seq < this.startedAt) && !this.lateReleased.has(seq)) {
+      if ((seq < this.startedAt || this.wasSkipped(seq)) && !this.lateReleased.has(seq)) {
         this.lateReleased.add(seq)
-        if (this.lateReleased.size > SKIPPED_REMEMBERED) this.lateReleased.delete(this.lateReleased.values().next().value!)
+        if (this.lateReleased.size > REMEMBERED) this.lateReleased.delete(this.lateReleased.values().next().value!)
         this.counts.late++
         this.counts.released++
         this.release(item, seq)
@@ -64,6 +65,8 @@ export class Resequencer<T> {
       return
     }
     if (this.waiting.has(seq)) return this.duplicate(item, seq)
+    // The head of the line is blocked from now (after a quiet spell, not since the last release).
+    if (this.waiting.size === 0 && seq !== this.next) this.gapSince = now
     this.waiting.set(seq, item)
     this.drain(now)
   }
@@ -72,14 +75,15 @@ export class Resequencer<T> {
   tick(now = Date.now()): void {
     if (this.next === undefined) {
       if (this.waiting.size === 0 || now - this.firstAt < this.options.startMs) return
-      this.next = this.startedAt = Math.min(...this.waiting.keys())
+      this.next = this.startedAt = this.lowestWaiting()
       this.gapSince = now
       this.drain(now)
       return
     }
     if (this.waiting.size === 0 || this.waiting.has(this.next) || now - this.gapSince < this.options.gapMs) return
-    const lowest = Math.min(...this.waiting.keys())
-    for (let seq = this.next; seq < lowest; seq++) if (this.skipped.size < SKIPPED_REMEMBERED) this.skipped.add(seq)
+    const lowest = this.lowestWaiting()
+    this.skipped.push([this.next, lowest - 1])
+    if (this.skipped.length > REMEMBERED) this.skipped.shift()
     this.counts.skipped += lowest - this.next
     this.next = lowest
     this.drain(now)
@@ -97,6 +101,17 @@ export class Resequencer<T> {
       moved = true
     }
     if (moved) this.gapSince = now
+  }
+
+  /** The lowest place waiting (a loop: a spread of a large map overflows the stack). */
+  private lowestWaiting(): number {
+    let lowest = Number.POSITIVE_INFINITY
+    for (const seq of this.waiting.keys()) if (seq < lowest) lowest = seq
+    return lowest
+  }
+
+  private wasSkipped(seq: number): boolean {
+    return this.skipped.some(([first, last]) => seq >= first && seq <= last)
   }
 
   private duplicate(item: T, seq: number): void {

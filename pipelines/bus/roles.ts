@@ -7,7 +7,7 @@
 import { bufferTime, filter, lastValueFrom, map, merge, type Observable, share, Subject, takeUntil, tap } from 'rxjs'
 import type { Classifier } from '../../models/classifier.ts'
 import type { Live } from '../pipeline.ts'
-import type { Alert, PostDeletion, ScoredPost, SourceEvent, TrackedBrand, WindowAggregate } from '../schema.ts'
+import type { Alert, SourceEvent, TrackedBrand, WindowAggregate } from '../schema.ts'
 import { type BusSinkStats, publishToBus } from '../sinks/bus.ts'
 import type { DeadLetter } from '../sinks/deadletter.ts'
 import type { Spool } from '../sinks/spool.ts'
@@ -16,7 +16,7 @@ import { settledSource } from '../sources/settled.ts'
 import { runLive, type LiveCounts } from '../stages/live.ts'
 import { type RelateCounts, Relater, relateEvents } from '../stages/relate-events.ts'
 import { type Accepted, type StoreCounts, storeEvents } from '../stages/store-events.ts'
-import type { AttributedEngagement, ConversationSeed, Store } from '../store/store.ts'
+import type { ConversationSeed, Store } from '../store/store.ts'
 import type { LedgerSeed } from '../metrics/ledger.ts'
 import { ClassifyMeter } from '../transforms/classify.ts'
 import { type RecentPost, RecentPosts } from '../transforms/relate.ts'
@@ -34,7 +34,7 @@ export interface Role<S extends object> {
 }
 
 export function startIngest(deps: { bus: Bus; sources: readonly { name: string; events$: Observable<SourceEvent> }[]; tracking: readonly TrackedBrand[]; recentPosts?: readonly RecentPost[]; deadLetter: DeadLetter }): Role<{ received: number } & RelateCounts & BusSinkStats> {
-  const stats = { received: 0, untracked: 0, unattributed: 0, deletionsIgnored: 0, published: 0, retries: 0, refused: 0 }
+  const stats = { received: 0, untracked: 0, unattributed: 0, deletionsIgnored: 0, published: 0, unpublished: 0, retries: 0, refused: 0 }
   const recent = new RecentPosts()
   for (const post of deps.recentPosts ?? []) recent.add(post)
   const relater = new Relater(deps.tracking, recent, deps.deadLetter, stats)
@@ -63,7 +63,6 @@ export interface WorkerDeps {
   store: Store
   deadLetter: DeadLetter
   ackWaitMs: number
-  spools?: { posts?: Spool<ScoredPost>; engagement?: Spool<AttributedEngagement>; deletions?: Spool<PostDeletion> }
   replies?: { allMentions?: boolean }
   onClassified?: (ms: number, posts: number) => void
   /** Told how long each event waited on the bus before this worker got it. */
@@ -71,7 +70,7 @@ export interface WorkerDeps {
   drainOnStopMs?: number
 }
 
-export function startWorker(deps: WorkerDeps): Role<StoreCounts & { pulled: BusSourceStats; waiting: number; acknowledged: number }> & { queued(): number } {
+export function startWorker(deps: WorkerDeps): Role<StoreCounts & { pulled: BusSourceStats; waiting: number; acknowledged: number; givenBack: number }> & { queued(): number } {
   const counts: StoreCounts = { scored: 0, stored: 0, engagementStored: 0, duplicates: 0, deletions: 0, deleted: 0, purgeFailures: 0, purgesGivenUp: 0 }
   const pulled: BusSourceStats = { received: 0, redelivered: 0, malformed: 0, restarts: 0 }
   const settlement = new Settlement((records) => deps.bus.publishSettled(records))
@@ -86,16 +85,18 @@ export function startWorker(deps: WorkerDeps): Role<StoreCounts & { pulled: BusS
     counts,
     meter,
     progress: settlement,
-    ...(deps.spools ? { spools: deps.spools } : {}),
+    // Several workers write the same store. None spools: an event is acknowledged only once the
+    // store has it, and what the store cannot take now goes back to the bus (which is on disk).
+    sharedWriters: true,
     ...(deps.replies ? { replies: deps.replies } : {}),
     ...(deps.drainOnStopMs !== undefined ? { drainOnStopMs: deps.drainOnStopMs } : {}),
   })
   // What was settled before the stop is acknowledged before `done`: the rest goes to other workers.
   const done = lastValueFrom(merge(accepted$, engagement$, deletions$), { defaultValue: undefined }).then(() => settlement.flush())
-  const stats = Object.assign(counts, { pulled, waiting: 0, acknowledged: 0 })
+  const stats = Object.assign(counts, { pulled, waiting: 0, acknowledged: 0, givenBack: 0 })
   return {
     get stats() {
-      return Object.assign(stats, { waiting: settlement.size, acknowledged: settlement.acknowledged })
+      return Object.assign(stats, { waiting: settlement.size, acknowledged: settlement.acknowledged, givenBack: settlement.givenBackCount })
     },
     queued: () => meter.queued,
     done,

@@ -23,6 +23,8 @@ export interface Progress {
    * (absent when it was dropped or dead-lettered); `held` says the store held it already (a duplicate).
    */
   settled(key: string, stored?: Outcome, held?: boolean): void
+  /** The store could not take the event now (it is down): whoever holds it should try again later. */
+  givenBack(key: string): void
 }
 
 /** The handle of one bus message: what the bus lets a worker do with it. */
@@ -34,6 +36,9 @@ export interface Delivery {
   ack(): void
   /** Tells the bus this message is still being worked on: its redelivery timer starts again. */
   working(): void
+  /** Hands the message back, to be delivered again (to any worker) after `millis`. */
+  nak(millis?: number): void
+  info: { deliveryCount: number }
 }
 
 /** What became of one event, for the live figures: what the store holds of it, if anything. */
@@ -59,15 +64,32 @@ const FLUSH_RECORDS = 500
 /** Longest a record waits to be published with others. */
 const FLUSH_MS = 20
 
+/** The first pause before a message handed back comes again, doubling with each delivery, up to the most. */
+const GIVE_BACK_MS = 1_000
+const GIVE_BACK_MAX_MS = 60_000
+
+/** Longest a worker keeps a message alive: past it (a classifier that hangs), JetStream hands it to another. */
+export const MAX_HOLD_MS = 10 * 60_000
+
+/** One event's key: the messages that carry it, and how many of its copies are still in the pipeline. */
+interface Pending {
+  deliveries: { delivery: Delivery; first: number; since: number }[]
+  inFlight: number
+  /** What the store holds of it: written now by this worker, or found held already. */
+  stored?: Outcome
+  writtenNow: boolean
+}
+
 export class Settlement implements Progress {
-  /** Messages not yet settled, by their event's key, with when each was received (or last kept alive). */
-  private readonly pending = new Map<string, { delivery: Delivery; since: number }[]>()
+  private readonly pending = new Map<string, Pending>()
   /** Settled, waiting for their records to be published; acknowledged then. */
-  private outbox: { delivery: Delivery; record: SettledRecord }[] = []
+  private outbox: { deliveries: Delivery[]; record: SettledRecord }[] = []
   private flushing: Promise<void> = Promise.resolve()
   private timer: ReturnType<typeof setTimeout> | undefined
   private takenNow = false
   acknowledged = 0
+  /** Messages handed back to the bus because the store could not take their events. */
+  givenBackCount = 0
   /** Publishes that failed (tried again; the messages stay unacknowledged meanwhile). */
   publishFailures = 0
 
@@ -79,46 +101,87 @@ export class Settlement implements Progress {
 
   /** Messages waiting for the pipeline, or for their records to be published. */
   get size(): number {
-    let n = this.outbox.length
-    for (const list of this.pending.values()) n += list.length
+    let n = 0
+    for (const o of this.outbox) n += o.deliveries.length
+    for (const p of this.pending.values()) n += p.deliveries.length
     return n
   }
 
   /**
    * Follows the message while `emit` hands its event to the pipeline (synchronously, up to the
-   * first stage that finishes later); settles it at once when nothing took it.
+   * first stage that finishes later); settles it at once when nothing took it and no other copy
+   * of its event is still on its way.
    */
   admit(event: RelatedEvent, delivery: Delivery, emit: () => void, now = Date.now()): void {
     const key = eventKey(event)
-    const list = this.pending.get(key)
-    if (list) list.push({ delivery, since: now })
-    else this.pending.set(key, [{ delivery, since: now }])
+    let entry = this.pending.get(key)
+    if (!entry) this.pending.set(key, (entry = { deliveries: [], inFlight: 0, writtenNow: false }))
+    entry.deliveries.push({ delivery, first: now, since: now })
     this.takenNow = false
     emit()
-    if (!this.takenNow) this.settled(key)
+    if (!this.takenNow && entry.inFlight === 0) this.finish(key, entry)
   }
 
   /** Settles a message whose event goes nowhere (it was refused): its record says nothing was stored. */
   skip(delivery: Delivery): void {
-    this.outbox.push({ delivery, record: { seq: delivery.seq } })
+    this.outbox.push({ deliveries: [delivery], record: { seq: delivery.seq } })
     this.schedule()
   }
 
-  taken(_key: string): void {
+  taken(key: string): void {
     this.takenNow = true
+    const entry = this.pending.get(key)
+    if (entry) entry.inFlight++
   }
 
+  /**
+   * One copy of the event is done with. Its messages are settled once no copy is left in the
+   * pipeline: a copy dropped as a duplicate of one still being written waits for that write.
+   */
   settled(key: string, stored?: Outcome, held = false): void {
-    const list = this.pending.get(key)
-    if (!list) return
+    const entry = this.pending.get(key)
+    if (!entry) return
+    entry.inFlight = Math.max(0, entry.inFlight - 1)
+    if (stored && !held) {
+      entry.stored = stored
+      entry.writtenNow = true
+    } else if (stored && !entry.stored) entry.stored = stored
+    if (entry.inFlight === 0) this.finish(key, entry)
+  }
+
+  /**
+   * The store could not take a copy of the event now. Once no copy is left in the pipeline, its
+   * messages go back to the bus, to come again after a pause that grows with each delivery (a
+   * store that is down for long is not hammered); no record goes out, so the live side waits for
+   * the one the next delivery brings.
+   */
+  givenBack(key: string): void {
+    const entry = this.pending.get(key)
+    if (!entry) return
+    entry.inFlight = Math.max(0, entry.inFlight - 1)
+    if (entry.inFlight > 0) return
     this.pending.delete(key)
-    for (const { delivery } of list) {
-      // A duplicate counts live only when it was redelivered: the worker that stored it first may
-      // have died before its record went out (the live side keeps the first record of a seq).
-      const counted = stored !== undefined && (!held || delivery.redelivered)
-      const record: SettledRecord = { seq: delivery.seq, ...(counted ? ('post' in stored ? { post: stored.post, ...(stored.shown ? {} : { hidden: true as const }) } : { engagement: stored.engagement }) : {}) }
-      this.outbox.push({ delivery, record })
-    }
+    for (const { delivery } of entry.deliveries) delivery.nak(Math.min(GIVE_BACK_MAX_MS, GIVE_BACK_MS * 2 ** Math.max(0, delivery.info.deliveryCount - 1)))
+    this.givenBackCount += entry.deliveries.length
+  }
+
+  /**
+   * One record per message (by its place in the stream; a message delivered twice is one). The
+   * event counts live once: on its first place when this worker wrote it; when the store held it
+   * already, on its first place that was delivered before (the worker that wrote it may have died
+   * before its record went out; the live side keeps the first record of a place).
+   */
+  private finish(key: string, entry: Pending): void {
+    this.pending.delete(key)
+    const bySeq = new Map<number, Delivery[]>()
+    for (const { delivery } of entry.deliveries) bySeq.set(delivery.seq, [...(bySeq.get(delivery.seq) ?? []), delivery])
+    const places = [...bySeq.entries()].sort((a, b) => a[0] - b[0])
+    const counted = entry.stored === undefined ? -1 : entry.writtenNow ? 0 : places.findIndex(([, ds]) => ds.some((d) => d.redelivered))
+    places.forEach(([seq, deliveries], i) => {
+      const stored = i === counted ? entry.stored : undefined
+      const record: SettledRecord = { seq, ...(stored ? ('post' in stored ? { post: stored.post, ...(stored.shown ? {} : { hidden: true as const }) } : { engagement: stored.engagement }) : {}) }
+      this.outbox.push({ deliveries, record })
+    })
     this.schedule()
   }
 
@@ -142,24 +205,27 @@ export class Settlement implements Progress {
           } catch {
             this.publishFailures++
             // The messages stay unacknowledged: if this keeps failing, the bus hands them to
-            // another worker after its wait, and the live side keeps one record per seq.
+            // another worker after its wait, and the live side keeps one record per place.
             await new Promise((r) => setTimeout(r, Math.min(5_000, 100 * 2 ** attempt)))
           }
         }
-        for (const { delivery } of batch) delivery.ack()
-        this.acknowledged += batch.length
+        for (const { deliveries } of batch) for (const d of deliveries) d.ack()
+        this.acknowledged += batch.reduce((n, b) => n + b.deliveries.length, 0)
       })
     return this.flushing
   }
 
-  /** Tells the bus the messages older than `olderThanMs` are still being worked on (not to be redelivered yet). */
+  /**
+   * Tells the bus the messages held longer than `olderThanMs` are still being worked on (not to be
+   * redelivered yet), up to MAX_HOLD_MS each.
+   */
   keepAlive(olderThanMs: number, now = Date.now()): number {
     let n = 0
-    for (const list of this.pending.values())
-      for (const entry of list)
-        if (now - entry.since >= olderThanMs) {
-          entry.delivery.working()
-          entry.since = now
+    for (const entry of this.pending.values())
+      for (const held of entry.deliveries)
+        if (now - held.since >= olderThanMs && now - held.first < MAX_HOLD_MS) {
+          held.delivery.working()
+          held.since = now
           n++
         }
     return n

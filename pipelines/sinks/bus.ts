@@ -6,7 +6,7 @@
 // message id: a publish tried again after a lost acknowledgement is dropped by JetStream as a
 // duplicate, not stored twice.
 import type { JetStreamClient } from '@nats-io/jetstream'
-import { catchError, defer, EMPTY, from, ignoreElements, mergeMap, type Observable, retry, tap, timer } from 'rxjs'
+import { catchError, defer, EMPTY, finalize, from, ignoreElements, mergeMap, type Observable, retry, tap, timer } from 'rxjs'
 import { eventKey } from '../bus/settlement.ts'
 import { subjectOf } from '../bus/nats.ts'
 import type { RelatedEvent } from '../stages/relate-events.ts'
@@ -21,6 +21,8 @@ const PUBLISH_TIMEOUT_MS = 10_000
 
 export interface BusSinkStats {
   published: number
+  /** Events waiting for JetStream's acknowledgement, or for their turn to be published. */
+  unpublished: number
   /** Publishes that failed and were tried again. */
   retries: number
   /** Events dead-lettered: the bus refused them past every try. */
@@ -34,6 +36,7 @@ const brandOf = (event: RelatedEvent) => (event.kind === 'post' ? (event.post.br
 export function publishToBus(js: JetStreamClient, source: string, events$: Observable<RelatedEvent>, deadLetter: DeadLetter, stats: BusSinkStats): Observable<never> {
   const encoder = new TextEncoder()
   return events$.pipe(
+    tap(() => stats.unpublished++),
     mergeMap((event) => {
       const subject = subjectOf(event.kind, source, brandOf(event))
       const payload = encoder.encode(JSON.stringify(event))
@@ -45,6 +48,7 @@ export function publishToBus(js: JetStreamClient, source: string, events$: Obser
           deadLetter.record('bus', `could not publish to ${subject} after ${PUBLISH_TRIES} tries: ${error instanceof Error ? error.message : String(error)}`, event)
           return EMPTY
         }),
+        finalize(() => stats.unpublished--),
       )
     }, PUBLISH_CONCURRENCY),
     ignoreElements(),

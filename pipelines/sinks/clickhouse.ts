@@ -49,6 +49,12 @@ export interface SinkOptions<T> {
   onDuplicate?: (item: T) => void
   /** After the input ends, how long the spool goes on draining before the sink completes. */
   drainAfterInputMs?: number
+  /**
+   * Without a spool: what the store could not take now (unreachable, past the retries) is handed
+   * back here, to be tried again later by whoever holds it (a bus redelivers it), instead of being
+   * dead-lettered.
+   */
+  giveBack?: (items: T[], reason: string) => void
   /** Told of each failed attempt to drain the spool (the store is still down). */
   onDrainError?: (error: unknown) => void
   scheduler?: SchedulerLike
@@ -60,7 +66,7 @@ export interface SinkOptions<T> {
  * accepted batch.
  */
 export function clickhouseSink<T>(table: string, write: (batch: T[], checked: boolean) => ObservableInput<unknown>, options: SinkOptions<T>): OperatorFunction<T, T[]> {
-  const { deadLetter, spool, key, unstored, onDuplicate, onDrainError, drainAfterInputMs = Number.POSITIVE_INFINITY, scheduler = asyncScheduler } = options
+  const { deadLetter, spool, key, unstored, onDuplicate, onDrainError, giveBack, drainAfterInputMs = Number.POSITIVE_INFINITY, scheduler = asyncScheduler } = options
   const stage = `store:${table}`
   const recent = new RecentKeys(RECENT_KEYS)
 
@@ -198,6 +204,12 @@ export function clickhouseSink<T>(table: string, write: (batch: T[], checked: bo
             const rest = unheld.filter((item) => !progress.refused.has(item) && !written.has(item))
             const spooled = toSpool(rest, seq)
             if (spooled.ok) return of([...progress.written, ...rest])
+            if (giveBack && !spool && rest.length > 0) {
+              // Handed back: forgotten here, so that they are new when they come again.
+              if (key) for (const item of rest) recent.delete(key(item))
+              giveBack(rest, String(error))
+              return of(progress.written)
+            }
             for (const item of rest) refuse(item, spool ? `the store is unreachable (${String(error)}) and ${spooled.reason}` : String(error))
             return of(progress.written)
           }),

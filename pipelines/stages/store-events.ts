@@ -5,7 +5,7 @@
 //
 // What comes out is what the store accepted (stored, or spooled to disk while it is unreachable):
 // the live figures are computed from that, so the wall never shows a count the store will not hold.
-import { type Observable, type SchedulerLike, concatMap, filter, map, share, tap } from 'rxjs'
+import { type Observable, type SchedulerLike, concatMap, filter, from, map, of, share, tap } from 'rxjs'
 import type { Classifier } from '../../models/classifier.ts'
 import { deletionKey, engagementKey, postKey, type Progress } from '../bus/settlement.ts'
 import { replyRules } from '../metrics/replies.ts'
@@ -53,6 +53,8 @@ export interface StoreStageDeps {
   remember?: (id: string, needsReply: string[]) => void
   /** Told which events go on to later stages, and when each is done with (bus/settlement.ts). */
   progress?: Progress
+  /** Other workers write the same store: a deletion of a post this one writes may be stored by another. */
+  sharedWriters?: boolean
   drainOnStopMs?: number
   scheduler?: SchedulerLike
 }
@@ -63,7 +65,7 @@ export function tableSink<T>(
   key: (item: T) => string,
   insert: (batch: T[], options: { checked: boolean }) => Promise<unknown>,
   unstored: (batch: T[]) => Promise<T[]>,
-  options: { deadLetter: DeadLetter; spool?: Spool<T>; onDuplicate?: (item: T) => void; drainOnStopMs?: number; scheduler?: SchedulerLike },
+  options: { deadLetter: DeadLetter; spool?: Spool<T>; onDuplicate?: (item: T) => void; giveBack?: (items: T[]) => void; drainOnStopMs?: number; scheduler?: SchedulerLike },
 ) {
   return clickhouseSink<T>(table, (batch, checked) => insert(batch, { checked }), {
     deadLetter: options.deadLetter,
@@ -71,6 +73,7 @@ export function tableSink<T>(
     key,
     unstored,
     onDuplicate: options.onDuplicate,
+    ...(options.giveBack ? { giveBack: options.giveBack } : {}),
     drainAfterInputMs: options.drainOnStopMs,
     scheduler: options.scheduler,
   })
@@ -87,11 +90,25 @@ export function storeEvents(related$: Observable<RelatedEvent>, deps: StoreStage
   const sinkOptions = { deadLetter, drainOnStopMs: deps.drainOnStopMs, scheduler: deps.scheduler }
   const deletedLately = new RecentKeys(RECENT_DELETIONS)
   const purge = new Purge(store, counts)
+  // A store that does not answer now leaves the batch as it is: the next start's replay (or the
+  // deletion's own purge, if it comes later) deals with it.
+  const storedNeeds = async (e: PostInContext): Promise<PostInContext> => {
+    const id = e.mention!.stored!
+    // A store that does not answer: the mention is taken as needing no reply (the reply is still stored).
+    const needs = await store.needsReplyOf([id]).then(
+      (found) => found.get(id) ?? [],
+      () => [],
+    )
+    return { ...e, mention: { needsReply: needs } }
+  }
+  const deletedElsewhere = (posts: readonly ScoredPost[]) => store.deletedAmong(posts.map((p) => p.id)).catch(() => [] as string[])
 
   const triaged$ = related$.pipe(
     filter((e): e is Extract<RelatedEvent, { kind: 'post' }> => e.kind === 'post'),
     map((e): PostInContext => ({ post: e.post, ...(e.mention ? { mention: e.mention } : {}) })),
     tap((e) => progress?.taken(postKey(e.post.id))),
+    // A reply to a mention so old that its text is forgotten: its needs are read from the store.
+    concatMap((e) => (e.mention?.stored ? from(storedNeeds(e)) : of(e))),
     classifyInContext(deps.classifier, deadLetter, deps.scheduler, deps.meter),
     triageInContext(replyRules(deps.tracking, deps.replies?.allMentions), deps.remember),
     // Deleted while it was being classified: it never reaches the store.
@@ -111,10 +128,14 @@ export function storeEvents(related$: Observable<RelatedEvent>, deps: StoreStage
         counts.duplicates++
         progress?.settled(postKey(p.id), { post: p, shown: true }, true)
       },
+      // With a bus and no spool, what the store cannot take now goes back to the bus.
+      ...(progress ? { giveBack: (posts: ScoredPost[]) => posts.forEach((p) => progress.givenBack(postKey(p.id))) } : {}),
     }),
     tap((written) => (counts.stored += written.length)),
     // Deleted while it waited in the sink: stored after its deletion's purge ran, so purged now.
+    // With other workers, its deletion may have been stored by one of them meanwhile: asked.
     concatMap(async (written) => {
+      if (deps.sharedWriters && written.length > 0) for (const id of await deletedElsewhere(written)) deletedLately.add(id)
       const deleted = written.filter((p) => deletedLately.has(p.id))
       if (deleted.length > 0) await purge.remove(deleted)
       return { written, shown: deleted.length === 0 ? written : written.filter((p) => !deletedLately.has(p.id)) }
@@ -138,6 +159,7 @@ export function storeEvents(related$: Observable<RelatedEvent>, deps: StoreStage
         counts.duplicates++
         progress?.settled(engagementKey(u.id), { engagement: u }, true)
       },
+      ...(progress ? { giveBack: (updates: AttributedEngagement[]) => updates.forEach((u) => progress.givenBack(engagementKey(u.id))) } : {}),
     }),
     tap((written) => {
       counts.engagementStored += written.length
@@ -163,6 +185,15 @@ export function storeEvents(related$: Observable<RelatedEvent>, deps: StoreStage
         createdAt.delete(d.postId)
         progress?.settled(deletionKey(d.postId))
       },
+      ...(progress
+        ? {
+            giveBack: (deletions: PostDeletion[]) =>
+              deletions.forEach((d) => {
+                createdAt.delete(d.postId)
+                progress.givenBack(deletionKey(d.postId))
+              }),
+          }
+        : {}),
     }),
     tap((written) => (counts.deletions += written.length)),
     concatMap(async (written) => {

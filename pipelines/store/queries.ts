@@ -65,6 +65,9 @@ export const STORED_ENGAGEMENT_IDS = `
 SELECT DISTINCT id FROM engagement
 WHERE post_id IN (SELECT arrayJoin({posts:Array(String)})) AND id IN (SELECT arrayJoin({ids:Array(String)}))`
 
+export const NEEDS_REPLY_OF = `
+SELECT id, any(needs_reply) AS needs_reply FROM posts WHERE has({ids:Array(String)}, id) GROUP BY id`
+
 export const STORED_DELETION_IDS = `
 SELECT DISTINCT post_id AS id FROM post_deletions WHERE has({ids:Array(String)}, post_id)`
 

@@ -44,6 +44,7 @@ import {
   searchPostsQuery,
   searchParams,
   STORED_DELETION_IDS,
+  NEEDS_REPLY_OF,
   STORED_ENGAGEMENT_IDS,
   STORED_POST_IDS,
   storedPostIdsParams,
@@ -105,6 +106,11 @@ export abstract class SqlStore implements Store {
   abstract readonly mode: 'embedded' | 'server'
   /** Per table: no stored row is newer than this (epoch ms); see insertOnce. */
   private readonly newest = new Map<string, number>()
+  /**
+   * Several processes write the same tables (workers around the bus): what one process has written
+   * says nothing of what the others have, so every item is asked about (see `unstored`).
+   */
+  sharedWriters = false
 
   /** Rows of a SELECT, with {name:Type} placeholders bound from `params`. */
   protected abstract rows<T = Row>(sql: string, params?: Record<string, unknown>): Promise<T[]>
@@ -160,7 +166,7 @@ export abstract class SqlStore implements Store {
   async unstoredPosts(posts: readonly ScoredPost[]): Promise<ScoredPost[]> {
     const fresh = await this.unstored(POSTS, posts)
     if (fresh.length === 0) return fresh
-    const newestDeletion = this.newest.get(DELETIONS.table) ?? (await this.newestStored(DELETIONS))
+    const newestDeletion = await this.newestHeld(DELETIONS)
     // An hour of slack: a deletion's time is when it was heard of, on another clock than the post's.
     const candidates = fresh.filter((p) => Date.parse(p.createdAt) <= newestDeletion + 3_600_000)
     if (candidates.length === 0) return fresh
@@ -186,6 +192,18 @@ export abstract class SqlStore implements Store {
 
   insertDeletions(deletions: readonly PostDeletion[], options: InsertOptions = {}): Promise<PostDeletion[]> {
     return this.insertOnce(DELETIONS, deletions, options)
+  }
+
+  async needsReplyOf(postIds: readonly string[]): Promise<Map<string, string[]>> {
+    const found = new Map<string, string[]>()
+    for (const part of chunks(postIds, LOOKUP_CHUNK)) for (const row of await this.rows<{ id: string; needs_reply: string[] }>(NEEDS_REPLY_OF, { ids: part })) found.set(row.id, row.needs_reply)
+    return found
+  }
+
+  async deletedAmong(postIds: readonly string[]): Promise<string[]> {
+    const deleted: string[] = []
+    for (const part of chunks(postIds, LOOKUP_CHUNK)) for (const row of await this.rows<{ id: string }>(STORED_DELETION_IDS, { ids: part })) deleted.push(row.id)
+    return deleted
   }
 
   async deletePosts(posts: readonly { id: string; createdAt: string }[]): Promise<number> {
@@ -216,12 +234,13 @@ export abstract class SqlStore implements Store {
    * so it is asked only about items no newer than the newest row it can hold: a live stream's new
    * items are newer than anything stored, and skip the question. That holds because the sink is
    * each table's one writer, and insertOnce raises the newest time before each write, so a retry
-   * after a write that failed (perhaps after landing) asks about all of its items.
+   * after a write that failed (perhaps after landing) asks about all of its items. With shared
+   * writers, every item is asked about.
    */
   private async unstored<T>(spec: TableSpec<T>, items: readonly T[]): Promise<T[]> {
     const fresh = unique(items, spec.id)
     if (fresh.length === 0) return []
-    const newest = this.newest.get(spec.table) ?? (await this.newestStored(spec))
+    const newest = await this.newestHeld(spec)
     const candidates = fresh.filter((item) => spec.timeMs(item) <= newest)
     const held = new Set<string>()
     for (const part of chunks(candidates, LOOKUP_CHUNK)) {
@@ -237,6 +256,12 @@ export abstract class SqlStore implements Store {
     this.newest.set(spec.table, toStore.reduce((max, item) => Math.max(max, spec.timeMs(item)), newest))
     await this.insertRows(spec.table, toStore.map(spec.row))
     return toStore
+  }
+
+  /** The newest time the table can hold, as far as this process knows: unbounded with shared writers. */
+  private async newestHeld(spec: Pick<TableSpec<never>, 'table' | 'newest'>): Promise<number> {
+    if (this.sharedWriters) return Number.POSITIVE_INFINITY
+    return this.newest.get(spec.table) ?? (await this.newestStored(spec))
   }
 
   private async newestStored(spec: Pick<TableSpec<never>, 'table' | 'newest'>): Promise<number> {

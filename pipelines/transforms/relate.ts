@@ -10,6 +10,8 @@ import type { AttributedEngagement } from '../store/store.ts'
 
 /** Posts remembered (about 40 MB): hours of a busy brand, days of most. */
 export const RECENT_POSTS = 200_000
+/** Mentions whose text is remembered for their replies' triage (about 20 MB); older ones are looked up in the store. */
+export const MENTION_TEXTS = 50_000
 
 export interface RecentPost {
   id: string
@@ -24,6 +26,8 @@ export interface RecentPost {
   /** A mention (a post with brands) seen this run: what decides whether it needs a reply, until triage has told. */
   text?: string
   terms?: readonly string[]
+  /** Its text was forgotten (too many mentions since) before its needs were known: the store has them. */
+  storedNeeds?: true
 }
 
 /**
@@ -34,6 +38,8 @@ export interface RecentPost {
  */
 export interface MentionContext {
   needsReply?: readonly string[]
+  /** The mention is older than the texts remembered: its needs are read from the store, where it is. */
+  stored?: string
   text?: string
   brands?: readonly string[]
   terms?: readonly string[]
@@ -41,7 +47,12 @@ export interface MentionContext {
 
 export class RecentPosts {
   private readonly posts = new Map<string, RecentPost>()
-  constructor(private readonly capacity = RECENT_POSTS) {}
+  /** Ids of the posts holding a text, oldest first. */
+  private readonly texts = new Set<string>()
+  constructor(
+    private readonly capacity = RECENT_POSTS,
+    private readonly textCapacity = MENTION_TEXTS,
+  ) {}
 
   /** Oldest first, so the newest are kept when there are more than the capacity. */
   add(post: RecentPost): void {
@@ -56,7 +67,14 @@ export class RecentPosts {
       ...(post.thread ? { thread: post.thread } : {}),
       ...(post.needsReply === undefined && post.text !== undefined && post.brands.length > 0 ? { text: post.text, terms: post.terms ?? [] } : {}),
     })
-    if (this.posts.size > this.capacity) this.posts.delete(this.posts.keys().next().value!)
+    this.texts.delete(post.id)
+    if (this.posts.get(post.id)!.text !== undefined) this.texts.add(post.id)
+    if (this.texts.size > this.textCapacity) this.forgetText(this.texts.values().next().value!)
+    if (this.posts.size > this.capacity) {
+      const oldest = this.posts.keys().next().value!
+      this.texts.delete(oldest)
+      this.posts.delete(oldest)
+    }
   }
 
   /** Once classified: which brands the post waits for a reply from (kept in place, not re-ordered). */
@@ -64,8 +82,17 @@ export class RecentPosts {
     const post = this.posts.get(id)
     if (!post) return
     post.needsReply = brands
+    this.forgetText(id)
+  }
+
+  private forgetText(id: string): void {
+    this.texts.delete(id)
+    const post = this.posts.get(id)
+    if (!post || post.text === undefined) return
     delete post.text
     delete post.terms
+    // Its needs are known only to the store from now on.
+    if (post.needsReply === undefined) post.storedNeeds = true
   }
 
   get(id: string): RecentPost | undefined {
@@ -112,6 +139,7 @@ export function mentionContext(post: Post, recent: RecentPosts): MentionContext 
   const mention = recent.get(post.replyTo)
   if (!mention) return undefined
   if (mention.needsReply) return { needsReply: mention.needsReply }
+  if (mention.storedNeeds) return { stored: mention.id }
   return mention.text === undefined ? { needsReply: [] } : { text: mention.text, brands: mention.brands, terms: mention.terms ?? [] }
 }
 

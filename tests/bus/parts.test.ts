@@ -4,8 +4,9 @@ import { describe, expect, it } from 'vitest'
 import { readRelated, readSettled } from '../../pipelines/bus/messages.ts'
 import { chunkRecords, subjectOf } from '../../pipelines/bus/nats.ts'
 import { Resequencer } from '../../pipelines/bus/resequence.ts'
-import { type SettledRecord, Settlement } from '../../pipelines/bus/settlement.ts'
-import type { ScoredPost } from '../../pipelines/schema.ts'
+import { MAX_HOLD_MS, type SettledRecord, Settlement } from '../../pipelines/bus/settlement.ts'
+import type { Post, ScoredPost } from '../../pipelines/schema.ts'
+import { mentionContext, RecentPosts } from '../../pipelines/transforms/relate.ts'
 
 function order(startMs = 1_000, gapMs = 5_000) {
   const released: number[] = []
@@ -60,6 +61,30 @@ describe('Resequencer', () => {
     expect(released).toEqual([1, 3, 4, 2])
     expect(r.counts).toMatchObject({ late: 1, duplicates: 1 })
   })
+
+  it('waits the whole gap after a quiet spell before passing a place over', () => {
+    const { r, released } = order(0, 5_000)
+    r.add(1, 'a', 0)
+    r.tick(0)
+    // A minute of quiet, then two records out of order.
+    r.add(3, 'c', 60_000)
+    r.tick(60_100)
+    expect(released).toEqual([1])
+    r.add(2, 'b', 61_000)
+    expect(released).toEqual([1, 2, 3])
+    expect(r.counts.skipped).toBe(0)
+  })
+
+  it('starts and passes over with hundreds of thousands of records waiting, and past a forged place far ahead', () => {
+    const { r, released } = order(0, 1_000)
+    for (let seq = 300_000; seq > 1; seq--) r.add(seq, 'x', 0)
+    r.tick(0)
+    expect(released.length).toBe(299_999)
+    r.add(2 ** 52, 'forged', 10)
+    r.tick(2_000)
+    expect(released.at(-1)).toBe(2 ** 52)
+    expect(r.counts.skipped).toBe(2 ** 52 - 300_001)
+  })
 })
 
 const post = (id: string) => ({ id, text: 'Lumen', brands: ['Lumen'] }) as unknown as ScoredPost
@@ -69,8 +94,11 @@ function delivery(seq: number, redelivered = false) {
     redelivered,
     acked: 0,
     keptAlive: 0,
+    nakedFor: [] as number[],
+    info: { deliveryCount: redelivered ? 2 : 1 },
     ack: () => void d.acked++,
     working: () => void d.keptAlive++,
+    nak: (ms?: number) => void d.nakedFor.push(ms ?? 0),
   }
   return d
 }
@@ -106,6 +134,60 @@ describe('Settlement', () => {
     expect(published).toEqual([{ seq: 7 }, { seq: 9, post: post('y') }])
   })
 
+  it('acknowledges a message delivered twice to the same worker only once its first copy is written, with one record', async () => {
+    const published: SettledRecord[] = []
+    const s = new Settlement(async (records) => void published.push(...records))
+    const first = delivery(7, false)
+    const again = delivery(7, true)
+    s.admit({ kind: 'post', post: post('z') as never }, first, () => s.taken('post:z'))
+    s.admit({ kind: 'post', post: post('z') as never }, again, () => s.taken('post:z'))
+    // The second copy is dropped as a duplicate of the first, still being written.
+    s.settled('post:z', { post: post('z'), shown: true }, true)
+    await s.flush()
+    expect([first.acked, again.acked]).toEqual([0, 0])
+    s.settled('post:z', { post: post('z'), shown: true })
+    await s.flush()
+    expect([first.acked, again.acked]).toEqual([1, 1])
+    expect(published).toEqual([{ seq: 7, post: post('z') }])
+  })
+
+  it('counts an event that came twice (two places) once, on its first place', async () => {
+    const published: SettledRecord[] = []
+    const s = new Settlement(async (records) => void published.push(...records))
+    s.admit({ kind: 'post', post: post('w') as never }, delivery(5), () => s.taken('post:w'))
+    s.admit({ kind: 'post', post: post('w') as never }, delivery(9), () => s.taken('post:w'))
+    s.settled('post:w', { post: post('w'), shown: true }, true)
+    s.settled('post:w', { post: post('w'), shown: true })
+    await s.flush()
+    expect(published).toEqual([{ seq: 5, post: post('w') }, { seq: 9 }])
+  })
+
+  it('hands a message back to the bus when the store cannot take its event, with a pause that grows, and publishes no record', async () => {
+    const published: SettledRecord[] = []
+    const s = new Settlement(async (records) => void published.push(...records))
+    const first = delivery(4, false)
+    const later = delivery(6, true)
+    s.admit({ kind: 'post', post: post('u') as never }, first, () => s.taken('post:u'))
+    s.givenBack('post:u')
+    s.admit({ kind: 'post', post: post('t') as never }, later, () => s.taken('post:t'))
+    s.givenBack('post:t')
+    await s.flush()
+    expect([first.acked, later.acked]).toEqual([0, 0])
+    expect([first.nakedFor, later.nakedFor]).toEqual([[1_000], [2_000]])
+    expect(published).toEqual([])
+    expect(s.size).toBe(0)
+  })
+
+  it('keeps messages alive while they are worked on, but not past MAX_HOLD_MS', () => {
+    const s = new Settlement(async () => {})
+    const d = delivery(1)
+    s.admit({ kind: 'post', post: post('v') as never }, d, () => s.taken('post:v'), 0)
+    expect(s.keepAlive(10_000, 5_000)).toBe(0)
+    expect(s.keepAlive(10_000, 10_000)).toBe(1)
+    expect(s.keepAlive(10_000, MAX_HOLD_MS)).toBe(0)
+    expect(d.keptAlive).toBe(1)
+  })
+
   it('keeps a message unacknowledged while its record cannot be published, and acknowledges it once it can', async () => {
     let fail = 2
     const s = new Settlement(async () => {
@@ -116,6 +198,22 @@ describe('Settlement', () => {
     await s.flush()
     expect(d.acked).toBe(1)
     expect(s.publishFailures).toBe(2)
+  })
+})
+
+describe('a reply\'s mention context', () => {
+  const at = '2026-11-30T08:00:00.000Z'
+  const mention = (id: string) => ({ id, source: 'simulator', brands: ['Lumen'], terms: ['lumen'], text: `is Lumen ok? ${id}`, createdAt: at }) as unknown as Post
+  const reply = (to: string) => ({ id: `r-${to}`, ownBrand: 'Lumen', replyTo: to, answersMentionAt: at, brands: [], text: 'sorry' }) as unknown as Post
+
+  it('carries the mention\'s text while remembered, its needs once known, and sends older ones to the store', () => {
+    const recent = new RecentPosts(100, 2)
+    for (const id of ['m1', 'm2', 'm3']) recent.add(mention(id))
+    expect(mentionContext(reply('m3'), recent)).toEqual({ text: 'is Lumen ok? m3', brands: ['Lumen'], terms: ['lumen'] })
+    recent.markNeedsReply('m2', ['Lumen'])
+    expect(mentionContext(reply('m2'), recent)).toEqual({ needsReply: ['Lumen'] })
+    // m1's text was forgotten for m3's before its needs were known: the store has them.
+    expect(mentionContext(reply('m1'), recent)).toEqual({ stored: 'm1' })
   })
 })
 

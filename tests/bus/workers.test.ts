@@ -29,12 +29,23 @@ const post = (i: number) => ({
   terms: [],
 })
 
+const sendTo = (ingestUrl: string) => async (from: number) => {
+  const body = JSON.stringify(Array.from({ length: PER_REQUEST }, (_, k) => post(from + k)))
+  const response = await fetch(`${ingestUrl}/api/ingest`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body })
+  expect(response.status).toBe(202)
+}
+
 describeWithNats('bus: three workers over one stream', () => {
   describeWithServer('with a ClickHouse server', () => {
     const nats = useNatsServer('workers')
     const clickhouse = useClickHouseServer('workers')
     const dir = tmpDir('bus-workers')
     const children: ReturnType<typeof startMain>[] = []
+    // The second test goes on with what the first left running.
+    let survivors: ReturnType<typeof startMain>[] = []
+    let send: (from: number) => Promise<void> = async () => {
+      throw new Error('the first test did not run')
+    }
     afterAll(async () => {
       for (const c of children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL')
       await Promise.all(children.map((c) => exited(c.child)))
@@ -56,11 +67,7 @@ describeWithNats('bus: three workers over one stream', () => {
 
       const store = clickhouse.store('bus')
       const stored = async () => Number((await store.select<{ n: string }>('SELECT count() AS n FROM posts'))[0]!.n)
-      const send = async (from: number) => {
-        const body = JSON.stringify(Array.from({ length: PER_REQUEST }, (_, k) => post(from + k)))
-        const response = await fetch(`${ingestUrl}/api/ingest`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body })
-        expect(response.status).toBe(202)
-      }
+      send = sendTo(ingestUrl)
       // The first third, then a worker dies while the rest flows.
       for (let i = 0; i < POSTS / 3; i += PER_REQUEST) await send(i)
       await expect.poll(stored, { timeout: 30_000, interval: 100 }).toBeGreaterThan(0)
@@ -94,6 +101,31 @@ describeWithNats('bus: three workers over one stream', () => {
       const health = await Promise.all(workers.slice(1).map(async (w) => (await (await fetch(`${await w.url}/healthz`)).json()) as { pipeline: { stored: number; pulled: { redelivered: number } } }))
       for (const h of health) expect(h.pipeline.stored).toBeGreaterThan(0)
       expect(health.reduce((n, h) => n + h.pipeline.pulled.redelivered, 0)).toBeGreaterThan(0)
+      survivors = workers.slice(1)
+    }, 180_000)
+
+    it('acknowledges nothing the store has not taken: through a ClickHouse crash, every post is stored once, none dead-lettered', async () => {
+      const store = clickhouse.store('bus')
+      const stored = async () => Number((await store.select<{ n: string }>('SELECT count() AS n FROM posts')).at(0)?.n ?? -1)
+      const more = 3_000
+      const sending = (async () => {
+        for (let i = POSTS; i < POSTS + more; i += PER_REQUEST) {
+          await send(i)
+          await new Promise((r) => setTimeout(r, 100))
+        }
+      })()
+      await new Promise((r) => setTimeout(r, 300))
+      await clickhouse.process().kill9()
+      await sending
+      await new Promise((r) => setTimeout(r, 3_000))
+      await clickhouse.process().start()
+      await expect.poll(() => stored().catch(() => -1), { timeout: 90_000, interval: 500 }).toBe(POSTS + more)
+      const [counts] = await store.select<{ rows: string; ids: string }>('SELECT count() AS rows, uniqExact(id) AS ids FROM posts')
+      expect(counts).toEqual({ rows: String(POSTS + more), ids: String(POSTS + more) })
+      const health = await Promise.all(survivors.map(async (w) => (await (await fetch(`${await w.url}/healthz`)).json()) as { pipeline: { givenBack: number; deadLetter: Record<string, number> } }))
+      // The workers handed events back to the bus while the store was down, and refused none.
+      expect(health.reduce((n, h) => n + h.pipeline.givenBack, 0)).toBeGreaterThan(0)
+      for (const h of health) expect(h.pipeline.deadLetter).toEqual({})
     }, 180_000)
   })
 })
