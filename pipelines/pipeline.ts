@@ -130,7 +130,7 @@ export interface Pipeline {
 export const newStats = (): PipelineStats => ({ received: 0, untracked: 0, scored: 0, stored: 0, engagementStored: 0, late: 0, duplicates: 0, unattributed: 0, deletions: 0, deleted: 0, purgeFailures: 0, purgesGivenUp: 0, deletionsIgnored: 0, alerts: 0, liveSkipped: 0 })
 
 export function startPipeline(deps: PipelineDeps): Pipeline {
-  const { classifier, tracking, store, live, deadLetter, scheduler = asyncScheduler } = deps
+  const { classifier, tracking, store, deadLetter, scheduler = asyncScheduler } = deps
   const stats = newStats()
   const recentPosts = new RecentPosts()
   for (const post of deps.recentPosts ?? []) recentPosts.add(post)
@@ -165,24 +165,8 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
     ...(deps.drainOnStopMs !== undefined ? { drainOnStopMs: deps.drainOnStopMs } : {}),
     scheduler,
   })
-  const { done$: live$, acknowledge } = runLive(accepted$, engagement$, {
-    tracking,
-    store,
-    live,
-    deadLetter,
-    counts: stats,
-    ...(deps.initialWindows ? { initialWindows: deps.initialWindows } : {}),
-    ...(deps.ledger ? { ledger: deps.ledger } : {}),
-    ...(deps.conversations ? { conversations: deps.conversations } : {}),
-    ...(deps.openAlerts ? { openAlerts: deps.openAlerts } : {}),
-    ...(deps.seed ? { seed: deps.seed } : {}),
-    ...(deps.routes ? { routes: deps.routes } : {}),
-    ...(deps.replies ? { replies: deps.replies } : {}),
-    ...(deps.livePostsPerBrand !== undefined ? { livePostsPerBrand: deps.livePostsPerBrand } : {}),
-    ...(deps.spools?.alerts ? { alertSpool: deps.spools.alerts } : {}),
-    ...(deps.drainOnStopMs !== undefined ? { drainOnStopMs: deps.drainOnStopMs } : {}),
-    scheduler,
-  })
+  const { done$: live$, acknowledge } = runLive(accepted$, engagement$, { ...deps, deadLetter, counts: stats, ...(deps.spools?.alerts ? { alertSpool: deps.spools.alerts } : {}), scheduler })
+
 
   const done = lastValueFrom(merge(engagement$, deletions$, live$), { defaultValue: undefined }).then(() => undefined)
   events$.connect()

@@ -152,21 +152,8 @@ export function startLive(deps: LiveDeps): Role<LiveCounts & { order: Resequence
     map((records) => records.flatMap((r) => (r.engagement ? [r.engagement] : []))),
     filter((updates) => updates.length > 0),
   )
-  const { done$, acknowledge } = runLive(accepted$, engagement$, {
-    tracking: deps.tracking,
-    store: deps.store,
-    live: deps.live,
-    deadLetter: deps.deadLetter,
-    counts,
-    ...(deps.initialWindows ? { initialWindows: deps.initialWindows } : {}),
-    ...(deps.seed ? { seed: deps.seed } : {}),
-    ...(deps.conversations ? { conversations: deps.conversations } : {}),
-    ...(deps.openAlerts ? { openAlerts: deps.openAlerts } : {}),
-    ...(deps.routes ? { routes: deps.routes } : {}),
-    ...(deps.replies ? { replies: deps.replies } : {}),
-    ...(deps.alertSpool ? { alertSpool: deps.alertSpool } : {}),
-    ...(deps.drainOnStopMs !== undefined ? { drainOnStopMs: deps.drainOnStopMs } : {}),
-  })
+  const { done$, acknowledge } = runLive(accepted$, engagement$, { ...deps, counts })
+
   const done = lastValueFrom(done$, { defaultValue: undefined }).then(() => undefined)
   return { stats: counts, done, stop: () => (stop$.next(), done), acknowledge }
 }

@@ -6,6 +6,7 @@
 import type { Consumer } from '@nats-io/jetstream'
 import { Observable } from 'rxjs'
 import { readRelated } from '../bus/messages.ts'
+import { pullFrom } from '../bus/pull.ts'
 import type { Settlement } from '../bus/settlement.ts'
 import type { DeadLetter } from '../sinks/deadletter.ts'
 import type { RelatedEvent } from '../stages/relate-events.ts'
@@ -40,51 +41,37 @@ export interface BusSourceOptions {
 export function busSource(consumer: () => Promise<Consumer>, options: BusSourceOptions): Observable<RelatedEvent> {
   const { settlement, deadLetter, stats } = options
   return new Observable<RelatedEvent>((subscriber) => {
-    let stopped = false
-    let stopPulling = () => {}
     // Messages waiting in the pipeline longer than a third of the wait are kept alive, so a slow
     // batch is not handed to a second worker while this one still works on it.
     const keepAlive = setInterval(() => settlement.keepAlive(options.ackWaitMs / 3), options.ackWaitMs / 3)
-    const pull = async () => {
-      while (!stopped) {
-        try {
-          const messages = await (await consumer()).consume({ max_messages: BUS_PULL_BUFFER })
-          stopPulling = () => messages.stop()
-          if (stopped) messages.stop()
-          for await (const message of messages) {
-            if (stopped) break
-            while (options.behind() && !stopped) await new Promise((r) => setTimeout(r, BEHIND_POLL_MS))
-            if (stopped) break
-            stats.received++
-            options.onWaited?.(Date.now() - message.time.getTime())
-            if (message.redelivered) stats.redelivered++
-            const read = readRelated(message.string())
-            if (!read.ok) {
-              stats.malformed++
-              deadLetter.record('bus', `message ${message.seq} on ${message.subject}: ${read.reason}`, message.string())
-              // Its place in the stream is settled too (with nothing stored), or the live figures would wait for it.
-              settlement.skip(message)
-              continue
-            }
-            const event = read.value
-            settlement.admit(event, message, () => subscriber.next(event))
-          }
-        } catch {
-          if (stopped) break
-          stats.restarts++
-          // The connection is lost or the consumer is gone for now: NATS reconnects; pull again.
-          await new Promise((r) => setTimeout(r, 1_000))
+    const pulling = pullFrom(consumer, {
+      maxMessages: BUS_PULL_BUFFER,
+      onRestart: () => stats.restarts++,
+      async onMessage(message, stopped) {
+        while (options.behind() && !stopped()) await new Promise((r) => setTimeout(r, BEHIND_POLL_MS))
+        if (stopped()) return
+        stats.received++
+        options.onWaited?.(Date.now() - message.time.getTime())
+        if (message.redelivered) stats.redelivered++
+        const read = readRelated(message.string())
+        if (!read.ok) {
+          stats.malformed++
+          deadLetter.record('bus', `message ${message.seq} on ${message.subject}: ${read.reason}`, message.string())
+          // Its place in the stream is settled too (with nothing stored), or the live figures would wait for it.
+          settlement.skip(message)
+          return
         }
-      }
-    }
-    pull().then(
+        const event = read.value
+        settlement.admit(event, message, () => subscriber.next(event))
+      },
+    })
+    pulling.done.then(
       () => subscriber.complete(),
       (error: unknown) => subscriber.error(error),
     )
     return () => {
-      stopped = true
       clearInterval(keepAlive)
-      stopPulling()
+      pulling.stop()
     }
   })
 }

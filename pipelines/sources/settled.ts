@@ -2,12 +2,15 @@
 // the settled stream and put back in the order the events arrived (bus/resequence.ts). A message
 // of records is acknowledged once every record in it has been released (or dropped as a repeat).
 import type { Consumer, JsMsg } from '@nats-io/jetstream'
+import { pullFrom } from '../bus/pull.ts'
 import { Observable } from 'rxjs'
 import { readSettled } from '../bus/messages.ts'
 import { type ResequenceCounts, Resequencer } from '../bus/resequence.ts'
 import type { SettledRecord } from '../bus/settlement.ts'
 import type { DeadLetter } from '../sinks/deadletter.ts'
 
+/** Messages of records the client keeps pulled ahead (each holds up to a worker's flush of records). */
+const SETTLED_PULL_BUFFER = 64
 /** How often the order is looked at: its start, and records overdue. */
 const TICK_MS = 100
 
@@ -26,8 +29,6 @@ export interface SettledSourceOptions {
 
 export function settledSource(consumer: () => Promise<Consumer>, options: SettledSourceOptions): Observable<SettledRecord> {
   return new Observable<SettledRecord>((subscriber) => {
-    let stopped = false
-    let stopPulling = () => {}
     /** Messages with records not yet released, and when each was last kept alive. */
     const open = new Map<JsMsg, number>()
     type Held = { record: SettledRecord; published: number; done: () => void }
@@ -49,49 +50,38 @@ export function settledSource(consumer: () => Promise<Consumer>, options: Settle
           open.set(message, now)
         }
     }, TICK_MS)
-    const pull = async () => {
-      while (!stopped) {
-        try {
-          const messages = await (await consumer()).consume({ max_messages: 64 })
-          stopPulling = () => messages.stop()
-          if (stopped) messages.stop()
-          for await (const message of messages) {
-            if (stopped) break
-            const read = readSettled(message.string())
-            if (!read.ok) {
-              options.counts.malformed++
-              options.deadLetter.record('bus', `settled message ${message.seq}: ${read.reason}`, message.string())
-              message.term()
-              continue
-            }
-            let remaining = read.value.length
-            if (remaining === 0) {
-              message.ack()
-              continue
-            }
-            open.set(message, Date.now())
-            const done = () => {
-              if (--remaining > 0) return
-              open.delete(message)
-              message.ack()
-            }
-            const published = message.time.getTime()
-            for (const record of read.value) order.add(record.seq, { record, published, done })
-          }
-        } catch {
-          if (stopped) break
-          await new Promise((r) => setTimeout(r, 1_000))
+    const pulling = pullFrom(consumer, {
+      maxMessages: SETTLED_PULL_BUFFER,
+      onMessage(message) {
+        const read = readSettled(message.string())
+        if (!read.ok) {
+          options.counts.malformed++
+          options.deadLetter.record('bus', `settled message ${message.seq}: ${read.reason}`, message.string())
+          message.term()
+          return
         }
-      }
-    }
-    pull().then(
+        let remaining = read.value.length
+        if (remaining === 0) {
+          message.ack()
+          return
+        }
+        open.set(message, Date.now())
+        const done = () => {
+          if (--remaining > 0) return
+          open.delete(message)
+          message.ack()
+        }
+        const published = message.time.getTime()
+        for (const record of read.value) order.add(record.seq, { record, published, done })
+      },
+    })
+    pulling.done.then(
       () => subscriber.complete(),
       (error: unknown) => subscriber.error(error),
     )
     return () => {
-      stopped = true
       clearInterval(tick)
-      stopPulling()
+      pulling.stop()
     }
   })
 }
