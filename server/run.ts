@@ -112,9 +112,10 @@ export async function runRoles(deps: RunDeps & { bus?: Bus; roles: ReadonlySet<R
         })
       : undefined
   // The live figures start from the store, which holds what the records waiting on the bus say.
-  if (roles.has('live')) await needBus().claimSettled()
+  const startAt = roles.has('live') ? await needBus().claimSettled() : undefined
   const live = roles.has('live')
     ? startLive({
+        ...(startAt !== undefined ? { startAt } : {}),
         bus: needBus(),
         tracking: deps.tracking,
         store: deps.store,

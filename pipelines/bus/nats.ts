@@ -57,9 +57,12 @@ export interface Bus {
   /**
    * For the live process at its start: waits until no other process reads the records (one that
    * died leaves its pull requests until they expire), or fails; then drops the records waiting,
-   * which the store holds already (the live figures are seeded from it next).
+   * which the store holds already (the live figures are seeded from it next). Resolves to the
+   * first place whose record is still to come (the oldest event not yet acknowledged), and the
+   * places after it whose records are gone with the rest (events acknowledged already: workers
+   * finish out of order).
    */
-  claimSettled(waitMs?: number): Promise<void>
+  claimSettled(waitMs?: number): Promise<{ startAt: number; passed: number[] }>
   /** Publishes the records of settled events (in as many messages as their size needs), resolving once JetStream has them all. */
   publishSettled(records: readonly SettledRecord[]): Promise<void>
   /** Messages in the stream not yet acknowledged (the backlog), and those handed out, waiting for an acknowledgement. */
@@ -151,6 +154,9 @@ export async function openBus(options: BusOptions): Promise<Bus> {
           await new Promise((r) => setTimeout(r, 500))
         }
         await jsm.streams.purge(SETTLED_STREAM)
+        const { state } = await jsm.streams.info(BUS_STREAM, { deleted_details: true })
+        if (state.messages === 0) return { startAt: state.last_seq + 1, passed: [] }
+        return { startAt: state.first_seq, passed: (state.deleted ?? []).filter((seq) => seq > state.first_seq) }
       },
       async publishSettled(records) {
         await Promise.all(chunkRecords(records).map((chunk) => js.publish(SETTLED_SUBJECT, chunk)))

@@ -31,6 +31,8 @@ export class Resequencer<T> {
   /** Stretches of places passed over, [first, last], oldest first. */
   private readonly skipped: [number, number][] = []
   private readonly lateReleased = new Set<number>()
+  /** Places ahead whose records will not come (given at `begin`): passed in their turn. */
+  private readonly passed = new Set<number>()
   readonly counts: ResequenceCounts
 
   constructor(
@@ -64,10 +66,19 @@ export class Resequencer<T> {
       } else this.duplicate(item, seq)
       return
     }
-    if (this.waiting.has(seq)) return this.duplicate(item, seq)
+    if (this.waiting.has(seq) || this.passed.has(seq)) return this.duplicate(item, seq)
     // The head of the line is blocked from now (after a quiet spell, not since the last release).
     if (this.waiting.size === 0 && seq !== this.next) this.gapSince = now
     this.waiting.set(seq, item)
+    this.drain(now)
+  }
+
+  /** Starts the order at a known place (the first moments need not be gathered), passing over `passed` in their turn. */
+  begin(seq: number, passed: readonly number[] = [], now = Date.now()): void {
+    if (this.next !== undefined) return
+    for (const p of passed) if (p > seq) this.passed.add(p)
+    this.next = this.startedAt = seq
+    this.gapSince = now
     this.drain(now)
   }
 
@@ -91,7 +102,13 @@ export class Resequencer<T> {
 
   private drain(now: number): void {
     let moved = false
-    while (this.waiting.has(this.next!)) {
+    for (;;) {
+      if (this.passed.delete(this.next!)) {
+        this.next!++
+        moved = true
+        continue
+      }
+      if (!this.waiting.has(this.next!)) break
       const seq = this.next!
       const item = this.waiting.get(seq)!
       this.waiting.delete(seq)

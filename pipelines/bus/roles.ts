@@ -118,6 +118,8 @@ export interface LiveDeps {
   routes?: Routes
   replies?: { targetMs?: number }
   alertSpool?: Spool<Alert>
+  /** The first place whose record is to come, when known (claimSettled); else the first records are gathered. */
+  startAt?: { startAt: number; passed: number[] }
   /** Told how long each worker's record waited on the bus (its turn included) before the live figures took it. */
   onWaited?: (ms: number) => void
   drainOnStopMs?: number
@@ -135,7 +137,7 @@ export function startLive(deps: LiveDeps): Role<LiveCounts & { order: Resequence
   // A record overdue for this long belongs to an event JetStream gave up on (or to a worker that
   // hangs past every wait): its place is passed over.
   const gapMs = Math.max(60_000, 4 * deps.ackWaitMs)
-  const records$ = settledSource(() => deps.bus.settledConsumer(), { deadLetter: deps.deadLetter, startMs: ORDER_START_MS, gapMs, ackWaitMs: deps.ackWaitMs, counts: order, ...(deps.onWaited ? { onWaited: deps.onWaited } : {}) }).pipe(
+  const records$ = settledSource(() => deps.bus.settledConsumer(), { deadLetter: deps.deadLetter, startMs: ORDER_START_MS, gapMs, ackWaitMs: deps.ackWaitMs, counts: order, ...(deps.onWaited ? { onWaited: deps.onWaited } : {}), ...(deps.startAt !== undefined ? { startAt: deps.startAt } : {}) }).pipe(
     takeUntil(stop$),
     bufferTime(LIVE_BATCH_MS),
     filter((records) => records.length > 0),

@@ -16,8 +16,10 @@ const TICK_MS = 100
 
 export interface SettledSourceOptions {
   deadLetter: DeadLetter
-  /** How long the first records are gathered before the lowest starts the order. */
+  /** How long the first records are gathered before the lowest starts the order, unless `startAt` is known. */
   startMs: number
+  /** The first place whose record is to come, and places after it whose records will not (bus/nats.ts, claimSettled). */
+  startAt?: { startAt: number; passed: number[] }
   /** How long a missing record is waited for before its place is passed over. */
   gapMs: number
   /** JetStream's wait for acknowledgements: messages still waiting for their turn are kept alive before then. */
@@ -41,6 +43,7 @@ export function settledSource(consumer: () => Promise<Consumer>, options: Settle
       (held) => held.done(),
       options,
     )
+    if (options.startAt !== undefined) order.begin(options.startAt.startAt, options.startAt.passed)
     const tick = setInterval(() => {
       order.tick()
       const now = Date.now()

@@ -32,6 +32,21 @@ describe('Resequencer', () => {
     expect(r.size).toBe(0)
   })
 
+  it('starts at a known place at once, passes over places whose records will not come, and releases a record from before it late', () => {
+    const { r, released, dropped } = order(60_000)
+    // 12 was acknowledged before the start: its record is gone with the others, and will not come.
+    r.begin(10, [12], 0)
+    r.add(11, 'k', 1)
+    r.add(13, 'm', 1)
+    r.add(10, 'j', 2)
+    expect(released).toEqual([10, 11, 13])
+    r.add(12, 'l (published just after the claim)', 3)
+    expect(dropped).toEqual([12])
+    r.add(9, 'i', 4)
+    expect(released).toEqual([10, 11, 13, 9])
+    expect(r.counts.late).toBe(1)
+  })
+
   it('releases a record that comes twice once', () => {
     const { r, released, dropped } = order(0)
     r.add(1, 'a', 0)
