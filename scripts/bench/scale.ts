@@ -115,20 +115,21 @@ const stopAll = async () => {
   }
 }
 
+const workerEnv = (db: string, i: number) => ({
+  ROLES: 'worker',
+  BUS_URL: nats.url,
+  CLICKHOUSE_URL: clickhouse.url,
+  CLICKHOUSE_DATABASE: db,
+  SENTIMENT_MODEL: args.model,
+  SENTIMENT_THREADS: '1',
+  DATA_DIR: join(root.path, `${db}-worker-${i}`),
+  LOG_LEVEL: 'warn',
+})
+
 try {
   const events = await simulated(POSTS, 7)
   const posts = events.filter((e) => e.kind === 'post').length
   console.log(`bench:scale: ${posts} posts (${events.length} events with their engagement), model ${args.model || 'bundled'}, ${RUNS} runs each, on ${(await import('node:os')).cpus().length} cores`)
-  const workerEnv = (db: string, i: number) => ({
-    ROLES: 'worker',
-    BUS_URL: nats.url,
-    CLICKHOUSE_URL: clickhouse.url,
-    CLICKHOUSE_DATABASE: db,
-    SENTIMENT_MODEL: args.model,
-    SENTIMENT_THREADS: '1',
-    DATA_DIR: join(root.path, `${db}-worker-${i}`),
-    LOG_LEVEL: 'warn',
-  })
 
   const rates: Record<number, number[]> = { 1: [], 2: [] }
   const publishRates: number[] = []
@@ -182,7 +183,15 @@ try {
   }
 
   // The bus's added latency, at a steady rate.
-  if (args.only === 'throughput') process.exit(0)
+  if (args.only !== 'throughput') await latency()
+} finally {
+  await stopAll()
+  await nats.stop()
+  await clickhouse.stop()
+  root.remove()
+}
+
+async function latency() {
   const db = 'scale_latency'
   await freshStreams()
   const store = new ServerStore({ url: clickhouse.url, database: db })
@@ -211,9 +220,4 @@ try {
   console.log(`bus latency at ${args.rate} events/s for ${args.seconds} s (${ingest.stats.published} events): after ${WARMUP_S} s: to the worker p50 ${ms(0, 'to_worker', 0.5)} ms, p99 ${ms(0, 'to_worker', 0.99)} ms; the record to the live figures, in order, p50 ${ms(1, 'to_live', 0.5)} ms, p99 ${ms(1, 'to_live', 0.99)} ms`)
   await bus.close()
   await store.close()
-} finally {
-  await stopAll()
-  await nats.stop()
-  await clickhouse.stop()
-  root.remove()
 }
