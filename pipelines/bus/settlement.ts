@@ -1,7 +1,8 @@
 // Settlement: when a worker may acknowledge a bus message. A message is acknowledged only once
-// the pipeline is done with its event: stored (or on the store's spool, on this worker's disk),
-// dropped as a duplicate, untracked or ignored, or kept in the dead-letter record. Until then the
-// bus holds it, and redelivers it to another worker if this one dies.
+// the pipeline is done with its event: stored, dropped as a duplicate, untracked or ignored, or
+// kept in the dead-letter record; and only after its record (what the store now holds of it) is
+// published for the live figures. Until then the bus holds it, and redelivers it to another
+// worker if this one dies. What the store cannot take now is handed back to the bus (`givenBack`).
 //
 // Events are followed by key (`eventKey`: the post's, update's or deleted post's id), which every
 // stage keeps. The pipeline tells `taken` when an event enters a stage that finishes later (the
