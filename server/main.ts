@@ -88,7 +88,7 @@ async function main(): Promise<void> {
   // a sender can send again later, while a live stream's events would have to be dead-lettered.
   const busyAbove = intake ? refuseAbove(intake.maxBytes) : Number.POSITIVE_INFINITY
   // With a bus, before the events waiting for it to take them grow past a bound (NATS is down).
-  const unpublished = () => Number((running?.stats() as { unpublished?: number } | undefined)?.unpublished ?? 0)
+  const unpublished = () => Number((running?.stats() as { queues?: { busUnpublished?: number } } | undefined)?.queues?.busUnpublished ?? 0)
   const busy = () =>
     intake && intake.bytes() > busyAbove
       ? `Undertow is behind: ${Math.round(intake.bytes() / 2 ** 20)} MiB of events wait for the classifier`

@@ -135,9 +135,15 @@ export async function runRoles(deps: RunDeps & { bus?: Bus; roles: ReadonlySet<R
   // the live one holds the alerts; any other answers that it holds none.
   if (deps.clustered) answerAcknowledgements(deps.io, live ? (id) => live.acknowledge(id) : () => null)
   const parts = [ingest, worker, live].filter((p) => p !== undefined)
+  const queues = () => ({ classify: worker?.queued() ?? 0, intakeFiles: 0, intakeBytes: 0 })
   return {
-    stats: () => ({ ...ingest?.stats, ...worker?.stats, ...live?.stats, queues: { classify: worker?.queued() ?? 0, intakeFiles: 0, intakeBytes: 0 } }),
-    queues: () => ({ classify: worker?.queued() ?? 0, intakeFiles: 0, intakeBytes: 0 }),
+    // Counters at the top (they become undertow_pipeline_events_total); what waits now under queues.
+    stats: () => {
+      const { unpublished = 0, ...published } = ingest?.stats ?? {}
+      const { waiting = 0, ...settled } = worker?.stats ?? {}
+      return { ...published, ...settled, ...live?.stats, queues: { ...queues(), busUnpublished: unpublished, busUnacknowledged: waiting } }
+    },
+    queues,
     // A web process alone has nothing that completes: it serves until it is stopped.
     done: parts.length > 0 ? Promise.all(parts.map((p) => p.done)).then(() => undefined) : new Promise<void>(() => {}),
     // Upstream first: what ingest published is stored, and what the workers stored is counted.

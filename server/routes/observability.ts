@@ -79,6 +79,16 @@ export const observabilityRoutes: FastifyPluginAsync<{ store: Store; info: Healt
       for (const [stage, n] of numbers(stats().deadLetter)) this.inc({ stage }, n)
     },
   })
+  new Counter({
+    name: 'undertow_bus_messages_total',
+    help: 'With a bus: messages a worker pulled (received, redelivered, malformed, restarts), and records the live process took (released, late, duplicates, skipped, malformed)',
+    labelNames: ['part', 'outcome'],
+    registers,
+    collect() {
+      this.reset()
+      for (const part of ['pulled', 'order'] as const) for (const [outcome, n] of numbers(stats()[part])) this.inc({ part, outcome }, n)
+    },
+  })
   const spool = (what: 'batches' | 'bytes', help: string) =>
     new Gauge({
       name: `undertow_spool_${what}`,
@@ -124,6 +134,9 @@ export const observabilityRoutes: FastifyPluginAsync<{ store: Store; info: Healt
       if (isRecord(queues)) {
         if (typeof queues.classify === 'number') this.set({ queue: 'classify' }, queues.classify)
         if (typeof queues.intakeFiles === 'number') this.set({ queue: 'intake_files' }, queues.intakeFiles)
+        // With a bus: events ingest has yet to publish, and events a worker holds unacknowledged.
+        if (typeof queues.busUnpublished === 'number') this.set({ queue: 'bus_unpublished' }, queues.busUnpublished)
+        if (typeof queues.busUnacknowledged === 'number') this.set({ queue: 'bus_unacknowledged' }, queues.busUnacknowledged)
       }
     },
   })

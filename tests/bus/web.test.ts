@@ -73,6 +73,9 @@ describeWithNats('bus: two web processes', () => {
         const order = async () => ((await (await fetch(`${liveAgain}/healthz`)).json()) as { pipeline: { order: { released: number; skipped: number } } }).pipeline.order
         await expect.poll(async () => (await order()).released, { timeout: 30_000, interval: 200 }).toBeGreaterThan(50)
         expect((await order()).skipped).toBe(0)
+        const metrics = await (await fetch(`${liveAgain}/metrics`)).text()
+        expect(metrics).toMatch(/^undertow_bus_wait_seconds_count\{hop="to_live"\} [1-9]/m)
+        expect(metrics).toMatch(/^undertow_bus_messages_total\{part="order",outcome="released"\} [1-9]/m)
         a.socket.close()
         b.socket.close()
         // The same pushes in the same order (one wall may have been closed a push or two before the other).

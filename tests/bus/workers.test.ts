@@ -101,6 +101,12 @@ describeWithNats('bus: three workers over one stream', () => {
       const health = await Promise.all(workers.slice(1).map(async (w) => (await (await fetch(`${await w.url}/healthz`)).json()) as { pipeline: { stored: number; pulled: { redelivered: number } } }))
       for (const h of health) expect(h.pipeline.stored).toBeGreaterThan(0)
       expect(health.reduce((n, h) => n + h.pipeline.pulled.redelivered, 0)).toBeGreaterThan(0)
+      // And tell Prometheus: what they pulled, what they hold now (nothing), how long events waited.
+      const metrics = await (await fetch(`${await workers[1]!.url}/metrics`)).text()
+      expect(metrics).toMatch(/^undertow_bus_messages_total\{part="pulled",outcome="received"\} [1-9]/m)
+      expect(metrics).toMatch(/^undertow_queue_depth\{queue="bus_unacknowledged"\} 0$/m)
+      expect(metrics).toMatch(/^undertow_bus_wait_seconds_count\{hop="to_worker"\} [1-9]/m)
+      expect(metrics).not.toMatch(/outcome="waiting"/)
       survivors = workers.slice(1)
     }, 180_000)
 
