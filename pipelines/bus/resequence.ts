@@ -33,6 +33,8 @@ export class Resequencer<T> {
   private readonly lateReleased = new Set<number>()
   /** Places ahead whose records will not come (given at `begin`): passed in their turn. */
   private readonly passed = new Set<number>()
+  /** Started at a known place (`begin`): what came before it is held elsewhere (the store), and a record for it is dropped. */
+  private begun = false
   readonly counts: ResequenceCounts
 
   constructor(
@@ -57,7 +59,7 @@ export class Resequencer<T> {
     }
     if (seq < this.next) {
       // Before the start, or passed over: its first record is released now, out of order.
-      if ((seq < this.startedAt || this.wasSkipped(seq)) && !this.lateReleased.has(seq)) {
+      if (((seq < this.startedAt && !this.begun) || this.wasSkipped(seq)) && !this.lateReleased.has(seq)) {
         this.lateReleased.add(seq)
         if (this.lateReleased.size > REMEMBERED) this.lateReleased.delete(this.lateReleased.values().next().value!)
         this.counts.late++
@@ -77,6 +79,7 @@ export class Resequencer<T> {
   begin(seq: number, passed: readonly number[] = [], now = Date.now()): void {
     if (this.next !== undefined) return
     for (const p of passed) if (p > seq) this.passed.add(p)
+    this.begun = true
     this.next = this.startedAt = seq
     this.gapSince = now
     this.drain(now)

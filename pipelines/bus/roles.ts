@@ -70,10 +70,10 @@ export interface WorkerDeps {
   drainOnStopMs?: number
 }
 
-export function startWorker(deps: WorkerDeps): Role<StoreCounts & { pulled: BusSourceStats; waiting: number; acknowledged: number; givenBack: number }> & { queued(): number } {
+export function startWorker(deps: WorkerDeps): Role<StoreCounts & { pulled: BusSourceStats; waiting: number; acknowledged: number; givenBack: number; givenUp: number }> & { queued(): number } {
   const counts: StoreCounts = { scored: 0, stored: 0, engagementStored: 0, duplicates: 0, deletions: 0, deleted: 0, purgeFailures: 0, purgesGivenUp: 0 }
   const pulled: BusSourceStats = { received: 0, redelivered: 0, malformed: 0, restarts: 0 }
-  const settlement = new Settlement((records) => deps.bus.publishSettled(records))
+  const settlement = new Settlement((records) => deps.bus.publishSettled(records), deps.deadLetter)
   const meter = new ClassifyMeter(deps.onClassified)
   const stop$ = new Subject<void>()
   const related$ = busSource(() => deps.bus.consumer(), { settlement, deadLetter: deps.deadLetter, behind: () => meter.queued >= INTAKE_HIGH, ackWaitMs: deps.ackWaitMs, stats: pulled, ...(deps.onWaited ? { onWaited: deps.onWaited } : {}) }).pipe(takeUntil(stop$), share())
@@ -93,10 +93,10 @@ export function startWorker(deps: WorkerDeps): Role<StoreCounts & { pulled: BusS
   })
   // What was settled before the stop is acknowledged before `done`: the rest goes to other workers.
   const done = lastValueFrom(merge(accepted$, engagement$, deletions$), { defaultValue: undefined }).then(() => settlement.flush())
-  const stats = Object.assign(counts, { pulled, waiting: 0, acknowledged: 0, givenBack: 0 })
+  const stats = Object.assign(counts, { pulled, waiting: 0, acknowledged: 0, givenBack: 0, givenUp: 0 })
   return {
     get stats() {
-      return Object.assign(stats, { waiting: settlement.size, acknowledged: settlement.acknowledged, givenBack: settlement.givenBackCount })
+      return Object.assign(stats, { waiting: settlement.size, acknowledged: settlement.acknowledged, givenBack: settlement.givenBackCount, givenUp: settlement.givenUp })
     },
     queued: () => meter.queued,
     done,

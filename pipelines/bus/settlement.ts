@@ -9,6 +9,7 @@
 // classifier, a store's sink) and `settled` when it is done with; an event that was not taken
 // while it was being admitted was dropped on the spot (untracked, malformed), and is settled then.
 import type { ScoredPost } from '../schema.ts'
+import type { DeadLetter } from '../sinks/deadletter.ts'
 import type { RelatedEvent } from '../stages/relate-events.ts'
 import type { AttributedEngagement } from '../store/store.ts'
 
@@ -24,8 +25,10 @@ export interface Progress {
    * (absent when it was dropped or dead-lettered); `held` says the store held it already (a duplicate).
    */
   settled(key: string, stored?: Outcome, held?: boolean): void
-  /** The store could not take the event now (it is down): whoever holds it should try again later. */
-  givenBack(key: string): void
+  /** The store could not take the event now (it is down; `reason`): whoever holds it should try again later. */
+  givenBack(key: string, reason?: string): void
+  /** How many times the event's message has been delivered (1: this is the first). */
+  deliveries(key: string): number
 }
 
 /** The handle of one bus message: what the bus lets a worker do with it. */
@@ -69,11 +72,15 @@ const FLUSH_MS = 20
 const GIVE_BACK_MS = 1_000
 const GIVE_BACK_MAX_MS = 60_000
 
+/** Deliveries of an event the store does not take before it is dead-lettered: about 1.6 hours of pauses. */
+export const GIVE_UP_DELIVERIES = 100
+
 /** Longest a worker keeps a message alive: past it (a classifier that hangs), JetStream hands it to another. */
 export const MAX_HOLD_MS = 10 * 60_000
 
 /** One event's key: the messages that carry it, and how many of its copies are still in the pipeline. */
 interface Pending {
+  event: RelatedEvent
   deliveries: { delivery: Delivery; first: number; since: number }[]
   inFlight: number
   /** What the store holds of it: written now by this worker, or found held already. */
@@ -91,6 +98,8 @@ export class Settlement implements Progress {
   acknowledged = 0
   /** Messages handed back to the bus because the store could not take their events. */
   givenBackCount = 0
+  /** Events dead-lettered after GIVE_UP_DELIVERIES deliveries the store did not take. */
+  givenUp = 0
   /** Publishes that failed (tried again; the messages stay unacknowledged meanwhile). */
   publishFailures = 0
 
@@ -98,7 +107,11 @@ export class Settlement implements Progress {
    * `publish`: hands the records of settled events on (to the live figures' stream), resolving once
    * they are safe; only then are their messages acknowledged.
    */
-  constructor(private readonly publish: (records: SettledRecord[]) => Promise<void>) {}
+  constructor(
+    private readonly publish: (records: SettledRecord[]) => Promise<void>,
+    /** Where an event the store keeps refusing ends up, after GIVE_UP_DELIVERIES (without one, it is tried for ever). */
+    private readonly deadLetter?: DeadLetter,
+  ) {}
 
   /** Messages waiting for the pipeline, or for their records to be published. */
   get size(): number {
@@ -116,7 +129,7 @@ export class Settlement implements Progress {
   admit(event: RelatedEvent, delivery: Delivery, emit: () => void, now = Date.now()): void {
     const key = eventKey(event)
     let entry = this.pending.get(key)
-    if (!entry) this.pending.set(key, (entry = { deliveries: [], inFlight: 0, writtenNow: false }))
+    if (!entry) this.pending.set(key, (entry = { event, deliveries: [], inFlight: 0, writtenNow: false }))
     entry.deliveries.push({ delivery, first: now, since: now })
     this.takenNow = false
     emit()
@@ -150,17 +163,30 @@ export class Settlement implements Progress {
     if (entry.inFlight === 0) this.finish(key, entry)
   }
 
+  deliveries(key: string): number {
+    return Math.max(1, ...(this.pending.get(key)?.deliveries.map((d) => d.delivery.info.deliveryCount) ?? []))
+  }
+
   /**
    * The store could not take a copy of the event now. Once no copy is left in the pipeline, its
    * messages go back to the bus, to come again after a pause that grows with each delivery (a
    * store that is down for long is not hammered); no record goes out, so the live side waits for
    * the one the next delivery brings.
    */
-  givenBack(key: string): void {
+  givenBack(key: string, reason = 'the store could not take it'): void {
     const entry = this.pending.get(key)
     if (!entry) return
     entry.inFlight = Math.max(0, entry.inFlight - 1)
     if (entry.inFlight > 0) return
+    const deliveries = this.deliveries(key)
+    if (this.deadLetter && deliveries >= GIVE_UP_DELIVERIES) {
+      // Hours of tries: not an outage any more, but something about this event. It is kept in the
+      // dead-letter record (to be sent again once mended) and settled, like any event refused.
+      this.deadLetter.record('bus', `not stored after ${deliveries} deliveries: ${reason}`, entry.event)
+      this.givenUp++
+      this.finish(key, entry)
+      return
+    }
     this.pending.delete(key)
     for (const { delivery } of entry.deliveries) delivery.nak(Math.min(GIVE_BACK_MAX_MS, GIVE_BACK_MS * 2 ** Math.max(0, delivery.info.deliveryCount - 1)))
     this.givenBackCount += entry.deliveries.length

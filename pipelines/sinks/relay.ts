@@ -57,7 +57,13 @@ export function answerAcknowledgements(io: ServerSide, acknowledge: (id: string)
  * could not be. Rejects when a server does not answer within the adapter's request timeout.
  */
 export async function askAcknowledge(io: ServerSide, id: string): Promise<Alert | null> {
-  const answers = (await io.serverSideEmitWithAck(ACKNOWLEDGE_EVENT, id)) as ({ alert: Alert | null } | { error: string } | undefined)[]
+  type Answer = { alert: Alert | null } | { error: string } | undefined
+  // A server slow to answer (one starting) fails the request, with the answers that came: the live
+  // process's among them says whether the alert was acknowledged.
+  const answers = (await io.serverSideEmitWithAck(ACKNOWLEDGE_EVENT, id).catch((error: { responses?: unknown[] }) => {
+    if (Array.isArray(error?.responses) && error.responses.some((a) => (a as Answer) && 'alert' in (a as object) && (a as { alert: unknown }).alert)) return error.responses
+    throw error
+  })) as Answer[]
   const acknowledged = answers.find((a) => a && 'alert' in a && a.alert)
   if (acknowledged && 'alert' in acknowledged) return acknowledged.alert
   const refused = answers.find((a) => a && 'error' in a)

@@ -9,6 +9,8 @@ import { type ResequenceCounts, Resequencer } from '../bus/resequence.ts'
 import type { SettledRecord } from '../bus/settlement.ts'
 import type { DeadLetter } from '../sinks/deadletter.ts'
 
+/** Places released with nothing stored, remembered for a record that says otherwise. */
+const RELEASED_EMPTY_REMEMBERED = 100_000
 /** Messages of records the client keeps pulled ahead (each holds up to a worker's flush of records). */
 const SETTLED_PULL_BUFFER = 64
 /** How often the order is looked at: its start, and records overdue. */
@@ -34,13 +36,25 @@ export function settledSource(consumer: () => Promise<Consumer>, options: Settle
     /** Messages with records not yet released, and when each was last kept alive. */
     const open = new Map<JsMsg, number>()
     type Held = { record: SettledRecord; published: number; done: () => void }
+    // Places released with a record that said nothing stored. A worker that found an event held
+    // already (another one, given the message again, wrote it) may publish that first; the
+    // record that says what was stored, coming after, is counted then.
+    const releasedEmpty = new Set<number>()
+    const counts = (r: SettledRecord) => r.post !== undefined || r.engagement !== undefined
     const order = new Resequencer<Held>(
-      (held) => {
+      (held, seq) => {
         options.onWaited?.(Date.now() - held.published)
+        if (!counts(held.record)) {
+          releasedEmpty.add(seq)
+          if (releasedEmpty.size > RELEASED_EMPTY_REMEMBERED) releasedEmpty.delete(releasedEmpty.values().next().value!)
+        }
         subscriber.next(held.record)
         held.done()
       },
-      (held) => held.done(),
+      (held, seq) => {
+        if (counts(held.record) && releasedEmpty.delete(seq)) subscriber.next(held.record)
+        held.done()
+      },
       options,
     )
     if (options.startAt !== undefined) order.begin(options.startAt.startAt, options.startAt.passed)

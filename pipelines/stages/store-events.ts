@@ -5,7 +5,7 @@
 //
 // What comes out is what the store accepted (stored, or spooled to disk while it is unreachable):
 // the live figures are computed from that, so the wall never shows a count the store will not hold.
-import { type Observable, type SchedulerLike, concatMap, filter, from, map, of, share, tap } from 'rxjs'
+import { asyncScheduler, bufferTime, concatMap, filter, finalize, from, ignoreElements, map, merge, type Observable, of, type SchedulerLike, share, Subject, tap } from 'rxjs'
 import type { Classifier } from '../../models/classifier.ts'
 import { deletionKey, engagementKey, postKey, type Progress } from '../bus/settlement.ts'
 import { replyRules } from '../metrics/replies.ts'
@@ -20,6 +20,10 @@ import { ClassifyMeter, classifyInContext, type PostInContext } from '../transfo
 import { triageInContext } from '../transforms/triage.ts'
 import type { RelatedEvent } from './relate-events.ts'
 
+/** How long held posts are gathered before their deletions are asked about (with a bus). */
+const HELD_BATCH_MS = 100
+/** Deliveries a reply waits for its mention to be stored (pauses of 1, 2, 4, 8 s): past them, the mention is taken as needing no reply. */
+export const MENTION_WAITS = 5
 /** Posts deleted lately, dropped if they are still on their way to the store. */
 export const RECENT_DELETIONS = 100_000
 
@@ -65,7 +69,7 @@ export function tableSink<T>(
   key: (item: T) => string,
   insert: (batch: T[], options: { checked: boolean }) => Promise<unknown>,
   unstored: (batch: T[]) => Promise<T[]>,
-  options: { deadLetter: DeadLetter; spool?: Spool<T>; onDuplicate?: (item: T) => void; giveBack?: (items: T[]) => void; drainOnStopMs?: number; scheduler?: SchedulerLike },
+  options: { deadLetter: DeadLetter; spool?: Spool<T>; onDuplicate?: (item: T) => void; giveBack?: (items: T[], reason: string) => void; drainOnStopMs?: number; scheduler?: SchedulerLike },
 ) {
   return clickhouseSink<T>(table, (batch, checked) => insert(batch, { checked }), {
     deadLetter: options.deadLetter,
@@ -92,23 +96,44 @@ export function storeEvents(related$: Observable<RelatedEvent>, deps: StoreStage
   const purge = new Purge(store, counts)
   // A store that does not answer now leaves the batch as it is: the next start's replay (or the
   // deletion's own purge, if it comes later) deals with it.
-  const storedNeeds = async (e: PostInContext): Promise<PostInContext> => {
-    const id = e.mention!.stored!
-    // A store that does not answer: the mention is taken as needing no reply (the reply is still stored).
-    const needs = await store.needsReplyOf([id]).then(
-      (found) => found.get(id) ?? [],
-      () => [],
-    )
-    return { ...e, mention: { needsReply: needs } }
+  const storedNeeds = async (e: PostInContext): Promise<PostInContext | undefined> => {
+    const mention = { id: e.mention!.stored!, createdAt: e.post.answersMentionAt ?? e.post.createdAt }
+    const found = await store.needsReplyOf([mention]).catch(() => undefined)
+    const needs = found?.get(mention.id)
+    if (needs) return { ...e, mention: { needsReply: needs } }
+    // With a bus, the reply waits for its mention; in one process the mention was stored before
+    // (or dead-lettered), and the store not answering leaves it as needing no reply.
+    if (progress && progress.deliveries(postKey(e.post.id)) < MENTION_WAITS) {
+      progress.givenBack(postKey(e.post.id))
+      return undefined
+    }
+    return { ...e, mention: { needsReply: [] } }
   }
   const deletedElsewhere = (posts: readonly ScoredPost[]) => store.deletedAmong(posts.map((p) => p.id)).catch(() => [] as string[])
 
+  // With a bus, a post the store held already may be one another worker wrote (and may have died
+  // before its record went out): the live figures count it then, unless its deletion is stored
+  // (the store left it out for that, and so do the figures). Asked a batch at a time.
+  const held$ = new Subject<ScoredPost>()
+  const settledHeld$ = !progress
+    ? held$.pipe(ignoreElements())
+    : held$.pipe(
+        bufferTime(HELD_BATCH_MS, null, Number.POSITIVE_INFINITY, deps.scheduler ?? asyncScheduler),
+        filter((posts) => posts.length > 0),
+        concatMap(async (posts) => {
+          const deleted = new Set(await store.deletedAmong(posts.map((p) => p.id)).catch(() => [] as string[]))
+          for (const p of posts) progress.settled(postKey(p.id), deleted.has(p.id) ? undefined : { post: p, shown: true }, true)
+        }),
+        ignoreElements(),
+      )
   const triaged$ = related$.pipe(
     filter((e): e is Extract<RelatedEvent, { kind: 'post' }> => e.kind === 'post'),
     map((e): PostInContext => ({ post: e.post, ...(e.mention ? { mention: e.mention } : {}) })),
     tap((e) => progress?.taken(postKey(e.post.id))),
-    // A reply to a mention so old that its text is forgotten: its needs are read from the store.
+    // A reply to a mention whose text is forgotten: its needs are read from the store. A mention
+    // not stored yet (still on the bus) sends the reply back to the bus, to come again after it.
     concatMap((e) => (e.mention?.stored ? from(storedNeeds(e)) : of(e))),
+    filter((e): e is PostInContext => e !== undefined),
     classifyInContext(deps.classifier, deadLetter, deps.scheduler, deps.meter),
     triageInContext(replyRules(deps.tracking, deps.replies?.allMentions), deps.remember),
     // Deleted while it was being classified: it never reaches the store.
@@ -126,10 +151,10 @@ export function storeEvents(related$: Observable<RelatedEvent>, deps: StoreStage
       spool: deps.spools?.posts,
       onDuplicate: (p) => {
         counts.duplicates++
-        progress?.settled(postKey(p.id), { post: p, shown: true }, true)
+        held$.next(p)
       },
       // With a bus and no spool, what the store cannot take now goes back to the bus.
-      ...(progress ? { giveBack: (posts: ScoredPost[]) => posts.forEach((p) => progress.givenBack(postKey(p.id))) } : {}),
+      ...(progress ? { giveBack: (posts: ScoredPost[], reason: string) => posts.forEach((p) => progress.givenBack(postKey(p.id), reason)) } : {}),
     }),
     tap((written) => (counts.stored += written.length)),
     // Deleted while it waited in the sink: stored after its deletion's purge ran, so purged now.
@@ -145,6 +170,7 @@ export function storeEvents(related$: Observable<RelatedEvent>, deps: StoreStage
       const visible = new Set(shown)
       for (const post of written) progress.settled(postKey(post.id), { post, shown: visible.has(post) })
     }),
+    finalize(() => held$.complete()),
     share(),
   )
 
@@ -159,7 +185,7 @@ export function storeEvents(related$: Observable<RelatedEvent>, deps: StoreStage
         counts.duplicates++
         progress?.settled(engagementKey(u.id), { engagement: u }, true)
       },
-      ...(progress ? { giveBack: (updates: AttributedEngagement[]) => updates.forEach((u) => progress.givenBack(engagementKey(u.id))) } : {}),
+      ...(progress ? { giveBack: (updates: AttributedEngagement[], reason: string) => updates.forEach((u) => progress.givenBack(engagementKey(u.id), reason)) } : {}),
     }),
     tap((written) => {
       counts.engagementStored += written.length
@@ -168,30 +194,24 @@ export function storeEvents(related$: Observable<RelatedEvent>, deps: StoreStage
     share(),
   )
 
-  // The purge needs each deleted post's time (its partition); kept while the deletion is in flight.
+  // The purge needs each deleted post's time (its partition); kept until its purge has run.
   const createdAt = new Map<string, string>()
   const deletions$ = related$.pipe(
     filter((e): e is Extract<RelatedEvent, { kind: 'delete' }> => e.kind === 'delete'),
     map((e) => {
       deletedLately.add(e.deletion.postId)
       createdAt.set(e.deletion.postId, e.createdAt)
+      if (createdAt.size > RECENT_DELETIONS) createdAt.delete(createdAt.keys().next().value!)
       progress?.taken(deletionKey(e.deletion.postId))
       return e.deletion
     }),
     tableSink('post_deletions', (d) => d.postId, store.insertDeletions.bind(store), store.unstoredDeletions.bind(store), {
       ...sinkOptions,
       spool: deps.spools?.deletions,
-      onDuplicate: (d) => {
-        createdAt.delete(d.postId)
-        progress?.settled(deletionKey(d.postId))
-      },
+      onDuplicate: (d) => progress?.settled(deletionKey(d.postId)),
       ...(progress
         ? {
-            giveBack: (deletions: PostDeletion[]) =>
-              deletions.forEach((d) => {
-                createdAt.delete(d.postId)
-                progress.givenBack(deletionKey(d.postId))
-              }),
+            giveBack: (deletions: PostDeletion[], reason: string) => deletions.forEach((d) => progress.givenBack(deletionKey(d.postId), reason)),
           }
         : {}),
     }),
@@ -203,7 +223,7 @@ export function storeEvents(related$: Observable<RelatedEvent>, deps: StoreStage
       for (const d of written) progress?.settled(deletionKey(d.postId))
     }),
   )
-  return { accepted$, engagement$, deletions$ }
+  return { accepted$, engagement$, deletions$: merge(deletions$, settledHeld$) }
 }
 
 /** The stages past `taken` that dead-letter what they follow, and the key of what they refuse. */

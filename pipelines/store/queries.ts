@@ -65,14 +65,15 @@ export const STORED_ENGAGEMENT_IDS = `
 SELECT DISTINCT id FROM engagement
 WHERE post_id IN (SELECT arrayJoin({posts:Array(String)})) AND id IN (SELECT arrayJoin({ids:Array(String)}))`
 
-export const NEEDS_REPLY_OF = `
-SELECT id, any(needs_reply) AS needs_reply FROM posts WHERE has({ids:Array(String)}, id) GROUP BY id`
 
 export const STORED_DELETION_IDS = `
 SELECT DISTINCT post_id AS id FROM post_deletions WHERE has({ids:Array(String)}, post_id)`
 
 // Posts by id within their creation times: the time bounds keep both to the parts that can hold them.
 const AMONG = `created_at >= toDateTime({fromS:UInt32}) AND created_at <= toDateTime({toS:UInt32}) AND has({ids:Array(String)}, id)`
+
+/** What triage stored of these posts (by id, within their creation times: a look at their parts only). */
+export const NEEDS_REPLY_OF = `SELECT id, any(needs_reply) AS needs_reply FROM posts WHERE ${AMONG} GROUP BY id`
 
 /** How many of these posts the table holds: a purge that would match nothing is not run. */
 export const POSTS_AMONG = `SELECT count() AS n FROM posts WHERE ${AMONG}`

@@ -194,9 +194,12 @@ export abstract class SqlStore implements Store {
     return this.insertOnce(DELETIONS, deletions, options)
   }
 
-  async needsReplyOf(postIds: readonly string[]): Promise<Map<string, string[]>> {
+  async needsReplyOf(posts: readonly { id: string; createdAt: string }[]): Promise<Map<string, string[]>> {
     const found = new Map<string, string[]>()
-    for (const part of chunks(postIds, LOOKUP_CHUNK)) for (const row of await this.rows<{ id: string; needs_reply: string[] }>(NEEDS_REPLY_OF, { ids: part })) found.set(row.id, row.needs_reply)
+    for (const part of chunks(posts, LOOKUP_CHUNK)) {
+      const params = storedPostIdsParams(part.map((p) => p.id), part.map((p) => Date.parse(p.createdAt)))
+      for (const row of await this.rows<{ id: string; needs_reply: string[] }>(NEEDS_REPLY_OF, params)) found.set(row.id, row.needs_reply)
+    }
     return found
   }
 

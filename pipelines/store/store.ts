@@ -177,8 +177,8 @@ export interface Store {
   insertDeletions(deletions: readonly PostDeletion[], options?: { checked?: boolean }): Promise<PostDeletion[]>
   /** Removes these posts (by id; their creation times bound the search) from the posts table; how many it held. */
   deletePosts(posts: readonly { id: string; createdAt: string }[]): Promise<number>
-  /** The brands each of these stored posts waited for a reply from (triage's answer, stored with it); absent ids are not stored. */
-  needsReplyOf(postIds: readonly string[]): Promise<Map<string, string[]>>
+  /** The brands each of these stored posts (id and creation time) waited for a reply from (triage's answer, stored with it); absent ones are not stored. */
+  needsReplyOf(posts: readonly { id: string; createdAt: string }[]): Promise<Map<string, string[]>>
   /** Of these post ids, those whose deletion is stored (by another worker, perhaps while they were written). */
   deletedAmong(postIds: readonly string[]): Promise<string[]>
   /** The newest `limit` posts, oldest first (to relate replies and engagement after a restart). */

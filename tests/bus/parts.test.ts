@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest'
 import { readRelated, readSettled } from '../../pipelines/bus/messages.ts'
 import { chunkRecords, subjectOf } from '../../pipelines/bus/nats.ts'
 import { Resequencer } from '../../pipelines/bus/resequence.ts'
-import { MAX_HOLD_MS, type SettledRecord, Settlement } from '../../pipelines/bus/settlement.ts'
+import { GIVE_UP_DELIVERIES, MAX_HOLD_MS, type SettledRecord, Settlement } from '../../pipelines/bus/settlement.ts'
+import { MemoryDeadLetter } from '../../pipelines/sinks/deadletter.ts'
 import type { Post, ScoredPost } from '../../pipelines/schema.ts'
 import { mentionContext, RecentPosts } from '../../pipelines/transforms/relate.ts'
 
@@ -32,7 +33,7 @@ describe('Resequencer', () => {
     expect(r.size).toBe(0)
   })
 
-  it('starts at a known place at once, passes over places whose records will not come, and releases a record from before it late', () => {
+  it('starts at a known place at once, passes over places whose records will not come, and drops records from before it', () => {
     const { r, released, dropped } = order(60_000)
     // 12 was acknowledged before the start: its record is gone with the others, and will not come.
     r.begin(10, [12], 0)
@@ -42,9 +43,11 @@ describe('Resequencer', () => {
     expect(released).toEqual([10, 11, 13])
     r.add(12, 'l (published just after the claim)', 3)
     expect(dropped).toEqual([12])
+    // Before the start: the store holds what it says (the live figures are seeded from it).
     r.add(9, 'i', 4)
-    expect(released).toEqual([10, 11, 13, 9])
-    expect(r.counts.late).toBe(1)
+    expect(released).toEqual([10, 11, 13])
+    expect(dropped).toEqual([12, 9])
+    expect(r.counts.late).toBe(0)
   })
 
   it('releases a record that comes twice once', () => {
@@ -191,6 +194,20 @@ describe('Settlement', () => {
     expect([first.nakedFor, later.nakedFor]).toEqual([[1_000], [2_000]])
     expect(published).toEqual([])
     expect(s.size).toBe(0)
+  })
+
+  it('dead-letters an event the store has not taken in GIVE_UP_DELIVERIES deliveries, and settles it', async () => {
+    const published: SettledRecord[] = []
+    const deadLetter = new MemoryDeadLetter()
+    const s = new Settlement(async (records) => void published.push(...records), deadLetter)
+    const d = Object.assign(delivery(8, true), { info: { deliveryCount: GIVE_UP_DELIVERIES } })
+    s.admit({ kind: 'post', post: post('s') as never }, d, () => s.taken('post:s'))
+    s.givenBack('post:s', 'Code: 241. Memory limit exceeded')
+    await s.flush()
+    expect(d.acked).toBe(1)
+    expect(d.nakedFor).toEqual([])
+    expect(published).toEqual([{ seq: 8 }])
+    expect(deadLetter.records).toMatchObject([{ stage: 'bus', reason: `not stored after ${GIVE_UP_DELIVERIES} deliveries: Code: 241. Memory limit exceeded`, payload: { kind: 'post', post: { id: 's' } } }])
   })
 
   it('keeps messages alive while they are worked on, but not past MAX_HOLD_MS', () => {
