@@ -1,4 +1,4 @@
-// npm run bench:scale [-- --posts 20000 --runs 3 --model <SENTIMENT_MODEL> --rate 200 --seconds 20]
+// npm run bench:scale [-- --posts 20000 --runs 3 --model <SENTIMENT_MODEL> --rate 200 --seconds 20 --only throughput|latency]
 //
 // Scale-out on this machine: nats-server (JetStream) and clickhouse-server started here, worker
 // processes (`server/main.ts`, ROLES=worker, the bundled model with one ONNX thread each unless
