@@ -5,6 +5,7 @@ import type { Observable } from 'rxjs'
 import type { Classifier } from '../models/classifier.ts'
 import type { Bus } from '../pipelines/bus/nats.ts'
 import { startIngest, startLive, startWorker } from '../pipelines/bus/roles.ts'
+import { recountLock } from '../pipelines/bus/recount-lock.ts'
 import { LEDGER_MINUTES } from '../pipelines/metrics/ledger.ts'
 import { WAITING_MS } from '../pipelines/metrics/replies.ts'
 import { type Live, type PipelineQueues, startPipeline } from '../pipelines/pipeline.ts'
@@ -91,6 +92,8 @@ export async function runPipeline(deps: RunDeps & { classifier: Classifier }): P
 
 export async function runRoles(deps: RunDeps & { bus?: Bus; roles: ReadonlySet<Role>; ackWaitMs: number; io: ServerSide; clustered: boolean; onBusWait: (hop: 'to_worker' | 'to_live', ms: number) => void }): Promise<Running> {
   const { roles } = deps
+  // Workers write the same store: they recount what failed writes missed one at a time (recount.ts).
+  if (deps.bus && deps.store.recounter) deps.store.recounter.lock = await recountLock(deps.bus.nc)
   const needBus = () => {
     if (!deps.bus) throw new Error('ingest, worker and live need the bus (BUS_URL)')
     return deps.bus

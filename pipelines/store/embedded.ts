@@ -7,6 +7,9 @@ import { Session } from 'chdb'
 import { toJsonEachRow } from './rows.ts'
 import { SqlStore } from './sql-store.ts'
 
+/** Writes to the tables a recount reads (recount.ts), by their text. */
+const RUNNING_WRITES = ['posts', 'engagement', 'brand_source_minute', 'brand_authors', 'brand_replies'].map((t) => `query LIKE 'INSERT INTO ${t} %'`).join(' OR ')
+
 export class EmbeddedStore extends SqlStore {
   readonly mode = 'embedded'
   private readonly session: Session
@@ -28,6 +31,7 @@ export class EmbeddedStore extends SqlStore {
   }
 
   async close(): Promise<void> {
+    await this.recounter.close()
     this.session.close()
   }
 
@@ -38,6 +42,12 @@ export class EmbeddedStore extends SqlStore {
 
   protected async exec(sql: string, params?: Record<string, unknown>): Promise<void> {
     await (params ? this.session.queryBindAsync(sql, params) : this.session.queryAsync(sql))
+  }
+
+  /** chdb runs queries on worker threads, side by side: another sink's insert may be running. */
+  protected override async writesRunning(): Promise<boolean> {
+    const [row] = await this.rows<{ n: string }>(`SELECT count() AS n FROM system.processes WHERE ${RUNNING_WRITES}`)
+    return Number(row?.n ?? 0) > 0
   }
 
   protected async insertRows(table: string, rows: readonly object[]): Promise<void> {

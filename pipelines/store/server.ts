@@ -17,6 +17,9 @@ export interface ServerOptions {
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/
 
+/** Writes to the tables a recount reads (recount.ts), by their query ids. */
+const RUNNING_WRITES = ['posts', 'engagement', 'brand_source_minute', 'brand_authors', 'brand_replies'].map((t) => `query_id LIKE 'undertow-${t}-%'`).join(' OR ')
+
 export class ServerStore extends SqlStore {
   readonly mode = 'server'
   readonly database: string
@@ -50,6 +53,7 @@ export class ServerStore extends SqlStore {
   }
 
   async close(): Promise<void> {
+    await this.recounter.close()
     await this.client.close()
   }
 
@@ -74,6 +78,12 @@ export class ServerStore extends SqlStore {
     const names = values.map((row) => ('id' in row ? String((row as { id: unknown }).id) : JSON.stringify(row)))
     const queryId = `undertow-${table}-${createHash('sha1').update(names.join('\n')).digest('hex')}`
     await this.client.insert({ table, values, format: 'JSONEachRow', query_id: queryId })
+  }
+
+  /** Inserts are named by table (see insertRows): this process's, another worker's, or a failed one the server still runs. */
+  protected override async writesRunning(): Promise<boolean> {
+    const [row] = await this.rows<{ n: string }>(`SELECT count() AS n FROM system.processes WHERE ${RUNNING_WRITES}`)
+    return Number(row?.n ?? 0) > 0
   }
 
   protected async rows<T>(sql: string, params?: Record<string, unknown>): Promise<T[]> {

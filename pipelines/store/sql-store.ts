@@ -49,10 +49,14 @@ import {
   STORED_POST_IDS,
   storedPostIdsParams,
 } from './queries.ts'
+import { Recounter } from './recount.ts'
 import { aggregateFromRow, alertFromRow, alertRow, deletionRow, engagementRow, postFromRow, postRow } from './rows.ts'
 import type { AggregateQuery, AlertQuery, AttributedEngagement, Audience, AudienceQuery, ConversationSeed, DialogueQuery, MetricSeriesQuery, MetricsQuery, DroppedPartition, PostFilter, PostPage, PostSearch, PostSeriesQuery, ResponseTimes, ResponseTimesQuery, Store } from './store.ts'
 
 export type Row = Record<string, unknown>
+
+/** The newest minutes recounted after a start (see migrate). */
+const RECOUNT_AT_START = 5
 
 export interface InsertOptions {
   /** The caller has just checked these with unstored*() and is the table's one writer. */
@@ -70,7 +74,11 @@ interface TableSpec<T> {
   /** Query for the ids of `lookupParams(candidates)` that the table holds. */
   lookup: string
   lookupParams: (candidates: T[]) => Record<string, unknown>
+  /** What a failed write of these items may have left uncounted by the views (recount.ts). */
+  counted?: (items: readonly T[]) => { minutesS: number[]; replies: { id: string; createdMs: number }[] }
 }
+
+const minuteOf = (ms: number) => Math.floor(ms / 60_000) * 60
 
 const POSTS: TableSpec<ScoredPost> = {
   table: 'posts',
@@ -80,6 +88,10 @@ const POSTS: TableSpec<ScoredPost> = {
   newest: 'SELECT max(created_ms) AS t FROM posts',
   lookup: STORED_POST_IDS,
   lookupParams: (posts) => storedPostIdsParams(posts.map((p) => p.id), posts.map((p) => Date.parse(p.createdAt))),
+  counted: (posts) => ({
+    minutesS: posts.map((p) => minuteOf(Date.parse(p.createdAt))),
+    replies: posts.filter((p) => p.ownBrand && p.replyTo && p.answersMentionAt).map((p) => ({ id: p.id, createdMs: Date.parse(p.createdAt) })),
+  }),
 }
 
 const ENGAGEMENT: TableSpec<AttributedEngagement> = {
@@ -90,6 +102,7 @@ const ENGAGEMENT: TableSpec<AttributedEngagement> = {
   newest: 'SELECT max(at_ms) AS t FROM engagement',
   lookup: STORED_ENGAGEMENT_IDS,
   lookupParams: (updates) => ({ posts: [...new Set(updates.map((u) => u.postId))], ids: updates.map((u) => u.id) }),
+  counted: (updates) => ({ minutesS: updates.map((u) => minuteOf(Date.parse(u.at))), replies: [] }),
 }
 
 const DELETIONS: TableSpec<PostDeletion> = {
@@ -142,6 +155,28 @@ export abstract class SqlStore implements Store {
       for (const statement of migration.statements) if (!(await this.alreadyDone(statement))) await this.exec(statement)
       // Every column given: 18.x fills an omitted one with its type's default, not its DEFAULT.
       await this.insertRows('schema_migrations', [{ version: migration.version, name: migration.name, applied_at: Math.floor(Date.now() / 1000) }])
+    }
+    this.newestToRecount = true
+  }
+
+  /**
+   * A process killed mid-write leaves no note of it (in embedded mode the engine dies with it), and
+   * a live stream writes its newest minutes: after a start, those are noted before the first write
+   * (a process that only reads has nothing to recount).
+   */
+  private newestToRecount = false
+
+  private async noteNewestMinutes(): Promise<void> {
+    if (!this.newestToRecount) return
+    this.newestToRecount = false
+    try {
+      for (const newest of ['SELECT max(created_ms) AS t FROM posts', 'SELECT max(at_ms) AS t FROM engagement']) {
+        const [row] = await this.rows<{ t: string }>(newest)
+        const last = Math.floor(Number(row?.t ?? 0) / 60_000) * 60
+        if (last > 0) this.recounter.note(Array.from({ length: RECOUNT_AT_START }, (_, i) => last - i * 60))
+      }
+    } catch {
+      this.newestToRecount = true
     }
   }
 
@@ -249,16 +284,56 @@ export abstract class SqlStore implements Store {
     for (const part of chunks(candidates, LOOKUP_CHUNK)) {
       for (const row of await this.rows<{ id: string }>(spec.lookup, spec.lookupParams(part))) held.add(row.id)
     }
-    return held.size === 0 ? fresh : fresh.filter((item) => !held.has(spec.id(item)))
+    if (held.size === 0) return fresh
+    // Held already: a replay after a crash, or a retry after a write that failed after landing,
+    // perhaps without its views' rows (recount.ts).
+    if (spec.counted) {
+      const { minutesS, replies } = spec.counted(fresh.filter((item) => held.has(spec.id(item))))
+      this.recounter.note(minutesS, replies)
+    }
+    return fresh.filter((item) => !held.has(spec.id(item)))
   }
 
   private async insertOnce<T>(spec: TableSpec<T>, items: readonly T[], options: InsertOptions): Promise<T[]> {
     const toStore = options.checked ? unique(items, spec.id) : await this.unstored(spec, items)
-    if (toStore.length === 0) return []
+    if (toStore.length === 0) {
+      // The store answered: a retry that found its rows held is the moment to recount them.
+      await this.noteNewestMinutes()
+      this.recounter.start()
+      return []
+    }
+    await this.noteNewestMinutes()
     const newest = this.newest.get(spec.table) ?? (await this.newestStored(spec))
     this.newest.set(spec.table, toStore.reduce((max, item) => Math.max(max, spec.timeMs(item)), newest))
-    await this.insertRows(spec.table, toStore.map(spec.row))
+    try {
+      await this.insertRows(spec.table, toStore.map(spec.row))
+    } catch (error) {
+      // Its part may be stored and its views' not (recount.ts): recounted once the store answers.
+      if (spec.counted) {
+        const { minutesS, replies } = spec.counted(toStore)
+        this.recounter.note(minutesS, replies)
+      }
+      throw error
+    }
+    this.recounter.start()
     return toStore
+  }
+
+  /** Recounts what failed writes may have left uncounted by the views (recount.ts). */
+  readonly recounter: Recounter = new Recounter({
+    rows: (sql, params) => this.rows(sql, params),
+    insertRows: (table, rows) => this.insertRows(table, rows),
+    writesRunning: () => this.writesRunning(),
+  })
+
+  /** What recounts have done, for /healthz. */
+  get recounts(): Readonly<Recounter['counts'] & { pending: boolean }> {
+    return { ...this.recounter.counts, pending: this.recounter.pending }
+  }
+
+  /** Whether a write to posts, engagement or the minute tables runs on the store now (see recount.ts). */
+  protected async writesRunning(): Promise<boolean> {
+    return false
   }
 
   /** The newest time the table can hold, as far as this process knows: unbounded with shared writers. */
@@ -434,7 +509,10 @@ export abstract class SqlStore implements Store {
   async dropPartitionsBefore(cutoff: Date): Promise<DroppedPartition[]> {
     const day = cutoff.toISOString().slice(0, 10)
     const old = (await this.rows<DroppedPartition>(DAY_PARTITIONS, { tables: DAY_PARTITIONED })).filter((p) => p.partition < day)
-    for (const p of old) await this.exec(dropPartitionStatement(p.table, p.partition))
+    // The tables that hold the rows go before the minute tables counted from them: a recount
+    // (recount.ts) in between then finds a day counted beyond its rows and leaves it, instead of
+    // adding back what is about to go.
+    for (const p of old.sort((a, b) => DAY_PARTITIONED.indexOf(a.table) - DAY_PARTITIONED.indexOf(b.table))) await this.exec(dropPartitionStatement(p.table, p.partition))
     return old
   }
 }

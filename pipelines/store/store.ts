@@ -1,5 +1,6 @@
 // Storage as the rest of Undertow sees it: embedded (chdb, in-process; the default) and server
 // (@clickhouse/client) behind one interface, with every query shared (sql-store.ts).
+import type { Recounter } from './recount.ts'
 import type { Alert, BrandMetrics, Dialogue, EngagementUpdate, Intent, Label, PostBucket, PostDeletion, ScoredPost, SourceName, WindowAggregate, WindowName } from '../schema.ts'
 import type { LedgerSeed } from '../metrics/ledger.ts'
 import type { RecentPost } from '../transforms/relate.ts'
@@ -159,6 +160,10 @@ export interface DroppedPartition {
 
 export interface Store {
   readonly mode: 'embedded' | 'server'
+  /** Recounts of minutes a failed write's views may have missed (recount.ts), for /healthz. */
+  readonly recounts?: Readonly<Record<string, number | boolean>>
+  /** The recounts' own state: where several processes write, they take turns through its lock. */
+  readonly recounter?: Recounter
   /** Creates or upgrades the schema; safe to run at every start. */
   migrate(): Promise<void>
   /** Of these posts (the first of each id), those not stored yet. */

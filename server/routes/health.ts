@@ -21,7 +21,7 @@ export const healthRoutes: FastifyPluginAsync<{ store: Store; info: HealthInfo }
     const storeUp = await store.ping()
     return reply.status(storeUp ? 200 : 503).send({
       status: storeUp ? 'ok' : 'degraded',
-      store: { mode: store.mode, up: storeUp },
+      store: { mode: store.mode, up: storeUp, ...(store.recounts ? { recounts: store.recounts } : {}) },
       classifier: info.classifier,
       sources: info.sources,
       pipeline: info.stats(),

@@ -25,7 +25,7 @@ describe('HTTP routes', () => {
   it('GET /healthz reports the store, classifier, sources and pipeline', async () => {
     const res = await t.app.inject('/healthz')
     expect(res.statusCode).toBe(200)
-    expect(res.json()).toMatchObject({ status: 'ok', store: { mode: 'embedded', up: true }, classifier: 'vader-lexicon', sources: ['simulator'], pipeline: { received: 0 } })
+    expect(res.json()).toMatchObject({ status: 'ok', store: { mode: 'embedded', up: true, recounts: { runs: 0, failures: 0, pending: false } }, classifier: 'vader-lexicon', sources: ['simulator'], pipeline: { received: 0 } })
   })
 
   it('sends security headers: the page runs only its own scripts, is not framed, is not sniffed', async () => {
