@@ -1,28 +1,47 @@
 // One recount at a time among the processes that write the same store (recount.ts): a key in a
 // JetStream key-value bucket, created only when absent (the server decides, atomically), with a
-// time to live, so that a holder that dies does not keep it.
+// time to live renewed as the recount goes, so that a holder that dies does not keep it.
+import { randomUUID } from 'node:crypto'
 import { Kvm } from '@nats-io/kv'
 import type { NatsConnection } from '@nats-io/transport-node'
 import type { RecountLock } from '../store/recount.ts'
 
 export const RECOUNT_BUCKET = 'undertow_recount'
-/** Longer than any recount: a few minutes of minutes after a crash take seconds. */
-const LEASE_MS = 15 * 60_000
+const KEY = 'lock'
+/** How long the lock outlives its last renewal (a recount renews it at every span). */
+const LEASE_MS = 5 * 60_000
 
 export async function recountLock(nc: NatsConnection): Promise<RecountLock> {
   const kv = await new Kvm(nc).create(RECOUNT_BUCKET, { ttl: LEASE_MS, history: 1 })
+  // Whose lock it is (a pid is 1 in every container) and at which revision this process holds it:
+  // renewing and releasing both name that revision, so a lock lost to its lease is never touched.
+  const token = randomUUID()
+  let revision: number | undefined
   return {
     async acquire() {
       try {
-        await kv.create('lock', String(process.pid))
+        revision = await kv.create(KEY, token)
         return true
       } catch {
         // Held by another process (or the bus is down): the recount is tried again later.
         return false
       }
     },
+    async renew() {
+      if (revision === undefined) return false
+      try {
+        revision = await kv.update(KEY, token, revision)
+        return true
+      } catch {
+        revision = undefined
+        return false
+      }
+    },
     async release() {
-      await kv.delete('lock')
+      if (revision === undefined) return
+      const held = revision
+      revision = undefined
+      await kv.delete(KEY, { previousSeq: held })
     },
   }
 }

@@ -45,10 +45,7 @@ export class EmbeddedStore extends SqlStore {
   }
 
   /** chdb runs queries on worker threads, side by side: another sink's insert may be running. */
-  protected override async writesRunning(): Promise<boolean> {
-    const [row] = await this.rows<{ n: string }>(`SELECT count() AS n FROM system.processes WHERE ${RUNNING_WRITES}`)
-    return Number(row?.n ?? 0) > 0
-  }
+  protected readonly runningWrites = RUNNING_WRITES
 
   protected async insertRows(table: string, rows: readonly object[]): Promise<void> {
     await this.session.insert({ table, format: 'JSONEachRow', values: toJsonEachRow(rows) })

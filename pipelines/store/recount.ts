@@ -12,9 +12,10 @@
 // - Only what is missing is added, and only where nothing is counted beyond the rows: a minute that
 //   counts more than its rows in any column (a post deleted and purged since) is left as it is.
 // - Another write may be between its part and its views at that moment (the other sink, another
-//   worker): so the recount is taken twice, a moment apart, with no write to these tables running
-//   at any time between the two (one running then is asked of the store), and only what is missing
-//   both times is added. Where several processes write (workers around a bus), one recounts at a
+//   worker, a failed insert the server still runs): so a recount that finds something missing
+//   counts only if no write to these tables ran at its start and none started or ran until its end
+//   (asked of the store: system.processes, and its count of inserts started); otherwise it is taken
+//   again a moment later. Where several processes write (workers around a bus), one recounts at a
 //   time (a lock), so that two cannot add the same rows.
 // - The queries mirror the views of migration 3 (migrations.ts), column for column;
 //   tests/store/recount.test.ts checks that what a recount adds is what the views would have.
@@ -122,18 +123,6 @@ export function missing(expected: Map<string, Counts>, counted: Map<string, Coun
   return out
 }
 
-/** What is missing in both takes: the smaller of the two, per key and column. */
-export function missingBoth(first: Map<string, Counts>, second: Map<string, Counts>, columns: readonly string[]): Map<string, Counts> {
-  const out = new Map<string, Counts>()
-  for (const [key, a] of first) {
-    const b = second.get(key)
-    if (!b) continue
-    const both = Object.fromEntries(columns.map((c) => [c, Math.min(a[c]!, b[c]!)]))
-    if (columns.some((c) => both[c]! > 0)) out.set(key, both)
-  }
-  return out
-}
-
 /** What a store must recount once it answers again: the minutes and brand replies of failed writes. */
 export class UncertainWrites {
   /** Bounds on what is remembered: a longer outage is rarer than a crash mid-write (see `dropped`). */
@@ -172,27 +161,39 @@ export class UncertainWrites {
 export interface RecountLock {
   /** True when this process may recount now; false when another one does. */
   acquire(): Promise<boolean>
+  /** Keeps the lock a while longer; false when it was lost (its lease ran out and another took it). */
+  renew(): Promise<boolean>
   release(): Promise<void>
+}
+
+/** Writes to the counted tables, as the store sees them now. */
+export interface Writes {
+  /** Whether a write to posts, engagement or the minute tables runs now. */
+  running: boolean
+  /** How many inserts the store has started so far (any table): a change means one started. */
+  started: number
 }
 
 /** What a recount needs of its store. */
 export interface RecountStore {
   rows(sql: string, params: Params): Promise<Record<string, unknown>[]>
   insertRows(table: string, rows: readonly object[]): Promise<void>
-  /** Whether a write to posts, engagement or the minute tables runs on the store now. */
-  writesRunning(): Promise<boolean>
+  writes(): Promise<Writes>
 }
 
-/** Minutes recounted per query: the rows of a few thousand brands, sources and minutes. */
+/** Minutes recounted per query, at most, and within an hour of each other (the scan spans them). */
 const RECOUNT_MINUTES = 10
+const SPAN_S = 3_600
 const REPLIES_PER_QUERY = 2_000
 
 /** Notes what failed writes may have left uncounted, and recounts it in the background. */
 export class Recounter {
   readonly uncertain = new UncertainWrites()
   readonly counts = { runs: 0, minuteRowsAdded: 0, authorRowsAdded: 0, repliesAdded: 0, failures: 0, deferred: 0 }
-  /** How long a recount waits between its two takes. */
-  settleMs = 1_000
+  /** Takes of one span before the recount is put off, while writes keep running through them. */
+  tries = 10
+  /** The pause between two takes of a span. */
+  pauseMs = 200
   /** How long after a recount that could not run (the store down, writes running) it is tried again. */
   retryMs = 10_000
   lock: RecountLock | undefined
@@ -226,6 +227,7 @@ export class Recounter {
     return this.run
   }
 
+  /** Stops between two spans; what is left stays noted (and is lost with the process). */
   async close(): Promise<void> {
     this.closed = true
     clearTimeout(this.retry)
@@ -259,55 +261,74 @@ export class Recounter {
   private async recount(minutesS: readonly number[], replies: readonly { id: string; createdMs: number }[]): Promise<void> {
     const minuteKey = (r: Record<string, unknown>) => `${String(r.brand)}\u0000${String(r.source)}\u0000${Number(r.m)}`
     const authorKey = (r: Record<string, unknown>) => `${minuteKey(r)}\u0000${String(r.author_id)}\u0000${Number(r.followers)}`
-    // Oldest first, and each chunk done once: what a failure leaves is noted again whole.
-    for (const part of chunks(minutesS, RECOUNT_MINUTES)) {
-      const params = minutesParams(part)
-      const take = async () => {
-        const posts = await this.store.rows(POST_MINUTES, params)
-        const engagement = await this.store.rows(ENGAGEMENT_MINUTES, params)
-        const counted = await this.store.rows(COUNTED_MINUTES, params)
-        return {
-          minutes: missing(tally([...posts, ...engagement], minuteKey, MINUTE_COLUMNS), tally(counted, minuteKey, MINUTE_COLUMNS), MINUTE_COLUMNS),
-          authors: tally(await this.store.rows(MISSING_AUTHORS, params), authorKey, ['posts']),
-        }
-      }
-      const first = await take()
-      if (first.minutes.size === 0 && first.authors.size === 0) continue
-      await new Promise((resolve) => setTimeout(resolve, this.settleMs))
-      // A write running now may have stored its rows before the first take and count them after
-      // the second: then what both takes miss may be its.
-      if (await this.store.writesRunning()) throw new Deferred('writes to the counted tables are running')
-      const second = await take()
-      const minutes = missingBoth(first.minutes, second.minutes, MINUTE_COLUMNS)
-      const authors = missingBoth(first.authors, second.authors, ['posts'])
-      const split = (key: string) => key.split('\u0000')
-      if (minutes.size > 0) {
-        await this.store.insertRows('brand_source_minute', [...minutes].map(([key, counts]) => {
-          const [brand, source, m] = split(key)
-          return { brand, source, minute: Number(m), ...counts }
-        }))
-        this.counts.minuteRowsAdded += minutes.size
-      }
-      if (authors.size > 0) {
-        await this.store.insertRows('brand_authors', [...authors].map(([key, counts]) => {
-          const [brand, source, m, author_id, followers] = split(key)
-          return { brand, source, minute: Number(m), author_id, followers: Number(followers), posts: counts.posts }
-        }))
-        this.counts.authorRowsAdded += authors.size
+    const take = async (params: Params) => {
+      const posts = await this.store.rows(POST_MINUTES, params)
+      const engagement = await this.store.rows(ENGAGEMENT_MINUTES, params)
+      const counted = await this.store.rows(COUNTED_MINUTES, params)
+      return {
+        minutes: missing(tally([...posts, ...engagement], minuteKey, MINUTE_COLUMNS), tally(counted, minuteKey, MINUTE_COLUMNS), MINUTE_COLUMNS),
+        authors: tally(await this.store.rows(MISSING_AUTHORS, params), authorKey, ['posts']),
       }
     }
-    // brand_replies holds each reply once (ReplacingMergeTree): a reply the view lacks is added
-    // as it is, and one its failed write is still adding is kept out by writesRunning.
+    // Oldest first; what a failure leaves is noted again whole (a span recounted twice adds nothing).
+    for (const span of spans(minutesS)) {
+      const params = minutesParams(span)
+      for (let attempt = 1; ; attempt++) {
+        if (this.closed) throw new Deferred('closing')
+        if (this.lock && !(await this.lock.renew())) throw new Deferred('the recount lock was lost')
+        const before = await this.store.writes()
+        const lacking = before.running ? undefined : await take(params)
+        if (lacking && lacking.minutes.size === 0 && lacking.authors.size === 0) break
+        const after = lacking ? await this.store.writes() : before
+        if (lacking && !after.running && after.started === before.started) {
+          await this.add(lacking.minutes, lacking.authors)
+          break
+        }
+        // A write ran through the take: what it had stored and not yet counted looked missing.
+        if (attempt >= this.tries) throw new Deferred('writes to the counted tables kept running')
+        await new Promise((resolve) => setTimeout(resolve, this.pauseMs))
+      }
+    }
+    // brand_replies holds each reply once (ReplacingMergeTree; readers take the first reply per
+    // mention, so even a row added twice would change nothing): a reply the view lacks is added.
     for (const part of chunks(replies, REPLIES_PER_QUERY)) {
       const lacking = await this.store.rows(MISSING_REPLIES, repliesParams(part))
       if (lacking.length === 0) continue
-      if (await this.store.writesRunning()) throw new Deferred('writes to the counted tables are running')
       // Every column given: 18.x fills an omitted one with its type's default.
       const numeric = ['replied_at', 'replied_ms', 'mention_minute', 'mention_ms', 'needed']
       await this.store.insertRows('brand_replies', lacking.map((r) => ({ ...r, ...Object.fromEntries(numeric.map((c) => [c, Number(r[c])])) })))
       this.counts.repliesAdded += lacking.length
     }
   }
+
+  private async add(minutes: Map<string, Counts>, authors: Map<string, Counts>): Promise<void> {
+    const split = (key: string) => key.split('\u0000')
+    if (minutes.size > 0) {
+      await this.store.insertRows('brand_source_minute', [...minutes].map(([key, counts]) => {
+        const [brand, source, m] = split(key)
+        return { brand, source, minute: Number(m), ...counts }
+      }))
+      this.counts.minuteRowsAdded += minutes.size
+    }
+    if (authors.size > 0) {
+      await this.store.insertRows('brand_authors', [...authors].map(([key, counts]) => {
+        const [brand, source, m, author_id, followers] = split(key)
+        return { brand, source, minute: Number(m), author_id, followers: Number(followers), posts: counts.posts }
+      }))
+      this.counts.authorRowsAdded += authors.size
+    }
+  }
+}
+
+/** Sorted minutes in spans of at most RECOUNT_MINUTES, each within SPAN_S. */
+function spans(minutesS: readonly number[]): number[][] {
+  const out: number[][] = []
+  for (const m of minutesS) {
+    const last = out.at(-1)
+    if (last && last.length < RECOUNT_MINUTES && m - last[0]! < SPAN_S) last.push(m)
+    else out.push([m])
+  }
+  return out
 }
 
 /** A recount put off, not failed: writes were running, or another process recounts. */

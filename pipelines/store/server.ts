@@ -81,10 +81,7 @@ export class ServerStore extends SqlStore {
   }
 
   /** Inserts are named by table (see insertRows): this process's, another worker's, or a failed one the server still runs. */
-  protected override async writesRunning(): Promise<boolean> {
-    const [row] = await this.rows<{ n: string }>(`SELECT count() AS n FROM system.processes WHERE ${RUNNING_WRITES}`)
-    return Number(row?.n ?? 0) > 0
-  }
+  protected readonly runningWrites = RUNNING_WRITES
 
   protected async rows<T>(sql: string, params?: Record<string, unknown>): Promise<T[]> {
     const result = await this.client.query({ query: params ? bindLiterals(sql, params) : sql, format: 'JSONEachRow' })

@@ -49,7 +49,7 @@ import {
   STORED_POST_IDS,
   storedPostIdsParams,
 } from './queries.ts'
-import { Recounter } from './recount.ts'
+import { Recounter, type Writes } from './recount.ts'
 import { aggregateFromRow, alertFromRow, alertRow, deletionRow, engagementRow, postFromRow, postRow } from './rows.ts'
 import type { AggregateQuery, AlertQuery, AttributedEngagement, Audience, AudienceQuery, ConversationSeed, DialogueQuery, MetricSeriesQuery, MetricsQuery, DroppedPartition, PostFilter, PostPage, PostSearch, PostSeriesQuery, ResponseTimes, ResponseTimesQuery, Store } from './store.ts'
 
@@ -323,7 +323,7 @@ export abstract class SqlStore implements Store {
   readonly recounter: Recounter = new Recounter({
     rows: (sql, params) => this.rows(sql, params),
     insertRows: (table, rows) => this.insertRows(table, rows),
-    writesRunning: () => this.writesRunning(),
+    writes: () => this.writes(),
   })
 
   /** What recounts have done, for /healthz. */
@@ -331,9 +331,15 @@ export abstract class SqlStore implements Store {
     return { ...this.recounter.counts, pending: this.recounter.pending }
   }
 
-  /** Whether a write to posts, engagement or the minute tables runs on the store now (see recount.ts). */
-  protected async writesRunning(): Promise<boolean> {
-    return false
+  /** A condition on system.processes that names a write to the tables a recount reads. */
+  protected abstract readonly runningWrites: string
+
+  /** Writes to the counted tables now, and the inserts started so far (see recount.ts). */
+  protected async writes(): Promise<Writes> {
+    const [row] = await this.rows<{ running: string; started: string }>(
+      `SELECT (SELECT count() FROM system.processes WHERE ${this.runningWrites}) AS running, (SELECT sum(value) FROM system.events WHERE event = 'InsertQuery') AS started`,
+    )
+    return { running: Number(row?.running ?? 0) > 0, started: Number(row?.started ?? 0) }
   }
 
   /** The newest time the table can hold, as far as this process knows: unbounded with shared writers. */

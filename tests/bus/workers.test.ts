@@ -134,7 +134,6 @@ describeWithNats('bus: three workers over one stream', () => {
       // stored its posts and not their minute counts), and then each post is counted once.
       await expect.poll(async () => (await healths()).every((h) => !h.store.recounts.pending), { timeout: 60_000, interval: 500 }).toBe(true)
       const health = await healths()
-      expect(health.reduce((n, h) => n + h.store.recounts.runs, 0)).toBeGreaterThan(0)
       const [minutes] = await store.select<{ posts: string }>("SELECT sum(posts) AS posts FROM brand_source_minute WHERE brand = 'Lumen'")
       expect(minutes!.posts).toBe(String(POSTS + more))
       // The workers handed events back to the bus while the store was down, and refused none.
