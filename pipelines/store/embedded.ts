@@ -7,9 +7,6 @@ import { Session } from 'chdb'
 import { toJsonEachRow } from './rows.ts'
 import { SqlStore } from './sql-store.ts'
 
-/** Writes to the tables a recount reads (recount.ts), by their text. */
-const RUNNING_WRITES = ['posts', 'engagement', 'brand_source_minute', 'brand_authors', 'brand_replies'].map((t) => `query LIKE 'INSERT INTO ${t} %'`).join(' OR ')
-
 export class EmbeddedStore extends SqlStore {
   readonly mode = 'embedded'
   private readonly session: Session
@@ -45,7 +42,9 @@ export class EmbeddedStore extends SqlStore {
   }
 
   /** chdb runs queries on worker threads, side by side: another sink's insert may be running. */
-  protected readonly runningWrites = RUNNING_WRITES
+  protected insertInto(table: string): string {
+    return `query LIKE 'INSERT INTO ${table} %'`
+  }
 
   protected async insertRows(table: string, rows: readonly object[]): Promise<void> {
     await this.session.insert({ table, format: 'JSONEachRow', values: toJsonEachRow(rows) })

@@ -24,7 +24,7 @@ export interface Migration {
 
 // A migration is frozen once shipped: the intents are spelled out, not read from schema.ts, so a
 // new intent needs a migration of its own (ALTER TABLE ... ADD COLUMN, and a new view).
-const INTENT_COUNTS = ['question', 'suggestion', 'complaint', 'praise', 'comparison', 'support']
+export const INTENT_COUNTS = ['question', 'suggestion', 'complaint', 'praise', 'comparison', 'support']
 const ENGAGEMENT_SUMS = ['likes', 'reposts', 'replies', 'quotes'].map((c) => `toUInt64(sum(${c})) AS ${c}`).join(',\n        ')
 
 export const MIGRATIONS: Migration[] = [

@@ -17,111 +17,14 @@
 //   (asked of the store: system.processes, and its count of inserts started); otherwise it is taken
 //   again a moment later. Where several processes write (workers around a bus), one recounts at a
 //   time (a lock), so that two cannot add the same rows.
-// - The queries mirror the views of migration 3 (migrations.ts), column for column;
+// - The queries (recount-queries.ts) mirror the views of migration 3, column for column;
 //   tests/store/recount.test.ts checks that what a recount adds is what the views would have.
 import type { Params } from './bind.ts'
+import { chunks } from './lists.ts'
+import { COUNTED_MINUTES, type Counts, ENGAGEMENT_MINUTES, MINUTE_COLUMNS, MISSING_AUTHORS, MISSING_REPLIES, minutesParams, missing, POST_MINUTES, repliesParams, tally } from './recount-queries.ts'
 
-const INTENTS = ['question', 'suggestion', 'complaint', 'praise', 'comparison', 'support']
-/** brand_source_minute's counts that posts feed. */
-const POST_COUNTS = ['posts', 'negative', 'neutral', 'positive', 'mixed', 'uncertain', 'middle', 'needs_reply', ...INTENTS]
-/** brand_source_minute's sums that posts (their counts at post time) and engagement both feed. */
-const ENGAGEMENT_SUMS = ['likes', 'reposts', 'replies', 'quotes']
-export const MINUTE_COLUMNS = [...POST_COUNTS, ...ENGAGEMENT_SUMS]
-
-const sums = ENGAGEMENT_SUMS.map((c) => `toUInt64(sum(${c})) AS ${c}`).join(', ')
-const IN_MINUTES = (column: string) => `${column} >= toDateTime({fromS:UInt32}) AND ${column} < toDateTime({toS:UInt32}) AND toUInt32(toStartOfMinute(${column})) IN (SELECT arrayJoin({minutes:Array(UInt32)}))`
-
-export const POST_MINUTES = `
-SELECT arrayJoin(brands) AS brand, source, toUInt32(toStartOfMinute(created_at)) AS m,
-  toUInt64(count()) AS posts,
-  toUInt64(countIf(label = 'negative')) AS negative,
-  toUInt64(countIf(label = 'neutral')) AS neutral,
-  toUInt64(countIf(label = 'positive')) AS positive,
-  toUInt64(countIf(mixed = 1)) AS mixed,
-  toUInt64(countIf(uncertain = 1)) AS uncertain,
-  toUInt64(sum(middle)) AS middle,
-  toUInt64(countIf(has(needs_reply, brand))) AS needs_reply,
-  ${INTENTS.map((i) => `toUInt64(countIf(has(intents, '${i}'))) AS ${i}`).join(',\n  ')},
-  ${sums}
-FROM posts WHERE ${IN_MINUTES('created_at')}
-GROUP BY brand, source, m`
-
-export const ENGAGEMENT_MINUTES = `
-SELECT arrayJoin(brands) AS brand, source, toUInt32(toStartOfMinute(at)) AS m, ${sums}
-FROM engagement WHERE ${IN_MINUTES('at')}
-GROUP BY brand, source, m`
-
-export const COUNTED_MINUTES = `
-SELECT brand, source, toUInt32(minute) AS m, ${MINUTE_COLUMNS.map((c) => `toUInt64(sum(${c})) AS ${c}`).join(', ')}
-FROM brand_source_minute WHERE ${IN_MINUTES('minute')}
-GROUP BY brand, source, m`
-
-/**
- * Author rows the view lacks: an author counts in a minute by having a row there, and reach takes
- * their highest followers in it. (Rows written before migration 3 hold only the minute's highest
- * followers, so the recount goes by author and followers, not row by row.) Joined in the store:
- * a busy hour has hundreds of thousands of authors.
- */
-export const MISSING_AUTHORS = `
-SELECT brand, source, m, author_id, followers, posts FROM (
-  SELECT arrayJoin(brands) AS brand, source, toUInt32(toStartOfMinute(created_at)) AS m, author_id, author_followers AS followers, toUInt64(count()) AS posts
-  FROM posts WHERE ${IN_MINUTES('created_at')}
-  GROUP BY brand, source, m, author_id, followers
-) AS written ANY LEFT JOIN (
-  SELECT brand, source, toUInt32(minute) AS m, author_id, max(followers) AS counted_followers, toUInt64(sum(posts)) AS counted_posts
-  FROM brand_authors WHERE ${IN_MINUTES('minute')}
-  GROUP BY brand, source, m, author_id
-) AS counted USING (brand, source, m, author_id)
-WHERE counted_posts = 0 OR followers > counted_followers`
-
-/** Brand replies among `ids` that brand_replies lacks, as the view would have written them. */
-export const MISSING_REPLIES = `
-SELECT own_brand AS brand, reply_to, id AS reply_id, toUInt32(created_at) AS replied_at, created_ms AS replied_ms,
-  toUInt32(toStartOfMinute(toDateTime(intDiv(answers_mention_ms, 1000), 'UTC'))) AS mention_minute, answers_mention_ms AS mention_ms,
-  mention_needs_reply AS needed
-FROM posts
-WHERE created_at >= toDateTime({fromS:UInt32}) AND created_at <= toDateTime({toS:UInt32})
-  AND id IN (SELECT arrayJoin({ids:Array(String)}))
-  AND own_brand != '' AND reply_to != '' AND answers_mention_ms > 0
-  AND id NOT IN (SELECT reply_id FROM brand_replies WHERE reply_id IN (SELECT arrayJoin({ids:Array(String)})))`
-
-export function minutesParams(minutesS: readonly number[]): Params {
-  return { minutes: [...minutesS], fromS: Math.min(...minutesS), toS: Math.max(...minutesS) + 60 }
-}
-
-export function repliesParams(replies: readonly { id: string; createdMs: number }[]): Params {
-  const times = replies.map((r) => r.createdMs)
-  return { ids: replies.map((r) => r.id), fromS: Math.floor(Math.min(...times) / 1000), toS: Math.ceil(Math.max(...times) / 1000) }
-}
-
-type Counts = Record<string, number>
-
-/** Rows keyed by `keyOf`, their `columns` as numbers, summed when a key comes twice. */
-export function tally(rows: readonly Record<string, unknown>[], keyOf: (row: Record<string, unknown>) => string, columns: readonly string[]): Map<string, Counts> {
-  const out = new Map<string, Counts>()
-  for (const row of rows) {
-    const key = keyOf(row)
-    const counts = out.get(key) ?? Object.fromEntries(columns.map((c) => [c, 0]))
-    for (const c of columns) counts[c]! += Number(row[c] ?? 0)
-    out.set(key, counts)
-  }
-  return out
-}
-
-/**
- * Per key, what `expected` has beyond `counted`, where `counted` has nothing beyond `expected` in
- * any column: a key that counts more than its rows somewhere (a purged post) is not mended, as the
- * difference could not be told apart from the purge.
- */
-export function missing(expected: Map<string, Counts>, counted: Map<string, Counts>, columns: readonly string[]): Map<string, Counts> {
-  const out = new Map<string, Counts>()
-  for (const [key, want] of expected) {
-    const have = counted.get(key)
-    const lack = Object.fromEntries(columns.map((c) => [c, want[c]! - (have?.[c] ?? 0)]))
-    if (columns.some((c) => lack[c]! > 0) && columns.every((c) => lack[c]! >= 0)) out.set(key, lack)
-  }
-  return out
-}
+/** The tables a recount reads: a write to one of them running during a take spoils it. */
+export const COUNTED_TABLES = ['posts', 'engagement', 'brand_source_minute', 'brand_authors', 'brand_replies']
 
 /** What a store must recount once it answers again: the minutes and brand replies of failed writes. */
 export class UncertainWrites {
@@ -334,10 +237,4 @@ function spans(minutesS: readonly number[]): number[][] {
 /** A recount put off, not failed: writes were running, or another process recounts. */
 class Deferred extends Error {
   override name = 'Deferred'
-}
-
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = []
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
-  return out
 }

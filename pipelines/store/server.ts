@@ -17,9 +17,6 @@ export interface ServerOptions {
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/
 
-/** Writes to the tables a recount reads (recount.ts), by their query ids. */
-const RUNNING_WRITES = ['posts', 'engagement', 'brand_source_minute', 'brand_authors', 'brand_replies'].map((t) => `query_id LIKE 'undertow-${t}-%'`).join(' OR ')
-
 export class ServerStore extends SqlStore {
   readonly mode = 'server'
   readonly database: string
@@ -81,7 +78,9 @@ export class ServerStore extends SqlStore {
   }
 
   /** Inserts are named by table (see insertRows): this process's, another worker's, or a failed one the server still runs. */
-  protected readonly runningWrites = RUNNING_WRITES
+  protected insertInto(table: string): string {
+    return `query_id LIKE 'undertow-${table}-%'`
+  }
 
   protected async rows<T>(sql: string, params?: Record<string, unknown>): Promise<T[]> {
     const result = await this.client.query({ query: params ? bindLiterals(sql, params) : sql, format: 'JSONEachRow' })

@@ -49,7 +49,8 @@ import {
   STORED_POST_IDS,
   storedPostIdsParams,
 } from './queries.ts'
-import { Recounter, type Writes } from './recount.ts'
+import { chunks } from './lists.ts'
+import { COUNTED_TABLES, Recounter, type Writes } from './recount.ts'
 import { aggregateFromRow, alertFromRow, alertRow, deletionRow, engagementRow, postFromRow, postRow } from './rows.ts'
 import type { AggregateQuery, AlertQuery, AttributedEngagement, Audience, AudienceQuery, ConversationSeed, DialogueQuery, MetricSeriesQuery, MetricsQuery, DroppedPartition, PostFilter, PostPage, PostSearch, PostSeriesQuery, ResponseTimes, ResponseTimesQuery, Store } from './store.ts'
 
@@ -170,8 +171,8 @@ export abstract class SqlStore implements Store {
     if (!this.newestToRecount) return
     this.newestToRecount = false
     try {
-      for (const newest of ['SELECT max(created_ms) AS t FROM posts', 'SELECT max(at_ms) AS t FROM engagement']) {
-        const [row] = await this.rows<{ t: string }>(newest)
+      for (const spec of [POSTS, ENGAGEMENT]) {
+        const [row] = await this.rows<{ t: string }>(spec.newest)
         const last = Math.floor(Number(row?.t ?? 0) / 60_000) * 60
         if (last > 0) this.recounter.note(Array.from({ length: RECOUNT_AT_START }, (_, i) => last - i * 60))
       }
@@ -327,17 +328,18 @@ export abstract class SqlStore implements Store {
   })
 
   /** What recounts have done, for /healthz. */
-  get recounts(): Readonly<Recounter['counts'] & { pending: boolean }> {
-    return { ...this.recounter.counts, pending: this.recounter.pending }
+  get recounts(): Readonly<Recounter['counts'] & { pending: boolean; notNoted: number }> {
+    return { ...this.recounter.counts, pending: this.recounter.pending, notNoted: this.recounter.uncertain.dropped }
   }
 
-  /** A condition on system.processes that names a write to the tables a recount reads. */
-  protected abstract readonly runningWrites: string
+  /** A condition on system.processes that names a running insert into `table`. */
+  protected abstract insertInto(table: string): string
 
   /** Writes to the counted tables now, and the inserts started so far (see recount.ts). */
   protected async writes(): Promise<Writes> {
+    const running = COUNTED_TABLES.map((t) => this.insertInto(t)).join(' OR ')
     const [row] = await this.rows<{ running: string; started: string }>(
-      `SELECT (SELECT count() FROM system.processes WHERE ${this.runningWrites}) AS running, (SELECT sum(value) FROM system.events WHERE event = 'InsertQuery') AS started`,
+      `SELECT (SELECT count() FROM system.processes WHERE ${running}) AS running, (SELECT sum(value) FROM system.events WHERE event = 'InsertQuery') AS started`,
     )
     return { running: Number(row?.running ?? 0) > 0, started: Number(row?.started ?? 0) }
   }
@@ -541,12 +543,6 @@ export const SCAN_PAGE = 5_000
 
 /** Ids per duplicate lookup: a whole sink batch (server mode raises max_query_size to fit it). */
 const LOOKUP_CHUNK = 5_000
-
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = []
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
-  return out
-}
 
 /** The first of each key, in order. */
 function unique<T>(items: readonly T[], key: (item: T) => string): T[] {

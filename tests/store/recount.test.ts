@@ -5,7 +5,7 @@
 // recount adds is held against what the views themselves add for the same rows.
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { ScoredPost } from '../../pipelines/schema.ts'
-import { MINUTE_COLUMNS } from '../../pipelines/store/recount.ts'
+import { MINUTE_COLUMNS } from '../../pipelines/store/recount-queries.ts'
 import { postRow } from '../../pipelines/store/rows.ts'
 import type { SqlStore } from '../../pipelines/store/sql-store.ts'
 import type { AttributedEngagement } from '../../pipelines/store/store.ts'
@@ -44,6 +44,22 @@ function added(after: Table, before: Table): Table {
 
 function addedAll(after: Awaited<ReturnType<typeof tables>>, before: Awaited<ReturnType<typeof tables>>) {
   return { minutes: added(after.minutes, before.minutes), authors: added(after.authors, before.authors), replies: added(after.replies, before.replies) }
+}
+
+/**
+ * The retry of a failed write (which finds its rows held, stores nothing and recounts), then the
+ * same rows written whole with the views: both must add the same to every minute table.
+ */
+async function recountAgainstViews(store: SqlStore, before: Awaited<ReturnType<typeof tables>>, retry: () => Promise<unknown[]>, whole: () => Promise<unknown>): Promise<void> {
+  expect(await retry()).toEqual([])
+  await store.recounter.done()
+  expect(store.recounter.pending).toBe(false)
+  const afterRecount = await tables(store)
+  const recounted = addedAll(afterRecount, before)
+  expect(recounted.minutes.size).toBeGreaterThan(0)
+  await whole()
+  await store.recounter.done()
+  expect(addedAll(await tables(store), afterRecount)).toEqual(recounted)
 }
 
 const minuteOf = (iso: string) => Math.floor(Date.parse(iso) / 60_000) * 60
@@ -125,18 +141,9 @@ describe.each(MODES)('recounting after a write the views missed ($name)', ({ sto
     expect(await store.unstoredPosts(lost)).toEqual([])
     expect(await tables(store)).toEqual(before)
     expect(store.recounter.pending).toBe(true)
-    // The retry finds them all held, stores nothing, and recounts (in the background).
-    expect(await store.insertPosts(lost)).toEqual([])
-    await store.recounter.done()
-    expect(store.recounter.pending).toBe(false)
-    const afterRecount = await tables(store)
-    const recounted = addedAll(afterRecount, before)
-    expect(recounted.minutes.size).toBeGreaterThan(0)
-
-    // The same posts again, written whole with the views: they add exactly what the recount did.
-    await store.insertPosts(copies('whole'))
-    await store.recounter.done()
-    expect(addedAll(await tables(store), afterRecount)).toEqual(recounted)
+    // The retry finds them all held, stores nothing, and recounts; the same posts again, written
+    // whole with the views, add exactly what the recount did.
+    await recountAgainstViews(store, before, () => store.insertPosts(lost), () => store.insertPosts(copies('whole')))
 
     // A second recount of the same minutes adds nothing: what was added is counted.
     const counts = { ...store.recounts }
@@ -152,14 +159,7 @@ describe.each(MODES)('recounting after a write the views missed ($name)', ({ sto
     const before = await tables(store)
     await failingWrite(store, 'engagement', ENGAGEMENT_VIEWS, () => store.insertEngagement(copies('lost')))
     expect(await tables(store)).toEqual(before)
-    expect(await store.insertEngagement(copies('lost'))).toEqual([])
-    await store.recounter.done()
-    const afterRecount = await tables(store)
-    const recounted = addedAll(afterRecount, before)
-    expect(recounted.minutes.size).toBeGreaterThan(0)
-    await store.insertEngagement(copies('whole'))
-    await store.recounter.done()
-    expect(addedAll(await tables(store), afterRecount)).toEqual(recounted)
+    await recountAgainstViews(store, before, () => store.insertEngagement(copies('lost')), () => store.insertEngagement(copies('whole')))
   })
 
   it('takes again while writes run through its take, and puts off the recount while they keep running', async () => {
