@@ -1,10 +1,10 @@
 # The app image for docker-compose.yml. The embedded ClickHouse (chdb) ships prebuilt for glibc
 # Linux, so the image is Debian-based, not Alpine.
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
-# npm install, not npm ci: see .ci/run (chdb's unpublished optional packages).
-RUN npm install --no-audit --no-fund
+# Exactly the lock file (npm run lock keeps it one that npm ci takes).
+RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build:client
 ENV HOST=0.0.0.0 PORT=3000 DATA_DIR=/data
