@@ -258,12 +258,12 @@ export function clickhouseSink<T>(table: string, write: (batch: T[], checked: bo
           }),
           catchError((error: unknown) => {
             onDrainError?.(error)
-            // Keep what is left, under the oldest number, so it is neither stored nor refused twice.
+            // Each file keeps what is left of it, so it is neither stored nor refused twice. A file
+            // the disk will not rewrite keeps all it held: stored again later (the store skips what
+            // it holds), never removed with items in it that are neither stored nor refused.
             if (progress.written.length > 0 || progress.refused.size > 0) {
               const done = new Set(progress.written)
-              const rest = items.filter((item) => !done.has(item) && !progress.refused.has(item))
-              spool.replace(segments[0]!.seq, rest)
-              for (const segment of segments.slice(1)) spool.remove(segment.seq)
+              for (const segment of segments) spool.replace(segment.seq, segment.items.filter((item) => !done.has(item) && !progress.refused.has(item)))
             }
             drainDelay = Math.min(STORE_RETRY_MAX_MS, Math.max(STORE_RETRY_BASE_MS, drainDelay * 2))
             return drained(true)

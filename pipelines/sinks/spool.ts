@@ -4,8 +4,9 @@
 // reaches the spool after newer ones. A file is written to a temporary name, fsynced, renamed and
 // the folder fsynced, so a crash (or a power cut) leaves whole batches or none; the spool survives
 // restarts and drains before new writes.
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
+import { replaceDurably } from './durable-file.ts'
 
 export interface SpoolSegment<T> {
   seq: number
@@ -29,6 +30,8 @@ export class Spool<T> {
     readonly dir: string,
     /** Bound on the spool's size on disk; a batch that would pass it is refused. */
     readonly maxBytes: number,
+    /** How bytes reach a file (writeSync); for tests of a disk that takes less than asked. */
+    private readonly write?: Parameters<typeof replaceDurably>[2],
   ) {
     mkdirSync(dir, { recursive: true })
     for (const name of readdirSync(dir)) {
@@ -106,19 +109,23 @@ export class Spool<T> {
 
   /**
    * Replaces a batch's content with what is left of it after part was stored or refused. Never
-   * throws: if the disk will not take it, the old content stays (a later drain rewrites it, and
-   * the store skips what it holds).
+   * throws: if the disk will not take it, the old content stays whole (a later drain writes it
+   * again, and the store skips what it holds) and the answer is false.
    */
-  replace(seq: number, items: readonly T[]): void {
-    if (!this.bytesOf.has(seq)) return
-    if (items.length === 0) return this.remove(seq)
+  replace(seq: number, items: readonly T[]): boolean {
+    if (!this.bytesOf.has(seq)) return true
+    if (items.length === 0) {
+      this.remove(seq)
+      return true
+    }
     try {
       const body = `${items.map((item) => JSON.stringify(item)).join('\n')}\n`
       this.writeDurably(seq, body)
       this.size += Buffer.byteLength(body) - this.bytesOf.get(seq)!
       this.bytesOf.set(seq, Buffer.byteLength(body))
+      return true
     } catch {
-      // kept as it was
+      return false
     }
   }
 
@@ -174,32 +181,7 @@ export class Spool<T> {
   }
 
   private writeDurably(seq: number, body: string): void {
-    const tmp = join(this.dir, `${name(seq)}.tmp`)
-    try {
-      const fd = openSync(tmp, 'w')
-      try {
-        writeSync(fd, body)
-        fsyncSync(fd)
-      } finally {
-        closeSync(fd)
-      }
-      renameSync(tmp, join(this.dir, name(seq)))
-    } catch (error) {
-      rmSync(tmp, { force: true })
-      throw error
-    }
-    // The rename is the commit; it is durable against a power cut only once the folder is
-    // synced, which is done as well as the system allows (some refuse it on folders).
-    try {
-      const dirFd = openSync(this.dir, 'r')
-      try {
-        fsyncSync(dirFd)
-      } finally {
-        closeSync(dirFd)
-      }
-    } catch {
-      // the batch is written; only power-cut durability is weaker
-    }
+    replaceDurably(join(this.dir, name(seq)), body, this.write)
   }
 }
 

@@ -1,8 +1,9 @@
 // Where a live source keeps its place in the stream, so a reconnect or a restart resumes there. One
-// small JSON file per source, replaced atomically (written beside, flushed to disk, renamed): a
-// crash leaves the old cursor or the new one, never half of either.
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs'
+// small JSON file per source, replaced durably (sinks/durable-file.ts): a crash leaves the old
+// cursor or the new one, never half of either.
+import { mkdirSync, readFileSync } from 'node:fs'
 import { dirname } from 'node:path'
+import { replaceDurably } from '../sinks/durable-file.ts'
 
 export class CursorFile<T extends object> {
   constructor(readonly path: string) {}
@@ -25,14 +26,6 @@ export class CursorFile<T extends object> {
 
   save(cursor: T): void {
     mkdirSync(dirname(this.path), { recursive: true })
-    const tmp = `${this.path}.tmp`
-    const fd = openSync(tmp, 'w')
-    try {
-      writeSync(fd, JSON.stringify(cursor))
-      fsyncSync(fd)
-    } finally {
-      closeSync(fd)
-    }
-    renameSync(tmp, this.path)
+    replaceDurably(this.path, JSON.stringify(cursor))
   }
 }

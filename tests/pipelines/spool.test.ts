@@ -3,13 +3,15 @@
 // and the spool drains oldest first when the store is back; a spool left by a crash drains before
 // anything new. (The end-to-end version, with a real ClickHouse server killed mid-stream, is
 // tests/store/outage.test.ts.)
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { from, map, type Observable, of, throwError, timer } from 'rxjs'
 import { TestScheduler } from 'rxjs/testing'
 import { afterAll, describe, expect, it } from 'vitest'
 import { clickhouseSink } from '../../pipelines/sinks/clickhouse.ts'
 import { Spool } from '../../pipelines/sinks/spool.ts'
+import { replaceDurably, writeAll } from '../../pipelines/sinks/durable-file.ts'
+import { CursorFile } from '../../pipelines/sources/cursor-file.ts'
 import { MemoryDeadLetter } from '../support/fixtures.ts'
 import { tmpDir } from '../support/tmp.ts'
 
@@ -272,5 +274,78 @@ describe('sink spool', () => {
     })
     expect(emitted).toEqual([['a', 'b'], ['c']])
     expect(duplicates).toEqual(['a'])
+  })
+})
+
+describe('spool files on a disk that fails', () => {
+  /** A disk that writes at most `chunk` bytes a call, and refuses every write while `full`. */
+  const disk = (chunk: number) => {
+    const state = { full: false }
+    const write = (fd: number, buffer: Buffer, offset: number, length: number) => {
+      if (state.full) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' })
+      return writeSync(fd, buffer, offset, Math.min(chunk, length))
+    }
+    return { state, write }
+  }
+
+  it('writes all of a batch however little each write takes', () => {
+    const { write } = disk(3)
+    const spool = new Spool<string>(join(dir.path, `short-${++n}`), 1 << 20, write)
+    expect(spool.append(['héllo', 'world', 'x'.repeat(1_000)]).ok).toBe(true)
+    expect(new Spool<string>(spool.dir, 1 << 20).oldest(10).flatMap((s) => s.items)).toEqual(['héllo', 'world', 'x'.repeat(1_000)])
+  })
+
+  it('says so when a write makes no progress, instead of leaving part of a file', () => {
+    const path = join(dir.path, `stuck-${++n}.json`)
+    expect(() => replaceDurably(path, 'cursor', () => 0)).toThrow(/short write: 0 of 6 bytes/)
+    expect(readdirSync(dir.path).filter((f) => f.startsWith(`stuck-${n}`))).toEqual([])
+  })
+
+  it('keeps a cursor whole on a disk that takes a byte at a time', () => {
+    const path = join(dir.path, `cursor-${++n}.json`)
+    const buffer = Buffer.from(JSON.stringify({ timeUs: 1_700_000_000_000_000, firstUs: 1 }))
+    const fd = openSync(path, 'w')
+    writeAll(fd, buffer, (f, b, o) => writeSync(f, b, o, 1))
+    closeSync(fd)
+    expect(readFileSync(path, 'utf8')).toBe(buffer.toString())
+    const cursors = new CursorFile<{ timeUs: number }>(path)
+    cursors.save({ timeUs: 2 })
+    expect(cursors.load((v): v is { timeUs: number } => typeof v === 'object' && v !== null)).toEqual({ timeUs: 2 })
+  })
+
+  it('loses nothing when a drain fails part way and the disk is full: each file keeps what is not stored', () => {
+    const { state, write } = disk(1 << 20)
+    const folder = join(dir.path, `drain-${++n}`)
+    const spool = new Spool<string>(folder, 1 << 20, write)
+    for (const batch of [['a', 'b'], ['bad', 'c'], ['d', 'e']]) spool.append(batch)
+    const badData = Object.assign(new Error('Code: 27. DB::Exception: Cannot parse input'), { clickhouseCode: 27 })
+    const stored: string[] = []
+    const deadLetter = new MemoryDeadLetter()
+    run((scheduler, { cold, flush }) => {
+      // The one drain: the bad row splits the write, a half is stored, then the store goes away, and
+      // so does the disk's room for rewriting what is left of each file.
+      const write = (batch: string[]) => {
+        if (batch.includes('bad')) return throwError(() => badData)
+        if (batch.includes('c')) {
+          state.full = true
+          return throwError(() => new Error('connect ECONNREFUSED 127.0.0.1:8123'))
+        }
+        stored.push(...batch)
+        return of(batch)
+      }
+      cold('|').pipe(clickhouseSink('posts', write, { deadLetter, spool, scheduler })).subscribe()
+      flush()
+    })
+    expect(stored).toEqual(['a', 'b'])
+    expect(deadLetter.records.map((r) => r.payload)).toEqual(['bad'])
+    // What is neither stored nor refused is still on disk (a file the disk would not rewrite keeps all it held).
+    const left = new Spool<string>(folder, 1 << 20).oldest(100).flatMap((s) => s.items)
+    expect(left).toEqual(expect.arrayContaining(['c', 'd', 'e']))
+    expect(left).not.toContain('a')
+    // With room again, the next start stores the rest.
+    state.full = false
+    const next = drainAtStart(folder)
+    expect(next.stored).toEqual(expect.arrayContaining(['c', 'd', 'e']))
+    expect(new Spool<string>(folder, 1 << 20).pending()).toBe(0)
   })
 })
