@@ -15,6 +15,7 @@ import { WARMUP_MINUTES } from '../pipelines/metrics/risk.ts'
 import type { Live } from '../pipelines/pipeline.ts'
 import type { Alert } from '../pipelines/schema.ts'
 import { AccessTokens, parseAuthTokens } from './access.ts'
+import { redactUrl } from '../pipelines/redact.ts'
 import { buildServer } from './app.ts'
 import { redisAdapter } from './cluster.ts'
 import { UnavailableError } from './errors.ts'
@@ -23,6 +24,8 @@ import { refuseAbove } from './routes/ingest.ts'
 import { Telemetry } from './routes/observability.ts'
 import { runPipeline, runRoles, type Running } from './run.ts'
 import { buildSources } from './sources.ts'
+import { AllowedHosts } from './hosts.ts'
+import { loggerOptions } from './logging.ts'
 import { describeStore, openIntake, openSpools, openStore } from './storage.ts'
 import { loadTracking } from './tracking.ts'
 
@@ -53,7 +56,7 @@ async function main(): Promise<void> {
   const reads = !scaled || roles.has('ingest')
   const works = !scaled || roles.has('worker')
   // The live process and the web processes meet in Redis (socket.io's adapter); the others need not.
-  const cluster = scaled && config.REDIS_URL && (roles.has('web') || roles.has('live')) ? await redisAdapter(config.REDIS_URL, (error) => console.error(`undertow: Redis: ${error.message}`)) : undefined
+  const cluster = scaled && config.REDIS_URL && (roles.has('web') || roles.has('live')) ? await redisAdapter(config.REDIS_URL, (error) => console.error(`undertow: Redis: ${redactUrl(error.message)}`)) : undefined
   const store = openStore(config)
   try {
     await store.migrate()
@@ -105,14 +108,15 @@ async function main(): Promise<void> {
     view,
     tracking,
     routes: routing.routes,
-    health: { classifier: classifier?.name ?? 'none (not a worker)', classifierReady: () => !(classifier instanceof WorkerClassifier) || classifier.ready, sources: reads ? listOf(config.SOURCES) : [], sourceGraceMs: config.SOURCE_DOWN_GRACE_S * 1000, stats: () => stats(), running: () => running !== undefined, problems: () => [...(bus && !bus.connected() ? [`the bus (${config.BUS_URL}) is not connected`] : []), ...(cluster && !cluster.connected() ? [`Redis (${config.REDIS_URL}) is not connected`] : [])] },
-    logger: { level: config.LOG_LEVEL },
+    health: { classifier: classifier?.name ?? 'none (not a worker)', classifierReady: () => !(classifier instanceof WorkerClassifier) || classifier.ready, sources: reads ? listOf(config.SOURCES) : [], sourceGraceMs: config.SOURCE_DOWN_GRACE_S * 1000, stats: () => stats(), running: () => running !== undefined, problems: () => [...(bus && !bus.connected() ? [`the bus (${redactUrl(config.BUS_URL)}) is not connected`] : []), ...(cluster && !cluster.connected() ? [`Redis (${redactUrl(config.REDIS_URL)}) is not connected`] : [])] },
+    logger: loggerOptions(config.LOG_LEVEL),
     ...(webhook ? { ingest: { token: config.INGEST_TOKEN, source: webhook, deadLetter, busy } } : {}),
     telemetry,
     alerts: { acknowledge: (id) => acknowledge(id) },
     corsOrigins: listOf(config.CORS_ORIGINS),
     access: new AccessTokens(parseAuthTokens(config.AUTH_TOKENS).tokens),
     trustProxy: trustProxyOf(config.TRUST_PROXY),
+    allowedHosts: new AllowedHosts(config.ALLOWED_HOSTS, { listen: config.HOST }),
     rateLimits: { perMinute: config.RATE_LIMIT_PER_MINUTE, ingestPerMinute: config.INGEST_RATE_LIMIT_PER_MINUTE },
     web: roles.has('web'),
     ...(cluster ? { socketAdapter: cluster.adapter } : {}),
@@ -210,6 +214,7 @@ async function main(): Promise<void> {
       await cluster?.close()
       await bus?.close()
       await store.close()
+      await deadLetter.close()
       process.exit(code)
     }
   }
@@ -236,6 +241,7 @@ async function main(): Promise<void> {
 main().catch((error: unknown) => {
   // Start-up errors (configuration, model, store, port) are the operator's to fix: say what,
   // without a stack trace unless asked for one.
-  console.error(error instanceof Error && !process.env.DEBUG ? `undertow: ${error.message}` : error)
+  // Messages may quote an address (a library's, say): its credentials are never shown.
+  console.error(error instanceof Error && !process.env.DEBUG ? `undertow: ${redactUrl(error.message)}` : error)
   process.exit(1)
 })

@@ -236,6 +236,8 @@ export class Settlement implements Progress {
             await new Promise((r) => setTimeout(r, Math.min(5_000, 100 * 2 ** attempt)))
           }
         }
+        // An event refused on the way is let go only once its dead-letter record is on disk.
+        await this.deadLetter?.flush().catch(() => {})
         for (const { deliveries } of batch) for (const d of deliveries) d.ack()
         this.acknowledged += batch.reduce((n, b) => n + b.deliveries.length, 0)
       })

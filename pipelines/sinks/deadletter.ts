@@ -1,13 +1,25 @@
 // Where events that cannot go on end up: one NDJSON line each, with the stage that refused them
 // and why, so nothing is dropped silently and every refusal can be replayed or inspected.
-import { appendFileSync, mkdirSync } from 'node:fs'
+import { mkdirSync, renameSync, rmSync, statSync } from 'node:fs'
+import { type FileHandle, open } from 'node:fs/promises'
 import { dirname } from 'node:path'
 
 export interface DeadLetter {
   record(stage: string, reason: string, payload: unknown): void
   /** Refusals so far, by stage. Reasons stay in the record (and the log): they can hold internals. */
   counts(): Record<string, number>
+  /** Settles once every record so far is on disk (what holds the event waits for it before letting go). */
+  flush(): Promise<void>
 }
+
+/** Most bytes the file reaches before it is rotated (to `.1`, the older ones to `.2` and so on). */
+export const DEAD_LETTER_MAX_BYTES = 64 * 2 ** 20
+/** Rotated files kept; the oldest goes when another is made, so the record takes at most (1 + this) x the bound. */
+export const DEAD_LETTER_KEPT = 4
+/** Records wait in memory at most this long before they are written, together. */
+export const DEAD_LETTER_FLUSH_MS = 100
+/** Records kept in memory while the disk refuses them (a full disk); past it the oldest go to stderr. */
+const MAX_UNWRITTEN = 10_000
 
 /** The record as one JSON line; a payload JSON cannot hold (nested too deep, a cycle) is described instead. */
 function serialise(record: { at: string; stage: string; reason: string; payload: unknown }): string {
@@ -18,27 +30,104 @@ function serialise(record: { at: string; stage: string; reason: string; payload:
   }
 }
 
+/**
+ * The dead-letter file. Records are appended in batches (one write and one fsync for all that came
+ * within DEAD_LETTER_FLUSH_MS), off the stream's path: a burst of bad events costs the stream no
+ * synchronous disk writes. Bounded: past `maxBytes` the file is rotated, and only `kept` old ones stay.
+ */
 export class DeadLetterFile implements DeadLetter {
   private readonly tally = new Map<string, number>()
+  private queue: string[] = []
+  private timer: ReturnType<typeof setTimeout> | undefined
+  private writing: Promise<void> = Promise.resolve()
+  private handle: FileHandle | undefined
+  private size: number
+  /** Times the file was rotated. */
+  rotations = 0
 
-  constructor(readonly path: string) {
+  constructor(
+    readonly path: string,
+    readonly maxBytes = DEAD_LETTER_MAX_BYTES,
+    readonly kept = DEAD_LETTER_KEPT,
+  ) {
     mkdirSync(dirname(path), { recursive: true })
+    this.size = sizeOf(path)
   }
 
   record(stage: string, reason: string, payload: unknown): void {
     this.tally.set(stage, (this.tally.get(stage) ?? 0) + 1)
-    const line = `${serialise({ at: new Date().toISOString(), stage, reason, payload })}\n`
-    try {
-      // Synchronous on purpose: refusals are rare, and a crash right after must not lose the record.
-      appendFileSync(this.path, line)
-    } catch (error) {
-      // A full disk must not kill the stream; the record goes to stderr instead.
-      process.stderr.write(`dead-letter: cannot write ${this.path} (${String(error)}): ${line}`)
-    }
+    this.queue.push(`${serialise({ at: new Date().toISOString(), stage, reason, payload })}\n`)
+    if (this.queue.length > MAX_UNWRITTEN) process.stderr.write(`dead-letter: ${this.path} is not taking records; on stderr instead: ${this.queue.shift()}`)
+    this.timer ??= setTimeout(() => void this.flush(), DEAD_LETTER_FLUSH_MS)
   }
 
   counts(): Record<string, number> {
     return Object.fromEntries(this.tally)
+  }
+
+  flush(): Promise<void> {
+    clearTimeout(this.timer)
+    this.timer = undefined
+    this.writing = this.writing.then(() => this.writeQueued())
+    return this.writing
+  }
+
+  /** Writes what is queued and closes the file (at a stop). */
+  async close(): Promise<void> {
+    await this.flush()
+    await this.handle?.close()
+    this.handle = undefined
+  }
+
+  private async writeQueued(): Promise<void> {
+    if (this.queue.length === 0) return
+    const lines = this.queue
+    this.queue = []
+    const text = lines.join('')
+    try {
+      if (this.size > 0 && this.size + Buffer.byteLength(text) > this.maxBytes) await this.rotate()
+      this.handle ??= await open(this.path, 'a')
+      await this.handle.appendFile(text)
+      await this.handle.datasync()
+      this.size += Buffer.byteLength(text)
+    } catch (error) {
+      // A full disk must not kill the stream: the records wait and are tried with the next ones.
+      this.queue = [...lines, ...this.queue]
+      await this.handle?.close().catch(() => {})
+      this.handle = undefined
+      process.stderr.write(`dead-letter: cannot write ${this.path} (${String(error)}); ${this.queue.length} records wait\n`)
+      this.timer ??= setTimeout(() => void this.flush(), 10 * DEAD_LETTER_FLUSH_MS)
+    }
+  }
+
+  /** dead-letter.ndjson becomes .1, .1 becomes .2, and so on; the one past `kept` is deleted. */
+  private async rotate(): Promise<void> {
+    await this.handle?.close()
+    this.handle = undefined
+    const gone = this.kept === 0 ? this.path : `${this.path}.${this.kept}`
+    const bytes = sizeOf(gone)
+    // Said, not silent: the bound costs the oldest records.
+    if (bytes > 0) process.stderr.write(`dead-letter: deleting ${gone} (${bytes} bytes, the oldest records) to keep the record within ${(this.kept + 1) * this.maxBytes} bytes\n`)
+    rmSync(gone, { force: true })
+    for (let i = this.kept - 1; i >= 0; i--) renameIfThere(i === 0 ? this.path : `${this.path}.${i}`, `${this.path}.${i + 1}`)
+    this.size = 0
+    this.rotations++
+  }
+}
+
+function sizeOf(path: string): number {
+  try {
+    return statSync(path).size
+  } catch {
+    return 0
+  }
+}
+
+function renameIfThere(from: string, to: string): void {
+  try {
+    renameSync(from, to)
+  } catch {
+    // nothing there
   }
 }
 
@@ -54,5 +143,9 @@ export class MemoryDeadLetter implements DeadLetter {
     const counts: Record<string, number> = {}
     for (const r of this.records) counts[r.stage] = (counts[r.stage] ?? 0) + 1
     return counts
+  }
+
+  flush(): Promise<void> {
+    return Promise.resolve()
   }
 }

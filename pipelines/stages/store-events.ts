@@ -242,5 +242,6 @@ function settleDeadLetters(deadLetter: DeadLetter, progress: Progress): DeadLett
       if (typeof key === 'string') progress.settled(key)
     },
     counts: () => deadLetter.counts(),
+    flush: () => deadLetter.flush(),
   }
 }
