@@ -84,6 +84,7 @@ export async function buildServer(options: ServerOptions) {
     clock: () => ({ serverTime: new Date().toISOString(), watermark: view.watermark() }),
     teams: teamsOf(routes),
     allowedOrigins: corsOrigins,
+    trustProxy: options.trustProxy ?? false,
     ...(options.socketAdapter ? { adapter: options.socketAdapter } : {}),
   })
   await app.register(healthRoutes, { store, info: options.health })

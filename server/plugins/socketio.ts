@@ -1,13 +1,14 @@
 // socket.io on Fastify's own HTTP server, decorated as `app.io` and closed with the app. Each wall
 // that connects (or reconnects) gets a snapshot first; the live sink broadcasts deltas after it,
 // and a clock ticks every second so a wall can tell a quiet stream from a stale connection.
+import type { IncomingMessage } from 'node:http'
 import fp from 'fastify-plugin'
 import { Server } from 'socket.io'
 import type { ClientToServerEvents, Clock, ServerToClientEvents, Snapshot } from '../../pipelines/schema.ts'
 import { EVENTS } from '../../pipelines/schema.ts'
 import { teamRoom } from '../../pipelines/sinks/socketio.ts'
 import type { Role } from '../access.ts'
-import { originAllowed } from '../origin.ts'
+import { originAllowed, proxyTrust, requestOrigin, type TrustProxy } from '../origin.ts'
 
 export type Io = Server<ClientToServerEvents, ServerToClientEvents>
 
@@ -19,7 +20,6 @@ declare module 'fastify' {
   }
 }
 
-/** `allowedOrigins`: other sites whose pages may open the stream (CORS_ORIGINS), lowercased. */
 /** The role of a handshake's token (AUTH_TOKENS), or undefined when it has none that is valid. */
 export type Authorize = (handshake: { auth: Record<string, unknown>; headers: { cookie?: string | undefined } }) => Role | undefined
 
@@ -29,19 +29,28 @@ export const MAX_CLIENT_MESSAGE_BYTES = 16 * 1024
 /** An adapter that joins this server to others (socket.io's Redis adapter, with several web processes). */
 export type SocketAdapter = NonNullable<ConstructorParameters<typeof Server>[1]>['adapter']
 
-export const socketIoPlugin = fp<{ snapshot: () => Promise<Snapshot>; clock: () => Clock; authorize: Authorize; teams?: readonly string[]; allowedOrigins?: readonly string[]; adapter?: SocketAdapter }>(
-  async (app, { snapshot, clock, authorize, teams = [], allowedOrigins = [], adapter }) => {
+/**
+ * `allowedOrigins`: other sites whose pages may open the stream (CORS_ORIGINS), lowercased;
+ * `trustProxy`: whose X-Forwarded-* to believe (TRUST_PROXY, as Fastify's).
+ */
+export const socketIoPlugin = fp<{ snapshot: () => Promise<Snapshot>; clock: () => Clock; authorize: Authorize; teams?: readonly string[]; allowedOrigins?: readonly string[]; adapter?: SocketAdapter; trustProxy?: TrustProxy }>(
+  async (app, { snapshot, clock, authorize, teams = [], allowedOrigins = [], adapter, trustProxy }) => {
+    const trust = proxyTrust(trustProxy)
     // A wall reconnects on its own when the server drops it (client/src/lib/socket.ts); once the
     // server is stopping, its new connections are refused, or they would hold the close open.
     let closing = false
     // A page on another site must not read the live stream through a visitor's browser: a
-    // browser's request names the page's origin, and it must be this server or one allowed by
-    // CORS_ORIGINS (tools send none).
+    // browser's request names the page's origin, and it must be the host the browser used (behind
+    // a trusted proxy, the one it forwards) or one allowed by CORS_ORIGINS (tools send none).
+    const sameSite = (request: IncomingMessage) => {
+      const { host, scheme } = requestOrigin(request, trust)
+      return originAllowed(request.headers.origin, host, scheme, allowedOrigins)
+    }
     const io: Io = new Server(app.server, {
       serveClient: false,
       ...(adapter ? { adapter } : {}),
       maxHttpBufferSize: MAX_CLIENT_MESSAGE_BYTES,
-      allowRequest: (request, answer) => (closing ? answer('the server is stopping', false) : originAllowed(request.headers.origin, request.headers.host, allowedOrigins) ? answer(null, true) : answer('connections from another site are refused', false)),
+      allowRequest: (request, answer) => (closing ? answer('the server is stopping', false) : sameSite(request) ? answer(null, true) : answer('connections from another site are refused', false)),
     })
     // With AUTH_TOKENS, a connection needs a token (auth.token, or the page's session cookie); every
     // role may watch, the stream being read-only.

@@ -38,10 +38,10 @@ export const alertRoutes: FastifyPluginAsyncTypebox<{ store: Store; view: LiveVi
 
   app.post('/api/alerts/:id/acknowledge', { schema: { params: Params, response: { 200: Type.Object({ alert: Alert }) } } }, async (request) => {
     // A page on another site must not acknowledge a live alert through a war room's browser:
-    // browsers name the page's origin on every POST, and it must be this server's.
-    // request.host follows trustProxy (X-Forwarded-Host behind a proxy that says so).
+    // browsers name the page's origin on every POST, and it must be this server's: the host the
+    // browser used (request.host and .protocol follow X-Forwarded-* from a proxy TRUST_PROXY trusts).
     const origin = request.headers.origin
-    if (!originAllowed(origin, request.host, allowedOrigins))
+    if (!originAllowed(origin, request.host, request.protocol, allowedOrigins))
       throw Object.assign(new Error(`acknowledging from another page's site (${origin}) is refused: acknowledge from Undertow's own pages`), { statusCode: 403 })
     const { id } = request.params
     if (!alerts) throw new UnavailableError('this server runs without a pipeline, so it cannot acknowledge alerts')
