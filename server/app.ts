@@ -85,6 +85,7 @@ export async function buildServer(options: ServerOptions) {
     teams: teamsOf(routes),
     allowedOrigins: corsOrigins,
     trustProxy: options.trustProxy ?? false,
+    handshakeLimit: { perMinute: limits.perMinute, tokens: access },
     ...(options.socketAdapter ? { adapter: options.socketAdapter } : {}),
   })
   await app.register(healthRoutes, { store, info: options.health })

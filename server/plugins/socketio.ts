@@ -7,8 +7,9 @@ import { Server } from 'socket.io'
 import type { ClientToServerEvents, Clock, ServerToClientEvents, Snapshot } from '../../pipelines/schema.ts'
 import { EVENTS } from '../../pipelines/schema.ts'
 import { teamRoom } from '../../pipelines/sinks/socketio.ts'
-import type { Role } from '../access.ts'
+import { type AccessTokens, type Role, SESSION_COOKIE } from '../access.ts'
 import { originAllowed, proxyTrust, requestOrigin, type TrustProxy } from '../origin.ts'
+import { handshakeKey, handshakeLimit } from './handshake-limit.ts'
 
 export type Io = Server<ClientToServerEvents, ServerToClientEvents>
 
@@ -31,10 +32,12 @@ export type SocketAdapter = NonNullable<ConstructorParameters<typeof Server>[1]>
 
 /**
  * `allowedOrigins`: other sites whose pages may open the stream (CORS_ORIGINS), lowercased;
- * `trustProxy`: whose X-Forwarded-* to believe (TRUST_PROXY, as Fastify's).
+ * `trustProxy`: whose X-Forwarded-* to believe (TRUST_PROXY, as Fastify's); `handshakeLimit`: new
+ * connections a minute per client (RATE_LIMIT_PER_MINUTE, 0: none), told apart by their valid
+ * session-cookie token, else their address.
  */
-export const socketIoPlugin = fp<{ snapshot: () => Promise<Snapshot>; clock: () => Clock; authorize: Authorize; teams?: readonly string[]; allowedOrigins?: readonly string[]; adapter?: SocketAdapter; trustProxy?: TrustProxy }>(
-  async (app, { snapshot, clock, authorize, teams = [], allowedOrigins = [], adapter, trustProxy }) => {
+export const socketIoPlugin = fp<{ snapshot: () => Promise<Snapshot>; clock: () => Clock; authorize: Authorize; teams?: readonly string[]; allowedOrigins?: readonly string[]; adapter?: SocketAdapter; trustProxy?: TrustProxy; handshakeLimit?: { perMinute: number; tokens: AccessTokens } }>(
+  async (app, { snapshot, clock, authorize, teams = [], allowedOrigins = [], adapter, trustProxy, handshakeLimit: limit }) => {
     const trust = proxyTrust(trustProxy)
     // A wall reconnects on its own when the server drops it (client/src/lib/socket.ts); once the
     // server is stopping, its new connections are refused, or they would hold the close open.
@@ -52,6 +55,14 @@ export const socketIoPlugin = fp<{ snapshot: () => Promise<Snapshot>; clock: () 
       maxHttpBufferSize: MAX_CLIENT_MESSAGE_BYTES,
       allowRequest: (request, answer) => (closing ? answer('the server is stopping', false) : sameSite(request) ? answer(null, true) : answer('connections from another site are refused', false)),
     })
+    if (limit && limit.perMinute > 0) {
+      const { tokens } = limit
+      const tokenOf = (request: IncomingMessage) => {
+        const token = tokens.enabled ? app.parseCookie(request.headers.cookie ?? '')[SESSION_COOKIE] : undefined
+        return token && tokens.roleOf(token) ? token : undefined
+      }
+      io.engine.use(handshakeLimit(limit.perMinute, (request) => handshakeKey(tokenOf(request), requestOrigin(request, trust).address)))
+    }
     // With AUTH_TOKENS, a connection needs a token (auth.token, or the page's session cookie); every
     // role may watch, the stream being read-only.
     io.use((socket, next) => (authorize(socket.handshake) ? next() : next(Object.assign(new Error('unauthorized: the live stream needs an access token (AUTH_TOKENS)'), { data: { code: 'unauthorized' } }))))
