@@ -11,12 +11,13 @@ import { asyncScheduler, connectable, lastValueFrom, merge, type Observable, typ
 import type { Classifier } from '../models/classifier.ts'
 import type { Alert, BrandMetrics, Dialogue, PostDeletion, Responsiveness, RiskReading, ScoredPost, SourceEvent, TrackedBrand, WindowAggregate } from './schema.ts'
 import type { Spool } from './sinks/spool.ts'
+import type { Journal } from './sinks/journal.ts'
 import type { DeadLetter } from './sinks/deadletter.ts'
 import type { AttributedEngagement, ConversationSeed, Store } from './store/store.ts'
 import type { AlertChange } from './metrics/alerting.ts'
 import type { LedgerSeed, MetricsLedger } from './metrics/ledger.ts'
 import { RecentPosts, type RecentPost } from './transforms/relate.ts'
-import { admit } from './transforms/admit.ts'
+import { admit, IntakeSettlement } from './transforms/admit.ts'
 import { ClassifyMeter } from './transforms/classify.ts'
 import type { Routes } from './transforms/route.ts'
 import type { Progress } from './bus/settlement.ts'
@@ -68,8 +69,11 @@ export interface PipelineDeps {
   spools?: { posts?: Spool<ScoredPost>; engagement?: Spool<AttributedEngagement>; deletions?: Spool<PostDeletion>; alerts?: Spool<Alert> }
   /** Most posts of a brand the walls are sent a push (default LIVE_POSTS_PER_BRAND; Infinity sends all). */
   livePostsPerBrand?: number
-  /** Where new events wait while the classifier is behind (transforms/admit.ts); without it they queue in memory. */
-  intake?: Spool<SourceEvent>
+  /**
+   * The intake journal (sinks/journal.ts): every event is on disk before it goes on, and stays there
+   * until it is stored (transforms/admit.ts); without it events queue in memory.
+   */
+  intake?: Journal
   /** Told of each batch the classifier scored: how long it took, and how many posts. */
   onClassified?: (ms: number, posts: number) => void
   /** Told which events go on to later stages, and when each is done with (a bus worker acknowledges it then: bus/settlement.ts). */
@@ -141,10 +145,13 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
   // The classifier is the slow stage: past a bound, new events wait on disk (backpressure).
   const meter = new ClassifyMeter(deps.onClassified)
   let stopping = false
+  // Each event read from the journal is followed until the store stage is done with it.
+  const settlement = deps.intake ? new IntakeSettlement(deps.intake) : undefined
+  const progress = bothProgress(deps.progress, settlement)
   const events$ = connectable(
     merge(...deps.sources).pipe(
       takeUntil(stop$),
-      admit({ spill: deps.intake, queued: () => meter.queued, stopping: () => stopping, deadLetter, scheduler }),
+      admit({ ...(deps.intake && settlement ? { journal: deps.intake, settlement } : {}), queued: () => meter.queued, stopping: () => stopping, deadLetter, scheduler }),
       tap(() => stats.received++),
     ),
     { connector: () => new Subject<SourceEvent>(), resetOnDisconnect: false },
@@ -161,7 +168,7 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
     ...(deps.replies ? { replies: deps.replies } : {}),
     // This process remembers each mention's needs, so its replies need not score it again.
     remember: (id, needsReply) => recentPosts.markNeedsReply(id, needsReply),
-    ...(deps.progress ? { progress: deps.progress } : {}),
+    ...(progress ? { progress } : {}),
     ...(deps.drainOnStopMs !== undefined ? { drainOnStopMs: deps.drainOnStopMs } : {}),
     scheduler,
   })
@@ -172,7 +179,10 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
   events$.connect()
   return {
     stats,
-    queues: () => ({ classify: meter.queued, intakeFiles: deps.intake?.pending() ?? 0, intakeBytes: deps.intake?.bytes() ?? 0 }),
+    queues: () => {
+      const waiting = deps.intake?.waiting() ?? { segments: 0, bytes: 0 }
+      return { classify: meter.queued, intakeFiles: waiting.segments, intakeBytes: waiting.bytes }
+    },
     done,
     async stop() {
       stopping = true
@@ -181,5 +191,16 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
       await done
     },
     acknowledge,
+  }
+}
+
+/** Both parties told of each event's progress (a caller's, and the journal's). */
+function bothProgress(a: Progress | undefined, b: Progress | undefined): Progress | undefined {
+  if (!a || !b) return a ?? b
+  return {
+    taken: (key) => (a.taken(key), b.taken(key)),
+    settled: (key, stored, held) => (a.settled(key, stored, held), b.settled(key, stored, held)),
+    givenBack: (key, reason) => (a.givenBack(key, reason), b.givenBack(key, reason)),
+    deliveries: (key) => Math.min(a.deliveries(key), b.deliveries(key)),
   }
 }

@@ -12,7 +12,7 @@ import { type Live, type PipelineQueues, startPipeline } from '../pipelines/pipe
 import type { Alert, SourceEvent, TrackedBrand } from '../pipelines/schema.ts'
 import type { DeadLetter } from '../pipelines/sinks/deadletter.ts'
 import { askAcknowledge, answerAcknowledgements, type ServerSide } from '../pipelines/sinks/relay.ts'
-import type { Spool } from '../pipelines/sinks/spool.ts'
+import type { Journal } from '../pipelines/sinks/journal.ts'
 import type { Store } from '../pipelines/store/store.ts'
 import { RETAIN_MINUTES } from '../pipelines/transforms/aggregate.ts'
 import { RECENT_POSTS } from '../pipelines/transforms/relate.ts'
@@ -42,7 +42,7 @@ export interface RunDeps {
   live: Live
   routes: Routes
   spools: ReturnType<typeof openSpools>
-  intake?: Spool<SourceEvent>
+  intake?: Journal
   onClassified: (ms: number, posts: number) => void
   replies: { allMentions: boolean; targetMs: number }
   drainOnStopMs: number

@@ -7,6 +7,7 @@ import type { WebhookSource } from '../pipelines/sources/webhook.ts'
 import { resolve } from 'node:path'
 import type { DeadLetter } from '../pipelines/sinks/deadletter.ts'
 import { CursorFile } from '../pipelines/sources/cursor-file.ts'
+import { JournaledCursorFile } from '../pipelines/sources/journaled-cursor.ts'
 import { JETSTREAM_V1_URL, type JetstreamCursor, jetstreamSource, newJetstreamStats } from '../pipelines/sources/jetstream.ts'
 import { type HackerNewsCursor, hackerNewsSource, newHackerNewsStats } from '../pipelines/sources/hackernews.ts'
 import { type MastodonCursor, mastodonSource, newMastodonStats } from '../pipelines/sources/mastodon.ts'
@@ -26,7 +27,9 @@ export interface BuiltSource {
   stats?: SourceStats
 }
 
-export function buildSources(config: Config, options: { simulatorStart: string; simulatorPreroll?: number; deadLetter: DeadLetter; tracking: readonly TrackedBrand[]; webhook?: WebhookSource }): BuiltSource[] {
+export function buildSources(config: Config, options: { simulatorStart: string; simulatorPreroll?: number; deadLetter: DeadLetter; tracking: readonly TrackedBrand[]; webhook?: WebhookSource; durable?: () => Promise<void> }): BuiltSource[] {
+  // With the intake journal, a cursor is saved only once the events before it are on disk.
+  const cursorAt = <T extends object>(path: string) => (options.durable ? new JournaledCursorFile<T>(path, options.durable) : new CursorFile<T>(path))
   return listOf(config.SOURCES).map((name): BuiltSource => {
     switch (name) {
       case 'simulator': {
@@ -44,18 +47,18 @@ export function buildSources(config: Config, options: { simulatorStart: string; 
       case 'jetstream': {
         const version = config.JETSTREAM_VERSION === '2' ? 2 : 1
         // One cursor for both versions and every instance: it is a time, which they all read alike.
-        const cursorFile = new CursorFile<JetstreamCursor>(resolve(config.DATA_DIR, 'cursors', 'jetstream.json'))
+        const cursorFile = cursorAt<JetstreamCursor>(resolve(config.DATA_DIR, 'cursors', 'jetstream.json'))
         const stats = newJetstreamStats()
         return { name, stats, events$: jetstreamSource({ url: config.JETSTREAM_URL || JETSTREAM_V1_URL, version, dids: listOf(config.JETSTREAM_DIDS), deadLetter: options.deadLetter, cursorFile, stats }) }
       }
       case 'mastodon': {
         const host = new URL(config.MASTODON_URL).host
-        const cursorFile = new CursorFile<MastodonCursor>(resolve(config.DATA_DIR, 'cursors', `mastodon-${host}-${config.MASTODON_STREAM.replace(/[^\p{L}\p{N}_-]/gu, '_')}.json`))
+        const cursorFile = cursorAt<MastodonCursor>(resolve(config.DATA_DIR, 'cursors', `mastodon-${host}-${config.MASTODON_STREAM.replace(/[^\p{L}\p{N}_-]/gu, '_')}.json`))
         const stats = newMastodonStats()
         return { name, stats, events$: mastodonSource({ url: config.MASTODON_URL, token: config.MASTODON_TOKEN, stream: config.MASTODON_STREAM, deadLetter: options.deadLetter, cursorFile, stats }) }
       }
       case 'hackernews': {
-        const cursorFile = new CursorFile<HackerNewsCursor>(resolve(config.DATA_DIR, 'cursors', 'hackernews.json'))
+        const cursorFile = cursorAt<HackerNewsCursor>(resolve(config.DATA_DIR, 'cursors', 'hackernews.json'))
         const stats = newHackerNewsStats()
         return { name, stats, events$: hackerNewsSource({ url: config.HN_API_URL, deadLetter: options.deadLetter, cursorFile, stats }) }
       }

@@ -1,7 +1,8 @@
 // The store and its spools, as configuration chooses: embedded (chdb under DATA_DIR) unless
 // CLICKHOUSE_URL names a server.
 import { resolve } from 'node:path'
-import type { Alert, PostDeletion, ScoredPost, SourceEvent } from '../pipelines/schema.ts'
+import type { Alert, PostDeletion, ScoredPost } from '../pipelines/schema.ts'
+import { Journal } from '../pipelines/sinks/journal.ts'
 import { Spool } from '../pipelines/sinks/spool.ts'
 import { EmbeddedStore } from '../pipelines/store/embedded.ts'
 import { ServerStore } from '../pipelines/store/server.ts'
@@ -32,12 +33,16 @@ export interface Spools {
   alerts?: Spool<Alert>
 }
 
-/** One spool per table under DATA_DIR/spool; none when SPOOL_MAX_BYTES is 0. */
-/** Where new events wait while the classifier is behind (pipelines/transforms/admit.ts); none when spooling is off. */
-export function openIntake(config: Config): Spool<SourceEvent> | undefined {
-  return config.SPOOL_MAX_BYTES === 0 ? undefined : new Spool<SourceEvent>(resolve(config.DATA_DIR, 'spool', 'intake'), config.SPOOL_MAX_BYTES)
+/**
+ * The intake journal (pipelines/sinks/journal.ts): every event is on disk before it is acknowledged,
+ * until it is stored. In the folder the intake spool used: files it left are read first. None when
+ * spooling is off (SPOOL_MAX_BYTES=0): events are then in memory only until stored.
+ */
+export function openIntake(config: Config): Journal | undefined {
+  return config.SPOOL_MAX_BYTES === 0 ? undefined : new Journal(resolve(config.DATA_DIR, 'spool', 'intake'), config.SPOOL_MAX_BYTES)
 }
 
+/** One spool per table under DATA_DIR/spool; none when SPOOL_MAX_BYTES is 0. */
 export function openSpools(config: Config): Spools {
   if (config.SPOOL_MAX_BYTES === 0) return {}
   const dir = (table: string) => resolve(config.DATA_DIR, 'spool', table)

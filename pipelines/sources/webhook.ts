@@ -2,8 +2,9 @@
 // as one stream. The body is read here, a post at a time: JSON (one post, or an array of them) or
 // NDJSON (one post per line). Good posts go on; each bad one is reported with where it was and
 // why, so the sender can fix and resend just those.
-import { type Observable, Subject } from 'rxjs'
+import { Observable, Subject } from 'rxjs'
 import type { Post, SourceEvent } from '../schema.ts'
+import type { Journal } from '../sinks/journal.ts'
 import { normaliseOne } from '../transforms/normalise.ts'
 
 /** Most posts one request may carry. */
@@ -66,19 +67,42 @@ export function readIngestBody(body: string, format: 'json' | 'ndjson'): IngestB
   return { ok: true, posts, rejected, raw }
 }
 
-/** The stream the route feeds. Closed at shutdown: later requests are refused, not lost. */
+/**
+ * The stream the route feeds. With the intake journal, posts are appended to it and `push`
+ * resolves once they are on disk (the route answers 202 only then); the pipeline reads them from
+ * the journal. Without one, they go on in memory, once the pipeline reads the stream. Closed at
+ * shutdown: later requests are refused, not lost.
+ */
 export class WebhookSource {
   private readonly subject = new Subject<SourceEvent>()
   private closed = false
-  readonly events$: Observable<SourceEvent> = this.subject.asObservable()
+  private readers = 0
+  readonly events$: Observable<SourceEvent> = new Observable<SourceEvent>((subscriber) => {
+    this.readers++
+    const inner = this.subject.subscribe(subscriber)
+    return () => {
+      this.readers--
+      inner.unsubscribe()
+    }
+  })
 
+  constructor(private readonly journal?: Journal) {}
+
+  /** Whether posts are taken now: not once closed, nor (in memory only) before the pipeline reads them. */
   get open(): boolean {
-    return !this.closed
+    return !this.closed && (this.journal !== undefined || this.readers > 0)
   }
 
-  push(posts: readonly Post[]): void {
-    if (this.closed) throw new Error('the webhook source is closed')
-    for (const post of posts) this.subject.next({ kind: 'post', post })
+  /** Resolves once the posts are as safe as this source makes them: on disk with a journal; rejects with why when they are not. */
+  push(posts: readonly Post[]): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('the webhook source is closed'))
+    const events = posts.map((post): SourceEvent => ({ kind: 'post', post }))
+    if (!this.journal) {
+      for (const event of events) this.subject.next(event)
+      return Promise.resolve()
+    }
+    const appended = this.journal.append(events)
+    return appended.ok ? this.journal.durable() : Promise.reject(new Error(appended.reason))
   }
 
   close(): void {

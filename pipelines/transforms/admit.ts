@@ -1,31 +1,34 @@
-// admit: the pipeline's intake, and its backpressure. Events go straight on while the classifier
-// keeps up. When more than `high` posts queue in front of it, new events wait on disk instead (a
-// Spool, in arrival order) and are let in again, oldest first, once the queue has fallen below
-// `low`. So memory stays bounded whatever the sources send, and nothing is dropped: an event the
-// disk will not take either is dead-lettered with why, and what waits on disk at a stop (or a
-// crash) is let in first at the next start. The sources go on reading (a live stream that is not
-// read is dropped by its server); the webhook refuses new requests while the disk is nearly full.
+// admit: the pipeline's intake, and its backpressure. With an intake journal (sinks/journal.ts),
+// every event the sources send is appended to it first, and the pipeline reads the journal in
+// order: while the classifier keeps up (fewer than `high` posts queue in front of it) each event
+// goes straight on as it is appended; past that, events wait on disk only, and are read back,
+// oldest first, once the queue has fallen below `low`. So memory stays bounded whatever the sources
+// send. What the last run left in the journal is read first, before anything new. Each event the
+// pipeline is handed is followed (IntakeSettlement) until it is stored, spooled, dropped or
+// dead-lettered; only then may its segment go. An event the journal will not take (its disk is
+// full) is dead-lettered with why; the webhook refuses new requests before that (503).
 import { asyncScheduler, type MonoTypeOperatorFunction, Observable, type SchedulerLike } from 'rxjs'
+import type { Progress } from '../bus/settlement.ts'
 import type { SourceEvent } from '../schema.ts'
 import type { DeadLetter } from '../sinks/deadletter.ts'
-import type { Spool } from '../sinks/spool.ts'
+import type { Journal, Segment } from '../sinks/journal.ts'
 
 /** Posts that may queue in front of the classifier before new events wait on disk (a few seconds of work). */
 export const INTAKE_HIGH = 4_096
 /** Waiting events are let in again below this. */
 export const INTAKE_LOW = 1_024
-/** Events per file on disk. */
+/** Events read back from disk at a time. */
 export const INTAKE_CHUNK = 1_000
-/** How often the queue is looked at, to let waiting events in (and write a partial chunk). */
+/** How often the queue is looked at, to let waiting events in. */
 export const INTAKE_TICK_MS = 50
-/** Longest a partial chunk stays in memory while the classifier is behind. */
-const PARTIAL_CHUNK_MS = 1_000
-/** Files let in per look at most: a backlog of events that queue nowhere (untracked) cannot stall the loop. */
-const FILES_PER_TICK = 8
+/** Chunks let in per look at most: a backlog of events that queue nowhere (untracked) cannot stall the loop. */
+const CHUNKS_PER_TICK = 8
 
 export interface Intake {
-  /** Where events wait; without one, nothing waits (SPOOL_MAX_BYTES=0): the queue is unbounded. */
-  spill?: Spool<SourceEvent>
+  /** The journal; without one (SPOOL_MAX_BYTES=0) nothing is on disk and the queue is unbounded. */
+  journal?: Journal
+  /** Follows what the pipeline does with each event it is handed (given to storeEvents as its progress). */
+  settlement?: IntakeSettlement
   /** Posts queued in front of the classifier now. */
   queued: () => number
   /** True once the pipeline is stopping: what waits stays on disk for the next start. */
@@ -40,75 +43,140 @@ export interface Intake {
 export const admitsNow = (queued: number, waiting: number, high: number) => waiting === 0 && queued < high
 
 export function admit(intake: Intake): MonoTypeOperatorFunction<SourceEvent> {
-  const { spill, deadLetter, high = INTAKE_HIGH, low = INTAKE_LOW, scheduler = asyncScheduler } = intake
+  const { journal, deadLetter, high = INTAKE_HIGH, low = INTAKE_LOW, scheduler = asyncScheduler } = intake
+  const settlement = intake.settlement ?? (journal ? new IntakeSettlement(journal) : undefined)
   return (events$) =>
-    !spill
+    !journal || !settlement
       ? events$
       : new Observable<SourceEvent>((subscriber) => {
-          // The newest waiting events, not yet on disk (at most one file's worth).
-          let chunk: SourceEvent[] = []
           let inputDone = false
-          /** When the oldest event in `chunk` arrived. */
-          let chunkSince = 0
-          const waiting = () => spill.pending() + chunk.length
-          const write = () => {
-            if (chunk.length === 0) return
-            const written = spill.append(chunk)
-            if (!written.ok) for (const event of chunk) deadLetter.record('intake', `could not wait on disk for the classifier: ${written.reason}`, event)
-            chunk = []
-          }
-          const release = () => {
-            for (let files = 0; files < FILES_PER_TICK && intake.queued() < low; files++) {
-              const [segment] = spill.oldest(1)
-              if (!segment) {
-                // Nothing on disk: the newest waiting events go on from memory.
-                const last = chunk
-                chunk = []
-                for (const event of last) subscriber.next(event)
-                break
-              }
-              spill.remove(segment.seq)
-              for (const bad of segment.damaged) deadLetter.record('intake', `waiting file ${segment.seq}, line ${bad.line}: ${bad.reason}`, bad.text)
-              for (const event of segment.items) subscriber.next(event)
-            }
-          }
+          let finished = false
           const finish = () => {
-            write()
+            if (finished) return
+            finished = true
+            journal.reader = undefined
+            journal.onWritten = undefined
             tick.unsubscribe()
             subscriber.complete()
           }
-          const tick = scheduler.schedule(function (this: { schedule(state?: undefined, delay?: number): void }) {
+          const release = () => {
+            for (let chunks = 0; chunks < CHUNKS_PER_TICK && intake.queued() < low && !finished; chunks++) {
+              const read = journal.read(INTAKE_CHUNK)
+              if (read.length === 0) break
+              for (const { event, segment } of read) settlement.follow(event, segment, () => subscriber.next(event))
+            }
+          }
+          const check = () => {
             // Stopping: nothing more is let in; what waits stays on disk for the next start.
             if (inputDone && intake.stopping()) return finish()
-            if (waiting() > 0 && intake.queued() < low) release()
-            // Behind: a partial chunk goes to disk too once it has waited a second, so little waits
-            // in memory for long (and a slow trickle does not make a file every tick).
-            else if (intake.queued() >= low && chunk.length > 0 && scheduler.now() - chunkSince >= PARTIAL_CHUNK_MS) write()
-            if (inputDone && waiting() === 0) return finish()
-            this.schedule(undefined, INTAKE_TICK_MS)
+            journal.tick()
+            if (intake.queued() < low) release()
+            if (inputDone && journal.caughtUp()) finish()
+          }
+          journal.onLost = (reason, payload) => deadLetter.record('intake', reason, payload)
+          // Caught up, an appended event goes straight on while the classifier has room.
+          journal.reader = (event, segment) => {
+            if (finished || intake.stopping() || !admitsNow(intake.queued(), 0, high)) return false
+            settlement.follow(event, segment, () => subscriber.next(event))
+            return true
+          }
+          journal.onWritten = () => {
+            if (!finished && !journal.caughtUp() && intake.queued() < low) release()
+          }
+          const tick = scheduler.schedule(function (this: { schedule(state?: undefined, delay?: number): void }) {
+            check()
+            if (!finished) this.schedule(undefined, INTAKE_TICK_MS)
           }, INTAKE_TICK_MS)
+          // What the last run left goes first, before any new event.
+          release()
           const input = events$.subscribe({
             next(event) {
-              if (admitsNow(intake.queued(), waiting(), high)) return subscriber.next(event)
-              if (chunk.length === 0) chunkSince = scheduler.now()
-              chunk.push(event)
-              if (chunk.length >= INTAKE_CHUNK) write()
+              const appended = journal.append([event])
+              if (!appended.ok) deadLetter.record('intake', `could not be kept on disk: ${appended.reason}`, event)
             },
             error(error: unknown) {
-              write()
+              finished = true
+              journal.reader = undefined
               tick.unsubscribe()
               subscriber.error(error)
             },
             complete() {
               inputDone = true
-              if (waiting() === 0 || intake.stopping()) finish()
+              if (intake.stopping() || journal.caughtUp()) finish()
             },
           })
           return () => {
             input.unsubscribe()
             tick.unsubscribe()
-            // Torn down early: what waits in memory goes to disk, for the next start.
-            write()
+            if (journal.reader) journal.reader = undefined
           }
         })
+}
+
+/**
+ * The journal's end-to-end acknowledgements: the pipeline's Progress (bus/settlement.ts) for the
+ * events it was handed from the journal. An event is followed by its key from the moment it is
+ * handed on; one that no later stage takes (untracked, refused by normalise, a deletion of nothing
+ * held) is settled at once; the others once the store stage says so. Copies of one key (a post
+ * sent twice) settle together, when the last is done with.
+ */
+export class IntakeSettlement implements Progress {
+  private readonly pending = new Map<string, { segments: Segment[]; inFlight: number; kept: boolean }>()
+  private handing: Segment | undefined
+  private takenNow = false
+  /** Events the store could not take now and no spool held: they stay in the journal, for the next start. */
+  givenBackCount = 0
+
+  constructor(private readonly journal: Journal) {}
+
+  /** Hands `event` on with `emit` (synchronously, up to the first stage that finishes later). */
+  follow(_event: SourceEvent, segment: Segment, emit: () => void): void {
+    this.handing = segment
+    this.takenNow = false
+    try {
+      emit()
+    } finally {
+      this.handing = undefined
+    }
+    if (!this.takenNow) this.journal.settle(segment)
+  }
+
+  taken(key: string): void {
+    const segment = this.handing
+    if (!segment) return
+    this.takenNow = true
+    let entry = this.pending.get(key)
+    if (!entry) this.pending.set(key, (entry = { segments: [], inFlight: 0, kept: false }))
+    entry.segments.push(segment)
+    entry.inFlight++
+  }
+
+  settled(key: string): void {
+    this.done(key, false)
+  }
+
+  givenBack(key: string): void {
+    this.givenBackCount++
+    this.done(key, true)
+  }
+
+  /** Events come from the journal once in a run: a reply never waits for its mention here (bus/settlement.ts does). */
+  deliveries(): number {
+    return Number.POSITIVE_INFINITY
+  }
+
+  /** Events handed on and not settled yet. */
+  get size(): number {
+    return this.pending.size
+  }
+
+  private done(key: string, kept: boolean): void {
+    const entry = this.pending.get(key)
+    if (!entry) return
+    entry.kept ||= kept
+    if (--entry.inFlight > 0) return
+    this.pending.delete(key)
+    // Kept: its segment is not deleted in this run, so the next start reads the event again.
+    if (!entry.kept) for (const segment of entry.segments) this.journal.settle(segment)
+  }
 }

@@ -1,0 +1,113 @@
+// The intake journal on a real folder: what `durable()` promised is in the files, appends of one
+// moment share one write, a reopened journal hands back what was left in order (a torn last line is
+// reported, not passed on), a segment goes only once read and settled, and a full one refuses.
+import { appendFileSync, readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import type { SourceEvent } from '../../pipelines/schema.ts'
+import { Journal, SEGMENT_MS } from '../../pipelines/sinks/journal.ts'
+import { IntakeSettlement } from '../../pipelines/transforms/admit.ts'
+import { tmpDir } from '../support/tmp.ts'
+
+const dirs = tmpDir('journal')
+afterAll(() => dirs.remove())
+let n = 0
+const folder = () => join(dirs.path, String(n++))
+const event = (i: number): SourceEvent => ({ kind: 'delete', postId: `webhook:${i}`, at: new Date(Date.UTC(2026, 10, 23, 10, 0, i % 60)).toISOString() })
+const ids = (read: { event: SourceEvent }[]) => read.map((r) => (r.event.kind === 'delete' ? r.event.postId : '?'))
+const files = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.ndjson'))
+
+describe('the intake journal', () => {
+  it('is on disk once durable() resolves, with one write for the appends of one moment', async () => {
+    const dir = folder()
+    const journal = new Journal(dir, 1 << 30)
+    for (let i = 0; i < 100; i++) expect(journal.append([event(i)])).toEqual({ ok: true })
+    // One group: every append of this moment waits for the same write and fsync.
+    const durable = journal.durable()
+    expect(journal.durable()).toBe(durable)
+    await durable
+    const lines = readFileSync(join(dir, files(dir)[0]!), 'utf8').trimEnd().split('\n')
+    expect(lines.map((l) => (JSON.parse(l) as { postId: string }).postId)).toEqual(Array.from({ length: 100 }, (_, i) => `webhook:${i}`))
+    await journal.close()
+  })
+
+  it('hands what the last run left back in order, first, and reports a line a crash cut short', async () => {
+    const dir = folder()
+    const first = new Journal(dir, 1 << 30)
+    first.append([event(1), event(2), event(3)])
+    await first.durable()
+    await first.close()
+    // A crash in the middle of a write: the last line has no end.
+    appendFileSync(join(dir, files(dir)[0]!), '{"kind":"delete","postId":"webh')
+    const lost: string[] = []
+    const again = new Journal(dir, 1 << 30)
+    again.onLost = (reason) => lost.push(reason)
+    expect(again.caughtUp()).toBe(false)
+    again.append([event(4)])
+    await again.durable()
+    expect(ids(again.read(10))).toEqual(['webhook:1', 'webhook:2', 'webhook:3', 'webhook:4'])
+    expect(lost).toEqual([expect.stringContaining('cut short by a crash')])
+    expect(again.caughtUp()).toBe(true)
+    await again.close()
+  })
+
+  it('goes straight to a caught-up reader, and deletes a segment only once read and every event in it settled', async () => {
+    const dir = folder()
+    const journal = new Journal(dir, 1 << 30)
+    const settlement = new IntakeSettlement(journal)
+    const passed: SourceEvent[] = []
+    // The reader takes a post (a later stage takes its key) and anything else passes untaken.
+    journal.reader = (e, segment) => {
+      settlement.follow(e, segment, () => {
+        passed.push(e)
+        if (e.kind === 'delete' && e.postId.endsWith('1')) settlement.taken(`delete:${e.postId}`)
+      })
+      return true
+    }
+    journal.append([event(1), event(2)])
+    await journal.durable()
+    expect(passed).toHaveLength(2)
+    // Old enough to close: but event 1 is not settled, so its file stays.
+    journal.tick(Date.now() + SEGMENT_MS)
+    expect(files(dir)).toHaveLength(1)
+    settlement.settled('delete:webhook:1')
+    expect(files(dir)).toEqual([])
+    expect(journal.pending()).toBe(0)
+    // The next event starts a new segment, and goes straight on too.
+    journal.append([event(3)])
+    await journal.durable()
+    expect(passed).toHaveLength(3)
+    await journal.close()
+    expect(files(dir)).toEqual([])
+  })
+
+  it('keeps on disk what a busy reader refused, for it to read later in order', async () => {
+    const dir = folder()
+    const journal = new Journal(dir, 1 << 30)
+    let room = 1
+    const passed: string[] = []
+    journal.reader = (e) => {
+      if (room-- <= 0) return false
+      passed.push(e.kind === 'delete' ? e.postId : '?')
+      return true
+    }
+    journal.append([event(1), event(2), event(3)])
+    expect(passed).toEqual(['webhook:1'])
+    expect(journal.read(10)).toEqual([]) // not written yet
+    await journal.durable()
+    expect(journal.waiting().segments).toBe(1)
+    expect(ids(journal.read(10))).toEqual(['webhook:2', 'webhook:3'])
+    expect(journal.waiting()).toEqual({ segments: 0, bytes: 0 })
+    await journal.close()
+  })
+
+  it('refuses what would pass its bound, appending nothing', async () => {
+    const journal = new Journal(folder(), 150)
+    expect(journal.append([event(1)])).toEqual({ ok: true })
+    expect(journal.append([event(2), event(3), event(4)])).toEqual({ ok: false, reason: expect.stringContaining('the intake journal is full') })
+    await journal.durable()
+    expect(ids(journal.read(10))).toEqual(['webhook:1'])
+    await journal.close()
+    expect(journal.append([event(5)])).toEqual({ ok: false, reason: expect.stringContaining('closed') })
+  })
+})
