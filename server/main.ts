@@ -66,8 +66,8 @@ async function main(): Promise<void> {
   }
   // Batches that a crash or an outage left on disk drain first, before anything new is written.
   const spools = openSpools(config)
-  // New events that wait for a classifier that is behind; left by the last run, they go in first.
-  // With a bus, they wait on the bus instead.
+  // The intake journal: every event on disk before it is acknowledged, until it is stored; what the
+  // last run left is read first. With a bus, events wait on the bus instead.
   const intake = scaled ? undefined : openIntake(config)
   const deadLetter = new DeadLetterFile(resolve(config.DATA_DIR, 'dead-letter.ndjson'))
   const classifier = works ? await loadClassifier(config.SENTIMENT_MODEL, { thread: true, threads: config.SENTIMENT_THREADS }) : undefined
@@ -78,7 +78,7 @@ async function main(): Promise<void> {
   const latest = await store.latestPostTime()
   const simulatorStart = new Date(Math.max(Date.now(), latest ? Date.parse(latest) + 60_000 : 0)).toISOString()
 
-  const webhook = reads && listOf(config.SOURCES).includes('webhook') ? new WebhookSource() : undefined
+  const webhook = reads && listOf(config.SOURCES).includes('webhook') ? new WebhookSource(intake) : undefined
   const routing = routingOf(config)
   const webhooks = new WebhookSink(
     config.ALERT_WEBHOOK_URL ? new WebhookPoster('the alert webhook', config.ALERT_WEBHOOK_URL, deadLetter) : undefined,
@@ -134,7 +134,7 @@ async function main(): Promise<void> {
   // On a fresh store, the simulated day starts before now: its first WARMUP_MINUTES (and a few
   // more) are replayed at once, so the risk baselines are warm when the story's launch and
   // backlash come, and the backlash can raise its alert. A restart resumes with stored baselines.
-  const sources = reads ? buildSources(config, { simulatorStart, simulatorPreroll: latest ? 0 : SIMULATOR_PREROLL_S, deadLetter, tracking, ...(webhook ? { webhook } : {}) }) : []
+  const sources = reads ? buildSources(config, { simulatorStart, simulatorPreroll: latest ? 0 : SIMULATOR_PREROLL_S, deadLetter, tracking, ...(webhook ? { webhook } : {}), ...(intake ? { durable: () => intake.durable() } : {}) }) : []
   // Where the live figures go. Through the Redis adapter each web process emits to its own walls
   // only (io.local): the live process's pushes reach every web process already.
   const walls = new SocketIoSink(cluster ? app.io.local : app.io, view)
@@ -211,6 +211,8 @@ async function main(): Promise<void> {
       clearTimeout(cut)
       app.log.info(`stopped; ${run.summary()}`)
     } finally {
+      // What requests wrote to the journal after the pipeline stopped is on disk for the next start.
+      await intake?.close()
       await cluster?.close()
       await bus?.close()
       await store.close()
