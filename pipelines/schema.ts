@@ -5,9 +5,29 @@
 import Type, { type Static } from 'typebox'
 
 const Count = Type.Integer({ minimum: 0 })
+/**
+ * The largest likes, reposts, replies or quotes a post or an update may carry: the store keeps
+ * them as UInt32, where a larger one would be stored wrapped (5e9 as 705,032,704), so it is
+ * refused, saying so, like a time outside the store's years (no post has had that many).
+ * Followers are kept as UInt64: up to the largest integer JSON carries exactly.
+ */
+export const MAX_ENGAGEMENT = 4_294_967_295
+const EngagementCount = Type.Integer({ minimum: 0, maximum: MAX_ENGAGEMENT })
+const Followers = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
 const Probability = Type.Number({ minimum: 0, maximum: 1 })
 /** ISO 8601 date-time with a zone, e.g. 2026-11-23T14:00:00.000Z. */
 const Timestamp = Type.String({ format: 'date-time' })
+
+/**
+ * Epoch ms of a Timestamp, NaN when it is none. A leap second (23:59:60, which RFC 3339 and the
+ * schema allow and Date.parse refuses) is read as the last millisecond of its minute.
+ */
+export function timestampMs(value: string): number {
+  const ms = Date.parse(value)
+  if (!Number.isNaN(ms)) return ms
+  const leap = /^(\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}):60(?:\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/.exec(value)
+  return leap ? Date.parse(`${leap[1]}:59.999${leap[2]}`) : Number.NaN
+}
 
 export const SOURCE_NAMES = ['simulator', 'jetstream', 'mastodon', 'hackernews', 'webhook', 'replay'] as const
 export const SourceName = Type.Enum(SOURCE_NAMES)
@@ -18,14 +38,14 @@ export const Author = Type.Object(
     id: Type.String({ minLength: 1, maxLength: 512 }),
     handle: Type.String({ minLength: 1, maxLength: 256 }),
     displayName: Type.String({ maxLength: 512 }),
-    followers: Count,
+    followers: Followers,
   },
   { additionalProperties: false },
 )
 export type Author = Static<typeof Author>
 
 export const Engagement = Type.Object(
-  { likes: Count, reposts: Count, replies: Count, quotes: Count },
+  { likes: EngagementCount, reposts: EngagementCount, replies: EngagementCount, quotes: EngagementCount },
   { additionalProperties: false },
 )
 export type Engagement = Static<typeof Engagement>

@@ -4,7 +4,7 @@
 // made valid goes to the dead-letter record with the schema's own words for why.
 import { filter, map, type OperatorFunction } from 'rxjs'
 import { Compile } from 'typebox/compile'
-import { EngagementUpdate, Post, PostDeletion } from '../schema.ts'
+import { EngagementUpdate, MAX_ENGAGEMENT, Post, PostDeletion, timestampMs } from '../schema.ts'
 import type { DeadLetter } from '../sinks/deadletter.ts'
 
 const validator = Compile(Post)
@@ -16,13 +16,15 @@ const deletionValidator = Compile(PostDeletion)
 const EARLIEST = Date.UTC(1970, 0, 1)
 const LATEST = Date.UTC(2106, 0, 1)
 
-/** The schema's first three complaints, with where each is. */
-function schemaErrors(errors: Iterable<{ instancePath: string; message: string }>, fallback: string): string {
-  return [...errors].slice(0, 3).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ') || fallback
+/** The schema's first three complaints, with where each is (and why, for a count the store cannot hold). */
+function schemaErrors(errors: Iterable<{ instancePath: string; message: string; keyword?: string; params?: object }>, fallback: string): string {
+  const why = (e: { keyword?: string; params?: object }) => (e.keyword === 'maximum' && (e.params as { limit?: unknown })?.limit === MAX_ENGAGEMENT ? ' (the most the store keeps; a larger count would be stored wrong)' : '')
+  return [...errors].slice(0, 3).map((e) => `${e.instancePath || '/'} ${e.message}${why(e)}`).join('; ') || fallback
 }
 
+// A leap second (23:59:60) is read as the last millisecond of its minute (schema.ts).
 function checkTime(field: string, value: string): { ok: true; ms: number } | { ok: false; reason: string } {
-  const ms = Date.parse(value)
+  const ms = timestampMs(value)
   if (Number.isNaN(ms)) return { ok: false, reason: `${field} is not a date: ${JSON.stringify(value)}` }
   if (ms < EARLIEST || ms >= LATEST) return { ok: false, reason: `${field} ${JSON.stringify(value)} is outside 1970-2105` }
   return { ok: true, ms }
