@@ -1,5 +1,6 @@
 // Every HTTP error leaves in one JSON shape with a stable code; a 5xx never shows internals.
 import type { FastifyError, FastifyInstance } from 'fastify'
+import { QueryLimitError } from '../pipelines/store/limits.ts'
 
 export const ERROR_CODES = {
   BAD_REQUEST: 'bad_request',
@@ -12,6 +13,10 @@ export const ERROR_CODES = {
   RATE_LIMITED: 'rate_limited',
   INTERNAL: 'internal_error',
   UNAVAILABLE: 'unavailable',
+  /** A read ran past the store's time limit (pipelines/store/limits.ts). */
+  TIMEOUT: 'timeout',
+  /** A read's answer would be past the store's row limit. */
+  TOO_LARGE: 'too_large',
 } as const
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES]
 
@@ -36,6 +41,13 @@ export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const status = error.statusCode ?? 500
     if (error instanceof UnavailableError) return reply.status(503).send(errorBody(ERROR_CODES.UNAVAILABLE, error.message))
+    // The store stopped a read at a limit: the client is told which, and may narrow it or retry.
+    if (error instanceof QueryLimitError) {
+      request.log.warn({ limit: error.limit, url: request.url }, 'read stopped at a limit')
+      // Too many rows is the question's (ask a narrower one); time and a queue depend on the load.
+      if (error.limit === 'rows') return reply.status(400).send(errorBody(ERROR_CODES.TOO_LARGE, error.message))
+      return reply.status(503).header('retry-after', '5').send(errorBody(error.limit === 'timeout' ? ERROR_CODES.TIMEOUT : ERROR_CODES.UNAVAILABLE, error.message))
+    }
     if (status >= 500) {
       request.log.error({ err: error }, 'request failed')
       return reply.status(status).send(errorBody(ERROR_CODES.INTERNAL, 'Internal error; see the server log.'))

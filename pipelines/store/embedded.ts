@@ -1,21 +1,33 @@
 // Embedded mode: ClickHouse in-process through chdb, data under DATA_DIR. libchdb binds one data
-// directory per process, so this class is the only place that opens a chdb Session. chdb binds
-// query parameters itself.
+// directory per process, so this class is the only place that opens chdb Sessions: one for writes
+// (the sink, recounts, migrations) and one for API reads. chdb binds query parameters itself.
 import { mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { Session } from 'chdb'
+import { limitError, READ_TIMEOUT_S, type ReadOptions, ReadGate, readSettings, rowsError, timeoutError, withSettings } from './limits.ts'
 import { toJsonEachRow } from './rows.ts'
 import { SqlStore } from './sql-store.ts'
 
 export class EmbeddedStore extends SqlStore {
   readonly mode = 'embedded'
   private readonly session: Session
+  /**
+   * A chdb connection runs one call at a time, and each call waiting for it holds one of libuv's
+   * four threads (shared with the file system): twenty readers on the sink's connection would
+   * queue it behind them. API reads have a connection of their own, take turns for it here
+   * (bounded, limits.ts) and run on one thread each; the sink's calls never wait for a read.
+   */
+  private readonly readSession: Session
+  readonly reads = new ReadGate(1)
+  /** Seconds an API read may run (limits.ts; tests lower it). */
+  readTimeoutS: number | undefined
 
   constructor(readonly dataDir: string) {
     super()
     const path = resolve(dataDir, 'clickhouse')
     mkdirSync(path, { recursive: true })
     this.session = new Session(path)
+    this.readSession = new Session(path)
   }
 
   async ping(): Promise<boolean> {
@@ -29,6 +41,7 @@ export class EmbeddedStore extends SqlStore {
 
   async close(): Promise<void> {
     await this.recounter.close()
+    this.readSession.close()
     this.session.close()
   }
 
@@ -50,11 +63,26 @@ export class EmbeddedStore extends SqlStore {
     await this.session.insert({ table, format: 'JSONEachRow', values: toJsonEachRow(rows) })
   }
 
-  protected async rows<T>(sql: string, params?: Record<string, unknown>): Promise<T[]> {
-    const result = params
-      ? await this.session.queryBindAsync(sql, params, { format: 'JSONEachRow' })
-      : await this.session.queryAsync(sql, { format: 'JSONEachRow' })
+  protected async rows<T>(sql: string, params?: Record<string, unknown>, read?: ReadOptions): Promise<T[]> {
+    if (!read) return (await this.query<T>(this.session, sql, params)).rows
+    // 'break', not 'throw': chdb hands the output of a query that fails half way to its session's
+    // next query (chdb 3.4). A read cut at a limit ends cleanly, and is told by its time or rows here.
+    const timeoutS = this.readTimeoutS ?? READ_TIMEOUT_S
+    const limited = withSettings(sql, readSettings({ ...read, threads: 1, timeoutS, overflow: 'break' }))
+    let answer: { rows: T[]; elapsedS: number }
+    try {
+      answer = await this.reads.read(() => this.query<T>(this.readSession, limited, params))
+    } catch (error) {
+      throw limitError(error, timeoutS)
+    }
+    if (answer.elapsedS >= timeoutS) throw timeoutError(timeoutS)
+    if (read.maxRows !== undefined && answer.rows.length > read.maxRows) throw rowsError()
+    return answer.rows
+  }
+
+  private async query<T>(session: Session, sql: string, params?: Record<string, unknown>): Promise<{ rows: T[]; elapsedS: number }> {
+    const result = params ? await session.queryBindAsync(sql, params, { format: 'JSONEachRow' }) : await session.queryAsync(sql, { format: 'JSONEachRow' })
     const text = result.text().trim()
-    return text ? text.split('\n').map((line) => JSON.parse(line) as T) : []
+    return { rows: text ? text.split('\n').map((line) => JSON.parse(line) as T) : [], elapsedS: result.elapsed }
   }
 }

@@ -6,17 +6,27 @@
 // No FINAL on posts: rows are written once (see migrations.ts), and FINAL (or argMax, or LIMIT 1
 // BY id) costs 4x and more, as npm run bench:store measures (docs/storage.md), because it stops
 // ClickHouse from reading newest-first and stopping early.
-import { INTENTS } from '../schema.ts'
+import { INTENTS, timestampMs } from '../schema.ts'
 import type { AggregateQuery, AlertQuery, AudienceQuery, MetricsQuery, PostFilter, PostSearch, ResponseTimesQuery } from './store.ts'
 
 /** DateTime's range, 1970 to 2106, in epoch ms: every time bound is clamped into it. */
 const MAX_MS = 4_294_967_295_000
 const clampMs = (ms: number) => Math.min(MAX_MS, Math.max(0, ms))
 
+/**
+ * A bound of a range in epoch ms, clamped into DateTime's years (nothing is stored outside them);
+ * a value that is no time is the caller's error: a 400 that names it.
+ */
+export function timeBound(name: string, value: string): number {
+  const ms = timestampMs(value)
+  if (Number.isNaN(ms)) throw Object.assign(new Error(`${name}: ${JSON.stringify(value)} is not a time (ISO 8601 with a zone, e.g. 2026-11-23T14:00:00Z)`), { statusCode: 400 })
+  return clampMs(ms)
+}
+
 /** Time ranges travel as epoch milliseconds and whole seconds (for the DateTime key columns). */
 export function range(from: string | undefined, to: string | undefined) {
-  const fromMs = from === undefined ? 0 : clampMs(Date.parse(from))
-  const toMs = to === undefined ? MAX_MS : clampMs(Date.parse(to))
+  const fromMs = from === undefined ? 0 : timeBound('from', from)
+  const toMs = to === undefined ? MAX_MS : timeBound('to', to)
   return { fromMs, toMs, fromS: Math.floor(fromMs / 1000), toS: Math.ceil(toMs / 1000) }
 }
 
@@ -49,7 +59,8 @@ export function minuteAggregateParams(query: AggregateQuery) {
 }
 
 export const COUNT_POSTS = 'SELECT count() AS n FROM posts'
-export const LATEST_POST = 'SELECT max(created_ms) AS t, count() AS n FROM posts'
+/** Read newest-first along the key, it stops at the first row (max(created_ms) reads the whole column). */
+export const LATEST_POST = 'SELECT created_ms AS t FROM posts ORDER BY created_at DESC, created_ms DESC LIMIT 1'
 
 /** Of `ids`, those already stored; the created_at range keeps the lookup on the primary key. */
 export const STORED_POST_IDS = `
@@ -153,9 +164,15 @@ LIMIT {limit:UInt32}`
  */
 export const SEARCH_COUNT_CAP = 1_000
 
+/**
+ * How deep a search pages: to its 10,000th match at most (OFFSET reads and skips every row before
+ * the page). Further is a narrower search; an export takes everything (keyset, scanPostsQuery).
+ */
+export const MAX_SEARCH_DEPTH = 10_000
+
 // Blocks of one granule: the count stops at the cap, and reading 65,536 rows a block on each thread
 // before looking reads five times the rows it needs (2 ms of the 12, npm run bench:store).
-export const countSearchQuery = (search: PostSearch) =>
+export const countSearchQuery = (search: PostFilter) =>
   `SELECT count() AS n FROM (SELECT 1 FROM posts ${searchWhere(search)} LIMIT {cap:UInt32}) SETTINGS max_block_size = 8192`
 
 /** How far the count of a search goes: past the cap and past the page, by one. */
@@ -222,7 +239,7 @@ FROM (
 
 export function responseTimesParams(query: ResponseTimesQuery) {
   const { fromS, toS } = range(query.from, query.to)
-  const asOfMs = query.asOf === undefined ? MAX_MS : clampMs(Date.parse(query.asOf))
+  const asOfMs = query.asOf === undefined ? MAX_MS : timeBound('asOf', query.asOf)
   // A mention after asOf could not have been answered by then: it is not counted either.
   return { brand: query.brand, fromS, toS: Math.min(toS, Math.ceil(asOfMs / 1000)), asOfMs }
 }

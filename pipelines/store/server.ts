@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto'
 import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client'
 import { bindLiterals } from './bind.ts'
+import { limitError, type ReadOptions, readSettings } from './limits.ts'
 import { SqlStore } from './sql-store.ts'
 
 export interface ServerOptions {
@@ -82,9 +83,20 @@ export class ServerStore extends SqlStore {
     return `query_id LIKE 'undertow-${table}-%'`
   }
 
-  protected async rows<T>(sql: string, params?: Record<string, unknown>): Promise<T[]> {
-    const result = await this.client.query({ query: params ? bindLiterals(sql, params) : sql, format: 'JSONEachRow' })
-    return result.json<T>()
+  /** Seconds an API read may run (limits.ts; tests lower it). */
+  readTimeoutS: number | undefined
+
+  protected async rows<T>(sql: string, params?: Record<string, unknown>, read?: ReadOptions): Promise<T[]> {
+    const query = params ? bindLiterals(sql, params) : sql
+    if (!read) return (await this.client.query({ query, format: 'JSONEachRow' })).json<T>()
+    // The same limits as embedded, as request settings; the server itself shares its threads out.
+    // The whole answer before the first byte: a limit hit half way is an HTTP error, not a cut body.
+    const clickhouse_settings = { ...readSettings({ ...read, timeoutS: this.readTimeoutS }), wait_end_of_query: 1 as const }
+    try {
+      return await (await this.client.query({ query, format: 'JSONEachRow', clickhouse_settings })).json<T>()
+    } catch (error) {
+      throw limitError(error, this.readTimeoutS)
+    }
   }
 
   private connect(database: string): ClickHouseClient {

@@ -14,6 +14,7 @@ import {
   audienceParams,
   DIALOGUE,
   range,
+  timeBound,
   SEED_ANSWERS,
   SEED_MENTIONS,
   SEED_OWN_POSTS,
@@ -50,6 +51,7 @@ import {
   storedPostIdsParams,
 } from './queries.ts'
 import { chunks } from './lists.ts'
+import { MAX_RESULT_ROWS, type ReadOptions } from './limits.ts'
 import { COUNTED_TABLES, Recounter, type Writes } from './recount.ts'
 import { aggregateFromRow, alertFromRow, alertRow, deletionRow, engagementRow, postFromRow, postRow } from './rows.ts'
 import type { AggregateQuery, AlertQuery, AttributedEngagement, Audience, AudienceQuery, ConversationSeed, DialogueQuery, MetricSeriesQuery, MetricsQuery, DroppedPartition, PostFilter, PostPage, PostSearch, PostSeriesQuery, ResponseTimes, ResponseTimesQuery, Store } from './store.ts'
@@ -126,17 +128,25 @@ export abstract class SqlStore implements Store {
    */
   sharedWriters = false
 
-  /** Rows of a SELECT, with {name:Type} placeholders bound from `params`. */
-  protected abstract rows<T = Row>(sql: string, params?: Record<string, unknown>): Promise<T[]>
+  /**
+   * Rows of a SELECT, with {name:Type} placeholders bound from `params`. With `read`, an API read:
+   * under the read limits (limits.ts), and in embedded mode behind the sink's writes.
+   */
+  protected abstract rows<T = Row>(sql: string, params?: Record<string, unknown>, read?: ReadOptions): Promise<T[]>
   /** A statement without a result (DDL, ALTER). */
   protected abstract exec(sql: string, params?: Record<string, unknown>): Promise<void>
   protected abstract insertRows(table: string, rows: readonly object[]): Promise<void>
   abstract ping(): Promise<boolean>
   abstract close(): Promise<void>
 
-  /** Rows of an ad-hoc read (benchmarks, tests, tools); values only through `params`. */
-  select<T = Row>(sql: string, params?: Record<string, unknown>): Promise<T[]> {
-    return this.rows<T>(sql, params)
+  /** Rows of an ad-hoc read (benchmarks, tests, tools); values only through `params`; with `read`, as an API read. */
+  select<T = Row>(sql: string, params?: Record<string, unknown>, read?: ReadOptions): Promise<T[]> {
+    return this.rows<T>(sql, params, read)
+  }
+
+  /** An API read (a route's question): limited, and behind the writes. */
+  private read<T = Row>(sql: string, params?: Record<string, unknown>, options: ReadOptions = {}): Promise<T[]> {
+    return this.rows<T>(sql, params, options)
   }
 
   /** A raw bulk insert of rows as they are, without the duplicate check (benchmarks' baseline). */
@@ -362,42 +372,47 @@ export abstract class SqlStore implements Store {
   }
 
   async alerts(query: AlertQuery): Promise<Alert[]> {
-    return (await this.rows(ALERTS, alertParams(query))).map(alertFromRow)
+    return (await this.read(ALERTS, alertParams(query))).map(alertFromRow)
   }
 
   async countPosts(): Promise<number> {
-    const [row] = await this.rows<{ n: string }>(COUNT_POSTS)
+    const [row] = await this.read<{ n: string }>(COUNT_POSTS)
     return Number(row?.n ?? 0)
   }
 
   async latestPostTime(): Promise<string | null> {
-    const [row] = await this.rows<{ t: string; n: string }>(LATEST_POST)
-    return row && Number(row.n) > 0 ? new Date(Number(row.t)).toISOString() : null
+    const [row] = await this.read<{ t: string }>(LATEST_POST)
+    return row ? new Date(Number(row.t)).toISOString() : null
   }
 
   async minuteAggregates(query: AggregateQuery): Promise<WindowAggregate[]> {
-    return (await this.rows<Record<string, string | number>>(MINUTE_AGGREGATES, minuteAggregateParams(query))).map(aggregateFromRow)
+    return (await this.read<Record<string, string | number>>(MINUTE_AGGREGATES, minuteAggregateParams(query), { maxRows: MAX_RESULT_ROWS })).map(aggregateFromRow)
   }
 
   async searchPosts(search: PostSearch): Promise<PostPage> {
     const params = searchParams(search)
-    const rows = await this.rows(searchPostsQuery(search), params)
+    const rows = await this.read(searchPostsQuery(search), params, { maxRows: params.limit })
     const posts = rows.slice(0, search.pageSize).map(postFromRow)
     // A page with no row after it is the last one: it tells the total exactly, without counting.
     const last = rows.length <= search.pageSize && (posts.length > 0 || search.page === 1)
     // Rows that reach the count's limit already tell its answer ("at least"): deep pages skip it.
     const known = params.offset + rows.length
-    const counted = last ? 0 : known >= params.cap ? known : Number((await this.rows<{ n: string }>(countSearchQuery(search), params))[0]?.n ?? 0)
+    const counted = last ? 0 : known >= params.cap ? known : Number((await this.read<{ n: string }>(countSearchQuery(search), params))[0]?.n ?? 0)
     await this.addEngagement(posts)
     if (last) return { total: params.offset + posts.length, totalCapped: false, posts }
     // Counted up to the limit: reaching it means "at least this many" (and a next page).
     return counted >= params.cap ? { total: params.cap - 1, totalCapped: true, posts } : { total: counted, totalCapped: false, posts }
   }
 
+  async countMatches(filter: PostFilter, cap: number): Promise<number> {
+    const [row] = await this.read<{ n: string }>(countSearchQuery(filter), { ...filterParams(filter), cap })
+    return Number(row?.n ?? 0)
+  }
+
   async *scanPosts(filter: PostFilter, pageSize = SCAN_PAGE): AsyncGenerator<ScoredPost[]> {
     const params = { ...filterParams(filter), limit: pageSize, afterS: 0, afterMs: 0, afterId: '' }
     for (let after = false; ; after = true) {
-      const posts = (await this.rows(scanPostsQuery(filter, after), params)).map(postFromRow)
+      const posts = (await this.read(scanPostsQuery(filter, after), params, { maxRows: pageSize })).map(postFromRow)
       if (posts.length === 0) return
       await this.addEngagement(posts)
       yield posts
@@ -410,14 +425,14 @@ export abstract class SqlStore implements Store {
 
   async postSeries(query: PostSeriesQuery): Promise<PostBucket[]> {
     const params = { ...filterParams(query), bucket: query.bucket === 'hour' ? 60 : 1, limit: query.limit ?? UINT32_MAX }
-    const rows = await this.rows<Record<string, string>>(postSeriesQuery(query), params)
+    const rows = await this.read<Record<string, string>>(postSeriesQuery(query), params, { maxRows: Math.min(params.limit, MAX_RESULT_ROWS) })
     return rows.map((r) => ({ minute: new Date(Number(r.start) * 1000).toISOString(), posts: Number(r.posts), negative: Number(r.negative), neutral: Number(r.neutral), positive: Number(r.positive) }))
   }
 
   /** Counts as of now: each post's own at post time plus every update that arrived since. */
   private async addEngagement(posts: ScoredPost[]): Promise<void> {
     if (posts.length === 0) return
-    const totals = await this.rows<Record<string, string>>(ENGAGEMENT_TOTALS, { posts: posts.map((p) => p.id) })
+    const totals = await this.read<Record<string, string>>(ENGAGEMENT_TOTALS, { posts: posts.map((p) => p.id) })
     const byPost = new Map(totals.map((t) => [t.post_id, t]))
     for (const post of posts) {
       const more = byPost.get(post.id)
@@ -440,7 +455,7 @@ export abstract class SqlStore implements Store {
   }
 
   async responseTimes(query: ResponseTimesQuery): Promise<ResponseTimes> {
-    const [row] = await this.rows<Record<string, string | number>>(RESPONSE_TIMES, responseTimesParams(query))
+    const [row] = await this.read<Record<string, string | number>>(RESPONSE_TIMES, responseTimesParams(query))
     const mentions = Number(row?.mentions ?? 0)
     const needingReply = Number(row?.needing_reply ?? 0)
     const answered = Number(row?.answered ?? 0)
@@ -449,20 +464,20 @@ export abstract class SqlStore implements Store {
   }
 
   async audience(query: AudienceQuery): Promise<Audience> {
-    const [row] = await this.rows<{ authors: string; reach: string }>(AUDIENCE, audienceParams(query))
+    const [row] = await this.read<{ authors: string; reach: string }>(AUDIENCE, audienceParams(query))
     return { authors: Number(row?.authors ?? 0), reach: Number(row?.reach ?? 0) }
   }
 
   async metrics(query: MetricsQuery): Promise<BrandMetrics> {
-    const [row] = await this.rows<Record<string, string>>(METRIC_COUNTS, metricsParams(query))
+    const [row] = await this.read<Record<string, string>>(METRIC_COUNTS, metricsParams(query))
     const audience = await this.audience(query)
     return derive({ brand: query.brand, source: query.source ?? ALL_SOURCES, window: query.window, from: query.from, to: query.to, counts: countsOf(row), ...audience, rivalPosts: Number(row?.rival_posts ?? 0) })
   }
 
   async metricSeries(query: MetricSeriesQuery): Promise<BrandMetrics[]> {
     const params = metricsParams(query)
-    const rows = await this.rows<Record<string, string>>(METRIC_SERIES_COUNTS, params)
-    const audience = new Map((await this.rows<{ start: string; authors: string; reach: string }>(METRIC_SERIES_AUDIENCE, params)).map((a) => [a.start, a]))
+    const rows = await this.read<Record<string, string>>(METRIC_SERIES_COUNTS, params, { maxRows: MAX_RESULT_ROWS })
+    const audience = new Map((await this.read<{ start: string; authors: string; reach: string }>(METRIC_SERIES_AUDIENCE, params)).map((a) => [a.start, a]))
     const span = (query.bucket === 'hour' ? 60 : 1) * 60_000
     return rows
       .filter((row) => Number(row.brand_posts) > 0 || Number(row.likes) + Number(row.reposts) + Number(row.replies) + Number(row.quotes) > 0)
@@ -485,8 +500,8 @@ export abstract class SqlStore implements Store {
 
   async dialogue(query: DialogueQuery): Promise<Dialogue> {
     const { fromMs, toMs, fromS, toS } = range(query.from, query.to)
-    const asOfMs = query.asOf ? Date.parse(query.asOf) : Number.MAX_SAFE_INTEGER
-    const rows = await this.rows<{ id: string; created_ms: string; replies: string; depth: string }>(DIALOGUE, { brand: query.brand, fromMs, toMs, fromS, toS, asOfMs })
+    const asOfMs = query.asOf ? timeBound('asOf', query.asOf) : Number.MAX_SAFE_INTEGER
+    const rows = await this.read<{ id: string; created_ms: string; replies: string; depth: string }>(DIALOGUE, { brand: query.brand, fromMs, toMs, fromS, toS, asOfMs })
     return summarise(query.brand, toMs, rows.map((r) => ({ id: r.id, at: Number(r.created_ms), replies: Number(r.replies), depth: Number(r.depth) })))
   }
 

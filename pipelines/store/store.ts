@@ -208,6 +208,8 @@ export interface Store {
   /** Per-brand windows of a minute or an hour, oldest first. */
   minuteAggregates(query: AggregateQuery): Promise<WindowAggregate[]>
   searchPosts(search: PostSearch): Promise<PostPage>
+  /** The posts of a filter, counted up to `cap` (an answer of `cap` means at least that many). */
+  countMatches(filter: PostFilter, cap: number): Promise<number>
   /** Every post of a filter, in the search's order, `pageSize` at a time (for exports: never all in memory). */
   scanPosts(filter: PostFilter, pageSize?: number): AsyncIterable<ScoredPost[]>
   /** The posts of a filter per minute or hour, by label; only buckets with posts, oldest first. */

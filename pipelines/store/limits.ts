@@ -1,0 +1,129 @@
+// What one API read may cost the store, in both modes: a time limit, a row limit on list answers,
+// and (embedded) how many reads run at once beside the sink's writes. A read past a limit fails
+// with a QueryLimitError that says which limit, never an engine's internals.
+/** Seconds one API read may run (ClickHouse's max_execution_time; under the HTTP client's 10 s). */
+export const READ_TIMEOUT_S = 8
+
+/** Rows a list answer (a page, a scan's page, windows, a series) may hold: a backstop beside each route's own bound. */
+export const MAX_RESULT_ROWS = 500_000
+
+/** Reads waiting for a slot past which the next is refused at once (503), and the longest one waits. */
+export const MAX_WAITING_READS = 64
+export const MAX_READ_WAIT_MS = 10_000
+
+export interface ReadOptions {
+  /** A list answer: at most this many rows (default MAX_RESULT_ROWS), else the read fails. */
+  maxRows?: number
+}
+
+/**
+ * The ClickHouse settings of an API read (names and values as 18.16 knows them). `overflow`
+ * 'break' stops the read at a limit without an error (the caller tells a cut answer by its time
+ * and rows, see embedded.ts); 'throw' fails it.
+ */
+export function readSettings(options: ReadOptions & { threads?: number; timeoutS?: number; overflow?: 'throw' | 'break' }): Record<string, string | number> {
+  const overflow = options.overflow ?? 'throw'
+  return {
+    max_execution_time: options.timeoutS ?? READ_TIMEOUT_S,
+    timeout_overflow_mode: overflow,
+    // Past the limit by one: an answer of exactly maxRows is whole.
+    ...(options.maxRows !== undefined ? { max_result_rows: options.maxRows + 1, result_overflow_mode: overflow } : {}),
+    ...(options.threads ? { max_threads: options.threads } : {}),
+  }
+}
+
+export const timeoutError = (timeoutS = READ_TIMEOUT_S) =>
+  new QueryLimitError(`the store's answer took longer than ${timeoutS} s, the most one read may take: narrow the range or the filters, or try again`, 'timeout')
+export const rowsError = () => new QueryLimitError('the answer would hold more rows than one read may return: narrow the range or the filters', 'rows')
+
+/** `sql` with `settings` in its SETTINGS clause (one is added, or the query's own extended). */
+export function withSettings(sql: string, settings: Record<string, string | number>): string {
+  const list = Object.entries(settings)
+    .map(([k, v]) => `${k} = ${typeof v === 'number' ? v : `'${v.replace(/[^a-z_]/g, '')}'`}`)
+    .join(', ')
+  const trimmed = sql.trimEnd()
+  return /\bSETTINGS\s+\w+\s*=\s*[\w']+(\s*,\s*\w+\s*=\s*[\w']+)*$/.test(trimmed) ? `${trimmed}, ${list}` : `${trimmed}\nSETTINGS ${list}`
+}
+
+/** A read the store stopped: too slow, too big, or too many waiting. Its message is for the client. */
+export class QueryLimitError extends Error {
+  override name = 'QueryLimitError'
+  constructor(
+    message: string,
+    readonly limit: 'timeout' | 'rows' | 'busy',
+  ) {
+    super(message)
+  }
+}
+
+// ClickHouse's codes: TIMEOUT_EXCEEDED, TOO_MANY_ROWS, TOO_MANY_ROWS_OR_BYTES.
+const TIMEOUT = 159
+const ROWS = [158, 396]
+
+/** The limit a failed read ran into, as a QueryLimitError; anything else as it is. */
+export function limitError(error: unknown, timeoutS = READ_TIMEOUT_S): unknown {
+  const e = error as { clickhouseCode?: number; code?: string | number; message?: string; name?: string }
+  const code = Number(e?.clickhouseCode ?? e?.code)
+  const message = String(e?.message ?? '')
+  // By code where the client gives one, else by the words of the engine or the HTTP client.
+  if (code === TIMEOUT || /\bCode: 159\b|TIMEOUT_EXCEEDED|Timeout exceeded|^Timeout error/.test(message) || e?.name === 'ChdbTimeoutError') return timeoutError(timeoutS)
+  if (ROWS.includes(code) || /\bCode: (158|396)\b|TOO_MANY_ROWS|Limit for (result|rows)/.test(message)) return rowsError()
+  return error
+}
+
+/**
+ * Reads taking turns for `slots` (embedded: its read connection), first come first served; one is
+ * refused when too many wait or it waited too long. Writes never pass through here.
+ */
+export class ReadGate {
+  private running = 0
+  private readonly waiting: { start: () => void; fail: (error: Error) => void; timer: NodeJS.Timeout }[] = []
+
+  constructor(
+    readonly slots: number,
+    private readonly maxWaiting = MAX_WAITING_READS,
+    private readonly maxWaitMs = MAX_READ_WAIT_MS,
+  ) {}
+
+  get queued(): number {
+    return this.waiting.length
+  }
+
+  async read<T>(job: () => Promise<T>): Promise<T> {
+    if (this.running >= this.slots) await this.slot()
+    else this.running++
+    try {
+      return await job()
+    } finally {
+      this.release()
+    }
+  }
+
+  private slot(): Promise<void> {
+    if (this.waiting.length >= this.maxWaiting) {
+      return Promise.reject(new QueryLimitError(`the store is busy: ${this.waiting.length} reads wait already; try again in a moment`, 'busy'))
+    }
+    return new Promise((start, fail) => {
+      const entry = {
+        start,
+        fail,
+        timer: setTimeout(() => {
+          this.waiting.splice(this.waiting.indexOf(entry), 1)
+          fail(new QueryLimitError(`the store is busy: the read waited ${this.maxWaitMs / 1000} s for its turn; try again in a moment`, 'busy'))
+        }, this.maxWaitMs),
+      }
+      this.waiting.push(entry)
+    })
+  }
+
+  private release(): void {
+    const next = this.waiting.shift()
+    if (!next) {
+      this.running--
+      return
+    }
+    // The slot passes straight to the next read.
+    clearTimeout(next.timer)
+    next.start()
+  }
+}

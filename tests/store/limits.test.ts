@@ -1,0 +1,112 @@
+// What one API read may cost the store (pipelines/store/limits.ts), in every mode: a read past its
+// time or row limit fails with a QueryLimitError (and leaves the next query's answer whole), and in
+// embedded mode the sink's writes do not queue behind readers.
+import { afterEach, describe, expect, it } from 'vitest'
+import type { ScoredPost } from '../../pipelines/schema.ts'
+import { EmbeddedStore } from '../../pipelines/store/embedded.ts'
+import { QueryLimitError, ReadGate, withSettings } from '../../pipelines/store/limits.ts'
+import type { SqlStore } from '../../pipelines/store/sql-store.ts'
+import { storesUnderTest } from '../support/stores.ts'
+
+const MODES = storesUnderTest('limits')
+
+const limited = (store: SqlStore) => store as SqlStore & { readTimeoutS: number | undefined }
+
+function post(id: string, at: string): ScoredPost {
+  return {
+    id: `webhook:${id}`,
+    source: 'webhook',
+    url: '',
+    author: { id: 'a', handle: 'a', displayName: '', followers: 1 },
+    text: `post ${id} about Lumen`,
+    lang: 'en',
+    createdAt: at,
+    engagement: { likes: 0, reposts: 0, replies: 0, quotes: 0 },
+    brands: ['Lumen'],
+    terms: ['lumen'],
+    sentiment: { label: 'neutral', scores: { negative: 0, neutral: 1, positive: 0 }, confidence: 1, mixed: false, uncertain: false, intents: [] },
+  }
+}
+
+describe.each(MODES)('read limits ($name)', ({ store: open }) => {
+  afterEach(() => {
+    limited(open()).readTimeoutS = undefined
+  })
+
+  it('stops a read past its time limit with a QueryLimitError, and the next answer is whole', async () => {
+    const store = limited(open())
+    store.readTimeoutS = 1
+    const started = Date.now()
+    // A scan of a hundred billion numbers: minutes without the limit.
+    const error = await store.select('SELECT count() AS n FROM numbers(100000000000)', undefined, {}).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(QueryLimitError)
+    expect((error as QueryLimitError).limit).toBe('timeout')
+    expect((error as Error).message).toMatch(/longer than 1 s/)
+    expect(Date.now() - started).toBeLessThan(5_000)
+    expect(await store.select('SELECT 7 AS x')).toEqual([{ x: 7 }])
+  })
+
+  it('refuses a list answer past its row limit, and leaves no rows of it to the next query', async () => {
+    const store = open()
+    const error = await store.select('SELECT number FROM numbers(100) SETTINGS max_block_size = 10', undefined, { maxRows: 10 }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(QueryLimitError)
+    expect((error as QueryLimitError).limit).toBe('rows')
+    expect(await store.select('SELECT 8 AS x')).toEqual([{ x: 8 }])
+    // Exactly at the limit is a whole answer.
+    expect(await store.select('SELECT number FROM numbers(10) SETTINGS max_block_size = 3', undefined, { maxRows: 10 })).toHaveLength(10)
+  })
+
+})
+
+describe('embedded: reads take turns, writes do not wait for them', () => {
+  const store = MODES[0]!.store() as EmbeddedStore
+
+  it('stores a batch at once while slow reads wait for their turn', async () => {
+    // Each read sleeps 1.5 s without using a core; a chdb connection runs one call at a time, so
+    // on the sink's connection the insert would queue behind all five.
+    const reads = Array.from({ length: 5 }, () => store.select('SELECT sleepEachRow(0.3) AS s FROM numbers(5) SETTINGS max_block_size = 1', undefined, {}))
+    await new Promise((r) => setTimeout(r, 100))
+    const started = Date.now()
+    const stored = await store.insertPosts([post('gate-1', '2026-11-23T09:00:00.000Z'), post('gate-2', '2026-11-23T09:00:01.000Z')])
+    const took = Date.now() - started
+    expect(stored).toHaveLength(2)
+    expect(took).toBeLessThan(1_200)
+    expect(store.reads.queued).toBeGreaterThan(0)
+    // The readers get their answers all the same, one slot at a time.
+    const settled = await Promise.allSettled(reads)
+    expect(settled.every((s) => s.status === 'fulfilled')).toBe(true)
+  }, 60_000)
+})
+
+it('puts the read settings into a query that has its own', () => {
+  expect(withSettings('SELECT 1 SETTINGS max_block_size = 8192', { max_threads: 1 })).toBe('SELECT 1 SETTINGS max_block_size = 8192, max_threads = 1')
+  expect(withSettings('SELECT 1', { timeout_overflow_mode: "break'; DROP" })).toBe("SELECT 1\nSETTINGS timeout_overflow_mode = 'break'")
+})
+
+describe('ReadGate', () => {
+  it('runs at most `slots` reads at once, in order, and refuses past its queue', async () => {
+    const gate = new ReadGate(1, 2, 10_000)
+    const order: number[] = []
+    let release!: () => void
+    const first = gate.read(() => new Promise<void>((r) => (release = r)).then(() => order.push(1)))
+    const second = gate.read(async () => order.push(2))
+    const third = gate.read(async () => order.push(3))
+    const refused = await gate.read(async () => order.push(4)).catch((e: unknown) => e)
+    expect(refused).toBeInstanceOf(QueryLimitError)
+    expect((refused as QueryLimitError).limit).toBe('busy')
+    release()
+    await Promise.all([first, second, third])
+    expect(order).toEqual([1, 2, 3])
+  })
+
+  it('refuses a read that waited too long, and passes its slot on', async () => {
+    const gate = new ReadGate(1, 10, 50)
+    let release!: () => void
+    const first = gate.read(() => new Promise<void>((r) => (release = r)))
+    const waited = await gate.read(async () => 'late').catch((e: unknown) => e)
+    expect(waited).toBeInstanceOf(QueryLimitError)
+    release()
+    await first
+    expect(await gate.read(async () => 'next')).toBe('next')
+  })
+})
