@@ -8,6 +8,7 @@ import Type from 'typebox'
 import { BrandMetrics, SourceName, type TrackedBrand, WINDOW_MINUTES, WINDOW_NAMES } from '../../pipelines/schema.ts'
 import type { Store } from '../../pipelines/store/store.ts'
 import { Bucket, wholeBuckets } from './buckets.ts'
+import { isoTime, queryTimes } from './times.ts'
 
 const Query = Type.Object(
   {
@@ -43,7 +44,7 @@ export const metricsRoutes: FastifyPluginAsyncTypebox<{ store: Store; tracking: 
     '/api/metrics',
     { schema: { querystring: Query, response: { 200: BrandMetrics } } },
     async (request) => {
-      const { brand, source, window, to } = request.query
+      const { brand, source, window, to } = queryTimes(request.query)
       const tracked = trackedBrand(brand)
       // The newest stored minute ends the default window, as the newest minute seen ends the live one.
       const newest = to ? Date.parse(to) : Date.parse((await store.latestPostTime()) ?? new Date().toISOString()) + 1
@@ -59,7 +60,7 @@ export const metricsRoutes: FastifyPluginAsyncTypebox<{ store: Store; tracking: 
       const { brand, source, bucket } = request.query
       const tracked = trackedBrand(brand)
       // Whole buckets: a range that starts or ends inside one is widened to take it all.
-      const { from, to } = wholeBuckets(request.query.from, request.query.to, bucket)
+      const { from, to } = wholeBuckets(isoTime('from', request.query.from), isoTime('to', request.query.to), bucket)
       return { series: await store.metricSeries({ brand, rivals: tracked.competitors, ...(source ? { source } : {}), from, to, bucket }) }
     },
   )

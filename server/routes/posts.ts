@@ -6,12 +6,18 @@ import { pipeline, Readable } from 'node:stream'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type, { type Static } from 'typebox'
 import { INTENTS, type Intent, type Label, LABELS, PostBucket, ScoredPost, SOURCE_NAMES } from '../../pipelines/schema.ts'
+import { MAX_SEARCH_DEPTH } from '../../pipelines/store/queries.ts'
 import type { PostFilter, Store } from '../../pipelines/store/store.ts'
 import { badRequest } from '../errors.ts'
-import { Bucket, MAX_SERIES_BUCKETS, tooManyBuckets, wholeBuckets } from './buckets.ts'
+import { Bucket, bucketMs, MAX_SERIES_BUCKETS, tooManyBuckets, wholeBuckets } from './buckets.ts'
 import { csvFilename, csvRecord, postsCsv } from './posts-csv.ts'
+import { queryTimes } from './times.ts'
 
 export const MAX_PAGE_SIZE = 200
+/** The deepest page of a search: pages reach its 10,000th match (checkDepth). */
+export const MAX_PAGE = MAX_SEARCH_DEPTH
+/** Posts one CSV export holds at most: a wider selection is refused before the first byte (400). */
+export const MAX_EXPORT_POSTS = 1_000_000
 /** Posts asked for by id at once (an alert's examples, a wall's selection). */
 export const MAX_IDS = 50
 
@@ -36,13 +42,14 @@ const Filters = Type.Object(filters, { additionalProperties: false })
 const Query = Type.Object(
   {
     ...filters,
-    page: Type.Integer({ minimum: 1, maximum: 100_000, default: 1 }),
+    page: Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: 1 }),
     pageSize: Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: 50 }),
   },
   { additionalProperties: false },
 )
 
 const SeriesQuery = Type.Object({ ...filters, bucket: Bucket }, { additionalProperties: false })
+const Series = Type.Object({ from: Type.String(), to: Type.String(), buckets: Type.Array(PostBucket) })
 
 const Page = Type.Object({
   /** Matches counted up to 1,000 (exact on the last page); `totalCapped`: at least that many. */
@@ -52,6 +59,12 @@ const Page = Type.Object({
   pageSize: Type.Integer(),
   posts: Type.Array(ScoredPost),
 })
+
+/** A 400 for a page past the search's depth (OFFSET reads and skips every match before it). */
+export function checkDepth(page: number, pageSize: number): void {
+  const depth = page * pageSize
+  if (depth > MAX_SEARCH_DEPTH) throw badRequest(`page ${page} with pageSize ${pageSize} ends at match ${depth.toLocaleString('en')}; pages reach the first ${MAX_SEARCH_DEPTH.toLocaleString('en')} matches: narrow the filters or the range (or export them all as CSV)`)
+}
 
 /** Post ids are `<source>:<native id>` and hold no comma in any source Undertow reads. */
 function idsOf(value: string): string[] {
@@ -63,7 +76,7 @@ function idsOf(value: string): string[] {
 }
 
 function filterOf(query: Static<typeof Filters>): PostFilter {
-  const { ids, labels, intents, q, ...rest } = query
+  const { ids, labels, intents, q, ...rest } = queryTimes(query)
   return {
     ...rest,
     ...(ids ? { ids: idsOf(ids) } : {}),
@@ -76,23 +89,38 @@ function filterOf(query: Static<typeof Filters>): PostFilter {
 export const postRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (app, { store }) => {
   app.get('/api/posts', { schema: { querystring: Query, response: { 200: Page } } }, async (request) => {
     const { page, pageSize, ...filters } = request.query
+    checkDepth(page, pageSize)
     const result = await store.searchPosts({ ...filterOf(filters), page, pageSize })
     return { ...result, page, pageSize }
   })
 
-  app.get('/api/posts/series', { schema: { querystring: SeriesQuery, response: { 200: Type.Object({ buckets: Type.Array(PostBucket) }) } } }, async (request) => {
+  app.get('/api/posts/series', { schema: { querystring: SeriesQuery, response: { 200: Series } } }, async (request) => {
     const { bucket, ...filters } = request.query
     const filter = filterOf(filters)
+    // Open-ended: up to the newest post's bucket, and at most MAX_SERIES_BUCKETS back (the answer
+    // says which range it covers), so no series reads all history.
+    const span = MAX_SERIES_BUCKETS * bucketMs(bucket)
+    const newest = async () => Math.ceil((Date.parse((await store.latestPostTime()) ?? new Date().toISOString()) + 1) / bucketMs(bucket)) * bucketMs(bucket)
+    const to = filter.to ?? new Date(filter.from ? Date.parse(filter.from) + span : await newest()).toISOString()
+    const from = filter.from ?? new Date(Date.parse(to) - span).toISOString()
     // The exact range (not widened): the buckets add up to the search's matches.
-    if (filter.from && filter.to) wholeBuckets(filter.from, filter.to, bucket)
-    // Open-ended: the posts themselves bound the range, so the answer says when it is too wide.
-    const buckets = await store.postSeries({ ...filter, bucket, limit: MAX_SERIES_BUCKETS + 1 })
+    wholeBuckets(from, to, bucket)
+    const buckets = await store.postSeries({ ...filter, from, to, bucket, limit: MAX_SERIES_BUCKETS + 1 })
     if (buckets.length > MAX_SERIES_BUCKETS) throw tooManyBuckets(`more than ${MAX_SERIES_BUCKETS}`)
-    return { buckets }
+    return { from, to, buckets }
+  })
+
+  // The headers a download would get, without running the export (a HEAD before the GET of Fastify's own).
+  app.head('/api/posts.csv', { schema: { querystring: Filters } }, async (request, reply) => {
+    const filter = filterOf(request.query)
+    return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${csvFilename(filter)}"`).send()
   })
 
   app.get('/api/posts.csv', { schema: { querystring: Filters } }, async (request, reply) => {
     const filter = filterOf(request.query)
+    // Refused whole, before the first byte, rather than cut short without a word.
+    const matches = await store.countMatches(filter, MAX_EXPORT_POSTS + 1)
+    if (matches > MAX_EXPORT_POSTS) throw badRequest(`the selection holds more than ${MAX_EXPORT_POSTS.toLocaleString('en')} posts, the most one export holds: narrow the range (from, to) or the filters`)
     const pages = store.scanPosts(filter)[Symbol.asyncIterator]()
     // The first page before the first byte: a store that does not answer gets a JSON error, not an empty file.
     const first = await pages.next()

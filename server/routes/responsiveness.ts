@@ -6,6 +6,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { Dialogue } from '../../pipelines/schema.ts'
 import type { Store } from '../../pipelines/store/store.ts'
+import { queryTimes } from './times.ts'
 
 const Query = Type.Object(
   {
@@ -34,13 +35,14 @@ const DialogueQuery = Type.Object(
 const DAY_MS = 24 * 60 * 60_000
 
 export const responsivenessRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (app, { store }) => {
-  app.get('/api/response-times', { schema: { querystring: Query, response: { 200: Stats } } }, async (request) => store.responseTimes(request.query))
+  app.get('/api/response-times', { schema: { querystring: Query, response: { 200: Stats } } }, async (request) => store.responseTimes(queryTimes(request.query)))
   // The brand's own posts of a range (by default the day up to the newest stored post) and the
   // conversations they started.
   app.get('/api/dialogue', { schema: { querystring: DialogueQuery, response: { 200: Dialogue } } }, async (request) => {
-    const { brand, asOf } = request.query
-    const to = request.query.to ?? new Date(Math.ceil((Date.parse((await store.latestPostTime()) ?? new Date().toISOString()) + 1) / 60_000) * 60_000).toISOString()
-    const from = request.query.from ?? new Date(Date.parse(to) - DAY_MS).toISOString()
+    const query = queryTimes(request.query)
+    const { brand, asOf } = query
+    const to = query.to ?? new Date(Math.ceil((Date.parse((await store.latestPostTime()) ?? new Date().toISOString()) + 1) / 60_000) * 60_000).toISOString()
+    const from = query.from ?? new Date(Date.parse(to) - DAY_MS).toISOString()
     return store.dialogue({ brand, from, to, ...(asOf ? { asOf } : {}) })
   })
 }

@@ -6,7 +6,8 @@ import Type from 'typebox'
 import { INTENTS, ScoredPost } from '../../pipelines/schema.ts'
 import type { Store } from '../../pipelines/store/store.ts'
 import { intentsOf, type Routes, teamsOf } from '../../pipelines/transforms/route.ts'
-import { MAX_PAGE_SIZE } from './posts.ts'
+import { checkDepth, MAX_PAGE, MAX_PAGE_SIZE } from './posts.ts'
+import { queryTimes } from './times.ts'
 
 const Teams = Type.Object({ teams: Type.Array(Type.Object({ team: Type.String(), intents: Type.Array(Type.Enum(INTENTS)) })) })
 
@@ -15,7 +16,7 @@ const Query = Type.Object(
     brand: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
     from: Type.Optional(Type.String({ format: 'date-time' })),
     to: Type.Optional(Type.String({ format: 'date-time' })),
-    page: Type.Integer({ minimum: 1, maximum: 100_000, default: 1 }),
+    page: Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: 1 }),
     pageSize: Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: 50 }),
   },
   { additionalProperties: false },
@@ -32,7 +33,8 @@ export const teamRoutes: FastifyPluginAsyncTypebox<{ store: Store; routes: Route
     async (request) => {
       const { team } = request.params
       if (!teams.includes(team)) throw Object.assign(new Error(`team ${JSON.stringify(team)} gets no posts (teams: ${teams.join(', ') || 'none'}; see ROUTES)`), { statusCode: 404 })
-      const { page, pageSize, ...filters } = request.query
+      const { page, pageSize, ...filters } = queryTimes(request.query)
+      checkDepth(page, pageSize)
       // As live: the brand's own posts are not routed (transforms/route.ts).
       const result = await store.searchPosts({ ...filters, intents: intentsOf(routes, team), excludeOwn: true, page, pageSize })
       return { team, ...result, page, pageSize }
