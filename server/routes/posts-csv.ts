@@ -1,5 +1,6 @@
 // The CSV of GET /api/posts.csv: one row per post, RFC 4180 (CRLF, fields quoted when they hold a
-// comma, a quote or a line break), UTF-8 with a BOM so spreadsheets read the text as UTF-8.
+// comma, a quote or any line break, LF alone too), UTF-8 with a BOM so spreadsheets read the text
+// as UTF-8.
 import { type Stringifier, stringify } from 'csv-stringify'
 import type { ScoredPost } from '../../pipelines/schema.ts'
 import type { PostFilter } from '../../pipelines/store/store.ts'
@@ -52,6 +53,20 @@ export function csvRecord(p: ScoredPost): Record<(typeof CSV_COLUMNS)[number], s
   }
 }
 
+const LINE_BREAK = /(\r\n|\n|\r)/
+const FORMULA = /^[=+\-@\t\r]/
+
+/**
+ * Post text is anyone's: a cell, or a line inside one, that begins with = + - @, a tab or a CR
+ * would run as a formula when the file is opened in a spreadsheet (CSV injection), or in any tool
+ * that reads records line by line, so it gets a leading apostrophe. Numbers are left alone.
+ */
+export const defuse = (text: string) =>
+  text
+    .split(LINE_BREAK)
+    .map((part, i) => (i % 2 === 0 && FORMULA.test(part) ? `'${part}` : part))
+    .join('')
+
 /** A stream that takes csvRecord()s and gives the CSV text, header first. */
 export function postsCsv(): Stringifier {
   return stringify({
@@ -59,14 +74,14 @@ export function postsCsv(): Stringifier {
     columns: [...CSV_COLUMNS],
     record_delimiter: 'windows',
     bom: true,
-    cast: { boolean: (value) => String(value) },
-    // Post text is anyone's: a text cell that begins with = + - @, a tab or a CR would run as a
-    // formula when the file is opened in a spreadsheet (CSV injection), so it gets a leading
-    // apostrophe. Numbers are left alone.
-    escape_formulas: true,
+    cast: { boolean: (value) => String(value), string: defuse },
+    // csv-stringify quotes only its own record delimiter (CRLF): a lone LF or CR in a post would
+    // end the row for every reader that splits records on it.
+    quoted_match: /[\r\n]/,
   })
 }
 
+// Times reach here canonical (routes/times.ts).
 const stamp = (iso: string | undefined, none: string) => (iso ? new Date(iso).toISOString().replace(/\.\d{3}Z$/, 'Z').replaceAll(':', '') : none)
 
 /** `undertow-posts-<from>-<to>.csv`, the times in UTC without colons (which file systems refuse). */
