@@ -2,6 +2,7 @@
 // process's pushes reach the walls on every web process, and acknowledgements reach the live one.
 import { createAdapter } from '@socket.io/redis-adapter'
 import { createClient } from 'redis'
+import { redactUrl } from '../pipelines/redact.ts'
 import type { SocketAdapter } from './plugins/socketio.ts'
 
 /** How long a request to the other servers (an acknowledgement) waits for their answers. */
@@ -17,7 +18,7 @@ export async function redisAdapter(url: string, onError: (error: Error) => void)
     await Promise.all([pub.connect(), sub.connect()])
   } catch (error) {
     await Promise.allSettled([pub.disconnect(), sub.disconnect()])
-    throw new Error(`cannot reach Redis at ${url}: ${error instanceof Error ? error.message : String(error)}`)
+    throw new Error(redactUrl(`cannot reach Redis at ${url}: ${error instanceof Error ? error.message : String(error)}`))
   }
   return {
     adapter: createAdapter(pub, sub, { requestsTimeout: CLUSTER_REQUEST_MS }) as SocketAdapter,

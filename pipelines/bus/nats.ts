@@ -9,6 +9,7 @@
 // Both are work queues: an acknowledged message is removed, so they hold only the backlog.
 import { AckPolicy, type Consumer, jetstream, type JetStreamClient, jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream'
 import { connect, type NatsConnection, nanos } from '@nats-io/transport-node'
+import { redactUrl } from '../redact.ts'
 import type { RelatedEvent } from '../stages/relate-events.ts'
 import type { SettledRecord } from './settlement.ts'
 
@@ -169,6 +170,6 @@ export async function openBus(options: BusOptions): Promise<Bus> {
     }
   } catch (error) {
     await nc.close()
-    throw new Error(`cannot prepare the bus's stream at ${options.url}: ${error instanceof Error ? error.message : String(error)}`)
+    throw new Error(redactUrl(`cannot prepare the bus's stream at ${options.url}: ${error instanceof Error ? error.message : String(error)}`))
   }
 }
