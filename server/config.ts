@@ -7,6 +7,8 @@ import { type Intent, INTENTS, SOURCE_NAMES } from '../pipelines/schema.ts'
 import type { Routes } from '../pipelines/transforms/route.ts'
 import { streamParts } from '../pipelines/sources/mastodon.ts'
 import { parseAuthTokens } from './access.ts'
+import { parseAllowedHosts } from './hosts.ts'
+import { redactAddress } from '../pipelines/redact.ts'
 
 /** Sources that are implemented today; the rest of SOURCE_NAMES arrive with the connectors issue. */
 export const AVAILABLE_SOURCES = ['simulator', 'webhook', 'jetstream', 'mastodon', 'hackernews'] as const satisfies readonly (typeof SOURCE_NAMES)[number][]
@@ -15,6 +17,7 @@ export const ConfigSchema = Type.Object(
   {
     PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000, description: 'HTTP port of the API and the wall (0 picks a free one).' }),
     HOST: Type.String({ minLength: 1, default: '127.0.0.1', description: 'Interface to listen on; `0.0.0.0` to serve other machines.' }),
+    ALLOWED_HOSTS: Type.String({ default: '', description: 'Host names the server answers to, comma-separated (`wall.example`; a leading dot, `.example.com`, for a domain and its subdomains; `*` for any); a request for another name gets 403, so that no other site reaches it through DNS rebinding. Always answered: `localhost`, `*.localhost` and IP addresses, and, when HOST serves other machines, this machine\'s name (and `<name>.local`). Behind a proxy, the Host it sends.' }),
     DATA_DIR: Type.String({ minLength: 1, default: './data', description: 'Where the embedded ClickHouse keeps its tables, and (in both modes) the spool and the dead-letter file.' }),
     CLICKHOUSE_URL: Type.String({ default: '', pattern: '^(https?://.+)?$', description: 'Server mode: the ClickHouse server\'s HTTP address, e.g. `http://clickhouse:8123`. Empty: embedded ClickHouse under DATA_DIR.' }),
     CLICKHOUSE_USER: Type.String({ minLength: 1, default: 'default', description: 'Server mode: user.' }),
@@ -62,6 +65,10 @@ export const ConfigSchema = Type.Object(
 )
 export type Config = Static<typeof ConfigSchema>
 
+/** Values never shown in a message: secrets, and webhook URLs (their path is the secret). */
+const SECRET_KEYS = new Set(['CLICKHOUSE_PASSWORD', 'AUTH_TOKENS', 'INGEST_TOKEN', 'MASTODON_TOKEN', 'ALERT_WEBHOOK_URL', 'TEAM_WEBHOOKS'])
+const shown = (key: string, value: string | undefined) => (SECRET_KEYS.has(key) ? '(not shown)' : JSON.stringify(value !== undefined && key.endsWith('_URL') ? redactAddress(value) : value))
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
@@ -87,10 +94,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     const key = error.instancePath.replace(/^\//, '') as keyof Config
     if (!key) continue
     const schema = ConfigSchema.properties[key] as { description?: string }
-    problems.push(`${key}=${JSON.stringify(env[key])}: ${error.message} (${schema.description ?? ''})`)
+    problems.push(`${key}=${shown(key, env[key])}: ${error.message} (${schema.description ?? ''})`)
   }
   if (env.BRANDS_FILE && (env.BRAND || env.COMPETITORS)) problems.push('BRAND, COMPETITORS: BRANDS_FILE names the brands; remove these or BRANDS_FILE')
-  if (problems.length === 0) problems.push(...checkSources(String(candidate.SOURCES)), ...checkBrands(candidate as Config), ...checkIngest(candidate as Config), ...checkOrigins(candidate as Config), ...checkAccess(candidate as Config), ...checkJetstream(candidate as Config), ...checkMastodon(candidate as Config), ...checkRoles(candidate as Config), ...routingOf(candidate as Config).problems)
+  if (problems.length === 0) problems.push(...checkSources(String(candidate.SOURCES)), ...checkBrands(candidate as Config), ...checkIngest(candidate as Config), ...checkOrigins(candidate as Config), ...checkAccess(candidate as Config), ...parseAllowedHosts(String(candidate.ALLOWED_HOSTS)).problems, ...checkJetstream(candidate as Config), ...checkMastodon(candidate as Config), ...checkRoles(candidate as Config), ...routingOf(candidate as Config).problems)
   if (problems.length > 0) throw new ConfigError([...new Set(problems)])
   return candidate as Config
 }
@@ -176,7 +183,7 @@ export function routingOf(config: Pick<Config, 'ROUTES' | 'TEAM_WEBHOOKS'>): { r
     const url = pair.slice(at + 1).trim()
     if (at <= 0) problems.push(`TEAM_WEBHOOKS: "${pair}" is not team=URL`)
     else if (!teams.has(team)) problems.push(`TEAM_WEBHOOKS: no intent is routed to team "${team}" (teams: ${[...teams].join(', ') || 'none'})`)
-    else if (!/^https?:\/\/\S+$/.test(url)) problems.push(`TEAM_WEBHOOKS: "${url}" for ${team} is not an http(s) URL`)
+    else if (!/^https?:\/\/\S+$/.test(url)) problems.push(`TEAM_WEBHOOKS: the URL for ${team} is not an http(s) URL (not shown: a webhook's URL is its secret)`)
     else webhooks.set(team, url)
   }
   return { routes, webhooks, problems }

@@ -17,6 +17,7 @@ describe('configuration', () => {
     expect(loadConfig({ PATH: '/usr/bin', HOME: '/root' })).toEqual({
       PORT: 3000,
       HOST: '127.0.0.1',
+      ALLOWED_HOSTS: '',
       DATA_DIR: './data',
       CLICKHOUSE_URL: '',
       CLICKHOUSE_USER: 'default',
@@ -69,7 +70,9 @@ describe('configuration', () => {
     expect(message).toContain('ROUTES: "question" is not intent=team')
     expect(message).toContain('ROUTES: team "Support Team" must be lower-case letters, digits, - or _')
     expect(message).toContain('TEAM_WEBHOOKS: no intent is routed to team "legal" (teams: marketing)')
-    expect(message).toContain('TEAM_WEBHOOKS: "ftp://x" for marketing is not an http(s) URL')
+    // A webhook's URL is its secret: named by its team, never shown.
+    expect(message).toContain('TEAM_WEBHOOKS: the URL for marketing is not an http(s) URL')
+    expect(message).not.toContain('ftp://x')
     expect(problems({ ALERT_WEBHOOK_URL: 'hooks.slack.com/x' })).toContain('ALERT_WEBHOOK_URL=')
   })
 
@@ -103,6 +106,15 @@ describe('configuration', () => {
     expect(problems({ PORT: '70000' })).toMatch(/PORT="70000": .*65535/)
     expect(problems({ SIM_SPEED: '0' })).toContain('SIM_SPEED="0"')
     expect(problems({ LOG_LEVEL: 'loud' })).toContain('LOG_LEVEL="loud"')
+  })
+
+  it('never shows a secret in a message: credentials in a URL are redacted, secrets and webhook URLs not shown', () => {
+    const message = problems({ REDIS_URL: 'redis//:redis-secret@redis:6379', CLICKHOUSE_URL: 'tcp://ch:ch-secret@clickhouse:9000', ALERT_WEBHOOK_URL: 'hooks.example/services/T0/B0/hook-secret' })
+    // Not even a URL (the typo that gets it shown): what comes before its @ is hidden.
+    expect(message).toContain('REDIS_URL="***@redis:6379"')
+    expect(message).toContain('CLICKHOUSE_URL="tcp://ch:***@clickhouse:9000"')
+    expect(message).toContain('ALERT_WEBHOOK_URL=(not shown)')
+    expect(message).not.toMatch(/redis-secret|ch-secret|hook-secret/)
   })
 
   it('rejects unknown and not-yet-available sources', () => {

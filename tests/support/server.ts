@@ -6,7 +6,7 @@ import { tracking } from './fixtures.ts'
 import { tmpDir } from './tmp.ts'
 
 /** `alerts`: what acknowledges alerts (a pipeline's acknowledge; see stack.ts). */
-export async function testApp(options: Pick<ServerOptions, 'clientRoot' | 'alerts' | 'corsOrigins' | 'access' | 'rateLimits' | 'trustProxy'> = {}) {
+export async function testApp(options: Pick<ServerOptions, 'clientRoot' | 'alerts' | 'corsOrigins' | 'access' | 'rateLimits' | 'trustProxy' | 'allowedHosts'> = {}) {
   const dir = tmpDir('server')
   const store = new EmbeddedStore(dir.path)
   await store.migrate()
