@@ -10,6 +10,8 @@ import type { LiveView } from '../pipelines/sinks/socketio.ts'
 import type { Store } from '../pipelines/store/store.ts'
 import { accessPlugin, AccessTokens, callerKey, handshakeRole, routeOf } from './access.ts'
 import { installErrorHandlers } from './errors.ts'
+import { AllowedHosts, engineHostGuard, hostGuard } from './hosts.ts'
+import { RequestLogs } from './logging.ts'
 import { clientPlugin } from './plugins/client.ts'
 import { type SocketAdapter, socketIoPlugin } from './plugins/socketio.ts'
 import { aggregateRoutes } from './routes/aggregates.ts'
@@ -52,15 +54,33 @@ export interface ServerOptions {
   socketAdapter?: SocketAdapter
   /** Whether this process serves the API and the wall's page (the `web` role); without, only the probes, /metrics and the webhook (default true). */
   web?: boolean
+  /** The Host names answered (ALLOWED_HOSTS, server/hosts.ts); default: loopback names and IP literals only. */
+  allowedHosts?: AllowedHosts
 }
+
+/** HSTS over https: helmet's default (a year, subdomains included). */
+const HSTS = 'max-age=31536000; includeSubDomains'
 
 export async function buildServer(options: ServerOptions) {
   const { store, view, tracking, routes = DEFAULT_ROUTES } = options
-  const app = Fastify({ logger: options.logger ?? false, trustProxy: options.trustProxy ?? false }).withTypeProvider<TypeBoxTypeProvider>()
+  // Requests are logged at debug (server/logging.ts).
+  const app = Fastify({ logger: options.logger ?? false, logController: new RequestLogs(), trustProxy: options.trustProxy ?? false }).withTypeProvider<TypeBoxTypeProvider>()
   installErrorHandlers(app)
   // Security headers (helmet's defaults): a content security policy that lets the page run only
   // its own scripts (post text can never become one), no framing by other sites, no MIME sniffing.
-  await app.register(helmet)
+  // Over plain http without HSTS nor upgrade-insecure-requests: a browser would fetch the scripts
+  // and the socket over https from a server that has none, and show a blank wall (on a LAN).
+  await app.register(helmet, { strictTransportSecurity: false, contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } })
+  app.addHook('onRequest', async (request, reply) => {
+    // https (X-Forwarded-Proto only from a trusted proxy, TRUST_PROXY): helmet's defaults in full.
+    if (request.protocol !== 'https') return
+    reply.header('strict-transport-security', HSTS)
+    const csp = reply.raw.getHeader('content-security-policy')
+    if (typeof csp === 'string') reply.raw.setHeader('content-security-policy', `${csp};upgrade-insecure-requests`)
+  })
+  // Before anything else reads the request: a Host that is not ours (DNS rebinding) is refused.
+  const hosts = options.allowedHosts ?? new AllowedHosts()
+  app.addHook('onRequest', hostGuard(hosts))
   const corsOrigins = (options.corsOrigins ?? []).map((o) => o.replace(/\/$/, '').toLowerCase())
   // Without CORS_ORIGINS, no cross-origin headers at all: browsers keep other sites' pages out.
   if (corsOrigins.length > 0) await app.register(cors, { origin: [...corsOrigins] })
@@ -88,6 +108,8 @@ export async function buildServer(options: ServerOptions) {
     handshakeLimit: { perMinute: limits.perMinute, tokens: access },
     ...(options.socketAdapter ? { adapter: options.socketAdapter } : {}),
   })
+  // socket.io's requests reach engine.io before Fastify's hooks: the same Host check there.
+  app.io.engine.use(engineHostGuard(hosts))
   await app.register(healthRoutes, { store, info: options.health })
   await app.register(observabilityRoutes, { store, info: options.health, view, clients: () => app.io.engine.clientsCount, ...(options.telemetry ? { telemetry: options.telemetry } : {}) })
   if (options.web ?? true) {
