@@ -1,4 +1,6 @@
-// GET /healthz: is the process up, and what does it run on. 200 while the store answers.
+// GET /healthz: liveness. 200 whenever the process answers, with what it runs on and how its store
+// is (`status: degraded` while the store does not answer): a process spooling through a ClickHouse
+// outage is alive and must not be restarted. Whether to send it traffic is /readyz's to say.
 import type { FastifyPluginAsync } from 'fastify'
 import type { Store } from '../../pipelines/store/store.ts'
 
@@ -16,15 +18,30 @@ export interface HealthInfo {
   problems?: () => string[]
 }
 
+/** Longest /healthz waits for the store: a liveness probe's own timeout is short (Kubernetes: 1 s by default). */
+export const HEALTH_PING_MS = 500
+
+/** The store's answer to a ping, or 'slow' when none came within `ms` (a store that hangs). */
+async function pingWithin(store: Store, ms: number): Promise<boolean | 'slow'> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<'slow'>((resolve) => (timer = setTimeout(() => resolve('slow'), ms)))
+  try {
+    return await Promise.race([store.ping(), late])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 export const healthRoutes: FastifyPluginAsync<{ store: Store; info: HealthInfo }> = async (app, { store, info }) => {
-  app.get('/healthz', async (_request, reply) => {
-    const storeUp = await store.ping()
-    return reply.status(storeUp ? 200 : 503).send({
+  app.get('/healthz', async () => {
+    const ping = await pingWithin(store, HEALTH_PING_MS)
+    const storeUp = ping === true
+    return {
       status: storeUp ? 'ok' : 'degraded',
-      store: { mode: store.mode, up: storeUp, ...(store.recounts ? { recounts: store.recounts } : {}) },
+      store: { mode: store.mode, up: storeUp, ...(ping === 'slow' ? { slow: `no answer within ${HEALTH_PING_MS} ms` } : {}), ...(store.recounts ? { recounts: store.recounts } : {}) },
       classifier: info.classifier,
       sources: info.sources,
       pipeline: info.stats(),
-    })
+    }
   })
 }
