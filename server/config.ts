@@ -17,7 +17,7 @@ export const ConfigSchema = Type.Object(
   {
     PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000, description: 'HTTP port of the API and the wall (0 picks a free one).' }),
     HOST: Type.String({ minLength: 1, default: '127.0.0.1', description: 'Interface to listen on; `0.0.0.0` to serve other machines.' }),
-    ALLOWED_HOSTS: Type.String({ default: '', description: 'Host names the server answers to, comma-separated (`wall.example`; a leading dot, `.example.com`, for a domain and its subdomains; `*` for any); a request for another name gets 403, so that no other site reaches it through DNS rebinding. Always answered: `localhost`, `*.localhost` and IP addresses, and, when HOST serves other machines, this machine\'s name (and `<name>.local`). Behind a proxy, the Host it sends.' }),
+    ALLOWED_HOSTS: Type.String({ default: '', description: 'Host names answered besides `localhost`, IP addresses and (when HOST serves other machines) this machine\'s name: comma-separated, `.example.com` for a domain and its subdomains, `*` for any. A request for any other name gets 403 (against DNS rebinding); behind a proxy, the Host it sends is checked.' }),
     DATA_DIR: Type.String({ minLength: 1, default: './data', description: 'Where the embedded ClickHouse keeps its tables, and (in both modes) the spool and the dead-letter file.' }),
     CLICKHOUSE_URL: Type.String({ default: '', pattern: '^(https?://.+)?$', description: 'Server mode: the ClickHouse server\'s HTTP address, e.g. `http://clickhouse:8123`. Empty: embedded ClickHouse under DATA_DIR.' }),
     CLICKHOUSE_USER: Type.String({ minLength: 1, default: 'default', description: 'Server mode: user.' }),
