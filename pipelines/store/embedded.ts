@@ -4,7 +4,7 @@
 import { mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { Session } from 'chdb'
-import { limitError, READ_TIMEOUT_S, type ReadOptions, ReadGate, readSettings, rowsError, timeoutError, withSettings } from './limits.ts'
+import { limitError, READ_NICE, READ_TIMEOUT_S, type ReadOptions, ReadGate, readSettings, rowsError, timeoutError, withSettings } from './limits.ts'
 import { toJsonEachRow } from './rows.ts'
 import { SqlStore } from './sql-store.ts'
 
@@ -68,7 +68,7 @@ export class EmbeddedStore extends SqlStore {
     // 'break', not 'throw': chdb hands the output of a query that fails half way to its session's
     // next query (chdb 3.4). A read cut at a limit ends cleanly, and is told by its time or rows here.
     const timeoutS = this.readTimeoutS ?? READ_TIMEOUT_S
-    const limited = withSettings(sql, readSettings({ ...read, threads: 1, timeoutS, overflow: 'break' }))
+    const limited = withSettings(sql, readSettings({ ...read, threads: 1, nice: READ_NICE, timeoutS, overflow: 'break' }))
     let answer: { rows: T[]; elapsedS: number }
     try {
       answer = await this.reads.read(() => this.query<T>(this.readSession, limited, params))

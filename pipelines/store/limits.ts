@@ -7,6 +7,9 @@ export const READ_TIMEOUT_S = 8
 /** Rows a list answer (a page, a scan's page, windows, a series) may hold: a backstop beside each route's own bound. */
 export const MAX_RESULT_ROWS = 500_000
 
+/** The nice value of an embedded read's threads (0 to 19; higher yields more). */
+export const READ_NICE = 10
+
 /** Reads waiting for a slot past which the next is refused at once (503), and the longest one waits. */
 export const MAX_WAITING_READS = 64
 export const MAX_READ_WAIT_MS = 10_000
@@ -21,7 +24,7 @@ export interface ReadOptions {
  * 'break' stops the read at a limit without an error (the caller tells a cut answer by its time
  * and rows, see embedded.ts); 'throw' fails it.
  */
-export function readSettings(options: ReadOptions & { threads?: number; timeoutS?: number; overflow?: 'throw' | 'break' }): Record<string, string | number> {
+export function readSettings(options: ReadOptions & { threads?: number; timeoutS?: number; overflow?: 'throw' | 'break'; nice?: number }): Record<string, string | number> {
   const overflow = options.overflow ?? 'throw'
   return {
     max_execution_time: options.timeoutS ?? READ_TIMEOUT_S,
@@ -29,6 +32,8 @@ export function readSettings(options: ReadOptions & { threads?: number; timeoutS
     // Past the limit by one: an answer of exactly maxRows is whole.
     ...(options.maxRows !== undefined ? { max_result_rows: options.maxRows + 1, result_overflow_mode: overflow } : {}),
     ...(options.threads ? { max_threads: options.threads } : {}),
+    // The read's threads yield the cores to the sink's and the event loop (Linux nice; not in 18.16).
+    ...(options.nice ? { os_thread_priority: options.nice } : {}),
   }
 }
 
