@@ -81,7 +81,14 @@ describeWithServer('server mode: the app killed mid-stream', () => {
     const beforeOutage = seen.size
     await server.kill9()
     await sleep(3_000)
-    const health = (await (await fetch(`${await first.url}/healthz`)).json()) as { pipeline: { spool: { posts: { batches: number } } } }
+    const healthz = await fetch(`${await first.url}/healthz`)
+    const health = (await healthz.json()) as { status: string; store: { up: boolean }; pipeline: { spool: { posts: { batches: number } } } }
+    // Spooling through the outage, the process is alive (liveness: 200, not to be restarted) but not ready.
+    expect(healthz.status).toBe(200)
+    expect(health).toMatchObject({ status: 'degraded', store: { up: false } })
+    const readyz = await fetch(`${await first.url}/readyz`)
+    expect(readyz.status).toBe(503)
+    expect(await readyz.json()).toMatchObject({ ready: false, missing: expect.arrayContaining(['the store does not answer']) })
     first.child.kill('SIGKILL')
     await exited(first.child)
     wall.close()
