@@ -237,7 +237,7 @@ export class Settlement implements Progress {
           }
         }
         // An event refused on the way is let go only once its dead-letter record is on disk.
-        await this.deadLetter?.flush().catch(() => {})
+        await this.deadLetter?.flush()?.catch(() => {})
         for (const { deliveries } of batch) for (const d of deliveries) d.ack()
         this.acknowledged += batch.reduce((n, b) => n + b.deliveries.length, 0)
       })

@@ -20,10 +20,10 @@
 //   live as it is: a replay arriving just then is stored once but may count live twice.)
 // The sink emits what it accepted, stored or spooled: the pipeline and the wall go on in an outage.
 import { asyncScheduler, bufferTime, catchError, concatMap, defer, filter, finalize, from, last, map, merge, type Observable, type ObservableInput, of, type OperatorFunction, ReplaySubject, type SchedulerLike, Subject, switchMap, timer } from 'rxjs'
-import type { DeadLetter } from './deadletter.ts'
+import { type DeadLetter, flushed$ } from './deadletter.ts'
 import { batchWriter, type Progress } from './batch-write.ts'
 import { RecentKeys } from './recent-keys.ts'
-import type { Spool } from './spool.ts'
+import type { Spool, SpoolSegment } from './spool.ts'
 
 export const STORE_BATCH_MS = 500
 export const STORE_BATCH_MAX = 5_000
@@ -236,13 +236,15 @@ export function clickhouseSink<T>(table: string, write: (batch: T[], checked: bo
       function drainSegments(): Observable<T[]> {
         // Only batches older than any still in memory: those go first.
         const found = spool ? spool.oldest(STORE_BATCH_MAX, inMemory[0]) : []
-        for (const segment of found) {
-          if (segment.damaged.length === 0) continue
-          // Refused once, with the line itself; the file keeps what did parse (or goes).
-          for (const d of segment.damaged) deadLetter.record(stage, `spool batch ${segment.seq} line ${d.line}: ${d.reason}`, d.text)
-          spool!.replace(segment.seq, segment.items)
-        }
-        const segments = found.filter((segment) => segment.items.length > 0)
+        const damaged = found.filter((segment) => segment.damaged.length > 0)
+        // Refused once, with the line itself; the file keeps what did parse (or goes), once the
+        // record is on disk: a crash in between must not lose both.
+        for (const segment of damaged) for (const d of segment.damaged) deadLetter.record(stage, `spool batch ${segment.seq} line ${d.line}: ${d.reason}`, d.text)
+        const recorded$ = damaged.length > 0 ? flushed$(deadLetter).pipe(map(() => damaged.forEach((segment) => spool!.replace(segment.seq, segment.items)))) : of(undefined)
+        return recorded$.pipe(concatMap(() => writeSegments(found.filter((segment) => segment.items.length > 0))))
+      }
+
+      function writeSegments(segments: SpoolSegment<T>[]): Observable<T[]> {
         if (!spool || segments.length === 0) {
           draining = false
           settle()
@@ -251,6 +253,8 @@ export function clickhouseSink<T>(table: string, write: (batch: T[], checked: bo
         const items = segments.flatMap((s) => s.items)
         const progress: Progress<T> = { written: [], refused: new Set() }
         return writeBatch(items, 0, false, progress).pipe(
+          // What the store refused is dead-lettered: its files go once those records are on disk.
+          concatMap(() => (progress.refused.size > 0 ? flushed$(deadLetter) : of(undefined))),
           concatMap(() => {
             for (const segment of segments) spool.remove(segment.seq)
             drainDelay = 0
@@ -261,12 +265,16 @@ export function clickhouseSink<T>(table: string, write: (batch: T[], checked: bo
             // Each file keeps what is left of it, so it is neither stored nor refused twice. A file
             // the disk will not rewrite keeps all it held: stored again later (the store skips what
             // it holds), never removed with items in it that are neither stored nor refused.
-            if (progress.written.length > 0 || progress.refused.size > 0) {
-              const done = new Set(progress.written)
-              for (const segment of segments) spool.replace(segment.seq, segment.items.filter((item) => !done.has(item) && !progress.refused.has(item)))
-            }
             drainDelay = Math.min(STORE_RETRY_MAX_MS, Math.max(STORE_RETRY_BASE_MS, drainDelay * 2))
-            return drained(true)
+            if (progress.written.length === 0 && progress.refused.size === 0) return drained(true)
+            const done = new Set(progress.written)
+            // As above: the refused leave their files once their records are on disk.
+            return (progress.refused.size > 0 ? flushed$(deadLetter) : of(undefined)).pipe(
+              concatMap(() => {
+                for (const segment of segments) spool.replace(segment.seq, segment.items.filter((item) => !done.has(item) && !progress.refused.has(item)))
+                return drained(true)
+              }),
+            )
           }),
         )
       }

@@ -3,13 +3,23 @@
 import { mkdirSync, renameSync, rmSync, statSync } from 'node:fs'
 import { type FileHandle, open } from 'node:fs/promises'
 import { dirname } from 'node:path'
+import { from, type Observable, of } from 'rxjs'
 
 export interface DeadLetter {
   record(stage: string, reason: string, payload: unknown): void
   /** Refusals so far, by stage. Reasons stay in the record (and the log): they can hold internals. */
   counts(): Record<string, number>
-  /** Settles once every record so far is on disk (what holds the event waits for it before letting go). */
-  flush(): Promise<void>
+  /**
+   * Settles once every record so far is on disk (what holds the event waits for it before letting
+   * go); undefined when they are already (a record kept in memory, for tests and tools).
+   */
+  flush(): Promise<void> | undefined
+}
+
+/** flush() as an observable, synchronous when there is nothing to wait for. */
+export const flushed$ = (deadLetter: DeadLetter): Observable<void> => {
+  const writing = deadLetter.flush()
+  return writing ? from(writing) : of(undefined)
 }
 
 /** Most bytes the file reaches before it is rotated (to `.1`, the older ones to `.2` and so on). */
@@ -18,8 +28,10 @@ export const DEAD_LETTER_MAX_BYTES = 64 * 2 ** 20
 export const DEAD_LETTER_KEPT = 4
 /** Records wait in memory at most this long before they are written, together. */
 export const DEAD_LETTER_FLUSH_MS = 100
-/** Records kept in memory while the disk refuses them (a full disk); past it the oldest go to stderr. */
-const MAX_UNWRITTEN = 10_000
+/** Records waiting past which they are written at once, without waiting for the timer. */
+export const DEAD_LETTER_BATCH = 1_000
+/** Bytes of records kept in memory while the disk refuses them (a full disk); past it the oldest go to stderr. */
+const MAX_UNWRITTEN_BYTES = 16 * 2 ** 20
 
 /** The record as one JSON line; a payload JSON cannot hold (nested too deep, a cycle) is described instead. */
 function serialise(record: { at: string; stage: string; reason: string; payload: unknown }): string {
@@ -38,6 +50,10 @@ function serialise(record: { at: string; stage: string; reason: string; payload:
 export class DeadLetterFile implements DeadLetter {
   private readonly tally = new Map<string, number>()
   private queue: string[] = []
+  /** Characters waiting in `queue`. */
+  private queued = 0
+  /** The last write failed: records wait, bounded, and are tried every second. */
+  private failing = false
   private timer: ReturnType<typeof setTimeout> | undefined
   private writing: Promise<void> = Promise.resolve()
   private handle: FileHandle | undefined
@@ -56,9 +72,17 @@ export class DeadLetterFile implements DeadLetter {
 
   record(stage: string, reason: string, payload: unknown): void {
     this.tally.set(stage, (this.tally.get(stage) ?? 0) + 1)
-    this.queue.push(`${serialise({ at: new Date().toISOString(), stage, reason, payload })}\n`)
-    if (this.queue.length > MAX_UNWRITTEN) process.stderr.write(`dead-letter: ${this.path} is not taking records; on stderr instead: ${this.queue.shift()}`)
-    this.timer ??= setTimeout(() => void this.flush(), DEAD_LETTER_FLUSH_MS)
+    const line = `${serialise({ at: new Date().toISOString(), stage, reason, payload })}\n`
+    this.queue.push(line)
+    this.queued += line.length
+    // Only while the disk refuses them is memory the bound: the oldest go to stderr, not lost.
+    while (this.failing && this.queued > MAX_UNWRITTEN_BYTES && this.queue.length > 1) {
+      const oldest = this.queue.shift()!
+      this.queued -= oldest.length
+      process.stderr.write(`dead-letter: ${this.path} is not taking records; on stderr instead: ${oldest}`)
+    }
+    if (this.queue.length >= DEAD_LETTER_BATCH && !this.failing) void this.flush()
+    else this.timer ??= setTimeout(() => void this.flush(), this.failing ? 10 * DEAD_LETTER_FLUSH_MS : DEAD_LETTER_FLUSH_MS)
   }
 
   counts(): Record<string, number> {
@@ -83,6 +107,7 @@ export class DeadLetterFile implements DeadLetter {
     if (this.queue.length === 0) return
     const lines = this.queue
     this.queue = []
+    this.queued = 0
     const text = lines.join('')
     try {
       if (this.size > 0 && this.size + Buffer.byteLength(text) > this.maxBytes) await this.rotate()
@@ -90,12 +115,15 @@ export class DeadLetterFile implements DeadLetter {
       await this.handle.appendFile(text)
       await this.handle.datasync()
       this.size += Buffer.byteLength(text)
+      this.failing = false
     } catch (error) {
       // A full disk must not kill the stream: the records wait and are tried with the next ones.
       this.queue = [...lines, ...this.queue]
+      this.queued += text.length
       await this.handle?.close().catch(() => {})
       this.handle = undefined
-      process.stderr.write(`dead-letter: cannot write ${this.path} (${String(error)}); ${this.queue.length} records wait\n`)
+      if (!this.failing) process.stderr.write(`dead-letter: cannot write ${this.path} (${String(error)}); ${this.queue.length} records wait\n`)
+      this.failing = true
       this.timer ??= setTimeout(() => void this.flush(), 10 * DEAD_LETTER_FLUSH_MS)
     }
   }
@@ -145,7 +173,7 @@ export class MemoryDeadLetter implements DeadLetter {
     return counts
   }
 
-  flush(): Promise<void> {
-    return Promise.resolve()
+  flush(): undefined {
+    return undefined
   }
 }

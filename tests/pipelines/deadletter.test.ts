@@ -78,3 +78,18 @@ describe('the dead-letter file', () => {
     await file.close()
   })
 })
+
+describe('the dead-letter file under a burst', () => {
+  it('writes every record of a burst larger than a batch to the file, none to stderr', async () => {
+    const path = join(dir.path, `dl-${++n}`, 'dead-letter.ndjson')
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true)
+    const file = new DeadLetterFile(path)
+    // Two webhook requests' worth of bad posts at once.
+    for (let i = 0; i < 20_000; i++) file.record('ingest', `item ${i}`, { i })
+    await file.close()
+    const said = stderr.mock.calls.length
+    stderr.mockRestore()
+    expect(said).toBe(0)
+    expect(lines(path)).toHaveLength(20_000)
+  })
+})

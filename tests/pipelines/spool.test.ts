@@ -349,3 +349,46 @@ describe('spool files on a disk that fails', () => {
     expect(new Spool<string>(folder, 1 << 20).pending()).toBe(0)
   })
 })
+
+describe('spool files and the dead-letter record', () => {
+  /** A dead-letter record whose writes reach the disk only when the test says so. */
+  const slowRecord = () => {
+    const records: unknown[] = []
+    let release = () => {}
+    const onDisk = new Promise<void>((r) => (release = r))
+    return { records, release, deadLetter: { record: (_s: string, _r: string, payload: unknown) => void records.push(payload), counts: () => ({}), flush: () => onDisk } }
+  }
+  const badData = Object.assign(new Error('Code: 27. DB::Exception: Cannot parse input'), { clickhouseCode: 27 })
+
+  it('removes a drained file only once the records of what the store refused are on disk', async () => {
+    const folder = join(dir.path, `refused-${++n}`)
+    new Spool<string>(folder, 1 << 20).append(['bad', 'ok'])
+    const record = slowRecord()
+    const stored: string[] = []
+    const write = (batch: string[]) => (batch.includes('bad') ? throwError(() => badData) : of(stored.push(...batch)))
+    const done = new Promise<void>((complete) => of<string>().pipe(clickhouseSink('posts', write, { deadLetter: record.deadLetter, spool: new Spool<string>(folder, 1 << 20) })).subscribe({ complete }))
+    await new Promise((r) => setTimeout(r, 50))
+    expect(stored).toEqual(['ok'])
+    expect(record.records).toEqual(['bad'])
+    // A crash now must find 'bad' again at the next start: its record is not on disk yet.
+    expect(readdirSync(folder)).toEqual(['000000000001.ndjson'])
+    record.release()
+    await done
+    expect(readdirSync(folder)).toEqual([])
+  })
+
+  it('rewrites a file without its damaged lines only once their records are on disk', async () => {
+    const folder = join(dir.path, `damaged-${++n}`)
+    mkdirSync(folder, { recursive: true })
+    writeFileSync(join(folder, '000000000001.ndjson'), '{bad\n"ok"\n')
+    const record = slowRecord()
+    const stored: string[] = []
+    const done = new Promise<void>((complete) => of<string>().pipe(clickhouseSink('posts', (batch: string[]) => of(stored.push(...batch)), { deadLetter: record.deadLetter, spool: new Spool<string>(folder, 1 << 20) })).subscribe({ complete }))
+    await new Promise((r) => setTimeout(r, 50))
+    expect(record.records).toEqual(['{bad'])
+    expect(readFileSync(join(folder, '000000000001.ndjson'), 'utf8')).toBe('{bad\n"ok"\n')
+    record.release()
+    await done
+    expect(stored).toEqual(['ok'])
+  })
+})
