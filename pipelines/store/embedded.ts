@@ -1,10 +1,12 @@
 // Embedded mode: ClickHouse in-process through chdb, data under DATA_DIR. libchdb binds one data
 // directory per process, so this class is the only place that opens chdb Sessions: one for writes
-// (the sink, recounts, migrations) and one for API reads. chdb binds query parameters itself.
+// (the sink, recounts, migrations) and one for API reads. chdb binds the write connection's
+// query parameters itself; API reads are bound here (bind.ts), see `rows`.
 import { mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { Session } from 'chdb'
-import { limitError, READ_NICE, READ_TIMEOUT_S, type ReadOptions, ReadGate, readSettings, rowsError, timeoutError, withSettings } from './limits.ts'
+import { bindLiterals } from './bind.ts'
+import { limitError, READ_MAX_QUERY_BYTES, READ_NICE, READ_TIMEOUT_S, type ReadOptions, ReadGate, readSettings, rowsError, timeoutError, withSettings } from './limits.ts'
 import { toJsonEachRow } from './rows.ts'
 import { SqlStore } from './sql-store.ts'
 
@@ -68,10 +70,15 @@ export class EmbeddedStore extends SqlStore {
     // 'break', not 'throw': chdb hands the output of a query that fails half way to its session's
     // next query (chdb 3.4). A read cut at a limit ends cleanly, and is told by its time or rows here.
     const timeoutS = this.readTimeoutS ?? READ_TIMEOUT_S
-    const limited = withSettings(sql, readSettings({ ...read, threads: 1, nice: READ_NICE, timeoutS, overflow: 'break' }))
+    // Bound on our side (checked literals, as in server mode), never by chdb: chdb 3.4 runs every
+    // query with parameters, on any connection, one at a time process-wide (its parameter state
+    // is not per connection), so an 8 s read would hold up the sink's lookups for 8 s. The
+    // settings go in before the values, so no value can pass for the SETTINGS clause.
+    const settings = { ...readSettings({ ...read, threads: 1, nice: READ_NICE, timeoutS, overflow: 'break' }), max_query_size: READ_MAX_QUERY_BYTES }
+    const limited = bindLiterals(withSettings(sql, settings), params ?? {})
     let answer: { rows: T[]; elapsedS: number }
     try {
-      answer = await this.reads.read(() => this.query<T>(this.readSession, limited, params))
+      answer = await this.reads.read(() => this.query<T>(this.readSession, limited))
     } catch (error) {
       throw limitError(error, timeoutS)
     }

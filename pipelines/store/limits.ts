@@ -10,6 +10,12 @@ export const MAX_RESULT_ROWS = 500_000
 /** The nice value of an embedded read's threads (0 to 19; higher yields more). */
 export const READ_NICE = 10
 
+/**
+ * The longest SQL text of an embedded read, values bound in (chdb's default is 256 KiB): a scan
+ * page's engagement lookup names 5,000 post ids. Taken from the query's own SETTINGS.
+ */
+export const READ_MAX_QUERY_BYTES = 4_194_304
+
 /** Reads waiting for a slot past which the next is refused at once (503), and the longest one waits. */
 export const MAX_WAITING_READS = 64
 export const MAX_READ_WAIT_MS = 10_000

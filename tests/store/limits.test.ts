@@ -56,6 +56,30 @@ describe.each(MODES)('read limits ($name)', ({ store: open }) => {
     expect(await store.select('SELECT number FROM numbers(10) SETTINGS max_block_size = 3', undefined, { maxRows: 10 })).toHaveLength(10)
   })
 
+
+  // API reads bind their values as checked literals (bind.ts) in both modes: whatever a client
+  // sends comes back as it was, and nothing in it can end its literal.
+  const HOSTILE = ["it's", "\\'; DROP TABLE posts; --", 'back\\slash\\', 'nul\0inside', 'line\nbreak\r\ttab', '\u0001\u001f\u007f', '{word:String}', 'Lumen ünïcödé 😀 中文 \u2028', "''", '\\']
+  it.each(HOSTILE.map((s) => [JSON.stringify(s), s]))('gives back %s bound into an API read as it was', async (_, hostile) => {
+    const rows = await open().select<{ s: string; n: string; l: string[] }>('SELECT {s:String} AS s, toString(length({s:String})) AS n, {l:Array(String)} AS l', { s: hostile, l: [hostile, 'x'] }, {})
+    expect(rows).toEqual([{ s: hostile, n: String(Buffer.byteLength(hostile)), l: [hostile, 'x'] }])
+  })
+
+  it('binds numbers, times and lists into an API read as their types', async () => {
+    const rows = await open().select<Record<string, string>>(
+      "SELECT toString({n:UInt64}) AS n, toString({i:Int8}) AS i, toString(toDateTime({t:UInt32}, 'UTC')) AS t, toString({ns:Array(UInt32)}) AS ns, toString(length({none:Array(String)})) AS none",
+      { n: Number.MAX_SAFE_INTEGER, i: -1, t: Date.parse('2026-11-23T09:00:00Z') / 1000, ns: [1, 4_294_967_295], none: [] },
+      {},
+    )
+    expect(rows).toEqual([{ n: String(Number.MAX_SAFE_INTEGER), i: '-1', t: '2026-11-23 09:00:00', ns: '[1,4294967295]', none: '0' }])
+    await expect(open().select('SELECT {n:UInt32} AS n', { n: '1; DROP TABLE posts' }, {})).rejects.toThrow('expected a safe integer')
+  })
+
+  it('takes a read naming a scan page of post ids (past 256 KiB of SQL)', async () => {
+    const ids = Array.from({ length: 5_000 }, (_, i) => `bluesky:at://did:plc:abcdefghijklmnopqrstuvwx/app.bsky.feed.post/${i}`)
+    const [row] = await open().select<{ n: string }>('SELECT toString(count()) AS n FROM posts WHERE has({ids:Array(String)}, id)', { ids }, {})
+    expect(row).toEqual({ n: '0' })
+  })
 })
 
 describe('embedded: reads take turns, writes do not wait for them', () => {
@@ -75,6 +99,20 @@ describe('embedded: reads take turns, writes do not wait for them', () => {
     // The readers get their answers all the same, one slot at a time.
     const settled = await Promise.allSettled(reads)
     expect(settled.every((s) => s.status === 'fulfilled')).toBe(true)
+  }, 60_000)
+
+  it('stores a batch that asks about deletions while a slow read with parameters runs', async () => {
+    // A stored deletion makes every older post's batch ask STORED_DELETION_IDS (a query with
+    // parameters) before its insert; chdb runs such queries one at a time process-wide.
+    await store.insertDeletions([{ postId: 'webhook:deleted', at: '2026-11-24T00:00:00.000Z' }])
+    const read = store.select("SELECT sleepEachRow(0.3) AS s FROM numbers(10) WHERE {word:String} != '' SETTINGS max_block_size = 1", { word: 'slow' }, {})
+    await new Promise((r) => setTimeout(r, 200))
+    const started = Date.now()
+    const stored = await store.insertPosts([post('param-1', '2026-11-23T10:00:00.000Z'), post('deleted', '2026-11-23T10:00:01.000Z')])
+    const took = Date.now() - started
+    expect(stored.map((p) => p.id)).toEqual(['webhook:param-1'])
+    expect(took).toBeLessThan(1_200)
+    expect(await read).toHaveLength(10)
   }, 60_000)
 })
 
