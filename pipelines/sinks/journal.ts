@@ -65,6 +65,11 @@ export class Journal {
   /** Told after each write: what was appended may be read back now. */
   onWritten: (() => void) | undefined
   onLost: OnLost = () => {}
+  /**
+   * Waited for before a settled segment's file is deleted: the dead-letter record's flush, so an
+   * event refused on the way is on disk there before it leaves here (a crash replays it instead).
+   */
+  beforeDelete: () => Promise<void> | undefined = () => undefined
 
   constructor(
     readonly dir: string,
@@ -279,11 +284,17 @@ export class Journal {
     this.size -= segment.bytes
     this.closeReader(segment)
     void segment.file?.then((f) => f.close()).catch(() => {})
-    try {
-      rmSync(this.path(segment.seq), { force: true })
-    } catch {
-      // left for the next start, which reads it again: the store drops what it holds
+    const path = this.path(segment.seq)
+    const remove = () => {
+      try {
+        rmSync(path, { force: true })
+      } catch {
+        // left for the next start, which reads it again: the store drops what it holds
+      }
     }
+    const recorded = this.beforeDelete()
+    if (recorded) void recorded.then(remove, remove)
+    else remove()
   }
 
   private closeReader(segment: Segment): void {

@@ -74,6 +74,7 @@ export function admit(intake: Intake): MonoTypeOperatorFunction<SourceEvent> {
             if (inputDone && journal.caughtUp()) finish()
           }
           journal.onLost = (reason, payload) => deadLetter.record('intake', reason, payload)
+          journal.beforeDelete = () => deadLetter.flush()
           // Caught up, an appended event goes straight on while the classifier has room.
           journal.reader = (event, segment) => {
             if (finished || intake.stopping() || !admitsNow(intake.queued(), 0, high)) return false

@@ -81,6 +81,30 @@ describe('the intake journal', () => {
     expect(files(dir)).toEqual([])
   })
 
+  it('deletes a settled segment only once the dead-letter record holds what was refused on the way', async () => {
+    const dir = folder()
+    const journal = new Journal(dir, 1 << 30)
+    const settlement = new IntakeSettlement(journal)
+    let recorded = () => {}
+    journal.beforeDelete = () => new Promise<void>((r) => (recorded = r))
+    // The event is refused (dead-lettered) by a later stage, which settles it.
+    journal.reader = (e, segment) => {
+      settlement.follow(e, segment, () => settlement.taken(`delete:${e.kind === 'delete' ? e.postId : ''}`))
+      return true
+    }
+    journal.append([event(1)])
+    await journal.durable()
+    journal.tick(Date.now() + SEGMENT_MS)
+    settlement.settled('delete:webhook:1')
+    expect(journal.pending()).toBe(0)
+    // A crash now must find the event again: its dead-letter record is not on disk yet.
+    expect(files(dir)).toHaveLength(1)
+    recorded()
+    await new Promise((r) => setTimeout(r, 10))
+    expect(files(dir)).toEqual([])
+    await journal.close()
+  })
+
   it('keeps on disk what a busy reader refused, for it to read later in order', async () => {
     const dir = folder()
     const journal = new Journal(dir, 1 << 30)
