@@ -10,7 +10,7 @@ import type { LiveView } from '../pipelines/sinks/socketio.ts'
 import type { Store } from '../pipelines/store/store.ts'
 import { accessPlugin, AccessTokens, callerKey, handshakeRole, routeOf } from './access.ts'
 import { installErrorHandlers } from './errors.ts'
-import { AllowedHosts, engineHostGuard, hostGuard } from './hosts.ts'
+import { AllowedHosts, hostGuard } from './hosts.ts'
 import { RequestLogs } from './logging.ts'
 import { clientPlugin } from './plugins/client.ts'
 import { type SocketAdapter, socketIoPlugin } from './plugins/socketio.ts'
@@ -106,10 +106,9 @@ export async function buildServer(options: ServerOptions) {
     allowedOrigins: corsOrigins,
     trustProxy: options.trustProxy ?? false,
     handshakeLimit: { perMinute: limits.perMinute, tokens: access },
+    allowedHosts: hosts,
     ...(options.socketAdapter ? { adapter: options.socketAdapter } : {}),
   })
-  // socket.io's requests reach engine.io before Fastify's hooks: the same Host check there.
-  app.io.engine.use(engineHostGuard(hosts))
   await app.register(healthRoutes, { store, info: options.health })
   await app.register(observabilityRoutes, { store, info: options.health, view, clients: () => app.io.engine.clientsCount, ...(options.telemetry ? { telemetry: options.telemetry } : {}) })
   if (options.web ?? true) {

@@ -6,11 +6,10 @@
 // (localhost, *.localhost) and IP literals (an address cannot be rebound); when HOST serves other
 // machines, this machine's own name (os.hostname(), and <name>.local). Behind a proxy, the Host it
 // sends is what is checked.
-import { type IncomingMessage, ServerResponse } from 'node:http'
 import { isIP } from 'node:net'
 import { hostname as machineName } from 'node:os'
-import type { Duplex } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { type EngineMiddleware, refuseEngineRequest } from './engine-refusal.ts'
 import { ERROR_CODES, errorBody } from './errors.ts'
 
 /** What ALLOWED_HOSTS holds, read: exact names, domains (a leading dot: it and its subdomains), or any. */
@@ -102,21 +101,10 @@ export function hostGuard(hosts: AllowedHosts) {
  * The same check for socket.io's own requests (its handshake, polling and WebSocket upgrade),
  * which reach engine.io before Fastify: an engine.io middleware (`io.engine.use`).
  */
-export function engineHostGuard(hosts: AllowedHosts) {
-  return (request: IncomingMessage, response: ServerResponse | { socket: Duplex }, next: (error?: Error) => void) => {
+export function engineHostGuard(hosts: AllowedHosts): EngineMiddleware {
+  return (request, response, next) => {
     const host = request.headers.host
     if (hosts.allows(host)) return next()
-    const body = JSON.stringify(errorBody(ERROR_CODES.FORBIDDEN, hosts.refusal(host ?? '')))
-    const headers = { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) }
-    // engine.io then only closes the connection: the answer is sent by then.
-    const refused = () => next(new Error(`Host "${hostName(host ?? '')}" is not allowed`))
-    if (response instanceof ServerResponse) {
-      response.writeHead(403, headers)
-      response.end(body, refused)
-    } else {
-      // A WebSocket upgrade: engine.io's stand-in response writes nothing, so the answer goes on the socket.
-      const head = Object.entries(headers).map(([k, v]) => `${k}: ${v}`)
-      response.socket.end(['HTTP/1.1 403 Forbidden', 'connection: close', ...head, '', body].join('\r\n'), refused)
-    }
+    refuseEngineRequest(response, 403, errorBody(ERROR_CODES.FORBIDDEN, hosts.refusal(host ?? '')), next, `Host "${hostName(host ?? '')}" is not allowed`)
   }
 }

@@ -8,6 +8,7 @@ import type { ClientToServerEvents, Clock, ServerToClientEvents, Snapshot } from
 import { EVENTS } from '../../pipelines/schema.ts'
 import { teamRoom } from '../../pipelines/sinks/socketio.ts'
 import { type AccessTokens, type Role, SESSION_COOKIE } from '../access.ts'
+import { type AllowedHosts, engineHostGuard } from '../hosts.ts'
 import { originAllowed, proxyTrust, requestOrigin, type TrustProxy } from '../origin.ts'
 import { handshakeKey, handshakeLimit } from './handshake-limit.ts'
 
@@ -34,10 +35,11 @@ export type SocketAdapter = NonNullable<ConstructorParameters<typeof Server>[1]>
  * `allowedOrigins`: other sites whose pages may open the stream (CORS_ORIGINS), lowercased;
  * `trustProxy`: whose X-Forwarded-* to believe (TRUST_PROXY, as Fastify's); `handshakeLimit`: new
  * connections a minute per client (RATE_LIMIT_PER_MINUTE, 0: none), told apart by their valid
- * session-cookie token, else their address.
+ * session-cookie token, else their address; `allowedHosts`: the Host names answered (ALLOWED_HOSTS),
+ * checked first, so that a refused request (a rebinding page's) counts against no one's limit.
  */
-export const socketIoPlugin = fp<{ snapshot: () => Promise<Snapshot>; clock: () => Clock; authorize: Authorize; teams?: readonly string[]; allowedOrigins?: readonly string[]; adapter?: SocketAdapter; trustProxy?: TrustProxy; handshakeLimit?: { perMinute: number; tokens: AccessTokens } }>(
-  async (app, { snapshot, clock, authorize, teams = [], allowedOrigins = [], adapter, trustProxy, handshakeLimit: limit }) => {
+export const socketIoPlugin = fp<{ snapshot: () => Promise<Snapshot>; clock: () => Clock; authorize: Authorize; teams?: readonly string[]; allowedOrigins?: readonly string[]; adapter?: SocketAdapter; trustProxy?: TrustProxy; handshakeLimit?: { perMinute: number; tokens: AccessTokens }; allowedHosts?: AllowedHosts }>(
+  async (app, { snapshot, clock, authorize, teams = [], allowedOrigins = [], adapter, trustProxy, handshakeLimit: limit, allowedHosts }) => {
     const trust = proxyTrust(trustProxy)
     // A wall reconnects on its own when the server drops it (client/src/lib/socket.ts); once the
     // server is stopping, its new connections are refused, or they would hold the close open.
@@ -55,6 +57,8 @@ export const socketIoPlugin = fp<{ snapshot: () => Promise<Snapshot>; clock: () 
       maxHttpBufferSize: MAX_CLIENT_MESSAGE_BYTES,
       allowRequest: (request, answer) => (closing ? answer('the server is stopping', false) : sameSite(request) ? answer(null, true) : answer('connections from another site are refused', false)),
     })
+    // socket.io's requests reach engine.io before Fastify's hooks: the same Host check (hosts.ts) here.
+    if (allowedHosts) io.engine.use(engineHostGuard(allowedHosts))
     if (limit && limit.perMinute > 0) {
       const { tokens } = limit
       const tokenOf = (request: IncomingMessage) => {

@@ -8,6 +8,7 @@ import WebSocket from 'ws'
 import { LiveView } from '../../pipelines/sinks/socketio.ts'
 import { AccessTokens, SESSION_COOKIE } from '../../server/access.ts'
 import { buildServer } from '../../server/app.ts'
+import { addressKey, HANDSHAKE_WINDOW_MS, HandshakeCounter, MAX_TRACKED_CLIENTS } from '../../server/plugins/handshake-limit.ts'
 import { tracking } from '../support/fixtures.ts'
 import { testApp } from '../support/server.ts'
 
@@ -30,23 +31,32 @@ function attempt(url: string, options: { polling?: boolean; from?: string; cooki
   })
 }
 
-/** A polling handshake as sent on the wire: the status, Retry-After and body. */
-function pollingHandshake(url: string) {
+/** Where a raw request comes from and what it says: the source address, the Host, a proxy's X-Forwarded-For. */
+interface Wire {
+  query?: string
+  from?: string
+  host?: string
+  forwardedFor?: string
+}
+
+/** A polling request as sent on the wire (a handshake unless `query` names a sid): the status, Retry-After and body. */
+function pollingHandshake(url: string, wire: Wire = {}, post?: string) {
+  const headers = { ...(wire.host ? { host: wire.host } : {}), ...(wire.forwardedFor ? { 'x-forwarded-for': wire.forwardedFor } : {}), ...(post ? { 'content-type': 'text/plain' } : {}) }
   return new Promise<{ status: number; retryAfter: string | undefined; body: string }>((resolve, reject) => {
-    request(`${url}/socket.io/?EIO=4&transport=polling`, (response) => {
+    request(`${url}/socket.io/?EIO=4&transport=polling${wire.query ?? ''}`, { method: post ? 'POST' : 'GET', headers, ...(wire.from ? { localAddress: wire.from } : {}) }, (response) => {
       let body = ''
       response.on('data', (d: Buffer) => (body += d))
       response.on('end', () => resolve({ status: response.statusCode ?? 0, retryAfter: response.headers['retry-after'] as string | undefined, body }))
     })
       .on('error', reject)
-      .end()
+      .end(post)
   })
 }
 
 /** A WebSocket handshake as sent on the wire: the status it is refused with (101: accepted). */
-function websocketHandshake(url: string) {
+function websocketHandshake(url: string, wire: Wire = {}) {
   return new Promise<number>((resolve) => {
-    const ws = new WebSocket(`${url.replace('http', 'ws')}/socket.io/?EIO=4&transport=websocket`)
+    const ws = new WebSocket(`${url.replace('http', 'ws')}/socket.io/?EIO=4&transport=websocket${wire.query ?? ''}`, wire.from ? { localAddress: wire.from } : {})
     ws.once('open', () => (ws.close(), resolve(101)))
     ws.once('unexpected-response', (_request, response) => (ws.terminate(), resolve(response.statusCode ?? 0)))
     ws.once('error', () => resolve(0))
@@ -66,7 +76,7 @@ describe('socket.io handshake rate limit', () => {
       { role: 'viewer', token: VIEWER },
       { role: 'admin', token: ADMIN },
     ])
-    guarded = await buildServer({ store: t.store, view: new LiveView(), tracking, health: { classifier: 'vader-lexicon', sources: [], stats: () => ({}) }, access, rateLimits: { perMinute: 2, ingestPerMinute: 0 } })
+    guarded = await buildServer({ store: t.store, view: new LiveView(), tracking, health: { classifier: 'vader-lexicon', sources: [], stats: () => ({}) }, access, rateLimits: { perMinute: 2, ingestPerMinute: 0 }, trustProxy: '127.0.0.1' })
     guardedUrl = await guarded.listen({ port: 0, host: '127.0.0.1' })
   })
   afterAll(async () => {
@@ -115,4 +125,82 @@ describe('socket.io handshake rate limit', () => {
     expect((await attempt(guardedUrl, { cookie: 'made-up-token-000000002' })).result).toMatch(/unauthorized/)
     expect((await attempt(guardedUrl, { cookie: 'made-up-token-000000003' })).result).toMatch(/^refused: websocket error/)
   }, 30_000)
+
+  it('counts a handshake whose sid is empty, or not the last one: engine.io opens a new session for it', async () => {
+    const from = '127.0.0.4'
+    const first = await pollingHandshake(url, { from })
+    expect(first.status).toBe(200)
+    const { sid } = JSON.parse(first.body.slice(1)) as { sid: string }
+    expect((await pollingHandshake(url, { from, query: '&sid=' })).status).toBe(200)
+    expect((await pollingHandshake(url, { from, query: '&sid=x&sid=' })).status).toBe(200)
+    for (const query of ['', '&sid=', '&sid=x&sid=', `&sid=${sid}&sid=`]) expect((await pollingHandshake(url, { from, query })).status, query).toBe(429)
+    expect(await websocketHandshake(url, { from, query: '&sid=' })).toBe(429)
+    // The session's own requests go on, its sid the last one given: socket.io's connect, then its answer.
+    expect(await pollingHandshake(url, { from, query: `&sid=&sid=${sid}` }, '40')).toMatchObject({ status: 200, body: 'ok' })
+    expect(await pollingHandshake(url, { from, query: `&sid=${sid}` })).toMatchObject({ status: 200, body: expect.stringMatching(/^40\{"sid":/) })
+    // A sid that names no session opens none: engine.io refuses it (400), uncounted.
+    expect((await pollingHandshake(url, { from, query: '&sid=no-such-session' })).status).toBe(400)
+  }, 30_000)
+
+  it('does not count a request refused for its Host: a rebinding page spends none of the address budget', async () => {
+    for (let i = 0; i < 5; i++) expect((await pollingHandshake(url, { from: '127.0.0.5', host: 'evil.example:3000' })).status).toBe(403)
+    expect((await pollingHandshake(url, { from: '127.0.0.5' })).status).toBe(200)
+  })
+
+  it('counts IPv6 clients by their /64, and an IPv4-mapped address as the IPv4 one', async () => {
+    // Through a trusted proxy (TRUST_PROXY), the client is the address it forwards.
+    const via = async (forwardedFor: string) => (await pollingHandshake(guardedUrl, { forwardedFor })).status
+    expect(await via('2001:db8:1:2::a')).toBe(200)
+    expect(await via('2001:db8:1:2:ffff:1:2:3')).toBe(200)
+    expect(await via('2001:0db8:0001:0002::b')).toBe(429)
+    expect(await via('2001:db8:1:3::a')).toBe(200)
+    expect(await via('10.9.8.7')).toBe(200)
+    expect(await via('::ffff:10.9.8.7')).toBe(200)
+    expect(await via('::ffff:a09:807')).toBe(429)
+  })
+})
+
+describe('HandshakeCounter', () => {
+  it('keeps at most its cap of clients, forgetting the oldest first', () => {
+    let now = 0
+    const counter = new HandshakeCounter(1, () => now, 3)
+    for (const key of ['a', 'b', 'c']) expect(counter.take(key)).toBe(0)
+    expect(counter.take('b')).toBeGreaterThan(0)
+    expect(counter.take('d')).toBe(0)
+    expect(counter.size).toBe(3)
+    // 'a' was the oldest: forgotten, it starts again; 'b' and 'd' are still counted.
+    expect(counter.take('a')).toBe(0)
+    expect(counter.take('d')).toBeGreaterThan(0)
+    now = HANDSHAKE_WINDOW_MS
+    expect(counter.take('d')).toBe(0)
+  })
+
+  it('stays within MAX_TRACKED_CLIENTS under a flood of new clients within one window', () => {
+    const counter = new HandshakeCounter(5, () => 1_000)
+    for (let i = 0; i < MAX_TRACKED_CLIENTS * 2; i++) counter.take(`ip:${i}`)
+    expect(counter.size).toBe(MAX_TRACKED_CLIENTS)
+  })
+
+  it('drops the windows that ended', () => {
+    let now = 0
+    const counter = new HandshakeCounter(1, () => now)
+    for (let i = 0; i < 100; i++) counter.take(`ip:${i}`)
+    now = HANDSHAKE_WINDOW_MS
+    counter.take('ip:new')
+    expect(counter.size).toBe(1)
+  })
+})
+
+describe('addressKey', () => {
+  it('keys IPv4 as it is, IPv6 by its /64, IPv4-mapped IPv6 as its IPv4', () => {
+    expect(addressKey('203.0.113.9')).toBe('203.0.113.9')
+    expect(addressKey('::ffff:203.0.113.9')).toBe('203.0.113.9')
+    expect(addressKey('::FFFF:cb00:7109')).toBe('203.0.113.9')
+    expect(addressKey('2001:db8:aa:bb:1:2:3:4')).toBe('2001:db8:aa:bb::/64')
+    expect(addressKey('2001:db8:aa:bb::9')).toBe('2001:db8:aa:bb::/64')
+    expect(addressKey('2001:db8::1')).toBe('2001:db8:0:0::/64')
+    expect(addressKey('fe80::1%eth0')).toBe('fe80:0:0:0::/64')
+    expect(addressKey('::1')).toBe('0:0:0:0::/64')
+    expect(addressKey('not an address')).toBe('not an address')
+  })
 })
