@@ -2,14 +2,25 @@
 // process's pushes reach the walls on every web process, and acknowledgements reach the live one.
 import { createAdapter } from '@socket.io/redis-adapter'
 import { createClient } from 'redis'
-import { redactUrl } from '../pipelines/redact.ts'
+import { redactAddress, redactUrl } from '../pipelines/redact.ts'
 import type { SocketAdapter } from './plugins/socketio.ts'
 
 /** How long a request to the other servers (an acknowledgement) waits for their answers. */
 export const CLUSTER_REQUEST_MS = 5_000
 
 export async function redisAdapter(url: string, onError: (error: Error) => void): Promise<{ adapter: SocketAdapter; connected: () => boolean; close: () => Promise<void> }> {
-  const pub = createClient({ url })
+  // The address is a setting (redactAddress hides even a malformed one's credentials); the
+  // library's message may quote it too.
+  const failed = (error: unknown) => {
+    const invalid = (error as { code?: unknown }).code === 'ERR_INVALID_URL' ? ' (a password with / # ? in it must be percent-encoded)' : ''
+    return new Error(`cannot reach Redis at ${redactAddress(url)}: ${redactUrl(error instanceof Error ? error.message : String(error))}${invalid}`)
+  }
+  let pub: ReturnType<typeof createClient>
+  try {
+    pub = createClient({ url })
+  } catch (error) {
+    throw failed(error)
+  }
   const sub = pub.duplicate()
   // Redis's client reconnects by itself; its errors are told, not thrown.
   pub.on('error', onError)
@@ -18,7 +29,7 @@ export async function redisAdapter(url: string, onError: (error: Error) => void)
     await Promise.all([pub.connect(), sub.connect()])
   } catch (error) {
     await Promise.allSettled([pub.disconnect(), sub.disconnect()])
-    throw new Error(redactUrl(`cannot reach Redis at ${url}: ${error instanceof Error ? error.message : String(error)}`))
+    throw failed(error)
   }
   return {
     adapter: createAdapter(pub, sub, { requestsTimeout: CLUSTER_REQUEST_MS }) as SocketAdapter,
