@@ -14,6 +14,7 @@ import cookie from '@fastify/cookie'
 import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { ERROR_CODES, errorBody } from './errors.ts'
+import { addressKey } from './plugins/handshake-limit.ts'
 
 export const ROLES = ['admin', 'viewer'] as const
 export type Role = (typeof ROLES)[number]
@@ -94,10 +95,10 @@ export const routeOf = (request: FastifyRequest) => request.routeOptions.url ?? 
 /** What needs a token: the API (the webhook has its own) and the Prometheus metrics. */
 const guarded = (route: string) => (route.startsWith('/api/') && route !== '/api/ingest' && route !== '/api/session') || route === '/metrics'
 
-/** The key a caller is counted under by the rate limits: its token (hashed) when it is a valid one, else its address. */
+/** The key a caller is counted under by the rate limits: its token (hashed) when it is a valid one, else its address (an IPv6 one by its /64, which one client holds whole). */
 export function callerKey(request: FastifyRequest, tokens: AccessTokens): string {
   const token = tokens.enabled && request.role ? tokenOf(request.headers, request.cookies) : undefined
-  return token ? `token:${digest(token).toString('hex').slice(0, 32)}` : `ip:${request.ip}`
+  return token ? `token:${digest(token).toString('hex').slice(0, 32)}` : `ip:${addressKey(request.ip)}`
 }
 const reads = new Set(['GET', 'HEAD'])
 

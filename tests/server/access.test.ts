@@ -168,6 +168,9 @@ describe('rate limits', () => {
       const from = (client: string) => proxied.inject({ url: '/api/posts', headers: { 'x-forwarded-for': client } })
       expect([(await from('203.0.113.1')).statusCode, (await from('203.0.113.1')).statusCode, (await from('203.0.113.1')).statusCode]).toEqual([401, 401, 429])
       expect((await from('203.0.113.2')).statusCode).toBe(401)
+      // One client holds a whole IPv6 /64: its addresses share one count; another /64 has its own.
+      expect([(await from('2001:db8:1:2::1')).statusCode, (await from('2001:db8:1:2::ffff')).statusCode, (await from('2001:db8:1:2:aaaa::9')).statusCode]).toEqual([401, 401, 429])
+      expect((await from('2001:db8:1:3::1')).statusCode).toBe(401)
       const session = await proxied.inject({ url: '/api/session', headers: { ...bearer(VIEWER), 'x-forwarded-proto': 'https', 'x-forwarded-for': '203.0.113.3' } })
       expect(String(session.headers['set-cookie'])).toMatch(/; Secure/)
     } finally {
