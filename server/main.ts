@@ -134,7 +134,7 @@ async function main(): Promise<void> {
   // On a fresh store, the simulated day starts before now: its first WARMUP_MINUTES (and a few
   // more) are replayed at once, so the risk baselines are warm when the story's launch and
   // backlash come, and the backlash can raise its alert. A restart resumes with stored baselines.
-  const sources = reads ? buildSources(config, { simulatorStart, simulatorPreroll: latest ? 0 : SIMULATOR_PREROLL_S, deadLetter, tracking, ...(webhook ? { webhook } : {}), ...(intake ? { durable: () => intake.durable() } : {}) }) : []
+  const sources = reads ? buildSources(config, { simulatorStart, simulatorPreroll: latest ? 0 : SIMULATOR_PREROLL_S, deadLetter, tracking, ...(webhook ? { webhook } : {}), ...(intake ? { intake } : {}) }) : []
   // Where the live figures go. Through the Redis adapter each web process emits to its own walls
   // only (io.local): the live process's pushes reach every web process already.
   const walls = new SocketIoSink(cluster ? app.io.local : app.io, view)

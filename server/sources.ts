@@ -7,7 +7,9 @@ import type { WebhookSource } from '../pipelines/sources/webhook.ts'
 import { resolve } from 'node:path'
 import type { DeadLetter } from '../pipelines/sinks/deadletter.ts'
 import { CursorFile } from '../pipelines/sources/cursor-file.ts'
-import { JournaledCursorFile } from '../pipelines/sources/journaled-cursor.ts'
+import { JournaledCursorFile, rewinding } from '../pipelines/sources/journaled-cursor.ts'
+import type { Journal } from '../pipelines/sinks/journal.ts'
+import { refuseAbove } from './routes/ingest.ts'
 import { JETSTREAM_V1_URL, type JetstreamCursor, jetstreamSource, newJetstreamStats } from '../pipelines/sources/jetstream.ts'
 import { type HackerNewsCursor, hackerNewsSource, newHackerNewsStats } from '../pipelines/sources/hackernews.ts'
 import { type MastodonCursor, mastodonSource, newMastodonStats } from '../pipelines/sources/mastodon.ts'
@@ -17,6 +19,9 @@ import { type Config, listOf } from './config.ts'
  * `simulatorPreroll`: seconds of the simulated day that happened before `simulatorStart`, replayed
  * at once, with the story (launch, backlash) moved after them: baselines warm on a fresh store.
  */
+/** Room a live event needs in the journal (Jetstream's largest message), else its source pauses. */
+const MAX_EVENT_BYTES = 4 * 1024 * 1024
+
 /** A source's counters; `connected` says whether its remote service is reachable now, `since` since when (for /readyz). */
 export type SourceStats = { connected: boolean; since: number } & object
 
@@ -27,9 +32,14 @@ export interface BuiltSource {
   stats?: SourceStats
 }
 
-export function buildSources(config: Config, options: { simulatorStart: string; simulatorPreroll?: number; deadLetter: DeadLetter; tracking: readonly TrackedBrand[]; webhook?: WebhookSource; durable?: () => Promise<void> }): BuiltSource[] {
-  // With the intake journal, a cursor is saved only once the events before it are on disk.
-  const cursorAt = <T extends object>(path: string) => (options.durable ? new JournaledCursorFile<T>(path, options.durable) : new CursorFile<T>(path))
+export function buildSources(config: Config, options: { simulatorStart: string; simulatorPreroll?: number; deadLetter: DeadLetter; tracking: readonly TrackedBrand[]; webhook?: WebhookSource; intake?: Journal }): BuiltSource[] {
+  const { intake } = options
+  // With the intake journal, a cursor is saved only once the events before it are on disk, and
+  // never across an event the journal did not keep: the source goes back to its saved cursor then,
+  // and pauses while the journal is as full as the webhook's refusals (`refuseAbove`).
+  const cursorAt = <T extends object>(path: string) => (intake ? new JournaledCursorFile<T>(path, intake) : new CursorFile<T>(path))
+  const room = () => !!intake && intake.hasRoom(MAX_EVENT_BYTES) && intake.bytes() <= refuseAbove(intake.maxBytes)
+  const live = <T extends object>(events$: Observable<SourceEvent>, cursorFile: CursorFile<T>) => (cursorFile instanceof JournaledCursorFile ? rewinding(events$, cursorFile, room) : events$)
   return listOf(config.SOURCES).map((name): BuiltSource => {
     switch (name) {
       case 'simulator': {
@@ -49,18 +59,18 @@ export function buildSources(config: Config, options: { simulatorStart: string; 
         // One cursor for both versions and every instance: it is a time, which they all read alike.
         const cursorFile = cursorAt<JetstreamCursor>(resolve(config.DATA_DIR, 'cursors', 'jetstream.json'))
         const stats = newJetstreamStats()
-        return { name, stats, events$: jetstreamSource({ url: config.JETSTREAM_URL || JETSTREAM_V1_URL, version, dids: listOf(config.JETSTREAM_DIDS), deadLetter: options.deadLetter, cursorFile, stats }) }
+        return { name, stats, events$: live(jetstreamSource({ url: config.JETSTREAM_URL || JETSTREAM_V1_URL, version, dids: listOf(config.JETSTREAM_DIDS), deadLetter: options.deadLetter, cursorFile, overlapMs: config.JETSTREAM_OVERLAP_MS, stats }), cursorFile) }
       }
       case 'mastodon': {
         const host = new URL(config.MASTODON_URL).host
         const cursorFile = cursorAt<MastodonCursor>(resolve(config.DATA_DIR, 'cursors', `mastodon-${host}-${config.MASTODON_STREAM.replace(/[^\p{L}\p{N}_-]/gu, '_')}.json`))
         const stats = newMastodonStats()
-        return { name, stats, events$: mastodonSource({ url: config.MASTODON_URL, token: config.MASTODON_TOKEN, stream: config.MASTODON_STREAM, deadLetter: options.deadLetter, cursorFile, stats }) }
+        return { name, stats, events$: live(mastodonSource({ url: config.MASTODON_URL, token: config.MASTODON_TOKEN, stream: config.MASTODON_STREAM, deadLetter: options.deadLetter, cursorFile, stats }), cursorFile) }
       }
       case 'hackernews': {
         const cursorFile = cursorAt<HackerNewsCursor>(resolve(config.DATA_DIR, 'cursors', 'hackernews.json'))
         const stats = newHackerNewsStats()
-        return { name, stats, events$: hackerNewsSource({ url: config.HN_API_URL, deadLetter: options.deadLetter, cursorFile, stats }) }
+        return { name, stats, events$: live(hackerNewsSource({ url: config.HN_API_URL, deadLetter: options.deadLetter, cursorFile, stats }), cursorFile) }
       }
       default:
         throw new Error(`SOURCES: "${name}" has no implementation`)

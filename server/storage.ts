@@ -39,7 +39,7 @@ export interface Spools {
  * spooling is off (SPOOL_MAX_BYTES=0): events are then in memory only until stored.
  */
 export function openIntake(config: Config): Journal | undefined {
-  return config.SPOOL_MAX_BYTES === 0 ? undefined : new Journal(resolve(config.DATA_DIR, 'spool', 'intake'), config.SPOOL_MAX_BYTES)
+  return config.SPOOL_MAX_BYTES === 0 ? undefined : new Journal(resolve(config.DATA_DIR, 'spool', 'intake'), config.SPOOL_MAX_BYTES, { segmentMs: config.INTAKE_SEGMENT_MS })
 }
 
 /** One spool per table under DATA_DIR/spool; none when SPOOL_MAX_BYTES is 0. */
