@@ -82,6 +82,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The caller's role; admin when access control is off. */
     role: Role | undefined
+    /** The key the caller is counted under (callerKey): its store reads take turns by it. */
+    caller: string
   }
 }
 
@@ -106,12 +108,14 @@ export const accessPlugin = fp<{ tokens: AccessTokens }>(
   async (app, { tokens }) => {
     await app.register(cookie)
     app.decorateRequest('role', undefined)
+    app.decorateRequest('caller', '')
     const roleOf = (request: FastifyRequest) => (tokens.enabled ? tokens.roleOf(tokenOf(request.headers, request.cookies)) : 'admin')
 
     // Who is asking is known first (the rate limits count by token); the guard runs after the
     // rate limits, so guessing tokens is limited like any request.
     app.addHook('onRequest', async (request) => {
       request.role = roleOf(request)
+      request.caller = callerKey(request, tokens)
     })
     app.addHook('preParsing', async (request, reply) => {
       if (!guarded(routeOf(request))) return

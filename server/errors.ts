@@ -46,6 +46,7 @@ export function installErrorHandlers(app: FastifyInstance): void {
       request.log.warn({ limit: error.limit, url: request.url }, 'read stopped at a limit')
       // Too many rows is the question's (ask a narrower one); time and a queue depend on the load.
       if (error.limit === 'rows') return reply.status(400).send(errorBody(ERROR_CODES.TOO_LARGE, error.message))
+      if (error.limit === 'client') return reply.status(429).header('retry-after', '5').send(errorBody(ERROR_CODES.RATE_LIMITED, error.message))
       return reply.status(503).header('retry-after', '5').send(errorBody(error.limit === 'timeout' ? ERROR_CODES.TIMEOUT : ERROR_CODES.UNAVAILABLE, error.message))
     }
     if (status >= 500) {

@@ -1,9 +1,11 @@
 // What a wall gets on connect: the stored windows of the last SNAPSHOT_MINUTES merged with the
 // live ones, and the recent posts. Both count the same stored posts, so for each window the larger
 // count is the more recent: the live one when a batch landed during the query, the stored one
-// for a minute that began before this process started.
+// for a minute that began before this process started. The stored windows are read ahead of API
+// reads (read-gate.ts WALL_READER): a wall that reconnects must not lose its history to a busy API.
 import type { Snapshot, TrackedBrand, WindowAggregate } from '../pipelines/schema.ts'
 import type { LiveView } from '../pipelines/sinks/socketio.ts'
+import { WALL_READER } from '../pipelines/store/read-gate.ts'
 import type { Store } from '../pipelines/store/store.ts'
 
 export const SNAPSHOT_MINUTES = 60
@@ -14,7 +16,7 @@ export const SNAPSHOT_MINUTES = 60
  */
 export async function buildSnapshot(store: Store, view: LiveView, tracking: readonly TrackedBrand[], onStoreError?: (error: unknown) => void): Promise<Snapshot> {
   const merged = new Map<string, WindowAggregate>()
-  const stored = await store.minuteAggregates({ lastMinutes: SNAPSHOT_MINUTES }).catch((error: unknown) => {
+  const stored = await store.minuteAggregates({ lastMinutes: SNAPSHOT_MINUTES }, WALL_READER).catch((error: unknown) => {
     onStoreError?.(error)
     return []
   })

@@ -6,7 +6,8 @@ import { mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { Session } from 'chdb'
 import { bindLiterals } from './bind.ts'
-import { limitError, READ_MAX_QUERY_BYTES, READ_NICE, READ_TIMEOUT_S, type ReadOptions, ReadGate, readSettings, rowsError, timeoutError, withSettings } from './limits.ts'
+import { limitError, READ_MAX_QUERY_BYTES, READ_NICE, READ_TIMEOUT_S, type ReadOptions, readSettings, rowsError, timeoutError, withSettings } from './limits.ts'
+import { ReadGate } from './read-gate.ts'
 import { toJsonEachRow } from './rows.ts'
 import { SqlStore } from './sql-store.ts'
 
@@ -16,20 +17,29 @@ export class EmbeddedStore extends SqlStore {
   /**
    * A chdb connection runs one call at a time, and each call waiting for it holds one of libuv's
    * four threads (shared with the file system): twenty readers on the sink's connection would
-   * queue it behind them. API reads have a connection of their own, take turns for it here
-   * (bounded, limits.ts) and run on one thread each; the sink's calls never wait for a read.
+   * queue it behind them. API reads have connections of their own, one per slot of the gate, take
+   * turns for them (bounded and fair, read-gate.ts) and run on one thread each; the sink's calls
+   * never wait for a read.
    */
-  private readonly readSession: Session
-  readonly reads = new ReadGate(1)
+  readonly reads: ReadGate
+  private readonly readSessions: Session[]
+  /** The read connections no read holds now: the gate lets no more reads run than there are. */
+  private readonly idleReadSessions: Session[]
   /** Seconds an API read may run (limits.ts; tests lower it). */
   readTimeoutS: number | undefined
 
-  constructor(readonly dataDir: string) {
+  /** `readSlots`: reads at once (default READ_SLOTS; benchmarks compare). */
+  constructor(
+    readonly dataDir: string,
+    options: { readSlots?: number } = {},
+  ) {
     super()
+    this.reads = new ReadGate(options.readSlots)
     const path = resolve(dataDir, 'clickhouse')
     mkdirSync(path, { recursive: true })
     this.session = new Session(path)
-    this.readSession = new Session(path)
+    this.readSessions = Array.from({ length: this.reads.slots }, () => new Session(path))
+    this.idleReadSessions = [...this.readSessions]
   }
 
   async ping(): Promise<boolean> {
@@ -43,7 +53,7 @@ export class EmbeddedStore extends SqlStore {
 
   async close(): Promise<void> {
     await this.recounter.close()
-    this.readSession.close()
+    for (const session of this.readSessions) session.close()
     this.session.close()
   }
 
@@ -78,7 +88,14 @@ export class EmbeddedStore extends SqlStore {
     const limited = bindLiterals(withSettings(sql, settings), params ?? {})
     let answer: { rows: T[]; elapsedS: number }
     try {
-      answer = await this.reads.read(() => this.query<T>(this.readSession, limited))
+      answer = await this.reads.read(async () => {
+        const session = this.idleReadSessions.pop()!
+        try {
+          return await this.query<T>(session, limited)
+        } finally {
+          this.idleReadSessions.push(session)
+        }
+      }, read.reader)
     } catch (error) {
       throw limitError(error, timeoutS)
     }

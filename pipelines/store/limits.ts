@@ -16,13 +16,11 @@ export const READ_NICE = 10
  */
 export const READ_MAX_QUERY_BYTES = 4_194_304
 
-/** Reads waiting for a slot past which the next is refused at once (503), and the longest one waits. */
-export const MAX_WAITING_READS = 64
-export const MAX_READ_WAIT_MS = 10_000
-
 export interface ReadOptions {
   /** A list answer: at most this many rows (default MAX_RESULT_ROWS), else the read fails. */
   maxRows?: number
+  /** Whom the read is for (read-gate.ts Reader): embedded reads take turns by it. */
+  reader?: string | undefined
 }
 
 /**
@@ -61,7 +59,8 @@ export class QueryLimitError extends Error {
   override name = 'QueryLimitError'
   constructor(
     message: string,
-    readonly limit: 'timeout' | 'rows' | 'busy',
+    /** `client`: the one client has as many reads waiting or running as it may (read-gate.ts). */
+    readonly limit: 'timeout' | 'rows' | 'busy' | 'client',
   ) {
     super(message)
   }
@@ -80,61 +79,4 @@ export function limitError(error: unknown, timeoutS = READ_TIMEOUT_S): unknown {
   if (code === TIMEOUT || /\bCode: 159\b|TIMEOUT_EXCEEDED|Timeout exceeded|^Timeout error/.test(message) || e?.name === 'ChdbTimeoutError') return timeoutError(timeoutS)
   if (ROWS.includes(code) || /\bCode: (158|396)\b|TOO_MANY_ROWS|Limit for (result|rows)/.test(message)) return rowsError()
   return error
-}
-
-/**
- * Reads taking turns for `slots` (embedded: its read connection), first come first served; one is
- * refused when too many wait or it waited too long. Writes never pass through here.
- */
-export class ReadGate {
-  private running = 0
-  private readonly waiting: { start: () => void; fail: (error: Error) => void; timer: NodeJS.Timeout }[] = []
-
-  constructor(
-    readonly slots: number,
-    private readonly maxWaiting = MAX_WAITING_READS,
-    private readonly maxWaitMs = MAX_READ_WAIT_MS,
-  ) {}
-
-  get queued(): number {
-    return this.waiting.length
-  }
-
-  async read<T>(job: () => Promise<T>): Promise<T> {
-    if (this.running >= this.slots) await this.slot()
-    else this.running++
-    try {
-      return await job()
-    } finally {
-      this.release()
-    }
-  }
-
-  private slot(): Promise<void> {
-    if (this.waiting.length >= this.maxWaiting) {
-      return Promise.reject(new QueryLimitError(`the store is busy: ${this.waiting.length} reads wait already; try again in a moment`, 'busy'))
-    }
-    return new Promise((start, fail) => {
-      const entry = {
-        start,
-        fail,
-        timer: setTimeout(() => {
-          this.waiting.splice(this.waiting.indexOf(entry), 1)
-          fail(new QueryLimitError(`the store is busy: the read waited ${this.maxWaitMs / 1000} s for its turn; try again in a moment`, 'busy'))
-        }, this.maxWaitMs),
-      }
-      this.waiting.push(entry)
-    })
-  }
-
-  private release(): void {
-    const next = this.waiting.shift()
-    if (!next) {
-      this.running--
-      return
-    }
-    // The slot passes straight to the next read.
-    clearTimeout(next.timer)
-    next.start()
-  }
 }

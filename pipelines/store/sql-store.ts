@@ -52,6 +52,7 @@ import {
 } from './queries.ts'
 import { chunks } from './lists.ts'
 import { MAX_RESULT_ROWS, type ReadOptions } from './limits.ts'
+import type { Reader } from './read-gate.ts'
 import { COUNTED_TABLES, Recounter, type Writes } from './recount.ts'
 import { aggregateFromRow, alertFromRow, alertRow, deletionRow, engagementRow, postFromRow, postRow } from './rows.ts'
 import type { AggregateQuery, AlertQuery, AttributedEngagement, Audience, AudienceQuery, ConversationSeed, DialogueQuery, MetricSeriesQuery, MetricsQuery, DroppedPartition, PostFilter, PostPage, PostSearch, PostSeriesQuery, ResponseTimes, ResponseTimesQuery, Store } from './store.ts'
@@ -371,8 +372,8 @@ export abstract class SqlStore implements Store {
     if (alerts.length > 0) await this.insertRows('alerts', alerts.map(alertRow))
   }
 
-  async alerts(query: AlertQuery): Promise<Alert[]> {
-    return (await this.read(ALERTS, alertParams(query))).map(alertFromRow)
+  async alerts(query: AlertQuery, reader?: Reader): Promise<Alert[]> {
+    return (await this.read(ALERTS, alertParams(query), { reader })).map(alertFromRow)
   }
 
   async countPosts(): Promise<number> {
@@ -380,41 +381,41 @@ export abstract class SqlStore implements Store {
     return Number(row?.n ?? 0)
   }
 
-  async latestPostTime(): Promise<string | null> {
-    const [row] = await this.read<{ t: string }>(LATEST_POST)
+  async latestPostTime(reader?: Reader): Promise<string | null> {
+    const [row] = await this.read<{ t: string }>(LATEST_POST, undefined, { reader })
     return row ? new Date(Number(row.t)).toISOString() : null
   }
 
-  async minuteAggregates(query: AggregateQuery): Promise<WindowAggregate[]> {
-    return (await this.read<Record<string, string | number>>(MINUTE_AGGREGATES, minuteAggregateParams(query), { maxRows: MAX_RESULT_ROWS })).map(aggregateFromRow)
+  async minuteAggregates(query: AggregateQuery, reader?: Reader): Promise<WindowAggregate[]> {
+    return (await this.read<Record<string, string | number>>(MINUTE_AGGREGATES, minuteAggregateParams(query), { maxRows: MAX_RESULT_ROWS, reader })).map(aggregateFromRow)
   }
 
-  async searchPosts(search: PostSearch): Promise<PostPage> {
+  async searchPosts(search: PostSearch, reader?: Reader): Promise<PostPage> {
     const params = searchParams(search)
-    const rows = await this.read(searchPostsQuery(search), params, { maxRows: params.limit })
+    const rows = await this.read(searchPostsQuery(search), params, { maxRows: params.limit, reader })
     const posts = rows.slice(0, search.pageSize).map(postFromRow)
     // A page with no row after it is the last one: it tells the total exactly, without counting.
     const last = rows.length <= search.pageSize && (posts.length > 0 || search.page === 1)
     // Rows that reach the count's limit already tell its answer ("at least"): deep pages skip it.
     const known = params.offset + rows.length
-    const counted = last ? 0 : known >= params.cap ? known : Number((await this.read<{ n: string }>(countSearchQuery(search), params))[0]?.n ?? 0)
-    await this.addEngagement(posts)
+    const counted = last ? 0 : known >= params.cap ? known : Number((await this.read<{ n: string }>(countSearchQuery(search), params, { reader }))[0]?.n ?? 0)
+    await this.addEngagement(posts, reader)
     if (last) return { total: params.offset + posts.length, totalCapped: false, posts }
     // Counted up to the limit: reaching it means "at least this many" (and a next page).
     return counted >= params.cap ? { total: params.cap - 1, totalCapped: true, posts } : { total: counted, totalCapped: false, posts }
   }
 
-  async countMatches(filter: PostFilter, cap: number): Promise<number> {
-    const [row] = await this.read<{ n: string }>(countSearchQuery(filter), { ...filterParams(filter), cap })
+  async countMatches(filter: PostFilter, cap: number, reader?: Reader): Promise<number> {
+    const [row] = await this.read<{ n: string }>(countSearchQuery(filter), { ...filterParams(filter), cap }, { reader })
     return Number(row?.n ?? 0)
   }
 
-  async *scanPosts(filter: PostFilter, pageSize = SCAN_PAGE): AsyncGenerator<ScoredPost[]> {
+  async *scanPosts(filter: PostFilter, pageSize = SCAN_PAGE, reader?: Reader): AsyncGenerator<ScoredPost[]> {
     const params = { ...filterParams(filter), limit: pageSize, afterS: 0, afterMs: 0, afterId: '' }
     for (let after = false; ; after = true) {
-      const posts = (await this.read(scanPostsQuery(filter, after), params, { maxRows: pageSize })).map(postFromRow)
+      const posts = (await this.read(scanPostsQuery(filter, after), params, { maxRows: pageSize, reader })).map(postFromRow)
       if (posts.length === 0) return
-      await this.addEngagement(posts)
+      await this.addEngagement(posts, reader)
       yield posts
       if (posts.length < pageSize) return
       const last = posts.at(-1)!
@@ -423,16 +424,16 @@ export abstract class SqlStore implements Store {
     }
   }
 
-  async postSeries(query: PostSeriesQuery): Promise<PostBucket[]> {
+  async postSeries(query: PostSeriesQuery, reader?: Reader): Promise<PostBucket[]> {
     const params = { ...filterParams(query), bucket: query.bucket === 'hour' ? 60 : 1, limit: query.limit ?? UINT32_MAX }
-    const rows = await this.read<Record<string, string>>(postSeriesQuery(query), params, { maxRows: Math.min(params.limit, MAX_RESULT_ROWS) })
+    const rows = await this.read<Record<string, string>>(postSeriesQuery(query), params, { maxRows: Math.min(params.limit, MAX_RESULT_ROWS), reader })
     return rows.map((r) => ({ minute: new Date(Number(r.start) * 1000).toISOString(), posts: Number(r.posts), negative: Number(r.negative), neutral: Number(r.neutral), positive: Number(r.positive) }))
   }
 
   /** Counts as of now: each post's own at post time plus every update that arrived since. */
-  private async addEngagement(posts: ScoredPost[]): Promise<void> {
+  private async addEngagement(posts: ScoredPost[], reader: Reader): Promise<void> {
     if (posts.length === 0) return
-    const totals = await this.read<Record<string, string>>(ENGAGEMENT_TOTALS, { posts: posts.map((p) => p.id) })
+    const totals = await this.read<Record<string, string>>(ENGAGEMENT_TOTALS, { posts: posts.map((p) => p.id) }, { reader })
     const byPost = new Map(totals.map((t) => [t.post_id, t]))
     for (const post of posts) {
       const more = byPost.get(post.id)
@@ -454,8 +455,8 @@ export abstract class SqlStore implements Store {
     }))
   }
 
-  async responseTimes(query: ResponseTimesQuery): Promise<ResponseTimes> {
-    const [row] = await this.read<Record<string, string | number>>(RESPONSE_TIMES, responseTimesParams(query))
+  async responseTimes(query: ResponseTimesQuery, reader?: Reader): Promise<ResponseTimes> {
+    const [row] = await this.read<Record<string, string | number>>(RESPONSE_TIMES, responseTimesParams(query), { reader })
     const mentions = Number(row?.mentions ?? 0)
     const needingReply = Number(row?.needing_reply ?? 0)
     const answered = Number(row?.answered ?? 0)
@@ -463,21 +464,21 @@ export abstract class SqlStore implements Store {
     return { mentions, needingReply, answered, replyRate: needingReply > 0 ? answered / needingReply : null, medianSeconds: seconds('median_ms'), p90Seconds: seconds('p90_ms') }
   }
 
-  async audience(query: AudienceQuery): Promise<Audience> {
-    const [row] = await this.read<{ authors: string; reach: string }>(AUDIENCE, audienceParams(query))
+  async audience(query: AudienceQuery, reader?: Reader): Promise<Audience> {
+    const [row] = await this.read<{ authors: string; reach: string }>(AUDIENCE, audienceParams(query), { reader })
     return { authors: Number(row?.authors ?? 0), reach: Number(row?.reach ?? 0) }
   }
 
-  async metrics(query: MetricsQuery): Promise<BrandMetrics> {
-    const [row] = await this.read<Record<string, string>>(METRIC_COUNTS, metricsParams(query))
-    const audience = await this.audience(query)
+  async metrics(query: MetricsQuery, reader?: Reader): Promise<BrandMetrics> {
+    const [row] = await this.read<Record<string, string>>(METRIC_COUNTS, metricsParams(query), { reader })
+    const audience = await this.audience(query, reader)
     return derive({ brand: query.brand, source: query.source ?? ALL_SOURCES, window: query.window, from: query.from, to: query.to, counts: countsOf(row), ...audience, rivalPosts: Number(row?.rival_posts ?? 0) })
   }
 
-  async metricSeries(query: MetricSeriesQuery): Promise<BrandMetrics[]> {
+  async metricSeries(query: MetricSeriesQuery, reader?: Reader): Promise<BrandMetrics[]> {
     const params = metricsParams(query)
-    const rows = await this.read<Record<string, string>>(METRIC_SERIES_COUNTS, params, { maxRows: MAX_RESULT_ROWS })
-    const audience = new Map((await this.read<{ start: string; authors: string; reach: string }>(METRIC_SERIES_AUDIENCE, params)).map((a) => [a.start, a]))
+    const rows = await this.read<Record<string, string>>(METRIC_SERIES_COUNTS, params, { maxRows: MAX_RESULT_ROWS, reader })
+    const audience = new Map((await this.read<{ start: string; authors: string; reach: string }>(METRIC_SERIES_AUDIENCE, params, { reader })).map((a) => [a.start, a]))
     const span = (query.bucket === 'hour' ? 60 : 1) * 60_000
     return rows
       .filter((row) => Number(row.brand_posts) > 0 || Number(row.likes) + Number(row.reposts) + Number(row.replies) + Number(row.quotes) > 0)
@@ -498,10 +499,10 @@ export abstract class SqlStore implements Store {
       })
   }
 
-  async dialogue(query: DialogueQuery): Promise<Dialogue> {
+  async dialogue(query: DialogueQuery, reader?: Reader): Promise<Dialogue> {
     const { fromMs, toMs, fromS, toS } = range(query.from, query.to)
     const asOfMs = query.asOf ? timeBound('asOf', query.asOf) : Number.MAX_SAFE_INTEGER
-    const rows = await this.read<{ id: string; created_ms: string; replies: string; depth: string }>(DIALOGUE, { brand: query.brand, fromMs, toMs, fromS, toS, asOfMs })
+    const rows = await this.read<{ id: string; created_ms: string; replies: string; depth: string }>(DIALOGUE, { brand: query.brand, fromMs, toMs, fromS, toS, asOfMs }, { reader })
     return summarise(query.brand, toMs, rows.map((r) => ({ id: r.id, at: Number(r.created_ms), replies: Number(r.replies), depth: Number(r.depth) })))
   }
 

@@ -1,5 +1,6 @@
 // Storage as the rest of Undertow sees it: embedded (chdb, in-process; the default) and server
 // (@clickhouse/client) behind one interface, with every query shared (sql-store.ts).
+import type { Reader } from './read-gate.ts'
 import type { Recounter } from './recount.ts'
 import type { Alert, BrandMetrics, Dialogue, EngagementUpdate, Intent, Label, PostBucket, PostDeletion, ScoredPost, SourceName, WindowAggregate, WindowName } from '../schema.ts'
 import type { LedgerSeed } from '../metrics/ledger.ts'
@@ -190,31 +191,34 @@ export interface Store {
   recentPosts(limit: number): Promise<RecentPost[]>
   /** Stores alerts, or a new state of one (the newest version of an id wins). */
   insertAlerts(alerts: readonly Alert[]): Promise<void>
-  alerts(query: AlertQuery): Promise<Alert[]>
-  audience(query: AudienceQuery): Promise<Audience>
+  // The reads below are API reads, under the read limits (limits.ts). `reader`: whom one is for,
+  // an API client's key (request.caller) or WALL_READER; embedded reads take turns by it
+  // (read-gate.ts). Without one, a read of the process's own.
+  alerts(query: AlertQuery, reader?: Reader): Promise<Alert[]>
+  audience(query: AudienceQuery, reader?: Reader): Promise<Audience>
   /** The same figures as the live metrics, from what is stored. */
-  metrics(query: MetricsQuery): Promise<BrandMetrics>
+  metrics(query: MetricsQuery, reader?: Reader): Promise<BrandMetrics>
   /** How the brand's own posts of a range started conversations (the same figures as live). */
-  dialogue(query: DialogueQuery): Promise<Dialogue>
+  dialogue(query: DialogueQuery, reader?: Reader): Promise<Dialogue>
   /** Per minute (window `1m`) or hour (`1h`) of the range, the buckets with any mention or engagement, oldest first. */
-  metricSeries(query: MetricSeriesQuery): Promise<BrandMetrics[]>
+  metricSeries(query: MetricSeriesQuery, reader?: Reader): Promise<BrandMetrics[]>
   /** Mentions that needed a reply and own posts since `sinceMs`, for responsiveness and dialogue to resume. */
   conversationSeed(sinceMs: number): Promise<ConversationSeed>
   /** The minutes and authors since `sinceMs`, for the live metrics to resume from after a restart. */
   ledgerSeed(sinceMs: number): Promise<LedgerSeed>
   countPosts(): Promise<number>
   /** createdAt of the newest stored post, or null when there is none. */
-  latestPostTime(): Promise<string | null>
+  latestPostTime(reader?: Reader): Promise<string | null>
   /** Per-brand windows of a minute or an hour, oldest first. */
-  minuteAggregates(query: AggregateQuery): Promise<WindowAggregate[]>
-  searchPosts(search: PostSearch): Promise<PostPage>
+  minuteAggregates(query: AggregateQuery, reader?: Reader): Promise<WindowAggregate[]>
+  searchPosts(search: PostSearch, reader?: Reader): Promise<PostPage>
   /** The posts of a filter, counted up to `cap` (an answer of `cap` means at least that many). */
-  countMatches(filter: PostFilter, cap: number): Promise<number>
+  countMatches(filter: PostFilter, cap: number, reader?: Reader): Promise<number>
   /** Every post of a filter, in the search's order, `pageSize` at a time (for exports: never all in memory). */
-  scanPosts(filter: PostFilter, pageSize?: number): AsyncIterable<ScoredPost[]>
+  scanPosts(filter: PostFilter, pageSize?: number, reader?: Reader): AsyncIterable<ScoredPost[]>
   /** The posts of a filter per minute or hour, by label; only buckets with posts, oldest first. */
-  postSeries(query: PostSeriesQuery): Promise<PostBucket[]>
-  responseTimes(query: ResponseTimesQuery): Promise<ResponseTimes>
+  postSeries(query: PostSeriesQuery, reader?: Reader): Promise<PostBucket[]>
+  responseTimes(query: ResponseTimesQuery, reader?: Reader): Promise<ResponseTimes>
   /** Drops every day partition older than `cutoff` (retention); returns what it dropped. */
   dropPartitionsBefore(cutoff: Date): Promise<DroppedPartition[]>
   ping(): Promise<boolean>

@@ -55,7 +55,7 @@ export const aggregateRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = asyn
     { schema: { querystring: Query, response: { 200: Type.Object({ windows: Type.Array(WindowAggregate) }) } } },
     async (request) => {
       const { brand, bucket, source, ...range } = queryTimes(request.query)
-      const windows = await store.minuteAggregates({ ...(brand ? { brands: [brand] } : {}), ...boundedRange(range, bucket), bucket, source })
+      const windows = await store.minuteAggregates({ ...(brand ? { brands: [brand] } : {}), ...boundedRange(range, bucket), bucket, source }, request.caller)
       return { windows }
     },
   )

@@ -47,10 +47,10 @@ export const metricsRoutes: FastifyPluginAsyncTypebox<{ store: Store; tracking: 
       const { brand, source, window, to } = queryTimes(request.query)
       const tracked = trackedBrand(brand)
       // The newest stored minute ends the default window, as the newest minute seen ends the live one.
-      const newest = to ? Date.parse(to) : Date.parse((await store.latestPostTime()) ?? new Date().toISOString()) + 1
+      const newest = to ? Date.parse(to) : Date.parse((await store.latestPostTime(request.caller)) ?? new Date().toISOString()) + 1
       const end = ceilMinute(newest)
       const from = new Date(end - WINDOW_MINUTES[window] * MINUTE).toISOString()
-      return store.metrics({ brand, rivals: tracked.competitors, ...(source ? { source } : {}), window, from, to: new Date(end).toISOString() })
+      return store.metrics({ brand, rivals: tracked.competitors, ...(source ? { source } : {}), window, from, to: new Date(end).toISOString() }, request.caller)
     },
   )
   app.get(
@@ -61,7 +61,7 @@ export const metricsRoutes: FastifyPluginAsyncTypebox<{ store: Store; tracking: 
       const tracked = trackedBrand(brand)
       // Whole buckets: a range that starts or ends inside one is widened to take it all.
       const { from, to } = wholeBuckets(isoTime('from', request.query.from), isoTime('to', request.query.to), bucket)
-      return { series: await store.metricSeries({ brand, rivals: tracked.competitors, ...(source ? { source } : {}), from, to, bucket }) }
+      return { series: await store.metricSeries({ brand, rivals: tracked.competitors, ...(source ? { source } : {}), from, to, bucket }, request.caller) }
     },
   )
 }

@@ -90,7 +90,7 @@ export const postRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (ap
   app.get('/api/posts', { schema: { querystring: Query, response: { 200: Page } } }, async (request) => {
     const { page, pageSize, ...filters } = request.query
     checkDepth(page, pageSize)
-    const result = await store.searchPosts({ ...filterOf(filters), page, pageSize })
+    const result = await store.searchPosts({ ...filterOf(filters), page, pageSize }, request.caller)
     return { ...result, page, pageSize }
   })
 
@@ -100,12 +100,12 @@ export const postRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (ap
     // Open-ended: up to the newest post's bucket, and at most MAX_SERIES_BUCKETS back (the answer
     // says which range it covers), so no series reads all history.
     const span = MAX_SERIES_BUCKETS * bucketMs(bucket)
-    const newest = async () => Math.ceil((Date.parse((await store.latestPostTime()) ?? new Date().toISOString()) + 1) / bucketMs(bucket)) * bucketMs(bucket)
+    const newest = async () => Math.ceil((Date.parse((await store.latestPostTime(request.caller)) ?? new Date().toISOString()) + 1) / bucketMs(bucket)) * bucketMs(bucket)
     const to = filter.to ?? new Date(filter.from ? Date.parse(filter.from) + span : await newest()).toISOString()
     const from = filter.from ?? new Date(Date.parse(to) - span).toISOString()
     // The exact range (not widened): the buckets add up to the search's matches.
     wholeBuckets(from, to, bucket)
-    const buckets = await store.postSeries({ ...filter, from, to, bucket, limit: MAX_SERIES_BUCKETS + 1 })
+    const buckets = await store.postSeries({ ...filter, from, to, bucket, limit: MAX_SERIES_BUCKETS + 1 }, request.caller)
     if (buckets.length > MAX_SERIES_BUCKETS) throw tooManyBuckets(`more than ${MAX_SERIES_BUCKETS}`)
     return { from, to, buckets }
   })
@@ -119,9 +119,9 @@ export const postRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (ap
   app.get('/api/posts.csv', { schema: { querystring: Filters } }, async (request, reply) => {
     const filter = filterOf(request.query)
     // Refused whole, before the first byte, rather than cut short without a word.
-    const matches = await store.countMatches(filter, MAX_EXPORT_POSTS + 1)
+    const matches = await store.countMatches(filter, MAX_EXPORT_POSTS + 1, request.caller)
     if (matches > MAX_EXPORT_POSTS) throw badRequest(`the selection holds more than ${MAX_EXPORT_POSTS.toLocaleString('en')} posts, the most one export holds: narrow the range (from, to) or the filters`)
-    const pages = store.scanPosts(filter)[Symbol.asyncIterator]()
+    const pages = store.scanPosts(filter, undefined, request.caller)[Symbol.asyncIterator]()
     // The first page before the first byte: a store that does not answer gets a JSON error, not an empty file.
     const first = await pages.next()
     const csv = postsCsv()

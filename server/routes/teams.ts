@@ -36,7 +36,7 @@ export const teamRoutes: FastifyPluginAsyncTypebox<{ store: Store; routes: Route
       const { page, pageSize, ...filters } = queryTimes(request.query)
       checkDepth(page, pageSize)
       // As live: the brand's own posts are not routed (transforms/route.ts).
-      const result = await store.searchPosts({ ...filters, intents: intentsOf(routes, team), excludeOwn: true, page, pageSize })
+      const result = await store.searchPosts({ ...filters, intents: intentsOf(routes, team), excludeOwn: true, page, pageSize }, request.caller)
       return { team, ...result, page, pageSize }
     },
   )

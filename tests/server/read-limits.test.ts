@@ -1,10 +1,12 @@
 // What one viewer may ask of the store through the API: every answer bounded (page depth, ranges
 // of series and aggregates, exports), a read stopped at the store's time limit answered 503 with
-// what happened, and times the schema accepts but Date.parse does not answered, never a 500.
+// what happened, one client's flood of heavy reads leaving other clients and the walls their
+// turns, and times the schema accepts but Date.parse does not answered, never a 500.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MAX_AGGREGATE_BUCKETS } from '../../server/routes/aggregates.ts'
 import { MAX_EXPORT_POSTS } from '../../server/routes/posts.ts'
-import { runThrough, simulated, sourceOf } from '../support/fixtures.ts'
+import { buildSnapshot } from '../../server/snapshot.ts'
+import { runThrough, simulated, sourceOf, tracking } from '../support/fixtures.ts'
 import { testApp } from '../support/server.ts'
 
 let t: Awaited<ReturnType<typeof testApp>>
@@ -92,6 +94,53 @@ describe('reads stopped at a limit', () => {
     }
     expect((await get('/api/posts?q=battery')).status).toBe(200)
   })
+})
+
+describe('one client flooding heavy reads', () => {
+  it("leaves another client's reads and a wall's snapshot their turns", async () => {
+    const search = t.store.searchPosts
+    // Searches made heavy: each holds its read slot 3 s (asleep, off the cores) before the real search.
+    t.store.searchPosts = async (query, reader) => {
+      await t.store.select('SELECT sleepEachRow(0.2) AS s FROM numbers(15) SETTINGS max_block_size = 1', undefined, { reader })
+      return search.call(t.store, query, reader)
+    }
+    const flooder: number[] = []
+    let flooding = true
+    try {
+      // A dozen at once, and another each time one is answered (a little later when refused):
+      // on one slot first come first served, 36 s of reads ahead of anyone else.
+      const flood = Array.from({ length: 12 }, async () => {
+        while (flooding) {
+          const res = await t.app.inject({ url: '/api/posts?q=battery', remoteAddress: '127.0.0.2' })
+          flooder.push(res.statusCode)
+          if (res.statusCode === 429) {
+            expect(res.json().error.code).toBe('rate_limited')
+            await new Promise((r) => setTimeout(r, 200))
+          }
+        }
+      })
+      await new Promise((r) => setTimeout(r, 1_000))
+      const storeErrors: unknown[] = []
+      const [aggregates, posts, snapshot] = await Promise.all([
+        t.app.inject({ url: '/api/aggregates', remoteAddress: '127.0.0.3' }),
+        t.app.inject({ url: '/api/posts?pageSize=5', remoteAddress: '127.0.0.3' }),
+        buildSnapshot(t.store, t.view, tracking, (error) => storeErrors.push(error)),
+      ])
+      flooding = false
+      expect(aggregates.statusCode, aggregates.body).toBe(200)
+      expect(posts.statusCode, posts.body).toBe(200)
+      expect(storeErrors).toEqual([])
+      expect(snapshot.aggregates.length).toBeGreaterThan(0)
+      await Promise.all(flood)
+      // The flooder itself was answered, a few reads at a time, and refused past them.
+      expect(flooder).toContain(200)
+      expect(flooder).toContain(429)
+      expect(flooder.filter((s) => s !== 200 && s !== 429)).toEqual([])
+    } finally {
+      flooding = false
+      t.store.searchPosts = search
+    }
+  }, 60_000)
 })
 
 describe('times the schema accepts and Date.parse does not', () => {

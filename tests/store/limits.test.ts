@@ -4,7 +4,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { ScoredPost } from '../../pipelines/schema.ts'
 import { EmbeddedStore } from '../../pipelines/store/embedded.ts'
-import { QueryLimitError, ReadGate, withSettings } from '../../pipelines/store/limits.ts'
+import { QueryLimitError, withSettings } from '../../pipelines/store/limits.ts'
+import { ReadGate, WALL_READER } from '../../pipelines/store/read-gate.ts'
 import type { SqlStore } from '../../pipelines/store/sql-store.ts'
 import { storesUnderTest } from '../support/stores.ts'
 
@@ -146,5 +147,56 @@ describe('ReadGate', () => {
     release()
     await first
     expect(await gate.read(async () => 'next')).toBe('next')
+  })
+})
+
+describe('ReadGate: fair turns', () => {
+  /** A read that runs until `done()`; `ran` notes its name when it starts. */
+  const held = (ran: string[], name: string) => {
+    let done!: () => void
+    const finished = new Promise<void>((r) => (done = r))
+    return { job: async () => (ran.push(name), finished), done: () => done() }
+  }
+
+  it('gives a waiting client its turn before one whose read ran last, and the wall its turn first', async () => {
+    const gate = new ReadGate(1, 64, 10_000)
+    const ran: string[] = []
+    const reads = ['a1', 'a2', 'a3', 'b1', 'wall'].map((name) => ({ name, ...held(ran, name) }))
+    const answers = reads.map((r) => gate.read(r.job, r.name === 'wall' ? WALL_READER : `ip:${r.name[0]}`))
+    for (const r of reads) {
+      await new Promise((resolve) => setImmediate(resolve))
+      r.done()
+    }
+    await Promise.all(answers)
+    // a1 ran at once; then the wall's, b's (never served) and a's turns.
+    expect(ran).toEqual(['a1', 'wall', 'b1', 'a2', 'a3'])
+  })
+
+  it('refuses a client past its reads at once, while another client still gets in', async () => {
+    const gate = new ReadGate(1, 64, 10_000, 2)
+    const ran: string[] = []
+    const first = held(ran, 'a1')
+    const a = [gate.read(first.job, 'ip:a'), gate.read(async () => ran.push('a2'), 'ip:a')]
+    const refused = await gate.read(async () => ran.push('a3'), 'ip:a').catch((e: unknown) => e)
+    expect(refused).toBeInstanceOf(QueryLimitError)
+    expect((refused as QueryLimitError).limit).toBe('client')
+    expect((refused as Error).message).toMatch(/too many reads at once from this client: 2/)
+    const b = gate.read(async () => ran.push('b1'), 'ip:b')
+    first.done()
+    await Promise.all([...a, b])
+    expect(ran).toEqual(['a1', 'b1', 'a2'])
+    // Once answered, the client may read again.
+    expect(await gate.read(async () => 'again', 'ip:a')).toBe('again')
+  })
+
+  it('never refuses the wall for a full queue of API reads', async () => {
+    const gate = new ReadGate(1, 1, 10_000)
+    const first = held([], 'a1')
+    const running = gate.read(first.job, 'ip:a')
+    const waiting = gate.read(async () => 'b', 'ip:b')
+    expect(((await gate.read(async () => 'c', 'ip:c').catch((e: unknown) => e)) as QueryLimitError).limit).toBe('busy')
+    const wall = gate.read(async () => 'wall', WALL_READER)
+    first.done()
+    expect(await Promise.all([running, wall, waiting])).toEqual([undefined, 'wall', 'b'])
   })
 })
