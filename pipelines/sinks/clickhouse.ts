@@ -240,8 +240,12 @@ export function clickhouseSink<T>(table: string, write: (batch: T[], checked: bo
         // Refused once, with the line itself; the file keeps what did parse (or goes), once the
         // record is on disk: a crash in between must not lose both.
         for (const segment of damaged) for (const d of segment.damaged) deadLetter.record(stage, `spool batch ${segment.seq} line ${d.line}: ${d.reason}`, d.text)
+        // A record the disk will not take keeps the files as they are, for a later drain.
         const recorded$ = damaged.length > 0 ? flushed$(deadLetter).pipe(map(() => damaged.forEach((segment) => spool!.replace(segment.seq, segment.items)))) : of(undefined)
-        return recorded$.pipe(concatMap(() => writeSegments(found.filter((segment) => segment.items.length > 0))))
+        return recorded$.pipe(
+          concatMap(() => writeSegments(found.filter((segment) => segment.items.length > 0))),
+          catchError((error: unknown) => (onDrainError?.(error), drained(true))),
+        )
       }
 
       function writeSegments(segments: SpoolSegment<T>[]): Observable<T[]> {
@@ -274,6 +278,8 @@ export function clickhouseSink<T>(table: string, write: (batch: T[], checked: bo
                 for (const segment of segments) spool.replace(segment.seq, segment.items.filter((item) => !done.has(item) && !progress.refused.has(item)))
                 return drained(true)
               }),
+              // The records are not on disk: the files keep everything (stored again, refused again).
+              catchError(() => drained(true)),
             )
           }),
         )

@@ -10,8 +10,9 @@ export interface DeadLetter {
   /** Refusals so far, by stage. Reasons stay in the record (and the log): they can hold internals. */
   counts(): Record<string, number>
   /**
-   * Settles once every record so far is on disk (what holds the event waits for it before letting
-   * go); undefined when they are already (a record kept in memory, for tests and tools).
+   * Resolves once every record so far is on disk (what holds the event waits for it before letting
+   * go), and rejects while they cannot be written (a full disk: the holder keeps the event and tries
+   * again later); undefined when they are already (a record kept in memory, for tests and tools).
    */
   flush(): Promise<void> | undefined
 }
@@ -81,8 +82,8 @@ export class DeadLetterFile implements DeadLetter {
       this.queued -= oldest.length
       process.stderr.write(`dead-letter: ${this.path} is not taking records; on stderr instead: ${oldest}`)
     }
-    if (this.queue.length >= DEAD_LETTER_BATCH && !this.failing) void this.flush()
-    else this.timer ??= setTimeout(() => void this.flush(), this.failing ? 10 * DEAD_LETTER_FLUSH_MS : DEAD_LETTER_FLUSH_MS)
+    if (this.queue.length >= DEAD_LETTER_BATCH && !this.failing) this.flushLater(0)
+    else this.timer ??= this.flushLater(this.failing ? 10 * DEAD_LETTER_FLUSH_MS : DEAD_LETTER_FLUSH_MS)
   }
 
   counts(): Record<string, number> {
@@ -92,13 +93,20 @@ export class DeadLetterFile implements DeadLetter {
   flush(): Promise<void> {
     clearTimeout(this.timer)
     this.timer = undefined
-    this.writing = this.writing.then(() => this.writeQueued())
-    return this.writing
+    const written = this.writing.then(() => this.writeQueued())
+    this.writing = written.catch(() => {})
+    return written
   }
 
-  /** Writes what is queued and closes the file (at a stop). */
+  /** A flush of its own (its failure is said on stderr, and tried again). */
+  private flushLater(ms: number): ReturnType<typeof setTimeout> | undefined {
+    if (ms === 0) return void this.flush().catch(() => {})
+    return setTimeout(() => void this.flush().catch(() => {}), ms)
+  }
+
+  /** Writes what is queued and closes the file (at a stop; what the disk refuses then was said on stderr). */
   async close(): Promise<void> {
-    await this.flush()
+    await this.flush().catch(() => {})
     await this.handle?.close()
     this.handle = undefined
   }
@@ -124,7 +132,8 @@ export class DeadLetterFile implements DeadLetter {
       this.handle = undefined
       if (!this.failing) process.stderr.write(`dead-letter: cannot write ${this.path} (${String(error)}); ${this.queue.length} records wait\n`)
       this.failing = true
-      this.timer ??= setTimeout(() => void this.flush(), 10 * DEAD_LETTER_FLUSH_MS)
+      this.timer ??= this.flushLater(10 * DEAD_LETTER_FLUSH_MS)
+      throw error
     }
   }
 

@@ -66,7 +66,8 @@ describe('the dead-letter file', () => {
     fs.rmSync(folder, { recursive: true })
     fs.writeFileSync(folder, 'not a folder')
     file.record('ingest', 'kept through the failure', 1)
-    await file.flush()
+    // What waits for the record (a journal segment, a spool file) is told it is not on disk.
+    await expect(file.flush()).rejects.toThrow()
     const said = stderr.mock.calls.map(([text]) => String(text))
     expect(said.some((text) => text.includes('1 records wait'))).toBe(true)
     fs.rmSync(folder)

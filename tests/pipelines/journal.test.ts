@@ -1,10 +1,11 @@
 // The intake journal on a real folder: what `durable()` promised is in the files, appends of one
 // moment share one write, a reopened journal hands back what was left in order (a torn last line is
 // reported, not passed on), a segment goes only once read and settled, and a full one refuses.
-import { appendFileSync, readdirSync, readFileSync } from 'node:fs'
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it, vi } from 'vitest'
 import type { SourceEvent } from '../../pipelines/schema.ts'
+import { DeadLetterFile } from '../../pipelines/sinks/deadletter.ts'
 import { Journal, SEGMENT_MS } from '../../pipelines/sinks/journal.ts'
 import { IntakeSettlement } from '../../pipelines/transforms/admit.ts'
 import { tmpDir } from '../support/tmp.ts'
@@ -103,6 +104,39 @@ describe('the intake journal', () => {
     await new Promise((r) => setTimeout(r, 10))
     expect(files(dir)).toEqual([])
     await journal.close()
+  })
+
+  it('keeps a settled segment\'s file while its dead-letter record cannot be written, and deletes it once it is', async () => {
+    const dir = folder()
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true)
+    // The dead-letter file's folder is a file: every write fails, as on a full disk.
+    const records = join(dir, 'records')
+    const deadLetter = new DeadLetterFile(join(records, 'dead-letter.ndjson'))
+    rmSync(records, { recursive: true })
+    writeFileSync(records, 'not a folder')
+    const journal = new Journal(join(dir, 'intake'), 1 << 30)
+    const settlement = new IntakeSettlement(journal)
+    journal.beforeDelete = () => deadLetter.flush()
+    journal.reader = (e, segment) => {
+      settlement.follow(e, segment, () => settlement.taken('delete:webhook:1'))
+      return true
+    }
+    journal.append([event(1)])
+    await journal.durable()
+    journal.tick(Date.now() + SEGMENT_MS)
+    // Refused on the way: dead-lettered, and settled.
+    deadLetter.record('store:post_deletions', 'refused', event(1))
+    settlement.settled('delete:webhook:1')
+    await new Promise((r) => setTimeout(r, 1_200))
+    expect(files(join(dir, 'intake'))).toHaveLength(1)
+    // The disk takes records again: the record is written, then the segment goes.
+    rmSync(records)
+    mkdirSync(records)
+    await expect.poll(() => files(join(dir, 'intake')), { timeout: 5_000, interval: 50 }).toEqual([])
+    expect(readFileSync(join(records, 'dead-letter.ndjson'), 'utf8')).toContain('"refused"')
+    stderr.mockRestore()
+    await journal.close()
+    await deadLetter.close()
   })
 
   it('keeps on disk what a busy reader refused, for it to read later in order', async () => {
