@@ -20,9 +20,12 @@ const Timestamp = Type.String({ format: 'date-time' })
 
 /**
  * Epoch ms of a Timestamp, NaN when it is none. A leap second (23:59:60, which RFC 3339 and the
- * schema allow and Date.parse refuses) is read as the last millisecond of its minute.
+ * schema allow and Date.parse refuses) is read as the last millisecond of its minute. RFC 9557's
+ * suffixes after the offset (`Z[Europe/Paris]`, `[u-ca=iso8601]`), which the format allows and
+ * Date.parse refuses, name a zone or a calendar to show it in: the instant is the offset's.
  */
-export function timestampMs(value: string): number {
+export function timestampMs(given: string): number {
+  const value = given.replace(/(?<=[Zz]|[+-]\d{2}:\d{2})(\[!?[^[\]]+\])+$/, '')
   const ms = Date.parse(value)
   if (!Number.isNaN(ms)) return ms
   const leap = /^(\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}):60(?:\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/.exec(value)

@@ -1,7 +1,8 @@
 // Values the Post schema's JSON allows that the store cannot keep as given, through the webhook
 // into the real pipeline and embedded store: a leap second is read as its minute's last
-// millisecond (not refused, not a 500), a count past the store's UInt32 is refused by name and
-// why (never stored wrapped), followers past UInt32 are stored exactly.
+// millisecond (not refused, not a 500), an RFC 9557 suffix after the offset is read past, a count
+// past the store's UInt32 is refused by name and why (never stored wrapped), followers past
+// UInt32 are stored exactly.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { LexiconClassifier } from '../../models/lexicon.ts'
 import { type Pipeline, startPipeline } from '../../pipelines/pipeline.ts'
@@ -68,6 +69,19 @@ describe('values past what the store keeps', () => {
     expect((await store.searchPosts({ ids: ['webhook:v3'], page: 1, pageSize: 1 })).posts).toEqual([])
   })
 
+  it('reads a time with an RFC 9557 suffix (a zone or calendar name) as its offset says, and stores the post', async () => {
+    // The date-time format takes these; Date.parse does not.
+    const res = await ingest([post(5, { createdAt: '2026-12-31T11:00:00+01:00[Europe/Paris]' }), post(6, { createdAt: '2026-12-31T10:00:01Z[!UTC][u-ca=iso8601]' })])
+    expect(res.statusCode, res.body).toBe(202)
+    expect(res.json()).toEqual({ accepted: 2, rejected: [] })
+    await expect.poll(() => store.countPosts(), { timeout: 5_000 }).toBe(5)
+    const stored = await store.searchPosts({ ids: ['webhook:v5', 'webhook:v6'], page: 1, pageSize: 10 })
+    expect(stored.posts.map((p) => p.createdAt).sort()).toEqual(['2026-12-31T10:00:00.000Z', '2026-12-31T10:00:01.000Z'])
+    // A bracket that is not a whole suffix is not a time: refused by the format, by name.
+    const bad = await ingest([post(7, { createdAt: '2026-12-31T10:00:00Z[Europe/Paris' })])
+    expect(bad.json()).toEqual({ accepted: 0, rejected: [{ item: 1, reason: expect.stringContaining('/createdAt') }] })
+  })
+
   it('does the same for engagement updates and deletions', () => {
     expect(normaliseEngagementOne({ id: 'e1', postId: 'webhook:v1', at: '2026-12-31T23:59:60Z', delta: { likes: 1, reposts: 0, replies: 0, quotes: 0 } })).toEqual({
       ok: true,
@@ -75,5 +89,6 @@ describe('values past what the store keeps', () => {
     })
     expect(normaliseEngagementOne({ id: 'e2', postId: 'webhook:v1', at: '2026-12-31T10:00:00Z', delta: { likes: 0, reposts: 2 ** 32, replies: 0, quotes: 0 } })).toEqual({ ok: false, reason: expect.stringContaining('/delta/reposts must be <= 4294967295') })
     expect(normaliseDeletionOne({ postId: 'webhook:v1', at: '2026-12-31T23:59:60Z' })).toEqual({ ok: true, value: { postId: 'webhook:v1', at: '2026-12-31T23:59:59.999Z' } })
+    expect(normaliseDeletionOne({ postId: 'webhook:v1', at: '2026-12-31T23:59:60Z[UTC]' })).toEqual({ ok: true, value: { postId: 'webhook:v1', at: '2026-12-31T23:59:59.999Z' } })
   })
 })
