@@ -54,12 +54,14 @@ export function csvRecord(p: ScoredPost): Record<(typeof CSV_COLUMNS)[number], s
 }
 
 const LINE_BREAK = /(\r\n|\n|\r)/
-const FORMULA = /^[=+\-@\t\r]/
+/** = + - @ (or their full-width forms, which spreadsheets with an IME take too) after any spaces; or a tab or CR first. */
+const FORMULA = /^[\s\u3000]*[=+\-@\uFF1D\uFF0B\uFF0D\uFF20]|^[\t\r]/
 
 /**
- * Post text is anyone's: a cell, or a line inside one, that begins with = + - @, a tab or a CR
- * would run as a formula when the file is opened in a spreadsheet (CSV injection), or in any tool
- * that reads records line by line, so it gets a leading apostrophe. Numbers are left alone.
+ * Post text is anyone's: a cell, or a line inside one, that begins with = + - @ (full-width too,
+ * and after spaces: spreadsheets skip them), a tab or a CR would run as a formula when the file is
+ * opened in a spreadsheet (CSV injection), or in any tool that reads records line by line, so it
+ * gets a leading apostrophe. Numbers are left alone.
  */
 export const defuse = (text: string) =>
   text
