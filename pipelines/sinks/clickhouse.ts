@@ -10,7 +10,8 @@
 //   down; after the input ends, it goes on draining for `drainAfterInputMs` at most.
 // - Bounded memory: when the store is slow rather than down, at most MAX_QUEUED_BATCHES batches wait
 //   in memory; newer ones wait in the spool, and the older ones in memory still go first.
-// - Without a spool (or when it is full) a batch that keeps failing is dead-lettered item by item.
+// - Without a spool (or when it is full) a batch that keeps failing is given back to whoever holds
+//   it (`giveBack`: the bus, the intake journal), else dead-lettered item by item.
 // - Duplicates: the sink remembers the keys it accepted lately, and asks the store (`unstored`)
 //   which of a batch it does not hold yet, before the first attempt; a replayed item is neither
 //   stored nor counted live twice. Writes are idempotent too (Store.insertPosts skips ids it holds),
@@ -50,9 +51,9 @@ export interface SinkOptions<T> {
   /** After the input ends, how long the spool goes on draining before the sink completes. */
   drainAfterInputMs?: number
   /**
-   * Without a spool: what the store could not take now (unreachable, past the retries) is handed
-   * back here, to be tried again later by whoever holds it (a bus redelivers it), instead of being
-   * dead-lettered.
+   * What the store could not take now (unreachable, past the retries) and no spool holds (none, or
+   * full) is handed back here, to be tried again later by whoever holds it (a bus redelivers it,
+   * the intake journal hands it on again), instead of being dead-lettered.
    */
   giveBack?: (items: T[], reason: string) => void
   /** Told of each failed attempt to drain the spool (the store is still down). */
@@ -204,7 +205,8 @@ export function clickhouseSink<T>(table: string, write: (batch: T[], checked: bo
             const rest = unheld.filter((item) => !progress.refused.has(item) && !written.has(item))
             const spooled = toSpool(rest, seq)
             if (spooled.ok) return of([...progress.written, ...rest])
-            if (giveBack && !spool && rest.length > 0) {
+            // The store is down and the spool cannot hold them (none, or full): not their data's fault.
+            if (giveBack && rest.length > 0) {
               // Handed back: forgotten here, so that they are new when they come again.
               if (key) for (const item of rest) recent.delete(key(item))
               giveBack(rest, String(error))

@@ -134,7 +134,8 @@ export function storeEvents(related$: Observable<RelatedEvent>, deps: StoreStage
     // not stored yet (still on the bus) sends the reply back to the bus, to come again after it.
     concatMap((e) => (e.mention?.stored ? from(storedNeeds(e)) : of(e))),
     filter((e): e is PostInContext => e !== undefined),
-    classifyInContext(deps.classifier, deadLetter, deps.scheduler, deps.meter),
+    // The classifier's thread stopped: the batch is given back (the journal or the bus has it), not dead-lettered.
+    classifyInContext(deps.classifier, deadLetter, deps.scheduler, deps.meter, progress && ((post, reason) => progress.givenBack(postKey(post.id), reason))),
     triageInContext(replyRules(deps.tracking, deps.replies?.allMentions), deps.remember),
     // Deleted while it was being classified: it never reaches the store.
     filter((post) => {
@@ -153,7 +154,7 @@ export function storeEvents(related$: Observable<RelatedEvent>, deps: StoreStage
         counts.duplicates++
         held$.next(p)
       },
-      // With a bus and no spool, what the store cannot take now goes back to the bus.
+      // What the store cannot take now, and no spool holds (none, or full), goes back to the bus or the journal.
       ...(progress ? { giveBack: (posts: ScoredPost[], reason: string) => posts.forEach((p) => progress.givenBack(postKey(p.id), reason)) } : {}),
     }),
     tap((written) => (counts.stored += written.length)),

@@ -5,10 +5,12 @@
 // oldest first, once the queue has fallen below `low`. So memory stays bounded whatever the sources
 // send. What the last run left in the journal is read first, before anything new. Each event the
 // pipeline is handed is followed (IntakeSettlement) until it is stored, spooled, dropped or
-// dead-lettered; only then may its segment go. An event the journal will not take (its disk is
-// full) is dead-lettered with why; the webhook refuses new requests before that (503).
+// dead-lettered; only then may its segment go; one the store or the classifier cannot take now is
+// given back and goes on again later. An event the journal will not take (its disk is full) is
+// dead-lettered with why; the webhook refuses new requests before that (503), and live sources
+// pause and read again from their cursors (sources/journaled-cursor.ts).
 import { asyncScheduler, type MonoTypeOperatorFunction, Observable, type SchedulerLike } from 'rxjs'
-import type { Progress } from '../bus/settlement.ts'
+import type { Outcome, Progress } from '../bus/settlement.ts'
 import type { SourceEvent } from '../schema.ts'
 import type { DeadLetter } from '../sinks/deadletter.ts'
 import type { Journal, Segment } from '../sinks/journal.ts'
@@ -60,7 +62,7 @@ export function admit(intake: Intake): MonoTypeOperatorFunction<SourceEvent> {
             subscriber.complete()
           }
           const release = () => {
-            for (let chunks = 0; chunks < CHUNKS_PER_TICK && intake.queued() < low && !finished; chunks++) {
+            for (let chunks = 0; chunks < CHUNKS_PER_TICK && intake.queued() < low && !finished && !settlement.holding(); chunks++) {
               const read = journal.read(INTAKE_CHUNK)
               if (read.length === 0) break
               for (const { event, segment } of read) settlement.follow(event, segment, () => subscriber.next(event))
@@ -70,14 +72,16 @@ export function admit(intake: Intake): MonoTypeOperatorFunction<SourceEvent> {
             // Stopping: nothing more is let in; what waits stays on disk for the next start.
             if (inputDone && intake.stopping()) return finish()
             journal.tick()
+            // Given back (a temporary failure): they go first, once their backoff has passed.
+            settlement.retryDue((event) => subscriber.next(event))
             if (intake.queued() < low) release()
-            if (inputDone && journal.caughtUp()) finish()
+            if (inputDone && journal.caughtUp() && !settlement.holding()) finish()
           }
           journal.onLost = (reason, payload) => deadLetter.record('intake', reason, payload)
           journal.beforeDelete = () => deadLetter.flush()
           // Caught up, an appended event goes straight on while the classifier has room.
           journal.reader = (event, segment) => {
-            if (finished || intake.stopping() || !admitsNow(intake.queued(), 0, high)) return false
+            if (finished || intake.stopping() || settlement.holding() || !admitsNow(intake.queued(), 0, high)) return false
             settlement.follow(event, segment, () => subscriber.next(event))
             return true
           }
@@ -103,7 +107,7 @@ export function admit(intake: Intake): MonoTypeOperatorFunction<SourceEvent> {
             },
             complete() {
               inputDone = true
-              if (intake.stopping() || journal.caughtUp()) finish()
+              if (intake.stopping() || (journal.caughtUp() && !settlement.holding())) finish()
             },
           })
           return () => {
@@ -114,51 +118,93 @@ export function admit(intake: Intake): MonoTypeOperatorFunction<SourceEvent> {
         })
 }
 
+/** Events the store or the classifier could not take now wait this long before they go on again, doubled while it keeps on. */
+export const RETRY_BACKOFF = { initialMs: 1_000, maxMs: 30_000 }
+
+/** An event handed on, with the journal segments it holds (a post sent twice: both copies' segments). */
+interface Copy {
+  event: SourceEvent
+  segments: Segment[]
+}
+
 /**
  * The journal's end-to-end acknowledgements: the pipeline's Progress (bus/settlement.ts) for the
  * events it was handed from the journal. An event is followed by its key from the moment it is
  * handed on; one that no later stage takes (untracked, refused by normalise, a deletion of nothing
  * held) is settled at once; the others once the store stage says so. Copies of one key (a post
- * sent twice) settle together, when the last is done with.
+ * sent twice) settle together when the last is done with, or all at once when one is stored (the
+ * others are duplicates of it). An event given back (the store is down and the spool full, the
+ * classifier's thread stopped) is not settled: it stays in the journal and goes on again after a
+ * backoff, and nothing new is let in meanwhile.
  */
 export class IntakeSettlement implements Progress {
-  private readonly pending = new Map<string, { segments: Segment[]; inFlight: number; kept: boolean }>()
-  private handing: Segment | undefined
+  private readonly pending = new Map<string, { inFlight: number; copies: Copy[]; kept: boolean; stored: boolean }>()
+  private handing: Copy | undefined
   private takenNow = false
-  /** Events the store could not take now and no spool held: they stay in the journal, for the next start. */
+  private retries: Copy[] = []
+  private retryAt = 0
+  private backoff = RETRY_BACKOFF.initialMs
+  /** Events given back so far (each went on again later, or stays in the journal for the next start). */
   givenBackCount = 0
 
-  constructor(private readonly journal: Journal) {}
+  constructor(
+    private readonly journal: Journal,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** Hands `event` on with `emit` (synchronously, up to the first stage that finishes later). */
-  follow(_event: SourceEvent, segment: Segment, emit: () => void): void {
-    this.handing = segment
-    this.takenNow = false
-    try {
-      emit()
-    } finally {
-      this.handing = undefined
-    }
-    if (!this.takenNow) this.journal.settle(segment)
+  follow(event: SourceEvent, segment: Segment, emit: () => void): void {
+    this.hand({ event, segments: [segment] }, emit)
+  }
+
+  /** Whether given-back events wait for their retry: nothing new is let in meanwhile. */
+  holding(): boolean {
+    return this.retries.length > 0
+  }
+
+  /** Hands the given-back events on again once their backoff has passed. */
+  retryDue(emit: (event: SourceEvent) => void): void {
+    if (this.retries.length === 0 || this.now() < this.retryAt) return
+    const due = this.retries
+    this.retries = []
+    for (const copy of due) this.hand(copy, () => emit(copy.event))
   }
 
   taken(key: string): void {
-    const segment = this.handing
-    if (!segment) return
+    const copy = this.handing
+    if (!copy) return
     this.takenNow = true
     let entry = this.pending.get(key)
-    if (!entry) this.pending.set(key, (entry = { segments: [], inFlight: 0, kept: false }))
-    entry.segments.push(segment)
+    if (!entry) this.pending.set(key, (entry = { inFlight: 0, copies: [], kept: false, stored: false }))
     entry.inFlight++
+    // The store holds this key already: this copy is a duplicate, and its segment may go now.
+    if (entry.stored) this.release(copy)
+    else entry.copies.push(copy)
   }
 
-  settled(key: string): void {
-    this.done(key, false)
+  settled(key: string, stored?: Outcome, held?: boolean): void {
+    const entry = this.pending.get(key)
+    if (!entry) return
+    if (stored && !held) {
+      // Stored: every copy taken so far is a duplicate of it, however long they keep coming.
+      entry.stored = true
+      this.backoff = RETRY_BACKOFF.initialMs
+      for (const copy of entry.copies) this.release(copy)
+      entry.copies = []
+    }
+    this.done(key)
   }
 
   givenBack(key: string): void {
     this.givenBackCount++
-    this.done(key, true)
+    const entry = this.pending.get(key)
+    if (!entry) return
+    entry.kept = true
+    if (this.retries.length === 0 && this.now() >= this.retryAt) {
+      this.retryAt = this.now() + this.backoff
+      this.backoff = Math.min(RETRY_BACKOFF.maxMs, this.backoff * 2)
+    }
+    this.done(key)
   }
 
   /** Events come from the journal once in a run: a reply never waits for its mention here (bus/settlement.ts does). */
@@ -171,13 +217,27 @@ export class IntakeSettlement implements Progress {
     return this.pending.size
   }
 
-  private done(key: string, kept: boolean): void {
-    const entry = this.pending.get(key)
-    if (!entry) return
-    entry.kept ||= kept
+  private hand(copy: Copy, emit: () => void): void {
+    this.handing = copy
+    this.takenNow = false
+    try {
+      emit()
+    } finally {
+      this.handing = undefined
+    }
+    if (!this.takenNow) this.release(copy)
+  }
+
+  private release(copy: Copy): void {
+    for (const segment of copy.segments) this.journal.settle(segment)
+  }
+
+  private done(key: string): void {
+    const entry = this.pending.get(key)!
     if (--entry.inFlight > 0) return
     this.pending.delete(key)
-    // Kept: its segment is not deleted in this run, so the next start reads the event again.
-    if (!entry.kept) for (const segment of entry.segments) this.journal.settle(segment)
+    if (!entry.kept) for (const copy of entry.copies) this.release(copy)
+    // Kept: its segments stay, and one copy goes on again later carrying them all.
+    else if (entry.copies.length > 0) this.retries.push({ event: entry.copies[0]!.event, segments: entry.copies.flatMap((c) => c.segments) })
   }
 }

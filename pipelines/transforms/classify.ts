@@ -1,6 +1,7 @@
 // classify: posts are scored in batches (the model is much faster per post in a batch), then each
 // post gets its sentiment and intents. A batch the model fails on is dead-lettered whole, with
-// the model's error, and the stream goes on.
+// the model's error, and the stream goes on; but when the failure is the classifier's and not the
+// posts' (its thread stopped), the batch is given back, to be classified again later.
 import { asyncScheduler, bufferTime, catchError, concatMap, EMPTY, filter, finalize, from, mergeMap, type OperatorFunction, type SchedulerLike, tap } from 'rxjs'
 import type { Classifier, ModelSentiment } from '../../models/classifier.ts'
 import { detectIntents } from '../../models/middle.ts'
@@ -43,8 +44,15 @@ export interface ScoredInContext {
   mentionIntents?: Intent[]
 }
 
+/** Told of each post of a batch that failed for a reason of the classifier's own: whoever holds it tries again later. */
+export type GiveBack = (post: Post, reason: string) => void
+
+/** Whether a failed batch failed because of the classifier (its thread is not there), not of its posts. */
+export const classifierDown = (classifier: Classifier, error: unknown): boolean =>
+  (classifier as { ready?: boolean }).ready === false || /the classifier's thread|the classifier is closed/.test(String(error))
+
 /** Scores each post, and in the same batch the text of the mention it answers where that is what decides. */
-export function classifyInContext(classifier: Classifier, deadLetter: DeadLetter, scheduler: SchedulerLike = asyncScheduler, meter = new ClassifyMeter()): OperatorFunction<PostInContext, ScoredInContext> {
+export function classifyInContext(classifier: Classifier, deadLetter: DeadLetter, scheduler: SchedulerLike = asyncScheduler, meter = new ClassifyMeter(), giveBack?: GiveBack): OperatorFunction<PostInContext, ScoredInContext> {
   const mentionText = (item: PostInContext) => (item.mention?.needsReply === undefined ? item.mention?.text : undefined)
   return classifyEach(
     classifier,
@@ -61,6 +69,7 @@ export function classifyInContext(classifier: Classifier, deadLetter: DeadLetter
       ...(mention ? { mentionIntents: detectIntents(mentionText(item)!, mention.label, (item.mention?.brands?.length ?? 0) >= 2) } : {}),
     }),
     (item) => item.post,
+    giveBack && ((item, reason) => giveBack(item.post, reason)),
   )
 }
 
@@ -76,6 +85,7 @@ function classifyEach<T, U>(
   texts: (item: T) => string[],
   score: (item: T, results: ModelSentiment[]) => U,
   payload: (item: T) => unknown,
+  giveBack?: (item: T, reason: string) => void,
 ): OperatorFunction<T, U> {
   return (items$) =>
     items$.pipe(
@@ -99,7 +109,9 @@ function classifyEach<T, U>(
             })
           }),
           catchError((error: unknown) => {
-            for (const item of batch) deadLetter.record('classify', `${classifier.name}: ${String(error)}`, payload(item))
+            const reason = `${classifier.name}: ${String(error)}`
+            if (giveBack && classifierDown(classifier, error)) for (const item of batch) giveBack(item, reason)
+            else for (const item of batch) deadLetter.record('classify', reason, payload(item))
             return EMPTY
           }),
           finalize(() => (meter.queued -= batch.length)),

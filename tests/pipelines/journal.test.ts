@@ -4,7 +4,7 @@
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it, vi } from 'vitest'
-import type { SourceEvent } from '../../pipelines/schema.ts'
+import type { ScoredPost, SourceEvent } from '../../pipelines/schema.ts'
 import { DeadLetterFile } from '../../pipelines/sinks/deadletter.ts'
 import { Journal, SEGMENT_MS } from '../../pipelines/sinks/journal.ts'
 import { IntakeSettlement } from '../../pipelines/transforms/admit.ts'
@@ -137,6 +137,28 @@ describe('the intake journal', () => {
     stderr.mockRestore()
     await journal.close()
     await deadLetter.close()
+  })
+
+  it('lets the segments of a post sent again and again go once it is stored, though copies are always in flight', async () => {
+    const dir = folder()
+    const journal = new Journal(dir, 1 << 30)
+    const settlement = new IntakeSettlement(journal)
+    const key = 'post:webhook:again'
+    journal.reader = (e, segment) => {
+      settlement.follow(e, segment, () => settlement.taken(key))
+      return true
+    }
+    // A sender re-posts its latest post every moment: a new copy is taken before the last is done.
+    for (let round = 0; round < 6; round++) {
+      journal.append([event(round)])
+      await journal.durable()
+      journal.tick(Date.now() + SEGMENT_MS)
+      // The copy before is done with: stored the first time, a duplicate of it after.
+      if (round > 0) settlement.settled(key, { post: {} as ScoredPost, shown: true }, round > 1)
+    }
+    expect(files(dir)).toEqual([])
+    expect(journal.pending()).toBe(0)
+    await journal.close()
   })
 
   it('keeps on disk what a busy reader refused, for it to read later in order', async () => {
