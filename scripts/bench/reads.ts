@@ -1,18 +1,24 @@
-// npm run bench:reads [-- --posts 500000 --clients 20 --idle 20 --loaded 40 --batch 200 --every 250]
+// npm run bench:reads [-- --posts 2000000 --slots 2 --clients 20 --idle 20 --loaded 40 --batch 200 --every 250]
 //
 // Does the embedded store keep writing while viewers hammer the API? A writer stores a batch of
 // new posts every --every ms through the sink's write path (insertPosts: duplicate check, insert,
-// views), first alone (idle), then while --clients clients (a separate process, on loopback) ask
+// views) and one deletion; a deletion stored after them makes each batch ask which of its posts
+// were deleted (a query with parameters, as the sink's is once any deletion is stored). It writes
+// first alone (idle), then while --clients clients (a separate process, on loopback) ask
 // the heaviest reads back to back: aggregates without a range, a text search that matches nothing,
 // the deepest page, an open-ended series, a week of metrics, the CSV of an hour, HEAD of the
 // whole CSV. Prints the write latency's median and p99 idle and loaded and their ratio (the
-// goal: p99 within 2x), and the reads' answers by status. The store is seeded by SQL inside
-// ClickHouse with --posts posts over the week before the writer's posts.
+// goal: p99 within 2x), and the reads' answers by status. Each client asks from an address of
+// its own (127.0.0.2 on), as viewers on other machines would: reads take turns by client. The
+// store is seeded by SQL inside ClickHouse with --posts posts over the week before the writer's
+// posts; --slots sets how many reads run at once (default READ_SLOTS).
 import { spawn } from 'node:child_process'
+import { request } from 'node:http'
 import { parseArgs } from 'node:util'
 import type { ScoredPost } from '../../pipelines/schema.ts'
 import { LiveView } from '../../pipelines/sinks/socketio.ts'
 import { EmbeddedStore } from '../../pipelines/store/embedded.ts'
+import { READ_SLOTS } from '../../pipelines/store/read-gate.ts'
 import { buildServer } from '../../server/app.ts'
 import { trackingFrom } from '../../server/tracking.ts'
 import { tmpDir } from '../../tests/support/tmp.ts'
@@ -20,7 +26,8 @@ import { fmt, median, percentile } from './stats.ts'
 
 const { values: args } = parseArgs({
   options: {
-    posts: { type: 'string', default: '500000' },
+    posts: { type: 'string', default: '2000000' },
+    slots: { type: 'string', default: String(READ_SLOTS) },
     clients: { type: 'string', default: '20' },
     idle: { type: 'string', default: '20' },
     loaded: { type: 'string', default: '40' },
@@ -55,11 +62,11 @@ async function hammer(base: string, clients: number, seconds: number): Promise<v
         const [method, path] = HEAVY[i % HEAVY.length]!.startsWith('HEAD ') ? ['HEAD', HEAVY[i % HEAVY.length]!.slice(5)] : ['GET', HEAVY[i % HEAVY.length]!]
         const started = performance.now()
         try {
-          const res = await fetch(`${base}${path}`, { method })
-          await res.arrayBuffer()
-          statuses[res.status] = (statuses[res.status] ?? 0) + 1
-        } catch {
-          statuses.failed = (statuses.failed ?? 0) + 1
+          const status = await ask(`${base}${path}`, method, `127.0.0.${2 + c}`)
+          statuses[status] = (statuses[status] ?? 0) + 1
+        } catch (error) {
+          const key = `failed: ${(error as Error).message}`
+          statuses[key] = (statuses[key] ?? 0) + 1
         }
         took.push(performance.now() - started)
       }
@@ -68,9 +75,23 @@ async function hammer(base: string, clients: number, seconds: number): Promise<v
   process.stdout.write(JSON.stringify({ statuses, medianMs: median(took), p99Ms: percentile(took, 99) }))
 }
 
+/** The status of a request from `localAddress` (with the error's code), once its answer is read to the end. */
+function ask(url: string, method: string, localAddress: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, localAddress }, (res) => {
+      let body = ''
+      res.on('data', (d: Buffer) => (body += res.statusCode === 200 ? '' : d))
+      res.on('end', () => resolve(res.statusCode === 200 ? '200' : `${res.statusCode} ${(/"code":"(\w+)"/.exec(body) ?? [])[1] ?? ''}`.trim()))
+      res.on('error', reject)
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
 async function main(): Promise<void> {
   const dir = tmpDir('bench-reads')
-  const store = new EmbeddedStore(dir.path)
+  const store = new EmbeddedStore(dir.path, { readSlots: Number(args.slots) })
   try {
     await store.migrate()
     const seeding = Date.now()
@@ -82,7 +103,7 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 1_000))
     }
     console.log(`seeded ${Number(args.posts).toLocaleString('en')} posts over a week in ${fmt((Date.now() - seeding) / 1000)} s (merges done)`)
-    const app = await buildServer({ store, view: new LiveView(), tracking: trackingFrom({ BRAND: 'Lumen', COMPETITORS: 'Corvid,Nimbus' }), health: { classifier: 'vader-lexicon', sources: [], stats: () => ({}) }, rateLimits: false } as Parameters<typeof buildServer>[0])
+    const app = await buildServer({ store, view: new LiveView(), tracking: trackingFrom({ BRAND: 'Lumen', COMPETITORS: 'Corvid,Nimbus' }), health: { classifier: 'vader-lexicon', sources: [], stats: () => ({}) } })
     const base = await app.listen({ host: '127.0.0.1', port: 0 })
     const writer = new Writer(store, Number(args.batch), Number(args.every))
     try {
@@ -94,7 +115,7 @@ async function main(): Promise<void> {
       const loaded = await writer.run(Number(args.loaded))
       await done
       const reads = JSON.parse(out || '{}') as { statuses?: Record<string, number>; medianMs?: number; p99Ms?: number }
-      console.log(`writes (${args.batch} posts every ${args.every} ms, sink path):`)
+      console.log(`writes (${args.batch} posts every ${args.every} ms, sink path; ${args.slots} read slots):`)
       console.log(`  idle:   median ${fmt(median(idle))} ms, p99 ${fmt(percentile(idle, 99))} ms (${idle.length} batches)`)
       console.log(`  loaded: median ${fmt(median(loaded))} ms, p99 ${fmt(percentile(loaded, 99))} ms (${loaded.length} batches, ${args.clients} clients reading)`)
       console.log(`  ratio loaded/idle: median ${fmt(median(loaded) / median(idle), 2)}x, p99 ${fmt(percentile(loaded, 99) / percentile(idle, 99), 2)}x (goal: p99 within 2x)`)
@@ -118,6 +139,8 @@ class Writer {
   ) {}
 
   async run(seconds: number): Promise<number[]> {
+    // Stored after every post the writer will make: each batch takes the deletion lookup.
+    if (this.n === 0) await this.store.insertDeletions([{ postId: 'bench:deleted-later', at: new Date(END + 30 * 86_400_000).toISOString() }])
     const took: number[] = []
     const until = Date.now() + seconds * 1000
     while (Date.now() < until) {
@@ -125,6 +148,7 @@ class Writer {
       const posts = Array.from({ length: this.batch }, () => this.post())
       const started = performance.now()
       await this.store.insertPosts(posts)
+      await this.store.insertDeletions([{ postId: posts[0]!.id, at: new Date(END + 30 * 86_400_000 + this.n).toISOString() }])
       took.push(performance.now() - started)
       await new Promise((r) => setTimeout(r, Math.max(0, next - Date.now())))
     }
