@@ -2,10 +2,11 @@
 // journal did not keep (a failed write, a refused append) until the source has gone back to its
 // saved cursor; a source that finds the journal without room pauses, goes back, and every event is
 // in the journal in the end, with the saved cursor never past one that is not.
-import { mkdirSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
+import { open } from 'node:fs/promises'
 import { join } from 'node:path'
 import { map, Observable } from 'rxjs'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it, vi } from 'vitest'
 import type { SourceEvent } from '../../pipelines/schema.ts'
 import { Journal } from '../../pipelines/sinks/journal.ts'
 import { JournaledCursorFile, rewinding } from '../../pipelines/sources/journaled-cursor.ts'
@@ -21,6 +22,32 @@ const event = (i: number): SourceEvent => ({ kind: 'delete', postId: `live:${i}`
 const savedAt = (path: string) => (JSON.parse(readFileSync(path, 'utf8')) as Cursor).t
 
 describe('a cursor saved through the intake journal', () => {
+  it('is saved only once the events before it are through their datasync', async () => {
+    const dir = folder()
+    const journal = new Journal(join(dir, 'intake'), 1 << 30)
+    const cursor = new JournaledCursorFile<Cursor>(join(dir, 'cursor.json'), journal)
+    cursor.load(isCursor)
+    const probe = await open(join(dir, 'probe'), 'w')
+    await probe.close()
+    const proto = Object.getPrototypeOf(probe) as { datasync(): Promise<void> }
+    const { datasync } = proto
+    let synced = false
+    const slow = vi.spyOn(proto, 'datasync').mockImplementation(async function (this: unknown) {
+      await new Promise((r) => setTimeout(r, 100))
+      await datasync.call(this)
+      synced = true
+    })
+    journal.append([event(1)])
+    cursor.save({ t: 1 })
+    await new Promise((r) => setTimeout(r, 50))
+    expect(existsSync(cursor.path)).toBe(false)
+    await cursor.saved()
+    expect(synced).toBe(true)
+    expect(savedAt(cursor.path)).toBe(1)
+    slow.mockRestore()
+    await journal.close()
+  })
+
   it('is not saved past events a failed write lost, until the source has gone back to the saved cursor', async () => {
     const dir = folder()
     const journal = new Journal(join(dir, 'intake'), 1 << 30)
