@@ -181,6 +181,32 @@ describe('the intake journal', () => {
     await journal.close()
   })
 
+  it('refuses appends past its bound of bytes not yet written, and takes them again once written', async () => {
+    const journal = new Journal(folder(), 1 << 30, { maxUnwrittenBytes: 200 })
+    expect(journal.append([event(1), event(2)])).toEqual({ ok: true })
+    expect(journal.hasRoom(100)).toBe(false)
+    expect(journal.append([event(3), event(4)])).toEqual({ ok: false, reason: expect.stringContaining('wait to be written') })
+    await journal.durable()
+    expect(journal.append([event(3), event(4)])).toEqual({ ok: true })
+    await journal.durable()
+    expect(ids(journal.read(10))).toEqual(['webhook:1', 'webhook:2', 'webhook:3', 'webhook:4'])
+    await journal.close()
+  })
+
+  it('reads back a line longer than one read, and the lines around it, in order', async () => {
+    const dir = folder()
+    const first = new Journal(dir, 1 << 30)
+    const long: SourceEvent = { kind: 'delete', postId: `webhook:${'x'.repeat(3 * 1024 * 1024)}`, at: event(0).at }
+    first.append([event(1), long, event(2)])
+    await first.durable()
+    await first.close()
+    const again = new Journal(dir, 1 << 30)
+    const read = [...again.read(2), ...again.read(10)]
+    expect(read.map((r) => (r.event.kind === 'delete' ? r.event.postId.length : 0))).toEqual(['webhook:1'.length, long.postId.length, 'webhook:2'.length])
+    expect(again.caughtUp()).toBe(true)
+    await again.close()
+  })
+
   it('refuses what would pass its bound, appending nothing', async () => {
     const journal = new Journal(folder(), 150)
     expect(journal.append([event(1)])).toEqual({ ok: true })
