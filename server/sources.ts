@@ -19,7 +19,7 @@ import { type Config, listOf } from './config.ts'
  * `simulatorPreroll`: seconds of the simulated day that happened before `simulatorStart`, replayed
  * at once, with the story (launch, backlash) moved after them: baselines warm on a fresh store.
  */
-/** Room a live event needs in the journal (Jetstream's largest message), else its source pauses. */
+/** Room a live event needs in the journal (Jetstream's largest message; a tenth of a small journal), else its source pauses. */
 const MAX_EVENT_BYTES = 4 * 1024 * 1024
 
 /** A source's counters; `connected` says whether its remote service is reachable now, `since` since when (for /readyz). */
@@ -38,8 +38,12 @@ export function buildSources(config: Config, options: { simulatorStart: string; 
   // never across an event the journal did not keep: the source goes back to its saved cursor then,
   // and pauses while the journal is as full as the webhook's refusals (`refuseAbove`).
   const cursorAt = <T extends object>(path: string) => (intake ? new JournaledCursorFile<T>(path, intake) : new CursorFile<T>(path))
-  const room = () => !!intake && intake.hasRoom(MAX_EVENT_BYTES) && intake.bytes() <= refuseAbove(intake.maxBytes)
-  const live = <T extends object>(events$: Observable<SourceEvent>, cursorFile: CursorFile<T>) => (cursorFile instanceof JournaledCursorFile ? rewinding(events$, cursorFile, room) : events$)
+  const room = (share = 1) => !!intake && intake.hasRoom(Math.min(MAX_EVENT_BYTES, intake.maxBytes / 10)) && intake.bytes() <= share * refuseAbove(intake.maxBytes)
+  // Back once the journal is half that full: a second of events read again from the cursor fits.
+  const resumable = () => room(0.5)
+  // Paused, a source is disconnected (its socket closed without its own close handler): /readyz says so.
+  const paused = (stats: SourceStats) => () => Object.assign(stats, { connected: false, since: Date.now() })
+  const live = <T extends object>(events$: Observable<SourceEvent>, cursorFile: CursorFile<T>, stats: SourceStats) => (cursorFile instanceof JournaledCursorFile ? rewinding(events$, cursorFile, () => room(), { onPause: paused(stats), resumable }) : events$)
   return listOf(config.SOURCES).map((name): BuiltSource => {
     switch (name) {
       case 'simulator': {
@@ -59,18 +63,18 @@ export function buildSources(config: Config, options: { simulatorStart: string; 
         // One cursor for both versions and every instance: it is a time, which they all read alike.
         const cursorFile = cursorAt<JetstreamCursor>(resolve(config.DATA_DIR, 'cursors', 'jetstream.json'))
         const stats = newJetstreamStats()
-        return { name, stats, events$: live(jetstreamSource({ url: config.JETSTREAM_URL || JETSTREAM_V1_URL, version, dids: listOf(config.JETSTREAM_DIDS), deadLetter: options.deadLetter, cursorFile, overlapMs: config.JETSTREAM_OVERLAP_MS, stats }), cursorFile) }
+        return { name, stats, events$: live(jetstreamSource({ url: config.JETSTREAM_URL || JETSTREAM_V1_URL, version, dids: listOf(config.JETSTREAM_DIDS), deadLetter: options.deadLetter, cursorFile, overlapMs: config.JETSTREAM_OVERLAP_MS, stats }), cursorFile, stats) }
       }
       case 'mastodon': {
         const host = new URL(config.MASTODON_URL).host
         const cursorFile = cursorAt<MastodonCursor>(resolve(config.DATA_DIR, 'cursors', `mastodon-${host}-${config.MASTODON_STREAM.replace(/[^\p{L}\p{N}_-]/gu, '_')}.json`))
         const stats = newMastodonStats()
-        return { name, stats, events$: live(mastodonSource({ url: config.MASTODON_URL, token: config.MASTODON_TOKEN, stream: config.MASTODON_STREAM, deadLetter: options.deadLetter, cursorFile, stats }), cursorFile) }
+        return { name, stats, events$: live(mastodonSource({ url: config.MASTODON_URL, token: config.MASTODON_TOKEN, stream: config.MASTODON_STREAM, deadLetter: options.deadLetter, cursorFile, stats }), cursorFile, stats) }
       }
       case 'hackernews': {
         const cursorFile = cursorAt<HackerNewsCursor>(resolve(config.DATA_DIR, 'cursors', 'hackernews.json'))
         const stats = newHackerNewsStats()
-        return { name, stats, events$: live(hackerNewsSource({ url: config.HN_API_URL, deadLetter: options.deadLetter, cursorFile, stats }), cursorFile) }
+        return { name, stats, events$: live(hackerNewsSource({ url: config.HN_API_URL, deadLetter: options.deadLetter, cursorFile, stats }), cursorFile, stats) }
       }
       default:
         throw new Error(`SOURCES: "${name}" has no implementation`)

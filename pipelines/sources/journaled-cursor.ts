@@ -81,8 +81,15 @@ export class JournaledCursorFile<T extends object> extends CursorFile<T> {
  * passed on but read again later, from the cursor. Resubscribing is what sends it back: each
  * subscription loads the saved cursor.
  */
-export function rewinding<T>(source$: Observable<T>, cursor: Pick<JournaledCursorFile<object>, 'stale' | 'rewind'>, room: () => boolean, options: { backoff?: { initialMs: number; maxMs: number }; scheduler?: SchedulerLike; onPause?: (why: string) => void } = {}): Observable<T> {
-  const { backoff = REWIND_BACKOFF, scheduler = asyncScheduler } = options
+export function rewinding<T>(
+  source$: Observable<T>,
+  cursor: Pick<JournaledCursorFile<object>, 'stale' | 'rewind'>,
+  room: () => boolean,
+  options: { backoff?: { initialMs: number; maxMs: number }; scheduler?: SchedulerLike; onPause?: (why: string) => void; resumable?: () => boolean } = {},
+): Observable<T> {
+  // Resumed with more room than it paused at (`resumable`): what it reads again from its cursor
+  // must fit before its next save, or it would pause again at the same place.
+  const { backoff = REWIND_BACKOFF, scheduler = asyncScheduler, resumable = room } = options
   return new Observable<T>((subscriber) => {
     let inner: Subscription | undefined
     let paused = false
@@ -97,7 +104,7 @@ export function rewinding<T>(source$: Observable<T>, cursor: Pick<JournaledCurso
       resume = scheduler.schedule(start, delay)
     }
     const start = () => {
-      if (!room()) {
+      if (!resumable()) {
         delay = Math.min(backoff.maxMs, delay * 2)
         resume = scheduler.schedule(start, delay)
         return

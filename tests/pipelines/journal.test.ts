@@ -196,7 +196,7 @@ describe('the intake journal', () => {
   it('reads back a line longer than one read, and the lines around it, in order', async () => {
     const dir = folder()
     const first = new Journal(dir, 1 << 30)
-    const long: SourceEvent = { kind: 'delete', postId: `webhook:${'x'.repeat(3 * 1024 * 1024)}`, at: event(0).at }
+    const long: SourceEvent = { kind: 'delete', postId: `webhook:${'x'.repeat(3 * 1024 * 1024)}`, at: new Date(Date.UTC(2026, 10, 23, 10)).toISOString() }
     first.append([event(1), long, event(2)])
     await first.durable()
     await first.close()
