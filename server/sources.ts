@@ -37,7 +37,7 @@ export function buildSources(config: Config, options: { simulatorStart: string; 
   // With the intake journal, a cursor is saved only once the events before it are on disk, and
   // never across an event the journal did not keep: the source goes back to its saved cursor then,
   // and pauses while the journal is as full as the webhook's refusals (`refuseAbove`).
-  const cursorAt = <T extends object>(path: string) => (intake ? new JournaledCursorFile<T>(path, intake) : new CursorFile<T>(path))
+  const cursorAt = <T extends object>(path: string) => (intake ? new JournaledCursorFile<T>(path, intake, () => options.deadLetter.flush()) : new CursorFile<T>(path))
   const room = (share = 1) => !!intake && intake.hasRoom(Math.min(MAX_EVENT_BYTES, intake.maxBytes / 10)) && intake.bytes() <= share * refuseAbove(intake.maxBytes)
   // Back once the journal is half that full: a second of events read again from the cursor fits.
   const resumable = () => room(0.5)

@@ -31,6 +31,8 @@ export class JournaledCursorFile<T extends object> extends CursorFile<T> {
   constructor(
     path: string,
     private readonly journal: CursorJournal,
+    /** The dead-letter records' flush: what the source refused before the cursor is on disk before it is passed. */
+    private readonly recorded: () => Promise<void> | undefined = () => undefined,
   ) {
     super(path)
     this.trusted = journal.failures()
@@ -60,7 +62,7 @@ export class JournaledCursorFile<T extends object> extends CursorFile<T> {
       this.lastError = 'the cursor was not saved: an event since the saved one was not kept in the intake journal (the source reads again from the saved cursor)'
       return
     }
-    const durable = this.journal.durable()
+    const durable = Promise.all([this.journal.durable(), this.recorded()])
     this.saving = this.saving
       .then(() => durable)
       .then(() => super.save(cursor))

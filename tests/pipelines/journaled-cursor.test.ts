@@ -93,6 +93,23 @@ describe('a cursor saved through the intake journal', () => {
     await journal.close()
   })
 
+  it('is not saved while what the source dead-lettered before it is not on disk', async () => {
+    const dir = folder()
+    const journal = new Journal(join(dir, 'intake'), 1 << 30)
+    let diskFull = true
+    const cursor = new JournaledCursorFile<Cursor>(join(dir, 'cursor.json'), journal, () => (diskFull ? Promise.reject(new Error('ENOSPC')) : Promise.resolve()))
+    cursor.load(isCursor)
+    journal.append([event(1)])
+    cursor.save({ t: 1 })
+    await cursor.saved()
+    expect(existsSync(cursor.path)).toBe(false)
+    diskFull = false
+    cursor.save({ t: 2 })
+    await cursor.saved()
+    expect(savedAt(cursor.path)).toBe(2)
+    await journal.close()
+  })
+
   it('pauses a source while the journal has no room, and it goes back to its cursor: every event is kept, none passed', async () => {
     const dir = folder()
     const TOTAL = 60
