@@ -63,6 +63,9 @@ export class JournaledCursorFile<T extends object> extends CursorFile<T> {
       return
     }
     const durable = Promise.all([this.journal.durable(), this.recorded()])
+    // Handled now: the chain below looks at it only once the saves before it are done, and a
+    // rejection in between would be unhandled (and end the process).
+    durable.catch(() => {})
     this.saving = this.saving
       .then(() => durable)
       .then(() => super.save(cursor))

@@ -110,6 +110,27 @@ describe('a cursor saved through the intake journal', () => {
     await journal.close()
   })
 
+  it('does not end the process when a later save fails while an earlier one still waits', async () => {
+    const dir = folder()
+    // An earlier save waits 100 ms for its group; the next one's dead-letter flush fails at once.
+    let group = 0
+    const journal = { durable: () => (group++ === 0 ? new Promise<void>((r) => setTimeout(r, 100)) : Promise.resolve()), failures: () => 0 }
+    let flushes = 0
+    const cursor = new JournaledCursorFile<Cursor>(join(dir, 'cursor.json'), journal, () => (flushes++ === 0 ? undefined : Promise.reject(new Error('ENOSPC'))))
+    cursor.load(isCursor)
+    const unhandled: unknown[] = []
+    const onUnhandled = (reason: unknown) => unhandled.push(reason)
+    process.on('unhandledRejection', onUnhandled)
+    cursor.save({ t: 1 })
+    cursor.save({ t: 2 })
+    await cursor.saved()
+    await new Promise((r) => setTimeout(r, 20))
+    process.off('unhandledRejection', onUnhandled)
+    expect(unhandled).toEqual([])
+    expect(savedAt(cursor.path)).toBe(1)
+    expect(cursor.lastError).toMatch(/ENOSPC/)
+  })
+
   it('pauses a source while the journal has no room, and it goes back to its cursor: every event is kept, none passed', async () => {
     const dir = folder()
     const TOTAL = 60
