@@ -147,6 +147,7 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
   let stopping = false
   // Each event read from the journal is followed until the store stage is done with it.
   const settlement = deps.intake ? new IntakeSettlement(deps.intake) : undefined
+  if (settlement) settlement.giveUp = (event, tries) => deadLetter.record('intake', `given back ${tries} times (the store or the classifier could not take it each time it was tried)`, event)
   const progress = bothProgress(deps.progress, settlement)
   const events$ = connectable(
     merge(...deps.sources).pipe(

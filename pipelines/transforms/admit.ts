@@ -121,10 +121,19 @@ export function admit(intake: Intake): MonoTypeOperatorFunction<SourceEvent> {
 /** Events the store or the classifier could not take now wait this long before they go on again, doubled while it keeps on. */
 export const RETRY_BACKOFF = { initialMs: 1_000, maxMs: 30_000 }
 
+/**
+ * Times one event may be given back before it is dead-lettered: an outage ends (minutes of
+ * backoff), but a post that stops the classifier's thread each time it is scored would stop it for
+ * ever, and every batch beside it.
+ */
+export const GIVE_BACK_LIMIT = 20
+
 /** An event handed on, with the journal segments it holds (a post sent twice: both copies' segments). */
 interface Copy {
   event: SourceEvent
   segments: Segment[]
+  /** Times it was given back before. */
+  tries?: number
 }
 
 /**
@@ -146,6 +155,8 @@ export class IntakeSettlement implements Progress {
   private backoff = RETRY_BACKOFF.initialMs
   /** Events given back so far (each went on again later, or stays in the journal for the next start). */
   givenBackCount = 0
+  /** Told of an event given back GIVE_BACK_LIMIT times: it is dead-lettered there, and its segments go. */
+  giveUp: (event: SourceEvent, tries: number) => void = () => {}
 
   constructor(
     private readonly journal: Journal,
@@ -238,6 +249,12 @@ export class IntakeSettlement implements Progress {
     this.pending.delete(key)
     if (!entry.kept) for (const copy of entry.copies) this.release(copy)
     // Kept: its segments stay, and one copy goes on again later carrying them all.
-    else if (entry.copies.length > 0) this.retries.push({ event: entry.copies[0]!.event, segments: entry.copies.flatMap((c) => c.segments) })
+    else if (entry.copies.length > 0) {
+      const tries = Math.max(...entry.copies.map((c) => c.tries ?? 0)) + 1
+      const copy = { event: entry.copies[0]!.event, segments: entry.copies.flatMap((c) => c.segments), tries }
+      if (tries < GIVE_BACK_LIMIT) return void this.retries.push(copy)
+      this.giveUp(copy.event, tries)
+      this.release(copy)
+    }
   }
 }

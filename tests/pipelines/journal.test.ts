@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest'
 import type { ScoredPost, SourceEvent } from '../../pipelines/schema.ts'
 import { DeadLetterFile } from '../../pipelines/sinks/deadletter.ts'
 import { Journal, SEGMENT_MS } from '../../pipelines/sinks/journal.ts'
-import { IntakeSettlement } from '../../pipelines/transforms/admit.ts'
+import { GIVE_BACK_LIMIT, IntakeSettlement, RETRY_BACKOFF } from '../../pipelines/transforms/admit.ts'
 import { tmpDir } from '../support/tmp.ts'
 
 const dirs = tmpDir('journal')
@@ -158,6 +158,38 @@ describe('the intake journal', () => {
     }
     expect(files(dir)).toEqual([])
     expect(journal.pending()).toBe(0)
+    await journal.close()
+  })
+
+  it('dead-letters an event given back GIVE_BACK_LIMIT times, and lets its segment go', async () => {
+    const dir = folder()
+    const journal = new Journal(dir, 1 << 30)
+    let clock = 0
+    const settlement = new IntakeSettlement(journal, () => clock)
+    const given: { event: SourceEvent; tries: number }[] = []
+    settlement.giveUp = (event, tries) => given.push({ event, tries })
+    const key = 'delete:webhook:1'
+    // Each time it is scored the classifier's thread stops: it comes back every time.
+    const take = () => {
+      settlement.taken(key)
+      queueMicrotask(() => settlement.givenBack(key))
+    }
+    journal.reader = (e, segment) => {
+      settlement.follow(e, segment, take)
+      return true
+    }
+    journal.append([event(1)])
+    await journal.durable()
+    journal.tick(Date.now() + SEGMENT_MS)
+    for (let i = 0; i < GIVE_BACK_LIMIT + 5 && given.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 0))
+      clock += RETRY_BACKOFF.maxMs
+      settlement.retryDue(() => take())
+    }
+    expect(given).toEqual([{ event: event(1), tries: GIVE_BACK_LIMIT }])
+    expect(settlement.holding()).toBe(false)
+    expect(journal.pending()).toBe(0)
+    expect(files(dir)).toEqual([])
     await journal.close()
   })
 
