@@ -122,11 +122,12 @@ export function admit(intake: Intake): MonoTypeOperatorFunction<SourceEvent> {
 export const RETRY_BACKOFF = { initialMs: 1_000, maxMs: 30_000 }
 
 /**
- * Times one event may be given back before it is dead-lettered: an outage ends (minutes of
- * backoff), but a post that stops the classifier's thread each time it is scored would stop it for
- * ever, and every batch beside it.
+ * Times one event may be given back before it is dead-lettered, as a bus worker gives up after 100
+ * deliveries: about 48 minutes of backoff, past an outage of the store with its spool full, while
+ * a post that stops the classifier's thread each time it is scored would otherwise stop it (and
+ * every batch beside it) for ever.
  */
-export const GIVE_BACK_LIMIT = 20
+export const GIVE_BACK_LIMIT = 100
 
 /** An event handed on, with the journal segments it holds (a post sent twice: both copies' segments). */
 interface Copy {
