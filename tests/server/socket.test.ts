@@ -97,6 +97,8 @@ describe('socket.io live wall feed', () => {
     const plain = wall()
     const support = connect(url, { transports: ['websocket'], reconnection: false, query: { team: 'support' } }) as Socket<ServerToClientEvents, ClientToServerEvents>
     sockets.push(support)
+    // Listened for at once: with reads served side by side, its snapshot can come before the other wall's.
+    const supportReady = new Promise<void>((resolve) => support.once('snapshot.v1', () => resolve()))
     await plain.ready
     const got = { metrics: 0, risk: 0, responsiveness: 0, plainTeam: 0, supportPosts: [] as ScoredPost[] }
     plain.socket.on('metrics.updated.v1', (m) => (got.metrics += m.length))
@@ -107,7 +109,7 @@ describe('socket.io live wall feed', () => {
       expect(feed.team).toBe('support')
       got.supportPosts.push(...feed.posts)
     })
-    await new Promise<void>((resolve) => support.once('snapshot.v1', () => resolve()))
+    await supportReady
     const pipeline = startPipeline({
       sources: [simulatorSource({ scenario: { ...scenario, start: '2026-11-25T09:00:00.000Z' }, seed: SEED + 1, speed: 1_200, until: 20 * 60 })],
       classifier: new LexiconClassifier(),

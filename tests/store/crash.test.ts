@@ -62,8 +62,7 @@ describeWithServer('server mode: the app killed mid-stream', () => {
   let store: ServerStore
 
   beforeAll(async () => {
-    server = await ClickHouseServerProcess.create(join(dir.path, 'clickhouse'))
-    await server.start()
+    server = await ClickHouseServerProcess.started(join(dir.path, 'clickhouse'))
     store = new ServerStore({ url: server.url, database: 'crash' })
   }, 60_000)
   afterAll(async () => {

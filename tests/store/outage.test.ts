@@ -36,8 +36,7 @@ describeWithServer('server mode through a ClickHouse crash', () => {
   let app: Awaited<ReturnType<typeof buildServer>>
 
   beforeAll(async () => {
-    server = await ClickHouseServerProcess.create(join(dir.path, 'clickhouse'))
-    await server.start()
+    server = await ClickHouseServerProcess.started(join(dir.path, 'clickhouse'))
     store = new ServerStore({ url: server.url, database: 'outage', requestTimeoutMs: 2_000 })
     await store.migrate()
   }, 60_000)

@@ -73,6 +73,22 @@ export class ClickHouseServerProcess {
     return this.child?.pid
   }
 
+  /**
+   * A server on free ports, started. Between freePort() and the server's bind another process may
+   * take a port (tests run side by side): then it starts again on other ports.
+   */
+  static async started(dir: string): Promise<ClickHouseServerProcess> {
+    for (let attempt = 1; ; attempt++) {
+      const server = await ClickHouseServerProcess.create(dir)
+      try {
+        await server.start()
+        return server
+      } catch (error) {
+        if (attempt >= 3 || !/Address already in use/.test(String(error))) throw error
+      }
+    }
+  }
+
   /** Starts the server and waits until it answers. */
   async start(): Promise<void> {
     if (!CLICKHOUSE_SERVER) throw new Error('clickhouse-server is not installed')
@@ -125,8 +141,7 @@ export function useClickHouseServer(name: string): { process: () => ClickHouseSe
   let server: ClickHouseServerProcess | undefined
   const stores: ServerStore[] = []
   beforeAll(async () => {
-    server = await ClickHouseServerProcess.create(dir.path)
-    await server.start()
+    server = await ClickHouseServerProcess.started(dir.path)
   }, 60_000)
   afterAll(async () => {
     for (const s of stores) await s.close()
