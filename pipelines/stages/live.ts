@@ -4,23 +4,24 @@
 // teams' feeds get the posts not deleted. With a bus it runs once (the `live` role), on the
 // workers' records put back in the order the events arrived, so its figures are those one process
 // would have shown.
-import { bufferTime, filter, finalize, map, merge, mergeMap, type Observable, type SchedulerLike, Subject, tap } from 'rxjs'
+import { finalize, map, merge, mergeMap, type Observable, type SchedulerLike, Subject, tap } from 'rxjs'
 import type { AlertChange } from '../metrics/alerting.ts'
 import { BacklashWatch } from '../metrics/backlash.ts'
 import { type LedgerSeed, MetricsLedger } from '../metrics/ledger.ts'
-import type { Alert, TrackedBrand, WindowAggregate } from '../schema.ts'
+import type { Alert, ScoredPost, TrackedBrand, WindowAggregate } from '../schema.ts'
 import type { DeadLetter } from '../sinks/deadletter.ts'
 import type { Spool } from '../sinks/spool.ts'
 import type { AttributedEngagement, ConversationSeed, Store } from '../store/store.ts'
 import { aggregate, stateFrom } from '../transforms/aggregate.ts'
 import { assess } from '../transforms/assess.ts'
 import { measure, type Measured } from '../transforms/measure.ts'
+import { pace } from '../transforms/pace.ts'
 import { DEFAULT_ROUTES, route, type Routes } from '../transforms/route.ts'
 import { LIVE_POSTS_PER_BRAND, newestPerBrand } from '../transforms/shortlist.ts'
 import type { Live } from '../pipeline.ts'
 import { type Accepted, tableSink } from './store-events.ts'
 
-/** How often new posts are pushed to the walls' tickers. */
+/** New posts go to the walls' tickers as the store accepts them, at most once in this many ms. */
 export const LIVE_POSTS_MS = 250
 
 export interface LiveCounts {
@@ -107,9 +108,7 @@ export function runLive(accepted$: Observable<Accepted>, engagement$: Observable
       }),
     ),
     shown$.pipe(
-      mergeMap((batch) => batch),
-      bufferTime(LIVE_POSTS_MS, null, Number.POSITIVE_INFINITY, scheduler),
-      filter((posts) => posts.length > 0),
+      pace<ScoredPost>(LIVE_POSTS_MS, scheduler),
       map((posts) => {
         const { kept, skipped } = newestPerBrand(posts, deps.livePostsPerBrand ?? LIVE_POSTS_PER_BRAND)
         counts.liveSkipped += skipped
