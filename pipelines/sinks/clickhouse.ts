@@ -26,7 +26,7 @@ import { batchWriter, type Progress } from './batch-write.ts'
 import { RecentKeys } from './recent-keys.ts'
 import type { Spool, SpoolSegment } from './spool.ts'
 
-export const STORE_BATCH_MS = 500
+export const STORE_BATCH_MS = 250
 export const STORE_BATCH_MAX = 5_000
 // Few direct retries: with a spool, a batch that fails twice is safer on disk than in memory, and
 // the stream must not stall for long behind it (the spool drains with backoff of its own).
