@@ -1,9 +1,16 @@
 // What the pipeline needs from a sentiment model, whatever model it is: batch in, one result per
 // text out, in the same order. Intents are added by the classify transform, which also knows the
-// brands a post mentions. The lexicon classifier serves until the trained model lands (issue 3).
+// brands a post mentions; a model that reads some intents itself says so in `cues`.
 import type { Sentiment } from '../pipelines/schema.ts'
 
-export type ModelSentiment = Omit<Sentiment, 'intents'>
+/** The intents a model reads from the text (models/middle-classifier.ts); without them, rules do. */
+export interface Cues {
+  suggestion: boolean
+  question: boolean
+  comparison: boolean
+}
+
+export type ModelSentiment = Omit<Sentiment, 'intents'> & { cues?: Cues }
 
 export interface Classifier {
   /** Shown in logs and /healthz. */

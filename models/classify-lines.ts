@@ -54,7 +54,7 @@ export async function classifyLines(input: Readable, output: Writable, classifie
         chunk += `${JSON.stringify({ ...(p.id === undefined ? {} : { id: p.id }), line: p.line, error: 'error' in p ? p.error : failure })}\n`
         continue
       }
-      const intents = detectIntents(p.text, r.label)
+      const intents = detectIntents(p.text, r.label, undefined, r.cues)
       chunk += `${JSON.stringify({ ...(p.id === undefined ? {} : { id: p.id }), label: r.label, scores: r.scores, confidence: r.confidence, mixed: r.mixed, uncertain: r.uncertain, intents })}\n`
     }
     batch = []

@@ -2,12 +2,12 @@
 // here, so that ONNX Runtime, which runs a batch synchronously, blocks this thread and not the
 // one serving the API, the store and the walls.
 import { parentPort, workerData } from 'node:worker_threads'
-import { TransformersClassifier } from './transformers.ts'
+import { loadModel } from './load.ts'
 
 const { model, options } = workerData as { model: string; options: { threads?: number } }
 const port = parentPort!
 try {
-  const classifier = await TransformersClassifier.load(model, options)
+  const classifier = await loadModel(model, options)
   port.on('message', (message: { id: number; texts: string[] }) => {
     classifier.classify(message.texts).then(
       (results) => port.postMessage({ id: message.id, results }),

@@ -1,7 +1,7 @@
 // The multi-task "middle" model (models/middle, trained by models/training/multitask.py): one
-// ONNX graph, one output per task. Not wired into the pipeline yet (issue 19): scripts/eval-middle.ts
-// measures it next to the shipped classifier and its rules. Runs on onnxruntime-node with the
-// folder's own tokenizer (the shipped sentiment tokenizer, unchanged), never the network.
+// ONNX graph, one output per task. The pipeline serves it through models/middle-classifier.ts;
+// scripts/eval-middle.ts measures it next to the earlier sentiment model and its rules. Runs on
+// onnxruntime-node with the folder's own tokenizer (the shipped sentiment tokenizer, unchanged), never the network.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'

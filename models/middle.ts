@@ -1,6 +1,7 @@
 // "The middle" of the crowd, per post: who is mixed, who is unsure, who asks or suggests.
 // These rules are shared by every classifier so the flags mean the same whatever model scored.
 import type { Intent, Label } from '../pipelines/schema.ts'
+import type { Cues } from './classifier.ts'
 
 export type Scores = { negative: number; neutral: number; positive: number }
 
@@ -53,15 +54,19 @@ const STRONG_COMPARISON = /\b(vs\.?|versus|compared to|(better|worse|faster|slow
  * Intents from the text and the sentiment label; a post can carry several. `competitorNamed` says
  * whether the post names a second tracked brand (the pipeline knows); left out, as in the CLI,
  * comparison needs a cue that names two sides by itself ("vs", "better than", "switched from").
+ * A model that reads questions, suggestions and comparisons itself (`cues`) decides those three:
+ * on the dev splits it finds far more than the cues below (npm run eval:middle).
  */
-export function detectIntents(text: string, label: Label, competitorNamed?: boolean): Intent[] {
+export function detectIntents(text: string, label: Label, competitorNamed?: boolean, cues?: Cues): Intent[] {
   const intents: Intent[] = []
-  const question = QUESTION.test(text)
+  const question = cues ? cues.question : QUESTION.test(text)
   if (question) intents.push('question')
-  if (SUGGESTION.test(text)) intents.push('suggestion')
+  if (cues ? cues.suggestion : SUGGESTION.test(text)) intents.push('suggestion')
   if (label === 'negative') intents.push('complaint')
   if (label === 'positive' && !question) intents.push('praise')
-  if (competitorNamed === undefined ? STRONG_COMPARISON.test(text) : competitorNamed && COMPARISON.test(text)) intents.push('comparison')
+  // A second tracked brand named with a comparative word is a comparison whatever the model says.
+  const comparison = cues ? cues.comparison || (competitorNamed === true && COMPARISON.test(text)) : competitorNamed === undefined ? STRONG_COMPARISON.test(text) : competitorNamed && COMPARISON.test(text)
+  if (comparison) intents.push('comparison')
   if (SUPPORT.test(text) && (label === 'negative' || question)) intents.push('support')
   return intents
 }

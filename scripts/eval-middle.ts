@@ -9,7 +9,9 @@ import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { LABELS } from '../pipelines/schema.ts'
 import { loadClassifier } from '../models/load.ts'
+import { DEFAULT_MODEL } from '../models/transformers.ts'
 import { detectIntents, type Scores } from '../models/middle.ts'
+import { sentimentOf } from '../models/middle-classifier.ts'
 import { EMOTIONS, type Flag, MIDDLE_MODEL, MiddleModel } from '../models/middle-model.ts'
 
 const { values: args } = parseArgs({ options: { model: { type: 'string', default: MIDDLE_MODEL }, 'sentiment-model': { type: 'string' }, batch: { type: 'string', default: '64' } } })
@@ -31,15 +33,21 @@ async function run(name: string, judge: (texts: string[]) => Promise<Verdict[]>)
   return out
 }
 
-const classifier = await loadClassifier(args['sentiment-model'] ?? process.env.SENTIMENT_MODEL)
+// The baseline: the sentiment model shipped before the middle model, with the rules alone.
+const classifier = await loadClassifier(args['sentiment-model'] ?? DEFAULT_MODEL)
 const today = await run(`${classifier.name} + models/middle.ts`, async (texts) =>
   (await classifier.classify(texts)).map((r, i) => {
     const intents = detectIntents(texts[i]!, r.label)
     return { sentiment: r.scores, flags: { suggestion: intents.includes('suggestion'), question: intents.includes('question'), comparison: intents.includes('comparison'), mixed: r.mixed } }
   }))
+// As the pipeline reads it: the classifier's sentiment and `mixed`, and the intents from its cues.
 const model = await MiddleModel.load(args.model)
 const multi = await run(model.name, async (texts) =>
-  (await model.score(texts)).map((s) => ({ sentiment: s.sentiment, emotion: argmax(EMOTIONS.map((e) => s.emotion[e])), flags: s.flags })))
+  (await model.score(texts)).map((s, i) => {
+    const r = sentimentOf(s, texts[i])
+    const intents = detectIntents(texts[i]!, r.label, undefined, r.cues)
+    return { sentiment: r.scores, emotion: argmax(EMOTIONS.map((e) => s.emotion[e])), flags: { suggestion: intents.includes('suggestion'), question: intents.includes('question'), comparison: intents.includes('comparison'), mixed: r.mixed } }
+  }))
 
 function argmax(xs: number[]): number {
   return xs.reduce((best, x, k) => (x > xs[best]! ? k : best), 0)

@@ -14,7 +14,8 @@ export const CLASSIFY_BATCH_MS = 50
 export const CLASSIFY_BATCH_MAX = 256
 
 export function scoreOne(post: Post, model: ModelSentiment): ScoredPost {
-  return { ...post, sentiment: { ...model, intents: detectIntents(post.text, model.label, post.brands.length >= 2) } }
+  const { cues, ...sentiment } = model
+  return { ...post, sentiment: { ...sentiment, intents: detectIntents(post.text, model.label, post.brands.length >= 2, cues) } }
 }
 
 /** The classifier's queue and speed, for backpressure (transforms/admit.ts) and /metrics. */
@@ -66,7 +67,7 @@ export function classifyInContext(classifier: Classifier, deadLetter: DeadLetter
     (item, [result, mention]) => ({
       post: scoreOne(item.post, result!),
       ...(item.mention ? { mention: item.mention } : {}),
-      ...(mention ? { mentionIntents: detectIntents(mentionText(item)!, mention.label, (item.mention?.brands?.length ?? 0) >= 2) } : {}),
+      ...(mention ? { mentionIntents: detectIntents(mentionText(item)!, mention.label, (item.mention?.brands?.length ?? 0) >= 2, mention.cues) } : {}),
     }),
     (item) => item.post,
     giveBack && ((item, reason) => giveBack(item.post, reason)),

@@ -1,6 +1,7 @@
 // npm run bench:classify [-- --threads N --batches N --model DIR]
 // Posts/s and p50/p99 batch latency, same model, same batches, rounds interleaved, medians quoted:
-//  - the classifier (TransformersClassifier: prepare, tokenize, run, softmax, emoji, middle flags);
+//  - the classifier as the server loads it (models/load.ts: for the shipped middle model, tokenize,
+//    run, the flags; for a transformers.js model, prepare, tokenize, run, softmax, emoji, rules);
 //  - raw onnxruntime-node fed by the same tokenizer (what any caller of the raw runtime must also
 //    do): the ratio of the two is the wrapper's overhead;
 //  - raw onnxruntime-node on batches tokenized beforehand (the model's own cost, for reference).
@@ -8,7 +9,9 @@
 import { parseArgs } from 'node:util'
 import { resolve } from 'node:path'
 import * as ort from 'onnxruntime-node'
-import { DEFAULT_MODEL, TransformersClassifier } from '../../models/transformers.ts'
+import { readFileSync } from 'node:fs'
+import { PreTrainedTokenizer } from '@huggingface/transformers'
+import { loadModel, modelPath } from '../../models/load.ts'
 import { postsOf, simulated } from '../../tests/support/fixtures.ts'
 import { fmt, median, percentile } from './stats.ts'
 
@@ -18,7 +21,7 @@ const { values: args } = parseArgs({
     batch: { type: 'string', default: '64' },
     batches: { type: 'string', default: '100' },
     rounds: { type: 'string', default: '5' },
-    model: { type: 'string', default: DEFAULT_MODEL },
+    model: { type: 'string', default: modelPath(undefined) },
   },
 })
 const threads = Number(args.threads)
@@ -26,7 +29,7 @@ const size = Number(args.batch)
 const count = Number(args.batches)
 
 const loadStart = performance.now()
-const classifier = await TransformersClassifier.load(args.model, { threads })
+const classifier = await loadModel(args.model, { threads })
 const loadMs = performance.now() - loadStart
 const session = await ort.InferenceSession.create(resolve(args.model, 'onnx/model.onnx'), { intraOpNumThreads: threads, interOpNumThreads: 1 })
 
@@ -45,8 +48,11 @@ async function round(run: (i: number) => Promise<unknown>) {
   return { postsPerSecond: (count * size) / ((performance.now() - start) / 1000), latencies }
 }
 
+// The model folder's own tokenizer, as the classifier loads it.
+const read = (file: string) => JSON.parse(readFileSync(resolve(args.model, file), 'utf8')) as object
+const tokenizer = new PreTrainedTokenizer(read('tokenizer.json'), read('tokenizer_config.json'))
 const feed = (batch: string[]) => {
-  const encoded = classifier.hf.tokenizer(batch, { padding: true, truncation: true }) as Record<string, { data: BigInt64Array; dims: number[] }>
+  const encoded = tokenizer(batch, { padding: true, truncation: true }) as Record<string, { data: BigInt64Array; dims: number[] }>
   const out: Record<string, ort.Tensor> = {}
   for (const name of session.inputNames) out[name] = new ort.Tensor('int64', encoded[name]!.data, encoded[name]!.dims)
   return out
