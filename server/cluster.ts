@@ -25,6 +25,14 @@ export async function redisAdapter(url: string, onError: (error: Error) => void)
   // Redis's client reconnects by itself; its errors are told, not thrown.
   pub.on('error', onError)
   sub.on('error', onError)
+  // The adapter publishes without waiting for the answer (no catch): a publish in flight when
+  // Redis goes away rejects (EPIPE), and unhandled that would end the process. Told instead.
+  const publish = pub.publish.bind(pub) as (...args: unknown[]) => Promise<number>
+  ;(pub as unknown as { publish: (...args: unknown[]) => Promise<number> }).publish = (...args) =>
+    publish(...args).catch((error: unknown) => {
+      onError(error instanceof Error ? error : new Error(String(error)))
+      return 0
+    })
   try {
     await Promise.all([pub.connect(), sub.connect()])
   } catch (error) {
@@ -35,7 +43,8 @@ export async function redisAdapter(url: string, onError: (error: Error) => void)
     adapter: createAdapter(pub, sub, { requestsTimeout: CLUSTER_REQUEST_MS }) as SocketAdapter,
     connected: () => pub.isReady && sub.isReady,
     close: async () => {
-      await Promise.allSettled([pub.quit(), sub.quit()])
+      // QUIT waits for an answer: with Redis gone it would wait for its return. Cut instead.
+      await Promise.allSettled([pub, sub].map((c) => (c.isReady ? c.quit() : c.isOpen ? c.disconnect() : undefined)))
     },
   }
 }
