@@ -3,7 +3,7 @@
 // a push per `ms` (a fixed bufferTime would add up to `ms` to every post's way to the wall).
 import { asyncScheduler, Observable, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs'
 
-/** What to do with a batch that arrives at `now`: send at once, or wait until the slot at `dueAt`. */
+/** What to do with a batch that arrives at `now`: send at once, or wait `waitMs` for the next slot. */
 export function paceOne(lastSentAt: number, now: number, ms: number): { send: true } | { send: false; waitMs: number } {
   const waitMs = lastSentAt + ms - now
   return waitMs <= 0 ? { send: true } : { send: false, waitMs }
