@@ -2,17 +2,24 @@
 // JetStream key-value bucket, created only when absent (the server decides, atomically), with a
 // time to live renewed as the recount goes, so that a holder that dies does not keep it.
 import { randomUUID } from 'node:crypto'
+import { jetstreamManager } from '@nats-io/jetstream'
 import { Kvm } from '@nats-io/kv'
-import type { NatsConnection } from '@nats-io/transport-node'
+import { type NatsConnection, nanos } from '@nats-io/transport-node'
 import type { RecountLock } from '../store/recount.ts'
 
 export const RECOUNT_BUCKET = 'undertow_recount'
 const KEY = 'lock'
-/** How long the lock outlives its last renewal (a recount renews it at every span). */
-const LEASE_MS = 5 * 60_000
+/**
+ * How long the lock outlives its last renewal: how long a worker killed mid-recount keeps the
+ * others from recounting. A recount renews it at every take and again before it adds, and an add
+ * is one insert (its client gives up within 10 s), so the lease never runs out under an add.
+ */
+export const LEASE_MS = 30_000
 
-export async function recountLock(nc: NatsConnection): Promise<RecountLock> {
-  const kv = await new Kvm(nc).create(RECOUNT_BUCKET, { ttl: LEASE_MS, history: 1 })
+export async function recountLock(nc: NatsConnection, leaseMs = LEASE_MS): Promise<RecountLock> {
+  const kv = await new Kvm(nc).create(RECOUNT_BUCKET, { ttl: leaseMs, history: 1 })
+  // A bucket made by an older version (or with another lease) keeps its own: set it to this one.
+  if ((await kv.status()).ttl !== leaseMs) await (await jetstreamManager(nc)).streams.update(`KV_${RECOUNT_BUCKET}`, { max_age: nanos(leaseMs), duplicate_window: nanos(leaseMs) })
   // Whose lock it is (a pid is 1 in every container) and at which revision this process holds it:
   // renewing and releasing both name that revision, so a lock lost to its lease is never touched.
   const token = randomUUID()

@@ -184,6 +184,8 @@ export class Recounter {
         if (lacking && lacking.minutes.size === 0 && lacking.authors.size === 0) break
         const after = lacking ? await this.store.writes() : before
         if (lacking && !after.running && after.started === before.started) {
+          // The take may have outlasted the lease: another process may be adding the same rows.
+          if (this.lock && !(await this.lock.renew())) throw new Deferred('the recount lock was lost')
           await this.add(lacking.minutes, lacking.authors)
           break
         }

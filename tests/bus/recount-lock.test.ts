@@ -1,10 +1,11 @@
 // The recount lock on a real NATS server: of two processes (two connections), one holds it at a
 // time; a release lets the other in; a holder that dies lets it go when its lease ends, and then
 // cannot touch the next holder's.
-import { connect, type NatsConnection } from '@nats-io/transport-node'
+import { jetstreamManager } from '@nats-io/jetstream'
 import { Kvm } from '@nats-io/kv'
+import { connect, type NatsConnection, nanos } from '@nats-io/transport-node'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { RECOUNT_BUCKET, recountLock } from '../../pipelines/bus/recount-lock.ts'
+import { LEASE_MS, RECOUNT_BUCKET, recountLock } from '../../pipelines/bus/recount-lock.ts'
 import { describeWithNats, useNatsServer } from '../support/nats-server.ts'
 
 describeWithNats('the recount lock', () => {
@@ -46,10 +47,28 @@ describeWithNats('the recount lock', () => {
     await a!.release()
   })
 
-  it('holds its key with a lease, so that a holder that dies does not keep it', async () => {
+  it('holds its key with a lease, and brings a bucket made with another lease to its own', async () => {
     const kv = await new Kvm(connections[0]!).open(RECOUNT_BUCKET)
-    const status = await kv.status()
-    expect(status.ttl).toBeGreaterThan(0)
-    expect(status.ttl).toBeLessThanOrEqual(5 * 60_000)
+    expect((await kv.status()).ttl).toBe(LEASE_MS)
+    // A bucket an older version made, with a five-minute lease.
+    const jsm = await jetstreamManager(connections[0]!)
+    await jsm.streams.update(`KV_${RECOUNT_BUCKET}`, { max_age: nanos(5 * 60_000), duplicate_window: nanos(2 * 60_000) })
+    expect((await kv.status()).ttl).toBe(5 * 60_000)
+    await recountLock(connections[0]!)
+    expect((await kv.status()).ttl).toBe(LEASE_MS)
+  })
+
+  it('is free again once the lease of a holder that died has run out', async () => {
+    const dying = await connect({ servers: nats.url() })
+    const held = await recountLock(dying, 2_000)
+    const other = await recountLock(connections[1]!, 2_000)
+    expect(await held.acquire()).toBe(true)
+    // Killed mid-recount: it neither renews nor releases.
+    await dying.close()
+    expect(await other.acquire()).toBe(false)
+    const since = Date.now()
+    await expect.poll(() => other.acquire(), { timeout: 10_000, interval: 200 }).toBe(true)
+    expect(Date.now() - since).toBeGreaterThan(500)
+    await other.release()
   })
 })

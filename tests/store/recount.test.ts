@@ -215,6 +215,34 @@ describe.each(MODES)('recounting after a write the views missed ($name)', ({ sto
     expect([...recounted.minutes.values()].reduce((a, r) => a + r.posts!, 0)).toBe(lost.reduce((a, p) => a + p.brands.length, 0))
   })
 
+  it('adds nothing when its lock ran out during the take (another process may add the same), and counts once later', async () => {
+    const store = open()
+    const lost = stored.slice(0, 100).map((p) => ({ ...p, id: `${p.id}-lease` }))
+    const before = await tables(store)
+    // The renewal before the first add fails (the lease ran out while the take ran); the lock is
+    // then held elsewhere until `free`.
+    let renewals = 0
+    let free = false
+    store.recounter.lock = { acquire: async () => renewals === 0 || free, renew: async () => ++renewals !== 2, release: async () => {} }
+    store.recounter.retryMs = 50
+    try {
+      await failingWrite(store, 'posts', POST_VIEWS, () => store.insertPosts(lost))
+      const deferred = store.recounts.deferred
+      expect(await store.insertPosts(lost)).toEqual([])
+      await store.recounter.done()
+      expect(renewals).toBe(2)
+      expect(store.recounts.deferred).toBe(deferred + 1)
+      expect(addedAll(await tables(store), before).minutes.size).toBe(0)
+      free = true
+      await expect.poll(() => store.recounter.pending, { timeout: 10_000 }).toBe(false)
+    } finally {
+      store.recounter.lock = undefined
+      store.recounter.retryMs = 10_000
+    }
+    const recounted = addedAll(await tables(store), before)
+    expect([...recounted.minutes.values()].reduce((a, r) => a + r.posts!, 0)).toBe(lost.reduce((a, p) => a + p.brands.length, 0))
+  })
+
   it('takes turns with other processes through its lock', async () => {
     const store = open()
     let held = true
