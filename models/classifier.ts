@@ -10,7 +10,8 @@ export interface Cues {
   comparison: boolean
 }
 
-export type ModelSentiment = Omit<Sentiment, 'intents'> & { cues?: Cues }
+/** Without intents (the classify transform adds them); without emotions where the model reads none. */
+export type ModelSentiment = Omit<Sentiment, 'intents' | 'emotions'> & { emotions?: Sentiment['emotions']; cues?: Cues }
 
 export interface Classifier {
   /** Shown in logs and /healthz. */

@@ -55,7 +55,7 @@ export async function classifyLines(input: Readable, output: Writable, classifie
         continue
       }
       const intents = detectIntents(p.text, r.label, undefined, r.cues)
-      chunk += `${JSON.stringify({ ...(p.id === undefined ? {} : { id: p.id }), label: r.label, scores: r.scores, confidence: r.confidence, mixed: r.mixed, uncertain: r.uncertain, intents })}\n`
+      chunk += `${JSON.stringify({ ...(p.id === undefined ? {} : { id: p.id }), label: r.label, scores: r.scores, confidence: r.confidence, mixed: r.mixed, uncertain: r.uncertain, intents, emotions: r.emotions ?? [] })}\n`
     }
     batch = []
     if (!output.write(chunk)) await once(output, 'drain')

@@ -4,10 +4,25 @@
 // the same entropy rule as for any model; the probabilities are calibrated, so it means what it says.
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import type { Emotion } from '../pipelines/schema.ts'
 import type { Classifier, ModelSentiment } from './classifier.ts'
 import { emojiPolarity, withEmoji } from './emoji.ts'
-import { labelOf, normalisedEntropy, UNCERTAIN_ENTROPY } from './middle.ts'
-import { MiddleModel, type MiddleScores } from './middle-model.ts'
+import { labelOf, normalisedEntropy, type Scores, UNCERTAIN_ENTROPY } from './middle.ts'
+import { EMOTIONS, MiddleModel, type MiddleScores } from './middle-model.ts'
+
+/**
+ * The emotion head says which of the four a post expresses *if* it expresses one (its training
+ * tweets all do). The chance that it expresses one is taken as 1 - P(neutral), so an emotion is
+ * read where (1 - P(neutral)) x P(emotion) reaches this. Chosen on one half of the SemEval-2018
+ * E-c dev split against how often neutral tweets get an emotion (models/training/EXPERIMENTS.md).
+ */
+export const EMOTION_THRESHOLD = 0.35
+
+/** The emotions a post expresses, strongest first: none, one or several. */
+export function emotionsOf(emotion: Record<Emotion, number>, sentiment: Scores): Emotion[] {
+  const expressed = 1 - sentiment.neutral
+  return EMOTIONS.filter((e) => expressed * emotion[e] >= EMOTION_THRESHOLD).sort((a, b) => emotion[b] - emotion[a])
+}
 
 /** Whether `folder` holds a multi-task middle model (its config.json names the flags' thresholds). */
 export function isMiddleModel(folder: string): boolean {
@@ -35,6 +50,7 @@ export function sentimentOf(scores: MiddleScores, text = ''): ModelSentiment {
     confidence: shifted[label],
     mixed: scores.flags.mixed || (emoji.positive > 0 && emoji.negative < 0),
     uncertain: normalisedEntropy(shifted) > UNCERTAIN_ENTROPY,
+    emotions: emotionsOf(scores.emotion, shifted),
     cues: { suggestion: scores.flags.suggestion, question: scores.flags.question, comparison: scores.flags.comparison },
   }
 }

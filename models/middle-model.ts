@@ -7,12 +7,13 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { PreTrainedTokenizer } from '@huggingface/transformers'
 import * as ort from 'onnxruntime-node'
+import { EMOTIONS, type Emotion } from '../pipelines/schema.ts'
 import type { Scores } from './middle.ts'
 
+export { EMOTIONS, type Emotion }
+
 export const MIDDLE_MODEL = fileURLToPath(new URL('./middle', import.meta.url))
-export const EMOTIONS = ['anger', 'joy', 'optimism', 'sadness'] as const
 export const FLAGS = ['suggestion', 'question', 'comparison', 'mixed'] as const
-export type Emotion = (typeof EMOTIONS)[number]
 export type Flag = (typeof FLAGS)[number]
 const SENTIMENT = ['negative', 'neutral', 'positive'] as const
 const OUTPUTS = ['sentiment', 'emotion', ...FLAGS] as const

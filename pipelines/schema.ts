@@ -97,6 +97,14 @@ export const INTENTS = ['question', 'suggestion', 'complaint', 'praise', 'compar
 export const Intent = Type.Enum(INTENTS)
 export type Intent = (typeof INTENTS)[number]
 
+/**
+ * The emotions a post can be read to express (docs/sentiment.md defines each): TweetEval's four,
+ * which the middle model was trained on. A post expresses none, one or several.
+ */
+export const EMOTIONS = ['anger', 'joy', 'optimism', 'sadness'] as const
+export const Emotion = Type.Enum(EMOTIONS)
+export type Emotion = (typeof EMOTIONS)[number]
+
 export const Sentiment = Type.Object(
   {
     label: Label,
@@ -108,6 +116,8 @@ export const Sentiment = Type.Object(
     /** The classifier cannot tell (high entropy); not the same as confidently neutral. */
     uncertain: Type.Boolean(),
     intents: Type.Array(Intent),
+    /** Empty where none is read, and always with a classifier that reads no emotions (lexicon). */
+    emotions: Type.Array(Emotion, { maxItems: EMOTIONS.length, uniqueItems: true }),
   },
   { additionalProperties: false },
 )
@@ -205,6 +215,7 @@ export const BrandMetrics = Type.Object(
     mixed: Count,
     uncertain: Count,
     intents: Type.Record(Intent, Count),
+    emotions: Type.Record(Emotion, Count),
     /** (positive - negative) / posts, from -1 to 1. */
     netSentiment: Ratio,
     middleShare: Ratio,

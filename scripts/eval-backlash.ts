@@ -11,7 +11,7 @@
 // - false alerts: raised outside an incident (target: at most 1 per simulated quiet day).
 // --trace prints the readings, part by part, around each incident and wherever they scored 25 or more.
 import { parseArgs } from 'node:util'
-import { detectIntents } from '../models/middle.ts'
+import { scoreOne } from '../pipelines/transforms/classify.ts'
 import { loadClassifier } from '../models/load.ts'
 import { BacklashWatch } from '../pipelines/metrics/backlash.ts'
 import type { Post, ScoredPost } from '../pipelines/schema.ts'
@@ -70,7 +70,7 @@ async function run(c: Case) {
   const flush = async () => {
     const scored = await classifier.classify(batch.map((b) => b.post.text))
     batch.forEach(({ post, at }, i) => {
-      const s: ScoredPost = { ...post, sentiment: { ...scored[i]!, intents: detectIntents(post.text, scored[i]!.label, post.brands.length >= 2) } }
+      const s: ScoredPost = scoreOne(post, scored[i]!)
       if (s.brands.includes('Lumen') && s.sentiment.label === 'negative') negativePerMinute.set(Math.floor(at / 60), (negativePerMinute.get(Math.floor(at / 60)) ?? 0) + 1)
       // Raised, or escalated to critical (an alert already open when the incident began).
       const assessment = watch.see(s)

@@ -1,8 +1,8 @@
 // npm run eval:middle [-- --model DIR --sentiment-model DIR|HUB_ID]
 // The middle, measured on the dev splits the multi-task training held out (one per corpus, rebuilt
 // from ../shared/data by models/training/dump_middle_dev.py; never stored): macro recall per
-// sentiment set, emotion macro F1, F1 per intent and flag, and the sentiment probabilities'
-// expected calibration error, for today's classifier with the rules of models/middle.ts and for
+// sentiment set, emotion macro F1, F1 per intent and flag, the emotions field (per emotion, and how
+// often a neutral post gets one), and the sentiment probabilities' expected calibration error, for today's classifier with the rules of models/middle.ts and for
 // the multi-task model (models/middle-model.ts), side by side.
 import { execFileSync } from 'node:child_process'
 import { resolve } from 'node:path'
@@ -16,9 +16,10 @@ import { EMOTIONS, type Flag, MIDDLE_MODEL, MiddleModel } from '../models/middle
 
 const { values: args } = parseArgs({ options: { model: { type: 'string', default: MIDDLE_MODEL }, 'sentiment-model': { type: 'string' }, batch: { type: 'string', default: '64' } } })
 
-interface DevRow { corpus: string; id: string; text: string; labels: Partial<Record<'sentiment' | 'emotion' | Flag, number>> }
-/** What each system says about one post, in the same terms. */
-interface Verdict { sentiment: Scores; emotion?: number; flags: Record<Flag, boolean> }
+/** `emotions`: E-c's own labels, on its rows only (the emotions field's dev set). */
+interface DevRow { corpus: string; id: string; text: string; labels: Partial<Record<'sentiment' | 'emotion' | Flag, number>>; emotions?: string[] }
+/** What each system says about one post, in the same terms; `emotions` as the pipeline stores them. */
+interface Verdict { sentiment: Scores; emotion?: number; emotions?: string[]; flags: Record<Flag, boolean> }
 
 const script = resolve(import.meta.dirname, '../models/training/dump_middle_dev.py')
 // Standard library only: any python3 will do. Its text is already decoded.
@@ -46,7 +47,7 @@ const multi = await run(model.name, async (texts) =>
   (await model.score(texts)).map((s, i) => {
     const r = sentimentOf(s, texts[i])
     const intents = detectIntents(texts[i]!, r.label, undefined, r.cues)
-    return { sentiment: r.scores, emotion: argmax(EMOTIONS.map((e) => s.emotion[e])), flags: { suggestion: intents.includes('suggestion'), question: intents.includes('question'), comparison: intents.includes('comparison'), mixed: r.mixed } }
+    return { sentiment: r.scores, emotion: argmax(EMOTIONS.map((e) => s.emotion[e])), emotions: r.emotions, flags: { suggestion: intents.includes('suggestion'), question: intents.includes('question'), comparison: intents.includes('comparison'), mixed: r.mixed } }
   }))
 
 function argmax(xs: number[]): number {
@@ -78,10 +79,17 @@ function ece(probs: number[][], gold: number[]): number {
 type Figure = (v: Verdict[], idx: number[]) => number
 const sentimentProbs = (v: Verdict[], idx: number[]) => idx.map((i) => LABELS.map((l) => v[i]!.sentiment[l]))
 const gold = (task: keyof DevRow['labels'], idx: number[]) => idx.map((i) => rows[i]!.labels[task]!)
-const lines: { what: string; set: string; figure: Figure; task: keyof DevRow['labels']; corpora: string[]; emotion?: boolean }[] = [
+// Half of E-c's dev split (by a hash of the id): the other half chose EMOTION_THRESHOLD.
+const heldHalf = (id: string) => [...id].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7) % 2 === 1
+const fromEc = (r: DevRow) => r.corpus === 'ec' && r.emotions !== undefined && heldHalf(r.id)
+const neutralSemeval = (r: DevRow) => r.corpus === 'semeval' && r.labels.sentiment === 1
+/** `select` picks the rows where `task` alone does not; `emotion`: a figure only the new model has. */
+const lines: { what: string; set: string; figure: Figure; task?: keyof DevRow['labels']; corpora: string[]; select?: (r: DevRow) => boolean; emotion?: boolean }[] = [
   ...['semeval', 'tse', 'dong', 'valence'].map((c) => ({ what: 'sentiment macro recall', set: c, task: 'sentiment' as const, corpora: [c], figure: ((v, idx) => macroRecall(gold('sentiment', idx), sentimentProbs(v, idx).map(argmax), 3)) as Figure })),
   { what: 'sentiment ECE', set: 'all four', task: 'sentiment', corpora: ['semeval', 'tse', 'dong', 'valence'], figure: (v, idx) => ece(sentimentProbs(v, idx), gold('sentiment', idx)) },
   { what: 'emotion macro F1', set: 'tweeteval', task: 'emotion', corpora: ['emotion'], emotion: true, figure: (v, idx) => macroF1(gold('emotion', idx), idx.map((i) => v[i]!.emotion!), 4) },
+  ...EMOTIONS.map((e) => ({ what: `emotions: ${e} F1`, set: 'E-c half', corpora: ['ec'], select: fromEc, emotion: true, figure: ((v, idx) => f1(idx.map((i) => rows[i]!.emotions!.includes(e)), idx.map((i) => v[i]!.emotions!.includes(e)))) as Figure })),
+  { what: 'emotions: any, neutral', set: 'semeval', corpora: ['semeval'], select: neutralSemeval, emotion: true, figure: (v, idx) => idx.filter((i) => v[i]!.emotions!.length > 0).length / idx.length },
   ...([['suggestion', 'forums'], ['suggestion', 'hotels'], ['question', 'nps'], ['comparison', 'compsent'], ['mixed', 'restaurants'], ['mixed', 'laptops'], ['mixed', 'ec']] as const).map(([flag, c]) => ({
     what: `${flag} F1`, set: c, task: flag, corpora: [c], figure: ((v, idx) => f1(gold(flag, idx).map((g) => g === 1), idx.map((i) => v[i]!.flags[flag]))) as Figure,
   })),
@@ -90,7 +98,7 @@ const lines: { what: string; set: string; figure: Figure; task: keyof DevRow['la
 console.log(`\ndev splits of models/training/middle_data.py; today = ${classifier.name} + models/middle.ts rules, new = ${model.name}\n`)
 console.log(`${'what'.padEnd(24)}${'set'.padEnd(13)}${'n'.padStart(6)}${'today'.padStart(9)}${'new'.padStart(9)}`)
 for (const line of lines) {
-  const idx = rows.flatMap((r, i) => (line.corpora.includes(r.corpus) && r.labels[line.task] !== undefined ? [i] : []))
+  const idx = rows.flatMap((r, i) => (line.corpora.includes(r.corpus) && (line.select ? line.select(r) : r.labels[line.task!] !== undefined) ? [i] : []))
   const old = line.emotion ? '—' : line.figure(today, idx).toFixed(3)
   console.log(`${line.what.padEnd(24)}${line.set.padEnd(13)}${String(idx.length).padStart(6)}${old.padStart(9)}${line.figure(multi, idx).toFixed(3).padStart(9)}`)
 }

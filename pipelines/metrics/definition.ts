@@ -3,8 +3,8 @@
 // materialized views fill with the same rules (the middle flag is stored with each post), and both turn their counts into
 // ratios with derive(). So the wall's live figures and a history query over the same window agree
 // to the last digit (tests/pipelines/metrics-live-history.test.ts).
-import type { BrandMetrics, Engagement, Intent, ScoredPost, SourceName, WindowName } from '../schema.ts'
-import { ALL_SOURCES, INTENTS } from '../schema.ts'
+import type { BrandMetrics, Emotion, Engagement, Intent, ScoredPost, SourceName, WindowName } from '../schema.ts'
+import { ALL_SOURCES, EMOTIONS, INTENTS } from '../schema.ts'
 
 /** The middle of the crowd: what the loudest-feedback tools miss. */
 export const MIDDLE_INTENTS: readonly Intent[] = ['question', 'suggestion']
@@ -29,6 +29,7 @@ export interface Counts {
   mixed: number
   uncertain: number
   intents: Record<Intent, number>
+  emotions: Record<Emotion, number>
   likes: number
   reposts: number
   replies: number
@@ -44,6 +45,7 @@ export const emptyCounts = (): Counts => ({
   mixed: 0,
   uncertain: 0,
   intents: Object.fromEntries(INTENTS.map((i) => [i, 0])) as Record<Intent, number>,
+  emotions: Object.fromEntries(EMOTIONS.map((e) => [e, 0])) as Record<Emotion, number>,
   likes: 0,
   reposts: 0,
   replies: 0,
@@ -61,6 +63,7 @@ export function countPost(counts: Counts, post: ScoredPost): void {
   if (s.mixed) counts.mixed++
   if (s.uncertain) counts.uncertain++
   for (const intent of s.intents) counts.intents[intent]++
+  for (const emotion of s.emotions) counts.emotions[emotion]++
   countEngagement(counts, post.engagement)
 }
 
@@ -72,6 +75,7 @@ export function countEngagement(counts: Counts, delta: Engagement): void {
 export function addCounts(into: Counts, more: Counts): void {
   for (const key of ['posts', 'negative', 'neutral', 'positive', 'middle', 'mixed', 'uncertain', ...ENGAGEMENT_KEYS] as const) into[key] += more[key]
   for (const intent of INTENTS) into.intents[intent] += more.intents[intent]
+  for (const emotion of EMOTIONS) into.emotions[emotion] += more.emotions[emotion]
 }
 
 export interface WindowFigures {
@@ -107,6 +111,7 @@ export function derive(f: WindowFigures): BrandMetrics {
     mixed: c.mixed,
     uncertain: c.uncertain,
     intents: { ...c.intents },
+    emotions: { ...c.emotions },
     netSentiment: ratio(c.positive - c.negative, c.posts),
     middleShare: ratio(c.middle, c.posts),
     likes: c.likes,

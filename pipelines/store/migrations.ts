@@ -25,7 +25,53 @@ export interface Migration {
 // A migration is frozen once shipped: the intents are spelled out, not read from schema.ts, so a
 // new intent needs a migration of its own (ALTER TABLE ... ADD COLUMN, and a new view).
 export const INTENT_COUNTS = ['question', 'suggestion', 'complaint', 'praise', 'comparison', 'support']
+/** The emotions counted per minute from migration 4 on (frozen like the intents). */
+export const EMOTION_COUNTS = ['anger', 'joy', 'optimism', 'sadness']
 const ENGAGEMENT_SUMS = ['likes', 'reposts', 'replies', 'quotes'].map((c) => `toUInt64(sum(${c})) AS ${c}`).join(',\n        ')
+
+/**
+ * brand_source_minute's counts of one post, as the view over posts computes them (from migration 3
+ * on; `emotions` from 4 on). recount-queries.ts reads the same over the stored rows.
+ */
+export function postCounts(emotions: readonly string[]): string[] {
+  return [
+    'toUInt64(count()) AS posts',
+    ...['negative', 'neutral', 'positive'].map((l) => `toUInt64(countIf(label = '${l}')) AS ${l}`),
+    'toUInt64(countIf(mixed = 1)) AS mixed',
+    'toUInt64(countIf(uncertain = 1)) AS uncertain',
+    'toUInt64(sum(middle)) AS middle',
+    'toUInt64(countIf(has(needs_reply, brand))) AS needs_reply',
+    ...INTENT_COUNTS.map((i) => `toUInt64(countIf(has(intents, '${i}'))) AS ${i}`),
+    ...emotions.map((e) => `toUInt64(countIf(has(emotions, '${e}'))) AS ${e}`),
+  ]
+}
+
+/** The two views that fill brand_source_minute, made anew (18.x wants every column named). */
+function minuteViews(emotions: readonly string[]): string[] {
+  const zeros = ['posts', 'negative', 'neutral', 'positive', 'mixed', 'uncertain', 'middle', 'needs_reply', ...INTENT_COUNTS, ...emotions]
+  return [
+    `DROP TABLE IF EXISTS brand_source_minute_posts_mv`,
+    `DROP TABLE IF EXISTS brand_source_minute_engagement_mv`,
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS brand_source_minute_posts_mv TO brand_source_minute AS
+      SELECT
+        arrayJoin(brands) AS brand,
+        source,
+        toStartOfMinute(created_at) AS minute,
+        ${postCounts(emotions).join(',\n        ')},
+        ${ENGAGEMENT_SUMS}
+      FROM posts
+      GROUP BY brand, source, minute`,
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS brand_source_minute_engagement_mv TO brand_source_minute AS
+      SELECT
+        arrayJoin(brands) AS brand,
+        source,
+        toStartOfMinute(at) AS minute,
+        ${zeros.map((c) => `toUInt64(0) AS ${c}`).join(',\n        ')},
+        ${ENGAGEMENT_SUMS}
+      FROM engagement
+      GROUP BY brand, source, minute`,
+  ]
+}
 
 export const MIGRATIONS: Migration[] = [
   {
@@ -230,34 +276,7 @@ export const MIGRATIONS: Migration[] = [
         mention_needs_reply AS needed
       FROM posts
       WHERE own_brand != '' AND reply_to != '' AND answers_mention_ms > 0`,
-      `DROP TABLE IF EXISTS brand_source_minute_posts_mv`,
-      `DROP TABLE IF EXISTS brand_source_minute_engagement_mv`,
-      `CREATE MATERIALIZED VIEW IF NOT EXISTS brand_source_minute_posts_mv TO brand_source_minute AS
-      SELECT
-        arrayJoin(brands) AS brand,
-        source,
-        toStartOfMinute(created_at) AS minute,
-        toUInt64(count()) AS posts,
-        toUInt64(countIf(label = 'negative')) AS negative,
-        toUInt64(countIf(label = 'neutral')) AS neutral,
-        toUInt64(countIf(label = 'positive')) AS positive,
-        toUInt64(countIf(mixed = 1)) AS mixed,
-        toUInt64(countIf(uncertain = 1)) AS uncertain,
-        toUInt64(sum(middle)) AS middle,
-        toUInt64(countIf(has(needs_reply, brand))) AS needs_reply,
-        ${INTENT_COUNTS.map((i) => `toUInt64(countIf(has(intents, '${i}'))) AS ${i}`).join(',\n        ')},
-        ${ENGAGEMENT_SUMS}
-      FROM posts
-      GROUP BY brand, source, minute`,
-      `CREATE MATERIALIZED VIEW IF NOT EXISTS brand_source_minute_engagement_mv TO brand_source_minute AS
-      SELECT
-        arrayJoin(brands) AS brand,
-        source,
-        toStartOfMinute(at) AS minute,
-        ${['posts', 'negative', 'neutral', 'positive', 'mixed', 'uncertain', 'middle', 'needs_reply', ...INTENT_COUNTS].map((c) => `toUInt64(0) AS ${c}`).join(',\n        ')},
-        ${ENGAGEMENT_SUMS}
-      FROM engagement
-      GROUP BY brand, source, minute`,
+      ...minuteViews([]),
       // Reach counts each author once, with their followers as of their latest post in the window:
       // the most seen in that minute. A SummingMergeTree keeps an arbitrary value of a column it
       // does not sum when rows merge, so followers join the key and rows that differ in it never
@@ -286,6 +305,17 @@ export const MIGRATIONS: Migration[] = [
       `INSERT INTO brand_authors (brand, source, minute, author_id, followers, posts)
       SELECT brand, source, minute, author_id, followers, posts FROM brand_author_minute`,
       `DROP TABLE IF EXISTS brand_author_minute`,
+    ],
+  },
+  {
+    version: 4,
+    name: 'emotions of each post, counted per minute',
+    statements: [
+      // The emotions the classifier reads in a post (schema.ts, EMOTIONS), stored with it and
+      // counted per minute like the intents. Posts stored before this migration hold none.
+      `ALTER TABLE posts ADD COLUMN emotions Array(String) AFTER intents`,
+      ...EMOTION_COUNTS.map((e, k) => `ALTER TABLE brand_source_minute ADD COLUMN ${e} UInt64 AFTER ${k === 0 ? INTENT_COUNTS.at(-1) : EMOTION_COUNTS[k - 1]}`),
+      ...minuteViews(EMOTION_COUNTS),
     ],
   },
 ]

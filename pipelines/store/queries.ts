@@ -6,7 +6,7 @@
 // No FINAL on posts: rows are written once (see migrations.ts), and FINAL (or argMax, or LIMIT 1
 // BY id) costs 4x and more, as npm run bench:store measures (docs/storage.md), because it stops
 // ClickHouse from reading newest-first and stopping early.
-import { INTENTS, timestampMs } from '../schema.ts'
+import { EMOTIONS, INTENTS, timestampMs } from '../schema.ts'
 import type { AggregateQuery, AlertQuery, AudienceQuery, MetricsQuery, PostFilter, PostSearch, ResponseTimesQuery } from './store.ts'
 
 /** DateTime's range, 1970 to 2106, in epoch ms: every time bound is clamped into it. */
@@ -124,6 +124,7 @@ function searchWhere(search: PostFilter, options: { after?: boolean } = {}): str
   if (search.mixed !== undefined) where.push('mixed = {mixed:Int8}')
   if (search.uncertain !== undefined) where.push('uncertain = {uncertain:Int8}')
   if (search.intents?.length) where.push('hasAny(intents, {intents:Array(String)})')
+  if (search.emotions?.length) where.push('hasAny(emotions, {emotions:Array(String)})')
   if (search.text) where.push('positionCaseInsensitiveUTF8(text, {text:String}) > 0')
   if (search.source) where.push('source = {source:String}')
   if (search.excludeOwn) where.push("own_brand = ''")
@@ -200,6 +201,7 @@ export function filterParams(search: PostFilter) {
     mixed: flag(search.mixed),
     uncertain: flag(search.uncertain),
     intents: search.intents ?? [],
+    emotions: search.emotions ?? [],
     text: search.text ?? '',
     source: search.source ?? '',
     ...range(search.from, search.to),
@@ -305,10 +307,13 @@ export const SEED_THREAD_REPLIES = `
 SELECT thread_root, thread_brand, created_ms, thread_depth FROM posts
 WHERE created_at >= toDateTime({fromS:UInt32}) AND thread_brand != '' AND own_brand != thread_brand`
 
+/** brand_source_minute's columns that the live figures read (metrics/definition.ts, Counts). */
+const COUNT_COLUMNS = ['posts', 'negative', 'neutral', 'positive', 'middle', 'mixed', 'uncertain', ...INTENTS, ...EMOTIONS, 'likes', 'reposts', 'replies', 'quotes']
+
 /** Every brand x source x minute's counts from `fromS` on: where the live ledger resumes after a restart. */
 export const LEDGER_MINUTES = `
 SELECT brand, source, toUnixTimestamp(minute) AS start,
-  ${['posts', 'negative', 'neutral', 'positive', 'middle', 'mixed', 'uncertain', ...INTENTS, 'likes', 'reposts', 'replies', 'quotes'].map((c) => `sum(${c}) AS ${c}`).join(', ')}
+  ${COUNT_COLUMNS.map((c) => `sum(${c}) AS ${c}`).join(', ')}
 FROM brand_source_minute
 WHERE minute >= toDateTime({fromS:UInt32})
 GROUP BY brand, source, start`
@@ -324,7 +329,6 @@ FROM brand_authors WHERE minute >= toDateTime({fromS:UInt32})
 GROUP BY brand, author_id`
 
 const BUCKET_START = `toUnixTimestamp(if({bucket:UInt32} = 60, toStartOfHour(minute), minute))`
-const COUNT_COLUMNS = ['posts', 'negative', 'neutral', 'positive', 'middle', 'mixed', 'uncertain', ...INTENTS, 'likes', 'reposts', 'replies', 'quotes']
 
 /**
  * A brand's counts over whole minutes, and its competitors' mentions over the same (share of

@@ -1,13 +1,13 @@
-// The recount's queries (recount.ts): the views of migration 3 (migrations.ts) written again as
+// The recount's queries (recount.ts): the views of migrations 3 and 4 (migrations.ts) written again as
 // reads over the tables that hold the rows, column for column, and what they lack. Kept in step
 // with the views: a migration that changes a view changes these too, and
 // tests/store/recount.test.ts holds what a recount adds against what the views add.
 import type { Params } from './bind.ts'
 
-import { INTENT_COUNTS } from './migrations.ts'
+import { EMOTION_COUNTS, INTENT_COUNTS, postCounts } from './migrations.ts'
 
 /** brand_source_minute's counts that posts feed. */
-const POST_COUNTS = ['posts', 'negative', 'neutral', 'positive', 'mixed', 'uncertain', 'middle', 'needs_reply', ...INTENT_COUNTS]
+const POST_COUNTS = ['posts', 'negative', 'neutral', 'positive', 'mixed', 'uncertain', 'middle', 'needs_reply', ...INTENT_COUNTS, ...EMOTION_COUNTS]
 /** brand_source_minute's sums that posts (their counts at post time) and engagement both feed. */
 const ENGAGEMENT_SUMS = ['likes', 'reposts', 'replies', 'quotes']
 export const MINUTE_COLUMNS = [...POST_COUNTS, ...ENGAGEMENT_SUMS]
@@ -17,15 +17,7 @@ const IN_MINUTES = (column: string) => `${column} >= toDateTime({fromS:UInt32}) 
 
 export const POST_MINUTES = `
 SELECT arrayJoin(brands) AS brand, source, toUInt32(toStartOfMinute(created_at)) AS m,
-  toUInt64(count()) AS posts,
-  toUInt64(countIf(label = 'negative')) AS negative,
-  toUInt64(countIf(label = 'neutral')) AS neutral,
-  toUInt64(countIf(label = 'positive')) AS positive,
-  toUInt64(countIf(mixed = 1)) AS mixed,
-  toUInt64(countIf(uncertain = 1)) AS uncertain,
-  toUInt64(sum(middle)) AS middle,
-  toUInt64(countIf(has(needs_reply, brand))) AS needs_reply,
-  ${INTENT_COUNTS.map((i) => `toUInt64(countIf(has(intents, '${i}'))) AS ${i}`).join(',\n  ')},
+  ${postCounts(EMOTION_COUNTS).join(',\n  ')},
   ${sums}
 FROM posts WHERE ${IN_MINUTES('created_at')}
 GROUP BY brand, source, m`

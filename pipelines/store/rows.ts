@@ -1,5 +1,5 @@
 // Between our types and ClickHouse rows, both directions, shared by every store mode.
-import type { Alert, Intent, Label, PostDeletion, ScoredPost, SourceName, WindowAggregate } from '../schema.ts'
+import type { Alert, Emotion, Intent, Label, PostDeletion, ScoredPost, SourceName, WindowAggregate } from '../schema.ts'
 import { isMiddle } from '../metrics/definition.ts'
 import type { AttributedEngagement } from './store.ts'
 
@@ -39,6 +39,7 @@ export function postRow(p: ScoredPost) {
     middle: isMiddle(p) ? 1 : 0,
     needs_reply: p.needsReply ?? [],
     intents: p.sentiment.intents,
+    emotions: p.sentiment.emotions,
     answers_mention_ms: p.answersMentionAt ? Date.parse(p.answersMentionAt) : 0,
     mention_needs_reply: p.mentionNeedsReply ? 1 : 0,
     thread_root: p.thread?.root ?? '',
@@ -128,6 +129,7 @@ export function postFromRow(row: Record<string, unknown>): ScoredPost {
       mixed: n('mixed') === 1,
       uncertain: n('uncertain') === 1,
       intents: row.intents as Intent[],
+      emotions: row.emotions as Emotion[],
     },
   }
 }

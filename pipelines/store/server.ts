@@ -30,7 +30,7 @@ export class ServerStore extends SqlStore {
     this.client = this.connect(this.database)
   }
 
-  override async migrate(): Promise<void> {
+  override async migrate(options: { through?: number } = {}): Promise<void> {
     if (this.database !== 'default') {
       const admin = this.connect('default')
       try {
@@ -39,7 +39,7 @@ export class ServerStore extends SqlStore {
         await admin.close()
       }
     }
-    await super.migrate()
+    await super.migrate(options)
   }
 
   async ping(): Promise<boolean> {

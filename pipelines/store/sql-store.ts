@@ -4,7 +4,7 @@ import { type Counts, derive, emptyCounts } from '../metrics/definition.ts'
 import { summarise } from '../metrics/dialogue.ts'
 import type { LedgerSeed } from '../metrics/ledger.ts'
 import type { Alert, BrandMetrics, Dialogue, PostBucket, PostDeletion, ScoredPost, SourceName, WindowAggregate } from '../schema.ts'
-import { ALL_SOURCES, INTENTS } from '../schema.ts'
+import { ALL_SOURCES, EMOTIONS, INTENTS } from '../schema.ts'
 import type { RecentPost } from '../transforms/relate.ts'
 import { MIGRATIONS, MIGRATIONS_TABLE, PRE_RELEASE_V1 } from './migrations.ts'
 import {
@@ -155,7 +155,8 @@ export abstract class SqlStore implements Store {
     return this.insertRows(table, rows)
   }
 
-  async migrate(): Promise<void> {
+  /** Applies the migrations not yet applied, in order; `through` stops after that version (tests of an upgrade). */
+  async migrate(options: { through?: number } = {}): Promise<void> {
     await this.exec(MIGRATIONS_TABLE)
     const applied = await this.rows<{ version: number; name: string }>('SELECT version, name FROM schema_migrations')
     if (applied.some((m) => Number(m.version) === 1 && m.name === PRE_RELEASE_V1)) {
@@ -163,7 +164,7 @@ export abstract class SqlStore implements Store {
     }
     const done = new Set(applied.map((m) => Number(m.version)))
     for (const migration of MIGRATIONS) {
-      if (done.has(migration.version)) continue
+      if (done.has(migration.version) || migration.version > (options.through ?? Infinity)) continue
       for (const statement of migration.statements) if (!(await this.alreadyDone(statement))) await this.exec(statement)
       // Every column given: 18.x fills an omitted one with its type's default, not its DEFAULT.
       await this.insertRows('schema_migrations', [{ version: migration.version, name: migration.name, applied_at: Math.floor(Date.now() / 1000) }])
@@ -548,6 +549,7 @@ function countsOf(row: Record<string, string> | undefined, postsColumn = 'brand_
   for (const key of ['negative', 'neutral', 'positive', 'middle', 'mixed', 'uncertain', 'likes', 'reposts', 'replies', 'quotes'] as const) counts[key] = n(key)
   counts.posts = n(postsColumn)
   for (const intent of INTENTS) counts.intents[intent] = n(intent)
+  for (const emotion of EMOTIONS) counts.emotions[emotion] = n(emotion)
   return counts
 }
 

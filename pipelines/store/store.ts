@@ -2,7 +2,7 @@
 // (@clickhouse/client) behind one interface, with every query shared (sql-store.ts).
 import type { Reader } from './read-gate.ts'
 import type { Recounter } from './recount.ts'
-import type { Alert, BrandMetrics, Dialogue, EngagementUpdate, Intent, Label, PostBucket, PostDeletion, ScoredPost, SourceName, WindowAggregate, WindowName } from '../schema.ts'
+import type { Alert, BrandMetrics, Dialogue, EngagementUpdate, Emotion, Intent, Label, PostBucket, PostDeletion, ScoredPost, SourceName, WindowAggregate, WindowName } from '../schema.ts'
 import type { LedgerSeed } from '../metrics/ledger.ts'
 import type { RecentPost } from '../transforms/relate.ts'
 
@@ -97,6 +97,8 @@ export interface PostFilter {
   uncertain?: boolean
   /** Any of these intents. */
   intents?: readonly Intent[]
+  /** Any of these emotions. */
+  emotions?: readonly Emotion[]
   /** Contained in the text, case-insensitively. */
   text?: string
   source?: SourceName

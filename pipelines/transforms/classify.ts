@@ -14,8 +14,8 @@ export const CLASSIFY_BATCH_MS = 50
 export const CLASSIFY_BATCH_MAX = 256
 
 export function scoreOne(post: Post, model: ModelSentiment): ScoredPost {
-  const { cues, ...sentiment } = model
-  return { ...post, sentiment: { ...sentiment, intents: detectIntents(post.text, model.label, post.brands.length >= 2, cues) } }
+  const { cues, emotions = [], ...sentiment } = model
+  return { ...post, sentiment: { ...sentiment, intents: detectIntents(post.text, model.label, post.brands.length >= 2, cues), emotions } }
 }
 
 /** The classifier's queue and speed, for backpressure (transforms/admit.ts) and /metrics. */

@@ -168,7 +168,7 @@ class Writer {
       engagement: { likes: 0, reposts: 0, replies: 0, quotes: 0 },
       brands: [['Lumen', 'Corvid', 'Nimbus'][n % 3]!],
       terms: [],
-      sentiment: { label: 'neutral', scores: { negative: 0.2, neutral: 0.5, positive: 0.3 }, confidence: 0.5, mixed: false, uncertain: false, intents: n % 5 === 0 ? ['question'] : [] },
+      sentiment: { label: 'neutral', scores: { negative: 0.2, neutral: 0.5, positive: 0.3 }, confidence: 0.5, mixed: false, uncertain: false, intents: n % 5 === 0 ? ['question'] : [], emotions: n % 7 === 0 ? ['anger'] : [] },
     }
   }
 }

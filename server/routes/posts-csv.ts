@@ -5,7 +5,7 @@ import { type Stringifier, stringify } from 'csv-stringify'
 import type { ScoredPost } from '../../pipelines/schema.ts'
 import type { PostFilter } from '../../pipelines/store/store.ts'
 
-/** The columns, in order; lists (brands, intents) are joined with '|'. */
+/** The columns, in order; lists (brands, intents, emotions) are joined with '|'. */
 export const CSV_COLUMNS = [
   'id',
   'source',
@@ -20,6 +20,7 @@ export const CSV_COLUMNS = [
   'mixed',
   'uncertain',
   'intents',
+  'emotions',
   'likes',
   'reposts',
   'replies',
@@ -44,6 +45,7 @@ export function csvRecord(p: ScoredPost): Record<(typeof CSV_COLUMNS)[number], s
     mixed: s.mixed,
     uncertain: s.uncertain,
     intents: s.intents.join('|'),
+    emotions: s.emotions.join('|'),
     likes: e.likes,
     reposts: e.reposts,
     replies: e.replies,

@@ -1,11 +1,11 @@
 // GET /api/posts: middle-feedback search over stored posts (ids, brand, labels, mixed, uncertain,
-// intents, text, source, time range), newest first, paged.
+// intents, emotions, text, source, time range), newest first, paged.
 // GET /api/posts/series: the same selection counted per minute or hour, by label.
 // GET /api/posts.csv: the whole selection as CSV, newest first, streamed from the store a page at a time.
 import { pipeline, Readable } from 'node:stream'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type, { type Static } from 'typebox'
-import { INTENTS, type Intent, type Label, LABELS, PostBucket, ScoredPost, SOURCE_NAMES } from '../../pipelines/schema.ts'
+import { type Emotion, EMOTIONS, INTENTS, type Intent, type Label, LABELS, PostBucket, ScoredPost, SOURCE_NAMES } from '../../pipelines/schema.ts'
 import { MAX_SEARCH_DEPTH } from '../../pipelines/store/queries.ts'
 import type { PostFilter, Store } from '../../pipelines/store/store.ts'
 import { badRequest } from '../errors.ts'
@@ -32,6 +32,7 @@ const filters = {
   mixed: Type.Optional(Type.Boolean()),
   uncertain: Type.Optional(Type.Boolean()),
   intents: Type.Optional(list(INTENTS)),
+  emotions: Type.Optional(list(EMOTIONS)),
   q: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
   source: Type.Optional(Type.Enum(SOURCE_NAMES)),
   from: Type.Optional(Type.String({ format: 'date-time' })),
@@ -76,12 +77,13 @@ function idsOf(value: string): string[] {
 }
 
 function filterOf(query: Static<typeof Filters>): PostFilter {
-  const { ids, labels, intents, q, ...rest } = queryTimes(query)
+  const { ids, labels, intents, emotions, q, ...rest } = queryTimes(query)
   return {
     ...rest,
     ...(ids ? { ids: idsOf(ids) } : {}),
     ...(labels ? { labels: labels.split(',') as Label[] } : {}),
     ...(intents ? { intents: intents.split(',') as Intent[] } : {}),
+    ...(emotions ? { emotions: emotions.split(',') as Emotion[] } : {}),
     ...(q ? { text: q } : {}),
   }
 }

@@ -18,7 +18,7 @@ const post = (brand: string, o: Partial<ScoredPost['sentiment']> = {}): ScoredPo
   engagement: { likes: 0, reposts: 0, replies: 0, quotes: 0 },
   brands: [brand],
   terms: [],
-  sentiment: { label: 'positive', scores: { negative: 0, neutral: 0, positive: 1 }, confidence: 1, mixed: false, uncertain: false, intents: [], ...o },
+  sentiment: { label: 'positive', scores: { negative: 0, neutral: 0, positive: 1 }, confidence: 1, mixed: false, uncertain: false, intents: [], emotions: [], ...o },
 })
 const window = (brand: string, minute: number): WindowAggregate => ({ brand, minute: new Date(minute).toISOString(), posts: 1, negative: 0, neutral: 0, positive: 1 }) as WindowAggregate
 const alert = (i: number, o: Partial<Alert> = {}): Alert => ({

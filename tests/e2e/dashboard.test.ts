@@ -195,6 +195,13 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium, on the real server', (
       await expect.poll(() => page.getByTestId('result-row').first().locator('td').nth(2).textContent(), { timeout: 10_000 }).toBe(`@angry${ids[50]!.replace('webhook:burst-', '')}`)
     }
 
+    // The emotions the model read go into the export, show as badges, and filter the selection.
+    expect(rows.filter((r) => r.emotions!.split('|').includes('anger')).length).toBeGreaterThan(0)
+    await page.getByTestId('emotion-anger').check()
+    await expect.poll(() => page.evaluate(() => (globalThis as unknown as { location: { hash: string } }).location.hash), { timeout: 5_000 }).toContain('emotions=anger')
+    await expect.poll(() => page.getByTestId('result-row').first().locator('.badge.emotion').allTextContents(), { timeout: 10_000 }).toContain('anger')
+    await page.getByTestId('emotion-anger').uncheck()
+
     // A text search narrows it, and lands in the URL for sharing.
     await page.getByTestId('filter-q').fill('melted')
     await expect.poll(() => page.evaluate(() => (globalThis as unknown as { location: { hash: string } }).location.hash), { timeout: 5_000 }).toContain('q=melted')

@@ -1,7 +1,7 @@
 // The multi-task middle model as the pipeline's classifier: the shipped default, its cues deciding
 // questions, suggestions and comparisons, and nothing of the cues left in what is stored.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { isMiddleModel, MiddleClassifier } from '../../models/middle-classifier.ts'
+import { EMOTION_THRESHOLD, emotionsOf, isMiddleModel, MiddleClassifier } from '../../models/middle-classifier.ts'
 import { detectIntents } from '../../models/middle.ts'
 import { MIDDLE_MODEL } from '../../models/middle-model.ts'
 import { modelPath } from '../../models/load.ts'
@@ -57,5 +57,29 @@ describe('the middle classifier', () => {
     expect(scored.sentiment.intents).toContain('suggestion')
     expect(Compile(ScoredPost).Check(scored)).toBe(true)
     expect(scored.sentiment).not.toHaveProperty('cues')
+  })
+
+  it('reads emotions where a post expresses some, strongest first, and none in a plain statement', async () => {
+    const texts = ['I am so angry, they cancelled my order again and nobody answers', 'so happy with my new phone, it is wonderful', 'I miss my old phone so much, this is heartbreaking', 'The store opens at 9am on Monday.']
+    const [angry, happy, sad, plain] = await classifier.classify(texts)
+    expect(angry!.emotions?.[0]).toBe('anger')
+    expect(happy!.emotions?.[0]).toBe('joy')
+    expect(sad!.emotions?.[0]).toBe('sadness')
+    expect(plain!.emotions).toEqual([])
+    // Stored with the post, to the schema; a classifier that reads none gives an empty list.
+    const post = postsOf(simulated(600))[0]!
+    expect(Compile(ScoredPost).Check(scoreOne({ ...post, text: texts[0]! }, angry!))).toBe(true)
+    const { emotions: _, ...withoutEmotions } = angry!
+    expect(scoreOne(post, withoutEmotions).sentiment.emotions).toEqual([])
+  })
+
+  it('gates each emotion on the chance that the post expresses one at all', () => {
+    const emotion = { anger: 0.6, joy: 0.05, optimism: 0.05, sadness: 0.3 }
+    // Clearly negative: anger passes, sadness (0.9 x 0.3 = 0.27) does not.
+    expect(emotionsOf(emotion, { negative: 0.9, neutral: 0.05, positive: 0.05 })).toEqual(['anger'])
+    expect(emotionsOf({ ...emotion, sadness: 0.45, anger: 0.45 }, { negative: 0.95, neutral: 0.0, positive: 0.05 })).toEqual(['anger', 'sadness'])
+    // Mostly neutral: the same emotion scores give none.
+    expect(emotionsOf(emotion, { negative: 0.3, neutral: 0.6, positive: 0.1 })).toEqual([])
+    expect(0.4 * 0.6).toBeLessThan(EMOTION_THRESHOLD)
   })
 })

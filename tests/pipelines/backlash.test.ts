@@ -184,7 +184,7 @@ function post(at: number, o: { label?: Label; text?: string; followers?: number;
     terms: [],
     ...(o.replyTo ? { replyTo: o.replyTo } : {}),
     ...(o.ownBrand ? { ownBrand: o.ownBrand } : {}),
-    sentiment: { label, scores: { negative: 0, neutral: 0, positive: 0, [label]: 1 }, confidence: 1, mixed: false, uncertain: false, intents: o.intents ?? [] },
+    sentiment: { label, scores: { negative: 0, neutral: 0, positive: 0, [label]: 1 }, confidence: 1, mixed: false, uncertain: false, intents: o.intents ?? [], emotions: [] },
   }
 }
 

@@ -6,7 +6,7 @@ import { TestScheduler } from 'rxjs/testing'
 import { describe, expect, it } from 'vitest'
 import { isMiddle } from '../../pipelines/metrics/definition.ts'
 import { MetricsLedger } from '../../pipelines/metrics/ledger.ts'
-import type { BrandMetrics, Intent, Label, ScoredPost, SourceName } from '../../pipelines/schema.ts'
+import type { BrandMetrics, Emotion, Intent, Label, ScoredPost, SourceName } from '../../pipelines/schema.ts'
 import type { AttributedEngagement } from '../../pipelines/store/store.ts'
 import { measure, type Measured, METRICS_MS } from '../../pipelines/transforms/measure.ts'
 import { tracking } from '../support/fixtures.ts'
@@ -15,7 +15,7 @@ const T0 = Date.parse('2026-11-23T10:00:00.000Z')
 const at = (minute: number, second = 0) => new Date(T0 + minute * 60_000 + second * 1000).toISOString()
 
 let n = 0
-function post(o: { minute: number; label?: Label; brands?: string[]; author?: string; followers?: number; mixed?: boolean; uncertain?: boolean; intents?: Intent[]; likes?: number; source?: SourceName }): ScoredPost {
+function post(o: { minute: number; label?: Label; brands?: string[]; author?: string; followers?: number; mixed?: boolean; uncertain?: boolean; intents?: Intent[]; emotions?: Emotion[]; likes?: number; source?: SourceName }): ScoredPost {
   const label = o.label ?? 'positive'
   return {
     id: `simulator:${++n}`,
@@ -35,6 +35,7 @@ function post(o: { minute: number; label?: Label; brands?: string[]; author?: st
       mixed: o.mixed ?? false,
       uncertain: o.uncertain ?? false,
       intents: o.intents ?? [],
+      emotions: o.emotions ?? [],
     },
   }
 }
@@ -74,15 +75,16 @@ describe('metric definitions', () => {
 
   it('gives volume, mix, net sentiment, middle share and engagement per post', () => {
     const posts = [
-      post({ minute: 0, label: 'positive', likes: 4 }),
+      post({ minute: 0, label: 'positive', likes: 4, emotions: ['joy', 'optimism'] }),
+      post({ minute: 0, label: 'positive', emotions: ['joy'] }),
       post({ minute: 0, label: 'positive' }),
-      post({ minute: 0, label: 'positive' }),
-      post({ minute: 0, label: 'negative', intents: ['complaint'] }),
+      post({ minute: 0, label: 'negative', intents: ['complaint'], emotions: ['anger'] }),
       post({ minute: 0, label: 'neutral', intents: ['question'] }),
     ]
     const m = pick(ledgerOf(posts, [like(posts[1]!.id, 0, 6)]).metrics(), 'Lumen', '1m')!
     expect(m).toMatchObject({ posts: 5, positive: 3, negative: 1, neutral: 1, middle: 1, likes: 10, from: at(0), to: at(1) })
     expect(m.intents).toMatchObject({ complaint: 1, question: 1, praise: 0 })
+    expect(m.emotions).toEqual({ anger: 1, joy: 2, optimism: 1, sadness: 0 })
     expect(m.netSentiment).toBeCloseTo((3 - 1) / 5)
     expect(m.middleShare).toBeCloseTo(1 / 5)
     expect(m.engagementPerPost).toBeCloseTo(10 / 5)

@@ -33,7 +33,7 @@ function post(i: number, text: string): ScoredPost {
     engagement: { likes: 1, reposts: 0, replies: 0, quotes: 0 },
     brands: ['Lumen'],
     terms: ['lumen'],
-    sentiment: { label: 'neutral', scores: { negative: 0, neutral: 1, positive: 0 }, confidence: 1, mixed: false, uncertain: false, intents: [] },
+    sentiment: { label: 'neutral', scores: { negative: 0, neutral: 1, positive: 0 }, confidence: 1, mixed: false, uncertain: false, intents: [], emotions: [] },
   }
 }
 

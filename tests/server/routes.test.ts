@@ -3,6 +3,8 @@ import { resolve } from 'node:path'
 import { parse } from 'csv-parse/sync'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ScoredPost } from '../../pipelines/schema.ts'
+import { MiddleClassifier } from '../../models/middle-classifier.ts'
+import { MIDDLE_MODEL } from '../../models/middle-model.ts'
 import { postsOf, runThrough, simulated, sourceOf } from '../support/fixtures.ts'
 import { HEALTH_PING_MS } from '../../server/routes/health.ts'
 import { testApp } from '../support/server.ts'
@@ -15,7 +17,9 @@ let t: Awaited<ReturnType<typeof testApp>>
 
 beforeAll(async () => {
   t = await testApp({ clientRoot: client.path })
-  await runThrough(t.store, sourceOf(simulated(20 * 60)))
+  // The shipped classifier, so that the posts carry emotions to filter on.
+  const classifier = await MiddleClassifier.load(MIDDLE_MODEL)
+  await runThrough(t.store, sourceOf(simulated(20 * 60)), classifier).finally(() => classifier.close())
 })
 afterAll(async () => {
   await t.close()
@@ -117,6 +121,10 @@ describe('HTTP routes', () => {
       expect(['neutral', 'negative']).toContain(p.sentiment.label)
       expect(p.sentiment.intents.some((i) => i === 'question' || i === 'suggestion')).toBe(true)
     }
+    const joyful = await search('brand=Lumen&emotions=joy,optimism&pageSize=200')
+    expect(joyful.total).toBeGreaterThan(0)
+    expect(joyful.total).toBeLessThan(all.total)
+    for (const p of joyful.posts) expect(p.sentiment.emotions.some((e) => e === 'joy' || e === 'optimism')).toBe(true)
     const mixed = await search('mixed=true&pageSize=200')
     expect(mixed.posts.length).toBeGreaterThan(0)
     expect(mixed.posts.every((p) => p.sentiment.mixed)).toBe(true)
@@ -139,6 +147,9 @@ describe('HTTP routes', () => {
     const bad = await t.app.inject('/api/posts?labels=angry')
     expect(bad.statusCode).toBe(400)
     expect(bad.json().error.message).toContain('labels')
+    const badEmotion = await t.app.inject('/api/posts?emotions=joy,rage')
+    expect(badEmotion.statusCode).toBe(400)
+    expect(badEmotion.json().error.message).toContain('emotions')
     expect((await t.app.inject('/api/posts?pageSize=1000')).statusCode).toBe(400)
   })
 
@@ -196,6 +207,9 @@ describe('HTTP routes', () => {
     expect(bad.statusCode).toBe(400)
     expect(bad.headers['content-type']).toContain('application/json')
     expect(bad.json().error.message).toContain('labels')
+    const badEmotion = await t.app.inject('/api/posts?emotions=joy,rage')
+    expect(badEmotion.statusCode).toBe(400)
+    expect(badEmotion.json().error.message).toContain('emotions')
   })
 
   it('GET /api/response-times reports the brand\'s reply rate and times to first reply', async () => {

@@ -25,7 +25,7 @@ function post(id: string, at: string): ScoredPost {
     engagement: { likes: 0, reposts: 0, replies: 0, quotes: 0 },
     brands: ['Lumen'],
     terms: ['lumen'],
-    sentiment: { label: 'neutral', scores: { negative: 0, neutral: 1, positive: 0 }, confidence: 1, mixed: false, uncertain: false, intents: [] },
+    sentiment: { label: 'neutral', scores: { negative: 0, neutral: 1, positive: 0 }, confidence: 1, mixed: false, uncertain: false, intents: [], emotions: [] },
   }
 }
 

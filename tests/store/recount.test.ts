@@ -9,6 +9,8 @@ import { MINUTE_COLUMNS } from '../../pipelines/store/recount-queries.ts'
 import { postRow } from '../../pipelines/store/rows.ts'
 import type { SqlStore } from '../../pipelines/store/sql-store.ts'
 import type { AttributedEngagement } from '../../pipelines/store/store.ts'
+import { MiddleClassifier } from '../../models/middle-classifier.ts'
+import { MIDDLE_MODEL } from '../../models/middle-model.ts'
 import { runThrough, simulated, sourceOf } from '../support/fixtures.ts'
 import { storesUnderTest } from '../support/stores.ts'
 
@@ -94,7 +96,9 @@ describe.each(MODES)('recounting after a write the views missed ($name)', ({ sto
 
   beforeAll(async () => {
     const store = open()
-    const run = await runThrough(store, sourceOf(events))
+    // The shipped classifier: its emotions are counted per minute too, so the recount must add them.
+    const classifier = await MiddleClassifier.load(MIDDLE_MODEL)
+    const run = await runThrough(store, sourceOf(events), classifier).finally(() => classifier.close())
     expect(run.deadLetter.records).toEqual([])
     stored = run.live.posts
     engagement = (await store.select('SELECT id, post_id, source, brands, at_ms, likes, reposts, replies, quotes FROM engagement')).map((r) => ({
@@ -134,6 +138,7 @@ describe.each(MODES)('recounting after a write the views missed ($name)', ({ sto
       stored.filter((p) => busy.has(p.createdAt.slice(0, 16)) || (p.ownBrand && p.answersMentionAt)).map((p) => ({ ...p, id: `${p.id}-${tag}`, author: { ...p.author, id: `${p.author.id}-${tag}` } }))
     const lost = copies('lost')
     expect(lost.filter((p) => p.ownBrand && p.replyTo && p.answersMentionAt).length).toBeGreaterThan(0)
+    expect(lost.filter((p) => p.sentiment.emotions.length > 0).length).toBeGreaterThan(0)
 
     const before = await tables(store)
     await failingWrite(store, 'posts', POST_VIEWS, () => store.insertPosts(lost))

@@ -11,6 +11,7 @@ import { DialogueLedger } from '../../pipelines/metrics/dialogue.ts'
 import { brandHandles } from '../../pipelines/sources/simulator/scenario.ts'
 import type { TimedEvent } from '../../pipelines/sources/simulator/generate.ts'
 import { bindLiterals, quoteString } from '../../pipelines/store/bind.ts'
+import { MIGRATIONS } from '../../pipelines/store/migrations.ts'
 import { SEARCH_COUNT_CAP } from '../../pipelines/store/queries.ts'
 import { cutoffFor } from '../../pipelines/store/retention.ts'
 import { runThrough, scenario, simulated, sourceOf, tracking } from '../support/fixtures.ts'
@@ -22,6 +23,8 @@ import type { PostFilter } from '../../pipelines/store/store.ts'
 import { SCAN_PAGE } from '../../pipelines/store/sql-store.ts'
 import { buildServer } from '../../server/app.ts'
 import { simulatorSource } from '../../pipelines/sources/simulator.ts'
+import { MiddleClassifier } from '../../models/middle-classifier.ts'
+import { MIDDLE_MODEL } from '../../models/middle-model.ts'
 
 const MODES = storesUnderTest('store')
 
@@ -37,8 +40,11 @@ describe.each(MODES)('store contract ($name)', ({ store: open }) => {
   let liveDialogue = new Map<string, Dialogue>()
 
   beforeAll(async () => {
-    const run = await runThrough(open(), sourceOf(events))
+    // The shipped classifier, so that every figure it reads (emotions too) goes live and into the store.
+    const classifier = await MiddleClassifier.load(MIDDLE_MODEL)
+    const run = await runThrough(open(), sourceOf(events), classifier).finally(() => classifier.close())
     stored = run.live.posts
+    expect(stored.filter((p) => p.sentiment.emotions.length > 0).length).toBeGreaterThan(stored.length / 10)
     liveMetrics = [...run.live.metrics.values()]
     liveAlerts = run.live.alerts
     liveResponsiveness = run.live.responsiveness
@@ -50,9 +56,10 @@ describe.each(MODES)('store contract ($name)', ({ store: open }) => {
     const store = open()
     await store.migrate()
     await store.migrate()
-    // As if migration 3 stopped after its first statements: run again, it finishes.
-    await (store as unknown as { exec(sql: string): Promise<void> }).exec('ALTER TABLE schema_migrations DELETE WHERE version = 3')
-    await expect.poll(async () => (await store.select('SELECT version FROM schema_migrations WHERE version = 3')).length).toBe(0)
+    // As if the newest migration stopped after its first statements: run again, it finishes.
+    const newest = MIGRATIONS.at(-1)!.version
+    await (store as unknown as { exec(sql: string): Promise<void> }).exec(`ALTER TABLE schema_migrations DELETE WHERE version = ${newest}`)
+    await expect.poll(async () => (await store.select(`SELECT version FROM schema_migrations WHERE version = ${newest}`)).length).toBe(0)
     await store.migrate()
     const versions = await store.select<{ version: number; n: string }>('SELECT version, count() AS n FROM schema_migrations GROUP BY version')
     expect(versions.map((v) => Number(v.n))).toEqual(versions.map(() => 1))
@@ -105,6 +112,7 @@ describe.each(MODES)('store contract ($name)', ({ store: open }) => {
     // Every brand, on its one source and on all, over each window (tracking has 3 brands).
     expect(liveMetrics).toHaveLength(3 * 2 * WINDOW_NAMES.length)
     expect(liveMetrics.find((m) => m.brand === 'Lumen' && m.window === '1h')!.middle).toBeGreaterThan(0)
+    expect(Object.values(liveMetrics.find((m) => m.brand === 'Lumen' && m.window === '24h' && m.source === 'all')!.emotions).every((n) => n > 0)).toBe(true)
     for (const live of liveMetrics) {
       const rivals = tracking.find((b) => b.name === live.brand)!.competitors
       const stored = await open().metrics({ brand: live.brand, rivals, ...(live.source === 'all' ? {} : { source: live.source }), window: live.window, from: live.from, to: live.to })
@@ -170,6 +178,9 @@ describe.each(MODES)('store contract ($name)', ({ store: open }) => {
     expect(first.posts.map((p) => p.id)).toEqual(matches.slice(0, 10).map((p) => p.id))
     const second = await store.searchPosts({ brand: 'Lumen', intents: ['question'], labels: ['negative', 'neutral'], page: 2, pageSize: 10 })
     expect(second.posts.map((p) => p.id)).toEqual(matches.slice(10, 20).map((p) => p.id))
+    const angry = stored.filter((p) => p.brands.includes('Lumen') && p.sentiment.emotions.some((e) => e === 'anger' || e === 'sadness'))
+    expect(angry.length).toBeGreaterThan(0)
+    expect((await store.searchPosts({ brand: 'Lumen', emotions: ['anger', 'sadness'], page: 1, pageSize: 1000 })).posts.map((p) => p.id).sort()).toEqual(angry.map((p) => p.id).sort())
     const mixed = await store.searchPosts({ mixed: true, text: 'BATTERY', page: 1, pageSize: 1000 })
     expect(mixed.total).toBe(stored.filter((p) => p.sentiment.mixed && /battery/i.test(p.text)).length)
     const { createdAt } = matches[5]!
@@ -424,7 +435,7 @@ describe.each(MODES)('store contract ($name)', ({ store: open }) => {
   })
 })
 
-const CSV_HEADER = 'id,source,createdAt,brands,authorHandle,followers,label,negative,neutral,positive,mixed,uncertain,intents,likes,reposts,replies,quotes,url,text'
+const CSV_HEADER = 'id,source,createdAt,brands,authorHandle,followers,label,negative,neutral,positive,mixed,uncertain,intents,emotions,likes,reposts,replies,quotes,url,text'
 
 /** A post as its CSV row reads back, written out here apart from the route's own code. */
 function expectedCsvRow(p: ScoredPost): Record<string, string> {
@@ -445,6 +456,7 @@ function expectedCsvRow(p: ScoredPost): Record<string, string> {
     mixed: String(s.mixed),
     uncertain: String(s.uncertain),
     intents: s.intents.join('|'),
+    emotions: s.emotions.join('|'),
     likes: String(e.likes),
     reposts: String(e.reposts),
     replies: String(e.replies),

@@ -72,11 +72,12 @@ export class RecordingLive {
   }
 }
 
-export async function runThrough(store: Store, source: Observable<SourceEvent>) {
+/** The real pipeline into `store`, with the lexicon unless another classifier is given. */
+export async function runThrough(store: Store, source: Observable<SourceEvent>, classifier: Classifier = new LexiconClassifier()) {
   const live = new RecordingLive()
   const deadLetter = new MemoryDeadLetter()
   // Every stored post is pushed live, so that tests can hold what was pushed against what was stored.
-  const pipeline = startPipeline({ sources: [source], classifier: new LexiconClassifier(), tracking, store, live, deadLetter, livePostsPerBrand: Number.POSITIVE_INFINITY })
+  const pipeline = startPipeline({ sources: [source], classifier, tracking, store, live, deadLetter, livePostsPerBrand: Number.POSITIVE_INFINITY })
   await pipeline.done
   return { live, deadLetter, stats: pipeline.stats }
 }
