@@ -1,0 +1,64 @@
+// The language of a post, read from its text (eld: n-gram tables shipped in the package, nothing
+// fetched), never from the network's tag alone: Bluesky's `langs` is the poster's locale by
+// default. A post in a language the classifier does not read is stored and counted in volume, but
+// not scored (schema.ts, ScoredPost.sentiment). docs/sentiment.md has the figures behind the rule.
+import { eld } from 'eld/extrasmall'
+
+/** Latin letters a text needs before its language is told from them: "ok", "lol", "gm" tell nothing. */
+export const MIN_LETTERS = 15
+/** Letters of another script that tell the model cannot read the post (CJK packs a word in one). */
+export const MIN_OTHER_SCRIPT = 4
+/**
+ * How far another language's score must stand above English's: eld reads a few English tweets
+ * with names in them as Tagalog by a hair (0.76 against 0.73).
+ */
+export const ENGLISH_MARGIN = 0.1
+
+export interface Identified {
+  /** ISO 639-1, or the network's tag where the text cannot tell; '' when neither says. */
+  language: string
+  /** Whether the text itself told (and the post may be left unscored on it). */
+  fromText: boolean
+}
+
+const LATIN = /\p{Script=Latin}/gu
+const LETTER = /\p{L}/gu
+/** What says nothing of the language: links, mentions, hashtags, digits, emojis and punctuation. */
+const NOISE = /https?:\/\/\S+|www\.\S+|[@#][\p{L}\p{N}_.-]+|[^\p{L}\p{M}'’\s-]/gu
+
+const count = (text: string, pattern: RegExp) => text.match(pattern)?.length ?? 0
+
+/** The language of `text`, with the network's tag (`declared`) as the fallback for short posts. */
+export function identifyLanguage(text: string, declared = ''): Identified {
+  const words = text.replace(NOISE, ' ').replace(/\s+/g, ' ').trim()
+  const letters = count(words, LETTER)
+  const latin = count(words, LATIN)
+  const fallback = { language: declared.toLowerCase().split(/[-_]/)[0] ?? '', fromText: false }
+  if (letters - latin >= MIN_OTHER_SCRIPT && latin < letters / 2) {
+    // Mostly another script: no English model reads it, whichever language eld names.
+    const found = eld.detect(words).language
+    return { language: found || fallback.language || 'und', fromText: true }
+  }
+  if (latin < MIN_LETTERS) return fallback
+  const result = eld.detect(words)
+  if (!result.language || !result.isReliable()) return fallback
+  if (result.language === 'en') return { language: 'en', fromText: true }
+  const scores = result.getScores()
+  const lead = (scores[result.language] ?? 0) - (scores.en ?? 0)
+  return lead >= ENGLISH_MARGIN ? { language: result.language, fromText: true } : { language: 'en', fromText: true }
+}
+
+/** The languages a classifier reads: a comma list of ISO 639-1 codes, or `*` for any. */
+export class ReadLanguages {
+  private readonly codes: ReadonlySet<string> | undefined
+
+  constructor(readonly spec = 'en') {
+    const codes = spec.split(',').map((c) => c.trim().toLowerCase()).filter(Boolean)
+    this.codes = codes.includes('*') ? undefined : new Set(codes)
+  }
+
+  /** Whether a post so identified is scored: always, unless its text says a language not read. */
+  scores(identified: Identified): boolean {
+    return !identified.fromText || this.codes === undefined || this.codes.has(identified.language)
+  }
+}

@@ -1,0 +1,61 @@
+// Language identification on posts written for this test (brand talk in ten languages, English
+// with names, hashtags and links in it, and posts too short to tell), and which posts the English
+// model is left to score.
+import { describe, expect, it } from 'vitest'
+import { identifyLanguage, ReadLanguages } from '../../pipelines/transforms/language.ts'
+
+const OTHER: [string, string][] = [
+  ['de', 'Das neue Lumen X2 ist furchtbar, der Akku hält keinen halben Tag'],
+  ['de', 'Warum stürzt die App nach dem Update ständig ab? Bitte reparieren'],
+  ['fr', "Je déteste cette mise à jour, tout est cassé depuis hier soir"],
+  ['fr', 'Le service client de Lumen ne répond jamais, quelle honte'],
+  ['es', 'El nuevo Lumen X2 es muy bueno, me encanta la batería'],
+  ['es', '¿Alguien sabe cuándo llega la actualización para el teléfono?'],
+  ['pt', 'O novo Lumen é muito bom, mas a bateria podia durar mais'],
+  ['it', 'Questo telefono è fantastico, lo consiglio a tutti i miei amici'],
+  ['nl', 'De nieuwe update van Lumen is echt waardeloos, alles loopt vast'],
+  ['pl', 'Nowy telefon Lumen jest świetny, ale aplikacja ciągle się zawiesza'],
+  ['ja', 'このアップデートは最悪です'],
+  ['ru', 'Новый телефон Lumen просто ужасен, батарея садится за час'],
+  ['ko', '루멘 새 폰 배터리가 너무 빨리 닳아요'],
+  ['ar', 'الهاتف الجديد رائع جدا والبطارية ممتازة'],
+]
+
+const ENGLISH = [
+  'the Lumen X2 keeps crashing after the update',
+  'Happy birthday David Beckham love you',
+  'Mayweather vs Rousey will never happen in the boxing ring',
+  '@lumen_support my order #4411 never came https://t.co/xyz',
+  'is the Lumen X2 worth it? asking for a friend',
+  'Love my mommy happy mothers day',
+  'Lumen X2 vs Nimbus Pro: which has the better camera?',
+]
+
+describe('identifyLanguage', () => {
+  it('tells ten other languages from their text, the network saying nothing or the wrong thing', () => {
+    const wrong = OTHER.filter(([lang, text]) => identifyLanguage(text, 'en').language !== lang)
+    expect(wrong).toEqual([])
+    for (const [, text] of OTHER) expect(identifyLanguage(text).fromText).toBe(true)
+  })
+
+  it('keeps English with names, hashtags, mentions and links in it English', () => {
+    for (const text of ENGLISH) expect(identifyLanguage(text, 'de'), text).toEqual({ language: 'en', fromText: true })
+  })
+
+  it('falls back to the network tag where the text is too short to tell, and never leaves those unscored', () => {
+    expect(identifyLanguage('lol', 'de-DE')).toEqual({ language: 'de', fromText: false })
+    expect(identifyLanguage('ok 🔥🔥 https://t.co/abc', '')).toEqual({ language: '', fromText: false })
+    const english = new ReadLanguages('en')
+    expect(english.scores(identifyLanguage('Danke!', 'de'))).toBe(true)
+  })
+
+  it('leaves unscored what the configured classifier does not read, and scores all with *', () => {
+    const english = new ReadLanguages('en')
+    expect(OTHER.filter(([, text]) => english.scores(identifyLanguage(text)))).toEqual([])
+    expect(ENGLISH.every((text) => english.scores(identifyLanguage(text)))).toBe(true)
+    const germanToo = new ReadLanguages('en, DE')
+    expect(germanToo.scores(identifyLanguage(OTHER[0]![1]))).toBe(true)
+    expect(germanToo.scores(identifyLanguage(OTHER[2]![1]))).toBe(false)
+    expect(new ReadLanguages('*').scores(identifyLanguage(OTHER[10]![1]))).toBe(true)
+  })
+})
