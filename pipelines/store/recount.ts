@@ -97,12 +97,14 @@ export class Recounter {
   tries = 10
   /** The pause between two takes of a span. */
   pauseMs = 200
-  /** How long after a recount that could not run (the store down, writes running) it is tried again. */
+  /** How long after a recount that could not run (the store down, writes running) it is tried again, and after a note that no write followed. */
   retryMs = 10_000
   lock: RecountLock | undefined
   private running = false
   private run: Promise<void> = Promise.resolve()
   private retry: ReturnType<typeof setTimeout> | undefined
+  /** A recount started later for what was noted with no write to start one (see `note`). */
+  private wake: ReturnType<typeof setTimeout> | undefined
   private closed = false
 
   constructor(private readonly store: RecountStore) {}
@@ -112,17 +114,36 @@ export class Recounter {
     return this.running || !this.uncertain.empty
   }
 
+  /**
+   * Notes minutes to recount. A write that succeeds starts the recount; but the retry of a failed
+   * write may never come here (a bus hands its events to another worker, and the stream may end),
+   * so what is noted is recounted a while later in any case.
+   */
   note(minutesS: Iterable<number>, replies?: Iterable<{ id: string; createdMs: number }>): void {
     this.uncertain.note(minutesS, replies)
+    this.startLater()
   }
 
   /** Starts a recount in the background, unless one runs or waits to be tried again. */
   start(): void {
     if (this.closed || this.running || this.retry || this.uncertain.empty) return
+    clearTimeout(this.wake)
+    this.wake = undefined
     this.running = true
     this.run = this.once().finally(() => {
       this.running = false
+      // Noted while it ran, after its take.
+      this.startLater()
     })
+  }
+
+  private startLater(): void {
+    if (this.closed || this.running || this.retry || this.wake || this.uncertain.empty) return
+    this.wake = setTimeout(() => {
+      this.wake = undefined
+      this.start()
+    }, this.retryMs)
+    this.wake.unref?.()
   }
 
   /** Settles when the recount running now (if any) has ended. */
@@ -134,7 +155,8 @@ export class Recounter {
   async close(): Promise<void> {
     this.closed = true
     clearTimeout(this.retry)
-    this.retry = undefined
+    clearTimeout(this.wake)
+    this.retry = this.wake = undefined
     await this.run
   }
 

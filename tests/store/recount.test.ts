@@ -167,6 +167,23 @@ describe.each(MODES)('recounting after a write the views missed ($name)', ({ sto
     await recountAgainstViews(store, before, () => store.insertEngagement(copies('lost')), () => store.insertEngagement(copies('whole')))
   })
 
+  it('recounts a failed write though no write follows it (a bus gave its events to another worker)', async () => {
+    const store = open()
+    const lost = stored.slice(200, 300).map((p) => ({ ...p, id: `${p.id}-elsewhere` }))
+    const before = await tables(store)
+    store.recounter.retryMs = 50
+    try {
+      await failingWrite(store, 'posts', POST_VIEWS, () => store.insertPosts(lost))
+      expect(store.recounter.pending).toBe(true)
+      // Nothing more is written here.
+      await expect.poll(() => store.recounter.pending, { timeout: 10_000 }).toBe(false)
+    } finally {
+      store.recounter.retryMs = 10_000
+    }
+    const recounted = addedAll(await tables(store), before)
+    expect([...recounted.minutes.values()].reduce((a, r) => a + r.posts!, 0)).toBe(lost.reduce((a, p) => a + p.brands.length, 0))
+  })
+
   it('takes again while writes run through its take, and puts off the recount while they keep running', async () => {
     const store = open()
     const lost = stored.slice(0, 200).map((p) => ({ ...p, id: `${p.id}-waited` }))
