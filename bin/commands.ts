@@ -8,7 +8,8 @@ const USAGE = `usage: undertow <command>
 
 commands:
   classify    read posts from stdin, one per line (plain text, or JSON with a "text" field),
-              write one JSON result per line, in input order
+              write one JSON result per line, in input order (with the language read from
+              the text, and whether the server would score it: SCORED_LANGUAGES)
   replay      play a file of posts (NDJSON or CSV) into a running Undertow, at xN speed or as
               fast as possible (undertow replay --help)`
 
@@ -16,7 +17,8 @@ export async function main(args: string[]): Promise<number> {
   const [command] = args
   switch (command) {
     case 'classify': {
-      const classifier = await loadClassifier(process.env.SENTIMENT_MODEL)
+      const languages = process.env.SCORED_LANGUAGES
+      const classifier = await loadClassifier(process.env.SENTIMENT_MODEL, languages ? { languages } : {})
       await classifyLines(stdin, stdout, classifier)
       return 0
     }

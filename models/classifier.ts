@@ -2,6 +2,7 @@
 // text out, in the same order. Intents are added by the classify transform, which also knows the
 // brands a post mentions; a model that reads some intents itself says so in `cues`.
 import type { Sentiment } from '../pipelines/schema.ts'
+import type { ReadLanguages } from '../pipelines/transforms/language.ts'
 
 /** The intents a model reads from the text (models/middle-classifier.ts); without them, rules do. */
 export interface Cues {
@@ -16,5 +17,10 @@ export type ModelSentiment = Omit<Sentiment, 'intents' | 'emotions'> & { emotion
 export interface Classifier {
   /** Shown in logs and /healthz. */
   readonly name: string
+  /**
+   * The languages it reads (SCORED_LANGUAGES): a post whose text is in another is not given to it
+   * and goes on unscored (transforms/classify.ts). English when not said.
+   */
+  languages?: ReadLanguages
   classify(texts: readonly string[]): Promise<ModelSentiment[]>
 }

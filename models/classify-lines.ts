@@ -5,6 +5,7 @@
 import { once } from 'node:events'
 import { createInterface } from 'node:readline'
 import type { Readable, Writable } from 'node:stream'
+import { ENGLISH, identifyLanguage } from '../pipelines/transforms/language.ts'
 import type { Classifier } from './classifier.ts'
 import { detectIntents } from './middle.ts'
 
@@ -55,7 +56,10 @@ export async function classifyLines(input: Readable, output: Writable, classifie
         continue
       }
       const intents = detectIntents(p.text, r.label, undefined, r.cues)
-      chunk += `${JSON.stringify({ ...(p.id === undefined ? {} : { id: p.id }), label: r.label, scores: r.scores, confidence: r.confidence, mixed: r.mixed, uncertain: r.uncertain, intents, emotions: r.emotions ?? [] })}\n`
+      // Every line is read and answered; `scored: false` says the pipeline would leave it unscored.
+      const identified = identifyLanguage(p.text)
+      const scored = (classifier.languages ?? ENGLISH).scores(identified)
+      chunk += `${JSON.stringify({ ...(p.id === undefined ? {} : { id: p.id }), label: r.label, scores: r.scores, confidence: r.confidence, mixed: r.mixed, uncertain: r.uncertain, intents, emotions: r.emotions ?? [], language: identified.language, scored })}\n`
     }
     batch = []
     if (!output.write(chunk)) await once(output, 'drain')

@@ -1,6 +1,7 @@
 // Picks the classifier from SENTIMENT_MODEL: unset or empty for the multi-task middle model shipped
 // in models/middle, "lexicon" for the VADER lexicon, or a model folder (a middle model's, or any
 // three-label text-classification model's, such as models/sentiment) or Hugging Face hub id.
+import { ReadLanguages } from '../pipelines/transforms/language.ts'
 import type { Classifier } from './classifier.ts'
 import { LexiconClassifier } from './lexicon.ts'
 import { isMiddleModel, MiddleClassifier } from './middle-classifier.ts'
@@ -17,9 +18,11 @@ export function loadModel(path: string, options: LoadOptions = {}): Promise<Clas
 }
 
 /** `thread`: the model runs on a thread of its own (models/worker.ts), as the server runs it. */
-export async function loadClassifier(model: string | undefined, options: LoadOptions & { thread?: boolean } = {}): Promise<Classifier> {
-  if (model === 'lexicon') return new LexiconClassifier()
-  const { thread, ...load } = options
+export async function loadClassifier(model: string | undefined, options: LoadOptions & { thread?: boolean; languages?: string } = {}): Promise<Classifier> {
+  const { thread, languages, ...load } = options
   const path = modelPath(model)
-  return thread ? WorkerClassifier.load(path, load) : loadModel(path, load)
+  const classifier: Classifier = model === 'lexicon' ? new LexiconClassifier() : thread ? await WorkerClassifier.load(path, load) : await loadModel(path, load)
+  // `languages`: SCORED_LANGUAGES, the languages the configured model is said to read.
+  if (languages !== undefined) classifier.languages = new ReadLanguages(languages)
+  return classifier
 }

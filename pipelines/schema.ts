@@ -92,6 +92,11 @@ export type Post = Static<typeof Post>
 export const LABELS = ['negative', 'neutral', 'positive'] as const
 export const Label = Type.Enum(LABELS)
 export type Label = (typeof LABELS)[number]
+/** What a search asks for and the store writes in place of a label for an unscored post. */
+export const UNSCORED = 'unscored'
+/** What a post can be found by: a label, or having none (unscored). */
+export const LABEL_FILTERS = [...LABELS, UNSCORED] as const
+export type LabelFilter = (typeof LABEL_FILTERS)[number]
 
 export const INTENTS = ['question', 'suggestion', 'complaint', 'praise', 'comparison', 'support'] as const
 export const Intent = Type.Enum(INTENTS)
@@ -126,7 +131,17 @@ export type Sentiment = Static<typeof Sentiment>
 export const ScoredPost = Type.Object(
   {
     ...postProperties,
-    sentiment: Sentiment,
+    /**
+     * The language read from the text (transforms/language.ts): ISO 639-1, the network's tag where
+     * the text is too short to tell, '' where neither says.
+     */
+    language: Type.String({ maxLength: 35 }),
+    /**
+     * Absent when the post is unscored: written in a language the classifier does not read
+     * (SCORED_LANGUAGES). It is stored and counted in volume and share of voice, and left out of
+     * every sentiment figure, the middle and the backlash score (docs/sentiment.md).
+     */
+    sentiment: Type.Optional(Sentiment),
     /**
      * The brands this mention waits for an answer from: a question, a complaint or a support need,
      * and by configuration every direct @-mention (pipelines/metrics/replies.ts). Filled by `triage`.
@@ -166,6 +181,8 @@ export const WindowAggregate = Type.Object(
     positive: Count,
     mixed: Count,
     uncertain: Count,
+    /** Posts in a language the classifier does not read: in `posts`, in no label. */
+    unscored: Count,
   },
   { additionalProperties: false },
 )
@@ -180,6 +197,7 @@ export const PostBucket = Type.Object(
     negative: Count,
     neutral: Count,
     positive: Count,
+    unscored: Count,
   },
   { additionalProperties: false },
 )
@@ -210,14 +228,17 @@ export const BrandMetrics = Type.Object(
     negative: Count,
     neutral: Count,
     positive: Count,
+    /** Posts in a language the classifier does not read (schema.ts, ScoredPost.sentiment). */
+    unscored: Count,
     /** Neutral, mixed, uncertain, a question or a suggestion: each post once (see definition.ts). */
     middle: Count,
     mixed: Count,
     uncertain: Count,
     intents: Type.Record(Intent, Count),
     emotions: Type.Record(Emotion, Count),
-    /** (positive - negative) / posts, from -1 to 1. */
+    /** (positive - negative) / scored posts (posts - unscored), from -1 to 1. */
     netSentiment: Ratio,
+    /** middle / scored posts. */
     middleShare: Ratio,
     likes: Count,
     reposts: Count,

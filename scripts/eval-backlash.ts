@@ -70,8 +70,8 @@ async function run(c: Case) {
   const flush = async () => {
     const scored = await classifier.classify(batch.map((b) => b.post.text))
     batch.forEach(({ post, at }, i) => {
-      const s: ScoredPost = scoreOne(post, scored[i]!)
-      if (s.brands.includes('Lumen') && s.sentiment.label === 'negative') negativePerMinute.set(Math.floor(at / 60), (negativePerMinute.get(Math.floor(at / 60)) ?? 0) + 1)
+      const s: ScoredPost = scoreOne(post, scored[i]!, 'en')
+      if (s.brands.includes('Lumen') && s.sentiment?.label === 'negative') negativePerMinute.set(Math.floor(at / 60), (negativePerMinute.get(Math.floor(at / 60)) ?? 0) + 1)
       // Raised, or escalated to critical (an alert already open when the incident began).
       const assessment = watch.see(s)
       if (args.trace)

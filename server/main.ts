@@ -70,7 +70,7 @@ async function main(): Promise<void> {
   // last run left is read first. With a bus, events wait on the bus instead.
   const intake = scaled ? undefined : openIntake(config)
   const deadLetter = new DeadLetterFile(resolve(config.DATA_DIR, 'dead-letter.ndjson'))
-  const classifier = works ? await loadClassifier(config.SENTIMENT_MODEL, { thread: true, threads: config.SENTIMENT_THREADS }) : undefined
+  const classifier = works ? await loadClassifier(config.SENTIMENT_MODEL, { thread: true, threads: config.SENTIMENT_THREADS, languages: config.SCORED_LANGUAGES }) : undefined
   const view = new LiveView()
 
   // Simulated time runs ahead of the clock (SIM_SPEED); a restarted simulator resumes after the

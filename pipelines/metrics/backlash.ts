@@ -93,9 +93,10 @@ export class BacklashWatch {
       let minutes = byBrand.get(m.brand)
       if (!minutes) byBrand.set(m.brand, (minutes = new Map()))
       const t = minutes.get(m.minute) ?? emptyTally()
-      t.posts += m.counts.posts
+      const scored = m.counts.posts - m.counts.unscored
+      t.posts += scored
       t.negative += m.counts.negative
-      t.reach += m.counts.posts
+      t.reach += scored
       t.negativeReach += m.counts.negative
       minutes.set(m.minute, t)
     }
@@ -187,6 +188,9 @@ export class BacklashWatch {
   }
 
   private tally(post: ScoredPost, minute: number): void {
+    // The score reads the posts read: one in a language the classifier does not read has no label
+    // to be negative by, and would only dilute the negative share.
+    if (!post.sentiment) return
     let byBrand = this.pending.get(minute)
     if (!byBrand) this.pending.set(minute, (byBrand = new Map()))
     const negative = post.sentiment.label === 'negative'

@@ -12,11 +12,11 @@ export const MIDDLE_INTENTS: readonly Intent[] = ['question', 'suggestion']
 /**
  * A post is in the middle when it is neutral, or mixed (positive and negative both substantial),
  * or uncertain (the classifier cannot tell), or asks a question, or suggests something. Each post
- * counts once however many of these hold.
+ * counts once however many of these hold. An unscored post (a language not read) is in none.
  */
-export function isMiddle(post: ScoredPost): boolean {
+export function isMiddle(post: Pick<ScoredPost, 'sentiment'>): boolean {
   const s = post.sentiment
-  return s.label === 'neutral' || s.mixed || s.uncertain || s.intents.some((i) => MIDDLE_INTENTS.includes(i))
+  return s !== undefined && (s.label === 'neutral' || s.mixed || s.uncertain || s.intents.some((i) => MIDDLE_INTENTS.includes(i)))
 }
 
 /** What a minute (or a window) of one brand's mentions adds up to. */
@@ -25,6 +25,8 @@ export interface Counts {
   negative: number
   neutral: number
   positive: number
+  /** Posts in a language the classifier does not read: in `posts`, in no other count but engagement. */
+  unscored: number
   middle: number
   mixed: number
   uncertain: number
@@ -41,6 +43,7 @@ export const emptyCounts = (): Counts => ({
   negative: 0,
   neutral: 0,
   positive: 0,
+  unscored: 0,
   middle: 0,
   mixed: 0,
   uncertain: 0,
@@ -58,13 +61,17 @@ const ENGAGEMENT_KEYS = ['likes', 'reposts', 'replies', 'quotes'] as const
 export function countPost(counts: Counts, post: ScoredPost): void {
   const s = post.sentiment
   counts.posts++
+  countEngagement(counts, post.engagement)
+  if (!s) {
+    counts.unscored++
+    return
+  }
   counts[s.label]++
   if (isMiddle(post)) counts.middle++
   if (s.mixed) counts.mixed++
   if (s.uncertain) counts.uncertain++
   for (const intent of s.intents) counts.intents[intent]++
   for (const emotion of s.emotions) counts.emotions[emotion]++
-  countEngagement(counts, post.engagement)
 }
 
 /** Engagement that arrived later: counted in the minute it arrived, not the post's. */
@@ -73,7 +80,7 @@ export function countEngagement(counts: Counts, delta: Engagement): void {
 }
 
 export function addCounts(into: Counts, more: Counts): void {
-  for (const key of ['posts', 'negative', 'neutral', 'positive', 'middle', 'mixed', 'uncertain', ...ENGAGEMENT_KEYS] as const) into[key] += more[key]
+  for (const key of ['posts', 'negative', 'neutral', 'positive', 'unscored', 'middle', 'mixed', 'uncertain', ...ENGAGEMENT_KEYS] as const) into[key] += more[key]
   for (const intent of INTENTS) into.intents[intent] += more.intents[intent]
   for (const emotion of EMOTIONS) into.emotions[emotion] += more.emotions[emotion]
 }
@@ -97,6 +104,8 @@ const ratio = (part: number, whole: number) => (whole === 0 ? null : part / whol
 export function derive(f: WindowFigures): BrandMetrics {
   const c = f.counts
   const engagement = c.likes + c.reposts + c.replies + c.quotes
+  // Sentiment and the middle are shares of the posts read; volume and engagement of all.
+  const scored = c.posts - c.unscored
   return {
     brand: f.brand,
     source: f.source,
@@ -107,13 +116,14 @@ export function derive(f: WindowFigures): BrandMetrics {
     negative: c.negative,
     neutral: c.neutral,
     positive: c.positive,
+    unscored: c.unscored,
     middle: c.middle,
     mixed: c.mixed,
     uncertain: c.uncertain,
     intents: { ...c.intents },
     emotions: { ...c.emotions },
-    netSentiment: ratio(c.positive - c.negative, c.posts),
-    middleShare: ratio(c.middle, c.posts),
+    netSentiment: ratio(c.positive - c.negative, scored),
+    middleShare: ratio(c.middle, scored),
     likes: c.likes,
     reposts: c.reposts,
     replies: c.replies,

@@ -29,8 +29,8 @@ export function replyRules(tracking: readonly TrackedBrand[], allMentions = fals
 }
 
 /** The brands a mention needs a reply from: it asks, complains or needs support; or names their account. */
-export function needsReplyFrom(post: { brands: readonly string[]; terms: readonly string[]; sentiment: { intents: readonly Intent[] } }, rules: ReplyRules): string[] {
-  const asks = post.sentiment.intents.some((i) => NEEDS_REPLY_INTENTS.includes(i))
+export function needsReplyFrom(post: { brands: readonly string[]; terms: readonly string[]; sentiment?: { intents: readonly Intent[] } }, rules: ReplyRules): string[] {
+  const asks = (post.sentiment?.intents ?? []).some((i) => NEEDS_REPLY_INTENTS.includes(i))
   return post.brands.filter((brand) => asks || (rules.allMentions && (rules.handles.get(brand) ?? []).some((h) => post.terms.includes(h))))
 }
 
@@ -72,7 +72,7 @@ export class ReplyQueue {
     for (const brand of post.needsReply ?? []) {
       const k = key(brand, post.id)
       if (this.mentions.has(k)) continue
-      this.mentions.set(k, { brand, id: post.id, at: Date.parse(post.createdAt), negative: post.sentiment.label === 'negative' })
+      this.mentions.set(k, { brand, id: post.id, at: Date.parse(post.createdAt), negative: post.sentiment?.label === 'negative' })
       if (this.mentions.size > this.capacity) this.mentions.delete(this.mentions.keys().next().value!)
     }
   }

@@ -140,7 +140,7 @@ export function alertMessage(change: AlertChange): object {
 
 /** A team's routed posts: a line each in `text`, the posts themselves in `posts`. */
 export function teamMessage(team: string, posts: readonly ScoredPost[]): object {
-  const lines = posts.slice(0, 20).map((p) => escapeMrkdwn(`• [${p.sentiment.label}] @${p.author.handle}: ${p.text.slice(0, 200)}`))
+  const lines = posts.slice(0, 20).map((p) => escapeMrkdwn(`• [${p.sentiment?.label ?? `unscored · ${p.language || '?'}`}] @${p.author.handle}: ${p.text.slice(0, 200)}`))
   const more = posts.length > 20 ? `\n… and ${posts.length - 20} more` : ''
   return { text: `${posts.length} new post${posts.length === 1 ? '' : 's'} for ${escapeMrkdwn(team)}:\n${lines.join('\n')}${more}`, team, posts }
 }

@@ -29,26 +29,38 @@ export const INTENT_COUNTS = ['question', 'suggestion', 'complaint', 'praise', '
 export const EMOTION_COUNTS = ['anger', 'joy', 'optimism', 'sadness']
 const ENGAGEMENT_SUMS = ['likes', 'reposts', 'replies', 'quotes'].map((c) => `toUInt64(sum(${c})) AS ${c}`).join(',\n        ')
 
+/** What brand_source_minute counts beyond migration 3's columns, from migration 4 on. */
+export interface LaterCounts {
+  /** Posts in a language the classifier does not read (label 'unscored'). */
+  unscored: boolean
+  emotions: readonly string[]
+}
+const MIGRATION_3_COUNTS: LaterCounts = { unscored: false, emotions: [] }
+export const MIGRATION_4_COUNTS: LaterCounts = { unscored: true, emotions: EMOTION_COUNTS }
+
 /**
  * brand_source_minute's counts of one post, as the view over posts computes them (from migration 3
- * on; `emotions` from 4 on). recount-queries.ts reads the same over the stored rows.
+ * on; `later` from 4 on). recount-queries.ts reads the same over the stored rows.
  */
-export function postCounts(emotions: readonly string[]): string[] {
+export function postCounts(later: LaterCounts): string[] {
   return [
     'toUInt64(count()) AS posts',
-    ...['negative', 'neutral', 'positive'].map((l) => `toUInt64(countIf(label = '${l}')) AS ${l}`),
+    ...['negative', 'neutral', 'positive', ...(later.unscored ? ['unscored'] : [])].map((l) => `toUInt64(countIf(label = '${l}')) AS ${l}`),
     'toUInt64(countIf(mixed = 1)) AS mixed',
     'toUInt64(countIf(uncertain = 1)) AS uncertain',
     'toUInt64(sum(middle)) AS middle',
     'toUInt64(countIf(has(needs_reply, brand))) AS needs_reply',
     ...INTENT_COUNTS.map((i) => `toUInt64(countIf(has(intents, '${i}'))) AS ${i}`),
-    ...emotions.map((e) => `toUInt64(countIf(has(emotions, '${e}'))) AS ${e}`),
+    ...later.emotions.map((e) => `toUInt64(countIf(has(emotions, '${e}'))) AS ${e}`),
   ]
 }
 
+/** The columns postCounts fills, in its order. */
+export const countColumns = (later: LaterCounts): string[] => ['posts', 'negative', 'neutral', 'positive', ...(later.unscored ? ['unscored'] : []), 'mixed', 'uncertain', 'middle', 'needs_reply', ...INTENT_COUNTS, ...later.emotions]
+
 /** The two views that fill brand_source_minute, made anew (18.x wants every column named). */
-function minuteViews(emotions: readonly string[]): string[] {
-  const zeros = ['posts', 'negative', 'neutral', 'positive', 'mixed', 'uncertain', 'middle', 'needs_reply', ...INTENT_COUNTS, ...emotions]
+function minuteViews(later: LaterCounts): string[] {
+  const zeros = countColumns(later)
   return [
     `DROP TABLE IF EXISTS brand_source_minute_posts_mv`,
     `DROP TABLE IF EXISTS brand_source_minute_engagement_mv`,
@@ -57,7 +69,7 @@ function minuteViews(emotions: readonly string[]): string[] {
         arrayJoin(brands) AS brand,
         source,
         toStartOfMinute(created_at) AS minute,
-        ${postCounts(emotions).join(',\n        ')},
+        ${postCounts(later).join(',\n        ')},
         ${ENGAGEMENT_SUMS}
       FROM posts
       GROUP BY brand, source, minute`,
@@ -276,7 +288,7 @@ export const MIGRATIONS: Migration[] = [
         mention_needs_reply AS needed
       FROM posts
       WHERE own_brand != '' AND reply_to != '' AND answers_mention_ms > 0`,
-      ...minuteViews([]),
+      ...minuteViews(MIGRATION_3_COUNTS),
       // Reach counts each author once, with their followers as of their latest post in the window:
       // the most seen in that minute. A SummingMergeTree keeps an arbitrary value of a column it
       // does not sum when rows merge, so followers join the key and rows that differ in it never
@@ -309,13 +321,19 @@ export const MIGRATIONS: Migration[] = [
   },
   {
     version: 4,
-    name: 'emotions of each post, counted per minute',
+    name: 'emotions and language of each post; unscored posts, and emotions, counted per minute',
     statements: [
       // The emotions the classifier reads in a post (schema.ts, EMOTIONS), stored with it and
       // counted per minute like the intents. Posts stored before this migration hold none.
       `ALTER TABLE posts ADD COLUMN emotions Array(String) AFTER intents`,
       ...EMOTION_COUNTS.map((e, k) => `ALTER TABLE brand_source_minute ADD COLUMN ${e} UInt64 AFTER ${k === 0 ? INTENT_COUNTS.at(-1) : EMOTION_COUNTS[k - 1]}`),
-      ...minuteViews(EMOTION_COUNTS),
+      // The language read from a post's text (transforms/language.ts), beside the network's tag;
+      // a post in one the classifier does not read is stored with the label 'unscored' (its
+      // probabilities 0) and counted apart. Adding a value to an Enum rewrites no data.
+      `ALTER TABLE posts ADD COLUMN language String AFTER lang`,
+      `ALTER TABLE posts MODIFY COLUMN label Enum8('negative' = -1, 'neutral' = 0, 'positive' = 1, 'unscored' = 2)`,
+      `ALTER TABLE brand_source_minute ADD COLUMN unscored UInt64 AFTER positive`,
+      ...minuteViews(MIGRATION_4_COUNTS),
     ],
   },
 ]

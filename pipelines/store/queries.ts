@@ -36,7 +36,7 @@ const IN_RANGE = (column: string, ms: string) =>
 export const MINUTE_AGGREGATES = `
 SELECT brand, toUnixTimestamp(if({bucket:UInt32} = 60, toStartOfHour(minute), minute)) AS start,
   sum(posts) AS posts, sum(negative) AS negative, sum(neutral) AS neutral, sum(positive) AS positive,
-  sum(mixed) AS mixed, sum(uncertain) AS uncertain
+  sum(mixed) AS mixed, sum(uncertain) AS uncertain, sum(unscored) AS unscored
 FROM brand_source_minute
 WHERE (empty({brands:Array(String)}) OR has({brands:Array(String)}, brand))
   AND (empty({source:String}) OR source = {source:String})
@@ -153,7 +153,7 @@ LIMIT {limit:UInt32}`
 /** The posts of a filter per minute or hour (`bucket` 60), by label: only buckets with posts. */
 export const postSeriesQuery = (filter: PostFilter) => `
 SELECT toUnixTimestamp(if({bucket:UInt32} = 60, toStartOfHour(created_at), toStartOfMinute(created_at))) AS start,
-  count() AS posts, countIf(toString(label) = 'negative') AS negative, countIf(toString(label) = 'neutral') AS neutral, countIf(toString(label) = 'positive') AS positive
+  count() AS posts, countIf(toString(label) = 'negative') AS negative, countIf(toString(label) = 'neutral') AS neutral, countIf(toString(label) = 'positive') AS positive, countIf(toString(label) = 'unscored') AS unscored
 FROM posts ${searchWhere(filter)}
 GROUP BY start
 ORDER BY start
@@ -308,7 +308,7 @@ SELECT thread_root, thread_brand, created_ms, thread_depth FROM posts
 WHERE created_at >= toDateTime({fromS:UInt32}) AND thread_brand != '' AND own_brand != thread_brand`
 
 /** brand_source_minute's columns that the live figures read (metrics/definition.ts, Counts). */
-const COUNT_COLUMNS = ['posts', 'negative', 'neutral', 'positive', 'middle', 'mixed', 'uncertain', ...INTENTS, ...EMOTIONS, 'likes', 'reposts', 'replies', 'quotes']
+const COUNT_COLUMNS = ['posts', 'negative', 'neutral', 'positive', 'unscored', 'middle', 'mixed', 'uncertain', ...INTENTS, ...EMOTIONS, 'likes', 'reposts', 'replies', 'quotes']
 
 /** Every brand x source x minute's counts from `fromS` on: where the live ledger resumes after a restart. */
 export const LEDGER_MINUTES = `

@@ -4,10 +4,10 @@
 // tests/store/recount.test.ts holds what a recount adds against what the views add.
 import type { Params } from './bind.ts'
 
-import { EMOTION_COUNTS, INTENT_COUNTS, postCounts } from './migrations.ts'
+import { countColumns, MIGRATION_4_COUNTS, postCounts } from './migrations.ts'
 
 /** brand_source_minute's counts that posts feed. */
-const POST_COUNTS = ['posts', 'negative', 'neutral', 'positive', 'mixed', 'uncertain', 'middle', 'needs_reply', ...INTENT_COUNTS, ...EMOTION_COUNTS]
+const POST_COUNTS = countColumns(MIGRATION_4_COUNTS)
 /** brand_source_minute's sums that posts (their counts at post time) and engagement both feed. */
 const ENGAGEMENT_SUMS = ['likes', 'reposts', 'replies', 'quotes']
 export const MINUTE_COLUMNS = [...POST_COUNTS, ...ENGAGEMENT_SUMS]
@@ -17,7 +17,7 @@ const IN_MINUTES = (column: string) => `${column} >= toDateTime({fromS:UInt32}) 
 
 export const POST_MINUTES = `
 SELECT arrayJoin(brands) AS brand, source, toUInt32(toStartOfMinute(created_at)) AS m,
-  ${postCounts(EMOTION_COUNTS).join(',\n  ')},
+  ${postCounts(MIGRATION_4_COUNTS).join(',\n  ')},
   ${sums}
 FROM posts WHERE ${IN_MINUTES('created_at')}
 GROUP BY brand, source, m`

@@ -6,8 +6,12 @@ import type { AttributedEngagement } from './store.ts'
 /** DateTime columns take whole epoch seconds; the *_ms column beside each keeps the milliseconds. */
 const seconds = (ms: number) => Math.floor(ms / 1000)
 
+/** What an unscored post (a language not read) stores in place of a reading: no label, no probabilities. */
+const UNSCORED = { label: 'unscored', scores: { negative: 0, neutral: 0, positive: 0 }, confidence: 0, mixed: false, uncertain: false, intents: [], emotions: [] } as const
+
 export function postRow(p: ScoredPost) {
   const createdMs = Date.parse(p.createdAt)
+  const s = p.sentiment ?? UNSCORED
   return {
     id: p.id,
     source: p.source,
@@ -18,6 +22,7 @@ export function postRow(p: ScoredPost) {
     author_followers: p.author.followers,
     text: p.text,
     lang: p.lang,
+    language: p.language,
     created_at: seconds(createdMs),
     created_ms: createdMs,
     reply_to: p.replyTo ?? '',
@@ -29,17 +34,17 @@ export function postRow(p: ScoredPost) {
     brands: p.brands,
     terms: p.terms,
     own_brand: p.ownBrand ?? '',
-    label: p.sentiment.label,
-    p_negative: p.sentiment.scores.negative,
-    p_neutral: p.sentiment.scores.neutral,
-    p_positive: p.sentiment.scores.positive,
-    confidence: p.sentiment.confidence,
-    mixed: p.sentiment.mixed ? 1 : 0,
-    uncertain: p.sentiment.uncertain ? 1 : 0,
+    label: s.label,
+    p_negative: s.scores.negative,
+    p_neutral: s.scores.neutral,
+    p_positive: s.scores.positive,
+    confidence: s.confidence,
+    mixed: s.mixed ? 1 : 0,
+    uncertain: s.uncertain ? 1 : 0,
     middle: isMiddle(p) ? 1 : 0,
     needs_reply: p.needsReply ?? [],
-    intents: p.sentiment.intents,
-    emotions: p.sentiment.emotions,
+    intents: s.intents,
+    emotions: s.emotions,
     answers_mention_ms: p.answersMentionAt ? Date.parse(p.answersMentionAt) : 0,
     mention_needs_reply: p.mentionNeedsReply ? 1 : 0,
     thread_root: p.thread?.root ?? '',
@@ -98,6 +103,7 @@ export function aggregateFromRow(row: Record<string, string | number>): WindowAg
     positive: n('positive'),
     mixed: n('mixed'),
     uncertain: n('uncertain'),
+    unscored: n('unscored'),
   }
 }
 
@@ -112,6 +118,7 @@ export function postFromRow(row: Record<string, unknown>): ScoredPost {
     author: { id: str('author_id'), handle: str('author_handle'), displayName: str('author_name'), followers: n('author_followers') },
     text: str('text'),
     lang: str('lang'),
+    language: str('language'),
     createdAt: new Date(n('created_ms')).toISOString(),
     ...(str('reply_to') ? { replyTo: str('reply_to') } : {}),
     ...(str('quote_of') ? { quoteOf: str('quote_of') } : {}),
@@ -122,14 +129,20 @@ export function postFromRow(row: Record<string, unknown>): ScoredPost {
     ...(n('answers_mention_ms') > 0 ? { answersMentionAt: new Date(n('answers_mention_ms')).toISOString(), mentionNeedsReply: n('mention_needs_reply') === 1 } : {}),
     ...((row.needs_reply as string[] | undefined)?.length ? { needsReply: row.needs_reply as string[] } : {}),
     ...(str('thread_root') ? { thread: { root: str('thread_root'), brand: str('thread_brand'), depth: n('thread_depth') } } : {}),
-    sentiment: {
-      label: str('label') as Label,
-      scores: { negative: n('p_negative'), neutral: n('p_neutral'), positive: n('p_positive') },
-      confidence: n('confidence'),
-      mixed: n('mixed') === 1,
-      uncertain: n('uncertain') === 1,
-      intents: row.intents as Intent[],
-      emotions: row.emotions as Emotion[],
-    },
+    ...(str('label') === 'unscored' ? {} : { sentiment: sentimentFromRow(row) }),
+  }
+}
+
+function sentimentFromRow(row: Record<string, unknown>): NonNullable<ScoredPost['sentiment']> {
+  const n = (key: string) => Number(row[key])
+  const str = (key: string) => String(row[key] ?? '')
+  return {
+    label: str('label') as Label,
+    scores: { negative: n('p_negative'), neutral: n('p_neutral'), positive: n('p_positive') },
+    confidence: n('confidence'),
+    mixed: n('mixed') === 1,
+    uncertain: n('uncertain') === 1,
+    intents: row.intents as Intent[],
+    emotions: row.emotions as Emotion[],
   }
 }

@@ -428,7 +428,7 @@ export abstract class SqlStore implements Store {
   async postSeries(query: PostSeriesQuery, reader?: Reader): Promise<PostBucket[]> {
     const params = { ...filterParams(query), bucket: query.bucket === 'hour' ? 60 : 1, limit: query.limit ?? UINT32_MAX }
     const rows = await this.read<Record<string, string>>(postSeriesQuery(query), params, { maxRows: Math.min(params.limit, MAX_RESULT_ROWS), reader })
-    return rows.map((r) => ({ minute: new Date(Number(r.start) * 1000).toISOString(), posts: Number(r.posts), negative: Number(r.negative), neutral: Number(r.neutral), positive: Number(r.positive) }))
+    return rows.map((r) => ({ minute: new Date(Number(r.start) * 1000).toISOString(), posts: Number(r.posts), negative: Number(r.negative), neutral: Number(r.neutral), positive: Number(r.positive), unscored: Number(r.unscored) }))
   }
 
   /** Counts as of now: each post's own at post time plus every update that arrived since. */
@@ -546,7 +546,7 @@ export abstract class SqlStore implements Store {
 function countsOf(row: Record<string, string> | undefined, postsColumn = 'brand_posts'): Counts {
   const n = (key: string) => Number(row?.[key] ?? 0)
   const counts = emptyCounts()
-  for (const key of ['negative', 'neutral', 'positive', 'middle', 'mixed', 'uncertain', 'likes', 'reposts', 'replies', 'quotes'] as const) counts[key] = n(key)
+  for (const key of ['negative', 'neutral', 'positive', 'unscored', 'middle', 'mixed', 'uncertain', 'likes', 'reposts', 'replies', 'quotes'] as const) counts[key] = n(key)
   counts.posts = n(postsColumn)
   for (const intent of INTENTS) counts.intents[intent] = n(intent)
   for (const emotion of EMOTIONS) counts.emotions[emotion] = n(emotion)

@@ -2,7 +2,7 @@
 // (@clickhouse/client) behind one interface, with every query shared (sql-store.ts).
 import type { Reader } from './read-gate.ts'
 import type { Recounter } from './recount.ts'
-import type { Alert, BrandMetrics, Dialogue, EngagementUpdate, Emotion, Intent, Label, PostBucket, PostDeletion, ScoredPost, SourceName, WindowAggregate, WindowName } from '../schema.ts'
+import type { Alert, BrandMetrics, Dialogue, EngagementUpdate, Emotion, Intent, LabelFilter, PostBucket, PostDeletion, ScoredPost, SourceName, WindowAggregate, WindowName } from '../schema.ts'
 import type { LedgerSeed } from '../metrics/ledger.ts'
 import type { RecentPost } from '../transforms/relate.ts'
 
@@ -92,7 +92,7 @@ export interface PostFilter {
   /** Only posts with these ids. */
   ids?: readonly string[]
   brand?: string
-  labels?: readonly Label[]
+  labels?: readonly LabelFilter[]
   mixed?: boolean
   uncertain?: boolean
   /** Any of these intents. */

@@ -45,18 +45,21 @@ export function aggregateOne(state: WindowState, post: ScoredPost): string[] {
     state.newest = minute
     for (const [key, w] of state.windows) if (Date.parse(w.minute) < minute - RETAIN_MINUTES * 60_000) state.windows.delete(key)
   }
-  const { label, mixed, uncertain } = post.sentiment
+  const s = post.sentiment
   return post.brands.map((brand) => {
     const key = `${brand}|${minute}`
     let w = state.windows.get(key)
     if (!w) {
-      w = { brand, minute: new Date(minute).toISOString(), posts: 0, negative: 0, neutral: 0, positive: 0, mixed: 0, uncertain: 0 }
+      w = { brand, minute: new Date(minute).toISOString(), posts: 0, negative: 0, neutral: 0, positive: 0, mixed: 0, uncertain: 0, unscored: 0 }
       state.windows.set(key, w)
     }
     w.posts++
-    w[label]++
-    if (mixed) w.mixed++
-    if (uncertain) w.uncertain++
+    if (!s) w.unscored++
+    else {
+      w[s.label]++
+      if (s.mixed) w.mixed++
+      if (s.uncertain) w.uncertain++
+    }
     return key
   })
 }

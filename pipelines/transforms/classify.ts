@@ -1,11 +1,14 @@
 // classify: posts are scored in batches (the model is much faster per post in a batch), then each
-// post gets its sentiment and intents. A batch the model fails on is dead-lettered whole, with
-// the model's error, and the stream goes on; but when the failure is the classifier's and not the
-// posts' (its thread stopped), the batch is given back, to be classified again later.
+// post gets its sentiment and intents. A post in a language the classifier does not read (its
+// language told from its text, transforms/language.ts) skips the model and goes on unscored. A
+// batch the model fails on is dead-lettered whole, with the model's error, and the stream goes on;
+// but when the failure is the classifier's and not the posts' (its thread stopped), the batch is
+// given back, to be classified again later.
 import { asyncScheduler, bufferTime, catchError, concatMap, EMPTY, filter, finalize, from, mergeMap, type OperatorFunction, type SchedulerLike, tap } from 'rxjs'
 import type { Classifier, ModelSentiment } from '../../models/classifier.ts'
 import { detectIntents } from '../../models/middle.ts'
 import type { Intent, Post, ScoredPost } from '../schema.ts'
+import { ENGLISH, identifyLanguage } from './language.ts'
 import type { MentionContext } from './relate.ts'
 import type { DeadLetter } from '../sinks/deadletter.ts'
 
@@ -13,9 +16,23 @@ import type { DeadLetter } from '../sinks/deadletter.ts'
 export const CLASSIFY_BATCH_MS = 50
 export const CLASSIFY_BATCH_MAX = 256
 
-export function scoreOne(post: Post, model: ModelSentiment): ScoredPost {
+/** A post with what the model read in it; unscored without `model` (a language not read). */
+export function scoreOne(post: Post, model: ModelSentiment | undefined, language: string): ScoredPost {
+  if (!model) return { ...post, language }
   const { cues, emotions = [], ...sentiment } = model
-  return { ...post, sentiment: { ...sentiment, intents: detectIntents(post.text, model.label, post.brands.length >= 2, cues), emotions } }
+  return { ...post, language, sentiment: { ...sentiment, intents: detectIntents(post.text, model.label, post.brands.length >= 2, cues), emotions } }
+}
+
+/** One text of an item to classify, with the network's language tag for it. */
+interface Text {
+  text: string
+  declared: string
+}
+
+/** What came of one text: its language, and the model's reading unless the language is not read. */
+export interface Reading {
+  language: string
+  model?: ModelSentiment
 }
 
 /** The classifier's queue and speed, for backpressure (transforms/admit.ts) and /metrics. */
@@ -29,7 +46,7 @@ export class ClassifyMeter {
 }
 
 export function classify(classifier: Classifier, deadLetter: DeadLetter, scheduler: SchedulerLike = asyncScheduler, meter = new ClassifyMeter()): OperatorFunction<Post, ScoredPost> {
-  return classifyEach(classifier, deadLetter, scheduler, meter, (post) => [post.text], (post, [result]) => scoreOne(post, result!), (post) => post)
+  return classifyEach(classifier, deadLetter, scheduler, meter, (post) => [{ text: post.text, declared: post.lang }], (post, [read]) => scoreOne(post, read!.model, read!.language), (post) => post)
 }
 
 /** A post on its way to the store, with what its triage needs of the mention it answers, if any (transforms/relate.ts). */
@@ -62,12 +79,14 @@ export function classifyInContext(classifier: Classifier, deadLetter: DeadLetter
     meter,
     (item) => {
       const text = mentionText(item)
-      return text === undefined ? [item.post.text] : [item.post.text, text]
+      // The mention's own tag is not known here: its text alone tells.
+      return text === undefined ? [{ text: item.post.text, declared: item.post.lang }] : [{ text: item.post.text, declared: item.post.lang }, { text, declared: '' }]
     },
-    (item, [result, mention]) => ({
-      post: scoreOne(item.post, result!),
+    (item, [read, mention]) => ({
+      post: scoreOne(item.post, read!.model, read!.language),
       ...(item.mention ? { mention: item.mention } : {}),
-      ...(mention ? { mentionIntents: detectIntents(mentionText(item)!, mention.label, (item.mention?.brands?.length ?? 0) >= 2, mention.cues) } : {}),
+      // A mention in a language not read has no intents: it is taken as asking for nothing.
+      ...(mention ? { mentionIntents: mention.model ? detectIntents(mentionText(item)!, mention.model.label, (item.mention?.brands?.length ?? 0) >= 2, mention.model.cues) : [] } : {}),
     }),
     (item) => item.post,
     giveBack && ((item, reason) => giveBack(item.post, reason)),
@@ -75,16 +94,16 @@ export function classifyInContext(classifier: Classifier, deadLetter: DeadLetter
 }
 
 /**
- * Batches items, scores the texts of each (one or more) in one call, and makes each item's result
- * from its texts' scores. A failed batch dead-letters each item's `payload`.
+ * Batches items, scores the texts of each (one or more, those in a language read) in one call, and
+ * makes each item's result from its texts' readings. A failed batch dead-letters each item's `payload`.
  */
 function classifyEach<T, U>(
   classifier: Classifier,
   deadLetter: DeadLetter,
   scheduler: SchedulerLike,
   meter: ClassifyMeter,
-  texts: (item: T) => string[],
-  score: (item: T, results: ModelSentiment[]) => U,
+  texts: (item: T) => Text[],
+  score: (item: T, readings: Reading[]) => U,
   payload: (item: T) => unknown,
   giveBack?: (item: T, reason: string) => void,
 ): OperatorFunction<T, U> {
@@ -95,19 +114,21 @@ function classifyEach<T, U>(
       filter((batch) => batch.length > 0),
       concatMap((batch) => {
         const started = performance.now()
-        const each = batch.map(texts)
-        const all = each.flat()
-        return from(classifier.classify(all)).pipe(
+        const languages = classifier.languages ?? ENGLISH
+        const each = batch.map((item) =>
+          texts(item).map(({ text, declared }) => {
+            const identified = identifyLanguage(text, declared)
+            return { text, language: identified.language, read: languages.scores(identified) }
+          }),
+        )
+        const all = each.flat().filter((t) => t.read).map((t) => t.text)
+        return from(all.length > 0 ? classifier.classify(all) : Promise.resolve([])).pipe(
           mergeMap((results) => {
             if (results.length !== all.length) throw new Error(`${classifier.name} returned ${results.length} results for ${all.length} texts`)
             // Only batches scored are timed: a failure that comes at once would flatter the figures.
-            meter.onBatch(performance.now() - started, batch.length)
+            if (all.length > 0) meter.onBatch(performance.now() - started, batch.length)
             let at = 0
-            return batch.map((item, i) => {
-              const mine = results.slice(at, at + each[i]!.length)
-              at += each[i]!.length
-              return score(item, mine)
-            })
+            return batch.map((item, i) => score(item, each[i]!.map((t) => ({ language: t.language, ...(t.read ? { model: results[at++]! } : {}) }))))
           }),
           catchError((error: unknown) => {
             const reason = `${classifier.name}: ${String(error)}`

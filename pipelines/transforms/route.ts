@@ -16,7 +16,7 @@ export const ROUTE_BATCH_MS = 500
 export function routeOne(post: ScoredPost, routes: Routes): string[] {
   if (post.ownBrand) return []
   const teams: string[] = []
-  for (const intent of post.sentiment.intents) {
+  for (const intent of post.sentiment?.intents ?? []) {
     const team = routes[intent]
     if (team && !teams.includes(team)) teams.push(team)
   }

@@ -164,6 +164,7 @@ class Writer {
       author: { id: `new${n % 5000}`, handle: `new${n % 5000}`, displayName: '', followers: n % 1000 },
       text: `the Lumen X2 battery, take ${n}`,
       lang: 'en',
+      language: 'en',
       createdAt: new Date(END + n * 5).toISOString(),
       engagement: { likes: 0, reposts: 0, replies: 0, quotes: 0 },
       brands: [['Lumen', 'Corvid', 'Nimbus'][n % 3]!],

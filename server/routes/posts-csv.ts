@@ -2,10 +2,13 @@
 // comma, a quote or any line break, LF alone too), UTF-8 with a BOM so spreadsheets read the text
 // as UTF-8.
 import { type Stringifier, stringify } from 'csv-stringify'
-import type { ScoredPost } from '../../pipelines/schema.ts'
+import { type ScoredPost, UNSCORED } from '../../pipelines/schema.ts'
 import type { PostFilter } from '../../pipelines/store/store.ts'
 
-/** The columns, in order; lists (brands, intents, emotions) are joined with '|'. */
+/**
+ * The columns, in order; lists (brands, intents, emotions) are joined with '|'. An unscored post
+ * (a language not read) has the label `unscored` and the reading's columns empty.
+ */
 export const CSV_COLUMNS = [
   'id',
   'source',
@@ -13,6 +16,7 @@ export const CSV_COLUMNS = [
   'brands',
   'authorHandle',
   'followers',
+  'language',
   'label',
   'negative',
   'neutral',
@@ -38,14 +42,15 @@ export function csvRecord(p: ScoredPost): Record<(typeof CSV_COLUMNS)[number], s
     brands: p.brands.join('|'),
     authorHandle: p.author.handle,
     followers: p.author.followers,
-    label: s.label,
-    negative: s.scores.negative,
-    neutral: s.scores.neutral,
-    positive: s.scores.positive,
-    mixed: s.mixed,
-    uncertain: s.uncertain,
-    intents: s.intents.join('|'),
-    emotions: s.emotions.join('|'),
+    language: p.language,
+    label: s?.label ?? UNSCORED,
+    negative: s?.scores.negative ?? '',
+    neutral: s?.scores.neutral ?? '',
+    positive: s?.scores.positive ?? '',
+    mixed: s?.mixed ?? '',
+    uncertain: s?.uncertain ?? '',
+    intents: s?.intents.join('|') ?? '',
+    emotions: s?.emotions.join('|') ?? '',
     likes: e.likes,
     reposts: e.reposts,
     replies: e.replies,

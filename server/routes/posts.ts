@@ -5,7 +5,7 @@
 import { pipeline, Readable } from 'node:stream'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type, { type Static } from 'typebox'
-import { type Emotion, EMOTIONS, INTENTS, type Intent, type Label, LABELS, PostBucket, ScoredPost, SOURCE_NAMES } from '../../pipelines/schema.ts'
+import { type Emotion, EMOTIONS, INTENTS, type Intent, LABEL_FILTERS, type LabelFilter, PostBucket, ScoredPost, SOURCE_NAMES } from '../../pipelines/schema.ts'
 import { MAX_SEARCH_DEPTH } from '../../pipelines/store/queries.ts'
 import type { PostFilter, Store } from '../../pipelines/store/store.ts'
 import { badRequest } from '../errors.ts'
@@ -28,7 +28,7 @@ const filters = {
   // Counted and checked in idsOf, which says what is wrong; the length only bounds the work.
   ids: Type.Optional(Type.String({ minLength: 1, maxLength: 65_536, description: `comma-separated post ids, at most ${MAX_IDS}` })),
   brand: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
-  labels: Type.Optional(list(LABELS)),
+  labels: Type.Optional(list(LABEL_FILTERS)),
   mixed: Type.Optional(Type.Boolean()),
   uncertain: Type.Optional(Type.Boolean()),
   intents: Type.Optional(list(INTENTS)),
@@ -81,7 +81,7 @@ function filterOf(query: Static<typeof Filters>): PostFilter {
   return {
     ...rest,
     ...(ids ? { ids: idsOf(ids) } : {}),
-    ...(labels ? { labels: labels.split(',') as Label[] } : {}),
+    ...(labels ? { labels: labels.split(',') as LabelFilter[] } : {}),
     ...(intents ? { intents: intents.split(',') as Intent[] } : {}),
     ...(emotions ? { emotions: emotions.split(',') as Emotion[] } : {}),
     ...(q ? { text: q } : {}),

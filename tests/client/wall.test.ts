@@ -14,6 +14,7 @@ const post = (brand: string, o: Partial<ScoredPost['sentiment']> = {}): ScoredPo
   author: { id: `a${n}`, handle: `a${n}`, displayName: '', followers: 1 },
   text: `${brand} post ${n}`,
   lang: 'en',
+  language: 'en',
   createdAt: new Date(T0 + n * 1000).toISOString(),
   engagement: { likes: 0, reposts: 0, replies: 0, quotes: 0 },
   brands: [brand],
@@ -53,7 +54,7 @@ describe('the wall, live for days', () => {
     wall.addPosts([post('Corvid', { intents: ['question'] })])
     expect(wall.posts.get('Lumen')).toHaveLength(KEEP_POSTS)
     expect(wall.middlePosts.get('Lumen')).toHaveLength(KEEP_POSTS)
-    expect(wall.middlePosts.get('Lumen')!.every((p) => p.sentiment.label === 'neutral')).toBe(true)
+    expect(wall.middlePosts.get('Lumen')!.every((p) => p.sentiment!.label === 'neutral')).toBe(true)
     // A quiet rival's posts are not pushed out by the busy brand.
     expect(wall.middlePosts.get('Corvid')).toHaveLength(1)
     wall.selected = 'Corvid'

@@ -209,6 +209,29 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium, on the real server', (
     await expect.poll(() => page.getByTestId('no-results').count(), { timeout: 10_000 }).toBe(1)
   }, 60_000)
 
+  it('shows posts in a language the model does not read as unscored, on the wall and in the explorer', async () => {
+    // Written for this test; the sender tags them English, as a poster's locale would.
+    const texts = ['Der neue Zorbex Lader wird viel zu heiß, das Kabel ist geschmolzen', 'Mon chargeur Zorbex chauffe beaucoup trop, le câble a fondu hier soir', 'Zorbex の充電器が熱くなりすぎてケーブルが溶けました']
+    const at = eventNow()
+    const body = texts.map((text, i) => JSON.stringify({ ...post(9_000 + i, at + i), id: `webhook:foreign-${i}`, text, url: '' })).join('\n')
+    const res = await fetch(`${url}/api/ingest`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${TOKEN}` }, body })
+    expect(res.status).toBe(202)
+    const found = async () => ((await (await fetch(`${url}/api/posts?brand=Zorbex&labels=unscored&pageSize=10`)).json()) as { posts: ScoredPost[] }).posts
+    await expect.poll(async () => (await found()).length, { timeout: 15_000 }).toBe(texts.length)
+    expect((await found()).map((p) => [p.language, p.sentiment]).sort()).toEqual([['de', undefined], ['fr', undefined], ['ja', undefined]])
+
+    // The wall's sentiment tile counts them apart, in no share.
+    await page.goto(`${url}/#/wall`)
+    await page.getByRole('navigation', { name: 'Brand' }).getByRole('button', { name: 'Zorbex' }).click()
+    await expect.poll(() => page.getByTestId('unscored').textContent(), { timeout: 15_000 }).toMatch(/^\+ 3 unscored/)
+
+    // The explorer finds them by the unscored filter, and marks each with its language.
+    await page.goto(`${url}/#/explore?${new URLSearchParams({ brand: 'Zorbex', labels: 'unscored', from: new Date(at - MINUTE).toISOString(), to: new Date(at + MINUTE).toISOString() })}`)
+    await expect.poll(() => page.getByTestId('result-row').count(), { timeout: 15_000 }).toBe(texts.length)
+    expect(await page.getByTestId('label-unscored').isChecked()).toBe(true)
+    expect((await page.getByTestId('result-row').locator('.badge.unscored').allTextContents()).sort()).toEqual(['unscored · de', 'unscored · fr', 'unscored · ja'])
+  }, 60_000)
+
   it('gives leadership its headline figures with their change against the period before', async () => {
     await page.goto(`${url}/#/leadership`)
     // Zorbex is heard of only through the burst: its figures hold still while the page is read.

@@ -34,12 +34,14 @@ describe('undertow classify', () => {
       'the store opens at nine',
       `${'so so good '.repeat(4_000)}`,
       '{"id": "a1", "text": "  "}',
+      'Das neue Telefon ist wirklich schlecht, der Akku hält nicht lange',
     ]
     const { code, out } = await runCli(`${lines.join('\n')}\n`)
     expect(code).toBe(0)
     const results = out.map((l) => JSON.parse(l))
     expect(results).toHaveLength(lines.length)
-    expect(results[0]).toMatchObject({ label: 'positive', scores: { negative: expect.any(Number), neutral: expect.any(Number), positive: expect.any(Number) }, mixed: false, uncertain: expect.any(Boolean), intents: ['praise'], emotions: ['joy'] })
+    // Too short to tell its language: '' (no tag given), and scored.
+    expect(results[0]).toMatchObject({ label: 'positive', scores: { negative: expect.any(Number), neutral: expect.any(Number), positive: expect.any(Number) }, mixed: false, uncertain: expect.any(Boolean), intents: ['praise'], emotions: ['joy'], language: '', scored: true })
     expect(results[1]).toMatchObject({ id: 7, label: 'negative' })
     expect(results[2]).toEqual({ line: 3, error: 'empty line' })
     expect(results[3]).toEqual({ line: 4, error: 'JSON object has no string "text" field' })
@@ -49,6 +51,8 @@ describe('undertow classify', () => {
     expect(results[6]).toMatchObject({ label: 'neutral', emotions: [] })
     // A very long (but allowed) line is truncated by the tokenizer, not refused.
     expect(results[7]).toMatchObject({ label: expect.any(String), scores: expect.any(Object) })
+    // Another language is read all the same; it says the server would leave it unscored.
+    expect(results[9]).toMatchObject({ label: expect.any(String), language: 'de', scored: false })
   })
 
   it('streams: many lines in small batches, output in input order', async () => {

@@ -53,8 +53,8 @@ describe('the middle classifier', () => {
     // A second tracked brand named with a comparative word stays a comparison.
     expect(detectIntents('Lumen is better than Nimbus', 'positive', true, none)).toEqual(['praise', 'comparison'])
     const [result] = await classifier.classify(['you should add a dark mode'])
-    const scored = scoreOne({ ...postsOf(simulated(600))[0]!, text: 'you should add a dark mode' }, result!)
-    expect(scored.sentiment.intents).toContain('suggestion')
+    const scored = scoreOne({ ...postsOf(simulated(600))[0]!, text: 'you should add a dark mode' }, result!, 'en')
+    expect(scored.sentiment!.intents).toContain('suggestion')
     expect(Compile(ScoredPost).Check(scored)).toBe(true)
     expect(scored.sentiment).not.toHaveProperty('cues')
   })
@@ -68,9 +68,9 @@ describe('the middle classifier', () => {
     expect(plain!.emotions).toEqual([])
     // Stored with the post, to the schema; a classifier that reads none gives an empty list.
     const post = postsOf(simulated(600))[0]!
-    expect(Compile(ScoredPost).Check(scoreOne({ ...post, text: texts[0]! }, angry!))).toBe(true)
+    expect(Compile(ScoredPost).Check(scoreOne({ ...post, text: texts[0]! }, angry!, 'en'))).toBe(true)
     const { emotions: _, ...withoutEmotions } = angry!
-    expect(scoreOne(post, withoutEmotions).sentiment.emotions).toEqual([])
+    expect(scoreOne(post, withoutEmotions, 'en').sentiment!.emotions).toEqual([])
   })
 
   it('gates each emotion on the chance that the post expresses one at all', () => {

@@ -178,6 +178,7 @@ function post(at: number, o: { label?: Label; text?: string; followers?: number;
     author: { id: `a${n}`, handle: `a${n}`, displayName: '', followers: o.followers ?? 10 },
     text: o.text ?? 'Lumen is fine',
     lang: 'en',
+    language: 'en',
     createdAt: new Date(at).toISOString(),
     engagement: { likes: 0, reposts: 0, replies: 0, quotes: 0 },
     brands: o.brands ?? (o.ownBrand ? [] : ['Lumen']),
@@ -222,6 +223,40 @@ describe('backlash watch', () => {
     // Quiet again: the alert resolves after the calm minutes (empty minutes are read too).
     feed(post(burst + 30 * MINUTE))
     expect(changes.at(-1)).toMatchObject({ kind: 'updated', alert: { id: alert.id, state: 'resolved' } })
+  })
+
+  it('leaves unscored posts (a language not read) out of the score, live and when it resumes from stored minutes', () => {
+    const unscored = (p: ScoredPost): ScoredPost => {
+      const { sentiment: _, ...rest } = p
+      return { ...rest, id: `${p.id}-de`, language: 'de' }
+    }
+    const run = (withUnscored: boolean) => {
+      const watch = new BacklashWatch(tracking)
+      const scores: number[] = []
+      const feed = (p: ScoredPost) => {
+        scores.push(...watch.see(p).readings.filter((r) => r.brand === 'Lumen').map((r) => r.score))
+        // Each post followed by two in another language: were they counted, every share would thin.
+        if (withUnscored) for (let k = 0; k < 2; k++) scores.push(...watch.see(unscored(p)).readings.filter((r) => r.brand === 'Lumen').map((r) => r.score))
+      }
+      for (let m = 0; m < 60; m++) for (let i = 0; i < 10; i++) feed(post(T0 + m * MINUTE + i * 5000, { label: i === 0 ? 'negative' : 'positive' }))
+      for (let i = 0; i < 25; i++) feed(post(T0 + 60 * MINUTE + i * 1000, { label: 'negative', text: 'Lumen battery drain' }))
+      feed(post(T0 + 61 * MINUTE + GRACE_MS))
+      return scores
+    }
+    const scored = run(false)
+    expect(Math.max(...scored)).toBeGreaterThanOrEqual(LEVELS.warning)
+    expect(run(true)).toEqual(scored)
+
+    // Stored minutes count unscored posts in `posts` and in `unscored`: the seeded baseline is the same.
+    const counts = (posts: number, negative: number, unscoredPosts: number) => ({ ...emptyCounts(), posts: posts + unscoredPosts, negative, positive: posts - negative, unscored: unscoredPosts })
+    const seeded = (unscoredPosts: number) => {
+      const watch = new BacklashWatch(tracking)
+      watch.seed({ minutes: Array.from({ length: 90 }, (_, m) => ({ brand: 'Lumen', source: 'simulator' as const, minute: T0 + m * MINUTE, counts: counts(10, 1, unscoredPosts) })), authors: [] })
+      const start = T0 + 90 * MINUTE
+      for (let i = 0; i < 12; i++) watch.see(post(start + i * 4000, { label: i < 4 ? 'negative' : 'positive' }))
+      return watch.see(post(start + MINUTE + GRACE_MS)).readings.filter((r) => r.brand === 'Lumen')
+    }
+    expect(seeded(30)).toEqual(seeded(0))
   })
 
   it('resumes its baselines from stored minutes after a restart, without a new warm-up', () => {

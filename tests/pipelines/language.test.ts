@@ -38,8 +38,15 @@ describe('identifyLanguage', () => {
     for (const [, text] of OTHER) expect(identifyLanguage(text).fromText).toBe(true)
   })
 
-  it('keeps English with names, hashtags, mentions and links in it English', () => {
-    for (const text of ENGLISH) expect(identifyLanguage(text, 'de'), text).toEqual({ language: 'en', fromText: true })
+  it('keeps English with names, hashtags, mentions and links in it English, or too short to tell', () => {
+    const english = new ReadLanguages('en')
+    for (const text of ENGLISH) {
+      const identified = identifyLanguage(text, 'de')
+      expect([{ language: 'en', fromText: true }, { language: 'de', fromText: false }], text).toContainEqual(identified)
+      expect(english.scores(identified), text).toBe(true)
+    }
+    // A few words and a name: too few letters to be read as another language, whatever n-grams say.
+    for (const text of ['twelve days till oslo', 'Nimbus Pro vs Lumen X2 vs Corvid', 'pasta and salsa verde', 'Napoli pizza time tonight']) expect(english.scores(identifyLanguage(text, 'en')), text).toBe(true)
   })
 
   it('falls back to the network tag where the text is too short to tell, and never leaves those unscored', () => {

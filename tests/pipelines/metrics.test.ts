@@ -24,6 +24,7 @@ function post(o: { minute: number; label?: Label; brands?: string[]; author?: st
     author: { id: o.author ?? `a${n}`, handle: o.author ?? `a${n}`, displayName: '', followers: o.followers ?? 10 },
     text: 'text',
     lang: 'en',
+    language: 'en',
     createdAt: at(o.minute, 5),
     engagement: { likes: o.likes ?? 0, reposts: 0, replies: 0, quotes: 0 },
     brands: o.brands ?? ['Lumen'],

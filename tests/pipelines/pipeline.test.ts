@@ -24,7 +24,7 @@ function expectedWindows(posts: readonly Post[]): WindowAggregate[] {
     const t = Date.parse(post.createdAt)
     const minute = new Date(t - (t % 60_000)).toISOString()
     for (const brand of matched.brands) {
-      const w = windows.get(`${brand}|${minute}`) ?? { brand, minute, posts: 0, negative: 0, neutral: 0, positive: 0, mixed: 0, uncertain: 0 }
+      const w = windows.get(`${brand}|${minute}`) ?? { brand, minute, posts: 0, negative: 0, neutral: 0, positive: 0, mixed: 0, uncertain: 0, unscored: 0 }
       w.posts++
       w[s.label]++
       if (s.mixed) w.mixed++

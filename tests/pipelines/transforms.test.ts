@@ -23,7 +23,7 @@ const post = (over: Partial<Post> = {}): Post => ({
   terms: [],
   ...over,
 })
-const scored = (over: Partial<Post> = {}, text = over.text ?? 'the Lumen X2 is out'): ScoredPost => scoreOne(post({ ...over, text }), scoreText(text))
+const scored = (over: Partial<Post> = {}, text = over.text ?? 'the Lumen X2 is out'): ScoredPost => scoreOne(post({ ...over, text }), scoreText(text), 'en')
 
 describe('normalise', () => {
   it('cleans text, handle and timestamp', () => {
@@ -95,7 +95,7 @@ describe('aggregate', () => {
       const b = scored({}, 'this is awful')
       const c = scored({ createdAt: '2026-11-23T10:05:00.000Z' })
       const posts$ = cold('a 100ms b 200ms c 300ms |', { a, b, c })
-      const w = (minute: string, counts: object) => ({ brand: 'Lumen', minute, posts: 0, negative: 0, neutral: 0, positive: 0, mixed: 0, uncertain: 0, ...counts })
+      const w = (minute: string, counts: object) => ({ brand: 'Lumen', minute, posts: 0, negative: 0, neutral: 0, positive: 0, mixed: 0, uncertain: 0, unscored: 0, ...counts })
       expectObservable(posts$.pipe(aggregate(undefined))).toBe('250ms x 249ms y 102ms |', {
         x: [w('2026-11-23T10:00:00.000Z', { posts: 2, positive: 1, negative: 1 })],
         y: [w('2026-11-23T10:05:00.000Z', { posts: 1, neutral: 1, uncertain: 1 })],

@@ -54,6 +54,7 @@ describe('configuration', () => {
       REPLY_ALL_MENTIONS: false,
       REPLY_TARGET_MINUTES: 60,
       ROUTES: 'question=support,complaint=support,support=support,suggestion=product,comparison=product,praise=marketing',
+      SCORED_LANGUAGES: 'en',
       TEAM_WEBHOOKS: '',
       ALERT_WEBHOOK_URL: '',
       SENTIMENT_MODEL: '',
@@ -76,6 +77,13 @@ describe('configuration', () => {
     expect(message).toContain('TEAM_WEBHOOKS: the URL for marketing is not an http(s) URL')
     expect(message).not.toContain('ftp://x')
     expect(problems({ ALERT_WEBHOOK_URL: 'hooks.slack.com/x' })).toContain('ALERT_WEBHOOK_URL=')
+  })
+
+  it('takes the languages the classifier reads as ISO 639-1 codes or *, and names what it cannot read', () => {
+    expect(loadConfig({ SCORED_LANGUAGES: 'en, de' }).SCORED_LANGUAGES).toBe('en, de')
+    expect(loadConfig({ SCORED_LANGUAGES: '*' }).SCORED_LANGUAGES).toBe('*')
+    expect(problems({ SCORED_LANGUAGES: 'English' })).toContain('SCORED_LANGUAGES="English"')
+    expect(problems({ SCORED_LANGUAGES: 'en;de' })).toContain('SCORED_LANGUAGES=')
   })
 
   it('takes roles only with a bus, a shared store, and Redis between live and web processes', () => {

@@ -29,6 +29,7 @@ function post(i: number, text: string): ScoredPost {
     author: { id: `a${i}`, handle: i === 0 ? '=handle' : `author${i}`, displayName: '', followers: 3 },
     text,
     lang: 'en',
+    language: 'en',
     createdAt: new Date(Date.UTC(2026, 10, 23, 9, 0, i)).toISOString(),
     engagement: { likes: 1, reposts: 0, replies: 0, quotes: 0 },
     brands: ['Lumen'],

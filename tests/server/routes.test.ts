@@ -118,16 +118,16 @@ describe('HTTP routes', () => {
     const middle = await search('brand=Lumen&labels=neutral,negative&intents=question,suggestion&pageSize=200')
     expect(middle.total).toBeGreaterThan(0)
     for (const p of middle.posts) {
-      expect(['neutral', 'negative']).toContain(p.sentiment.label)
-      expect(p.sentiment.intents.some((i) => i === 'question' || i === 'suggestion')).toBe(true)
+      expect(['neutral', 'negative']).toContain(p.sentiment!.label)
+      expect(p.sentiment!.intents.some((i) => i === 'question' || i === 'suggestion')).toBe(true)
     }
     const joyful = await search('brand=Lumen&emotions=joy,optimism&pageSize=200')
     expect(joyful.total).toBeGreaterThan(0)
     expect(joyful.total).toBeLessThan(all.total)
-    for (const p of joyful.posts) expect(p.sentiment.emotions.some((e) => e === 'joy' || e === 'optimism')).toBe(true)
+    for (const p of joyful.posts) expect(p.sentiment!.emotions.some((e) => e === 'joy' || e === 'optimism')).toBe(true)
     const mixed = await search('mixed=true&pageSize=200')
     expect(mixed.posts.length).toBeGreaterThan(0)
-    expect(mixed.posts.every((p) => p.sentiment.mixed)).toBe(true)
+    expect(mixed.posts.every((p) => p.sentiment!.mixed)).toBe(true)
 
     const battery = await search('q=BATTERY&pageSize=200')
     expect(battery.total).toBeGreaterThan(0)
@@ -180,9 +180,9 @@ describe('HTTP routes', () => {
     const search = (await t.app.inject(`/api/posts?${filter}&pageSize=200`)).json()
     expect(search.totalCapped).toBe(false)
     expect(minutes.reduce((n, b) => n + b.posts, 0)).toBe(search.total)
-    expect(minutes.reduce((n, b) => n + b.negative, 0)).toBe(search.posts.filter((p: ScoredPost) => p.sentiment.label === 'negative').length)
+    expect(minutes.reduce((n, b) => n + b.negative, 0)).toBe(search.posts.filter((p: ScoredPost) => p.sentiment!.label === 'negative').length)
     expect(minutes.every((b) => b.posts === b.negative + b.neutral + b.positive && b.positive === 0)).toBe(true)
-    expect(await series(`${filter}&bucket=hour`)).toEqual([{ minute: '2026-11-23T09:00:00.000Z', posts: search.total, negative: minutes.reduce((n, b) => n + b.negative, 0), neutral: minutes.reduce((n, b) => n + b.neutral, 0), positive: 0 }])
+    expect(await series(`${filter}&bucket=hour`)).toEqual([{ minute: '2026-11-23T09:00:00.000Z', posts: search.total, negative: minutes.reduce((n, b) => n + b.negative, 0), neutral: minutes.reduce((n, b) => n + b.neutral, 0), positive: 0, unscored: 0 }])
     // Open-ended: the stored posts bound it.
     expect((await series('bucket=hour')).map((b) => b.minute)).toEqual(['2026-11-23T09:00:00.000Z'])
     const tooWide = await t.app.inject('/api/posts/series?from=2026-01-01T00:00:00Z&to=2026-03-01T00:00:00Z')
@@ -274,7 +274,7 @@ describe('HTTP routes', () => {
     const page = res.json()
     expect(page).toMatchObject({ team: 'support', page: 1, pageSize: 200 })
     expect(page.posts.length).toBeGreaterThan(0)
-    for (const p of page.posts) expect(p.sentiment.intents.some((i: string) => ['question', 'complaint', 'support'].includes(i))).toBe(true)
+    for (const p of page.posts) expect(p.sentiment!.intents.some((i: string) => ['question', 'complaint', 'support'].includes(i))).toBe(true)
     // As live routing: none of the brand's own posts, though its support replies have these intents too.
     for (const p of page.posts) expect(p.ownBrand).toBeUndefined()
     const withOwn = await t.store.searchPosts({ intents: ['question', 'complaint', 'support'], page: 1, pageSize: 200 })

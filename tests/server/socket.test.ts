@@ -124,7 +124,7 @@ describe('socket.io live wall feed', () => {
     expect(got.responsiveness).toBeGreaterThan(0)
     expect(got.plainTeam).toBe(0)
     expect(got.supportPosts.length).toBeGreaterThan(0)
-    for (const p of got.supportPosts) expect(p.sentiment.intents.some((i) => ['question', 'complaint', 'support'].includes(i))).toBe(true)
+    for (const p of got.supportPosts) expect(p.sentiment!.intents.some((i) => ['question', 'complaint', 'support'].includes(i))).toBe(true)
     // A wall that connects now gets the current figures in its snapshot.
     const late = wall()
     await late.ready

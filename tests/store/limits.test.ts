@@ -21,6 +21,7 @@ function post(id: string, at: string): ScoredPost {
     author: { id: 'a', handle: 'a', displayName: '', followers: 1 },
     text: `post ${id} about Lumen`,
     lang: 'en',
+    language: 'en',
     createdAt: at,
     engagement: { likes: 0, reposts: 0, replies: 0, quotes: 0 },
     brands: ['Lumen'],

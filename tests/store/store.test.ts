@@ -44,7 +44,7 @@ describe.each(MODES)('store contract ($name)', ({ store: open }) => {
     const classifier = await MiddleClassifier.load(MIDDLE_MODEL)
     const run = await runThrough(open(), sourceOf(events), classifier).finally(() => classifier.close())
     stored = run.live.posts
-    expect(stored.filter((p) => p.sentiment.emotions.length > 0).length).toBeGreaterThan(stored.length / 10)
+    expect(stored.filter((p) => p.sentiment!.emotions.length > 0).length).toBeGreaterThan(stored.length / 10)
     liveMetrics = [...run.live.metrics.values()]
     liveAlerts = run.live.alerts
     liveResponsiveness = run.live.responsiveness
@@ -93,8 +93,8 @@ describe.each(MODES)('store contract ($name)', ({ store: open }) => {
         const minute = `${p.createdAt.slice(0, 16)}:00.000Z`
         const w = expected.get(`${brand}|${minute}`) ?? { posts: 0, negative: 0, mixed: 0 }
         w.posts++
-        if (p.sentiment.label === 'negative') w.negative++
-        if (p.sentiment.mixed) w.mixed++
+        if (p.sentiment!.label === 'negative') w.negative++
+        if (p.sentiment!.mixed) w.mixed++
         expected.set(`${brand}|${minute}`, w)
         const hour = `${brand}|${p.createdAt.slice(0, 13)}:00:00.000Z`
         hourly.set(hour, (hourly.get(hour) ?? 0) + 1)
@@ -171,18 +171,18 @@ describe.each(MODES)('store contract ($name)', ({ store: open }) => {
   it('finds middle feedback by label, flags, intents, text and source, newest first, in pages', async () => {
     const store = open()
     const matches = stored
-      .filter((p) => p.brands.includes('Lumen') && p.sentiment.intents.includes('question') && p.sentiment.label !== 'positive')
+      .filter((p) => p.brands.includes('Lumen') && p.sentiment!.intents.includes('question') && p.sentiment!.label !== 'positive')
       .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id))
     const first = await store.searchPosts({ brand: 'Lumen', intents: ['question'], labels: ['negative', 'neutral'], page: 1, pageSize: 10 })
     expect(first.total).toBe(matches.length)
     expect(first.posts.map((p) => p.id)).toEqual(matches.slice(0, 10).map((p) => p.id))
     const second = await store.searchPosts({ brand: 'Lumen', intents: ['question'], labels: ['negative', 'neutral'], page: 2, pageSize: 10 })
     expect(second.posts.map((p) => p.id)).toEqual(matches.slice(10, 20).map((p) => p.id))
-    const angry = stored.filter((p) => p.brands.includes('Lumen') && p.sentiment.emotions.some((e) => e === 'anger' || e === 'sadness'))
+    const angry = stored.filter((p) => p.brands.includes('Lumen') && p.sentiment!.emotions.some((e) => e === 'anger' || e === 'sadness'))
     expect(angry.length).toBeGreaterThan(0)
     expect((await store.searchPosts({ brand: 'Lumen', emotions: ['anger', 'sadness'], page: 1, pageSize: 1000 })).posts.map((p) => p.id).sort()).toEqual(angry.map((p) => p.id).sort())
     const mixed = await store.searchPosts({ mixed: true, text: 'BATTERY', page: 1, pageSize: 1000 })
-    expect(mixed.total).toBe(stored.filter((p) => p.sentiment.mixed && /battery/i.test(p.text)).length)
+    expect(mixed.total).toBe(stored.filter((p) => p.sentiment!.mixed && /battery/i.test(p.text)).length)
     const { createdAt } = matches[5]!
     const older = await store.searchPosts({ brand: 'Lumen', intents: ['question'], labels: ['negative', 'neutral'], to: createdAt, page: 1, pageSize: 1000 })
     expect(older.total).toBe(matches.filter((p) => p.createdAt < createdAt).length)
@@ -190,15 +190,15 @@ describe.each(MODES)('store contract ($name)', ({ store: open }) => {
     // A post read back equals the post stored, probabilities to float32 precision.
     const [back] = (await store.searchPosts({ brand: 'Lumen', page: 1, pageSize: 1 })).posts
     const original = stored.find((p) => p.id === back!.id)!
-    expect({ ...back, engagement: original.engagement, sentiment: { ...back!.sentiment, scores: original.sentiment.scores, confidence: original.sentiment.confidence } }).toEqual(original)
-    expect(back!.sentiment.confidence).toBeCloseTo(original.sentiment.confidence, 5)
+    expect({ ...back, engagement: original.engagement, sentiment: { ...back!.sentiment, scores: original.sentiment!.scores, confidence: original.sentiment!.confidence } }).toEqual(original)
+    expect(back!.sentiment!.confidence).toBeCloseTo(original.sentiment!.confidence, 5)
   })
 
   it("measures the brand's first replies to the mentions that needed one", async () => {
     const support = brandHandles(scenario)[1]
     const lumen = stored.filter((p) => p.brands.includes('Lumen'))
     // Questions, complaints and support needs (the simulator's tracking does not count every direct mention).
-    const mentions = lumen.filter((p) => p.sentiment.intents.some((i) => ['question', 'complaint', 'support'].includes(i)))
+    const mentions = lumen.filter((p) => p.sentiment!.intents.some((i) => ['question', 'complaint', 'support'].includes(i)))
     expect(mentions.map((p) => p.id)).toEqual(lumen.filter((p) => p.needsReply?.includes('Lumen')).map((p) => p.id))
     const firstReply = new Map<string, number>()
     for (const p of stored) {
@@ -350,7 +350,7 @@ describe.each(MODES)('store contract ($name)', ({ store: open }) => {
   // Posts whose text a CSV must keep whole, some created at the same millisecond (keyset ties).
   const csvTexts = ['plain quokka', 'quokka, with commas, and "quotes"', 'quokka on\ntwo lines\r\nor three', '=HYPERLINK("http://evil.example")&" quokka"', '+quokka', '-quokka', '@quokka', '\tquokka', 'émoji quokka 🔋']
   const csvPosts = () => {
-    const model = stored.find((p) => p.brands.includes('Lumen') && p.sentiment.label === 'negative')!
+    const model = stored.find((p) => p.brands.includes('Lumen') && p.sentiment!.label === 'negative')!
     const at = Date.parse(model.createdAt)
     return csvTexts.map((text, i): ScoredPost => ({ ...model, id: `${model.id}:csv:${i}`, text, createdAt: new Date(at + Math.floor(i / 3) * 61_000).toISOString() }))
   }
@@ -374,12 +374,12 @@ describe.each(MODES)('store contract ($name)', ({ store: open }) => {
       const posts = await all(filter)
       expect(posts.length).toBeGreaterThan(0)
       for (const bucket of ['minute', 'hour'] as const) {
-        const expected = new Map<string, { posts: number; negative: number; neutral: number; positive: number }>()
+        const expected = new Map<string, { posts: number; negative: number; neutral: number; positive: number; unscored: number }>()
         for (const p of posts) {
           const start = bucket === 'hour' ? `${p.createdAt.slice(0, 13)}:00:00.000Z` : `${p.createdAt.slice(0, 16)}:00.000Z`
-          const b = expected.get(start) ?? { posts: 0, negative: 0, neutral: 0, positive: 0 }
+          const b = expected.get(start) ?? { posts: 0, negative: 0, neutral: 0, positive: 0, unscored: 0 }
           b.posts++
-          b[p.sentiment.label]++
+          b[p.sentiment?.label ?? 'unscored']++
           expected.set(start, b)
         }
         const series = await store.postSeries({ ...filter, bucket })
@@ -435,7 +435,7 @@ describe.each(MODES)('store contract ($name)', ({ store: open }) => {
   })
 })
 
-const CSV_HEADER = 'id,source,createdAt,brands,authorHandle,followers,label,negative,neutral,positive,mixed,uncertain,intents,emotions,likes,reposts,replies,quotes,url,text'
+const CSV_HEADER = 'id,source,createdAt,brands,authorHandle,followers,language,label,negative,neutral,positive,mixed,uncertain,intents,emotions,likes,reposts,replies,quotes,url,text'
 
 /** A post as its CSV row reads back, written out here apart from the route's own code. */
 function expectedCsvRow(p: ScoredPost): Record<string, string> {
@@ -449,14 +449,15 @@ function expectedCsvRow(p: ScoredPost): Record<string, string> {
     brands: cell(p.brands.join('|')),
     authorHandle: cell(p.author.handle),
     followers: String(p.author.followers),
-    label: s.label,
-    negative: String(s.scores.negative),
-    neutral: String(s.scores.neutral),
-    positive: String(s.scores.positive),
-    mixed: String(s.mixed),
-    uncertain: String(s.uncertain),
-    intents: s.intents.join('|'),
-    emotions: s.emotions.join('|'),
+    language: p.language,
+    label: s?.label ?? 'unscored',
+    negative: s ? String(s.scores.negative) : '',
+    neutral: s ? String(s.scores.neutral) : '',
+    positive: s ? String(s.scores.positive) : '',
+    mixed: s ? String(s.mixed) : '',
+    uncertain: s ? String(s.uncertain) : '',
+    intents: s?.intents.join('|') ?? '',
+    emotions: s?.emotions.join('|') ?? '',
     likes: String(e.likes),
     reposts: String(e.reposts),
     replies: String(e.replies),

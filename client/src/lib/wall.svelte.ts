@@ -20,6 +20,8 @@ export interface MinutePoint {
   negative: number
   neutral: number
   positive: number
+  /** In a language the classifier does not read: in `posts`, in no label. */
+  unscored: number
 }
 
 export class Wall {
@@ -60,7 +62,7 @@ export class Wall {
     return Array.from({ length: CHART_MINUTES }, (_, i) => {
       const minute = newest - (CHART_MINUTES - 1 - i) * MINUTE
       const w = byMinute.get(minute)
-      return { minute, posts: w?.posts ?? 0, negative: w?.negative ?? 0, neutral: w?.neutral ?? 0, positive: w?.positive ?? 0 }
+      return { minute, posts: w?.posts ?? 0, negative: w?.negative ?? 0, neutral: w?.neutral ?? 0, positive: w?.positive ?? 0, unscored: w?.unscored ?? 0 }
     })
   })
 
@@ -179,10 +181,16 @@ function byBrand<T extends { brand: string }>(current: Map<string, T>, items: re
   return next
 }
 
+/** Net sentiment of counts: over the posts read (scored), null when none was. */
+export function netOf(c: Pick<MinutePoint, 'posts' | 'negative' | 'positive' | 'unscored'>): number | null {
+  const scored = c.posts - c.unscored
+  return scored > 0 ? (c.positive - c.negative) / scored : null
+}
+
 /** Sums of a series, for headline figures. */
 export function totals(points: readonly MinutePoint[]) {
   return points.reduce(
-    (t, p) => ({ posts: t.posts + p.posts, negative: t.negative + p.negative, neutral: t.neutral + p.neutral, positive: t.positive + p.positive }),
-    { posts: 0, negative: 0, neutral: 0, positive: 0 },
+    (t, p) => ({ posts: t.posts + p.posts, negative: t.negative + p.negative, neutral: t.neutral + p.neutral, positive: t.positive + p.positive, unscored: t.unscored + p.unscored }),
+    { posts: 0, negative: 0, neutral: 0, positive: 0, unscored: 0 },
   )
 }
