@@ -160,7 +160,8 @@ export class Baseline {
   }
 
   private spike(): RiskPart {
-    // All mentions, and the negative ones: a backlash can hide in a busy day's volume. Counts are
+    // All scored mentions (backlash.ts leaves unscored ones out), and the negative ones: a backlash
+    // can hide in a busy day's volume. Counts are
     // at least Poisson-noisy: the spread is never taken below the square root of the mean.
     let best = { z: Number.NEGATIVE_INFINITY, x: 0, m: 0, what: 'mentions' }
     for (const w of WINDOWS) {

@@ -49,6 +49,14 @@ describe('identifyLanguage', () => {
     for (const text of ['twelve days till oslo', 'Nimbus Pro vs Lumen X2 vs Corvid', 'pasta and salsa verde', 'Napoli pizza time tonight']) expect(english.scores(identifyLanguage(text, 'en')), text).toBe(true)
   })
 
+  it('reads a post in another language with an English phrase in it as that language', () => {
+    for (const [lang, text] of [
+      ['de', 'Like the new Lumen X2 ad? Ich finde die Werbung furchtbar und das Telefon ist viel zu teuer'],
+      ['es', 'What the hell, la batería del Lumen se acaba en dos horas y el soporte no contesta'],
+    ] as const)
+      expect(identifyLanguage(text, 'en'), text).toEqual({ language: lang, fromText: true })
+  })
+
   it('falls back to the network tag where the text is too short to tell, and never leaves those unscored', () => {
     expect(identifyLanguage('lol', 'de-DE')).toEqual({ language: 'de', fromText: false })
     expect(identifyLanguage('ok 🔥🔥 https://t.co/abc', '')).toEqual({ language: '', fromText: false })

@@ -84,6 +84,8 @@ describe('configuration', () => {
     expect(loadConfig({ SCORED_LANGUAGES: '*' }).SCORED_LANGUAGES).toBe('*')
     expect(problems({ SCORED_LANGUAGES: 'English' })).toContain('SCORED_LANGUAGES="English"')
     expect(problems({ SCORED_LANGUAGES: 'en;de' })).toContain('SCORED_LANGUAGES=')
+    // eld names languages by ISO 639-1: a three-letter code would match no post.
+    expect(problems({ SCORED_LANGUAGES: 'eng' })).toContain('SCORED_LANGUAGES="eng"')
   })
 
   it('takes roles only with a bus, a shared store, and Redis between live and web processes', () => {
