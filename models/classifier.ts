@@ -14,6 +14,18 @@ export interface Cues {
 /** Without intents (the classify transform adds them); without emotions where the model reads none. */
 export type ModelSentiment = Omit<Sentiment, 'intents' | 'emotions'> & { emotions?: Sentiment['emotions']; cues?: Cues }
 
+/** One text to read, with the network's language tag for it ('' when none). */
+export interface Text {
+  text: string
+  declared: string
+}
+
+/** What came of one text: its language, and the model's reading unless the language is not read. */
+export interface Reading {
+  language: string
+  model?: ModelSentiment
+}
+
 export interface Classifier {
   /** Shown in logs and /healthz. */
   readonly name: string
@@ -23,4 +35,9 @@ export interface Classifier {
    */
   languages?: ReadLanguages
   classify(texts: readonly string[]): Promise<ModelSentiment[]>
+  /**
+   * Each text's language, and the model's reading of those it reads (models/read.ts). A classifier
+   * on a thread of its own does it there, off the thread that serves the walls.
+   */
+  read?(texts: readonly Text[]): Promise<Reading[]>
 }

@@ -9,13 +9,14 @@
 // (posts queue in front of the classifier, and past the bound wait on disk). `ready` says whether
 // a thread is there now, for /readyz.
 import { Worker } from 'node:worker_threads'
-import type { Classifier, ModelSentiment } from './classifier.ts'
+import type { Classifier, ModelSentiment, Reading, Text } from './classifier.ts'
+import type { ReadLanguages } from '../pipelines/transforms/language.ts'
 import type { LoadOptions } from './transformers.ts'
 
 const ENTRY = new URL('./classify-worker.mjs', import.meta.url)
 export const RESTART_BACKOFF = { initialMs: 1_000, maxMs: 30_000 }
 
-type Pending = { resolve: (r: ModelSentiment[]) => void; reject: (e: Error) => void }
+type Pending = { resolve: (r: never) => void; reject: (e: Error) => void }
 
 /** Starts a thread and waits for its model; rejects with the model's error, or the thread's. */
 function spawn(model: string, options: LoadOptions): Promise<{ worker: Worker; name: string }> {
@@ -47,6 +48,7 @@ export class WorkerClassifier implements Classifier {
   private closed = false
   /** Restarts since the last thread that scored a batch. */
   private failures = 0
+  languages: ReadLanguages | undefined
 
   private constructor(
     readonly name: string,
@@ -68,15 +70,23 @@ export class WorkerClassifier implements Classifier {
   }
 
   async classify(texts: readonly string[]): Promise<ModelSentiment[]> {
-    if (texts.length === 0) return []
+    return texts.length === 0 ? [] : this.ask<ModelSentiment[]>({ texts: [...texts] })
+  }
+
+  /** Languages are told on the thread too: identifying them costs as much as a third of scoring. */
+  async read(texts: readonly Text[]): Promise<Reading[]> {
+    return texts.length === 0 ? [] : this.ask<Reading[]>({ read: [...texts], languages: this.languages?.spec ?? 'en' })
+  }
+
+  private async ask<R>(message: object): Promise<R> {
     if (!this.worker) await this.restarting
     const worker = this.worker
     if (!worker) throw new Error(this.closed ? 'the classifier is closed' : "the classifier's thread is not running")
     const id = this.nextId++
     if (this.pending.size === 0) worker.ref()
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject })
-      worker.postMessage({ id, texts: [...texts] })
+    return new Promise<R>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (r: never) => void, reject })
+      worker.postMessage({ id, ...message })
     })
   }
 
@@ -92,14 +102,14 @@ export class WorkerClassifier implements Classifier {
     this.worker = worker
     // Idle, the thread does not keep the process alive; it is held while a batch is out.
     worker.unref()
-    worker.on('message', (message: { id: number; results?: ModelSentiment[]; error?: string }) => {
+    worker.on('message', (message: { id: number; results?: unknown; error?: string }) => {
       const waiting = this.pending.get(message.id)
       if (!waiting) return
       this.pending.delete(message.id)
       if (this.pending.size === 0) worker.unref()
       if (message.error !== undefined) return waiting.reject(new Error(message.error))
       this.failures = 0
-      waiting.resolve(message.results!)
+      waiting.resolve(message.results as never)
     })
     let cause: Error | undefined
     worker.on('error', (error) => (cause ??= error))

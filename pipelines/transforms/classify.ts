@@ -5,10 +5,10 @@
 // but when the failure is the classifier's and not the posts' (its thread stopped), the batch is
 // given back, to be classified again later.
 import { asyncScheduler, bufferTime, catchError, concatMap, EMPTY, filter, finalize, from, mergeMap, type OperatorFunction, type SchedulerLike, tap } from 'rxjs'
-import type { Classifier, ModelSentiment } from '../../models/classifier.ts'
+import type { Classifier, ModelSentiment, Reading, Text } from '../../models/classifier.ts'
+import { readTexts } from '../../models/read.ts'
 import { detectIntents } from '../../models/middle.ts'
 import type { Intent, Post, ScoredPost } from '../schema.ts'
-import { ENGLISH, identifyLanguage } from './language.ts'
 import type { MentionContext } from './relate.ts'
 import type { DeadLetter } from '../sinks/deadletter.ts'
 
@@ -23,17 +23,7 @@ export function scoreOne(post: Post, model: ModelSentiment | undefined, language
   return { ...post, language, sentiment: { ...sentiment, intents: detectIntents(post.text, model.label, post.brands.length >= 2, cues), emotions } }
 }
 
-/** One text of an item to classify, with the network's language tag for it. */
-interface Text {
-  text: string
-  declared: string
-}
 
-/** What came of one text: its language, and the model's reading unless the language is not read. */
-export interface Reading {
-  language: string
-  model?: ModelSentiment
-}
 
 /** The classifier's queue and speed, for backpressure (transforms/admit.ts) and /metrics. */
 export class ClassifyMeter {
@@ -114,21 +104,19 @@ function classifyEach<T, U>(
       filter((batch) => batch.length > 0),
       concatMap((batch) => {
         const started = performance.now()
-        const languages = classifier.languages ?? ENGLISH
-        const each = batch.map((item) =>
-          texts(item).map(({ text, declared }) => {
-            const identified = identifyLanguage(text, declared)
-            return { text, language: identified.language, read: languages.scores(identified) }
-          }),
-        )
-        const all = each.flat().filter((t) => t.read).map((t) => t.text)
-        return from(all.length > 0 ? classifier.classify(all) : Promise.resolve([])).pipe(
-          mergeMap((results) => {
-            if (results.length !== all.length) throw new Error(`${classifier.name} returned ${results.length} results for ${all.length} texts`)
+        const each = batch.map(texts)
+        const all = each.flat()
+        return from(readTexts(classifier, all)).pipe(
+          mergeMap((readings) => {
+            if (readings.length !== all.length) throw new Error(`${classifier.name} returned ${readings.length} readings for ${all.length} texts`)
             // Only batches scored are timed: a failure that comes at once would flatter the figures.
-            if (all.length > 0) meter.onBatch(performance.now() - started, batch.length)
+            if (readings.some((r) => r.model)) meter.onBatch(performance.now() - started, batch.length)
             let at = 0
-            return batch.map((item, i) => score(item, each[i]!.map((t) => ({ language: t.language, ...(t.read ? { model: results[at++]! } : {}) }))))
+            return batch.map((item, i) => {
+              const mine = readings.slice(at, at + each[i]!.length)
+              at += each[i]!.length
+              return score(item, mine)
+            })
           }),
           catchError((error: unknown) => {
             const reason = `${classifier.name}: ${String(error)}`

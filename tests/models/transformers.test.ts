@@ -6,6 +6,8 @@ import { emojiValence, withEmoji } from '../../models/emoji.ts'
 import { isMixed, MIXED_PROBABILITY, normalisedEntropy, UNCERTAIN_ENTROPY } from '../../models/middle.ts'
 import { DEFAULT_MODEL, prepare, TransformersClassifier } from '../../models/transformers.ts'
 import { WorkerClassifier } from '../../models/worker.ts'
+import { readHere } from '../../models/read.ts'
+import { ReadLanguages } from '../../pipelines/transforms/language.ts'
 import vader from 'vader-sentiment'
 import { mayHoldBothPolarities } from '../../models/vader-cue.ts'
 import { postsOf, simulated } from '../support/fixtures.ts'
@@ -121,6 +123,25 @@ describe('the model on its own thread, as the server runs it', () => {
       await threaded.close()
     }
     await expect(WorkerClassifier.load('tests/models')).rejects.toThrow('SENTIMENT_MODEL="tests/models": cannot load it as a model folder')
+  })
+
+  it('tells the languages on its thread, reading as this thread would, with the languages it is given', async () => {
+    const threaded = await WorkerClassifier.load(DEFAULT_MODEL)
+    try {
+      const texts = [
+        { text: 'Das neue Telefon ist furchtbar, der Akku hält keinen halben Tag durch', declared: 'en' },
+        { text: 'the new phone is lovely and the battery lasts all day', declared: '' },
+        { text: 'ok', declared: 'de-DE' },
+      ]
+      const there = await threaded.read(texts)
+      expect(there).toEqual(await readHere(model, texts))
+      expect(there.map((r) => [r.language, r.model !== undefined])).toEqual([['de', false], ['en', true], ['de', true]])
+      threaded.languages = new ReadLanguages('en,de')
+      expect((await threaded.read(texts)).every((r) => r.model !== undefined)).toBe(true)
+      expect(await threaded.read([])).toEqual([])
+    } finally {
+      await threaded.close()
+    }
   })
 
   it('fails the batch a dying thread held, with why, and starts a thread again for the next', async () => {
