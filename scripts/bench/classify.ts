@@ -4,7 +4,9 @@
 //    run, the flags; for a transformers.js model, prepare, tokenize, run, softmax, emoji, rules);
 //  - raw onnxruntime-node fed by the same tokenizer (what any caller of the raw runtime must also
 //    do): the ratio of the two is the wrapper's overhead;
-//  - raw onnxruntime-node on batches tokenized beforehand (the model's own cost, for reference).
+//  - raw onnxruntime-node on batches tokenized beforehand (the model's own cost, for reference);
+//  - the classifier reading as the pipeline does (models/read.ts: each post's language, then the
+//    model on those it reads): what telling languages adds to the classifier's thread.
 // Also the model's load time. Texts are the simulator's posts.
 import { parseArgs } from 'node:util'
 import { resolve } from 'node:path'
@@ -12,6 +14,7 @@ import * as ort from 'onnxruntime-node'
 import { readFileSync } from 'node:fs'
 import { PreTrainedTokenizer } from '@huggingface/transformers'
 import { loadModel, modelPath } from '../../models/load.ts'
+import { readHere } from '../../models/read.ts'
 import { postsOf, simulated } from '../../tests/support/fixtures.ts'
 import { fmt, median, percentile } from './stats.ts'
 
@@ -58,13 +61,15 @@ const feed = (batch: string[]) => {
   return out
 }
 const feeds = batches.map((batch) => feed(batch))
+const posts = batches.map((batch) => batch.map((text) => ({ text, declared: 'en' })))
 const runs = {
   wrapper: (i: number) => classifier.classify(batches[i]!),
   tokenizedRaw: (i: number) => session.run(feed(batches[i]!)),
   raw: (i: number) => session.run(feeds[i]!),
+  read: (i: number) => readHere(classifier, posts[i]!),
 }
 type Round = Awaited<ReturnType<typeof round>>
-const results: Record<keyof typeof runs, Round[]> = { wrapper: [], tokenizedRaw: [], raw: [] }
+const results: Record<keyof typeof runs, Round[]> = { wrapper: [], tokenizedRaw: [], raw: [], read: [] }
 for (const run of Object.values(runs)) await round(run) // warm-up
 for (let r = 0; r < Number(args.rounds); r++) for (const [name, run] of Object.entries(runs)) results[name as keyof typeof runs].push(await round(run))
 
@@ -80,3 +85,5 @@ const t = summary('tokenizer + raw ORT', results.tokenizedRaw)
 const r = summary('raw ORT, pre-tokenized', results.raw)
 console.log(`wrapper overhead over tokenizer + raw onnxruntime-node: ${fmt((t / w - 1) * 100)}% (time ratio ${fmt(t / w, 3)})`)
 console.log(`for reference, over raw onnxruntime-node on pre-tokenized input: ${fmt((r / w - 1) * 100)}% (time ratio ${fmt(r / w, 3)})`)
+const l = summary('languages + classifier', results.read)
+console.log(`telling languages first: ${fmt((w / l - 1) * 100)}% more time a post than the classifier alone (time ratio ${fmt(w / l, 3)})`)
