@@ -1,5 +1,5 @@
 // Between our types and ClickHouse rows, both directions, shared by every store mode.
-import type { Alert, Emotion, Intent, Label, PostDeletion, ScoredPost, SourceName, WindowAggregate } from '../schema.ts'
+import { type Alert, type Emotion, type Intent, type Label, type PostDeletion, type ScoredPost, type SourceName, UNSCORED, type WindowAggregate } from '../schema.ts'
 import { isMiddle } from '../metrics/definition.ts'
 import type { AttributedEngagement } from './store.ts'
 
@@ -7,11 +7,11 @@ import type { AttributedEngagement } from './store.ts'
 const seconds = (ms: number) => Math.floor(ms / 1000)
 
 /** What an unscored post (a language not read) stores in place of a reading: no label, no probabilities. */
-const UNSCORED = { label: 'unscored', scores: { negative: 0, neutral: 0, positive: 0 }, confidence: 0, mixed: false, uncertain: false, intents: [], emotions: [] } as const
+const NO_READING = { label: UNSCORED, scores: { negative: 0, neutral: 0, positive: 0 }, confidence: 0, mixed: false, uncertain: false, intents: [], emotions: [] } as const
 
 export function postRow(p: ScoredPost) {
   const createdMs = Date.parse(p.createdAt)
-  const s = p.sentiment ?? UNSCORED
+  const s = p.sentiment ?? NO_READING
   return {
     id: p.id,
     source: p.source,
@@ -129,7 +129,7 @@ export function postFromRow(row: Record<string, unknown>): ScoredPost {
     ...(n('answers_mention_ms') > 0 ? { answersMentionAt: new Date(n('answers_mention_ms')).toISOString(), mentionNeedsReply: n('mention_needs_reply') === 1 } : {}),
     ...((row.needs_reply as string[] | undefined)?.length ? { needsReply: row.needs_reply as string[] } : {}),
     ...(str('thread_root') ? { thread: { root: str('thread_root'), brand: str('thread_brand'), depth: n('thread_depth') } } : {}),
-    ...(str('label') === 'unscored' ? {} : { sentiment: sentimentFromRow(row) }),
+    ...(str('label') === UNSCORED ? {} : { sentiment: sentimentFromRow(row) }),
   }
 }
 
