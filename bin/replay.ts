@@ -56,10 +56,11 @@ export async function replay(args: string[]): Promise<number> {
   const [file] = positionals
   if (!file || positionals.length > 1) throw new Error(`replay needs one FILE\n\n${REPLAY_USAGE}`)
   const speed = Number(values.speed)
-  if (!values.fast && !(speed > 0 && Number.isFinite(speed))) throw new Error(`--speed ${values.speed}: expected a number above 0`)
+  if (!values.fast && !(speed > 0 && Number.isFinite(speed)))
+    throw new Error(`--speed ${values.speed}: expected a number above 0`)
   const format = (values.format ?? (/\.csv$/i.test(file) ? 'csv' : 'ndjson')) as ReplayFormat
   if (format !== 'ndjson' && format !== 'csv') throw new Error(`--format ${values.format}: expected ndjson or csv`)
-  if (!values.token) throw new Error('no ingest token: pass --token or set INGEST_TOKEN (the server\'s)')
+  if (!values.token) throw new Error("no ingest token: pass --token or set INGEST_TOKEN (the server's)")
   const mapping = mappingFrom(values.map)
   const size = (await stat(file)).size
   const ingest = new URL('/api/ingest', values.server)
@@ -81,14 +82,19 @@ export async function replay(args: string[]): Promise<number> {
         if ((response.status !== 503 && response.status !== 429) || attempt === SEND_TRIES) break
       } catch (error) {
         const cause = (error as { cause?: { message?: string } }).cause?.message
-        if (attempt === SEND_TRIES) throw new Error(`cannot reach ${ingest}: ${(error as Error).message}${cause ? ` (${cause})` : ''}`)
+        if (attempt === SEND_TRIES)
+          throw new Error(`cannot reach ${ingest}: ${(error as Error).message}${cause ? ` (${cause})` : ''}`)
       }
       await new Promise((r) => setTimeout(r, 250 * 2 ** attempt))
     }
-    if (response!.status !== 202) throw new Error(`${ingest} answered ${response!.status}: ${body.error?.message ?? 'no reason given'}`)
+    if (response!.status !== 202)
+      throw new Error(`${ingest} answered ${response!.status}: ${body.error?.message ?? 'no reason given'}`)
     lastSent = batch.at(-1)!.line
     // The server numbers the lines of the request: back to the file's.
-    return { accepted: body.accepted ?? 0, rejected: (body.rejected ?? []).map((r) => ({ line: batch[r.line - 1]?.line ?? 0, reason: r.reason })) }
+    return {
+      accepted: body.accepted ?? 0,
+      rejected: (body.rejected ?? []).map((r) => ({ line: batch[r.line - 1]?.line ?? 0, reason: r.reason })),
+    }
   }
   const flush = async (batch: { line: number; post: Post }[]) => {
     if (batch.length === 0) return
@@ -97,7 +103,16 @@ export async function replay(args: string[]): Promise<number> {
     rejected.push(...sent.rejected)
   }
 
-  const bar = new SingleBar({ format: 'replay |{bar}| {percentage}% | {accepted} accepted, {rejected} rejected | {pace}', stream: process.stderr, hideCursor: true, noTTYOutput: true, notTTYSchedule: 2_000 }, Presets.shades_classic)
+  const bar = new SingleBar(
+    {
+      format: 'replay |{bar}| {percentage}% | {accepted} accepted, {rejected} rejected | {pace}',
+      stream: process.stderr,
+      hideCursor: true,
+      noTTYOutput: true,
+      notTTYSchedule: 2_000,
+    },
+    Presets.shades_classic,
+  )
   const progress = { bytes: 0 }
   bar.start(size, 0, { accepted: 0, rejected: 0, pace: values.fast ? 'as fast as possible' : `x${speed}` })
   const started = Date.now()
@@ -143,7 +158,9 @@ export async function replay(args: string[]): Promise<number> {
     // What was sent stays sent: say how far it got, so the rest can be sent again.
     bar.stop()
     printSummary(accepted, rejected, values.verbose, (Date.now() - started) / 1000)
-    throw new Error(`${(error as Error).message}; stopped after line ${lastSent} of ${file} (the posts up to it were sent)`)
+    throw new Error(
+      `${(error as Error).message}; stopped after line ${lastSent} of ${file} (the posts up to it were sent)`,
+    )
   }
   bar.update(size, { accepted, rejected: rejected.length })
   bar.stop()
@@ -151,7 +168,12 @@ export async function replay(args: string[]): Promise<number> {
   return rejected.length > 0 ? 1 : 0
 }
 
-function printSummary(accepted: number, rejected: { line: number; reason: string }[], verbose: boolean, seconds: number) {
+function printSummary(
+  accepted: number,
+  rejected: { line: number; reason: string }[],
+  verbose: boolean,
+  seconds: number,
+) {
   const byReason = new Map<string, number[]>()
   for (const r of rejected) {
     const lines = byReason.get(r.reason)
@@ -160,7 +182,9 @@ function printSummary(accepted: number, rejected: { line: number; reason: string
   }
   const lines = [`replay: ${accepted} accepted, ${rejected.length} rejected in ${seconds.toFixed(1)} s`]
   for (const [reason, at] of [...byReason].sort((a, b) => b[1].length - a[1].length)) {
-    lines.push(`  ${at.length} × ${reason} (line${at.length > 1 ? 's' : ''} ${at.slice(0, 5).join(', ')}${at.length > 5 ? ', …' : ''})`)
+    lines.push(
+      `  ${at.length} × ${reason} (line${at.length > 1 ? 's' : ''} ${at.slice(0, 5).join(', ')}${at.length > 5 ? ', …' : ''})`,
+    )
   }
   if (verbose) for (const r of rejected) lines.push(`  line ${r.line}: ${r.reason}`)
   console.log(lines.join('\n'))

@@ -16,7 +16,8 @@ export const MAX_LINE_CHARS = 100_000
 type Parsed = { line: number; text: string; id?: unknown } | { line: number; error: string; id?: unknown }
 
 export function parseLine(raw: string, line: number): Parsed {
-  if (raw.length > MAX_LINE_CHARS) return { line, error: `line is ${raw.length} characters; the limit is ${MAX_LINE_CHARS}` }
+  if (raw.length > MAX_LINE_CHARS)
+    return { line, error: `line is ${raw.length} characters; the limit is ${MAX_LINE_CHARS}` }
   const trimmed = raw.trim()
   if (trimmed === '') return { line, error: 'empty line' }
   if (!trimmed.startsWith('{')) return { line, text: trimmed }
@@ -26,7 +27,8 @@ export function parseLine(raw: string, line: number): Parsed {
   } catch (error) {
     return { line, error: `invalid JSON: ${(error as Error).message}` }
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { line, error: 'JSON line is not an object' }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return { line, error: 'JSON line is not an object' }
   const record = value as { text?: unknown; id?: unknown }
   // The id travels with the answer, error or not, so callers can match results by id.
   const id = record.id === undefined ? {} : { id: record.id }
@@ -35,7 +37,12 @@ export function parseLine(raw: string, line: number): Parsed {
   return { line, text: record.text, ...id }
 }
 
-export async function classifyLines(input: Readable, output: Writable, classifier: Classifier, batchSize = CLI_BATCH): Promise<void> {
+export async function classifyLines(
+  input: Readable,
+  output: Writable,
+  classifier: Classifier,
+  batchSize = CLI_BATCH,
+): Promise<void> {
   let batch: Parsed[] = []
   const flush = async () => {
     const ok = batch.filter((p): p is Extract<Parsed, { text: string }> => 'text' in p)

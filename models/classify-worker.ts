@@ -13,8 +13,11 @@ try {
   const classifier = await loadModel(model, options)
   // `read`: texts whose languages are told here too (models/read.ts), with the main thread's languages.
   port.on('message', (message: { id: number; texts?: string[]; read?: Text[]; languages?: string }) => {
-    if (message.languages !== undefined && message.languages !== classifier.languages?.spec) classifier.languages = new ReadLanguages(message.languages)
-    const work: Promise<unknown> = message.read ? readHere(classifier, message.read) : classifier.classify(message.texts ?? [])
+    if (message.languages !== undefined && message.languages !== classifier.languages?.spec)
+      classifier.languages = new ReadLanguages(message.languages)
+    const work: Promise<unknown> = message.read
+      ? readHere(classifier, message.read)
+      : classifier.classify(message.texts ?? [])
     work.then(
       (results) => port.postMessage({ id: message.id, results }),
       (error: unknown) => port.postMessage({ id: message.id, error: String(error) }),

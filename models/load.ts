@@ -18,10 +18,18 @@ export function loadModel(path: string, options: LoadOptions = {}): Promise<Clas
 }
 
 /** `thread`: the model runs on a thread of its own (models/worker.ts), as the server runs it. */
-export async function loadClassifier(model: string | undefined, options: LoadOptions & { thread?: boolean; languages?: string } = {}): Promise<Classifier> {
+export async function loadClassifier(
+  model: string | undefined,
+  options: LoadOptions & { thread?: boolean; languages?: string } = {},
+): Promise<Classifier> {
   const { thread, languages, ...load } = options
   const path = modelPath(model)
-  const classifier: Classifier = model === 'lexicon' ? new LexiconClassifier() : thread ? await WorkerClassifier.load(path, load) : await loadModel(path, load)
+  const classifier: Classifier =
+    model === 'lexicon'
+      ? new LexiconClassifier()
+      : thread
+        ? await WorkerClassifier.load(path, load)
+        : await loadModel(path, load)
   // `languages`: SCORED_LANGUAGES, the languages the configured model is said to read.
   if (languages !== undefined) classifier.languages = new ReadLanguages(languages)
   return classifier

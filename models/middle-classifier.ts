@@ -29,7 +29,10 @@ export function isMiddleModel(folder: string): boolean {
   const config = join(folder, 'config.json')
   if (!existsSync(config)) return false
   try {
-    return typeof (JSON.parse(readFileSync(config, 'utf8')) as { undertow?: { thresholds?: unknown } }).undertow?.thresholds === 'object'
+    return (
+      typeof (JSON.parse(readFileSync(config, 'utf8')) as { undertow?: { thresholds?: unknown } }).undertow
+        ?.thresholds === 'object'
+    )
   } catch {
     return false
   }

@@ -55,16 +55,21 @@ export class MiddleModel {
     const thresholds = config.undertow?.thresholds
     for (const flag of FLAGS) {
       const t = thresholds?.[flag]
-      if (typeof t !== 'number' || !(t > 0 && t < 1)) throw new Error(`${folder}/config.json: undertow.thresholds.${flag} must be a number in (0, 1)`)
+      if (typeof t !== 'number' || !(t > 0 && t < 1))
+        throw new Error(`${folder}/config.json: undertow.thresholds.${flag} must be a number in (0, 1)`)
     }
     return new MiddleModel(`middle:${folder.split('/').pop()}`, tokenizer, session, thresholds)
   }
 
   async score(texts: readonly string[]): Promise<MiddleScores[]> {
     if (texts.length === 0) return []
-    const encoded = this.tokenizer([...texts], { padding: true, truncation: true }) as unknown as Record<string, { data: BigInt64Array; dims: number[] }>
+    const encoded = this.tokenizer([...texts], { padding: true, truncation: true }) as unknown as Record<
+      string,
+      { data: BigInt64Array; dims: number[] }
+    >
     const feeds: Record<string, ort.Tensor> = {}
-    for (const name of this.session.inputNames) feeds[name] = new ort.Tensor('int64', encoded[name]!.data, encoded[name]!.dims)
+    for (const name of this.session.inputNames)
+      feeds[name] = new ort.Tensor('int64', encoded[name]!.data, encoded[name]!.dims)
     const out = await this.session.run(feeds)
     const data = (name: string) => out[name]!.data as Float32Array
     const [sentiment, emotion] = [data('sentiment'), data('emotion')]
@@ -74,7 +79,10 @@ export class MiddleModel {
         sentiment: Object.fromEntries(SENTIMENT.map((l, k) => [l, sentiment[i * 3 + k]!])) as Scores,
         emotion: Object.fromEntries(EMOTIONS.map((e, k) => [e, emotion[i * 4 + k]!])) as Record<Emotion, number>,
         probabilities,
-        flags: Object.fromEntries(FLAGS.map((f) => [f, probabilities[f] >= this.thresholds[f]])) as Record<Flag, boolean>,
+        flags: Object.fromEntries(FLAGS.map((f) => [f, probabilities[f] >= this.thresholds[f]])) as Record<
+          Flag,
+          boolean
+        >,
       }
     })
   }

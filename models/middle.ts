@@ -44,11 +44,14 @@ export function isMixed(scores: Scores, lexicon: () => { pos: number; neg: numbe
 
 // Intent cues, deliberately plain and documented: a post can carry several intents.
 const QUESTION = /\?|^\s*(how|what|why|when|where|who|which|is|are|can|could|does|do|will|should)\b/i
-const SUGGESTION = /\b(should (add|make|let|offer|bring|include|have|fix|allow|support|change)|wish|please add|would be (nice|great|cool)|it'd be (nice|great)|feature request|how about|could you (add|make))\b/i
-const SUPPORT = /\b(help|can't|cannot|won't|doesn't|not working|broken|stuck|crash(es|ed|ing)?|error|refund|replace(ment)?|fix)\b/i
+const SUGGESTION =
+  /\b(should (add|make|let|offer|bring|include|have|fix|allow|support|change)|wish|please add|would be (nice|great|cool)|it'd be (nice|great)|feature request|how about|could you (add|make))\b/i
+const SUPPORT =
+  /\b(help|can't|cannot|won't|doesn't|not working|broken|stuck|crash(es|ed|ing)?|error|refund|replace(ment)?|fix)\b/i
 const COMPARISON = /\b(better|worse|than|vs\.?|versus|compared to|switch(ed|ing)? (to|from))\b/i
 // Without brand matching (the CLI), only cues that name two sides on their own count.
-const STRONG_COMPARISON = /\b(vs\.?|versus|compared to|(better|worse|faster|slower|cheaper) than|switch(ed|ing)? (to|from))\b/i
+const STRONG_COMPARISON =
+  /\b(vs\.?|versus|compared to|(better|worse|faster|slower|cheaper) than|switch(ed|ing)? (to|from))\b/i
 
 /**
  * Intents from the text and the sentiment label; a post can carry several. `competitorNamed` says
@@ -65,7 +68,11 @@ export function detectIntents(text: string, label: Label, competitorNamed?: bool
   if (label === 'negative') intents.push('complaint')
   if (label === 'positive' && !question) intents.push('praise')
   // A second tracked brand named with a comparative word is a comparison whatever the model says.
-  const comparison = cues ? cues.comparison || (competitorNamed === true && COMPARISON.test(text)) : competitorNamed === undefined ? STRONG_COMPARISON.test(text) : competitorNamed && COMPARISON.test(text)
+  const comparison = cues
+    ? cues.comparison || (competitorNamed === true && COMPARISON.test(text))
+    : competitorNamed === undefined
+      ? STRONG_COMPARISON.test(text)
+      : competitorNamed && COMPARISON.test(text)
   if (comparison) intents.push('comparison')
   if (SUPPORT.test(text) && (label === 'negative' || question)) intents.push('support')
   return intents

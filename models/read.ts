@@ -12,10 +12,12 @@ export async function readHere(classifier: Classifier, texts: readonly Text[]): 
   })
   const scored = found.filter((t) => t.read).map((t) => t.text)
   const results = scored.length > 0 ? await classifier.classify(scored) : []
-  if (results.length !== scored.length) throw new Error(`${classifier.name} returned ${results.length} results for ${scored.length} texts`)
+  if (results.length !== scored.length)
+    throw new Error(`${classifier.name} returned ${results.length} results for ${scored.length} texts`)
   let at = 0
   return found.map((t) => ({ language: t.language, ...(t.read ? { model: results[at++]! } : {}) }))
 }
 
 /** By the classifier's own `read` where it has one (its thread), else on this one. */
-export const readTexts = (classifier: Classifier, texts: readonly Text[]): Promise<Reading[]> => (classifier.read ? classifier.read(texts) : readHere(classifier, texts))
+export const readTexts = (classifier: Classifier, texts: readonly Text[]): Promise<Reading[]> =>
+  classifier.read ? classifier.read(texts) : readHere(classifier, texts)

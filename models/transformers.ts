@@ -18,8 +18,12 @@ export const DEFAULT_MODEL = fileURLToPath(new URL('./sentiment', import.meta.ur
 const LABELS = ['negative', 'neutral', 'positive'] as const
 // Hub models name their classes either by word or by index (cardiffnlp's older checkpoints).
 const LABEL_ALIASES: Record<string, (typeof LABELS)[number]> = {
-  negative: 'negative', neutral: 'neutral', positive: 'positive',
-  label_0: 'negative', label_1: 'neutral', label_2: 'positive',
+  negative: 'negative',
+  neutral: 'neutral',
+  positive: 'positive',
+  label_0: 'negative',
+  label_1: 'neutral',
+  label_2: 'positive',
 }
 
 export interface LoadOptions {
@@ -69,7 +73,9 @@ export class TransformersClassifier implements Classifier {
       dtype: 'fp32',
       session_options: options.threads ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 } : {},
     }).catch((error: unknown) => {
-      throw new Error(`SENTIMENT_MODEL="${model}": cannot load it as a ${local ? 'model folder' : 'hub id (no such folder here)'}: ${String(error)}`)
+      throw new Error(
+        `SENTIMENT_MODEL="${model}": cannot load it as a ${local ? 'model folder' : 'hub id (no such folder here)'}: ${String(error)}`,
+      )
     })
     const id2label = (classifier.model.config as { id2label?: Record<string, string> }).id2label ?? {}
     const order = Object.keys(id2label)
@@ -78,7 +84,11 @@ export class TransformersClassifier implements Classifier {
     if (order.length !== 3 || new Set(order).size !== 3 || order.includes(undefined)) {
       throw new Error(`SENTIMENT_MODEL="${model}": expected the labels negative, neutral and positive`)
     }
-    return new TransformersClassifier(local ? `transformers.js:${basename(folder)}` : `transformers.js:${model}`, classifier, order as Label[])
+    return new TransformersClassifier(
+      local ? `transformers.js:${basename(folder)}` : `transformers.js:${model}`,
+      classifier,
+      order as Label[],
+    )
   }
 
   async classify(texts: readonly string[]): Promise<ModelSentiment[]> {

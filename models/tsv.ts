@@ -12,7 +12,9 @@ export interface LabelledPost {
 
 export function decodeTsvText(text: string): string {
   // JavaScript strings are UTF-16, so decoded surrogate halves pair up by themselves.
-  const unescaped = text.replace(/\\u([0-9a-fA-F]{4})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))).replace(/\\"/g, '"')
+  const unescaped = text
+    .replace(/\\u([0-9a-fA-F]{4})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)))
+    .replace(/\\"/g, '"')
   return decodeHTML(decodeHTML(unescaped.toWellFormed()))
 }
 

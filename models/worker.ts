@@ -27,7 +27,8 @@ function spawn(model: string, options: LoadOptions): Promise<{ worker: Worker; n
       void worker.terminate()
       reject(error)
     }
-    const exited = (code: number) => reject(new Error(`the classifier's thread exited (${code}) before its model was loaded`))
+    const exited = (code: number) =>
+      reject(new Error(`the classifier's thread exited (${code}) before its model was loaded`))
     worker.once('message', (m: { ready?: string; failed?: string }) => {
       worker.off('exit', exited)
       worker.off('error', failed)
@@ -134,7 +135,11 @@ export class WorkerClassifier implements Classifier {
             this.adopt(worker)
             resolve()
           },
-          () => setTimeout(attempt, Math.min(RESTART_BACKOFF.maxMs, RESTART_BACKOFF.initialMs * 2 ** this.failures++)).unref(),
+          () =>
+            setTimeout(
+              attempt,
+              Math.min(RESTART_BACKOFF.maxMs, RESTART_BACKOFF.initialMs * 2 ** this.failures++),
+            ).unref(),
         )
       }
       setTimeout(attempt, delay).unref()

@@ -7,9 +7,31 @@
 // workers, and the third once, on their records put back in arrival order. Stopping completes the
 // sources; completion then flows down, every buffer flushes, and `done` settles once the last
 // batch is in the store.
-import { asyncScheduler, connectable, lastValueFrom, merge, type Observable, type SchedulerLike, share, Subject, takeUntil, tap } from 'rxjs'
+import {
+  asyncScheduler,
+  connectable,
+  lastValueFrom,
+  merge,
+  type Observable,
+  type SchedulerLike,
+  share,
+  Subject,
+  takeUntil,
+  tap,
+} from 'rxjs'
 import type { Classifier } from '../models/classifier.ts'
-import type { Alert, BrandMetrics, Dialogue, PostDeletion, Responsiveness, RiskReading, ScoredPost, SourceEvent, TrackedBrand, WindowAggregate } from './schema.ts'
+import type {
+  Alert,
+  BrandMetrics,
+  Dialogue,
+  PostDeletion,
+  Responsiveness,
+  RiskReading,
+  ScoredPost,
+  SourceEvent,
+  TrackedBrand,
+  WindowAggregate,
+} from './schema.ts'
 import type { Spool } from './sinks/spool.ts'
 import type { Journal } from './sinks/journal.ts'
 import type { DeadLetter } from './sinks/deadletter.ts'
@@ -66,7 +88,12 @@ export interface PipelineDeps {
   /** After the sources stop, how long the sinks go on draining their spools (default: until done). */
   drainOnStopMs?: number
   /** Where each table's batches wait while the store is unreachable (see sinks/spool.ts). */
-  spools?: { posts?: Spool<ScoredPost>; engagement?: Spool<AttributedEngagement>; deletions?: Spool<PostDeletion>; alerts?: Spool<Alert> }
+  spools?: {
+    posts?: Spool<ScoredPost>
+    engagement?: Spool<AttributedEngagement>
+    deletions?: Spool<PostDeletion>
+    alerts?: Spool<Alert>
+  }
   /** Most posts of a brand the walls are sent a push (default LIVE_POSTS_PER_BRAND; Infinity sends all). */
   livePostsPerBrand?: number
   /**
@@ -131,7 +158,23 @@ export interface Pipeline {
   acknowledge(alertId: string): Alert | null
 }
 
-export const newStats = (): PipelineStats => ({ received: 0, untracked: 0, scored: 0, stored: 0, engagementStored: 0, late: 0, duplicates: 0, unattributed: 0, deletions: 0, deleted: 0, purgeFailures: 0, purgesGivenUp: 0, deletionsIgnored: 0, alerts: 0, liveSkipped: 0 })
+export const newStats = (): PipelineStats => ({
+  received: 0,
+  untracked: 0,
+  scored: 0,
+  stored: 0,
+  engagementStored: 0,
+  late: 0,
+  duplicates: 0,
+  unattributed: 0,
+  deletions: 0,
+  deleted: 0,
+  purgeFailures: 0,
+  purgesGivenUp: 0,
+  deletionsIgnored: 0,
+  alerts: 0,
+  liveSkipped: 0,
+})
 
 export function startPipeline(deps: PipelineDeps): Pipeline {
   const { classifier, tracking, store, deadLetter, scheduler = asyncScheduler } = deps
@@ -147,17 +190,32 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
   let stopping = false
   // Each event read from the journal is followed until the store stage is done with it.
   const settlement = deps.intake ? new IntakeSettlement(deps.intake) : undefined
-  if (settlement) settlement.giveUp = (event, tries) => deadLetter.record('intake', `given back ${tries} times (the store or the classifier could not take it each time it was tried)`, event)
+  if (settlement)
+    settlement.giveUp = (event, tries) =>
+      deadLetter.record(
+        'intake',
+        `given back ${tries} times (the store or the classifier could not take it each time it was tried)`,
+        event,
+      )
   const progress = bothProgress(deps.progress, settlement)
   const events$ = connectable(
     merge(...deps.sources).pipe(
       takeUntil(stop$),
-      admit({ ...(deps.intake && settlement ? { journal: deps.intake, settlement } : {}), queued: () => meter.queued, stopping: () => stopping, deadLetter, scheduler }),
+      admit({
+        ...(deps.intake && settlement ? { journal: deps.intake, settlement } : {}),
+        queued: () => meter.queued,
+        stopping: () => stopping,
+        deadLetter,
+        scheduler,
+      }),
       tap(() => stats.received++),
     ),
     { connector: () => new Subject<SourceEvent>(), resetOnDisconnect: false },
   )
-  const related$: Observable<RelatedEvent> = events$.pipe(relateEvents(new Relater(tracking, recentPosts, deadLetter, stats)), share())
+  const related$: Observable<RelatedEvent> = events$.pipe(
+    relateEvents(new Relater(tracking, recentPosts, deadLetter, stats)),
+    share(),
+  )
   const { accepted$, engagement$, deletions$ } = storeEvents(related$, {
     classifier,
     tracking,
@@ -173,8 +231,13 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
     ...(deps.drainOnStopMs !== undefined ? { drainOnStopMs: deps.drainOnStopMs } : {}),
     scheduler,
   })
-  const { done$: live$, acknowledge } = runLive(accepted$, engagement$, { ...deps, deadLetter, counts: stats, ...(deps.spools?.alerts ? { alertSpool: deps.spools.alerts } : {}), scheduler })
-
+  const { done$: live$, acknowledge } = runLive(accepted$, engagement$, {
+    ...deps,
+    deadLetter,
+    counts: stats,
+    ...(deps.spools?.alerts ? { alertSpool: deps.spools.alerts } : {}),
+    scheduler,
+  })
 
   const done = lastValueFrom(merge(engagement$, deletions$, live$), { defaultValue: undefined }).then(() => undefined)
   events$.connect()

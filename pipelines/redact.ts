@@ -15,7 +15,8 @@ const PATH_AT = new Set(['http', 'https', 'ws', 'wss', 'ftp', 'file'])
 /** A host with an optional port: what an authority is when it holds no credentials. */
 const HOST_PORT = /^(?:[a-z0-9._~%-]+|\[[0-9a-f:.]+\])(?::\d*)?$/i
 /** Query parameters that carry secrets. */
-const SECRET_PARAMS = /([?&](?:password|passwd|pass|pwd|token|access_token|auth|secret|key|api_key|apikey|signature|sig)=)[^&#\s]*/gi
+const SECRET_PARAMS =
+  /([?&](?:password|passwd|pass|pwd|token|access_token|auth|secret|key|api_key|apikey|signature|sig)=)[^&#\s]*/gi
 
 /**
  * One URL (up to the next one, or the end of its word) with its user-info hidden. Parsers end the
@@ -30,7 +31,8 @@ function redactOne(url: string): string {
   if (at <= 0) return url
   const end = rest.search(/[/?#]/)
   const authority = end < 0 ? rest : rest.slice(0, end)
-  if (at >= authority.length && PATH_AT.has(url.slice(0, start - 3).toLowerCase()) && HOST_PORT.test(authority)) return url
+  if (at >= authority.length && PATH_AT.has(url.slice(0, start - 3).toLowerCase()) && HOST_PORT.test(authority))
+    return url
   const info = rest.slice(0, at)
   const colon = info.indexOf(':')
   // user:password keeps the user; a lone user-info (NATS, some Redis URLs) may be a token.
@@ -41,7 +43,9 @@ function redactOne(url: string): string {
 function redactWord(word: string): string {
   const starts = [...word.matchAll(SCHEME)].map((m) => m.index)
   if (starts.length === 0) return word
-  return word.slice(0, starts[0]) + starts.map((s, i) => redactOne(word.slice(s, starts[i + 1] ?? word.length))).join('')
+  return (
+    word.slice(0, starts[0]) + starts.map((s, i) => redactOne(word.slice(s, starts[i + 1] ?? word.length))).join('')
+  )
 }
 
 export function redactUrl(text: string): string {

@@ -83,7 +83,12 @@ const postProperties = {
    * In a conversation under one of a brand's own posts (not a reply itself): that post, the brand,
    * and how deep this reply is (1 for a direct reply). Filled by `relate`.
    */
-  thread: Type.Optional(Type.Object({ root: Type.String(), brand: Type.String(), depth: Type.Integer({ minimum: 1 }) }, { additionalProperties: false })),
+  thread: Type.Optional(
+    Type.Object(
+      { root: Type.String(), brand: Type.String(), depth: Type.Integer({ minimum: 1 }) },
+      { additionalProperties: false },
+    ),
+  ),
 }
 
 export const Post = Type.Object(postProperties, { additionalProperties: false })
@@ -163,11 +168,17 @@ export const EngagementUpdate = Type.Object(
 export type EngagementUpdate = Static<typeof EngagementUpdate>
 
 /** A post its author deleted (`postId` as the post's `id`), which Undertow must forget too. */
-export const PostDeletion = Type.Object({ postId: Type.String({ minLength: 1, maxLength: 512 }), at: Timestamp }, { additionalProperties: false })
+export const PostDeletion = Type.Object(
+  { postId: Type.String({ minLength: 1, maxLength: 512 }), at: Timestamp },
+  { additionalProperties: false },
+)
 export type PostDeletion = Static<typeof PostDeletion>
 
 /** What a source emits. */
-export type SourceEvent = { kind: 'post'; post: Post } | { kind: 'engagement'; update: EngagementUpdate } | ({ kind: 'delete' } & PostDeletion)
+export type SourceEvent =
+  | { kind: 'post'; post: Post }
+  | { kind: 'engagement'; update: EngagementUpdate }
+  | ({ kind: 'delete' } & PostDeletion)
 
 /** Mentions of one brand in one event-time minute (the brand's own posts excluded). */
 export const WindowAggregate = Type.Object(
@@ -278,7 +289,10 @@ export type RiskPart = Static<typeof RiskPart>
 const Seconds = Type.Union([Type.Number(), Type.Null()])
 
 /** A mention still waiting for the brand's reply. */
-export const WaitingMention = Type.Object({ id: Type.String(), at: Timestamp, ageSeconds: Type.Number(), negative: Type.Boolean() }, { additionalProperties: false })
+export const WaitingMention = Type.Object(
+  { id: Type.String(), at: Timestamp, ageSeconds: Type.Number(), negative: Type.Boolean() },
+  { additionalProperties: false },
+)
 
 /** How a brand answers the mentions that need a reply, live (pipelines/metrics/replies.ts). */
 export const Responsiveness = Type.Object(
@@ -322,7 +336,9 @@ export const Dialogue = Type.Object(
     conversations: Count,
     broadcastOnly: Count,
     /** The own posts with the most replies (up to 10): replies and the deepest reply. */
-    top: Type.Array(Type.Object({ id: Type.String(), at: Timestamp, replies: Count, depth: Count }, { additionalProperties: false })),
+    top: Type.Array(
+      Type.Object({ id: Type.String(), at: Timestamp, replies: Count, depth: Count }, { additionalProperties: false }),
+    ),
   },
   { additionalProperties: false },
 )

@@ -20,7 +20,9 @@ import { backlashRate, launchDay, type Scenario } from '../pipelines/sources/sim
 import { compileTracking, matchOne } from '../pipelines/transforms/match.ts'
 import { trackingFrom } from '../server/tracking.ts'
 
-const { values: args } = parseArgs({ options: { model: { type: 'string' }, only: { type: 'string' }, trace: { type: 'boolean' } } })
+const { values: args } = parseArgs({
+  options: { model: { type: 'string' }, only: { type: 'string' }, trace: { type: 'boolean' } },
+})
 const HOUR = 3600
 const tracking = trackingFrom({ BRAND: 'Lumen', COMPETITORS: 'Corvid,Nimbus' })
 const base = launchDay({ brand: 'Lumen', competitors: ['Corvid', 'Nimbus'], start: '2026-11-23T00:00:00.000Z' })
@@ -36,7 +38,14 @@ interface Case {
 const quiet: Partial<Scenario> = { launchAt: Number.POSITIVE_INFINITY, backlashAt: Number.POSITIVE_INFINITY }
 const incident = (name: string, at: number, peak: number, ramp: number, halfLife: number, seed: number): Case => ({
   name,
-  scenario: { ...base, ...quiet, backlashAt: at, backlashPeakPerMinute: peak, backlashRampMinutes: ramp, backlashHalfLifeMinutes: halfLife },
+  scenario: {
+    ...base,
+    ...quiet,
+    backlashAt: at,
+    backlashPeakPerMinute: peak,
+    backlashRampMinutes: ramp,
+    backlashHalfLifeMinutes: halfLife,
+  },
   duration: at + 3 * HOUR,
   seed,
 })
@@ -46,11 +55,32 @@ const CASES: Case[] = [
   incident('sudden, large', 15 * HOUR, 60, 2, 40, 13),
   incident('slow burn, small', 6 * HOUR, 8, 60, 90, 14),
   incident('slow burn, large', 13 * HOUR, 30, 45, 90, 15),
-  { name: 'launch day (the default story)', scenario: { ...base, launchAt: 2 * HOUR, backlashAt: 2 * HOUR + 20 * 60 }, duration: 6 * HOUR, seed: 16 },
+  {
+    name: 'launch day (the default story)',
+    scenario: { ...base, launchAt: 2 * HOUR, backlashAt: 2 * HOUR + 20 * 60 },
+    duration: 6 * HOUR,
+    seed: 16,
+  },
   { name: 'quiet day', scenario: { ...base, ...quiet }, duration: 24 * HOUR, seed: 17 },
-  { name: 'quiet day, another', scenario: { ...base, ...quiet, start: '2026-11-24T00:00:00.000Z' }, duration: 24 * HOUR, seed: 18 },
+  {
+    name: 'quiet day, another',
+    scenario: { ...base, ...quiet, start: '2026-11-24T00:00:00.000Z' },
+    duration: 24 * HOUR,
+    seed: 18,
+  },
   // A viral positive post: mentions jump sevenfold and fade, all of it praise and chatter.
-  { name: 'quiet day with a viral positive burst', scenario: { ...base, backlashAt: Number.POSITIVE_INFINITY, launchAt: 11 * HOUR, launchPlateau: 1, launchHalfLifeMinutes: 30 }, duration: 24 * HOUR, seed: 19 },
+  {
+    name: 'quiet day with a viral positive burst',
+    scenario: {
+      ...base,
+      backlashAt: Number.POSITIVE_INFINITY,
+      launchAt: 11 * HOUR,
+      launchPlateau: 1,
+      launchHalfLifeMinutes: 30,
+    },
+    duration: 24 * HOUR,
+    seed: 19,
+  },
 ]
 
 const classifier = await loadClassifier(args.model ?? process.env.SENTIMENT_MODEL)
@@ -71,7 +101,8 @@ async function run(c: Case) {
     const scored = await classifier.classify(batch.map((b) => b.post.text))
     batch.forEach(({ post, at }, i) => {
       const s: ScoredPost = scoreOne(post, scored[i]!, 'en')
-      if (s.brands.includes('Lumen') && s.sentiment?.label === 'negative') negativePerMinute.set(Math.floor(at / 60), (negativePerMinute.get(Math.floor(at / 60)) ?? 0) + 1)
+      if (s.brands.includes('Lumen') && s.sentiment?.label === 'negative')
+        negativePerMinute.set(Math.floor(at / 60), (negativePerMinute.get(Math.floor(at / 60)) ?? 0) + 1)
       // Raised, or escalated to critical (an alert already open when the incident began).
       const assessment = watch.see(s)
       if (args.trace)
@@ -79,11 +110,18 @@ async function run(c: Case) {
           const t = (Date.parse(r.minute) - start) / 1000
           const near = Math.abs(t - c.scenario.backlashAt - 15 * 60) <= 45 * 60
           if (r.brand === 'Lumen' && (near || r.score >= 25))
-            trace.push(`   ${near ? `onset + ${minutes(t - c.scenario.backlashAt)}` : `at ${minutes(t)}`} ${String(r.score).padStart(5)}  ${r.parts.map((p) => `${p.name} ${p.score.toFixed(2)} (${p.detail})`).join('; ')}`)
+            trace.push(
+              `   ${near ? `onset + ${minutes(t - c.scenario.backlashAt)}` : `at ${minutes(t)}`} ${String(r.score).padStart(5)}  ${r.parts.map((p) => `${p.name} ${p.score.toFixed(2)} (${p.detail})`).join('; ')}`,
+            )
         }
       for (const { kind, alert } of assessment.changes) {
         if (alert.brand !== 'Lumen' || alert.state !== 'open') continue
-        alerts.push({ at: kind === 'raised' ? (Date.parse(alert.at) - start) / 1000 : at - (at % 60), severity: alert.severity, title: alert.title, raised: kind === 'raised' })
+        alerts.push({
+          at: kind === 'raised' ? (Date.parse(alert.at) - start) / 1000 : at - (at % 60),
+          severity: alert.severity,
+          title: alert.title,
+          raised: kind === 'raised',
+        })
       }
     })
     batch = []
@@ -102,7 +140,12 @@ async function run(c: Case) {
   const hasIncident = Number.isFinite(onset)
   // The incident lasts while it adds at least one post a minute.
   let end = onset
-  while (hasIncident && end < c.duration && (end < onset + c.scenario.backlashRampMinutes * 60 || backlashRate(c.scenario, end) >= 1)) end += 60
+  while (
+    hasIncident &&
+    end < c.duration &&
+    (end < onset + c.scenario.backlashRampMinutes * 60 || backlashRate(c.scenario, end) >= 1)
+  )
+    end += 60
   // Baseline: Lumen's negative mentions per minute over the hour before the onset.
   // When the incident's negative volume reached 3x that, as a mean over 3 minutes (so one unlucky
   // minute of a small baseline is not an incident) and, sustained, over 15 minutes.
@@ -167,20 +210,35 @@ for (const c of CASES) {
   if (Number.isFinite(r.onset)) {
     console.log(`   baseline ${r.baseline.toFixed(2)} negative mentions/min; onset at ${minutes(r.onset)}`)
     for (const [w, at] of Object.entries(r.threeX)) {
-      if (at === null) console.log(`   negative volume never reached 3x baseline over ${w}-minute means (not held to the target)`)
-      else console.log(`   negative volume reached 3x baseline over ${w}-minute means at onset + ${minutes(at - r.onset)}${r.first ? `: alerted ${r.first.at >= at ? `${minutes(r.first.at - at)} after` : `${minutes(at - r.first.at)} before`} it` : ''}`)
+      if (at === null)
+        console.log(`   negative volume never reached 3x baseline over ${w}-minute means (not held to the target)`)
+      else
+        console.log(
+          `   negative volume reached 3x baseline over ${w}-minute means at onset + ${minutes(at - r.onset)}${r.first ? `: alerted ${r.first.at >= at ? `${minutes(r.first.at - at)} after` : `${minutes(at - r.first.at)} before`} it` : ''}`,
+        )
     }
     if (!r.first) {
       console.log('   NOT ALERTED')
       if (r.threeX[3] !== null || r.threeX[15] !== null) missed++
     } else {
       console.log(`   alerted (${r.first.severity}) at onset + ${minutes(r.first.at - r.onset)}: ${r.first.title}`)
-      for (const [w, at] of Object.entries(r.threeX)) if (at !== null && r.first.at - at > 120) slow[w] = (slow[w] ?? 0) + 1
+      for (const [w, at] of Object.entries(r.threeX))
+        if (at !== null && r.first.at - at > 120) slow[w] = (slow[w] ?? 0) + 1
     }
   }
-  console.log(`   outside any incident, negative volume reached 3x baseline by chance: ${Object.entries(r.chance3x).map(([w, n]) => `${n} times over ${w}-minute means`).join(', ')}`)
-  console.log(`   false alerts: ${r.falseAlerts.length}${r.falseAlerts.map((a) => `\n     at ${minutes(a.at)} (${a.severity}): ${a.title}`).join('')}`)
+  console.log(
+    `   outside any incident, negative volume reached 3x baseline by chance: ${Object.entries(r.chance3x)
+      .map(([w, n]) => `${n} times over ${w}-minute means`)
+      .join(', ')}`,
+  )
+  console.log(
+    `   false alerts: ${r.falseAlerts.length}${r.falseAlerts.map((a) => `\n     at ${minutes(a.at)} (${a.severity}): ${a.title}`).join('')}`,
+  )
 }
-console.log(`\nincidents reaching 3x baseline not alerted: ${missed}; alerted later than 2 minutes after 3x over 3-minute means: ${slow[3]}, over 15-minute means: ${slow[15]}`)
+console.log(
+  `\nincidents reaching 3x baseline not alerted: ${missed}; alerted later than 2 minutes after 3x over 3-minute means: ${slow[3]}, over 15-minute means: ${slow[15]}`,
+)
 console.log(`false alerts on the quiet days: ${quietFalse.join(', ')} (target: at most 1 each)`)
-console.log(`false alerts outside the incidents of the other scenarios: ${otherFalse} in ${otherHours.toFixed(0)} simulated hours (${((otherFalse * 24) / Math.max(otherHours, 1)).toFixed(2)} a day)`)
+console.log(
+  `false alerts outside the incidents of the other scenarios: ${otherFalse} in ${otherHours.toFixed(0)} simulated hours (${((otherFalse * 24) / Math.max(otherHours, 1)).toFixed(2)} a day)`,
+)

@@ -63,16 +63,26 @@ export function parseAuthTokens(value: string): { tokens: { role: Role; token: s
       const at = entry.indexOf(':')
       const role = entry.slice(0, Math.max(at, 0))
       const token = entry.slice(at + 1)
-      if (at <= 0 || !(ROLES as readonly string[]).includes(role)) problems.push(`AUTH_TOKENS: entry ${i + 1} does not start with a role (expected admin:<token> or viewer:<token>)`)
-      else if (token.length < MIN_TOKEN_LENGTH || /\s/.test(token)) problems.push(`AUTH_TOKENS: entry ${i + 1} (${role}): the token needs at least ${MIN_TOKEN_LENGTH} characters and no spaces (got ${token.length})`)
-      else if (tokens.some((t) => t.token === token)) problems.push(`AUTH_TOKENS: entry ${i + 1} (${role}): the same token is given twice`)
+      if (at <= 0 || !(ROLES as readonly string[]).includes(role))
+        problems.push(
+          `AUTH_TOKENS: entry ${i + 1} does not start with a role (expected admin:<token> or viewer:<token>)`,
+        )
+      else if (token.length < MIN_TOKEN_LENGTH || /\s/.test(token))
+        problems.push(
+          `AUTH_TOKENS: entry ${i + 1} (${role}): the token needs at least ${MIN_TOKEN_LENGTH} characters and no spaces (got ${token.length})`,
+        )
+      else if (tokens.some((t) => t.token === token))
+        problems.push(`AUTH_TOKENS: entry ${i + 1} (${role}): the same token is given twice`)
       else tokens.push({ role: role as Role, token })
     })
   return { tokens, problems }
 }
 
 /** The token a request carries: the bearer header first, else the session cookie. */
-export function tokenOf(headers: { authorization?: string | undefined }, cookies: Record<string, string | undefined>): string | undefined {
+export function tokenOf(
+  headers: { authorization?: string | undefined },
+  cookies: Record<string, string | undefined>,
+): string | undefined {
   const header = headers.authorization ?? ''
   if (header.startsWith('Bearer ')) return header.slice('Bearer '.length).trim()
   return cookies[SESSION_COOKIE]
@@ -95,7 +105,8 @@ declare module 'fastify' {
 export const routeOf = (request: FastifyRequest) => request.routeOptions.url ?? ''
 
 /** What needs a token: the API (the webhook has its own) and the Prometheus metrics. */
-const guarded = (route: string) => (route.startsWith('/api/') && route !== '/api/ingest' && route !== '/api/session') || route === '/metrics'
+const guarded = (route: string) =>
+  (route.startsWith('/api/') && route !== '/api/ingest' && route !== '/api/session') || route === '/metrics'
 
 /** The key a caller is counted under by the rate limits: its token (hashed) when it is a valid one, else its address (an IPv6 one by its /64, which one client holds whole). */
 export function callerKey(request: FastifyRequest, tokens: AccessTokens): string {
@@ -109,7 +120,8 @@ export const accessPlugin = fp<{ tokens: AccessTokens }>(
     await app.register(cookie)
     app.decorateRequest('role', undefined)
     app.decorateRequest('caller', '')
-    const roleOf = (request: FastifyRequest) => (tokens.enabled ? tokens.roleOf(tokenOf(request.headers, request.cookies)) : 'admin')
+    const roleOf = (request: FastifyRequest) =>
+      tokens.enabled ? tokens.roleOf(tokenOf(request.headers, request.cookies)) : 'admin'
 
     // Who is asking is known first (the rate limits count by token); the guard runs after the
     // rate limits, so guessing tokens is limited like any request.
@@ -120,8 +132,21 @@ export const accessPlugin = fp<{ tokens: AccessTokens }>(
     app.addHook('preParsing', async (request, reply) => {
       if (!guarded(routeOf(request))) return
       const path = routeOf(request)
-      if (!request.role) return reply.status(401).send(errorBody(ERROR_CODES.UNAUTHORIZED, `${request.method} ${path} needs an access token: Authorization: Bearer <token> (AUTH_TOKENS)`))
-      if (request.role !== 'admin' && !reads.has(request.method)) return reply.status(403).send(errorBody(ERROR_CODES.FORBIDDEN, `${request.method} ${path} needs an admin token; this one is a viewer's`))
+      if (!request.role)
+        return reply
+          .status(401)
+          .send(
+            errorBody(
+              ERROR_CODES.UNAUTHORIZED,
+              `${request.method} ${path} needs an access token: Authorization: Bearer <token> (AUTH_TOKENS)`,
+            ),
+          )
+      if (request.role !== 'admin' && !reads.has(request.method))
+        return reply
+          .status(403)
+          .send(
+            errorBody(ERROR_CODES.FORBIDDEN, `${request.method} ${path} needs an admin token; this one is a viewer's`),
+          )
     })
 
     /**
@@ -130,14 +155,28 @@ export const accessPlugin = fp<{ tokens: AccessTokens }>(
      */
     app.get('/api/session', async (request, reply) => {
       if (!tokens.enabled) return { access: 'open', role: 'admin' }
-      if (!request.role) return reply.status(401).send(errorBody(ERROR_CODES.UNAUTHORIZED, 'This Undertow needs an access token: open a wall link that carries one, or enter it'))
+      if (!request.role)
+        return reply
+          .status(401)
+          .send(
+            errorBody(
+              ERROR_CODES.UNAUTHORIZED,
+              'This Undertow needs an access token: open a wall link that carries one, or enter it',
+            ),
+          )
       const given = request.headers.authorization?.startsWith('Bearer ') ? tokenOf(request.headers, {}) : undefined
-      if (given) reply.setCookie(SESSION_COOKIE, given, { path: '/', httpOnly: true, sameSite: 'strict', secure: request.protocol === 'https' })
+      if (given)
+        reply.setCookie(SESSION_COOKIE, given, {
+          path: '/',
+          httpOnly: true,
+          sameSite: 'strict',
+          secure: request.protocol === 'https',
+        })
       return { access: 'tokens', role: request.role }
     })
 
     /** Signs the page out: the cookie is cleared. */
-    app.delete('/api/session', async (request, reply) => {
+    app.delete('/api/session', async (_request, reply) => {
       reply.clearCookie(SESSION_COOKIE, { path: '/' })
       return reply.status(204).send()
     })
@@ -146,9 +185,15 @@ export const accessPlugin = fp<{ tokens: AccessTokens }>(
 )
 
 /** The role of a socket.io handshake: `auth.token`, else the cookie; admin when access control is off. */
-export function handshakeRole(tokens: AccessTokens, handshake: { auth: Record<string, unknown>; headers: { cookie?: string | undefined } }, parseCookie: (header: string) => Record<string, string | undefined>): Role | undefined {
+export function handshakeRole(
+  tokens: AccessTokens,
+  handshake: { auth: Record<string, unknown>; headers: { cookie?: string | undefined } },
+  parseCookie: (header: string) => Record<string, string | undefined>,
+): Role | undefined {
   if (!tokens.enabled) return 'admin'
-  const given = typeof handshake.auth.token === 'string' ? handshake.auth.token : parseCookie(handshake.headers.cookie ?? '')[SESSION_COOKIE]
+  const given =
+    typeof handshake.auth.token === 'string'
+      ? handshake.auth.token
+      : parseCookie(handshake.headers.cookie ?? '')[SESSION_COOKIE]
   return tokens.roleOf(given)
 }
-

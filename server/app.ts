@@ -64,13 +64,20 @@ const HSTS = 'max-age=31536000; includeSubDomains'
 export async function buildServer(options: ServerOptions) {
   const { store, view, tracking, routes = DEFAULT_ROUTES } = options
   // Requests are logged at debug (server/logging.ts).
-  const app = Fastify({ logger: options.logger ?? false, logController: new RequestLogs(), trustProxy: options.trustProxy ?? false }).withTypeProvider<TypeBoxTypeProvider>()
+  const app = Fastify({
+    logger: options.logger ?? false,
+    logController: new RequestLogs(),
+    trustProxy: options.trustProxy ?? false,
+  }).withTypeProvider<TypeBoxTypeProvider>()
   installErrorHandlers(app)
   // Security headers (helmet's defaults): a content security policy that lets the page run only
   // its own scripts (post text can never become one), no framing by other sites, no MIME sniffing.
   // Over plain http without HSTS nor upgrade-insecure-requests: a browser would fetch the scripts
   // and the socket over https from a server that has none, and show a blank wall (on a LAN).
-  await app.register(helmet, { strictTransportSecurity: false, contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } })
+  await app.register(helmet, {
+    strictTransportSecurity: false,
+    contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
+  })
   app.addHook('onRequest', async (request, reply) => {
     // https (X-Forwarded-Proto only from a trusted proxy, TRUST_PROXY): helmet's defaults in full.
     if (request.protocol !== 'https') return
@@ -89,18 +96,25 @@ export async function buildServer(options: ServerOptions) {
   // After the caller is known (a token counts as one client wherever it comes from), before the
   // access guard (guessing tokens is limited too). Probes are never limited.
   const limits = options.rateLimits ?? { perMinute: 0, ingestPerMinute: 0 }
-  const limitOf = (request: FastifyRequest) => (routeOf(request) === '/api/ingest' ? limits.ingestPerMinute : limits.perMinute)
+  const limitOf = (request: FastifyRequest) =>
+    routeOf(request) === '/api/ingest' ? limits.ingestPerMinute : limits.perMinute
   await app.register(rateLimit, {
     global: true,
     timeWindow: 60_000,
     max: (request) => limitOf(request),
     allowList: (request) => limitOf(request) === 0 || ['/healthz', '/readyz'].includes(routeOf(request)),
     keyGenerator: (request) => callerKey(request, access),
-    errorResponseBuilder: (_request, context) => Object.assign(new Error(`Too many requests: at most ${context.max} a minute; try again in ${context.after}`), { statusCode: 429 }),
+    errorResponseBuilder: (_request, context) =>
+      Object.assign(new Error(`Too many requests: at most ${context.max} a minute; try again in ${context.after}`), {
+        statusCode: 429,
+      }),
   })
   await app.register(socketIoPlugin, {
     authorize: (handshake) => handshakeRole(access, handshake, (header) => app.parseCookie(header)),
-    snapshot: () => buildSnapshot(store, view, tracking, (error) => app.log.warn({ err: error }, 'snapshot without stored windows: the store did not answer')),
+    snapshot: () =>
+      buildSnapshot(store, view, tracking, (error) =>
+        app.log.warn({ err: error }, 'snapshot without stored windows: the store did not answer'),
+      ),
     clock: () => ({ serverTime: new Date().toISOString(), watermark: view.watermark() }),
     teams: teamsOf(routes),
     allowedOrigins: corsOrigins,
@@ -110,14 +124,25 @@ export async function buildServer(options: ServerOptions) {
     ...(options.socketAdapter ? { adapter: options.socketAdapter } : {}),
   })
   await app.register(healthRoutes, { store, info: options.health })
-  await app.register(observabilityRoutes, { store, info: options.health, view, clients: () => app.io.engine.clientsCount, ...(options.telemetry ? { telemetry: options.telemetry } : {}) })
+  await app.register(observabilityRoutes, {
+    store,
+    info: options.health,
+    view,
+    clients: () => app.io.engine.clientsCount,
+    ...(options.telemetry ? { telemetry: options.telemetry } : {}),
+  })
   if (options.web ?? true) {
     await app.register(aggregateRoutes, { store })
     await app.register(postRoutes, { store })
     await app.register(responsivenessRoutes, { store })
     await app.register(metricsRoutes, { store, tracking })
     await app.register(teamRoutes, { store, routes })
-    await app.register(alertRoutes, { store, view, allowedOrigins: corsOrigins, ...(options.alerts ? { alerts: options.alerts } : {}) })
+    await app.register(alertRoutes, {
+      store,
+      view,
+      allowedOrigins: corsOrigins,
+      ...(options.alerts ? { alerts: options.alerts } : {}),
+    })
   }
   if (options.ingest) await app.register(ingestRoutes, options.ingest)
   if (options.web ?? true) await app.register(clientPlugin, options.clientRoot ? { root: options.clientRoot } : {})

@@ -8,12 +8,20 @@ import type { SocketAdapter } from './plugins/socketio.ts'
 /** How long a request to the other servers (an acknowledgement) waits for their answers. */
 export const CLUSTER_REQUEST_MS = 5_000
 
-export async function redisAdapter(url: string, onError: (error: Error) => void): Promise<{ adapter: SocketAdapter; connected: () => boolean; close: () => Promise<void> }> {
+export async function redisAdapter(
+  url: string,
+  onError: (error: Error) => void,
+): Promise<{ adapter: SocketAdapter; connected: () => boolean; close: () => Promise<void> }> {
   // The address is a setting (redactAddress hides even a malformed one's credentials); the
   // library's message may quote it too.
   const failed = (error: unknown) => {
-    const invalid = (error as { code?: unknown }).code === 'ERR_INVALID_URL' ? ' (a password with / # ? in it must be percent-encoded)' : ''
-    return new Error(`cannot reach Redis at ${redactAddress(url)}: ${redactUrl(error instanceof Error ? error.message : String(error))}${invalid}`)
+    const invalid =
+      (error as { code?: unknown }).code === 'ERR_INVALID_URL'
+        ? ' (a password with / # ? in it must be percent-encoded)'
+        : ''
+    return new Error(
+      `cannot reach Redis at ${redactAddress(url)}: ${redactUrl(error instanceof Error ? error.message : String(error))}${invalid}`,
+    )
   }
   let pub: ReturnType<typeof createClient>
   try {

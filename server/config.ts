@@ -11,54 +11,250 @@ import { parseAllowedHosts } from './hosts.ts'
 import { redactAddress } from '../pipelines/redact.ts'
 
 /** Sources that are implemented today; the rest of SOURCE_NAMES arrive with the connectors issue. */
-export const AVAILABLE_SOURCES = ['simulator', 'webhook', 'jetstream', 'mastodon', 'hackernews'] as const satisfies readonly (typeof SOURCE_NAMES)[number][]
+export const AVAILABLE_SOURCES = [
+  'simulator',
+  'webhook',
+  'jetstream',
+  'mastodon',
+  'hackernews',
+] as const satisfies readonly (typeof SOURCE_NAMES)[number][]
 
 export const ConfigSchema = Type.Object(
   {
-    PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000, description: 'HTTP port of the API and the wall (0 picks a free one).' }),
-    HOST: Type.String({ minLength: 1, default: '127.0.0.1', description: 'Interface to listen on; `0.0.0.0` to serve other machines.' }),
-    ALLOWED_HOSTS: Type.String({ default: '', description: 'Host names answered besides `localhost`, IP addresses and (when HOST serves other machines) this machine\'s name: comma-separated, `.example.com` for a domain and its subdomains, `*` for any. A request for any other name gets 403 (against DNS rebinding); behind a proxy, the Host it sends is checked.' }),
-    DATA_DIR: Type.String({ minLength: 1, default: './data', description: 'Where the embedded ClickHouse keeps its tables, and (in both modes) the spool and the dead-letter file.' }),
-    CLICKHOUSE_URL: Type.String({ default: '', pattern: '^(https?://.+)?$', description: 'Server mode: the ClickHouse server\'s HTTP address, e.g. `http://clickhouse:8123`. Empty: embedded ClickHouse under DATA_DIR.' }),
+    PORT: Type.Integer({
+      minimum: 0,
+      maximum: 65535,
+      default: 3000,
+      description: 'HTTP port of the API and the wall (0 picks a free one).',
+    }),
+    HOST: Type.String({
+      minLength: 1,
+      default: '127.0.0.1',
+      description: 'Interface to listen on; `0.0.0.0` to serve other machines.',
+    }),
+    ALLOWED_HOSTS: Type.String({
+      default: '',
+      description:
+        "Host names answered besides `localhost`, IP addresses and (when HOST serves other machines) this machine's name: comma-separated, `.example.com` for a domain and its subdomains, `*` for any. A request for any other name gets 403 (against DNS rebinding); behind a proxy, the Host it sends is checked.",
+    }),
+    DATA_DIR: Type.String({
+      minLength: 1,
+      default: './data',
+      description:
+        'Where the embedded ClickHouse keeps its tables, and (in both modes) the spool and the dead-letter file.',
+    }),
+    CLICKHOUSE_URL: Type.String({
+      default: '',
+      pattern: '^(https?://.+)?$',
+      description:
+        "Server mode: the ClickHouse server's HTTP address, e.g. `http://clickhouse:8123`. Empty: embedded ClickHouse under DATA_DIR.",
+    }),
     CLICKHOUSE_USER: Type.String({ minLength: 1, default: 'default', description: 'Server mode: user.' }),
     CLICKHOUSE_PASSWORD: Type.String({ default: '', description: 'Server mode: password.' }),
-    CLICKHOUSE_DATABASE: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', default: 'undertow', description: 'Server mode: database (created if missing).' }),
-    INTAKE_SEGMENT_MS: Type.Integer({ minimum: 10, maximum: 3_600_000, default: 5_000, description: 'The intake journal (under DATA_DIR/spool/intake): milliseconds after its first event a segment file is closed, to be deleted once its events are stored.' }),
-    SPOOL_MAX_BYTES: Type.Integer({ minimum: 0, default: 1_073_741_824, description: 'Most bytes each table\'s on-disk spool may hold while the store is unreachable; past it, batches are dead-lettered. 0 turns spooling off.' }),
-    RETENTION_DAYS: Type.Integer({ minimum: 0, maximum: 36_500, default: 30, description: 'Days of posts and aggregates kept; older day partitions are dropped hourly. 0 keeps everything.' }),
-    CORS_ORIGINS: Type.String({ default: '', description: 'Comma-separated origins (`https://intranet.example`) whose pages may call the API and open the live stream. Empty: Undertow\'s own pages only.' }),
-    AUTH_TOKENS: Type.String({ default: '', description: 'Access tokens, comma-separated `role:token` (roles `admin` and `viewer`, tokens of at least 16 characters). Set, the API, `/metrics` and the live stream need one; a viewer reads, an admin also acknowledges alerts. A wall link carries a viewer token: `http://host:3000/#/wall?token=<token>`. Empty: open to anyone who can reach the port.' }),
-    TRUST_PROXY: Type.String({ default: '', pattern: '^(|true|[0-9]+|[0-9A-Fa-f.:/, ]+)$', description: 'Behind a reverse proxy: `true` (trust every proxy), a number of hops, or comma-separated proxy addresses or subnets. Then each client\'s address (for rate limits), https (for the session cookie\'s Secure flag) and the host the browser used (for the origin checks of the live stream and of acknowledging) are read from X-Forwarded-For, X-Forwarded-Proto and X-Forwarded-Host. Empty: the connection\'s own. Behind `deploy/nginx.conf`, its address or `1`.' }),
-    RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 0, default: 1_200, description: 'Requests a minute each client (its token, else its address) may make to the API and the page, and, counted apart, new live-stream (socket.io) connections; past it, 429 with Retry-After. 0: no limit.' }),
-    INGEST_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 0, default: 6_000, description: 'Requests a minute each sender may make to `POST /api/ingest` (up to 10,000 posts each). 0: no limit.' }),
-    BUS_URL: Type.String({ default: '', pattern: '^(nats://[^,\\s]+(,nats://[^,\\s]+)*)?$', description: 'Scale-out: NATS JetStream between ingest and the workers, e.g. `nats://nats:4222` (comma-separated for a cluster). Empty: one process reads, classifies, stores and serves.' }),
-    ROLES: Type.String({ default: 'all', description: 'With BUS_URL: what this process does, comma-separated: `ingest` (reads the sources, relates their events and publishes them; once per source), `worker` (classifies and stores from the bus; run several), `live` (the live figures and alerts, from what the workers stored; run one), `web` (the API and the wall; run several), or `all`. Any but `all` needs CLICKHOUSE_URL (the processes share one store), and `web` or `live` apart needs REDIS_URL.' }),
-    REDIS_URL: Type.String({ default: '', pattern: '^(rediss?://.+)?$', description: 'With ROLES: Redis, e.g. `redis://redis:6379`, through which the live process reaches every web process\'s walls (socket.io\'s Redis adapter).' }),
-    BUS_ACK_WAIT_S: Type.Integer({ minimum: 1, maximum: 3_600, default: 30, description: 'With BUS_URL: seconds a worker may hold an event without acknowledging it; past that (the worker died), the bus hands it to another worker.' }),
-    SOURCES: Type.String({ default: 'simulator', description: `Comma-separated sources to run: ${AVAILABLE_SOURCES.join(', ')}.` }),
-    INGEST_TOKEN: Type.String({ default: '', description: 'Webhook (`SOURCES` with `webhook`): the bearer token `POST /api/ingest` requires; at least 16 characters.' }),
-    JETSTREAM_URL: Type.String({ default: '', pattern: '^(wss?://.+)?$', description: 'Jetstream (`SOURCES` with `jetstream`): the endpoint, path included. Empty: the public `wss://jetstream2.us-east.bsky.network/subscribe` for v1; v2 needs one, ending in `/xrpc/network.bsky.jetstream.subscribeEvents`.' }),
-    JETSTREAM_VERSION: Type.Enum(['1', '2'], { default: '1', description: 'Jetstream: protocol version, 1 (`/subscribe`, time cursor) or 2 (`subscribeEvents`, sequence cursor).' }),
-    JETSTREAM_OVERLAP_MS: Type.Integer({ minimum: 0, maximum: 600_000, default: 10_000, description: 'Jetstream: milliseconds before the saved cursor a resume starts (Jetstream asks clients to overlap; what comes twice is dropped). 0 resumes at the cursor itself.' }),
-    JETSTREAM_DIDS: Type.String({ default: '', description: 'Jetstream: comma-separated DIDs to follow alone (`wantedDids` / `dids`); empty follows the whole network.' }),
-    MASTODON_URL: Type.String({ default: '', pattern: '^(https?://[^/\\s]+/?)?$', description: 'Mastodon (`SOURCES` with `mastodon`): the instance, e.g. `https://mastodon.social`.' }),
-    MASTODON_TOKEN: Type.String({ default: '', description: 'Mastodon: an access token of an account on that instance (Settings, Development, New application, scope `read`); streaming needs one since Mastodon 4.2.' }),
-    MASTODON_STREAM: Type.String({ default: 'public', description: 'Mastodon: `public`, `public:local`, `hashtag:<tag>` or `hashtag:local:<tag>`.' }),
-    HN_API_URL: Type.String({ default: 'https://hacker-news.firebaseio.com/v0', pattern: '^https?://.+$', description: 'Hacker News (`SOURCES` with `hackernews`): the v0 API root; new stories and comments are polled every 5 seconds.' }),
-    SOURCE_DOWN_GRACE_S: Type.Integer({ minimum: 0, maximum: 3_600, default: 30, description: 'Seconds a live source (Jetstream, Mastodon, Hacker News) may be disconnected, reconnecting, before `/readyz` answers 503; at start, how long it has to connect.' }),
-    SIM_SPEED: Type.Number({ exclusiveMinimum: 0, maximum: 100_000, default: 10, description: 'Simulator: simulated seconds per real second.' }),
+    CLICKHOUSE_DATABASE: Type.String({
+      pattern: '^[A-Za-z_][A-Za-z0-9_]*$',
+      default: 'undertow',
+      description: 'Server mode: database (created if missing).',
+    }),
+    INTAKE_SEGMENT_MS: Type.Integer({
+      minimum: 10,
+      maximum: 3_600_000,
+      default: 5_000,
+      description:
+        'The intake journal (under DATA_DIR/spool/intake): milliseconds after its first event a segment file is closed, to be deleted once its events are stored.',
+    }),
+    SPOOL_MAX_BYTES: Type.Integer({
+      minimum: 0,
+      default: 1_073_741_824,
+      description:
+        "Most bytes each table's on-disk spool may hold while the store is unreachable; past it, batches are dead-lettered. 0 turns spooling off.",
+    }),
+    RETENTION_DAYS: Type.Integer({
+      minimum: 0,
+      maximum: 36_500,
+      default: 30,
+      description: 'Days of posts and aggregates kept; older day partitions are dropped hourly. 0 keeps everything.',
+    }),
+    CORS_ORIGINS: Type.String({
+      default: '',
+      description:
+        "Comma-separated origins (`https://intranet.example`) whose pages may call the API and open the live stream. Empty: Undertow's own pages only.",
+    }),
+    AUTH_TOKENS: Type.String({
+      default: '',
+      description:
+        'Access tokens, comma-separated `role:token` (roles `admin` and `viewer`, tokens of at least 16 characters). Set, the API, `/metrics` and the live stream need one; a viewer reads, an admin also acknowledges alerts. A wall link carries a viewer token: `http://host:3000/#/wall?token=<token>`. Empty: open to anyone who can reach the port.',
+    }),
+    TRUST_PROXY: Type.String({
+      default: '',
+      pattern: '^(|true|[0-9]+|[0-9A-Fa-f.:/, ]+)$',
+      description:
+        "Behind a reverse proxy: `true` (trust every proxy), a number of hops, or comma-separated proxy addresses or subnets. Then each client's address (for rate limits), https (for the session cookie's Secure flag) and the host the browser used (for the origin checks of the live stream and of acknowledging) are read from X-Forwarded-For, X-Forwarded-Proto and X-Forwarded-Host. Empty: the connection's own. Behind `deploy/nginx.conf`, its address or `1`.",
+    }),
+    RATE_LIMIT_PER_MINUTE: Type.Integer({
+      minimum: 0,
+      default: 1_200,
+      description:
+        'Requests a minute each client (its token, else its address) may make to the API and the page, and, counted apart, new live-stream (socket.io) connections; past it, 429 with Retry-After. 0: no limit.',
+    }),
+    INGEST_RATE_LIMIT_PER_MINUTE: Type.Integer({
+      minimum: 0,
+      default: 6_000,
+      description:
+        'Requests a minute each sender may make to `POST /api/ingest` (up to 10,000 posts each). 0: no limit.',
+    }),
+    BUS_URL: Type.String({
+      default: '',
+      pattern: '^(nats://[^,\\s]+(,nats://[^,\\s]+)*)?$',
+      description:
+        'Scale-out: NATS JetStream between ingest and the workers, e.g. `nats://nats:4222` (comma-separated for a cluster). Empty: one process reads, classifies, stores and serves.',
+    }),
+    ROLES: Type.String({
+      default: 'all',
+      description:
+        'With BUS_URL: what this process does, comma-separated: `ingest` (reads the sources, relates their events and publishes them; once per source), `worker` (classifies and stores from the bus; run several), `live` (the live figures and alerts, from what the workers stored; run one), `web` (the API and the wall; run several), or `all`. Any but `all` needs CLICKHOUSE_URL (the processes share one store), and `web` or `live` apart needs REDIS_URL.',
+    }),
+    REDIS_URL: Type.String({
+      default: '',
+      pattern: '^(rediss?://.+)?$',
+      description:
+        "With ROLES: Redis, e.g. `redis://redis:6379`, through which the live process reaches every web process's walls (socket.io's Redis adapter).",
+    }),
+    BUS_ACK_WAIT_S: Type.Integer({
+      minimum: 1,
+      maximum: 3_600,
+      default: 30,
+      description:
+        'With BUS_URL: seconds a worker may hold an event without acknowledging it; past that (the worker died), the bus hands it to another worker.',
+    }),
+    SOURCES: Type.String({
+      default: 'simulator',
+      description: `Comma-separated sources to run: ${AVAILABLE_SOURCES.join(', ')}.`,
+    }),
+    INGEST_TOKEN: Type.String({
+      default: '',
+      description:
+        'Webhook (`SOURCES` with `webhook`): the bearer token `POST /api/ingest` requires; at least 16 characters.',
+    }),
+    JETSTREAM_URL: Type.String({
+      default: '',
+      pattern: '^(wss?://.+)?$',
+      description:
+        'Jetstream (`SOURCES` with `jetstream`): the endpoint, path included. Empty: the public `wss://jetstream2.us-east.bsky.network/subscribe` for v1; v2 needs one, ending in `/xrpc/network.bsky.jetstream.subscribeEvents`.',
+    }),
+    JETSTREAM_VERSION: Type.Enum(['1', '2'], {
+      default: '1',
+      description:
+        'Jetstream: protocol version, 1 (`/subscribe`, time cursor) or 2 (`subscribeEvents`, sequence cursor).',
+    }),
+    JETSTREAM_OVERLAP_MS: Type.Integer({
+      minimum: 0,
+      maximum: 600_000,
+      default: 10_000,
+      description:
+        'Jetstream: milliseconds before the saved cursor a resume starts (Jetstream asks clients to overlap; what comes twice is dropped). 0 resumes at the cursor itself.',
+    }),
+    JETSTREAM_DIDS: Type.String({
+      default: '',
+      description:
+        'Jetstream: comma-separated DIDs to follow alone (`wantedDids` / `dids`); empty follows the whole network.',
+    }),
+    MASTODON_URL: Type.String({
+      default: '',
+      pattern: '^(https?://[^/\\s]+/?)?$',
+      description: 'Mastodon (`SOURCES` with `mastodon`): the instance, e.g. `https://mastodon.social`.',
+    }),
+    MASTODON_TOKEN: Type.String({
+      default: '',
+      description:
+        'Mastodon: an access token of an account on that instance (Settings, Development, New application, scope `read`); streaming needs one since Mastodon 4.2.',
+    }),
+    MASTODON_STREAM: Type.String({
+      default: 'public',
+      description: 'Mastodon: `public`, `public:local`, `hashtag:<tag>` or `hashtag:local:<tag>`.',
+    }),
+    HN_API_URL: Type.String({
+      default: 'https://hacker-news.firebaseio.com/v0',
+      pattern: '^https?://.+$',
+      description:
+        'Hacker News (`SOURCES` with `hackernews`): the v0 API root; new stories and comments are polled every 5 seconds.',
+    }),
+    SOURCE_DOWN_GRACE_S: Type.Integer({
+      minimum: 0,
+      maximum: 3_600,
+      default: 30,
+      description:
+        'Seconds a live source (Jetstream, Mastodon, Hacker News) may be disconnected, reconnecting, before `/readyz` answers 503; at start, how long it has to connect.',
+    }),
+    SIM_SPEED: Type.Number({
+      exclusiveMinimum: 0,
+      maximum: 100_000,
+      default: 10,
+      description: 'Simulator: simulated seconds per real second.',
+    }),
     SIM_SEED: Type.Integer({ default: 42, description: 'Simulator: random seed; the same seed gives the same posts.' }),
-    BRANDS_FILE: Type.String({ default: '', description: 'The tracking file (YAML or JSON): brands, their keywords, own accounts per network and competitors; see `docs/brands.example.yaml`. Empty: BRAND and COMPETITORS name them.' }),
-    BRAND: Type.String({ minLength: 1, maxLength: 64, default: 'Lumen', description: 'Without BRANDS_FILE: the brand the wall watches (the simulator writes about it).' }),
-    COMPETITORS: Type.String({ default: 'Corvid,Nimbus', description: 'Without BRANDS_FILE: comma-separated competitor brands, shown beside it.' }),
-    REPLY_ALL_MENTIONS: Type.Boolean({ default: false, description: 'Responsiveness: every post that @-mentions one of a brand\'s own accounts needs a reply, not only questions, complaints and support needs.' }),
-    REPLY_TARGET_MINUTES: Type.Integer({ minimum: 1, maximum: 7 * 24 * 60, default: 60, description: 'Responsiveness: minutes within which a mention that needs a reply should get one; past it the mention is overdue (and counts toward backlash risk when negative).' }),
-    ROUTES: Type.String({ default: 'question=support,complaint=support,support=support,suggestion=product,comparison=product,praise=marketing', description: 'Routing: comma-separated `intent=team`; each team gets the posts with those intents live (socket.io `?team=<name>`, `team.posts.v1`) and in history (`GET /api/teams/<team>/posts`). Intents: question, suggestion, complaint, praise, comparison, support.' }),
-    TEAM_WEBHOOKS: Type.String({ default: '', description: 'Routing: comma-separated `team=URL`; each team\'s routed posts are posted there as they arrive (JSON with `text`, `team`, `posts`).' }),
-    ALERT_WEBHOOK_URL: Type.String({ default: '', pattern: '^(https?://.+)?$', description: 'Backlash alerts (raised, escalated, resolved) are posted here as Slack-compatible JSON (`text`, `blocks`, and the `alert`). Empty: none.' }),
-    SENTIMENT_MODEL: Type.String({ default: '', description: 'Classifier: empty for the bundled multi-task model (models/middle: sentiment, emotions, mixed, questions, suggestions, comparisons), `models/sentiment` for the earlier sentiment-only model with rules for the intents, `lexicon` for VADER, or a model folder or Hugging Face hub id.' }),
-    SCORED_LANGUAGES: Type.String({ default: 'en', pattern: '^\\s*(\\*|[A-Za-z]{2}(\\s*,\\s*[A-Za-z]{2})*)\\s*$', description: 'Classifier: the languages SENTIMENT_MODEL reads, as comma-separated ISO 639-1 codes, or `*` for all. A post whose text is in another language (told by eld) is stored and counted in volume and share of voice, but unscored: no label, in no sentiment share, the middle or the backlash score.' }),
-    SENTIMENT_THREADS: Type.Integer({ minimum: 0, maximum: 64, default: 1, description: 'Classifier: ONNX Runtime threads per batch, on the classifier\'s own thread beside the server\'s; 0 lets ONNX Runtime choose (all cores, spinning between batches).' }),
+    BRANDS_FILE: Type.String({
+      default: '',
+      description:
+        'The tracking file (YAML or JSON): brands, their keywords, own accounts per network and competitors; see `docs/brands.example.yaml`. Empty: BRAND and COMPETITORS name them.',
+    }),
+    BRAND: Type.String({
+      minLength: 1,
+      maxLength: 64,
+      default: 'Lumen',
+      description: 'Without BRANDS_FILE: the brand the wall watches (the simulator writes about it).',
+    }),
+    COMPETITORS: Type.String({
+      default: 'Corvid,Nimbus',
+      description: 'Without BRANDS_FILE: comma-separated competitor brands, shown beside it.',
+    }),
+    REPLY_ALL_MENTIONS: Type.Boolean({
+      default: false,
+      description:
+        "Responsiveness: every post that @-mentions one of a brand's own accounts needs a reply, not only questions, complaints and support needs.",
+    }),
+    REPLY_TARGET_MINUTES: Type.Integer({
+      minimum: 1,
+      maximum: 7 * 24 * 60,
+      default: 60,
+      description:
+        'Responsiveness: minutes within which a mention that needs a reply should get one; past it the mention is overdue (and counts toward backlash risk when negative).',
+    }),
+    ROUTES: Type.String({
+      default:
+        'question=support,complaint=support,support=support,suggestion=product,comparison=product,praise=marketing',
+      description:
+        'Routing: comma-separated `intent=team`; each team gets the posts with those intents live (socket.io `?team=<name>`, `team.posts.v1`) and in history (`GET /api/teams/<team>/posts`). Intents: question, suggestion, complaint, praise, comparison, support.',
+    }),
+    TEAM_WEBHOOKS: Type.String({
+      default: '',
+      description:
+        "Routing: comma-separated `team=URL`; each team's routed posts are posted there as they arrive (JSON with `text`, `team`, `posts`).",
+    }),
+    ALERT_WEBHOOK_URL: Type.String({
+      default: '',
+      pattern: '^(https?://.+)?$',
+      description:
+        'Backlash alerts (raised, escalated, resolved) are posted here as Slack-compatible JSON (`text`, `blocks`, and the `alert`). Empty: none.',
+    }),
+    SENTIMENT_MODEL: Type.String({
+      default: '',
+      description:
+        'Classifier: empty for the bundled multi-task model (models/middle: sentiment, emotions, mixed, questions, suggestions, comparisons), `models/sentiment` for the earlier sentiment-only model with rules for the intents, `lexicon` for VADER, or a model folder or Hugging Face hub id.',
+    }),
+    SCORED_LANGUAGES: Type.String({
+      default: 'en',
+      pattern: '^\\s*(\\*|[A-Za-z]{2}(\\s*,\\s*[A-Za-z]{2})*)\\s*$',
+      description:
+        'Classifier: the languages SENTIMENT_MODEL reads, as comma-separated ISO 639-1 codes, or `*` for all. A post whose text is in another language (told by eld) is stored and counted in volume and share of voice, but unscored: no label, in no sentiment share, the middle or the backlash score.',
+    }),
+    SENTIMENT_THREADS: Type.Integer({
+      minimum: 0,
+      maximum: 64,
+      default: 1,
+      description:
+        "Classifier: ONNX Runtime threads per batch, on the classifier's own thread beside the server's; 0 lets ONNX Runtime choose (all cores, spinning between batches).",
+    }),
     LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       default: 'info',
       description: 'Log level (pino).',
@@ -69,8 +265,18 @@ export const ConfigSchema = Type.Object(
 export type Config = Static<typeof ConfigSchema>
 
 /** Values never shown in a message: secrets, and webhook URLs (their path is the secret). */
-const SECRET_KEYS = new Set(['CLICKHOUSE_PASSWORD', 'AUTH_TOKENS', 'INGEST_TOKEN', 'MASTODON_TOKEN', 'ALERT_WEBHOOK_URL', 'TEAM_WEBHOOKS'])
-const shown = (key: string, value: string | undefined) => (SECRET_KEYS.has(key) ? '(not shown)' : JSON.stringify(value !== undefined && key.endsWith('_URL') ? redactAddress(value) : value))
+const SECRET_KEYS = new Set([
+  'CLICKHOUSE_PASSWORD',
+  'AUTH_TOKENS',
+  'INGEST_TOKEN',
+  'MASTODON_TOKEN',
+  'ALERT_WEBHOOK_URL',
+  'TEAM_WEBHOOKS',
+])
+const shown = (key: string, value: string | undefined) =>
+  SECRET_KEYS.has(key)
+    ? '(not shown)'
+    : JSON.stringify(value !== undefined && key.endsWith('_URL') ? redactAddress(value) : value)
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -99,8 +305,21 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     const schema = ConfigSchema.properties[key] as { description?: string }
     problems.push(`${key}=${shown(key, env[key])}: ${error.message} (${schema.description ?? ''})`)
   }
-  if (env.BRANDS_FILE && (env.BRAND || env.COMPETITORS)) problems.push('BRAND, COMPETITORS: BRANDS_FILE names the brands; remove these or BRANDS_FILE')
-  if (problems.length === 0) problems.push(...checkSources(String(candidate.SOURCES)), ...checkBrands(candidate as Config), ...checkIngest(candidate as Config), ...checkOrigins(candidate as Config), ...checkAccess(candidate as Config), ...parseAllowedHosts(String(candidate.ALLOWED_HOSTS)).problems, ...checkJetstream(candidate as Config), ...checkMastodon(candidate as Config), ...checkRoles(candidate as Config), ...routingOf(candidate as Config).problems)
+  if (env.BRANDS_FILE && (env.BRAND || env.COMPETITORS))
+    problems.push('BRAND, COMPETITORS: BRANDS_FILE names the brands; remove these or BRANDS_FILE')
+  if (problems.length === 0)
+    problems.push(
+      ...checkSources(String(candidate.SOURCES)),
+      ...checkBrands(candidate as Config),
+      ...checkIngest(candidate as Config),
+      ...checkOrigins(candidate as Config),
+      ...checkAccess(candidate as Config),
+      ...parseAllowedHosts(String(candidate.ALLOWED_HOSTS)).problems,
+      ...checkJetstream(candidate as Config),
+      ...checkMastodon(candidate as Config),
+      ...checkRoles(candidate as Config),
+      ...routingOf(candidate as Config).problems,
+    )
   if (problems.length > 0) throw new ConfigError([...new Set(problems)])
   return candidate as Config
 }
@@ -123,7 +342,8 @@ export function listOf(value: string): string[] {
 
 function checkSources(value: string): string[] {
   const names = listOf(value)
-  if (names.length === 0) return [`SOURCES=${JSON.stringify(value)}: names no source (expected some of ${AVAILABLE_SOURCES.join(', ')})`]
+  if (names.length === 0)
+    return [`SOURCES=${JSON.stringify(value)}: names no source (expected some of ${AVAILABLE_SOURCES.join(', ')})`]
   return names
     .filter((name) => !(AVAILABLE_SOURCES as readonly string[]).includes(name))
     .map((name) =>
@@ -139,26 +359,42 @@ function checkBrands(config: Config): string[] {
   const competitors = listOf(config.COMPETITORS)
   const names = [config.BRAND, ...competitors].map((n) => n.toLowerCase())
   const problems: string[] = []
-  if (new Set(names).size !== names.length) problems.push(`COMPETITORS=${JSON.stringify(config.COMPETITORS)}: names must differ from each other and from BRAND (${config.BRAND})`)
+  if (new Set(names).size !== names.length)
+    problems.push(
+      `COMPETITORS=${JSON.stringify(config.COMPETITORS)}: names must differ from each other and from BRAND (${config.BRAND})`,
+    )
   if (listOf(config.SOURCES).includes('simulator') && competitors.length !== 2)
-    problems.push(`COMPETITORS=${JSON.stringify(config.COMPETITORS)}: the simulator writes about exactly two competitors (got ${competitors.length})`)
+    problems.push(
+      `COMPETITORS=${JSON.stringify(config.COMPETITORS)}: the simulator writes about exactly two competitors (got ${competitors.length})`,
+    )
   return problems
 }
 
 function checkJetstream(config: Config): string[] {
   if (!listOf(config.SOURCES).includes('jetstream')) return []
   const problems: string[] = []
-  if (config.JETSTREAM_VERSION === '2' && !config.JETSTREAM_URL.endsWith('/xrpc/network.bsky.jetstream.subscribeEvents'))
-    problems.push(`JETSTREAM_URL=${JSON.stringify(config.JETSTREAM_URL)}: Jetstream v2 needs its endpoint, ending in /xrpc/network.bsky.jetstream.subscribeEvents`)
-  for (const did of listOf(config.JETSTREAM_DIDS)) if (!/^did:[a-z]+:[A-Za-z0-9._:%-]+$/.test(did)) problems.push(`JETSTREAM_DIDS: "${did}" is not a DID (did:plc:... or did:web:...)`)
+  if (
+    config.JETSTREAM_VERSION === '2' &&
+    !config.JETSTREAM_URL.endsWith('/xrpc/network.bsky.jetstream.subscribeEvents')
+  )
+    problems.push(
+      `JETSTREAM_URL=${JSON.stringify(config.JETSTREAM_URL)}: Jetstream v2 needs its endpoint, ending in /xrpc/network.bsky.jetstream.subscribeEvents`,
+    )
+  for (const did of listOf(config.JETSTREAM_DIDS))
+    if (!/^did:[a-z]+:[A-Za-z0-9._:%-]+$/.test(did))
+      problems.push(`JETSTREAM_DIDS: "${did}" is not a DID (did:plc:... or did:web:...)`)
   return problems
 }
 
 function checkMastodon(config: Config): string[] {
   if (!listOf(config.SOURCES).includes('mastodon')) return []
   const problems: string[] = []
-  if (!config.MASTODON_URL) problems.push('MASTODON_URL: the mastodon source needs the instance, e.g. https://mastodon.social')
-  if (!config.MASTODON_TOKEN) problems.push('MASTODON_TOKEN: the mastodon source needs an access token (Mastodon 4.2 and later stream only to signed-in applications)')
+  if (!config.MASTODON_URL)
+    problems.push('MASTODON_URL: the mastodon source needs the instance, e.g. https://mastodon.social')
+  if (!config.MASTODON_TOKEN)
+    problems.push(
+      'MASTODON_TOKEN: the mastodon source needs an access token (Mastodon 4.2 and later stream only to signed-in applications)',
+    )
   try {
     streamParts(config.MASTODON_STREAM)
   } catch (error) {
@@ -168,14 +404,20 @@ function checkMastodon(config: Config): string[] {
 }
 
 /** ROUTES and TEAM_WEBHOOKS read and checked: every intent known, every team routed to, every URL a URL. */
-export function routingOf(config: Pick<Config, 'ROUTES' | 'TEAM_WEBHOOKS'>): { routes: Routes; webhooks: Map<string, string>; problems: string[] } {
+export function routingOf(config: Pick<Config, 'ROUTES' | 'TEAM_WEBHOOKS'>): {
+  routes: Routes
+  webhooks: Map<string, string>
+  problems: string[]
+} {
   const problems: string[] = []
   const routes: Partial<Record<Intent, string>> = {}
   for (const pair of listOf(config.ROUTES)) {
     const [intent, team, extra] = pair.split('=').map((s) => s.trim())
     if (!intent || !team || extra !== undefined) problems.push(`ROUTES: "${pair}" is not intent=team`)
-    else if (!(INTENTS as readonly string[]).includes(intent)) problems.push(`ROUTES: "${intent}" is not an intent (expected ${INTENTS.join(', ')})`)
-    else if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(team)) problems.push(`ROUTES: team "${team}" must be lower-case letters, digits, - or _`)
+    else if (!(INTENTS as readonly string[]).includes(intent))
+      problems.push(`ROUTES: "${intent}" is not an intent (expected ${INTENTS.join(', ')})`)
+    else if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(team))
+      problems.push(`ROUTES: team "${team}" must be lower-case letters, digits, - or _`)
     else routes[intent as Intent] = team
   }
   const teams = new Set(Object.values(routes))
@@ -185,8 +427,12 @@ export function routingOf(config: Pick<Config, 'ROUTES' | 'TEAM_WEBHOOKS'>): { r
     const team = pair.slice(0, at).trim()
     const url = pair.slice(at + 1).trim()
     if (at <= 0) problems.push(`TEAM_WEBHOOKS: "${pair}" is not team=URL`)
-    else if (!teams.has(team)) problems.push(`TEAM_WEBHOOKS: no intent is routed to team "${team}" (teams: ${[...teams].join(', ') || 'none'})`)
-    else if (!/^https?:\/\/\S+$/.test(url)) problems.push(`TEAM_WEBHOOKS: the URL for ${team} is not an http(s) URL (not shown: a webhook's URL is its secret)`)
+    else if (!teams.has(team))
+      problems.push(`TEAM_WEBHOOKS: no intent is routed to team "${team}" (teams: ${[...teams].join(', ') || 'none'})`)
+    else if (!/^https?:\/\/\S+$/.test(url))
+      problems.push(
+        `TEAM_WEBHOOKS: the URL for ${team} is not an http(s) URL (not shown: a webhook's URL is its secret)`,
+      )
     else webhooks.set(team, url)
   }
   return { routes, webhooks, problems }
@@ -202,19 +448,26 @@ function checkOrigins(config: Config): string[] {
     }
     return url && /^https?:$/.test(url.protocol) && url.origin === origin.replace(/\/$/, '')
       ? []
-      : [`CORS_ORIGINS: "${origin}" is not an origin (expected a scheme, a host and an optional port, e.g. https://intranet.example:8443)`]
+      : [
+          `CORS_ORIGINS: "${origin}" is not an origin (expected a scheme, a host and an optional port, e.g. https://intranet.example:8443)`,
+        ]
   })
 }
 
 function checkAccess(config: Config): string[] {
   const { tokens, problems } = parseAuthTokens(config.AUTH_TOKENS)
-  if (config.INGEST_TOKEN && tokens.some((t) => t.token === config.INGEST_TOKEN)) problems.push('INGEST_TOKEN: the webhook\'s token must differ from every AUTH_TOKENS token (a sender must not be able to read, nor a wall link to send)')
+  if (config.INGEST_TOKEN && tokens.some((t) => t.token === config.INGEST_TOKEN))
+    problems.push(
+      "INGEST_TOKEN: the webhook's token must differ from every AUTH_TOKENS token (a sender must not be able to read, nor a wall link to send)",
+    )
   return problems
 }
 
 function checkIngest(config: Config): string[] {
   if (!listOf(config.SOURCES).includes('webhook') || config.INGEST_TOKEN.length >= 16) return []
-  return [`INGEST_TOKEN: the webhook source needs a token of at least 16 characters (got ${config.INGEST_TOKEN.length})`]
+  return [
+    `INGEST_TOKEN: the webhook source needs a token of at least 16 characters (got ${config.INGEST_TOKEN.length})`,
+  ]
 }
 
 // Our keys share prefixes (SIM_, CLICKHOUSE_, JETSTREAM_, MASTODON_, AUTH_, RATE_LIMIT_, INGEST_); a variable that starts like one of
@@ -241,11 +494,21 @@ export function rolesOf(config: Pick<Config, 'BUS_URL' | 'ROLES'>): Set<Role> {
 function checkRoles(config: Config): string[] {
   const names = listOf(config.ROLES)
   const unknown = names.filter((n) => n !== 'all' && !(ROLES as readonly string[]).includes(n))
-  if (names.length === 0 || unknown.length > 0) return [`ROLES=${JSON.stringify(config.ROLES)}: expected some of ${ROLES.join(', ')}, or all`]
+  if (names.length === 0 || unknown.length > 0)
+    return [`ROLES=${JSON.stringify(config.ROLES)}: expected some of ${ROLES.join(', ')}, or all`]
   if (names.includes('all')) return []
-  if (!config.BUS_URL) return [`ROLES=${config.ROLES}: roles are for processes that share a bus; set BUS_URL (nats://...), or leave ROLES at all`]
-  if (!config.CLICKHOUSE_URL) return [`ROLES=${config.ROLES}: processes with roles share one store; set CLICKHOUSE_URL (the embedded store belongs to a single process)`]
+  if (!config.BUS_URL)
+    return [
+      `ROLES=${config.ROLES}: roles are for processes that share a bus; set BUS_URL (nats://...), or leave ROLES at all`,
+    ]
+  if (!config.CLICKHOUSE_URL)
+    return [
+      `ROLES=${config.ROLES}: processes with roles share one store; set CLICKHOUSE_URL (the embedded store belongs to a single process)`,
+    ]
   const apart = (names.includes('web') || names.includes('live')) && !(names.includes('web') && names.includes('live'))
-  if (apart && !config.REDIS_URL) return [`ROLES=${config.ROLES}: the live process reaches the web processes' walls through Redis; set REDIS_URL (redis://...)`]
+  if (apart && !config.REDIS_URL)
+    return [
+      `ROLES=${config.ROLES}: the live process reaches the web processes' walls through Redis; set REDIS_URL (redis://...)`,
+    ]
   return []
 }

@@ -11,15 +11,29 @@ export type EngineResponse = ServerResponse | { socket: Duplex }
 export type EngineMiddleware = (request: EngineRequest, response: EngineResponse, next: (error?: Error) => void) => void
 
 /** Answers `status` with `body` (JSON) and `headers`, then tells engine.io `reason`. */
-export function refuseEngineRequest(response: EngineResponse, status: number, body: unknown, next: (error?: Error) => void, reason: string, headers: Record<string, string> = {}): void {
+export function refuseEngineRequest(
+  response: EngineResponse,
+  status: number,
+  body: unknown,
+  next: (error?: Error) => void,
+  reason: string,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body)
-  const all = { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(text)), ...headers }
+  const all = {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': String(Buffer.byteLength(text)),
+    ...headers,
+  }
   const refused = () => next(new Error(reason))
   if (response instanceof ServerResponse) {
     response.writeHead(status, all)
     response.end(text, refused)
   } else {
     const head = Object.entries(all).map(([k, v]) => `${k}: ${v}`)
-    response.socket.end([`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`, 'connection: close', ...head, '', text].join('\r\n'), refused)
+    response.socket.end(
+      [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`, 'connection: close', ...head, '', text].join('\r\n'),
+      refused,
+    )
   }
 }

@@ -27,10 +27,15 @@ export function parseAllowedHosts(value: string): { rules: HostRules; problems: 
   const domains: string[] = []
   const problems: string[] = []
   let any = false
-  for (const entry of value.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)) {
+  for (const entry of value
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean)) {
     if (entry === '*' || entry === 'all') any = true
     else if (!NAME.test(entry) || entry === '.')
-      problems.push(`ALLOWED_HOSTS: "${entry}" is not a host name (expected a name such as wall.example, .example for it and its subdomains, or * for any; no scheme, no port)`)
+      problems.push(
+        `ALLOWED_HOSTS: "${entry}" is not a host name (expected a name such as wall.example, .example for it and its subdomains, or * for any; no scheme, no port)`,
+      )
     else if (entry.startsWith('.')) domains.push(entry.slice(1).replace(/\.$/, ''))
     else names.add(entry.replace(/\.$/, ''))
   }
@@ -105,6 +110,12 @@ export function engineHostGuard(hosts: AllowedHosts): EngineMiddleware {
   return (request, response, next) => {
     const host = request.headers.host
     if (hosts.allows(host)) return next()
-    refuseEngineRequest(response, 403, errorBody(ERROR_CODES.FORBIDDEN, hosts.refusal(host ?? '')), next, `Host "${hostName(host ?? '')}" is not allowed`)
+    refuseEngineRequest(
+      response,
+      403,
+      errorBody(ERROR_CODES.FORBIDDEN, hosts.refusal(host ?? '')),
+      next,
+      `Host "${hostName(host ?? '')}" is not allowed`,
+    )
   }
 }

@@ -4,11 +4,22 @@
 import { type FastifyReply, type FastifyRequest, type FastifyServerOptions, LogController } from 'fastify'
 import pretty from 'pino-pretty'
 
-export function loggerOptions(level: string, terminal = process.stdout.isTTY === true): NonNullable<FastifyServerOptions['logger']> {
+export function loggerOptions(
+  level: string,
+  terminal = process.stdout.isTTY === true,
+): NonNullable<FastifyServerOptions['logger']> {
   if (!terminal) return { level }
   // In the process, synchronously: a line is on screen before an exit that follows it. A request's
   // line says what it was (below); its objects would take a dozen lines each.
-  return { level, stream: pretty({ sync: true, colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,reqId,req,res,responseTime' }) }
+  return {
+    level,
+    stream: pretty({
+      sync: true,
+      colorize: true,
+      translateTime: 'SYS:HH:MM:ss.l',
+      ignore: 'pid,hostname,reqId,req,res,responseTime',
+    }),
+  }
 }
 
 /** Fastify's own request lines at debug, one per request (errors keep their level). */
@@ -19,6 +30,9 @@ export class RequestLogs extends LogController {
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
     if (error) return super.requestCompleted(error, request, reply)
-    reply.log.debug({ req: request, res: reply, responseTime: reply.elapsedTime }, `${request.method} ${request.url} ${reply.statusCode} ${reply.elapsedTime.toFixed(1)} ms`)
+    reply.log.debug(
+      { req: request, res: reply, responseTime: reply.elapsedTime },
+      `${request.method} ${request.url} ${reply.statusCode} ${reply.elapsedTime.toFixed(1)} ms`,
+    )
   }
 }

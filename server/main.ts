@@ -51,18 +51,33 @@ async function main(): Promise<void> {
   const scaled = config.BUS_URL !== ''
   // A web process alone needs no bus: what it shows comes through Redis, and from the store.
   const usesBus = scaled && (roles.has('ingest') || roles.has('worker') || roles.has('live'))
-  const consumers = [...(roles.has('worker') ? (['workers'] as const) : []), ...(roles.has('live') ? (['live'] as const) : [])]
-  const bus = usesBus ? await openBus({ url: config.BUS_URL, ackWaitMs: config.BUS_ACK_WAIT_S * 1000, name: `undertow ${[...roles].join('+')} ${process.pid}`, consumers }) : undefined
+  const consumers = [
+    ...(roles.has('worker') ? (['workers'] as const) : []),
+    ...(roles.has('live') ? (['live'] as const) : []),
+  ]
+  const bus = usesBus
+    ? await openBus({
+        url: config.BUS_URL,
+        ackWaitMs: config.BUS_ACK_WAIT_S * 1000,
+        name: `undertow ${[...roles].join('+')} ${process.pid}`,
+        consumers,
+      })
+    : undefined
   const reads = !scaled || roles.has('ingest')
   const works = !scaled || roles.has('worker')
   // The live process and the web processes meet in Redis (socket.io's adapter); the others need not.
-  const cluster = scaled && config.REDIS_URL && (roles.has('web') || roles.has('live')) ? await redisAdapter(config.REDIS_URL, (error) => console.error(`undertow: Redis: ${redactUrl(error.message)}`)) : undefined
+  const cluster =
+    scaled && config.REDIS_URL && (roles.has('web') || roles.has('live'))
+      ? await redisAdapter(config.REDIS_URL, (error) => console.error(`undertow: Redis: ${redactUrl(error.message)}`))
+      : undefined
   const store = openStore(config)
   try {
     await store.migrate()
   } catch (error) {
     await store.close().catch(() => {})
-    throw new Error(`cannot prepare the store (${describeStore(config)}): ${error instanceof Error ? error.message : String(error)}`)
+    throw new Error(
+      `cannot prepare the store (${describeStore(config)}): ${error instanceof Error ? error.message : String(error)}`,
+    )
   }
   // Batches that a crash or an outage left on disk drain first, before anything new is written.
   const spools = openSpools(config)
@@ -70,7 +85,13 @@ async function main(): Promise<void> {
   // last run left is read first. With a bus, events wait on the bus instead.
   const intake = scaled ? undefined : openIntake(config)
   const deadLetter = new DeadLetterFile(resolve(config.DATA_DIR, 'dead-letter.ndjson'))
-  const classifier = works ? await loadClassifier(config.SENTIMENT_MODEL, { thread: true, threads: config.SENTIMENT_THREADS, languages: config.SCORED_LANGUAGES }) : undefined
+  const classifier = works
+    ? await loadClassifier(config.SENTIMENT_MODEL, {
+        thread: true,
+        threads: config.SENTIMENT_THREADS,
+        languages: config.SCORED_LANGUAGES,
+      })
+    : undefined
   const view = new LiveView()
 
   // Simulated time runs ahead of the clock (SIM_SPEED); a restarted simulator resumes after the
@@ -82,7 +103,9 @@ async function main(): Promise<void> {
   const routing = routingOf(config)
   const webhooks = new WebhookSink(
     config.ALERT_WEBHOOK_URL ? new WebhookPoster('the alert webhook', config.ALERT_WEBHOOK_URL, deadLetter) : undefined,
-    new Map([...routing.webhooks].map(([team, url]) => [team, new WebhookPoster(`${team}'s webhook`, url, deadLetter)])),
+    new Map(
+      [...routing.webhooks].map(([team, url]) => [team, new WebhookPoster(`${team}'s webhook`, url, deadLetter)]),
+    ),
   )
   let stats = (): object => ({})
   let running: Running | undefined
@@ -91,7 +114,8 @@ async function main(): Promise<void> {
   // a sender can send again later, while a live stream's events would have to be dead-lettered.
   const busyAbove = intake ? refuseAbove(intake.maxBytes) : Number.POSITIVE_INFINITY
   // With a bus, before the events waiting for it to take them grow past a bound (NATS is down).
-  const unpublished = () => Number((running?.stats() as { queues?: { busUnpublished?: number } } | undefined)?.queues?.busUnpublished ?? 0)
+  const unpublished = () =>
+    Number((running?.stats() as { queues?: { busUnpublished?: number } } | undefined)?.queues?.busUnpublished ?? 0)
   const busy = () =>
     intake && intake.bytes() > busyAbove
       ? `Undertow is behind: ${Math.round(intake.bytes() / 2 ** 20)} MiB of events wait for the classifier`
@@ -108,7 +132,18 @@ async function main(): Promise<void> {
     view,
     tracking,
     routes: routing.routes,
-    health: { classifier: classifier?.name ?? 'none (not a worker)', classifierReady: () => !(classifier instanceof WorkerClassifier) || classifier.ready, sources: reads ? listOf(config.SOURCES) : [], sourceGraceMs: config.SOURCE_DOWN_GRACE_S * 1000, stats: () => stats(), running: () => running !== undefined, problems: () => [...(bus && !bus.connected() ? [`the bus (${redactUrl(config.BUS_URL)}) is not connected`] : []), ...(cluster && !cluster.connected() ? [`Redis (${redactUrl(config.REDIS_URL)}) is not connected`] : [])] },
+    health: {
+      classifier: classifier?.name ?? 'none (not a worker)',
+      classifierReady: () => !(classifier instanceof WorkerClassifier) || classifier.ready,
+      sources: reads ? listOf(config.SOURCES) : [],
+      sourceGraceMs: config.SOURCE_DOWN_GRACE_S * 1000,
+      stats: () => stats(),
+      running: () => running !== undefined,
+      problems: () => [
+        ...(bus && !bus.connected() ? [`the bus (${redactUrl(config.BUS_URL)}) is not connected`] : []),
+        ...(cluster && !cluster.connected() ? [`Redis (${redactUrl(config.REDIS_URL)}) is not connected`] : []),
+      ],
+    },
     logger: loggerOptions(config.LOG_LEVEL),
     ...(webhook ? { ingest: { token: config.INGEST_TOKEN, source: webhook, deadLetter, busy } } : {}),
     telemetry,
@@ -125,7 +160,10 @@ async function main(): Promise<void> {
   const address = (await app.listen({ port: config.PORT, host: config.HOST })).replace('127.0.0.1', 'localhost')
   // Alerts left open by the last run go on in the pipeline, and are on the wall's banner from the
   // first snapshot: the newest one of each brand still tracked (the one the pipeline follows).
-  const unresolved = [...(await store.alerts({ state: 'open', limit: 1_000 })), ...(await store.alerts({ state: 'acknowledged', limit: 1_000 }))]
+  const unresolved = [
+    ...(await store.alerts({ state: 'open', limit: 1_000 })),
+    ...(await store.alerts({ state: 'acknowledged', limit: 1_000 })),
+  ]
   const openAlerts = unresolved
     .filter((a) => tracking.some((b) => b.name === a.brand))
     .sort((a, b) => b.at.localeCompare(a.at))
@@ -134,12 +172,28 @@ async function main(): Promise<void> {
   // On a fresh store, the simulated day starts before now: its first WARMUP_MINUTES (and a few
   // more) are replayed at once, so the risk baselines are warm when the story's launch and
   // backlash come, and the backlash can raise its alert. A restart resumes with stored baselines.
-  const sources = reads ? buildSources(config, { simulatorStart, simulatorPreroll: latest ? 0 : SIMULATOR_PREROLL_S, deadLetter, tracking, ...(webhook ? { webhook } : {}), ...(intake ? { intake } : {}) }) : []
+  const sources = reads
+    ? buildSources(config, {
+        simulatorStart,
+        simulatorPreroll: latest ? 0 : SIMULATOR_PREROLL_S,
+        deadLetter,
+        tracking,
+        ...(webhook ? { webhook } : {}),
+        ...(intake ? { intake } : {}),
+      })
+    : []
   // Where the live figures go. Through the Redis adapter each web process emits to its own walls
   // only (io.local): the live process's pushes reach every web process already.
   const walls = new SocketIoSink(cluster ? app.io.local : app.io, view)
   const onLiveError = (error: unknown) => app.log.error({ err: error }, 'a live output failed')
-  const live: Live = fanOut([...(!scaled || roles.has('web') ? [walls] : []), ...(cluster && roles.has('live') ? [liveRelay(app.io)] : []), webhooks], onLiveError)
+  const live: Live = fanOut(
+    [
+      ...(!scaled || roles.has('web') ? [walls] : []),
+      ...(cluster && roles.has('live') ? [liveRelay(app.io)] : []),
+      webhooks,
+    ],
+    onLiveError,
+  )
   if (cluster && roles.has('web') && !roles.has('live')) receiveLive(app.io, walls, onLiveError)
   const common = {
     tracking,
@@ -158,7 +212,17 @@ async function main(): Promise<void> {
     latest,
     openAlerts,
   }
-  const run = scaled ? await runRoles({ ...common, ...(bus ? { bus } : {}), roles, ackWaitMs: config.BUS_ACK_WAIT_S * 1000, io: app.io, clustered: cluster !== undefined, onBusWait: (hop, ms) => telemetry.busWaited(hop, ms) }) : await runPipeline({ ...common, classifier: classifier! })
+  const run = scaled
+    ? await runRoles({
+        ...common,
+        ...(bus ? { bus } : {}),
+        roles,
+        ackWaitMs: config.BUS_ACK_WAIT_S * 1000,
+        io: app.io,
+        clustered: cluster !== undefined,
+        onBusWait: (hop, ms) => telemetry.busWaited(hop, ms),
+      })
+    : await runPipeline({ ...common, classifier: classifier! })
   running = run
   acknowledge = (id) => run.acknowledge(id)
   const stopAcknowledging = (why: string) => {
@@ -171,16 +235,24 @@ async function main(): Promise<void> {
     sources: Object.fromEntries(sources.flatMap((s) => (s.stats ? [[s.name, s.stats]] : []))),
     webhooks: webhooks.stats(),
     deadLetter: deadLetter.counts(),
-    spool: Object.fromEntries(Object.entries(spools).map(([table, spool]) => [table, { batches: spool.pending(), bytes: spool.bytes() }])),
+    spool: Object.fromEntries(
+      Object.entries(spools).map(([table, spool]) => [table, { batches: spool.pending(), bytes: spool.bytes() }]),
+    ),
   })
   const stopRetention = scheduleRetention(
     store,
     config.RETENTION_DAYS,
-    (dropped) => app.log.info({ dropped }, `retention: dropped ${dropped.length} day partitions older than ${config.RETENTION_DAYS} days`),
+    (dropped) =>
+      app.log.info(
+        { dropped },
+        `retention: dropped ${dropped.length} day partitions older than ${config.RETENTION_DAYS} days`,
+      ),
     (error) => app.log.error({ err: error }, 'retention failed'),
   )
   if (!config.AUTH_TOKENS && !['127.0.0.1', 'localhost', '::1'].includes(config.HOST))
-    app.log.warn(`HOST=${config.HOST} serves other machines and AUTH_TOKENS is empty: anyone who reaches the port reads the API and the live stream, and acknowledges alerts`)
+    app.log.warn(
+      `HOST=${config.HOST} serves other machines and AUTH_TOKENS is empty: anyone who reaches the port reads the API and the live stream, and acknowledges alerts`,
+    )
   app.log.info(`Undertow wall: ${address} (sources: ${config.SOURCES}, store: ${describeStore(config)})`)
   console.log(`\n  Undertow is running: ${address}\n`)
 

@@ -20,10 +20,14 @@ export function proxyTrust(trustProxy: TrustProxy | undefined): (address: string
 }
 
 /** A proxy may send a header more than once or with several values: the nearest one's is the last. */
-const last = (value: string | string[] | undefined) => (Array.isArray(value) ? value.at(-1) : value)?.split(',').at(-1)?.trim() || undefined
+const last = (value: string | string[] | undefined) =>
+  (Array.isArray(value) ? value.at(-1) : value)?.split(',').at(-1)?.trim() || undefined
 
 /** What a raw request (socket.io's, which bypasses Fastify) says of the browser, as Fastify's request.host, .protocol and .ip do. */
-export function requestOrigin(request: IncomingMessage, trust: (address: string, hop: number) => boolean): { host: string | undefined; scheme: string; address: string } {
+export function requestOrigin(
+  request: IncomingMessage,
+  trust: (address: string, hop: number) => boolean,
+): { host: string | undefined; scheme: string; address: string } {
   const peer = request.socket.remoteAddress ?? ''
   const trusted = peer !== '' && trust(peer, 0)
   const encrypted = (request.socket as { encrypted?: boolean }).encrypted === true
@@ -50,7 +54,12 @@ function normalHost(host: string, scheme: string): string | undefined {
  * `allowed` (CORS_ORIGINS, lowercased), or a page of the host the browser used (`host`, reached
  * over `scheme`; the default port counts as none).
  */
-export function originAllowed(origin: string | undefined, host: string | undefined, scheme: string, allowed: readonly string[]): boolean {
+export function originAllowed(
+  origin: string | undefined,
+  host: string | undefined,
+  scheme: string,
+  allowed: readonly string[],
+): boolean {
   if (origin === undefined || allowed.includes(origin.toLowerCase())) return true
   let page: URL
   try {

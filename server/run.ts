@@ -90,7 +90,16 @@ export async function runPipeline(deps: RunDeps & { classifier: Classifier }): P
   }
 }
 
-export async function runRoles(deps: RunDeps & { bus?: Bus; roles: ReadonlySet<Role>; ackWaitMs: number; io: ServerSide; clustered: boolean; onBusWait: (hop: 'to_worker' | 'to_live', ms: number) => void }): Promise<Running> {
+export async function runRoles(
+  deps: RunDeps & {
+    bus?: Bus
+    roles: ReadonlySet<Role>
+    ackWaitMs: number
+    io: ServerSide
+    clustered: boolean
+    onBusWait: (hop: 'to_worker' | 'to_live', ms: number) => void
+  },
+): Promise<Running> {
   const { roles } = deps
   // Workers write the same store: they recount what failed writes missed one at a time (recount.ts).
   if (deps.bus && deps.store.recounter) deps.store.recounter.lock = await recountLock(deps.bus.nc)
@@ -98,7 +107,15 @@ export async function runRoles(deps: RunDeps & { bus?: Bus; roles: ReadonlySet<R
     if (!deps.bus) throw new Error('ingest, worker and live need the bus (BUS_URL)')
     return deps.bus
   }
-  const ingest = roles.has('ingest') ? startIngest({ bus: needBus(), sources: deps.sources, tracking: deps.tracking, recentPosts: await deps.store.recentPosts(RECENT_POSTS), deadLetter: deps.deadLetter }) : undefined
+  const ingest = roles.has('ingest')
+    ? startIngest({
+        bus: needBus(),
+        sources: deps.sources,
+        tracking: deps.tracking,
+        recentPosts: await deps.store.recentPosts(RECENT_POSTS),
+        deadLetter: deps.deadLetter,
+      })
+    : undefined
   const worker =
     roles.has('worker') && deps.classifier
       ? startWorker({
@@ -144,7 +161,12 @@ export async function runRoles(deps: RunDeps & { bus?: Bus; roles: ReadonlySet<R
     stats: () => {
       const { unpublished = 0, ...published } = ingest?.stats ?? {}
       const { waiting = 0, ...settled } = worker?.stats ?? {}
-      return { ...published, ...settled, ...live?.stats, queues: { ...queues(), busUnpublished: unpublished, busUnacknowledged: waiting } }
+      return {
+        ...published,
+        ...settled,
+        ...live?.stats,
+        queues: { ...queues(), busUnpublished: unpublished, busUnacknowledged: waiting },
+      }
     },
     queues,
     // A web process alone has nothing that completes: it serves until it is stopped.
@@ -155,13 +177,17 @@ export async function runRoles(deps: RunDeps & { bus?: Bus; roles: ReadonlySet<R
     },
     async acknowledge(id) {
       if (live) return live.acknowledge(id)
-      if (!deps.clustered) throw new UnavailableError('alerts are followed by the live process, and this process reaches none (REDIS_URL)')
+      if (!deps.clustered)
+        throw new UnavailableError('alerts are followed by the live process, and this process reaches none (REDIS_URL)')
       try {
         return await askAcknowledge(deps.io, id)
       } catch (error) {
-        throw new UnavailableError(`the live process did not acknowledge: ${error instanceof Error ? error.message : String(error)}`)
+        throw new UnavailableError(
+          `the live process did not acknowledge: ${error instanceof Error ? error.message : String(error)}`,
+        )
       }
     },
-    summary: () => [ingest && `${ingest.stats.published} events published`, worker && `${worker.stats.stored} posts stored`, live && `${live.stats.order.released} events counted live`].filter(Boolean).join(', ') + ' this run',
+    summary: () =>
+      `${[ingest && `${ingest.stats.published} events published`, worker && `${worker.stats.stored} posts stored`, live && `${live.stats.order.released} events counted live`].filter(Boolean).join(', ')} this run`,
   }
 }

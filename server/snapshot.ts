@@ -14,17 +14,37 @@ export const SNAPSHOT_MINUTES = 60
  * While the store is unreachable (the sink spools meanwhile) a wall that connects still gets the
  * live windows: `onStoreError` hears why the stored ones are missing.
  */
-export async function buildSnapshot(store: Store, view: LiveView, tracking: readonly TrackedBrand[], onStoreError?: (error: unknown) => void): Promise<Snapshot> {
+export async function buildSnapshot(
+  store: Store,
+  view: LiveView,
+  tracking: readonly TrackedBrand[],
+  onStoreError?: (error: unknown) => void,
+): Promise<Snapshot> {
   const merged = new Map<string, WindowAggregate>()
-  const stored = await store.minuteAggregates({ lastMinutes: SNAPSHOT_MINUTES }, WALL_READER).catch((error: unknown) => {
-    onStoreError?.(error)
-    return []
-  })
+  const stored = await store
+    .minuteAggregates({ lastMinutes: SNAPSHOT_MINUTES }, WALL_READER)
+    .catch((error: unknown) => {
+      onStoreError?.(error)
+      return []
+    })
   for (const w of stored) merged.set(`${w.brand}|${w.minute}`, w)
   for (const w of view.recentWindows()) {
     const key = `${w.brand}|${w.minute}`
     if (w.posts >= (merged.get(key)?.posts ?? 0)) merged.set(key, w)
   }
-  const aggregates = [...merged.values()].sort((a, b) => a.minute.localeCompare(b.minute) || a.brand.localeCompare(b.brand))
-  return { serverTime: new Date().toISOString(), watermark: view.watermark(), brands: [...tracking], aggregates, recentPosts: view.recentPosts(), metrics: view.currentMetrics(), risk: view.currentRisk(), responsiveness: view.currentResponsiveness(), dialogue: view.currentDialogue(), alerts: view.recentAlerts() }
+  const aggregates = [...merged.values()].sort(
+    (a, b) => a.minute.localeCompare(b.minute) || a.brand.localeCompare(b.brand),
+  )
+  return {
+    serverTime: new Date().toISOString(),
+    watermark: view.watermark(),
+    brands: [...tracking],
+    aggregates,
+    recentPosts: view.recentPosts(),
+    metrics: view.currentMetrics(),
+    risk: view.currentRisk(),
+    responsiveness: view.currentResponsiveness(),
+    dialogue: view.currentDialogue(),
+    alerts: view.recentAlerts(),
+  }
 }

@@ -11,7 +11,12 @@ import type { Config } from './config.ts'
 
 export function openStore(config: Config): Store {
   if (!config.CLICKHOUSE_URL) return new EmbeddedStore(config.DATA_DIR)
-  const store = new ServerStore({ url: config.CLICKHOUSE_URL, user: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD, database: config.CLICKHOUSE_DATABASE })
+  const store = new ServerStore({
+    url: config.CLICKHOUSE_URL,
+    user: config.CLICKHOUSE_USER,
+    password: config.CLICKHOUSE_PASSWORD,
+    database: config.CLICKHOUSE_DATABASE,
+  })
   // With a bus, several workers write the same tables.
   store.sharedWriters = config.BUS_URL !== ''
   return store
@@ -39,7 +44,11 @@ export interface Spools {
  * spooling is off (SPOOL_MAX_BYTES=0): events are then in memory only until stored.
  */
 export function openIntake(config: Config): Journal | undefined {
-  return config.SPOOL_MAX_BYTES === 0 ? undefined : new Journal(resolve(config.DATA_DIR, 'spool', 'intake'), config.SPOOL_MAX_BYTES, { segmentMs: config.INTAKE_SEGMENT_MS })
+  return config.SPOOL_MAX_BYTES === 0
+    ? undefined
+    : new Journal(resolve(config.DATA_DIR, 'spool', 'intake'), config.SPOOL_MAX_BYTES, {
+        segmentMs: config.INTAKE_SEGMENT_MS,
+      })
 }
 
 /** One spool per table under DATA_DIR/spool; none when SPOOL_MAX_BYTES is 0. */

@@ -15,7 +15,11 @@ const Accounts = Type.Array(Account, { maxItems: 100 })
 export const BrandEntry = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 64, description: 'How the brand is shown and stored.' }),
-    keywords: Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { minItems: 1, maxItems: 200, description: 'Words or phrases that mention it, matched as whole words, in any case.' }),
+    keywords: Type.Array(Type.String({ minLength: 1, maxLength: 128 }), {
+      minItems: 1,
+      maxItems: 200,
+      description: 'Words or phrases that mention it, matched as whole words, in any case.',
+    }),
     accounts: Type.Optional(
       Type.Object(
         {
@@ -24,15 +28,27 @@ export const BrandEntry = Type.Object(
           hackernews: Type.Optional(Accounts),
           other: Type.Optional(Accounts),
         },
-        { additionalProperties: false, description: 'Its own accounts per network: Bluesky handles or DIDs, Mastodon user@instance, Hacker News users, handles of other sources.' },
+        {
+          additionalProperties: false,
+          description:
+            'Its own accounts per network: Bluesky handles or DIDs, Mastodon user@instance, Hacker News users, handles of other sources.',
+        },
       ),
     ),
-    competitors: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 20, description: 'Names of other brands in this file it is compared with.' })),
+    competitors: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
+        maxItems: 20,
+        description: 'Names of other brands in this file it is compared with.',
+      }),
+    ),
   },
   { additionalProperties: false },
 )
 
-export const BrandsFile = Type.Object({ brands: Type.Array(BrandEntry, { minItems: 1, maxItems: 100 }) }, { additionalProperties: false })
+export const BrandsFile = Type.Object(
+  { brands: Type.Array(BrandEntry, { minItems: 1, maxItems: 100 }) },
+  { additionalProperties: false },
+)
 export type BrandsFile = Static<typeof BrandsFile>
 
 export class TrackingFileError extends Error {
@@ -73,8 +89,12 @@ function crossProblems(file: BrandsFile): string[] {
   file.brands.forEach((brand, i) =>
     (brand.competitors ?? []).forEach((c, j) => {
       const key = c.trim().toLowerCase()
-      if (key === brand.name.trim().toLowerCase()) problems.push(`/brands/${i}/competitors/${j}: a brand is not its own competitor`)
-      else if (!names.has(key)) problems.push(`/brands/${i}/competitors/${j}: "${c}" is not a brand in this file (list it under brands, with its keywords)`)
+      if (key === brand.name.trim().toLowerCase())
+        problems.push(`/brands/${i}/competitors/${j}: a brand is not its own competitor`)
+      else if (!names.has(key))
+        problems.push(
+          `/brands/${i}/competitors/${j}: "${c}" is not a brand in this file (list it under brands, with its keywords)`,
+        )
     }),
   )
   return problems
@@ -86,7 +106,9 @@ export function readTrackingFile(path: string): BrandsFile {
   try {
     text = readFileSync(path, 'utf8')
   } catch (error) {
-    throw new TrackingFileError(path, [`cannot read it: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`])
+    throw new TrackingFileError(path, [
+      `cannot read it: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    ])
   }
   let value: unknown
   try {
@@ -107,7 +129,13 @@ export function trackingOf(file: BrandsFile): TrackedBrand[] {
   const names = new Map(file.brands.map((b) => [b.name.trim().toLowerCase(), b.name.trim()]))
   return file.brands.map((b) => ({
     name: b.name.trim(),
-    handles: [...new Set(Object.values(b.accounts ?? {}).flat().map(account))],
+    handles: [
+      ...new Set(
+        Object.values(b.accounts ?? {})
+          .flat()
+          .map(account),
+      ),
+    ],
     keywords: b.keywords.map((k) => k.trim()),
     competitors: (b.competitors ?? []).map((c) => names.get(c.trim().toLowerCase())!),
   }))

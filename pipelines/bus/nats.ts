@@ -7,7 +7,15 @@
 // - UNDERTOW_SETTLED: what the workers made of each event (its place in UNDERTOW_EVENTS, and what
 //   the store now holds of it), read by the one live process, which puts them back in order.
 // Both are work queues: an acknowledged message is removed, so they hold only the backlog.
-import { AckPolicy, type Consumer, jetstream, type JetStreamClient, jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream'
+import {
+  AckPolicy,
+  type Consumer,
+  jetstream,
+  type JetStreamClient,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+} from '@nats-io/jetstream'
 import { connect, type NatsConnection, nanos } from '@nats-io/transport-node'
 import { redactUrl } from '../redact.ts'
 import type { RelatedEvent } from '../stages/relate-events.ts'
@@ -77,7 +85,9 @@ export const subjectToken = (text: string) => text.replace(/[^\p{L}\p{N}_-]/gu, 
 /** Where an event is published: its kind, its source and (a post) the brand it is about. */
 export function subjectOf(kind: RelatedEvent['kind'], source: string, brand?: string): string {
   const from = subjectToken(source)
-  return kind === 'post' ? `undertow.events.post.${from}.${subjectToken(brand ?? '_')}` : `undertow.events.${kind}.${from}`
+  return kind === 'post'
+    ? `undertow.events.post.${from}.${subjectToken(brand ?? '_')}`
+    : `undertow.events.${kind}.${from}`
 }
 
 /** The records as JSON arrays of at most `maxBytes` each (one record alone may be larger). */
@@ -102,12 +112,27 @@ export function chunkRecords(records: readonly SettledRecord[], maxBytes = SETTL
 
 /** Connects, and makes the stream and the consumer if they are not there (every process may be first). */
 export async function openBus(options: BusOptions): Promise<Bus> {
-  const nc = await connect({ servers: options.url.split(',').map((s) => s.trim()), name: options.name ?? 'undertow', maxReconnectAttempts: -1 })
+  const nc = await connect({
+    servers: options.url.split(',').map((s) => s.trim()),
+    name: options.name ?? 'undertow',
+    maxReconnectAttempts: -1,
+  })
   try {
     const jsm = await jetstreamManager(nc)
     const streams = [
-      { name: BUS_STREAM, subjects: [BUS_SUBJECTS], retention: RetentionPolicy.Workqueue, storage: StorageType.File, duplicate_window: nanos(DUPLICATE_WINDOW_MS) },
-      { name: SETTLED_STREAM, subjects: [SETTLED_SUBJECT], retention: RetentionPolicy.Workqueue, storage: StorageType.File },
+      {
+        name: BUS_STREAM,
+        subjects: [BUS_SUBJECTS],
+        retention: RetentionPolicy.Workqueue,
+        storage: StorageType.File,
+        duplicate_window: nanos(DUPLICATE_WINDOW_MS),
+      },
+      {
+        name: SETTLED_STREAM,
+        subjects: [SETTLED_SUBJECT],
+        retention: RetentionPolicy.Workqueue,
+        storage: StorageType.File,
+      },
     ]
     for (const stream of streams) {
       try {
@@ -117,10 +142,29 @@ export async function openBus(options: BusOptions): Promise<Bus> {
       }
     }
     const consumers = [
-      { stream: BUS_STREAM, config: { durable_name: BUS_CONSUMER, ack_policy: AckPolicy.Explicit, ack_wait: nanos(options.ackWaitMs), max_deliver: BUS_MAX_DELIVER, max_ack_pending: BUS_MAX_ACK_PENDING } },
-      { stream: SETTLED_STREAM, config: { durable_name: SETTLED_CONSUMER, ack_policy: AckPolicy.Explicit, ack_wait: nanos(options.ackWaitMs), max_ack_pending: BUS_MAX_ACK_PENDING } },
+      {
+        stream: BUS_STREAM,
+        config: {
+          durable_name: BUS_CONSUMER,
+          ack_policy: AckPolicy.Explicit,
+          ack_wait: nanos(options.ackWaitMs),
+          max_deliver: BUS_MAX_DELIVER,
+          max_ack_pending: BUS_MAX_ACK_PENDING,
+        },
+      },
+      {
+        stream: SETTLED_STREAM,
+        config: {
+          durable_name: SETTLED_CONSUMER,
+          ack_policy: AckPolicy.Explicit,
+          ack_wait: nanos(options.ackWaitMs),
+          max_ack_pending: BUS_MAX_ACK_PENDING,
+        },
+      },
     ]
-    for (const { stream, config } of consumers.filter((c) => (options.consumers ?? ['workers', 'live']).includes(c.config.durable_name === BUS_CONSUMER ? 'workers' : 'live'))) {
+    for (const { stream, config } of consumers.filter((c) =>
+      (options.consumers ?? ['workers', 'live']).includes(c.config.durable_name === BUS_CONSUMER ? 'workers' : 'live'),
+    )) {
       try {
         await jsm.consumers.info(stream, config.durable_name)
         const { durable_name: _, ack_policy: __, ...changeable } = config
@@ -151,7 +195,8 @@ export async function openBus(options: BusOptions): Promise<Bus> {
       async claimSettled(waitMs = 35_000) {
         const deadline = Date.now() + waitMs
         while ((await jsm.consumers.info(SETTLED_STREAM, SETTLED_CONSUMER)).num_waiting > 0) {
-          if (Date.now() > deadline) throw new Error(`another live process reads ${SETTLED_STREAM} (run exactly one process with the live role)`)
+          if (Date.now() > deadline)
+            throw new Error(`another live process reads ${SETTLED_STREAM} (run exactly one process with the live role)`)
           await new Promise((r) => setTimeout(r, 500))
         }
         await jsm.streams.purge(SETTLED_STREAM)
@@ -170,6 +215,10 @@ export async function openBus(options: BusOptions): Promise<Bus> {
     }
   } catch (error) {
     await nc.close()
-    throw new Error(redactUrl(`cannot prepare the bus's stream at ${options.url}: ${error instanceof Error ? error.message : String(error)}`))
+    throw new Error(
+      redactUrl(
+        `cannot prepare the bus's stream at ${options.url}: ${error instanceof Error ? error.message : String(error)}`,
+      ),
+    )
   }
 }

@@ -12,7 +12,14 @@ export interface Pulling {
 }
 
 /** `onMessage` may wait (the pipeline is behind): the next message is handed on after it resolves. */
-export function pullFrom(consumer: () => Promise<Consumer>, options: { maxMessages: number; onMessage: (message: JsMsg, stopped: () => boolean) => void | Promise<void>; onRestart?: () => void }): Pulling {
+export function pullFrom(
+  consumer: () => Promise<Consumer>,
+  options: {
+    maxMessages: number
+    onMessage: (message: JsMsg, stopped: () => boolean) => void | Promise<void>
+    onRestart?: () => void
+  },
+): Pulling {
   let stopped = false
   let stopPulling = () => {}
   const isStopped = () => stopped

@@ -19,7 +19,11 @@ export const LEASE_MS = 30_000
 export async function recountLock(nc: NatsConnection, leaseMs = LEASE_MS): Promise<RecountLock> {
   const kv = await new Kvm(nc).create(RECOUNT_BUCKET, { ttl: leaseMs, history: 1 })
   // A bucket made by an older version (or with another lease) keeps its own: set it to this one.
-  if ((await kv.status()).ttl !== leaseMs) await (await jetstreamManager(nc)).streams.update(`KV_${RECOUNT_BUCKET}`, { max_age: nanos(leaseMs), duplicate_window: nanos(leaseMs) })
+  if ((await kv.status()).ttl !== leaseMs)
+    await (await jetstreamManager(nc)).streams.update(`KV_${RECOUNT_BUCKET}`, {
+      max_age: nanos(leaseMs),
+      duplicate_window: nanos(leaseMs),
+    })
   // Whose lock it is (a pid is 1 in every container) and at which revision this process holds it:
   // renewing and releasing both name that revision, so a lock lost to its lease is never touched.
   const token = randomUUID()

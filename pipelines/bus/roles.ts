@@ -33,8 +33,23 @@ export interface Role<S extends object> {
   stop(): Promise<void>
 }
 
-export function startIngest(deps: { bus: Bus; sources: readonly { name: string; events$: Observable<SourceEvent> }[]; tracking: readonly TrackedBrand[]; recentPosts?: readonly RecentPost[]; deadLetter: DeadLetter }): Role<{ received: number } & RelateCounts & BusSinkStats> {
-  const stats = { received: 0, untracked: 0, unattributed: 0, deletionsIgnored: 0, published: 0, unpublished: 0, retries: 0, refused: 0 }
+export function startIngest(deps: {
+  bus: Bus
+  sources: readonly { name: string; events$: Observable<SourceEvent> }[]
+  tracking: readonly TrackedBrand[]
+  recentPosts?: readonly RecentPost[]
+  deadLetter: DeadLetter
+}): Role<{ received: number } & RelateCounts & BusSinkStats> {
+  const stats = {
+    received: 0,
+    untracked: 0,
+    unattributed: 0,
+    deletionsIgnored: 0,
+    published: 0,
+    unpublished: 0,
+    retries: 0,
+    refused: 0,
+  }
   const recent = new RecentPosts()
   for (const post of deps.recentPosts ?? []) recent.add(post)
   const relater = new Relater(deps.tracking, recent, deps.deadLetter, stats)
@@ -70,13 +85,33 @@ export interface WorkerDeps {
   drainOnStopMs?: number
 }
 
-export function startWorker(deps: WorkerDeps): Role<StoreCounts & { pulled: BusSourceStats; waiting: number; acknowledged: number; givenBack: number; givenUp: number }> & { queued(): number } {
-  const counts: StoreCounts = { scored: 0, stored: 0, engagementStored: 0, duplicates: 0, deletions: 0, deleted: 0, purgeFailures: 0, purgesGivenUp: 0 }
+export function startWorker(
+  deps: WorkerDeps,
+): Role<
+  StoreCounts & { pulled: BusSourceStats; waiting: number; acknowledged: number; givenBack: number; givenUp: number }
+> & { queued(): number } {
+  const counts: StoreCounts = {
+    scored: 0,
+    stored: 0,
+    engagementStored: 0,
+    duplicates: 0,
+    deletions: 0,
+    deleted: 0,
+    purgeFailures: 0,
+    purgesGivenUp: 0,
+  }
   const pulled: BusSourceStats = { received: 0, redelivered: 0, malformed: 0, restarts: 0 }
   const settlement = new Settlement((records) => deps.bus.publishSettled(records), deps.deadLetter)
   const meter = new ClassifyMeter(deps.onClassified)
   const stop$ = new Subject<void>()
-  const related$ = busSource(() => deps.bus.consumer(), { settlement, deadLetter: deps.deadLetter, behind: () => meter.queued >= INTAKE_HIGH, ackWaitMs: deps.ackWaitMs, stats: pulled, ...(deps.onWaited ? { onWaited: deps.onWaited } : {}) }).pipe(takeUntil(stop$), share())
+  const related$ = busSource(() => deps.bus.consumer(), {
+    settlement,
+    deadLetter: deps.deadLetter,
+    behind: () => meter.queued >= INTAKE_HIGH,
+    ackWaitMs: deps.ackWaitMs,
+    stats: pulled,
+    ...(deps.onWaited ? { onWaited: deps.onWaited } : {}),
+  }).pipe(takeUntil(stop$), share())
   const { accepted$, engagement$, deletions$ } = storeEvents(related$, {
     classifier: deps.classifier,
     tracking: deps.tracking,
@@ -92,11 +127,18 @@ export function startWorker(deps: WorkerDeps): Role<StoreCounts & { pulled: BusS
     ...(deps.drainOnStopMs !== undefined ? { drainOnStopMs: deps.drainOnStopMs } : {}),
   })
   // What was settled before the stop is acknowledged before `done`: the rest goes to other workers.
-  const done = lastValueFrom(merge(accepted$, engagement$, deletions$), { defaultValue: undefined }).then(() => settlement.flush())
+  const done = lastValueFrom(merge(accepted$, engagement$, deletions$), { defaultValue: undefined }).then(() =>
+    settlement.flush(),
+  )
   const stats = Object.assign(counts, { pulled, waiting: 0, acknowledged: 0, givenBack: 0, givenUp: 0 })
   return {
     get stats() {
-      return Object.assign(stats, { waiting: settlement.size, acknowledged: settlement.acknowledged, givenBack: settlement.givenBackCount, givenUp: settlement.givenUp })
+      return Object.assign(stats, {
+        waiting: settlement.size,
+        acknowledged: settlement.acknowledged,
+        givenBack: settlement.givenBackCount,
+        givenUp: settlement.givenUp,
+      })
     },
     queued: () => meter.queued,
     done,
@@ -130,14 +172,24 @@ const ORDER_START_MS = 2_000
 /** Records are handed to the live stage in batches of this long. */
 const LIVE_BATCH_MS = 100
 
-export function startLive(deps: LiveDeps): Role<LiveCounts & { order: ResequenceCounts & { malformed: number } }> & { acknowledge(id: string): Alert | null } {
+export function startLive(
+  deps: LiveDeps,
+): Role<LiveCounts & { order: ResequenceCounts & { malformed: number } }> & { acknowledge(id: string): Alert | null } {
   const order = { released: 0, late: 0, duplicates: 0, skipped: 0, malformed: 0 }
   const counts = { late: 0, alerts: 0, liveSkipped: 0, order }
   const stop$ = new Subject<void>()
   // A record overdue for this long belongs to an event JetStream gave up on (or to a worker that
   // hangs past every wait): its place is passed over.
   const gapMs = Math.max(60_000, 4 * deps.ackWaitMs)
-  const records$ = settledSource(() => deps.bus.settledConsumer(), { deadLetter: deps.deadLetter, startMs: ORDER_START_MS, gapMs, ackWaitMs: deps.ackWaitMs, counts: order, ...(deps.onWaited ? { onWaited: deps.onWaited } : {}), ...(deps.startAt !== undefined ? { startAt: deps.startAt } : {}) }).pipe(
+  const records$ = settledSource(() => deps.bus.settledConsumer(), {
+    deadLetter: deps.deadLetter,
+    startMs: ORDER_START_MS,
+    gapMs,
+    ackWaitMs: deps.ackWaitMs,
+    counts: order,
+    ...(deps.onWaited ? { onWaited: deps.onWaited } : {}),
+    ...(deps.startAt !== undefined ? { startAt: deps.startAt } : {}),
+  }).pipe(
     takeUntil(stop$),
     bufferTime(LIVE_BATCH_MS),
     filter((records) => records.length > 0),

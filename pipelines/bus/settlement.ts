@@ -56,7 +56,11 @@ export interface SettledRecord {
 
 /** The key an event is followed by through the pipeline. */
 export function eventKey(event: RelatedEvent): string {
-  return event.kind === 'post' ? postKey(event.post.id) : event.kind === 'engagement' ? engagementKey(event.update.id) : deletionKey(event.deletion.postId)
+  return event.kind === 'post'
+    ? postKey(event.post.id)
+    : event.kind === 'engagement'
+      ? engagementKey(event.update.id)
+      : deletionKey(event.deletion.postId)
 }
 
 export const postKey = (id: string) => `post:${id}`
@@ -188,7 +192,8 @@ export class Settlement implements Progress {
       return
     }
     this.pending.delete(key)
-    for (const { delivery } of entry.deliveries) delivery.nak(Math.min(GIVE_BACK_MAX_MS, GIVE_BACK_MS * 2 ** Math.max(0, delivery.info.deliveryCount - 1)))
+    for (const { delivery } of entry.deliveries)
+      delivery.nak(Math.min(GIVE_BACK_MAX_MS, GIVE_BACK_MS * 2 ** Math.max(0, delivery.info.deliveryCount - 1)))
     this.givenBackCount += entry.deliveries.length
   }
 
@@ -203,10 +208,22 @@ export class Settlement implements Progress {
     const bySeq = new Map<number, Delivery[]>()
     for (const { delivery } of entry.deliveries) bySeq.set(delivery.seq, [...(bySeq.get(delivery.seq) ?? []), delivery])
     const places = [...bySeq.entries()].sort((a, b) => a[0] - b[0])
-    const counted = entry.stored === undefined ? -1 : entry.writtenNow ? 0 : places.findIndex(([, ds]) => ds.some((d) => d.redelivered))
+    const counted =
+      entry.stored === undefined
+        ? -1
+        : entry.writtenNow
+          ? 0
+          : places.findIndex(([, ds]) => ds.some((d) => d.redelivered))
     places.forEach(([seq, deliveries], i) => {
       const stored = i === counted ? entry.stored : undefined
-      const record: SettledRecord = { seq, ...(stored ? ('post' in stored ? { post: stored.post, ...(stored.shown ? {} : { hidden: true as const }) } : { engagement: stored.engagement }) : {}) }
+      const record: SettledRecord = {
+        seq,
+        ...(stored
+          ? 'post' in stored
+            ? { post: stored.post, ...(stored.shown ? {} : { hidden: true as const }) }
+            : { engagement: stored.engagement }
+          : {}),
+      }
       this.outbox.push({ deliveries, record })
     })
     this.schedule()

@@ -23,7 +23,8 @@ export interface Evidence {
 /** `acknowledged`: this update is a person's acknowledgement, not a new reading. */
 export type AlertChange = { kind: 'raised' | 'updated'; alert: Alert; acknowledged?: true }
 
-const levelOf = (score: number): Severity | null => (score >= LEVELS.critical ? 'critical' : score >= LEVELS.warning ? 'warning' : null)
+const levelOf = (score: number): Severity | null =>
+  score >= LEVELS.critical ? 'critical' : score >= LEVELS.warning ? 'warning' : null
 
 export class AlertLifecycle {
   private open: Alert | null = null
@@ -52,7 +53,11 @@ export class AlertLifecycle {
       if (!level || reading.warming) return null
       if (level === 'warning' && now - this.resolvedAt < COOLDOWN_MINUTES * MINUTE) return null
       this.calm = 0
-      this.open = this.describe({ id: `${this.brand}:${reading.minute}`, at: new Date(now).toISOString(), severity: level, state: 'open' }, reading, evidence())
+      this.open = this.describe(
+        { id: `${this.brand}:${reading.minute}`, at: new Date(now).toISOString(), severity: level, state: 'open' },
+        reading,
+        evidence(),
+      )
       return { kind: 'raised', alert: this.open }
     }
     if (level === 'critical' && this.open.severity !== 'critical') {
@@ -62,20 +67,34 @@ export class AlertLifecycle {
     }
     this.calm = reading.score < LEVELS.warning - HYSTERESIS ? this.calm + 1 : 0
     if (this.calm < CALM_MINUTES) return null
-    const resolved: Alert = { ...this.open, state: 'resolved', why: { ...this.open.why, score: reading.score, parts: reading.parts } }
+    const resolved: Alert = {
+      ...this.open,
+      state: 'resolved',
+      why: { ...this.open.why, score: reading.score, parts: reading.parts },
+    }
     this.open = null
     this.resolvedAt = now
     return { kind: 'updated', alert: resolved }
   }
 
-  private describe(base: Pick<Alert, 'id' | 'at' | 'severity' | 'state'>, reading: RiskReading, evidence: Evidence): Alert {
+  private describe(
+    base: Pick<Alert, 'id' | 'at' | 'severity' | 'state'>,
+    reading: RiskReading,
+    evidence: Evidence,
+  ): Alert {
     const top = [...reading.parts].filter((p) => p.score > 0).sort((a, b) => weighted(b) - weighted(a))
     const about = evidence.terms.length > 0 ? ` about "${evidence.terms.slice(0, 3).join('", "')}"` : ''
     return {
       ...base,
       brand: this.brand,
       title: `${base.severity === 'critical' ? 'Backlash' : 'Possible backlash'}${about}: risk ${Math.round(reading.score)} for ${this.brand}`,
-      why: { summary: top.map((p) => p.detail).join('; ') || 'no part stands out', terms: evidence.terms, examplePostIds: evidence.examplePostIds, score: reading.score, parts: reading.parts },
+      why: {
+        summary: top.map((p) => p.detail).join('; ') || 'no part stands out',
+        terms: evidence.terms,
+        examplePostIds: evidence.examplePostIds,
+        score: reading.score,
+        parts: reading.parts,
+      },
     }
   }
 }

@@ -67,16 +67,21 @@ export class BacklashWatch {
   early = 0
   private readonly target: number
 
-  constructor(
-    tracking: readonly TrackedBrand[],
-    options: BacklashOptions = {},
-  ) {
+  constructor(tracking: readonly TrackedBrand[], options: BacklashOptions = {}) {
     this.replies = new ReplyQueue()
     this.target = options.replyTargetMs ?? REPLY_TARGET_MS
     for (const b of tracking) {
       // The brand's own names and handles say nothing about what a burst is about.
-      const ignore = new Set([...b.keywords, ...b.handles].flatMap((k) => termsOf(k, new Set())).concat(b.name.toLowerCase()))
-      this.brands.set(b.name, { baseline: new Baseline(), terms: new TermTally(2 / (BASELINE_MINUTES + 1), BURST_MINUTES), lifecycle: new AlertLifecycle(b.name), ignore, negatives: [] })
+      const ignore = new Set(
+        [...b.keywords, ...b.handles].flatMap((k) => termsOf(k, new Set())).concat(b.name.toLowerCase()),
+      )
+      this.brands.set(b.name, {
+        baseline: new Baseline(),
+        terms: new TermTally(2 / (BASELINE_MINUTES + 1), BURST_MINUTES),
+        lifecycle: new AlertLifecycle(b.name),
+        ignore,
+        negatives: [],
+      })
     }
   }
 
@@ -127,7 +132,8 @@ export class BacklashWatch {
     const end = this.resumedFrom + MINUTE
     for (const [brand, w] of this.brands) {
       let sum = 0
-      for (let k = 0; k < OVERDUE_HORIZON_MS / MINUTE; k++) sum += this.replies.overdue(brand, end - k * MINUTE, this.target, OVERDUE_HORIZON_MS).negative
+      for (let k = 0; k < OVERDUE_HORIZON_MS / MINUTE; k++)
+        sum += this.replies.overdue(brand, end - k * MINUTE, this.target, OVERDUE_HORIZON_MS).negative
       w.baseline.assumeOverdue(sum / (OVERDUE_HORIZON_MS / MINUTE))
     }
   }

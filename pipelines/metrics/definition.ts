@@ -4,7 +4,7 @@
 // ratios with derive(). So the wall's live figures and a history query over the same window agree
 // to the last digit (tests/pipelines/metrics-live-history.test.ts).
 import type { BrandMetrics, Emotion, Engagement, Intent, ScoredPost, SourceName, WindowName } from '../schema.ts'
-import { ALL_SOURCES, EMOTIONS, INTENTS } from '../schema.ts'
+import { type ALL_SOURCES, EMOTIONS, INTENTS } from '../schema.ts'
 
 /** The middle of the crowd: what the loudest-feedback tools miss. */
 export const MIDDLE_INTENTS: readonly Intent[] = ['question', 'suggestion']
@@ -16,7 +16,10 @@ export const MIDDLE_INTENTS: readonly Intent[] = ['question', 'suggestion']
  */
 export function isMiddle(post: Pick<ScoredPost, 'sentiment'>): boolean {
   const s = post.sentiment
-  return s !== undefined && (s.label === 'neutral' || s.mixed || s.uncertain || s.intents.some((i) => MIDDLE_INTENTS.includes(i)))
+  return (
+    s !== undefined &&
+    (s.label === 'neutral' || s.mixed || s.uncertain || s.intents.some((i) => MIDDLE_INTENTS.includes(i)))
+  )
 }
 
 /** What a minute (or a window) of one brand's mentions adds up to. */
@@ -80,7 +83,18 @@ export function countEngagement(counts: Counts, delta: Engagement): void {
 }
 
 export function addCounts(into: Counts, more: Counts): void {
-  for (const key of ['posts', 'negative', 'neutral', 'positive', 'unscored', 'middle', 'mixed', 'uncertain', ...ENGAGEMENT_KEYS] as const) into[key] += more[key]
+  for (const key of [
+    'posts',
+    'negative',
+    'neutral',
+    'positive',
+    'unscored',
+    'middle',
+    'mixed',
+    'uncertain',
+    ...ENGAGEMENT_KEYS,
+  ] as const)
+    into[key] += more[key]
   for (const intent of INTENTS) into.intents[intent] += more.intents[intent]
   for (const emotion of EMOTIONS) into.emotions[emotion] += more.emotions[emotion]
 }

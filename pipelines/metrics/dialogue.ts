@@ -34,7 +34,8 @@ export class DialogueLedger {
       const posts = this.posts(o.brand)
       if (!posts.has(o.id)) posts.set(o.id, { id: o.id, at: o.at, replies: [] })
     }
-    for (const r of seed.threadReplies) this.brands.get(r.brand)?.get(r.root)?.replies.push({ at: r.at, depth: r.depth })
+    for (const r of seed.threadReplies)
+      this.brands.get(r.brand)?.get(r.root)?.replies.push({ at: r.at, depth: r.depth })
   }
 
   see(post: ScoredPost): void {
@@ -60,7 +61,12 @@ export class DialogueLedger {
       if (now - p.at > DIALOGUE_WINDOW_MS) posts.delete(id)
       else if (p.at < now) {
         const replies = p.replies.filter((r) => r.at < now)
-        recent.push({ id: p.id, at: p.at, replies: replies.length, depth: replies.reduce((d, r) => Math.max(d, r.depth), 0) })
+        recent.push({
+          id: p.id,
+          at: p.at,
+          replies: replies.length,
+          depth: replies.reduce((d, r) => Math.max(d, r.depth), 0),
+        })
       }
     }
     return summarise(brand, now, recent)
@@ -77,7 +83,9 @@ export class DialogueLedger {
 export function summarise(brand: string, now: number, posts: readonly ConversationFigures[]): Dialogue {
   const replies = posts.reduce((sum, p) => sum + p.replies, 0)
   const conversations = posts.filter((p) => p.replies > 0).length
-  const top = [...posts].sort((a, b) => b.replies - a.replies || b.depth - a.depth || b.at - a.at || a.id.localeCompare(b.id)).slice(0, DIALOGUE_TOP)
+  const top = [...posts]
+    .sort((a, b) => b.replies - a.replies || b.depth - a.depth || b.at - a.at || a.id.localeCompare(b.id))
+    .slice(0, DIALOGUE_TOP)
   return {
     brand,
     at: new Date(now).toISOString(),

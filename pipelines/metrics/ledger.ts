@@ -21,7 +21,8 @@ export const CLOCK_SKEW_MS = 5 * 60_000
  * every real post late. Replays of the past, and the simulator running ahead of the clock in steps,
  * move on as they go.
  */
-export const plausibleTime = (t: number, newest: number, now = Date.now()) => t <= Math.max(newest > 0 ? newest + MAX_EVENT_JUMP_MS : Number.NEGATIVE_INFINITY, now + CLOCK_SKEW_MS)
+export const plausibleTime = (t: number, newest: number, now = Date.now()) =>
+  t <= Math.max(newest > 0 ? newest + MAX_EVENT_JUMP_MS : Number.NEGATIVE_INFINITY, now + CLOCK_SKEW_MS)
 
 /** Minutes kept: the longest window. */
 export const LEDGER_MINUTES = Math.max(...Object.values(WINDOW_MINUTES))
@@ -78,7 +79,8 @@ export class MetricsLedger {
       addCounts(this.minute(this.book(m.brand, m.source), m.minute), m.counts)
       addCounts(this.minute(this.book(m.brand, ALL_SOURCES), m.minute), m.counts)
     }
-    for (const a of seed.authors) if (a.minute >= oldest) seeAuthor(this.book(a.brand, a.source), a.authorId, a.followers, a.minute)
+    for (const a of seed.authors)
+      if (a.minute >= oldest) seeAuthor(this.book(a.brand, a.source), a.authorId, a.followers, a.minute)
   }
 
   addPost(post: ScoredPost): void {
@@ -100,7 +102,9 @@ export class MetricsLedger {
     // history query's default window does. Engagement newer than that waits in its minute.
     const minute = this.admit(update.at, false)
     if (minute === null) return
-    for (const brand of update.brands) for (const source of [update.source, ALL_SOURCES] as const) countEngagement(this.minute(this.book(brand, source), minute), update.delta)
+    for (const brand of update.brands)
+      for (const source of [update.source, ALL_SOURCES] as const)
+        countEngagement(this.minute(this.book(brand, source), minute), update.delta)
   }
 
   /** Every window of every book, as of the newest minute; nothing before the first event. */
@@ -114,7 +118,8 @@ export class MetricsLedger {
       for (const [key, book] of this.books) sums.set(key, this.sum(book, from, to))
       for (const [key, book] of this.books) {
         let rivalPosts = 0
-        for (const rival of this.rivals.get(book.brand) ?? []) rivalPosts += sums.get(bookKey(rival, book.source))?.posts ?? 0
+        for (const rival of this.rivals.get(book.brand) ?? [])
+          rivalPosts += sums.get(bookKey(rival, book.source))?.posts ?? 0
         let authors = 0
         let reach = 0
         for (const [m, l] of book.latest) {
@@ -122,7 +127,19 @@ export class MetricsLedger {
           authors += l.authors
           reach += l.reach
         }
-        out.push(derive({ brand: book.brand, source: book.source, window, from: iso(from), to: iso(to), counts: sums.get(key)!, authors, reach, rivalPosts }))
+        out.push(
+          derive({
+            brand: book.brand,
+            source: book.source,
+            window,
+            from: iso(from),
+            to: iso(to),
+            counts: sums.get(key)!,
+            authors,
+            reach,
+            rivalPosts,
+          }),
+        )
       }
     }
     return out
@@ -157,7 +174,8 @@ export class MetricsLedger {
       }
       // Authors whose latest minute has left the longest window are swept once they are as many
       // as the rest: memory stays within twice the day's authors, at a constant cost per post.
-      if (book.authors.size - book.current > book.current + SWEEP_AT_LEAST) for (const [id, a] of book.authors) if (a.minute < oldest) book.authors.delete(id)
+      if (book.authors.size - book.current > book.current + SWEEP_AT_LEAST)
+        for (const [id, a] of book.authors) if (a.minute < oldest) book.authors.delete(id)
     }
   }
 

@@ -25,13 +25,21 @@ export interface ReplyRules {
 }
 
 export function replyRules(tracking: readonly TrackedBrand[], allMentions = false): ReplyRules {
-  return { allMentions, handles: new Map(tracking.map((b) => [b.name, b.handles.map((h) => `@${h.replace(/^@/, '').toLowerCase()}`)])) }
+  return {
+    allMentions,
+    handles: new Map(tracking.map((b) => [b.name, b.handles.map((h) => `@${h.replace(/^@/, '').toLowerCase()}`)])),
+  }
 }
 
 /** The brands a mention needs a reply from: it asks, complains or needs support; or names their account. */
-export function needsReplyFrom(post: { brands: readonly string[]; terms: readonly string[]; sentiment?: { intents: readonly Intent[] } }, rules: ReplyRules): string[] {
+export function needsReplyFrom(
+  post: { brands: readonly string[]; terms: readonly string[]; sentiment?: { intents: readonly Intent[] } },
+  rules: ReplyRules,
+): string[] {
   const asks = (post.sentiment?.intents ?? []).some((i) => NEEDS_REPLY_INTENTS.includes(i))
-  return post.brands.filter((brand) => asks || (rules.allMentions && (rules.handles.get(brand) ?? []).some((h) => post.terms.includes(h))))
+  return post.brands.filter(
+    (brand) => asks || (rules.allMentions && (rules.handles.get(brand) ?? []).some((h) => post.terms.includes(h))),
+  )
 }
 
 interface Mention {
@@ -72,7 +80,12 @@ export class ReplyQueue {
     for (const brand of post.needsReply ?? []) {
       const k = key(brand, post.id)
       if (this.mentions.has(k)) continue
-      this.mentions.set(k, { brand, id: post.id, at: Date.parse(post.createdAt), negative: post.sentiment?.label === 'negative' })
+      this.mentions.set(k, {
+        brand,
+        id: post.id,
+        at: Date.parse(post.createdAt),
+        negative: post.sentiment?.label === 'negative',
+      })
       if (this.mentions.size > this.capacity) this.mentions.delete(this.mentions.keys().next().value!)
     }
   }
@@ -81,13 +94,24 @@ export class ReplyQueue {
    * Mentions of the brand without a reply that went past the target at `now` within `horizon`
    * before it (all of them by default), and the negative ones among them.
    */
-  overdue(brand: string, now: number, target = REPLY_TARGET_MS, horizon = Number.POSITIVE_INFINITY): { total: number; negative: number } {
+  overdue(
+    brand: string,
+    now: number,
+    target = REPLY_TARGET_MS,
+    horizon = Number.POSITIVE_INFINITY,
+  ): { total: number; negative: number } {
     let total = 0
     let negative = 0
     for (const m of this.mentions.values()) {
       const age = now - m.at
       // Answered by `now`: a reply that came later leaves it overdue as of `now` (so past minutes can be read again).
-      if (m.brand !== brand || (m.answeredAt !== undefined && m.answeredAt <= now) || age <= target || age > target + horizon) continue
+      if (
+        m.brand !== brand ||
+        (m.answeredAt !== undefined && m.answeredAt <= now) ||
+        age <= target ||
+        age > target + horizon
+      )
+        continue
       total++
       if (m.negative) negative++
     }
@@ -132,7 +156,12 @@ export class ReplyQueue {
       waitingByAge,
       overdue: overdue.length,
       overdueNegative: overdue.filter((m) => m.negative).length,
-      oldestOverdue: overdue.slice(0, 20).map((m) => ({ id: m.id, at: new Date(m.at).toISOString(), ageSeconds: Math.round((now - m.at) / 1000), negative: m.negative })),
+      oldestOverdue: overdue.slice(0, 20).map((m) => ({
+        id: m.id,
+        at: new Date(m.at).toISOString(),
+        ageSeconds: Math.round((now - m.at) / 1000),
+        negative: m.negative,
+      })),
     }
   }
 }

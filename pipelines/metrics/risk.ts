@@ -50,7 +50,12 @@ export const SHARE_Z_FROM = 2
  */
 export const NEGATIVE_SPIKE_MIN = 6
 
-export const WEIGHTS: Record<RiskPart['name'], number> = { spike: 0.3, negativeShare: 0.4, reachNegativity: 0.15, overdue: 0.15 }
+export const WEIGHTS: Record<RiskPart['name'], number> = {
+  spike: 0.3,
+  negativeShare: 0.4,
+  reachNegativity: 0.15,
+  overdue: 0.15,
+}
 
 /** What one brand's mentions added up to in one minute. */
 export interface MinuteTally {
@@ -94,7 +99,16 @@ interface Normal {
 
 /** One brand's normal, learned minute by minute. */
 export class Baseline {
-  private normal: Normal = { posts: 0, deviation: 0, negative: 0, negativeDeviation: 0, reach: 0, negativeReach: 0, overdue: 0, minutes: 0 }
+  private normal: Normal = {
+    posts: 0,
+    deviation: 0,
+    negative: 0,
+    negativeDeviation: 0,
+    reach: 0,
+    negativeReach: 0,
+    overdue: 0,
+    minutes: 0,
+  }
   /**
    * The normal as it stood before each of the last minutes. A window is read against the normal
    * from before it began, so that its own minutes do not vouch for it: without this, a slow burn
@@ -177,7 +191,13 @@ export class Baseline {
         if (z > best.z) best = { z, x, m: w * mean, what }
       }
     }
-    return { name: 'spike', score: clamp01((best.z - Z_FROM) / Z_SPAN), value: round(best.z), expected: 0, detail: `${best.x} ${best.what} against ${round(best.m, 1)} expected (z = ${round(best.z, 1)})` }
+    return {
+      name: 'spike',
+      score: clamp01((best.z - Z_FROM) / Z_SPAN),
+      value: round(best.z),
+      expected: 0,
+      detail: `${best.x} ${best.what} against ${round(best.m, 1)} expected (z = ${round(best.z, 1)})`,
+    }
   }
 
   private negativeShare(): RiskPart {
@@ -194,7 +214,8 @@ export class Baseline {
       const z = Math.min((k / n - p0) / se, binomialZ(k, n, p0))
       if (z > best.z) best = { z, p: k / n, n, p0 }
     }
-    if (best.z === -Infinity) best = { z: 0, p: 0, n: 0, p0: this.normal.posts > 0 ? this.normal.negative / this.normal.posts : 0 }
+    if (best.z === -Infinity)
+      best = { z: 0, p: 0, n: 0, p0: this.normal.posts > 0 ? this.normal.negative / this.normal.posts : 0 }
     const { p0 } = best
     return {
       name: 'negativeShare',

@@ -3,12 +3,51 @@
 // baseline; the terms that rose most are those furthest above what the baseline expected.
 import { eng } from 'stopword'
 
-const STOP = new Set([...eng, 'the', 'and', 'for', 'with', 'this', 'that', 'its', "it's", 'just', 'has', 'have', 'are', 'was', 'our', 'you', 'your', 'my', 'but', 'not', 'now', 'get', 'got', 'any', 'one', 'new', 'out', 'all', 'from', 'they', 'what', 'how', 'why', 'can', 'will', 'there'])
+const STOP = new Set([
+  ...eng,
+  'the',
+  'and',
+  'for',
+  'with',
+  'this',
+  'that',
+  'its',
+  "it's",
+  'just',
+  'has',
+  'have',
+  'are',
+  'was',
+  'our',
+  'you',
+  'your',
+  'my',
+  'but',
+  'not',
+  'now',
+  'get',
+  'got',
+  'any',
+  'one',
+  'new',
+  'out',
+  'all',
+  'from',
+  'they',
+  'what',
+  'how',
+  'why',
+  'can',
+  'will',
+  'there',
+])
 const WORD = /[\p{L}\p{N}][\p{L}\p{N}'.%-]*[\p{L}\p{N}%]|[\p{L}\p{N}]{3,}/gu
 
 /** Words of three letters or more, and pairs of neighbouring ones, each once per post. */
 export function termsOf(text: string, ignore: ReadonlySet<string>): string[] {
-  const words = (text.toLowerCase().match(WORD) ?? []).filter((w) => w.length >= 3 && !STOP.has(w) && !ignore.has(w) && !w.startsWith('@'))
+  const words = (text.toLowerCase().match(WORD) ?? []).filter(
+    (w) => w.length >= 3 && !STOP.has(w) && !ignore.has(w) && !w.startsWith('@'),
+  )
   const terms = new Set(words)
   for (let i = 1; i < words.length; i++) terms.add(`${words[i - 1]} ${words[i]}`)
   return [...terms]

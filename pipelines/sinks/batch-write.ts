@@ -1,7 +1,23 @@
 // Writing one batch: retries with capped exponential backoff for transient failures, and on bad
 // data a split in halves until the bad rows are found and refused. Used by the ClickHouse sink for
 // new batches and for batches drained from its spool.
-import { catchError, concat, defer, endWith, from, ignoreElements, map, type Observable, type ObservableInput, of, reduce, retry, type SchedulerLike, throwError, timer } from 'rxjs'
+import {
+  catchError,
+  concat,
+  defer,
+  endWith,
+  from,
+  ignoreElements,
+  map,
+  type Observable,
+  type ObservableInput,
+  of,
+  reduce,
+  retry,
+  type SchedulerLike,
+  throwError,
+  timer,
+} from 'rxjs'
 import { isBadData } from './failures.ts'
 
 /** What became of a batch's items while it was being written, so a retry redoes only the rest. */
@@ -21,7 +37,10 @@ export function batchWriter<T>(
     return defer(attempt).pipe(
       retry({
         count: retries,
-        delay: (error: unknown, n) => (isBadData(error) ? throwError(() => error) : timer(Math.min(backoff.maxMs, backoff.baseMs * 2 ** (n - 1)), scheduler)),
+        delay: (error: unknown, n) =>
+          isBadData(error)
+            ? throwError(() => error)
+            : timer(Math.min(backoff.maxMs, backoff.baseMs * 2 ** (n - 1)), scheduler),
         resetOnSuccess: true,
       }),
     )
@@ -48,7 +67,10 @@ export function batchWriter<T>(
         }
         const half = Math.ceil(batch.length / 2)
         // The halves are checked again: the failed attempt may have stored some of them.
-        return concat(writeBatch(batch.slice(0, half), retries, false, progress), writeBatch(batch.slice(half), retries, false, progress)).pipe(reduce(() => undefined, undefined))
+        return concat(
+          writeBatch(batch.slice(0, half), retries, false, progress),
+          writeBatch(batch.slice(half), retries, false, progress),
+        ).pipe(reduce(() => undefined, undefined))
       }),
     )
   }

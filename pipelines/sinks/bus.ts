@@ -6,7 +6,19 @@
 // message id: a publish tried again after a lost acknowledgement is dropped by JetStream as a
 // duplicate, not stored twice.
 import type { JetStreamClient } from '@nats-io/jetstream'
-import { catchError, defer, EMPTY, finalize, from, ignoreElements, mergeMap, type Observable, retry, tap, timer } from 'rxjs'
+import {
+  catchError,
+  defer,
+  EMPTY,
+  finalize,
+  from,
+  ignoreElements,
+  mergeMap,
+  type Observable,
+  retry,
+  tap,
+  timer,
+} from 'rxjs'
 import { eventKey } from '../bus/settlement.ts'
 import { subjectOf } from '../bus/nats.ts'
 import type { RelatedEvent } from '../stages/relate-events.ts'
@@ -30,22 +42,38 @@ export interface BusSinkStats {
 }
 
 /** The brand a post's subject names: the first it mentions, else the brand that wrote it. */
-const brandOf = (event: RelatedEvent) => (event.kind === 'post' ? (event.post.brands[0] ?? event.post.ownBrand) : undefined)
+const brandOf = (event: RelatedEvent) =>
+  event.kind === 'post' ? (event.post.brands[0] ?? event.post.ownBrand) : undefined
 
 /** Publishes one source's related events; completes once they have and every publish has settled. */
-export function publishToBus(js: JetStreamClient, source: string, events$: Observable<RelatedEvent>, deadLetter: DeadLetter, stats: BusSinkStats): Observable<never> {
+export function publishToBus(
+  js: JetStreamClient,
+  source: string,
+  events$: Observable<RelatedEvent>,
+  deadLetter: DeadLetter,
+  stats: BusSinkStats,
+): Observable<never> {
   const encoder = new TextEncoder()
   return events$.pipe(
     tap(() => stats.unpublished++),
     mergeMap((event) => {
       const subject = subjectOf(event.kind, source, brandOf(event))
       const payload = encoder.encode(JSON.stringify(event))
-      return defer(() => from(js.publish(subject, payload, { timeout: PUBLISH_TIMEOUT_MS, msgID: eventKey(event) }))).pipe(
-        retry({ count: PUBLISH_TRIES - 1, delay: (_error, n) => (stats.retries++, timer(Math.min(PUBLISH_RETRY_MAX_MS, 250 * 2 ** n))) }),
+      return defer(() =>
+        from(js.publish(subject, payload, { timeout: PUBLISH_TIMEOUT_MS, msgID: eventKey(event) })),
+      ).pipe(
+        retry({
+          count: PUBLISH_TRIES - 1,
+          delay: (_error, n) => (stats.retries++, timer(Math.min(PUBLISH_RETRY_MAX_MS, 250 * 2 ** n))),
+        }),
         tap(() => stats.published++),
         catchError((error: unknown) => {
           stats.refused++
-          deadLetter.record('bus', `could not publish to ${subject} after ${PUBLISH_TRIES} tries: ${error instanceof Error ? error.message : String(error)}`, event)
+          deadLetter.record(
+            'bus',
+            `could not publish to ${subject} after ${PUBLISH_TRIES} tries: ${error instanceof Error ? error.message : String(error)}`,
+            event,
+          )
           return EMPTY
         }),
         finalize(() => stats.unpublished--),

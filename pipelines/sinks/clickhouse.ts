@@ -20,7 +20,28 @@
 //   goes to the spool without the question, in an outage or behind older spooled batches, counts
 //   live as it is: a replay arriving just then is stored once but may count live twice.)
 // The sink emits what it accepted, stored or spooled: the pipeline and the wall go on in an outage.
-import { asyncScheduler, bufferTime, catchError, concatMap, defer, filter, finalize, from, last, map, merge, type Observable, type ObservableInput, of, type OperatorFunction, ReplaySubject, type SchedulerLike, Subject, switchMap, timer } from 'rxjs'
+import {
+  asyncScheduler,
+  bufferTime,
+  catchError,
+  concatMap,
+  defer,
+  filter,
+  finalize,
+  from,
+  last,
+  map,
+  merge,
+  type Observable,
+  type ObservableInput,
+  of,
+  type OperatorFunction,
+  ReplaySubject,
+  type SchedulerLike,
+  Subject,
+  switchMap,
+  timer,
+} from 'rxjs'
 import { type DeadLetter, flushed$ } from './deadletter.ts'
 import { batchWriter, type Progress } from './batch-write.ts'
 import { RecentKeys } from './recent-keys.ts'
@@ -66,8 +87,22 @@ export interface SinkOptions<T> {
  * checked with `unstored` (and it is the first attempt), so it may skip its own check. Emits each
  * accepted batch.
  */
-export function clickhouseSink<T>(table: string, write: (batch: T[], checked: boolean) => ObservableInput<unknown>, options: SinkOptions<T>): OperatorFunction<T, T[]> {
-  const { deadLetter, spool, key, unstored, onDuplicate, onDrainError, giveBack, drainAfterInputMs = Number.POSITIVE_INFINITY, scheduler = asyncScheduler } = options
+export function clickhouseSink<T>(
+  table: string,
+  write: (batch: T[], checked: boolean) => ObservableInput<unknown>,
+  options: SinkOptions<T>,
+): OperatorFunction<T, T[]> {
+  const {
+    deadLetter,
+    spool,
+    key,
+    unstored,
+    onDuplicate,
+    onDrainError,
+    giveBack,
+    drainAfterInputMs = Number.POSITIVE_INFINITY,
+    scheduler = asyncScheduler,
+  } = options
   const stage = `store:${table}`
   const recent = new RecentKeys(RECENT_KEYS)
 
@@ -76,7 +111,12 @@ export function clickhouseSink<T>(table: string, write: (batch: T[], checked: bo
     deadLetter.record(stage, reason, item)
     if (key) recent.delete(key(item))
   }
-  const { withRetries, writeBatch } = batchWriter(write, refuse, { baseMs: STORE_RETRY_BASE_MS, maxMs: STORE_RETRY_MAX_MS }, scheduler)
+  const { withRetries, writeBatch } = batchWriter(
+    write,
+    refuse,
+    { baseMs: STORE_RETRY_BASE_MS, maxMs: STORE_RETRY_MAX_MS },
+    scheduler,
+  )
 
   return (items$: Observable<T>) =>
     defer(() => {
@@ -212,7 +252,8 @@ export function clickhouseSink<T>(table: string, write: (batch: T[], checked: bo
               giveBack(rest, String(error))
               return of(progress.written)
             }
-            for (const item of rest) refuse(item, spool ? `the store is unreachable (${String(error)}) and ${spooled.reason}` : String(error))
+            for (const item of rest)
+              refuse(item, spool ? `the store is unreachable (${String(error)}) and ${spooled.reason}` : String(error))
             return of(progress.written)
           }),
         )
@@ -241,9 +282,16 @@ export function clickhouseSink<T>(table: string, write: (batch: T[], checked: bo
         const damaged = found.filter((segment) => segment.damaged.length > 0)
         // Refused once, with the line itself; the file keeps what did parse (or goes), once the
         // record is on disk: a crash in between must not lose both.
-        for (const segment of damaged) for (const d of segment.damaged) deadLetter.record(stage, `spool batch ${segment.seq} line ${d.line}: ${d.reason}`, d.text)
+        for (const segment of damaged)
+          for (const d of segment.damaged)
+            deadLetter.record(stage, `spool batch ${segment.seq} line ${d.line}: ${d.reason}`, d.text)
         // A record the disk will not take keeps the files as they are, for a later drain.
-        const recorded$ = damaged.length > 0 ? flushed$(deadLetter).pipe(map(() => damaged.forEach((segment) => spool!.replace(segment.seq, segment.items)))) : of(undefined)
+        const recorded$ =
+          damaged.length > 0
+            ? flushed$(deadLetter).pipe(
+                map(() => damaged.forEach((segment) => spool!.replace(segment.seq, segment.items))),
+              )
+            : of(undefined)
         return recorded$.pipe(
           concatMap(() => writeSegments(found.filter((segment) => segment.items.length > 0))),
           catchError((error: unknown) => (onDrainError?.(error), drained(true))),
@@ -277,7 +325,11 @@ export function clickhouseSink<T>(table: string, write: (batch: T[], checked: bo
             // As above: the refused leave their files once their records are on disk.
             return (progress.refused.size > 0 ? flushed$(deadLetter) : of(undefined)).pipe(
               concatMap(() => {
-                for (const segment of segments) spool.replace(segment.seq, segment.items.filter((item) => !done.has(item) && !progress.refused.has(item)))
+                for (const segment of segments)
+                  spool.replace(
+                    segment.seq,
+                    segment.items.filter((item) => !done.has(item) && !progress.refused.has(item)),
+                  )
                 return drained(true)
               }),
               // The records are not on disk: the files keep everything (stored again, refused again).

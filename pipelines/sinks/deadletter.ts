@@ -130,7 +130,10 @@ export class DeadLetterFile implements DeadLetter {
       this.queued += text.length
       await this.handle?.close().catch(() => {})
       this.handle = undefined
-      if (!this.failing) process.stderr.write(`dead-letter: cannot write ${this.path} (${String(error)}); ${this.queue.length} records wait\n`)
+      if (!this.failing)
+        process.stderr.write(
+          `dead-letter: cannot write ${this.path} (${String(error)}); ${this.queue.length} records wait\n`,
+        )
       this.failing = true
       this.timer ??= this.flushLater(10 * DEAD_LETTER_FLUSH_MS)
       throw error
@@ -144,9 +147,13 @@ export class DeadLetterFile implements DeadLetter {
     const gone = this.kept === 0 ? this.path : `${this.path}.${this.kept}`
     const bytes = sizeOf(gone)
     // Said, not silent: the bound costs the oldest records.
-    if (bytes > 0) process.stderr.write(`dead-letter: deleting ${gone} (${bytes} bytes, the oldest records) to keep the record within ${(this.kept + 1) * this.maxBytes} bytes\n`)
+    if (bytes > 0)
+      process.stderr.write(
+        `dead-letter: deleting ${gone} (${bytes} bytes, the oldest records) to keep the record within ${(this.kept + 1) * this.maxBytes} bytes\n`,
+      )
     rmSync(gone, { force: true })
-    for (let i = this.kept - 1; i >= 0; i--) renameIfThere(i === 0 ? this.path : `${this.path}.${i}`, `${this.path}.${i + 1}`)
+    for (let i = this.kept - 1; i >= 0; i--)
+      renameIfThere(i === 0 ? this.path : `${this.path}.${i}`, `${this.path}.${i + 1}`)
     this.size = 0
     this.rotations++
   }

@@ -11,7 +11,10 @@ export interface Part<S> {
 }
 
 /** The lines of `segment` in `parts`, each with the byte it starts at (after what the file holds). */
-export function unwrittenLines<S extends { written: number }>(parts: Part<S>[], segment: S): { line: string; at: number }[] {
+export function unwrittenLines<S extends { written: number }>(
+  parts: Part<S>[],
+  segment: S,
+): { line: string; at: number }[] {
   const out: { line: string; at: number }[] = []
   let at = segment.written
   for (const part of parts)

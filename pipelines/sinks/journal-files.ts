@@ -117,7 +117,12 @@ export class SegmentFile {
    * Whole lines from `offset` (up to `max` that are not blank), each with its byte offset, and where
    * the next read starts. `unended`: every byte there is, and no newline in them.
    */
-  readLines(offset: number, want: number, available: number, max: number): { lines: { text: string; at: number }[]; next: number; unended?: string } {
+  readLines(
+    offset: number,
+    want: number,
+    available: number,
+    max: number,
+  ): { lines: { text: string; at: number }[]; next: number; unended?: string } {
     const bytes = this.read(offset, want, available)
     const lines: { text: string; at: number }[] = []
     let start = 0

@@ -81,11 +81,26 @@ export class Journal {
     readonly maxBytes: number,
     options: JournalOptions = {},
   ) {
-    this.options = { segmentBytes: SEGMENT_BYTES, segmentMs: SEGMENT_MS, maxUnwrittenBytes: MAX_UNWRITTEN_BYTES, ...options }
+    this.options = {
+      segmentBytes: SEGMENT_BYTES,
+      segmentMs: SEGMENT_MS,
+      maxUnwrittenBytes: MAX_UNWRITTEN_BYTES,
+      ...options,
+    }
     mkdirSync(dir, { recursive: true })
     const found = scanSegments(dir)
     for (const { seq, bytes } of found) {
-      this.segments.push({ seq, file: new SegmentFile(dir, seq), bytes, written: bytes, sealed: true, unsettled: 0, old: true, since: 0, released: false })
+      this.segments.push({
+        seq,
+        file: new SegmentFile(dir, seq),
+        bytes,
+        written: bytes,
+        sealed: true,
+        unsettled: 0,
+        old: true,
+        since: 0,
+        released: false,
+      })
       this.size += bytes
     }
     this.nextSeq = (found.at(-1)?.seq ?? 0) + 1
@@ -94,16 +109,26 @@ export class Journal {
   }
 
   /** Segment files tracked (not yet released). */
-  pending(): number { return this.segments.length }
+  pending(): number {
+    return this.segments.length
+  }
 
-  bytes(): number { return this.size }
+  bytes(): number {
+    return this.size
+  }
 
   /** Failed writes and refused appends so far (JournaledCursorFile saves no cursor across one). */
-  failures(): number { return this.failureCount }
+  failures(): number {
+    return this.failureCount
+  }
 
   /** Whether an append of `bytes` would be taken now (live sources pause while it would not). */
   hasRoom(bytes = 0): boolean {
-    return !this.closed && this.size + bytes <= this.maxBytes && this.commit.unwritten + bytes <= this.options.maxUnwrittenBytes
+    return (
+      !this.closed &&
+      this.size + bytes <= this.maxBytes &&
+      this.commit.unwritten + bytes <= this.options.maxUnwrittenBytes
+    )
   }
 
   /** Segments with events not yet read by the pipeline, and their bytes not read yet: what waits. */
@@ -122,7 +147,11 @@ export class Journal {
   /** Whether the reader has had every event appended so far. */
   caughtUp(): boolean {
     const last = this.segments.at(-1)
-    return !last || (this.at.segment === last && this.at.offset === last.bytes) || (!this.at.segment && last.seq <= this.passed)
+    return (
+      !last ||
+      (this.at.segment === last && this.at.offset === last.bytes) ||
+      (!this.at.segment && last.seq <= this.passed)
+    )
   }
 
   /** Whether the reader is past every byte of `segment`. */
@@ -145,8 +174,12 @@ export class Journal {
     }
     const lengths = lines.map((line) => Buffer.byteLength(line))
     const bytes = lengths.reduce((n, length) => n + length, 0)
-    if (this.size + bytes > this.maxBytes) return this.refuse(`the intake journal is full (${this.maxBytes} bytes, SPOOL_MAX_BYTES)`)
-    if (this.commit.unwritten + bytes > this.options.maxUnwrittenBytes) return this.refuse(`the intake journal's disk is behind (${Math.round(this.commit.unwritten / 2 ** 20)} MiB wait to be written)`)
+    if (this.size + bytes > this.maxBytes)
+      return this.refuse(`the intake journal is full (${this.maxBytes} bytes, SPOOL_MAX_BYTES)`)
+    if (this.commit.unwritten + bytes > this.options.maxUnwrittenBytes)
+      return this.refuse(
+        `the intake journal's disk is behind (${Math.round(this.commit.unwritten / 2 ** 20)} MiB wait to be written)`,
+      )
     lines.forEach((line, i) => {
       const caught = this.caughtUp()
       const segment = this.active()
@@ -167,7 +200,9 @@ export class Journal {
   }
 
   /** Resolves once every event appended so far is on disk; rejects when its write failed. */
-  durable(): Promise<void> { return this.commit.durable() }
+  durable(): Promise<void> {
+    return this.commit.durable()
+  }
 
   /**
    * Up to `max` events from disk at the reader's place, in order (only what is written). Each is
@@ -204,7 +239,10 @@ export class Journal {
         // The last bytes of a segment a crash cut short, without their newline: a write never
         // acknowledged (its fsync had not returned). Reported, and passed over.
         if (!segment.old) break
-        this.onLost(`intake journal segment ${segment.seq}: a write cut short by a crash (never acknowledged)`, got.unended)
+        this.onLost(
+          `intake journal segment ${segment.seq}: a write cut short by a crash (never acknowledged)`,
+          got.unended,
+        )
         this.at = { segment, offset: offset + available }
         continue
       }
@@ -217,7 +255,8 @@ export class Journal {
 
   /** The pipeline is done with one event this segment handed out. */
   settle(segment: Segment): void {
-    if (segment.unsettled <= 0) throw new Error(`intake journal segment ${segment.seq}: settled more often than it handed events out`)
+    if (segment.unsettled <= 0)
+      throw new Error(`intake journal segment ${segment.seq}: settled more often than it handed events out`)
     segment.unsettled--
     this.release(segment)
   }
@@ -248,7 +287,17 @@ export class Journal {
     if (last && !last.sealed && last.bytes < this.options.segmentBytes) return last
     if (last && !last.sealed) this.seal(last)
     const seq = this.nextSeq++
-    const segment: Segment = { seq, file: new SegmentFile(this.dir, seq), bytes: 0, written: 0, sealed: false, unsettled: 0, old: false, since: Date.now(), released: false }
+    const segment: Segment = {
+      seq,
+      file: new SegmentFile(this.dir, seq),
+      bytes: 0,
+      written: 0,
+      sealed: false,
+      unsettled: 0,
+      old: false,
+      since: Date.now(),
+      released: false,
+    }
     this.segments.push(segment)
     if (this.at.segment === last && last && this.at.offset === last.bytes) {
       this.at = { segment, offset: 0 }
@@ -266,7 +315,14 @@ export class Journal {
   private release(segment: Segment): void {
     if (segment.released) return
     const readToEnd = this.behindReader(segment) || (this.at.segment === segment && this.at.offset === segment.bytes)
-    if (!segment.sealed || segment.unsettled > 0 || !readToEnd || segment.written < segment.bytes || this.commit.holds(segment)) return
+    if (
+      !segment.sealed ||
+      segment.unsettled > 0 ||
+      !readToEnd ||
+      segment.written < segment.bytes ||
+      this.commit.holds(segment)
+    )
+      return
     const index = this.segments.indexOf(segment)
     if (index < 0) throw new Error(`intake journal segment ${segment.seq}: released, yet not in the journal's list`)
     segment.released = true
@@ -285,7 +341,9 @@ export class Journal {
   private async lose(parts: Part<Segment>[], error: unknown): Promise<void> {
     for (const segment of new Set(parts.map((p) => p.segment))) {
       const readerAt = this.at.segment === segment ? this.at.offset : this.behindReader(segment) ? segment.bytes : 0
-      for (const { line, at } of unwrittenLines(parts, segment)) if (at >= readerAt) this.onLost(`intake journal segment ${segment.seq}: not written (${String(error)})`, parsedOrText(line))
+      for (const { line, at } of unwrittenLines(parts, segment))
+        if (at >= readerAt)
+          this.onLost(`intake journal segment ${segment.seq}: not written (${String(error)})`, parsedOrText(line))
       segment.sealed = true
       this.size -= segment.bytes - segment.written
       segment.bytes = segment.written

@@ -9,7 +9,16 @@ import type { Live } from '../pipeline.ts'
 export const LIVE_EVENT = 'undertow:live'
 export const ACKNOWLEDGE_EVENT = 'undertow:acknowledge'
 
-const METHODS = ['pushWindows', 'pushPosts', 'pushMetrics', 'pushRisk', 'pushResponsiveness', 'pushDialogue', 'pushAlert', 'pushTeamPosts'] as const satisfies readonly (keyof Live)[]
+const METHODS = [
+  'pushWindows',
+  'pushPosts',
+  'pushMetrics',
+  'pushRisk',
+  'pushResponsiveness',
+  'pushDialogue',
+  'pushAlert',
+  'pushTeamPosts',
+] as const satisfies readonly (keyof Live)[]
 type Method = (typeof METHODS)[number]
 
 /** The part of a socket.io Server the relay uses (with an adapter that reaches other servers). */
@@ -31,7 +40,8 @@ export function liveRelay(io: ServerSide): Live {
 /** A web process's input: the live process's pushes, handed to this process's sink. */
 export function receiveLive(io: ServerSide, sink: Live, onError: (error: unknown) => void): void {
   io.on(LIVE_EVENT, ((method: unknown, args: unknown) => {
-    if (!(METHODS as readonly unknown[]).includes(method) || !Array.isArray(args)) return onError(new Error(`a live push of an unknown kind (${String(method)}) was ignored`))
+    if (!(METHODS as readonly unknown[]).includes(method) || !Array.isArray(args))
+      return onError(new Error(`a live push of an unknown kind (${String(method)}) was ignored`))
     try {
       ;(sink[method as Method] as (...a: unknown[]) => void)(...args)
     } catch (error) {
@@ -61,7 +71,11 @@ export async function askAcknowledge(io: ServerSide, id: string): Promise<Alert 
   // A server slow to answer (one starting) fails the request, with the answers that came: the live
   // process's among them says whether the alert was acknowledged.
   const answers = (await io.serverSideEmitWithAck(ACKNOWLEDGE_EVENT, id).catch((error: { responses?: unknown[] }) => {
-    if (Array.isArray(error?.responses) && error.responses.some((a) => (a as Answer) && 'alert' in (a as object) && (a as { alert: unknown }).alert)) return error.responses
+    if (
+      Array.isArray(error?.responses) &&
+      error.responses.some((a) => (a as Answer) && 'alert' in (a as object) && (a as { alert: unknown }).alert)
+    )
+      return error.responses
     throw error
   })) as Answer[]
   const acknowledged = answers.find((a) => a && 'alert' in a && a.alert)

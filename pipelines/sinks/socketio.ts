@@ -1,7 +1,16 @@
 // The live sink: pushes changed windows, metrics and new posts to every connected wall, and remembers the
 // recent ones (bounded) so a wall that connects gets them in its snapshot.
 import type { AlertChange } from '../metrics/alerting.ts'
-import type { Alert, BrandMetrics, Dialogue, Responsiveness, RiskReading, ScoredPost, ServerToClientEvents, WindowAggregate } from '../schema.ts'
+import type {
+  Alert,
+  BrandMetrics,
+  Dialogue,
+  Responsiveness,
+  RiskReading,
+  ScoredPost,
+  ServerToClientEvents,
+  WindowAggregate,
+} from '../schema.ts'
 import { EVENTS } from '../schema.ts'
 
 /** Posts kept for the ticker of a newly connected wall. */
@@ -14,7 +23,9 @@ export const LIVE_MINUTES = 60
 /** The part of a socket.io Server this sink uses (io.emit broadcasts to every client, io.to a room). */
 export interface Broadcaster {
   emit<E extends keyof ServerToClientEvents>(event: E, ...args: Parameters<ServerToClientEvents[E]>): boolean
-  to(room: string): { emit<E extends keyof ServerToClientEvents>(event: E, ...args: Parameters<ServerToClientEvents[E]>): boolean }
+  to(room: string): {
+    emit<E extends keyof ServerToClientEvents>(event: E, ...args: Parameters<ServerToClientEvents[E]>): boolean
+  }
 }
 
 /** The socket.io room of a team's feed; a client joins it with `?team=<name>` on connect. */

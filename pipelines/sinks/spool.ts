@@ -156,18 +156,20 @@ export class Spool<T> {
         // gone already
       }
       this.remove(seq)
-      return { seq, items, damaged: [{ line: 0, text: '', reason: `unreadable, set aside as ${name(seq)}.unreadable: ${String(error)}` }] }
+      return {
+        seq,
+        items,
+        damaged: [{ line: 0, text: '', reason: `unreadable, set aside as ${name(seq)}.unreadable: ${String(error)}` }],
+      }
     }
-    content
-      .split('\n')
-      .forEach((text, i) => {
-        if (text === '') return
-        try {
-          items.push(JSON.parse(text) as T)
-        } catch (error) {
-          damaged.push({ line: i + 1, text, reason: String(error) })
-        }
-      })
+    content.split('\n').forEach((text, i) => {
+      if (text === '') return
+      try {
+        items.push(JSON.parse(text) as T)
+      } catch (error) {
+        damaged.push({ line: i + 1, text, reason: String(error) })
+      }
+    })
     return { seq, items, damaged }
   }
 

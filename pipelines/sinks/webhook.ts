@@ -42,7 +42,12 @@ export class WebhookPoster {
 
   post(body: object): void {
     if (this.abandoned || this.waiting.length >= WEBHOOK_QUEUE_MAX) {
-      this.fail(this.abandoned ? `${this.name}: stopping, not sent` : `${WEBHOOK_QUEUE_MAX} messages already wait for ${this.name}`, body)
+      this.fail(
+        this.abandoned
+          ? `${this.name}: stopping, not sent`
+          : `${WEBHOOK_QUEUE_MAX} messages already wait for ${this.name}`,
+        body,
+      )
       return
     }
     this.waiting.push(body)
@@ -80,10 +85,12 @@ export class WebhookPoster {
           this.stats.sent++
           return
         }
-        if (res.status !== 429 && res.status < 500) throw new Refused(`${this.name} answered ${res.status} ${res.statusText}`)
+        if (res.status !== 429 && res.status < 500)
+          throw new Refused(`${this.name} answered ${res.status} ${res.statusText}`)
         const retryAfter = retryAfterMs(res.headers.get('retry-after'))
         if (retryAfter !== null) wait = Math.min(WEBHOOK_RETRY_AFTER_MAX_MS, retryAfter)
-        if (attempt >= WEBHOOK_RETRIES) throw new Error(`${this.name} answered ${res.status} ${res.statusText} ${attempt + 1} times`)
+        if (attempt >= WEBHOOK_RETRIES)
+          throw new Error(`${this.name} answered ${res.status} ${res.statusText} ${attempt + 1} times`)
       } catch (error) {
         if (error instanceof Refused || attempt >= WEBHOOK_RETRIES) {
           this.fail(describe(this.name, error, attempt + 1), body)
@@ -117,14 +124,23 @@ function describe(name: string, error: unknown, attempts: number): string {
   if (!(error instanceof Error)) return `${name}: ${String(error)}`
   const cause = (error as { cause?: { code?: string; message?: string } }).cause
   const why = cause?.code ?? cause?.message ?? error.message
-  return error.message.startsWith(name) ? error.message : `${name}: ${error.name === 'TimeoutError' ? 'no answer in time' : why} (${attempts} attempts)`
+  return error.message.startsWith(name)
+    ? error.message
+    : `${name}: ${error.name === 'TimeoutError' ? 'no answer in time' : why} (${attempts} attempts)`
 }
 
 /** An alert as a chat message: the title, its why in a line or two, the rising terms. */
 export function alertMessage(change: AlertChange): object {
   const a: Alert = change.alert
   const icon = a.state === 'resolved' ? '✅' : a.severity === 'critical' ? '🔴' : '🟠'
-  const state = a.state === 'resolved' ? 'Resolved: ' : change.acknowledged ? 'Acknowledged: ' : change.kind === 'updated' ? 'Escalated: ' : ''
+  const state =
+    a.state === 'resolved'
+      ? 'Resolved: '
+      : change.acknowledged
+        ? 'Acknowledged: '
+        : change.kind === 'updated'
+          ? 'Escalated: '
+          : ''
   const text = `${icon} ${state}${a.title}`
   const lines = [a.why.summary, a.why.terms.length > 0 ? `Rising: ${a.why.terms.join(', ')}` : ''].filter(Boolean)
   return {
@@ -140,9 +156,19 @@ export function alertMessage(change: AlertChange): object {
 
 /** A team's routed posts: a line each in `text`, the posts themselves in `posts`. */
 export function teamMessage(team: string, posts: readonly ScoredPost[]): object {
-  const lines = posts.slice(0, 20).map((p) => escapeMrkdwn(`• [${p.sentiment?.label ?? `unscored · ${p.language || '?'}`}] @${p.author.handle}: ${p.text.slice(0, 200)}`))
+  const lines = posts
+    .slice(0, 20)
+    .map((p) =>
+      escapeMrkdwn(
+        `• [${p.sentiment?.label ?? `unscored · ${p.language || '?'}`}] @${p.author.handle}: ${p.text.slice(0, 200)}`,
+      ),
+    )
   const more = posts.length > 20 ? `\n… and ${posts.length - 20} more` : ''
-  return { text: `${posts.length} new post${posts.length === 1 ? '' : 's'} for ${escapeMrkdwn(team)}:\n${lines.join('\n')}${more}`, team, posts }
+  return {
+    text: `${posts.length} new post${posts.length === 1 ? '' : 's'} for ${escapeMrkdwn(team)}:\n${lines.join('\n')}${more}`,
+    team,
+    posts,
+  }
 }
 
 /** The live outputs that go to webhooks: alerts to one URL, each team's posts to its own. */
@@ -162,7 +188,10 @@ export class WebhookSink implements Partial<Live> {
 
   /** Messages sent and failed, per webhook. */
   stats(): Record<string, WebhookStats> {
-    return Object.fromEntries([...(this.alerts ? [['alerts', this.alerts.stats] as const] : []), ...[...this.teams].map(([team, p]) => [`team:${team}`, p.stats] as const)])
+    return Object.fromEntries([
+      ...(this.alerts ? [['alerts', this.alerts.stats] as const] : []),
+      ...[...this.teams].map(([team, p]) => [`team:${team}`, p.stats] as const),
+    ])
   }
 
   /** Every message posted so far delivered or dead-lettered. */

@@ -38,7 +38,15 @@ export interface HackerNewsCursor {
 }
 export const isHackerNewsCursor = (v: unknown): v is HackerNewsCursor => {
   const c = v as HackerNewsCursor
-  return typeof v === 'object' && v !== null && Number.isSafeInteger(c.lastId) && (c.firstId === undefined || Number.isSafeInteger(c.firstId)) && (c.recent === undefined || (Array.isArray(c.recent) && c.recent.every((r) => Array.isArray(r) && typeof r[0] === 'string' && Number.isSafeInteger(r[1]))))
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    Number.isSafeInteger(c.lastId) &&
+    (c.firstId === undefined || Number.isSafeInteger(c.firstId)) &&
+    (c.recent === undefined ||
+      (Array.isArray(c.recent) &&
+        c.recent.every((r) => Array.isArray(r) && typeof r[0] === 'string' && Number.isSafeInteger(r[1]))))
+  )
 }
 
 export interface HackerNewsStats {
@@ -56,7 +64,18 @@ export interface HackerNewsStats {
   connected: boolean
   since: number
 }
-export const newHackerNewsStats = (): HackerNewsStats => ({ polls: 0, items: 0, events: 0, duplicates: 0, malformed: 0, missing: 0, skipped: 0, errors: 0, connected: false, since: Date.now() })
+export const newHackerNewsStats = (): HackerNewsStats => ({
+  polls: 0,
+  items: 0,
+  events: 0,
+  duplicates: 0,
+  malformed: 0,
+  missing: 0,
+  skipped: 0,
+  errors: 0,
+  connected: false,
+  since: Date.now(),
+})
 
 export interface HackerNewsOptions {
   /** The API root, `https://hacker-news.firebaseio.com/v0` by default. */
@@ -99,7 +118,11 @@ export function hackerNewsSource(options: HackerNewsOptions): Observable<SourceE
       if (!final && Date.now() - savedAt < 1_000) return
       savedAt = Date.now()
       try {
-        options.cursorFile.save({ lastId: Math.max(last, high), ...(firstId !== undefined ? { firstId } : {}), ...(final ? { recent: overlap.entries() } : {}) })
+        options.cursorFile.save({
+          lastId: Math.max(last, high),
+          ...(firstId !== undefined ? { firstId } : {}),
+          ...(final ? { recent: overlap.entries() } : {}),
+        })
       } catch (error) {
         stats.lastError = `cannot save the cursor: ${(error as Error).message}`
       }
@@ -117,8 +140,21 @@ export function hackerNewsSource(options: HackerNewsOptions): Observable<SourceE
     }
 
     const pass = (events: SourceEvent[], id: number) => {
-      const fresh = events.filter((e) => !(e.kind === 'engagement' && e.update.id.endsWith('#reply') && Date.parse(e.update.at) <= (readAt.get(e.update.postId) ?? -1)))
-      passOnce(fresh, seen, (e) => subscriber.next(e), stats, (key) => overlap.add(key, id))
+      const fresh = events.filter(
+        (e) =>
+          !(
+            e.kind === 'engagement' &&
+            e.update.id.endsWith('#reply') &&
+            Date.parse(e.update.at) <= (readAt.get(e.update.postId) ?? -1)
+          ),
+      )
+      passOnce(
+        fresh,
+        seen,
+        (e) => subscriber.next(e),
+        stats,
+        (key) => overlap.add(key, id),
+      )
     }
 
     const deadLetter = (reason: string, payload: unknown) => {
@@ -210,7 +246,21 @@ export function hackerNewsSource(options: HackerNewsOptions): Observable<SourceE
           }
           const before = watched.get(id) ?? 0
           const points = item.score ?? before
-          if (points > before) pass([{ kind: 'engagement', update: { id: `${itemId(id)}#points:${points}`, postId: itemId(id), at, delta: { ...ZERO, likes: points - before } } }], id)
+          if (points > before)
+            pass(
+              [
+                {
+                  kind: 'engagement',
+                  update: {
+                    id: `${itemId(id)}#points:${points}`,
+                    postId: itemId(id),
+                    at,
+                    delta: { ...ZERO, likes: points - before },
+                  },
+                },
+              ],
+              id,
+            )
           watch(item)
         }
       }
@@ -219,7 +269,8 @@ export function hackerNewsSource(options: HackerNewsOptions): Observable<SourceE
     const poll = async () => {
       stats.polls++
       const max = await get('/maxitem.json')
-      if (!Number.isSafeInteger(max) || (max as number) < 0) throw new Error(`/maxitem.json: expected an item id, got ${show(max)}`)
+      if (!Number.isSafeInteger(max) || (max as number) < 0)
+        throw new Error(`/maxitem.json: expected an item id, got ${show(max)}`)
       await readNew(max as number)
       await readUpdates()
     }

@@ -30,13 +30,23 @@ function retryAt(headers: { get(name: string): string | null }): number | undefi
 }
 
 export function httpClient(): HttpClient {
-  const agent = new Agent({ keepAliveTimeout: 10_000, connect: { timeout: 10_000 }, headersTimeout: 30_000, bodyTimeout: 30_000 })
+  const agent = new Agent({
+    keepAliveTimeout: 10_000,
+    connect: { timeout: 10_000 },
+    headersTimeout: 30_000,
+    bodyTimeout: 30_000,
+  })
   const aborter = new AbortController()
   return {
     async text(url, headers = {}) {
       const response = await fetch(url, { headers, signal: aborter.signal, dispatcher: agent })
       const body = await response.text()
-      if (!response.ok) throw new HttpError(response.status, retryAt(response.headers), `${new URL(url).pathname} answered HTTP ${response.status}`)
+      if (!response.ok)
+        throw new HttpError(
+          response.status,
+          retryAt(response.headers),
+          `${new URL(url).pathname} answered HTTP ${response.status}`,
+        )
       return body
     },
     close() {

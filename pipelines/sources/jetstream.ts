@@ -47,7 +47,9 @@ export const isCursor = (v: unknown): v is JetstreamCursor => {
     v !== null &&
     Number.isSafeInteger(c.timeUs) &&
     (c.firstUs === undefined || Number.isSafeInteger(c.firstUs)) &&
-    (c.recent === undefined || (Array.isArray(c.recent) && c.recent.every((r) => Array.isArray(r) && typeof r[0] === 'string' && Number.isSafeInteger(r[1]))))
+    (c.recent === undefined ||
+      (Array.isArray(c.recent) &&
+        c.recent.every((r) => Array.isArray(r) && typeof r[0] === 'string' && Number.isSafeInteger(r[1]))))
   )
 }
 
@@ -81,10 +83,22 @@ export interface JetstreamOptions {
   stats?: JetstreamStats
 }
 
-export const newJetstreamStats = (): JetstreamStats => ({ connects: 0, frames: 0, events: 0, duplicates: 0, malformed: 0, serverErrors: 0, connected: false, since: Date.now() })
+export const newJetstreamStats = (): JetstreamStats => ({
+  connects: 0,
+  frames: 0,
+  events: 0,
+  duplicates: 0,
+  malformed: 0,
+  serverErrors: 0,
+  connected: false,
+  since: Date.now(),
+})
 
 /** The subscription URL for a cursor, with the filters each version names its own way. */
-export function subscribeUrl(options: Pick<JetstreamOptions, 'url' | 'version' | 'dids' | 'overlapMs'>, cursor: JetstreamCursor | undefined): string {
+export function subscribeUrl(
+  options: Pick<JetstreamOptions, 'url' | 'version' | 'dids' | 'overlapMs'>,
+  cursor: JetstreamCursor | undefined,
+): string {
   const url = new URL(options.url)
   const add = (key: string, values: readonly string[]) => values.forEach((v) => url.searchParams.append(key, v))
   if (options.version === 1) {
@@ -104,7 +118,6 @@ export function subscribeUrl(options: Pick<JetstreamOptions, 'url' | 'version' |
   }
   return url.toString()
 }
-
 
 export function jetstreamSource(options: JetstreamOptions): Observable<SourceEvent> {
   const stats = options.stats ?? newJetstreamStats()
@@ -144,7 +157,13 @@ export function jetstreamSource(options: JetstreamOptions): Observable<SourceEve
         stats.malformed++
         options.deadLetter.record('jetstream', reading.error, event)
       } else {
-        passOnce(reading.events, seen, (e) => subscriber.next(e), stats, (key) => overlap.add(key, event.timeUs))
+        passOnce(
+          reading.events,
+          seen,
+          (e) => subscriber.next(e),
+          stats,
+          (key) => overlap.add(key, event.timeUs),
+        )
       }
       // A rewound v1 stream replays older times first: the cursor never moves back.
       cursor = { timeUs: Math.max(event.timeUs, cursor?.timeUs ?? 0), firstUs: cursor?.firstUs ?? event.timeUs }

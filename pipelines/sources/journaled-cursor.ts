@@ -59,7 +59,8 @@ export class JournaledCursorFile<T extends object> extends CursorFile<T> {
     // Checked when asked: a failure after this moment is of later events (a write failing before
     // them rejects this save's durable() too).
     if (this.stale) {
-      this.lastError = 'the cursor was not saved: an event since the saved one was not kept in the intake journal (the source reads again from the saved cursor)'
+      this.lastError =
+        'the cursor was not saved: an event since the saved one was not kept in the intake journal (the source reads again from the saved cursor)'
       return
     }
     const durable = Promise.all([this.journal.durable(), this.recorded()])
@@ -90,7 +91,12 @@ export function rewinding<T>(
   source$: Observable<T>,
   cursor: Pick<JournaledCursorFile<object>, 'stale' | 'rewind'>,
   room: () => boolean,
-  options: { backoff?: { initialMs: number; maxMs: number }; scheduler?: SchedulerLike; onPause?: (why: string) => void; resumable?: () => boolean } = {},
+  options: {
+    backoff?: { initialMs: number; maxMs: number }
+    scheduler?: SchedulerLike
+    onPause?: (why: string) => void
+    resumable?: () => boolean
+  } = {},
 ): Observable<T> {
   // Resumed with more room than it paused at (`resumable`): what it reads again from its cursor
   // must fit before its next save, or it would pause again at the same place.

@@ -42,7 +42,18 @@ export interface MastodonCursor {
 const ID = /^\d{1,30}$/
 export const isMastodonCursor = (v: unknown): v is MastodonCursor => {
   const c = v as MastodonCursor
-  return typeof v === 'object' && v !== null && typeof c.newestId === 'string' && ID.test(c.newestId) && (c.firstId === undefined || (typeof c.firstId === 'string' && ID.test(c.firstId))) && (c.recent === undefined || (Array.isArray(c.recent) && c.recent.every((r) => Array.isArray(r) && typeof r[0] === 'string' && typeof r[1] === 'string' && ID.test(r[1]))))
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof c.newestId === 'string' &&
+    ID.test(c.newestId) &&
+    (c.firstId === undefined || (typeof c.firstId === 'string' && ID.test(c.firstId))) &&
+    (c.recent === undefined ||
+      (Array.isArray(c.recent) &&
+        c.recent.every(
+          (r) => Array.isArray(r) && typeof r[0] === 'string' && typeof r[1] === 'string' && ID.test(r[1]),
+        )))
+  )
 }
 
 /** A status id OVERLAP_MS earlier: the time is in the id's high bits. */
@@ -70,7 +81,19 @@ export interface MastodonStats {
   connected: boolean
   since: number
 }
-export const newMastodonStats = (): MastodonStats => ({ connects: 0, frames: 0, events: 0, duplicates: 0, malformed: 0, backfilled: 0, backfillFailures: 0, rateLimited: 0, errors: 0, connected: false, since: Date.now() })
+export const newMastodonStats = (): MastodonStats => ({
+  connects: 0,
+  frames: 0,
+  events: 0,
+  duplicates: 0,
+  malformed: 0,
+  backfilled: 0,
+  backfillFailures: 0,
+  rateLimited: 0,
+  errors: 0,
+  connected: false,
+  since: Date.now(),
+})
 
 export interface MastodonOptions {
   /** The instance, e.g. https://mastodon.social. */
@@ -85,16 +108,24 @@ export interface MastodonOptions {
 }
 
 /** The stream's query and the matching timeline path, from the configured stream name. */
-export function streamParts(stream: MastodonStream): { query: Record<string, string>; timeline: string; local: boolean } {
+export function streamParts(stream: MastodonStream): {
+  query: Record<string, string>
+  timeline: string
+  local: boolean
+} {
   const hashtag = /^hashtag:(?:(local):)?([\p{L}\p{N}_]+)$/u.exec(stream)
   if (hashtag) {
     const local = hashtag[1] === 'local'
-    return { query: { stream: local ? 'hashtag:local' : 'hashtag', tag: hashtag[2]! }, timeline: `/api/v1/timelines/tag/${encodeURIComponent(hashtag[2]!)}`, local }
+    return {
+      query: { stream: local ? 'hashtag:local' : 'hashtag', tag: hashtag[2]! },
+      timeline: `/api/v1/timelines/tag/${encodeURIComponent(hashtag[2]!)}`,
+      local,
+    }
   }
-  if (stream === 'public' || stream === 'public:local') return { query: { stream }, timeline: '/api/v1/timelines/public', local: stream === 'public:local' }
+  if (stream === 'public' || stream === 'public:local')
+    return { query: { stream }, timeline: '/api/v1/timelines/public', local: stream === 'public:local' }
   throw new Error(`MASTODON_STREAM "${stream}": expected public, public:local, hashtag:<tag> or hashtag:local:<tag>`)
 }
-
 
 export function mastodonSource(options: MastodonOptions): Observable<SourceEvent> {
   const stats = options.stats ?? newMastodonStats()
@@ -128,7 +159,11 @@ export function mastodonSource(options: MastodonOptions): Observable<SourceEvent
       if (!final && now - savedAt < SAVE_EVERY_MS) return
       savedAt = now
       try {
-        options.cursorFile.save({ newestId: saved, ...(firstId !== undefined ? { firstId } : {}), ...(final ? { recent: overlap.entries() } : {}) })
+        options.cursorFile.save({
+          newestId: saved,
+          ...(firstId !== undefined ? { firstId } : {}),
+          ...(final ? { recent: overlap.entries() } : {}),
+        })
       } catch (error) {
         stats.lastError = `cannot save the cursor: ${(error as Error).message}`
       }
@@ -139,11 +174,22 @@ export function mastodonSource(options: MastodonOptions): Observable<SourceEvent
         if (e.kind === 'delete') deleted.add(e.postId)
         if (e.kind === 'post' && deleted.has(e.post.id)) return false
         // A parent read from the timeline already counted the replies made before it was read.
-        if (e.kind === 'engagement' && e.update.id.endsWith('#reply') && Date.parse(e.update.at) <= (fetchedAt.get(e.update.postId) ?? -1)) return false
+        if (
+          e.kind === 'engagement' &&
+          e.update.id.endsWith('#reply') &&
+          Date.parse(e.update.at) <= (fetchedAt.get(e.update.postId) ?? -1)
+        )
+          return false
         return true
       })
       // Bounded (MAX_OVERLAP_KEYS) even while a stuck gap holds the saved id back.
-      passOnce(fresh, seen, (e) => subscriber.next(e), stats, (key) => overlap.add(key, statusId))
+      passOnce(
+        fresh,
+        seen,
+        (e) => subscriber.next(e),
+        stats,
+        (key) => overlap.add(key, statusId),
+      )
       if (saved !== undefined) {
         const floor = BigInt(rewind(saved))
         overlap.dropWhile((id) => BigInt(id) < floor)
@@ -152,7 +198,11 @@ export function mastodonSource(options: MastodonOptions): Observable<SourceEvent
 
     const deadLetter = (reason: string, payload: unknown) => {
       stats.malformed++
-      options.deadLetter.record('mastodon', reason, typeof payload === 'string' && payload.length > 65_536 ? `${payload.slice(0, 65_536)}…` : payload)
+      options.deadLetter.record(
+        'mastodon',
+        reason,
+        typeof payload === 'string' && payload.length > 65_536 ? `${payload.slice(0, 65_536)}…` : payload,
+      )
     }
 
     // ---- the gap: paged forward from `from`, on its own timer, while the stream goes on ----
@@ -180,7 +230,10 @@ export function mastodonSource(options: MastodonOptions): Observable<SourceEvent
         let pageNewest: string | undefined
         // Newest first: read oldest first, so the saved id only ever moves over read statuses.
         for (const item of [...body].reverse()) {
-          const rawId = typeof (item as { id?: unknown })?.id === 'string' && ID.test((item as { id: string }).id) ? (item as { id: string }).id : undefined
+          const rawId =
+            typeof (item as { id?: unknown })?.id === 'string' && ID.test((item as { id: string }).id)
+              ? (item as { id: string }).id
+              : undefined
           try {
             const status = checkStatus(item, 'timeline status')
             if (typeof status === 'string') deadLetter(status, item)
@@ -229,7 +282,10 @@ export function mastodonSource(options: MastodonOptions): Observable<SourceEvent
           if (limited) stats.rateLimited++
           const backedOff = Math.min(backoff.maxMs, backoff.initialMs * 2 ** fillFailures)
           // A reset already past (clocks differ) is no reason to ask again at once.
-          const wait = limited && error.retryAt ? Math.min(MAX_RATE_LIMIT_WAIT_MS, Math.max(backedOff, error.retryAt - Date.now())) : backedOff
+          const wait =
+            limited && error.retryAt
+              ? Math.min(MAX_RATE_LIMIT_WAIT_MS, Math.max(backedOff, error.retryAt - Date.now()))
+              : backedOff
           fillFailures++
           fillTimer = setTimeout(fill, wait)
         },
@@ -249,7 +305,7 @@ export function mastodonSource(options: MastodonOptions): Observable<SourceEvent
 
     const onFrame = (text: string): boolean => {
       stats.frames++
-      let reading
+      let reading: ReturnType<typeof readStreamMessage>
       try {
         reading = readStreamMessage(text, host, new Date())
       } catch (error) {
@@ -311,7 +367,8 @@ export function mastodonSource(options: MastodonOptions): Observable<SourceEvent
       (text) => {
         let named: unknown
         try {
-          named = (JSON.parse(text) as { configuration?: { urls?: { streaming?: unknown } } })?.configuration?.urls?.streaming
+          named = (JSON.parse(text) as { configuration?: { urls?: { streaming?: unknown } } })?.configuration?.urls
+            ?.streaming
         } catch {
           return // not JSON (a proxy's page): stream from the instance itself
         }

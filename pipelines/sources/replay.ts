@@ -31,7 +31,13 @@ export const REPLAY_FIELDS = [
   'engagement.quotes',
 ] as const
 export type ReplayField = (typeof REPLAY_FIELDS)[number]
-const COUNTS = new Set<ReplayField>(['author.followers', 'engagement.likes', 'engagement.reposts', 'engagement.replies', 'engagement.quotes'])
+const COUNTS = new Set<ReplayField>([
+  'author.followers',
+  'engagement.likes',
+  'engagement.reposts',
+  'engagement.replies',
+  'engagement.quotes',
+])
 
 /** `--map field=column` flags into a mapping; unknown fields are refused, naming the known ones. */
 export function mappingFrom(flags: readonly string[]): Partial<Record<ReplayField, string>> {
@@ -39,7 +45,8 @@ export function mappingFrom(flags: readonly string[]): Partial<Record<ReplayFiel
   for (const flag of flags) {
     const [field, column] = [flag.slice(0, flag.indexOf('=')), flag.slice(flag.indexOf('=') + 1)]
     if (!flag.includes('=') || column === '') throw new Error(`--map ${flag}: expected field=column, e.g. text=content`)
-    if (!(REPLAY_FIELDS as readonly string[]).includes(field)) throw new Error(`--map ${flag}: "${field}" is not a post field (expected one of ${REPLAY_FIELDS.join(', ')})`)
+    if (!(REPLAY_FIELDS as readonly string[]).includes(field))
+      throw new Error(`--map ${flag}: "${field}" is not a post field (expected one of ${REPLAY_FIELDS.join(', ')})`)
     mapping[field as ReplayField] = column
   }
   return mapping
@@ -70,7 +77,11 @@ export type ReplayRecord = { line: number; ok: true; post: Post } | { line: numb
  * without one is named by its line), its handle stands in for a missing author id and name, counts
  * are numbers, and then the Post schema decides, as for any source.
  */
-export function postFrom(record: Record<string, unknown>, mapping: Partial<Record<ReplayField, string>>, line: number): ReplayRecord {
+export function postFrom(
+  record: Record<string, unknown>,
+  mapping: Partial<Record<ReplayField, string>>,
+  line: number,
+): ReplayRecord {
   const post: Record<string, unknown> = {}
   for (const field of REPLAY_FIELDS) {
     let value = lookup(record, mapping[field] ?? field)
@@ -78,21 +89,29 @@ export function postFrom(record: Record<string, unknown>, mapping: Partial<Recor
     if (COUNTS.has(field)) {
       // Only text is read as a number: an object may not turn into one (`{"toString": false}`).
       const n = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : Number.NaN
-      if (!Number.isSafeInteger(n) || n < 0) return { line, ok: false, reason: `${mapping[field] ?? field}: expected a count, got ${show(value)}` }
+      if (!Number.isSafeInteger(n) || n < 0)
+        return { line, ok: false, reason: `${mapping[field] ?? field}: expected a count, got ${show(value)}` }
       value = n
     } else if (typeof value !== 'string') value = typeof value === 'number' ? String(value) : value
     setPath(post, field, value)
   }
   const author = (post.author ?? {}) as Record<string, unknown>
   const handle = author.handle ?? author.id
-  post.author = { id: author.id ?? handle, handle, displayName: author.displayName ?? handle ?? '', followers: author.followers ?? 0 }
+  post.author = {
+    id: author.id ?? handle,
+    handle,
+    displayName: author.displayName ?? handle ?? '',
+    followers: author.followers ?? 0,
+  }
   post.engagement = { likes: 0, reposts: 0, replies: 0, quotes: 0, ...((post.engagement as object | undefined) ?? {}) }
   // The id goes into a string: anything but text (a number became text above) is refused here, as
   // an object would not turn into one (`{"toString": false}` cannot).
-  if (post.id !== undefined && typeof post.id !== 'string') return { line, ok: false, reason: `${mapping.id ?? 'id'}: expected text or a number, got ${show(post.id)}` }
+  if (post.id !== undefined && typeof post.id !== 'string')
+    return { line, ok: false, reason: `${mapping.id ?? 'id'}: expected text or a number, got ${show(post.id)}` }
   post.id = `replay:${post.id ?? `line-${line}`}`
   // Links inside the file point at its own records: the same prefix keeps threads together.
-  for (const link of ['replyTo', 'quoteOf'] as const) if (typeof post[link] === 'string') post[link] = `replay:${post[link]}`
+  for (const link of ['replyTo', 'quoteOf'] as const)
+    if (typeof post[link] === 'string') post[link] = `replay:${post[link]}`
   if (typeof post.createdAt === 'string' && /^\d{9,13}$/.test(post.createdAt)) {
     // Epoch seconds or milliseconds, as exports often hold.
     const n = Number(post.createdAt)
@@ -103,7 +122,12 @@ export function postFrom(record: Record<string, unknown>, mapping: Partial<Recor
 }
 
 /** The records of a file, in order, each a post or the reason it is not one; `progress.bytes` counts what was read. */
-export async function* replayRecords(path: string, format: ReplayFormat, mapping: Partial<Record<ReplayField, string>>, progress = { bytes: 0 }): AsyncGenerator<ReplayRecord> {
+export async function* replayRecords(
+  path: string,
+  format: ReplayFormat,
+  mapping: Partial<Record<ReplayField, string>>,
+  progress = { bytes: 0 },
+): AsyncGenerator<ReplayRecord> {
   const input = createReadStream(path)
   input.on('data', (chunk) => (progress.bytes += chunk.length))
   if (format === 'ndjson') {
@@ -118,7 +142,8 @@ export async function* replayRecords(path: string, format: ReplayFormat, mapping
         yield { line, ok: false, reason: `not JSON: ${(error as Error).message}` }
         continue
       }
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) yield { line, ok: false, reason: 'not a JSON object' }
+      if (typeof value !== 'object' || value === null || Array.isArray(value))
+        yield { line, ok: false, reason: 'not a JSON object' }
       else yield postFrom(value as Record<string, unknown>, mapping, line)
     }
     return
@@ -137,11 +162,19 @@ export async function* replayRecords(path: string, format: ReplayFormat, mapping
       info: true,
       on_skip: (error) => {
         const e = error as (Error & { lines?: number }) | undefined
-        if (e) skipped.push({ line: e.lines ?? 0, ok: false, reason: `not a CSV record: ${e.message.replace(/^Invalid Record Length: /, '').split(' at line')[0]}` })
+        if (e)
+          skipped.push({
+            line: e.lines ?? 0,
+            ok: false,
+            reason: `not a CSV record: ${e.message.replace(/^Invalid Record Length: /, '').split(' at line')[0]}`,
+          })
       },
     }),
   )
-  for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
+  for await (const { record, info } of parser as AsyncIterable<{
+    record: Record<string, string>
+    info: { lines: number }
+  }>) {
     yield* skipped.splice(0)
     yield postFrom(record, mapping, info.lines)
   }

@@ -31,7 +31,10 @@ export interface SettledSourceOptions {
   onWaited?: (ms: number) => void
 }
 
-export function settledSource(consumer: () => Promise<Consumer>, options: SettledSourceOptions): Observable<SettledRecord> {
+export function settledSource(
+  consumer: () => Promise<Consumer>,
+  options: SettledSourceOptions,
+): Observable<SettledRecord> {
   return new Observable<SettledRecord>((subscriber) => {
     /** Messages with records not yet released, and when each was last kept alive. */
     const open = new Map<JsMsg, number>()

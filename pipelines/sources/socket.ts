@@ -20,6 +20,7 @@ export interface SocketOptions {
   backoff?: { initialMs: number; maxMs: number }
   onOpen?: () => void
   /** Handles a frame; `false` says it was no sign of a healthy stream (a server error), so the backoff does not start again. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a handler that returns nothing is taken as healthy
   onFrame: (text: string) => boolean | void
   /** After each close, before the next connect is scheduled (save the cursor here). */
   onClose?: () => void
@@ -61,10 +62,12 @@ export function keptSocket(options: SocketOptions): KeptSocket {
     ws.on('pong', () => (answered = true))
     ws.on('message', (data: WebSocket.RawData) => {
       answered = true
-      let healthy: boolean | void = undefined
+      // biome-ignore lint/suspicious/noConfusingVoidType: what onFrame returns
+      let healthy: boolean | void
       try {
         healthy = options.onFrame(data.toString())
       } catch (error) {
+        healthy = undefined
         // The sources dead-letter what they cannot read; this is the net under them, so that no
         // frame escapes into the socket's listener and takes the process down.
         options.onError?.(`a frame could not be handled: ${(error as Error).message}`)

@@ -17,7 +17,9 @@ export interface Rejection {
   reason: string
 }
 
-export type IngestBody = { ok: true; posts: Post[]; rejected: Rejection[]; raw: Map<Rejection, unknown> } | { ok: false; reason: string }
+export type IngestBody =
+  | { ok: true; posts: Post[]; rejected: Rejection[]; raw: Map<Rejection, unknown> }
+  | { ok: false; reason: string }
 
 /** Reads a request body into posts and rejections; fails only when the body as a whole is unreadable. */
 export function readIngestBody(body: string, format: 'json' | 'ndjson'): IngestBody {
@@ -43,14 +45,16 @@ export function readIngestBody(body: string, format: 'json' | 'ndjson'): IngestB
       return { ok: false, reason: `the body is not JSON: ${(error as Error).message}` }
     }
     const items = Array.isArray(value) ? value : [value]
-    if (items.length > MAX_POSTS_PER_REQUEST) return { ok: false, reason: `${items.length} posts in one request; at most ${MAX_POSTS_PER_REQUEST}` }
+    if (items.length > MAX_POSTS_PER_REQUEST)
+      return { ok: false, reason: `${items.length} posts in one request; at most ${MAX_POSTS_PER_REQUEST}` }
     items.forEach((item, i) => take(item, { item: i + 1 }))
     return { ok: true, posts, rejected, raw }
   }
 
   const lines = body.split('\n')
   const nonEmpty = lines.filter((l) => l.trim() !== '').length
-  if (nonEmpty > MAX_POSTS_PER_REQUEST) return { ok: false, reason: `${nonEmpty} posts in one request; at most ${MAX_POSTS_PER_REQUEST}` }
+  if (nonEmpty > MAX_POSTS_PER_REQUEST)
+    return { ok: false, reason: `${nonEmpty} posts in one request; at most ${MAX_POSTS_PER_REQUEST}` }
   lines.forEach((text, i) => {
     if (text.trim() === '') return
     let value: unknown

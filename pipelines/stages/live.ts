@@ -51,7 +51,11 @@ export interface LiveStageDeps {
 }
 
 /** Returns everything live as one observable (completes after its inputs, once alerts are stored), and the acknowledgement of alerts. */
-export function runLive(accepted$: Observable<Accepted>, engagement$: Observable<AttributedEngagement[]>, deps: LiveStageDeps) {
+export function runLive(
+  accepted$: Observable<Accepted>,
+  engagement$: Observable<AttributedEngagement[]>,
+  deps: LiveStageDeps,
+) {
   const { tracking, live, counts, scheduler } = deps
   const windows = stateFrom(deps.initialWindows ?? [])
   const ledger = deps.ledger ?? new MetricsLedger(tracking)
@@ -91,12 +95,18 @@ export function runLive(accepted$: Observable<Accepted>, engagement$: Observable
   ).pipe(tap((change) => live.pushAlert(change)))
   const alerts$ = alertChanges$.pipe(
     map((change) => change.alert),
-    tableSink('alerts', (a) => `${a.id}|${a.state}|${a.severity}`, (batch) => deps.store.insertAlerts(batch), async (batch) => batch, {
-      deadLetter: deps.deadLetter,
-      spool: deps.alertSpool,
-      drainOnStopMs: deps.drainOnStopMs,
-      scheduler,
-    }),
+    tableSink(
+      'alerts',
+      (a) => `${a.id}|${a.state}|${a.severity}`,
+      (batch) => deps.store.insertAlerts(batch),
+      async (batch) => batch,
+      {
+        deadLetter: deps.deadLetter,
+        spool: deps.alertSpool,
+        drainOnStopMs: deps.drainOnStopMs,
+        scheduler,
+      },
+    ),
   )
   const live$ = merge(
     stored$.pipe(
@@ -145,4 +155,3 @@ export function runLive(accepted$: Observable<Accepted>, engagement$: Observable
     },
   }
 }
-

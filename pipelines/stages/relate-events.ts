@@ -10,7 +10,13 @@ import type { DeadLetter } from '../sinks/deadletter.ts'
 import type { AttributedEngagement } from '../store/store.ts'
 import { compileTracking, matchOne } from '../transforms/match.ts'
 import { normaliseDeletionOne, normaliseEngagementOne, normaliseOne } from '../transforms/normalise.ts'
-import { attributeEngagement, type MentionContext, mentionContext, type RecentPosts, relateOne } from '../transforms/relate.ts'
+import {
+  attributeEngagement,
+  type MentionContext,
+  mentionContext,
+  type RecentPosts,
+  relateOne,
+} from '../transforms/relate.ts'
 
 /** An event ready to be scored and stored: what the bus carries between ingest and the workers. */
 export type RelatedEvent =
@@ -45,7 +51,11 @@ export class Relater {
       const checked = normaliseOne(event.post)
       if (!checked.ok) return this.refuse(checked.reason, event.post)
       // A reply into a conversation under a brand's own post is kept even when it names no brand.
-      const post = matchOne(checked.post, this.matchers) ?? (checked.post.replyTo && this.recent.inThread(checked.post.replyTo) ? { ...checked.post, brands: [], terms: [] } : null)
+      const post =
+        matchOne(checked.post, this.matchers) ??
+        (checked.post.replyTo && this.recent.inThread(checked.post.replyTo)
+          ? { ...checked.post, brands: [], terms: [] }
+          : null)
       if (!post) {
         this.counts.untracked++
         return undefined

@@ -5,7 +5,23 @@
 //
 // What comes out is what the store accepted (stored, or spooled to disk while it is unreachable):
 // the live figures are computed from that, so the wall never shows a count the store will not hold.
-import { asyncScheduler, bufferTime, concatMap, filter, finalize, from, ignoreElements, map, merge, type Observable, of, type SchedulerLike, share, Subject, tap } from 'rxjs'
+import {
+  asyncScheduler,
+  bufferTime,
+  concatMap,
+  filter,
+  finalize,
+  from,
+  ignoreElements,
+  map,
+  merge,
+  type Observable,
+  of,
+  type SchedulerLike,
+  share,
+  Subject,
+  tap,
+} from 'rxjs'
 import type { Classifier } from '../../models/classifier.ts'
 import { deletionKey, engagementKey, postKey, type Progress } from '../bus/settlement.ts'
 import { replyRules } from '../metrics/replies.ts'
@@ -16,7 +32,7 @@ import { Purge } from '../sinks/purge.ts'
 import { RecentKeys } from '../sinks/recent-keys.ts'
 import type { Spool } from '../sinks/spool.ts'
 import type { AttributedEngagement, Store } from '../store/store.ts'
-import { ClassifyMeter, classifyInContext, type PostInContext } from '../transforms/classify.ts'
+import { type ClassifyMeter, classifyInContext, type PostInContext } from '../transforms/classify.ts'
 import { triageInContext } from '../transforms/triage.ts'
 import type { RelatedEvent } from './relate-events.ts'
 
@@ -69,7 +85,14 @@ export function tableSink<T>(
   key: (item: T) => string,
   insert: (batch: T[], options: { checked: boolean }) => Promise<unknown>,
   unstored: (batch: T[]) => Promise<T[]>,
-  options: { deadLetter: DeadLetter; spool?: Spool<T>; onDuplicate?: (item: T) => void; giveBack?: (items: T[], reason: string) => void; drainOnStopMs?: number; scheduler?: SchedulerLike },
+  options: {
+    deadLetter: DeadLetter
+    spool?: Spool<T>
+    onDuplicate?: (item: T) => void
+    giveBack?: (items: T[], reason: string) => void
+    drainOnStopMs?: number
+    scheduler?: SchedulerLike
+  },
 ) {
   return clickhouseSink<T>(table, (batch, checked) => insert(batch, { checked }), {
     deadLetter: options.deadLetter,
@@ -109,7 +132,8 @@ export function storeEvents(related$: Observable<RelatedEvent>, deps: StoreStage
     }
     return { ...e, mention: { needsReply: [] } }
   }
-  const deletedElsewhere = (posts: readonly ScoredPost[]) => store.deletedAmong(posts.map((p) => p.id)).catch(() => [] as string[])
+  const deletedElsewhere = (posts: readonly ScoredPost[]) =>
+    store.deletedAmong(posts.map((p) => p.id)).catch(() => [] as string[])
 
   // With a bus, a post the store held already may be one another worker wrote (and may have died
   // before its record went out): the live figures count it then, unless its deletion is stored
@@ -122,7 +146,8 @@ export function storeEvents(related$: Observable<RelatedEvent>, deps: StoreStage
         filter((posts) => posts.length > 0),
         concatMap(async (posts) => {
           const deleted = new Set(await store.deletedAmong(posts.map((p) => p.id)).catch(() => [] as string[]))
-          for (const p of posts) progress.settled(postKey(p.id), deleted.has(p.id) ? undefined : { post: p, shown: true }, true)
+          for (const p of posts)
+            progress.settled(postKey(p.id), deleted.has(p.id) ? undefined : { post: p, shown: true }, true)
         }),
         ignoreElements(),
       )
@@ -135,7 +160,13 @@ export function storeEvents(related$: Observable<RelatedEvent>, deps: StoreStage
     concatMap((e) => (e.mention?.stored ? from(storedNeeds(e)) : of(e))),
     filter((e): e is PostInContext => e !== undefined),
     // The classifier's thread stopped: the batch is given back (the journal or the bus has it), not dead-lettered.
-    classifyInContext(deps.classifier, deadLetter, deps.scheduler, deps.meter, progress && ((post, reason) => progress.givenBack(postKey(post.id), reason))),
+    classifyInContext(
+      deps.classifier,
+      deadLetter,
+      deps.scheduler,
+      deps.meter,
+      progress && ((post, reason) => progress.givenBack(postKey(post.id), reason)),
+    ),
     triageInContext(replyRules(deps.tracking, deps.replies?.allMentions), deps.remember),
     // Deleted while it was being classified: it never reaches the store.
     filter((post) => {
@@ -155,13 +186,19 @@ export function storeEvents(related$: Observable<RelatedEvent>, deps: StoreStage
         held$.next(p)
       },
       // What the store cannot take now, and no spool holds (none, or full), goes back to the bus or the journal.
-      ...(progress ? { giveBack: (posts: ScoredPost[], reason: string) => posts.forEach((p) => progress.givenBack(postKey(p.id), reason)) } : {}),
+      ...(progress
+        ? {
+            giveBack: (posts: ScoredPost[], reason: string) =>
+              posts.forEach((p) => progress.givenBack(postKey(p.id), reason)),
+          }
+        : {}),
     }),
     tap((written) => (counts.stored += written.length)),
     // Deleted while it waited in the sink: stored after its deletion's purge ran, so purged now.
     // With other workers, its deletion may have been stored by one of them meanwhile: asked.
     concatMap(async (written) => {
-      if (deps.sharedWriters && written.length > 0) for (const id of await deletedElsewhere(written)) deletedLately.add(id)
+      if (deps.sharedWriters && written.length > 0)
+        for (const id of await deletedElsewhere(written)) deletedLately.add(id)
       const deleted = written.filter((p) => deletedLately.has(p.id))
       if (deleted.length > 0) await purge.remove(deleted)
       return { written, shown: deleted.length === 0 ? written : written.filter((p) => !deletedLately.has(p.id)) }
@@ -186,7 +223,12 @@ export function storeEvents(related$: Observable<RelatedEvent>, deps: StoreStage
         counts.duplicates++
         progress?.settled(engagementKey(u.id), { engagement: u }, true)
       },
-      ...(progress ? { giveBack: (updates: AttributedEngagement[], reason: string) => updates.forEach((u) => progress.givenBack(engagementKey(u.id), reason)) } : {}),
+      ...(progress
+        ? {
+            giveBack: (updates: AttributedEngagement[], reason: string) =>
+              updates.forEach((u) => progress.givenBack(engagementKey(u.id), reason)),
+          }
+        : {}),
     }),
     tap((written) => {
       counts.engagementStored += written.length
@@ -206,16 +248,23 @@ export function storeEvents(related$: Observable<RelatedEvent>, deps: StoreStage
       progress?.taken(deletionKey(e.deletion.postId))
       return e.deletion
     }),
-    tableSink('post_deletions', (d) => d.postId, store.insertDeletions.bind(store), store.unstoredDeletions.bind(store), {
-      ...sinkOptions,
-      spool: deps.spools?.deletions,
-      onDuplicate: (d) => progress?.settled(deletionKey(d.postId)),
-      ...(progress
-        ? {
-            giveBack: (deletions: PostDeletion[], reason: string) => deletions.forEach((d) => progress.givenBack(deletionKey(d.postId), reason)),
-          }
-        : {}),
-    }),
+    tableSink(
+      'post_deletions',
+      (d) => d.postId,
+      store.insertDeletions.bind(store),
+      store.unstoredDeletions.bind(store),
+      {
+        ...sinkOptions,
+        spool: deps.spools?.deletions,
+        onDuplicate: (d) => progress?.settled(deletionKey(d.postId)),
+        ...(progress
+          ? {
+              giveBack: (deletions: PostDeletion[], reason: string) =>
+                deletions.forEach((d) => progress.givenBack(deletionKey(d.postId), reason)),
+            }
+          : {}),
+      },
+    ),
     tap((written) => (counts.deletions += written.length)),
     concatMap(async (written) => {
       const posts = written.map((d) => ({ id: d.postId, createdAt: createdAt.get(d.postId) ?? d.at }))

@@ -26,10 +26,22 @@ const INTEGER_RANGE: Record<string, [bigint, bigint]> = {
 }
 
 const EMPTY_ARRAY: Record<string, string> = Object.fromEntries(
-  ['String', 'UInt8', 'UInt16', 'UInt32', 'UInt64', 'Int8', 'Int16', 'Int32', 'Int64', 'Float64'].map((t) => [t, `emptyArray${t}()`]),
+  ['String', 'UInt8', 'UInt16', 'UInt32', 'UInt64', 'Int8', 'Int16', 'Int32', 'Int64', 'Float64'].map((t) => [
+    t,
+    `emptyArray${t}()`,
+  ]),
 )
 
-const ESCAPES: Record<string, string> = { '\\': '\\\\', "'": "\\'", '\n': '\\n', '\r': '\\r', '\t': '\\t', '\0': '\\0', '\b': '\\b', '\f': '\\f' }
+const ESCAPES: Record<string, string> = {
+  '\\': '\\\\',
+  "'": "\\'",
+  '\n': '\\n',
+  '\r': '\\r',
+  '\t': '\\t',
+  '\0': '\\0',
+  '\b': '\\b',
+  '\f': '\\f',
+}
 
 /** A ClickHouse string literal holding exactly `value`. */
 export function quoteString(value: string): string {
@@ -40,27 +52,33 @@ export function quoteString(value: string): string {
 export function literal(value: unknown, type: string, name: string): string {
   const array = /^Array\((.+)\)$/.exec(type)
   if (array) {
-    if (!Array.isArray(value)) throw new QueryParameterError(`query parameter ${name}: expected an array for ${type}, got ${typeof value}`)
+    if (!Array.isArray(value))
+      throw new QueryParameterError(`query parameter ${name}: expected an array for ${type}, got ${typeof value}`)
     // A bare [] is Array(Nothing), which 18.x cannot compare with anything.
     if (value.length === 0 && EMPTY_ARRAY[array[1]!]) return EMPTY_ARRAY[array[1]!]!
     return `[${value.map((v, i) => literal(v, array[1]!, `${name}[${i}]`)).join(', ')}]`
   }
   if (type === 'String') {
-    if (typeof value !== 'string') throw new QueryParameterError(`query parameter ${name}: expected a string, got ${typeof value}`)
+    if (typeof value !== 'string')
+      throw new QueryParameterError(`query parameter ${name}: expected a string, got ${typeof value}`)
     return quoteString(value)
   }
   const range = INTEGER_RANGE[type]
   if (range) {
     if (!(typeof value === 'bigint' || (typeof value === 'number' && Number.isSafeInteger(value)))) {
-      throw new QueryParameterError(`query parameter ${name}: expected a safe integer for ${type}, got ${String(value)}`)
+      throw new QueryParameterError(
+        `query parameter ${name}: expected a safe integer for ${type}, got ${String(value)}`,
+      )
     }
     const n = BigInt(value)
-    if (n < range[0] || n > range[1]) throw new QueryParameterError(`query parameter ${name}: ${n} is out of range for ${type}`)
+    if (n < range[0] || n > range[1])
+      throw new QueryParameterError(`query parameter ${name}: ${n} is out of range for ${type}`)
     // A bare literal: 18.x takes nothing else after LIMIT and OFFSET.
     return String(n)
   }
   if (type === 'Float64') {
-    if (typeof value !== 'number' || !Number.isFinite(value)) throw new QueryParameterError(`query parameter ${name}: expected a finite number, got ${String(value)}`)
+    if (typeof value !== 'number' || !Number.isFinite(value))
+      throw new QueryParameterError(`query parameter ${name}: expected a finite number, got ${String(value)}`)
     return `toFloat64(${value})`
   }
   throw new QueryParameterError(`query parameter ${name}: type ${type} is not supported by the literal binder`)

@@ -6,7 +6,17 @@ import { mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { Session } from 'chdb'
 import { bindLiterals } from './bind.ts'
-import { limitError, READ_MAX_QUERY_BYTES, READ_NICE, READ_TIMEOUT_S, type ReadOptions, readSettings, rowsError, timeoutError, withSettings } from './limits.ts'
+import {
+  limitError,
+  READ_MAX_QUERY_BYTES,
+  READ_NICE,
+  READ_TIMEOUT_S,
+  type ReadOptions,
+  readSettings,
+  rowsError,
+  timeoutError,
+  withSettings,
+} from './limits.ts'
 import { ReadGate } from './read-gate.ts'
 import { toJsonEachRow } from './rows.ts'
 import { SqlStore } from './sql-store.ts'
@@ -84,7 +94,10 @@ export class EmbeddedStore extends SqlStore {
     // query with parameters, on any connection, one at a time process-wide (its parameter state
     // is not per connection), so an 8 s read would hold up the sink's lookups for 8 s. The
     // settings go in before the values, so no value can pass for the SETTINGS clause.
-    const settings = { ...readSettings({ ...read, threads: 1, nice: READ_NICE, timeoutS, overflow: 'break' }), max_query_size: READ_MAX_QUERY_BYTES }
+    const settings = {
+      ...readSettings({ ...read, threads: 1, nice: READ_NICE, timeoutS, overflow: 'break' }),
+      max_query_size: READ_MAX_QUERY_BYTES,
+    }
     const limited = bindLiterals(withSettings(sql, settings), params ?? {})
     let answer: { rows: T[]; elapsedS: number }
     try {
@@ -104,8 +117,14 @@ export class EmbeddedStore extends SqlStore {
     return answer.rows
   }
 
-  private async query<T>(session: Session, sql: string, params?: Record<string, unknown>): Promise<{ rows: T[]; elapsedS: number }> {
-    const result = params ? await session.queryBindAsync(sql, params, { format: 'JSONEachRow' }) : await session.queryAsync(sql, { format: 'JSONEachRow' })
+  private async query<T>(
+    session: Session,
+    sql: string,
+    params?: Record<string, unknown>,
+  ): Promise<{ rows: T[]; elapsedS: number }> {
+    const result = params
+      ? await session.queryBindAsync(sql, params, { format: 'JSONEachRow' })
+      : await session.queryAsync(sql, { format: 'JSONEachRow' })
     const text = result.text().trim()
     return { rows: text ? text.split('\n').map((line) => JSON.parse(line) as T) : [], elapsedS: result.elapsed }
   }

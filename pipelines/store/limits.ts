@@ -28,7 +28,9 @@ export interface ReadOptions {
  * 'break' stops the read at a limit without an error (the caller tells a cut answer by its time
  * and rows, see embedded.ts); 'throw' fails it.
  */
-export function readSettings(options: ReadOptions & { threads?: number; timeoutS?: number; overflow?: 'throw' | 'break'; nice?: number }): Record<string, string | number> {
+export function readSettings(
+  options: ReadOptions & { threads?: number; timeoutS?: number; overflow?: 'throw' | 'break'; nice?: number },
+): Record<string, string | number> {
   const overflow = options.overflow ?? 'throw'
   return {
     max_execution_time: options.timeoutS ?? READ_TIMEOUT_S,
@@ -42,8 +44,15 @@ export function readSettings(options: ReadOptions & { threads?: number; timeoutS
 }
 
 export const timeoutError = (timeoutS = READ_TIMEOUT_S) =>
-  new QueryLimitError(`the store's answer took longer than ${timeoutS} s, the most one read may take: narrow the range or the filters, or try again`, 'timeout')
-export const rowsError = () => new QueryLimitError('the answer would hold more rows than one read may return: narrow the range or the filters', 'rows')
+  new QueryLimitError(
+    `the store's answer took longer than ${timeoutS} s, the most one read may take: narrow the range or the filters, or try again`,
+    'timeout',
+  )
+export const rowsError = () =>
+  new QueryLimitError(
+    'the answer would hold more rows than one read may return: narrow the range or the filters',
+    'rows',
+  )
 
 /** `sql` with `settings` in its SETTINGS clause (one is added, or the query's own extended). */
 export function withSettings(sql: string, settings: Record<string, string | number>): string {
@@ -51,7 +60,9 @@ export function withSettings(sql: string, settings: Record<string, string | numb
     .map(([k, v]) => `${k} = ${typeof v === 'number' ? v : `'${v.replace(/[^a-z_]/g, '')}'`}`)
     .join(', ')
   const trimmed = sql.trimEnd()
-  return /\bSETTINGS\s+\w+\s*=\s*[\w']+(\s*,\s*\w+\s*=\s*[\w']+)*$/.test(trimmed) ? `${trimmed}, ${list}` : `${trimmed}\nSETTINGS ${list}`
+  return /\bSETTINGS\s+\w+\s*=\s*[\w']+(\s*,\s*\w+\s*=\s*[\w']+)*$/.test(trimmed)
+    ? `${trimmed}, ${list}`
+    : `${trimmed}\nSETTINGS ${list}`
 }
 
 /** A read the store stopped: too slow, too big, or too many waiting. Its message is for the client. */
@@ -76,7 +87,13 @@ export function limitError(error: unknown, timeoutS = READ_TIMEOUT_S): unknown {
   const code = Number(e?.clickhouseCode ?? e?.code)
   const message = String(e?.message ?? '')
   // By code where the client gives one, else by the words of the engine or the HTTP client.
-  if (code === TIMEOUT || /\bCode: 159\b|TIMEOUT_EXCEEDED|Timeout exceeded|^Timeout error/.test(message) || e?.name === 'ChdbTimeoutError') return timeoutError(timeoutS)
-  if (ROWS.includes(code) || /\bCode: (158|396)\b|TOO_MANY_ROWS|Limit for (result|rows)/.test(message)) return rowsError()
+  if (
+    code === TIMEOUT ||
+    /\bCode: 159\b|TIMEOUT_EXCEEDED|Timeout exceeded|^Timeout error/.test(message) ||
+    e?.name === 'ChdbTimeoutError'
+  )
+    return timeoutError(timeoutS)
+  if (ROWS.includes(code) || /\bCode: (158|396)\b|TOO_MANY_ROWS|Limit for (result|rows)/.test(message))
+    return rowsError()
   return error
 }

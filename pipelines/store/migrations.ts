@@ -26,7 +26,14 @@ export interface Migration {
   statements: string[]
 }
 
-export { countColumns, EMOTION_COUNTS, INTENT_COUNTS, type LaterCounts, MIGRATION_4_COUNTS, postCounts } from './migrations/counts.ts'
+export {
+  countColumns,
+  EMOTION_COUNTS,
+  INTENT_COUNTS,
+  type LaterCounts,
+  MIGRATION_4_COUNTS,
+  postCounts,
+} from './migrations/counts.ts'
 
 /** In order; each in a file of its own (migrations/). */
 export const MIGRATIONS: Migration[] = [V1, V2, V3, V4]

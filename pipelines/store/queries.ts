@@ -7,7 +7,15 @@
 // BY id) costs 4x and more, as npm run bench:store measures (docs/storage.md), because it stops
 // ClickHouse from reading newest-first and stopping early.
 import { EMOTIONS, INTENTS, timestampMs } from '../schema.ts'
-import type { AggregateQuery, AlertQuery, AudienceQuery, MetricsQuery, PostFilter, PostSearch, ResponseTimesQuery } from './store.ts'
+import type {
+  AggregateQuery,
+  AlertQuery,
+  AudienceQuery,
+  MetricsQuery,
+  PostFilter,
+  PostSearch,
+  ResponseTimesQuery,
+} from './store.ts'
 
 /** DateTime's range, 1970 to 2106, in epoch ms: every time bound is clamped into it. */
 const MAX_MS = 4_294_967_295_000
@@ -19,7 +27,11 @@ const clampMs = (ms: number) => Math.min(MAX_MS, Math.max(0, ms))
  */
 export function timeBound(name: string, value: string): number {
   const ms = timestampMs(value)
-  if (Number.isNaN(ms)) throw Object.assign(new Error(`${name}: ${JSON.stringify(value)} is not a time (ISO 8601 with a zone, e.g. 2026-11-23T14:00:00Z)`), { statusCode: 400 })
+  if (Number.isNaN(ms))
+    throw Object.assign(
+      new Error(`${name}: ${JSON.stringify(value)} is not a time (ISO 8601 with a zone, e.g. 2026-11-23T14:00:00Z)`),
+      { statusCode: 400 },
+    )
   return clampMs(ms)
 }
 
@@ -69,13 +81,16 @@ WHERE created_at >= toDateTime({fromS:UInt32}) AND created_at <= toDateTime({toS
   AND id IN (SELECT arrayJoin({ids:Array(String)}))`
 
 export function storedPostIdsParams(ids: readonly string[], createdMs: readonly number[]) {
-  return { ids, fromS: Math.floor(clampMs(Math.min(...createdMs)) / 1000), toS: Math.ceil(clampMs(Math.max(...createdMs)) / 1000) }
+  return {
+    ids,
+    fromS: Math.floor(clampMs(Math.min(...createdMs)) / 1000),
+    toS: Math.ceil(clampMs(Math.max(...createdMs)) / 1000),
+  }
 }
 
 export const STORED_ENGAGEMENT_IDS = `
 SELECT DISTINCT id FROM engagement
 WHERE post_id IN (SELECT arrayJoin({posts:Array(String)})) AND id IN (SELECT arrayJoin({ids:Array(String)}))`
-
 
 export const STORED_DELETION_IDS = `
 SELECT DISTINCT post_id AS id FROM post_deletions WHERE has({ids:Array(String)}, post_id)`
@@ -93,7 +108,15 @@ export const POSTS_AMONG = `SELECT count() AS n FROM posts WHERE ${AMONG}`
 export const DELETE_POSTS = `ALTER TABLE posts DELETE WHERE ${AMONG}`
 
 /** Tables partitioned by day, whose old partitions retention drops. */
-export const DAY_PARTITIONED = ['posts', 'engagement', 'brand_source_minute', 'brand_authors', 'brand_replies', 'alerts', 'post_deletions']
+export const DAY_PARTITIONED = [
+  'posts',
+  'engagement',
+  'brand_source_minute',
+  'brand_authors',
+  'brand_replies',
+  'alerts',
+  'post_deletions',
+]
 
 export const DAY_PARTITIONS = `
 SELECT DISTINCT table, partition FROM system.parts
@@ -107,7 +130,8 @@ const DAY = /^\d{4}-\d{2}-\d{2}$/
  * read back from system.parts that has the exact shape of a day.
  */
 export function dropPartitionStatement(table: string, partition: string): string {
-  if (!DAY_PARTITIONED.includes(table) || !DAY.test(partition)) throw new Error(`refusing to drop ${table} partition ${JSON.stringify(partition)}`)
+  if (!DAY_PARTITIONED.includes(table) || !DAY.test(partition))
+    throw new Error(`refusing to drop ${table} partition ${JSON.stringify(partition)}`)
   return `ALTER TABLE ${table} DROP PARTITION '${partition}'`
 }
 
@@ -130,7 +154,10 @@ function searchWhere(search: PostFilter, options: { after?: boolean } = {}): str
   if (search.excludeOwn) where.push("own_brand = ''")
   where.push(IN_RANGE('created_at', 'created_ms'))
   // Keyset paging: only the rows after the last one read, in NEWEST_FIRST order.
-  if (options.after) where.push('created_at <= toDateTime({afterS:UInt32}) AND (created_ms < {afterMs:UInt64} OR (created_ms = {afterMs:UInt64} AND id < {afterId:String}))')
+  if (options.after)
+    where.push(
+      'created_at <= toDateTime({afterS:UInt32}) AND (created_ms < {afterMs:UInt64} OR (created_ms = {afterMs:UInt64} AND id < {afterId:String}))',
+    )
   return `WHERE ${where.join('\n  AND ')}`
 }
 
@@ -177,7 +204,8 @@ export const countSearchQuery = (search: PostFilter) =>
   `SELECT count() AS n FROM (SELECT 1 FROM posts ${searchWhere(search)} LIMIT {cap:UInt32}) SETTINGS max_block_size = 8192`
 
 /** How far the count of a search goes: past the cap and past the page, by one. */
-export const countLimit = (search: { page: number; pageSize: number }) => Math.max(SEARCH_COUNT_CAP, search.page * search.pageSize) + 1
+export const countLimit = (search: { page: number; pageSize: number }) =>
+  Math.max(SEARCH_COUNT_CAP, search.page * search.pageSize) + 1
 
 /**
  * Engagement that arrived after the posts, summed per post. Each update is stored once (see
@@ -270,7 +298,8 @@ export function audienceParams(query: AudienceQuery) {
 
 // Each sum is named after its column, but for posts: the rivals' sum reads the column \`posts\`, which
 // 18.x would take for the alias of an aggregate of the same name.
-const sumIf = (column: string) => `sumIf(${column}, brand = {brand:String}) AS ${column === 'posts' ? 'brand_posts' : column}`
+const sumIf = (column: string) =>
+  `sumIf(${column}, brand = {brand:String}) AS ${column === 'posts' ? 'brand_posts' : column}`
 
 /**
  * A brand's own posts (not replies) created in range, with the replies in their threads by others
@@ -308,7 +337,22 @@ SELECT thread_root, thread_brand, created_ms, thread_depth FROM posts
 WHERE created_at >= toDateTime({fromS:UInt32}) AND thread_brand != '' AND own_brand != thread_brand`
 
 /** brand_source_minute's columns that the live figures read (metrics/definition.ts, Counts). */
-const COUNT_COLUMNS = ['posts', 'negative', 'neutral', 'positive', 'unscored', 'middle', 'mixed', 'uncertain', ...INTENTS, ...EMOTIONS, 'likes', 'reposts', 'replies', 'quotes']
+const COUNT_COLUMNS = [
+  'posts',
+  'negative',
+  'neutral',
+  'positive',
+  'unscored',
+  'middle',
+  'mixed',
+  'uncertain',
+  ...INTENTS,
+  ...EMOTIONS,
+  'likes',
+  'reposts',
+  'replies',
+  'quotes',
+]
 
 /** Every brand x source x minute's counts from `fromS` on: where the live ledger resumes after a restart. */
 export const LEDGER_MINUTES = `
@@ -358,7 +402,14 @@ GROUP BY start`
 
 export function metricsParams(query: Omit<MetricsQuery, 'window'> & { bucket?: 'minute' | 'hour' }) {
   const { fromS, toS } = range(query.from, query.to)
-  return { brand: query.brand, rivals: query.rivals, source: query.source ?? '', fromS, toS, bucket: query.bucket === 'hour' ? 60 : 1 }
+  return {
+    brand: query.brand,
+    rivals: query.rivals,
+    source: query.source ?? '',
+    fromS,
+    toS,
+    bucket: query.bucket === 'hour' ? 60 : 1,
+  }
 }
 
 // The state is filtered outside FINAL: beside it, the condition could be moved to PREWHERE, which
@@ -374,5 +425,11 @@ ORDER BY at_ms DESC, id
 LIMIT {limit:UInt32}`
 
 export function alertParams(query: AlertQuery) {
-  return { brand: query.brand ?? '', id: query.id ?? '', state: query.state ?? '', ...range(query.from, query.to), limit: query.limit ?? 100 }
+  return {
+    brand: query.brand ?? '',
+    id: query.id ?? '',
+    state: query.state ?? '',
+    ...range(query.from, query.to),
+    limit: query.limit ?? 100,
+  }
 }

@@ -54,7 +54,10 @@ export class ReadGate {
   async read<T>(job: () => Promise<T>, reader?: Reader): Promise<T> {
     const turn = reader === WALL_READER ? undefined : this.turnOf(reader ?? '')
     if (turn && reader && turn.waiting.length + turn.running >= this.perClient) {
-      throw new QueryLimitError(`too many reads at once from this client: ${turn.waiting.length + turn.running} wait or run already, the most one client may have; wait for their answers`, 'client')
+      throw new QueryLimitError(
+        `too many reads at once from this client: ${turn.waiting.length + turn.running} wait or run already, the most one client may have; wait for their answers`,
+        'client',
+      )
     }
     if (this.running < this.slots) this.start(turn)
     else await this.wait(turn)
@@ -85,7 +88,12 @@ export class ReadGate {
     // The wall's reads are bounded by the handshakes' own limit, and never refused for API reads.
     if (turn && this.waitingCount >= this.maxWaiting) {
       this.dropIfIdle(turn)
-      return Promise.reject(new QueryLimitError(`the store is busy: ${this.waitingCount} reads wait already; try again in a moment`, 'busy'))
+      return Promise.reject(
+        new QueryLimitError(
+          `the store is busy: ${this.waitingCount} reads wait already; try again in a moment`,
+          'busy',
+        ),
+      )
     }
     return new Promise((start, fail) => {
       const entry: Waiting = {
@@ -94,7 +102,12 @@ export class ReadGate {
           queue.splice(queue.indexOf(entry), 1)
           this.waitingCount--
           if (turn) this.dropIfIdle(turn)
-          fail(new QueryLimitError(`the store is busy: the read waited ${this.maxWaitMs / 1000} s for its turn; try again in a moment`, 'busy'))
+          fail(
+            new QueryLimitError(
+              `the store is busy: the read waited ${this.maxWaitMs / 1000} s for its turn; try again in a moment`,
+              'busy',
+            ),
+          )
         }, this.maxWaitMs),
       }
       queue.push(entry)
@@ -113,7 +126,8 @@ export class ReadGate {
     let next = this.wall.shift()
     let turn: Turn | undefined
     if (!next) {
-      for (const t of this.readers.values()) if (t.waiting.length > 0 && (!turn || t.startedAt < turn.startedAt)) turn = t
+      for (const t of this.readers.values())
+        if (t.waiting.length > 0 && (!turn || t.startedAt < turn.startedAt)) turn = t
       next = turn?.waiting.shift()
     }
     if (!next) return

@@ -13,7 +13,8 @@ const ENGAGEMENT_SUMS = ['likes', 'reposts', 'replies', 'quotes']
 export const MINUTE_COLUMNS = [...POST_COUNTS, ...ENGAGEMENT_SUMS]
 
 const sums = ENGAGEMENT_SUMS.map((c) => `toUInt64(sum(${c})) AS ${c}`).join(', ')
-const IN_MINUTES = (column: string) => `${column} >= toDateTime({fromS:UInt32}) AND ${column} < toDateTime({toS:UInt32}) AND toUInt32(toStartOfMinute(${column})) IN (SELECT arrayJoin({minutes:Array(UInt32)}))`
+const IN_MINUTES = (column: string) =>
+  `${column} >= toDateTime({fromS:UInt32}) AND ${column} < toDateTime({toS:UInt32}) AND toUInt32(toStartOfMinute(${column})) IN (SELECT arrayJoin({minutes:Array(UInt32)}))`
 
 export const POST_MINUTES = `
 SELECT arrayJoin(brands) AS brand, source, toUInt32(toStartOfMinute(created_at)) AS m,
@@ -67,13 +68,21 @@ export function minutesParams(minutesS: readonly number[]): Params {
 
 export function repliesParams(replies: readonly { id: string; createdMs: number }[]): Params {
   const times = replies.map((r) => r.createdMs)
-  return { ids: replies.map((r) => r.id), fromS: Math.floor(Math.min(...times) / 1000), toS: Math.ceil(Math.max(...times) / 1000) }
+  return {
+    ids: replies.map((r) => r.id),
+    fromS: Math.floor(Math.min(...times) / 1000),
+    toS: Math.ceil(Math.max(...times) / 1000),
+  }
 }
 
 export type Counts = Record<string, number>
 
 /** Rows keyed by `keyOf`, their `columns` as numbers, summed when a key comes twice. */
-export function tally(rows: readonly Record<string, unknown>[], keyOf: (row: Record<string, unknown>) => string, columns: readonly string[]): Map<string, Counts> {
+export function tally(
+  rows: readonly Record<string, unknown>[],
+  keyOf: (row: Record<string, unknown>) => string,
+  columns: readonly string[],
+): Map<string, Counts> {
   const out = new Map<string, Counts>()
   for (const row of rows) {
     const key = keyOf(row)
@@ -89,7 +98,11 @@ export function tally(rows: readonly Record<string, unknown>[], keyOf: (row: Rec
  * any column: a key that counts more than its rows somewhere (a purged post) is not mended, as the
  * difference could not be told apart from the purge.
  */
-export function missing(expected: Map<string, Counts>, counted: Map<string, Counts>, columns: readonly string[]): Map<string, Counts> {
+export function missing(
+  expected: Map<string, Counts>,
+  counted: Map<string, Counts>,
+  columns: readonly string[],
+): Map<string, Counts> {
   const out = new Map<string, Counts>()
   for (const [key, want] of expected) {
     const have = counted.get(key)

@@ -21,7 +21,19 @@
 //   tests/store/recount.test.ts checks that what a recount adds is what the views would have.
 import type { Params } from './bind.ts'
 import { chunks } from './lists.ts'
-import { COUNTED_MINUTES, type Counts, ENGAGEMENT_MINUTES, MINUTE_COLUMNS, MISSING_AUTHORS, MISSING_REPLIES, minutesParams, missing, POST_MINUTES, repliesParams, tally } from './recount-queries.ts'
+import {
+  COUNTED_MINUTES,
+  type Counts,
+  ENGAGEMENT_MINUTES,
+  MINUTE_COLUMNS,
+  MISSING_AUTHORS,
+  MISSING_REPLIES,
+  minutesParams,
+  missing,
+  POST_MINUTES,
+  repliesParams,
+  tally,
+} from './recount-queries.ts'
 
 /** The tables a recount reads: a write to one of them running during a take spoils it. */
 export const COUNTED_TABLES = ['posts', 'engagement', 'brand_source_minute', 'brand_authors', 'brand_replies']
@@ -53,7 +65,10 @@ export class UncertainWrites {
 
   /** Everything noted so far, forgotten here (noted again with `note` if the recount fails). */
   take(): { minutesS: number[]; replies: { id: string; createdMs: number }[] } {
-    const taken = { minutesS: [...this.minutes].sort((a, b) => a - b), replies: [...this.replies].map(([id, createdMs]) => ({ id, createdMs })) }
+    const taken = {
+      minutesS: [...this.minutes].sort((a, b) => a - b),
+      replies: [...this.replies].map(([id, createdMs]) => ({ id, createdMs })),
+    }
     this.minutes = new Set()
     this.replies = new Map()
     return taken
@@ -183,15 +198,23 @@ export class Recounter {
     }
   }
 
-  private async recount(minutesS: readonly number[], replies: readonly { id: string; createdMs: number }[]): Promise<void> {
+  private async recount(
+    minutesS: readonly number[],
+    replies: readonly { id: string; createdMs: number }[],
+  ): Promise<void> {
     const minuteKey = (r: Record<string, unknown>) => `${String(r.brand)}\u0000${String(r.source)}\u0000${Number(r.m)}`
-    const authorKey = (r: Record<string, unknown>) => `${minuteKey(r)}\u0000${String(r.author_id)}\u0000${Number(r.followers)}`
+    const authorKey = (r: Record<string, unknown>) =>
+      `${minuteKey(r)}\u0000${String(r.author_id)}\u0000${Number(r.followers)}`
     const take = async (params: Params) => {
       const posts = await this.store.rows(POST_MINUTES, params)
       const engagement = await this.store.rows(ENGAGEMENT_MINUTES, params)
       const counted = await this.store.rows(COUNTED_MINUTES, params)
       return {
-        minutes: missing(tally([...posts, ...engagement], minuteKey, MINUTE_COLUMNS), tally(counted, minuteKey, MINUTE_COLUMNS), MINUTE_COLUMNS),
+        minutes: missing(
+          tally([...posts, ...engagement], minuteKey, MINUTE_COLUMNS),
+          tally(counted, minuteKey, MINUTE_COLUMNS),
+          MINUTE_COLUMNS,
+        ),
         authors: tally(await this.store.rows(MISSING_AUTHORS, params), authorKey, ['posts']),
       }
     }
@@ -223,7 +246,10 @@ export class Recounter {
       if (lacking.length === 0) continue
       // Every column given: 18.x fills an omitted one with its type's default.
       const numeric = ['replied_at', 'replied_ms', 'mention_minute', 'mention_ms', 'needed']
-      await this.store.insertRows('brand_replies', lacking.map((r) => ({ ...r, ...Object.fromEntries(numeric.map((c) => [c, Number(r[c])])) })))
+      await this.store.insertRows(
+        'brand_replies',
+        lacking.map((r) => ({ ...r, ...Object.fromEntries(numeric.map((c) => [c, Number(r[c])])) })),
+      )
       this.counts.repliesAdded += lacking.length
     }
   }
@@ -231,17 +257,23 @@ export class Recounter {
   private async add(minutes: Map<string, Counts>, authors: Map<string, Counts>): Promise<void> {
     const split = (key: string) => key.split('\u0000')
     if (minutes.size > 0) {
-      await this.store.insertRows('brand_source_minute', [...minutes].map(([key, counts]) => {
-        const [brand, source, m] = split(key)
-        return { brand, source, minute: Number(m), ...counts }
-      }))
+      await this.store.insertRows(
+        'brand_source_minute',
+        [...minutes].map(([key, counts]) => {
+          const [brand, source, m] = split(key)
+          return { brand, source, minute: Number(m), ...counts }
+        }),
+      )
       this.counts.minuteRowsAdded += minutes.size
     }
     if (authors.size > 0) {
-      await this.store.insertRows('brand_authors', [...authors].map(([key, counts]) => {
-        const [brand, source, m, author_id, followers] = split(key)
-        return { brand, source, minute: Number(m), author_id, followers: Number(followers), posts: counts.posts }
-      }))
+      await this.store.insertRows(
+        'brand_authors',
+        [...authors].map(([key, counts]) => {
+          const [brand, source, m, author_id, followers] = split(key)
+          return { brand, source, minute: Number(m), author_id, followers: Number(followers), posts: counts.posts }
+        }),
+      )
       this.counts.authorRowsAdded += authors.size
     }
   }

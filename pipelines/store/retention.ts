@@ -10,7 +10,12 @@ export function cutoffFor(days: number, now = Date.now()): Date {
 }
 
 /** Starts the schedule; returns a function that stops it. `days` 0 keeps everything. */
-export function scheduleRetention(store: Store, days: number, onDropped: (dropped: DroppedPartition[]) => void, onError: (error: unknown) => void): () => void {
+export function scheduleRetention(
+  store: Store,
+  days: number,
+  onDropped: (dropped: DroppedPartition[]) => void,
+  onError: (error: unknown) => void,
+): () => void {
   if (days <= 0) return () => {}
   const run = () =>
     store.dropPartitionsBefore(cutoffFor(days)).then((dropped) => {

@@ -1,5 +1,15 @@
 // Between our types and ClickHouse rows, both directions, shared by every store mode.
-import { type Alert, type Emotion, type Intent, type Label, type PostDeletion, type ScoredPost, type SourceName, UNSCORED, type WindowAggregate } from '../schema.ts'
+import {
+  type Alert,
+  type Emotion,
+  type Intent,
+  type Label,
+  type PostDeletion,
+  type ScoredPost,
+  type SourceName,
+  UNSCORED,
+  type WindowAggregate,
+} from '../schema.ts'
 import { isMiddle } from '../metrics/definition.ts'
 import type { AttributedEngagement } from './store.ts'
 
@@ -7,7 +17,15 @@ import type { AttributedEngagement } from './store.ts'
 const seconds = (ms: number) => Math.floor(ms / 1000)
 
 /** What an unscored post (a language not read) stores in place of a reading: no label, no probabilities. */
-const NO_READING = { label: UNSCORED, scores: { negative: 0, neutral: 0, positive: 0 }, confidence: 0, mixed: false, uncertain: false, intents: [], emotions: [] } as const
+const NO_READING = {
+  label: UNSCORED,
+  scores: { negative: 0, neutral: 0, positive: 0 },
+  confidence: 0,
+  mixed: false,
+  uncertain: false,
+  intents: [],
+  emotions: [],
+} as const
 
 export function postRow(p: ScoredPost) {
   const createdMs = Date.parse(p.createdAt)
@@ -71,7 +89,17 @@ export function alertRow(a: Alert) {
   // A later state of the same alert must win: the version grows with the state (open, then
   // acknowledged, then resolved) and, within a state, with the time it was written.
   const version = (['open', 'acknowledged', 'resolved'].indexOf(a.state) + 1) * 2 ** 42 + Date.now()
-  return { id: a.id, brand: a.brand, at: seconds(atMs), at_ms: atMs, severity: a.severity, state: a.state, title: a.title, why, version }
+  return {
+    id: a.id,
+    brand: a.brand,
+    at: seconds(atMs),
+    at_ms: atMs,
+    severity: a.severity,
+    state: a.state,
+    title: a.title,
+    why,
+    version,
+  }
 }
 
 export function alertFromRow(row: Record<string, unknown>): Alert {
@@ -115,7 +143,12 @@ export function postFromRow(row: Record<string, unknown>): ScoredPost {
     id: str('id'),
     source: str('source') as SourceName,
     url: str('url'),
-    author: { id: str('author_id'), handle: str('author_handle'), displayName: str('author_name'), followers: n('author_followers') },
+    author: {
+      id: str('author_id'),
+      handle: str('author_handle'),
+      displayName: str('author_name'),
+      followers: n('author_followers'),
+    },
     text: str('text'),
     lang: str('lang'),
     language: str('language'),
@@ -126,9 +159,16 @@ export function postFromRow(row: Record<string, unknown>): ScoredPost {
     brands: row.brands as string[],
     terms: row.terms as string[],
     ...(str('own_brand') ? { ownBrand: str('own_brand') } : {}),
-    ...(n('answers_mention_ms') > 0 ? { answersMentionAt: new Date(n('answers_mention_ms')).toISOString(), mentionNeedsReply: n('mention_needs_reply') === 1 } : {}),
+    ...(n('answers_mention_ms') > 0
+      ? {
+          answersMentionAt: new Date(n('answers_mention_ms')).toISOString(),
+          mentionNeedsReply: n('mention_needs_reply') === 1,
+        }
+      : {}),
     ...((row.needs_reply as string[] | undefined)?.length ? { needsReply: row.needs_reply as string[] } : {}),
-    ...(str('thread_root') ? { thread: { root: str('thread_root'), brand: str('thread_brand'), depth: n('thread_depth') } } : {}),
+    ...(str('thread_root')
+      ? { thread: { root: str('thread_root'), brand: str('thread_brand'), depth: n('thread_depth') } }
+      : {}),
     ...(str('label') === UNSCORED ? {} : { sentiment: sentimentFromRow(row) }),
   }
 }

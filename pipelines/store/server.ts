@@ -26,7 +26,10 @@ export class ServerStore extends SqlStore {
   constructor(private readonly options: ServerOptions) {
     super()
     this.database = options.database ?? 'default'
-    if (!IDENTIFIER.test(this.database)) throw new Error(`CLICKHOUSE_DATABASE: ${JSON.stringify(this.database)} is not a plain identifier (letters, digits, _)`)
+    if (!IDENTIFIER.test(this.database))
+      throw new Error(
+        `CLICKHOUSE_DATABASE: ${JSON.stringify(this.database)} is not a plain identifier (letters, digits, _)`,
+      )
     this.client = this.connect(this.database)
   }
 
@@ -91,7 +94,10 @@ export class ServerStore extends SqlStore {
     if (!read) return (await this.client.query({ query, format: 'JSONEachRow' })).json<T>()
     // The same limits as embedded, as request settings; the server itself shares its threads out.
     // The whole answer before the first byte: a limit hit half way is an HTTP error, not a cut body.
-    const clickhouse_settings = { ...readSettings({ ...read, timeoutS: this.readTimeoutS }), wait_end_of_query: 1 as const }
+    const clickhouse_settings = {
+      ...readSettings({ ...read, timeoutS: this.readTimeoutS }),
+      wait_end_of_query: 1 as const,
+    }
     try {
       return await (await this.client.query({ query, format: 'JSONEachRow', clickhouse_settings })).json<T>()
     } catch (error) {

@@ -3,7 +3,16 @@
 import { type Counts, derive, emptyCounts } from '../metrics/definition.ts'
 import { summarise } from '../metrics/dialogue.ts'
 import type { LedgerSeed } from '../metrics/ledger.ts'
-import type { Alert, BrandMetrics, Dialogue, PostBucket, PostDeletion, ScoredPost, SourceName, WindowAggregate } from '../schema.ts'
+import type {
+  Alert,
+  BrandMetrics,
+  Dialogue,
+  PostBucket,
+  PostDeletion,
+  ScoredPost,
+  SourceName,
+  WindowAggregate,
+} from '../schema.ts'
 import { ALL_SOURCES, EMOTIONS, INTENTS } from '../schema.ts'
 import type { RecentPost } from '../transforms/relate.ts'
 import { MIGRATIONS, MIGRATIONS_TABLE, PRE_RELEASE_V1 } from './migrations.ts'
@@ -55,7 +64,25 @@ import { MAX_RESULT_ROWS, type ReadOptions } from './limits.ts'
 import type { Reader } from './read-gate.ts'
 import { COUNTED_TABLES, Recounter, type Writes } from './recount.ts'
 import { aggregateFromRow, alertFromRow, alertRow, deletionRow, engagementRow, postFromRow, postRow } from './rows.ts'
-import type { AggregateQuery, AlertQuery, AttributedEngagement, Audience, AudienceQuery, ConversationSeed, DialogueQuery, MetricSeriesQuery, MetricsQuery, DroppedPartition, PostFilter, PostPage, PostSearch, PostSeriesQuery, ResponseTimes, ResponseTimesQuery, Store } from './store.ts'
+import type {
+  AggregateQuery,
+  AlertQuery,
+  AttributedEngagement,
+  Audience,
+  AudienceQuery,
+  ConversationSeed,
+  DialogueQuery,
+  MetricSeriesQuery,
+  MetricsQuery,
+  DroppedPartition,
+  PostFilter,
+  PostPage,
+  PostSearch,
+  PostSeriesQuery,
+  ResponseTimes,
+  ResponseTimesQuery,
+  Store,
+} from './store.ts'
 
 export type Row = Record<string, unknown>
 
@@ -91,10 +118,16 @@ const POSTS: TableSpec<ScoredPost> = {
   row: postRow,
   newest: 'SELECT max(created_ms) AS t FROM posts',
   lookup: STORED_POST_IDS,
-  lookupParams: (posts) => storedPostIdsParams(posts.map((p) => p.id), posts.map((p) => Date.parse(p.createdAt))),
+  lookupParams: (posts) =>
+    storedPostIdsParams(
+      posts.map((p) => p.id),
+      posts.map((p) => Date.parse(p.createdAt)),
+    ),
   counted: (posts) => ({
     minutesS: posts.map((p) => minuteOf(Date.parse(p.createdAt))),
-    replies: posts.filter((p) => p.ownBrand && p.replyTo && p.answersMentionAt).map((p) => ({ id: p.id, createdMs: Date.parse(p.createdAt) })),
+    replies: posts
+      .filter((p) => p.ownBrand && p.replyTo && p.answersMentionAt)
+      .map((p) => ({ id: p.id, createdMs: Date.parse(p.createdAt) })),
   }),
 }
 
@@ -160,14 +193,18 @@ export abstract class SqlStore implements Store {
     await this.exec(MIGRATIONS_TABLE)
     const applied = await this.rows<{ version: number; name: string }>('SELECT version, name FROM schema_migrations')
     if (applied.some((m) => Number(m.version) === 1 && m.name === PRE_RELEASE_V1)) {
-      throw new Error('the store holds data from a pre-release build of Undertow, whose schema this version cannot read: move its data folder away (DATA_DIR/clickhouse) or point Undertow at an empty database')
+      throw new Error(
+        'the store holds data from a pre-release build of Undertow, whose schema this version cannot read: move its data folder away (DATA_DIR/clickhouse) or point Undertow at an empty database',
+      )
     }
     const done = new Set(applied.map((m) => Number(m.version)))
     for (const migration of MIGRATIONS) {
       if (done.has(migration.version) || migration.version > (options.through ?? Infinity)) continue
       for (const statement of migration.statements) if (!(await this.alreadyDone(statement))) await this.exec(statement)
       // Every column given: 18.x fills an omitted one with its type's default, not its DEFAULT.
-      await this.insertRows('schema_migrations', [{ version: migration.version, name: migration.name, applied_at: Math.floor(Date.now() / 1000) }])
+      await this.insertRows('schema_migrations', [
+        { version: migration.version, name: migration.name, applied_at: Math.floor(Date.now() / 1000) },
+      ])
     }
     this.newestToRecount = true
   }
@@ -200,9 +237,25 @@ export abstract class SqlStore implements Store {
    */
   private async alreadyDone(statement: string): Promise<boolean> {
     const added = /^ALTER TABLE (\w+) ADD COLUMN (\w+)/.exec(statement)
-    if (added) return (await this.rows(`SELECT name FROM system.columns WHERE database = currentDatabase() AND table = {table:String} AND name = {column:String}`, { table: added[1], column: added[2] })).length > 0
-    const copied = /^INSERT INTO \w+ [^]*?FROM (\w+)\s*$/.exec(statement.trim())
-    if (copied) return (await this.rows(`SELECT name FROM system.tables WHERE database = currentDatabase() AND name = {table:String}`, { table: copied[1] })).length === 0
+    if (added)
+      return (
+        (
+          await this.rows(
+            `SELECT name FROM system.columns WHERE database = currentDatabase() AND table = {table:String} AND name = {column:String}`,
+            { table: added[1], column: added[2] },
+          )
+        ).length > 0
+      )
+    const copied = /^INSERT INTO \w+ [\s\S]*?FROM (\w+)\s*$/.exec(statement.trim())
+    if (copied)
+      return (
+        (
+          await this.rows(
+            `SELECT name FROM system.tables WHERE database = currentDatabase() AND name = {table:String}`,
+            { table: copied[1] },
+          )
+        ).length === 0
+      )
     return false
   }
 
@@ -218,7 +271,9 @@ export abstract class SqlStore implements Store {
     // An hour of slack: a deletion's time is when it was heard of, on another clock than the post's.
     const candidates = fresh.filter((p) => Date.parse(p.createdAt) <= newestDeletion + 3_600_000)
     if (candidates.length === 0) return fresh
-    const deleted = new Set((await this.rows<{ id: string }>(STORED_DELETION_IDS, { ids: candidates.map((p) => p.id) })).map((r) => r.id))
+    const deleted = new Set(
+      (await this.rows<{ id: string }>(STORED_DELETION_IDS, { ids: candidates.map((p) => p.id) })).map((r) => r.id),
+    )
     return deleted.size === 0 ? fresh : fresh.filter((p) => !deleted.has(p.id))
   }
 
@@ -230,7 +285,10 @@ export abstract class SqlStore implements Store {
     return this.unstored(ENGAGEMENT, updates)
   }
 
-  insertEngagement(updates: readonly AttributedEngagement[], options: InsertOptions = {}): Promise<AttributedEngagement[]> {
+  insertEngagement(
+    updates: readonly AttributedEngagement[],
+    options: InsertOptions = {},
+  ): Promise<AttributedEngagement[]> {
     return this.insertOnce(ENGAGEMENT, updates, options)
   }
 
@@ -245,15 +303,20 @@ export abstract class SqlStore implements Store {
   async needsReplyOf(posts: readonly { id: string; createdAt: string }[]): Promise<Map<string, string[]>> {
     const found = new Map<string, string[]>()
     for (const part of chunks(posts, LOOKUP_CHUNK)) {
-      const params = storedPostIdsParams(part.map((p) => p.id), part.map((p) => Date.parse(p.createdAt)))
-      for (const row of await this.rows<{ id: string; needs_reply: string[] }>(NEEDS_REPLY_OF, params)) found.set(row.id, row.needs_reply)
+      const params = storedPostIdsParams(
+        part.map((p) => p.id),
+        part.map((p) => Date.parse(p.createdAt)),
+      )
+      for (const row of await this.rows<{ id: string; needs_reply: string[] }>(NEEDS_REPLY_OF, params))
+        found.set(row.id, row.needs_reply)
     }
     return found
   }
 
   async deletedAmong(postIds: readonly string[]): Promise<string[]> {
     const deleted: string[] = []
-    for (const part of chunks(postIds, LOOKUP_CHUNK)) for (const row of await this.rows<{ id: string }>(STORED_DELETION_IDS, { ids: part })) deleted.push(row.id)
+    for (const part of chunks(postIds, LOOKUP_CHUNK))
+      for (const row of await this.rows<{ id: string }>(STORED_DELETION_IDS, { ids: part })) deleted.push(row.id)
     return deleted
   }
 
@@ -270,7 +333,10 @@ export abstract class SqlStore implements Store {
     let held = 0
     for (const day of byDay.values()) {
       for (const part of chunks(day, LOOKUP_CHUNK)) {
-        const params = storedPostIdsParams(part.map((p) => p.id), part.map((p) => Date.parse(p.createdAt)))
+        const params = storedPostIdsParams(
+          part.map((p) => p.id),
+          part.map((p) => Date.parse(p.createdAt)),
+        )
         const [row] = await this.rows<{ n: string }>(POSTS_AMONG, params)
         const n = Number(row?.n ?? 0)
         if (n > 0) await this.exec(DELETE_POSTS, params)
@@ -317,7 +383,10 @@ export abstract class SqlStore implements Store {
     }
     await this.noteNewestMinutes()
     const newest = this.newest.get(spec.table) ?? (await this.newestStored(spec))
-    this.newest.set(spec.table, toStore.reduce((max, item) => Math.max(max, spec.timeMs(item)), newest))
+    this.newest.set(
+      spec.table,
+      toStore.reduce((max, item) => Math.max(max, spec.timeMs(item)), newest),
+    )
     try {
       await this.insertRows(spec.table, toStore.map(spec.row))
     } catch (error) {
@@ -388,7 +457,12 @@ export abstract class SqlStore implements Store {
   }
 
   async minuteAggregates(query: AggregateQuery, reader?: Reader): Promise<WindowAggregate[]> {
-    return (await this.read<Record<string, string | number>>(MINUTE_AGGREGATES, minuteAggregateParams(query), { maxRows: MAX_RESULT_ROWS, reader })).map(aggregateFromRow)
+    return (
+      await this.read<Record<string, string | number>>(MINUTE_AGGREGATES, minuteAggregateParams(query), {
+        maxRows: MAX_RESULT_ROWS,
+        reader,
+      })
+    ).map(aggregateFromRow)
   }
 
   async searchPosts(search: PostSearch, reader?: Reader): Promise<PostPage> {
@@ -399,11 +473,17 @@ export abstract class SqlStore implements Store {
     const last = rows.length <= search.pageSize && (posts.length > 0 || search.page === 1)
     // Rows that reach the count's limit already tell its answer ("at least"): deep pages skip it.
     const known = params.offset + rows.length
-    const counted = last ? 0 : known >= params.cap ? known : Number((await this.read<{ n: string }>(countSearchQuery(search), params, { reader }))[0]?.n ?? 0)
+    const counted = last
+      ? 0
+      : known >= params.cap
+        ? known
+        : Number((await this.read<{ n: string }>(countSearchQuery(search), params, { reader }))[0]?.n ?? 0)
     await this.addEngagement(posts, reader)
     if (last) return { total: params.offset + posts.length, totalCapped: false, posts }
     // Counted up to the limit: reaching it means "at least this many" (and a next page).
-    return counted >= params.cap ? { total: params.cap - 1, totalCapped: true, posts } : { total: counted, totalCapped: false, posts }
+    return counted >= params.cap
+      ? { total: params.cap - 1, totalCapped: true, posts }
+      : { total: counted, totalCapped: false, posts }
   }
 
   async countMatches(filter: PostFilter, cap: number, reader?: Reader): Promise<number> {
@@ -414,7 +494,9 @@ export abstract class SqlStore implements Store {
   async *scanPosts(filter: PostFilter, pageSize = SCAN_PAGE, reader?: Reader): AsyncGenerator<ScoredPost[]> {
     const params = { ...filterParams(filter), limit: pageSize, afterS: 0, afterMs: 0, afterId: '' }
     for (let after = false; ; after = true) {
-      const posts = (await this.read(scanPostsQuery(filter, after), params, { maxRows: pageSize, reader })).map(postFromRow)
+      const posts = (await this.read(scanPostsQuery(filter, after), params, { maxRows: pageSize, reader })).map(
+        postFromRow,
+      )
       if (posts.length === 0) return
       await this.addEngagement(posts, reader)
       yield posts
@@ -426,15 +508,33 @@ export abstract class SqlStore implements Store {
   }
 
   async postSeries(query: PostSeriesQuery, reader?: Reader): Promise<PostBucket[]> {
-    const params = { ...filterParams(query), bucket: query.bucket === 'hour' ? 60 : 1, limit: query.limit ?? UINT32_MAX }
-    const rows = await this.read<Record<string, string>>(postSeriesQuery(query), params, { maxRows: Math.min(params.limit, MAX_RESULT_ROWS), reader })
-    return rows.map((r) => ({ minute: new Date(Number(r.start) * 1000).toISOString(), posts: Number(r.posts), negative: Number(r.negative), neutral: Number(r.neutral), positive: Number(r.positive), unscored: Number(r.unscored) }))
+    const params = {
+      ...filterParams(query),
+      bucket: query.bucket === 'hour' ? 60 : 1,
+      limit: query.limit ?? UINT32_MAX,
+    }
+    const rows = await this.read<Record<string, string>>(postSeriesQuery(query), params, {
+      maxRows: Math.min(params.limit, MAX_RESULT_ROWS),
+      reader,
+    })
+    return rows.map((r) => ({
+      minute: new Date(Number(r.start) * 1000).toISOString(),
+      posts: Number(r.posts),
+      negative: Number(r.negative),
+      neutral: Number(r.neutral),
+      positive: Number(r.positive),
+      unscored: Number(r.unscored),
+    }))
   }
 
   /** Counts as of now: each post's own at post time plus every update that arrived since. */
   private async addEngagement(posts: ScoredPost[], reader: Reader): Promise<void> {
     if (posts.length === 0) return
-    const totals = await this.read<Record<string, string>>(ENGAGEMENT_TOTALS, { posts: posts.map((p) => p.id) }, { reader })
+    const totals = await this.read<Record<string, string>>(
+      ENGAGEMENT_TOTALS,
+      { posts: posts.map((p) => p.id) },
+      { reader },
+    )
     const byPost = new Map(totals.map((t) => [t.post_id, t]))
     for (const post of posts) {
       const more = byPost.get(post.id)
@@ -444,7 +544,9 @@ export abstract class SqlStore implements Store {
   }
 
   async recentPosts(limit: number): Promise<RecentPost[]> {
-    const rows = await this.rows<Record<string, string> & { source: RecentPost['source']; brands: string[]; needs_reply: string[] }>(RECENT_POSTS, { limit })
+    const rows = await this.rows<
+      Record<string, string> & { source: RecentPost['source']; brands: string[]; needs_reply: string[] }
+    >(RECENT_POSTS, { limit })
     return rows.reverse().map((r) => ({
       id: r.id!,
       source: r.source,
@@ -452,17 +554,28 @@ export abstract class SqlStore implements Store {
       createdAt: new Date(Number(r.created_ms)).toISOString(),
       ...(r.needs_reply.length > 0 ? { needsReply: r.needs_reply } : {}),
       ...(r.own_brand && !r.reply_to ? { broadcastBy: r.own_brand } : {}),
-      ...(r.thread_root ? { thread: { root: r.thread_root, brand: r.thread_brand!, depth: Number(r.thread_depth) } } : {}),
+      ...(r.thread_root
+        ? { thread: { root: r.thread_root, brand: r.thread_brand!, depth: Number(r.thread_depth) } }
+        : {}),
     }))
   }
 
   async responseTimes(query: ResponseTimesQuery, reader?: Reader): Promise<ResponseTimes> {
-    const [row] = await this.read<Record<string, string | number>>(RESPONSE_TIMES, responseTimesParams(query), { reader })
+    const [row] = await this.read<Record<string, string | number>>(RESPONSE_TIMES, responseTimesParams(query), {
+      reader,
+    })
     const mentions = Number(row?.mentions ?? 0)
     const needingReply = Number(row?.needing_reply ?? 0)
     const answered = Number(row?.answered ?? 0)
     const seconds = (key: string) => (answered > 0 ? Number(row?.[key]) / 1000 : null)
-    return { mentions, needingReply, answered, replyRate: needingReply > 0 ? answered / needingReply : null, medianSeconds: seconds('median_ms'), p90Seconds: seconds('p90_ms') }
+    return {
+      mentions,
+      needingReply,
+      answered,
+      replyRate: needingReply > 0 ? answered / needingReply : null,
+      medianSeconds: seconds('median_ms'),
+      p90Seconds: seconds('p90_ms'),
+    }
   }
 
   async audience(query: AudienceQuery, reader?: Reader): Promise<Audience> {
@@ -473,16 +586,36 @@ export abstract class SqlStore implements Store {
   async metrics(query: MetricsQuery, reader?: Reader): Promise<BrandMetrics> {
     const [row] = await this.read<Record<string, string>>(METRIC_COUNTS, metricsParams(query), { reader })
     const audience = await this.audience(query, reader)
-    return derive({ brand: query.brand, source: query.source ?? ALL_SOURCES, window: query.window, from: query.from, to: query.to, counts: countsOf(row), ...audience, rivalPosts: Number(row?.rival_posts ?? 0) })
+    return derive({
+      brand: query.brand,
+      source: query.source ?? ALL_SOURCES,
+      window: query.window,
+      from: query.from,
+      to: query.to,
+      counts: countsOf(row),
+      ...audience,
+      rivalPosts: Number(row?.rival_posts ?? 0),
+    })
   }
 
   async metricSeries(query: MetricSeriesQuery, reader?: Reader): Promise<BrandMetrics[]> {
     const params = metricsParams(query)
-    const rows = await this.read<Record<string, string>>(METRIC_SERIES_COUNTS, params, { maxRows: MAX_RESULT_ROWS, reader })
-    const audience = new Map((await this.read<{ start: string; authors: string; reach: string }>(METRIC_SERIES_AUDIENCE, params, { reader })).map((a) => [a.start, a]))
+    const rows = await this.read<Record<string, string>>(METRIC_SERIES_COUNTS, params, {
+      maxRows: MAX_RESULT_ROWS,
+      reader,
+    })
+    const audience = new Map(
+      (
+        await this.read<{ start: string; authors: string; reach: string }>(METRIC_SERIES_AUDIENCE, params, { reader })
+      ).map((a) => [a.start, a]),
+    )
     const span = (query.bucket === 'hour' ? 60 : 1) * 60_000
     return rows
-      .filter((row) => Number(row.brand_posts) > 0 || Number(row.likes) + Number(row.reposts) + Number(row.replies) + Number(row.quotes) > 0)
+      .filter(
+        (row) =>
+          Number(row.brand_posts) > 0 ||
+          Number(row.likes) + Number(row.reposts) + Number(row.replies) + Number(row.quotes) > 0,
+      )
       .map((row) => {
         const start = Number(row.start) * 1000
         const a = audience.get(row.start!)
@@ -503,41 +636,87 @@ export abstract class SqlStore implements Store {
   async dialogue(query: DialogueQuery, reader?: Reader): Promise<Dialogue> {
     const { fromMs, toMs, fromS, toS } = range(query.from, query.to)
     const asOfMs = query.asOf ? timeBound('asOf', query.asOf) : Number.MAX_SAFE_INTEGER
-    const rows = await this.read<{ id: string; created_ms: string; replies: string; depth: string }>(DIALOGUE, { brand: query.brand, fromMs, toMs, fromS, toS, asOfMs }, { reader })
-    return summarise(query.brand, toMs, rows.map((r) => ({ id: r.id, at: Number(r.created_ms), replies: Number(r.replies), depth: Number(r.depth) })))
+    const rows = await this.read<{ id: string; created_ms: string; replies: string; depth: string }>(
+      DIALOGUE,
+      { brand: query.brand, fromMs, toMs, fromS, toS, asOfMs },
+      { reader },
+    )
+    return summarise(
+      query.brand,
+      toMs,
+      rows.map((r) => ({ id: r.id, at: Number(r.created_ms), replies: Number(r.replies), depth: Number(r.depth) })),
+    )
   }
 
   async conversationSeed(sinceMs: number): Promise<ConversationSeed> {
     const params = { fromS: Math.max(0, Math.floor(sinceMs / 1000)) }
-    const mentions = await this.rows<{ id: string; brand: string; created_ms: string; negative: number | string }>(SEED_MENTIONS, params)
+    const mentions = await this.rows<{ id: string; brand: string; created_ms: string; negative: number | string }>(
+      SEED_MENTIONS,
+      params,
+    )
     const answers = await this.rows<{ brand: string; reply_to: string; first_ms: string }>(SEED_ANSWERS, params)
     const own = await this.rows<{ id: string; own_brand: string; created_ms: string }>(SEED_OWN_POSTS, params)
-    const threads = await this.rows<{ thread_root: string; thread_brand: string; created_ms: string; thread_depth: string }>(SEED_THREAD_REPLIES, params)
+    const threads = await this.rows<{
+      thread_root: string
+      thread_brand: string
+      created_ms: string
+      thread_depth: string
+    }>(SEED_THREAD_REPLIES, params)
     return {
-      mentions: mentions.map((m) => ({ brand: m.brand, id: m.id, at: Number(m.created_ms), negative: Number(m.negative) === 1 })),
+      mentions: mentions.map((m) => ({
+        brand: m.brand,
+        id: m.id,
+        at: Number(m.created_ms),
+        negative: Number(m.negative) === 1,
+      })),
       answers: answers.map((a) => ({ brand: a.brand, mentionId: a.reply_to, at: Number(a.first_ms) })),
       ownPosts: own.map((o) => ({ brand: o.own_brand, id: o.id, at: Number(o.created_ms) })),
-      threadReplies: threads.map((t) => ({ brand: t.thread_brand, root: t.thread_root, at: Number(t.created_ms), depth: Number(t.thread_depth) })),
+      threadReplies: threads.map((t) => ({
+        brand: t.thread_brand,
+        root: t.thread_root,
+        at: Number(t.created_ms),
+        depth: Number(t.thread_depth),
+      })),
     }
   }
 
   async ledgerSeed(sinceMs: number): Promise<LedgerSeed> {
     const params = { fromS: Math.max(0, Math.floor(sinceMs / 1000)) }
     const minutes = await this.rows<Record<string, string>>(LEDGER_MINUTES, params)
-    const authors = await this.rows<{ brand: string; source: string; author_id: string; latest: string; followers: string }>(LEDGER_AUTHORS, params)
+    const authors = await this.rows<{
+      brand: string
+      source: string
+      author_id: string
+      latest: string
+      followers: string
+    }>(LEDGER_AUTHORS, params)
     return {
-      minutes: minutes.map((r) => ({ brand: r.brand!, source: r.source as SourceName, minute: Number(r.start) * 1000, counts: countsOf(r, 'posts') })),
-      authors: authors.map((a) => ({ brand: a.brand, source: a.source as SourceName | 'all', authorId: a.author_id, minute: Number(a.latest) * 1000, followers: Number(a.followers) })),
+      minutes: minutes.map((r) => ({
+        brand: r.brand!,
+        source: r.source as SourceName,
+        minute: Number(r.start) * 1000,
+        counts: countsOf(r, 'posts'),
+      })),
+      authors: authors.map((a) => ({
+        brand: a.brand,
+        source: a.source as SourceName | 'all',
+        authorId: a.author_id,
+        minute: Number(a.latest) * 1000,
+        followers: Number(a.followers),
+      })),
     }
   }
 
   async dropPartitionsBefore(cutoff: Date): Promise<DroppedPartition[]> {
     const day = cutoff.toISOString().slice(0, 10)
-    const old = (await this.rows<DroppedPartition>(DAY_PARTITIONS, { tables: DAY_PARTITIONED })).filter((p) => p.partition < day)
+    const old = (await this.rows<DroppedPartition>(DAY_PARTITIONS, { tables: DAY_PARTITIONED })).filter(
+      (p) => p.partition < day,
+    )
     // The tables that hold the rows go before the minute tables counted from them: a recount
     // (recount.ts) in between then finds a day counted beyond its rows and leaves it, instead of
     // adding back what is about to go.
-    for (const p of old.sort((a, b) => DAY_PARTITIONED.indexOf(a.table) - DAY_PARTITIONED.indexOf(b.table))) await this.exec(dropPartitionStatement(p.table, p.partition))
+    for (const p of old.sort((a, b) => DAY_PARTITIONED.indexOf(a.table) - DAY_PARTITIONED.indexOf(b.table)))
+      await this.exec(dropPartitionStatement(p.table, p.partition))
     return old
   }
 }
@@ -546,7 +725,20 @@ export abstract class SqlStore implements Store {
 function countsOf(row: Record<string, string> | undefined, postsColumn = 'brand_posts'): Counts {
   const n = (key: string) => Number(row?.[key] ?? 0)
   const counts = emptyCounts()
-  for (const key of ['negative', 'neutral', 'positive', 'unscored', 'middle', 'mixed', 'uncertain', 'likes', 'reposts', 'replies', 'quotes'] as const) counts[key] = n(key)
+  for (const key of [
+    'negative',
+    'neutral',
+    'positive',
+    'unscored',
+    'middle',
+    'mixed',
+    'uncertain',
+    'likes',
+    'reposts',
+    'replies',
+    'quotes',
+  ] as const)
+    counts[key] = n(key)
   counts.posts = n(postsColumn)
   for (const intent of INTENTS) counts.intents[intent] = n(intent)
   for (const emotion of EMOTIONS) counts.emotions[emotion] = n(emotion)

@@ -2,7 +2,21 @@
 // (@clickhouse/client) behind one interface, with every query shared (sql-store.ts).
 import type { Reader } from './read-gate.ts'
 import type { Recounter } from './recount.ts'
-import type { Alert, BrandMetrics, Dialogue, EngagementUpdate, Emotion, Intent, LabelFilter, PostBucket, PostDeletion, ScoredPost, SourceName, WindowAggregate, WindowName } from '../schema.ts'
+import type {
+  Alert,
+  BrandMetrics,
+  Dialogue,
+  EngagementUpdate,
+  Emotion,
+  Intent,
+  LabelFilter,
+  PostBucket,
+  PostDeletion,
+  ScoredPost,
+  SourceName,
+  WindowAggregate,
+  WindowName,
+} from '../schema.ts'
 import type { LedgerSeed } from '../metrics/ledger.ts'
 import type { RecentPost } from '../transforms/relate.ts'
 
@@ -179,7 +193,10 @@ export interface Store {
   insertPosts(posts: readonly ScoredPost[], options?: { checked?: boolean }): Promise<ScoredPost[]>
   /** The same for engagement updates, by update id. */
   unstoredEngagement(updates: readonly AttributedEngagement[]): Promise<AttributedEngagement[]>
-  insertEngagement(updates: readonly AttributedEngagement[], options?: { checked?: boolean }): Promise<AttributedEngagement[]>
+  insertEngagement(
+    updates: readonly AttributedEngagement[],
+    options?: { checked?: boolean },
+  ): Promise<AttributedEngagement[]>
   /** Deletions not yet stored, first of each post; then stored once, like posts. */
   unstoredDeletions(deletions: readonly PostDeletion[]): Promise<PostDeletion[]>
   insertDeletions(deletions: readonly PostDeletion[], options?: { checked?: boolean }): Promise<PostDeletion[]>

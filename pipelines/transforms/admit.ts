@@ -62,7 +62,11 @@ export function admit(intake: Intake): MonoTypeOperatorFunction<SourceEvent> {
             subscriber.complete()
           }
           const release = () => {
-            for (let chunks = 0; chunks < CHUNKS_PER_TICK && intake.queued() < low && !finished && !settlement.holding(); chunks++) {
+            for (
+              let chunks = 0;
+              chunks < CHUNKS_PER_TICK && intake.queued() < low && !finished && !settlement.holding();
+              chunks++
+            ) {
               const read = journal.read(INTAKE_CHUNK)
               if (read.length === 0) break
               for (const { event, segment } of read) settlement.follow(event, segment, () => subscriber.next(event))
@@ -81,7 +85,8 @@ export function admit(intake: Intake): MonoTypeOperatorFunction<SourceEvent> {
           journal.beforeDelete = () => deadLetter.flush()
           // Caught up, an appended event goes straight on while the classifier has room.
           journal.reader = (event, segment) => {
-            if (finished || intake.stopping() || settlement.holding() || !admitsNow(intake.queued(), 0, high)) return false
+            if (finished || intake.stopping() || settlement.holding() || !admitsNow(intake.queued(), 0, high))
+              return false
             settlement.follow(event, segment, () => subscriber.next(event))
             return true
           }

@@ -43,14 +43,25 @@ export function aggregateOne(state: WindowState, post: ScoredPost): string[] {
   }
   if (minute > state.newest) {
     state.newest = minute
-    for (const [key, w] of state.windows) if (Date.parse(w.minute) < minute - RETAIN_MINUTES * 60_000) state.windows.delete(key)
+    for (const [key, w] of state.windows)
+      if (Date.parse(w.minute) < minute - RETAIN_MINUTES * 60_000) state.windows.delete(key)
   }
   const s = post.sentiment
   return post.brands.map((brand) => {
     const key = `${brand}|${minute}`
     let w = state.windows.get(key)
     if (!w) {
-      w = { brand, minute: new Date(minute).toISOString(), posts: 0, negative: 0, neutral: 0, positive: 0, mixed: 0, uncertain: 0, unscored: 0 }
+      w = {
+        brand,
+        minute: new Date(minute).toISOString(),
+        posts: 0,
+        negative: 0,
+        neutral: 0,
+        positive: 0,
+        mixed: 0,
+        uncertain: 0,
+        unscored: 0,
+      }
       state.windows.set(key, w)
     }
     w.posts++
@@ -64,7 +75,10 @@ export function aggregateOne(state: WindowState, post: ScoredPost): string[] {
   })
 }
 
-export function aggregate(state: WindowState = emptyState(), scheduler: SchedulerLike = asyncScheduler): OperatorFunction<ScoredPost, WindowAggregate[]> {
+export function aggregate(
+  state: WindowState = emptyState(),
+  scheduler: SchedulerLike = asyncScheduler,
+): OperatorFunction<ScoredPost, WindowAggregate[]> {
   return (posts$) =>
     posts$.pipe(
       bufferTime(AGGREGATE_FLUSH_MS, null, Number.POSITIVE_INFINITY, scheduler),

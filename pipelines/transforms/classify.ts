@@ -4,7 +4,20 @@
 // batch the model fails on is dead-lettered whole, with the model's error, and the stream goes on;
 // but when the failure is the classifier's and not the posts' (its thread stopped), the batch is
 // given back, to be classified again later.
-import { asyncScheduler, bufferTime, catchError, concatMap, EMPTY, filter, finalize, from, mergeMap, type OperatorFunction, type SchedulerLike, tap } from 'rxjs'
+import {
+  asyncScheduler,
+  bufferTime,
+  catchError,
+  concatMap,
+  EMPTY,
+  filter,
+  finalize,
+  from,
+  mergeMap,
+  type OperatorFunction,
+  type SchedulerLike,
+  tap,
+} from 'rxjs'
 import type { Classifier, ModelSentiment, Reading, Text } from '../../models/classifier.ts'
 import { readTexts } from '../../models/read.ts'
 import { detectIntents } from '../../models/middle.ts'
@@ -20,10 +33,16 @@ export const CLASSIFY_BATCH_MAX = 256
 export function scoreOne(post: Post, model: ModelSentiment | undefined, language: string): ScoredPost {
   if (!model) return { ...post, language }
   const { cues, emotions = [], ...sentiment } = model
-  return { ...post, language, sentiment: { ...sentiment, intents: detectIntents(post.text, model.label, post.brands.length >= 2, cues), emotions } }
+  return {
+    ...post,
+    language,
+    sentiment: {
+      ...sentiment,
+      intents: detectIntents(post.text, model.label, post.brands.length >= 2, cues),
+      emotions,
+    },
+  }
 }
-
-
 
 /** The classifier's queue and speed, for backpressure (transforms/admit.ts) and /metrics. */
 export class ClassifyMeter {
@@ -35,8 +54,21 @@ export class ClassifyMeter {
   ) {}
 }
 
-export function classify(classifier: Classifier, deadLetter: DeadLetter, scheduler: SchedulerLike = asyncScheduler, meter = new ClassifyMeter()): OperatorFunction<Post, ScoredPost> {
-  return classifyEach(classifier, deadLetter, scheduler, meter, (post) => [{ text: post.text, declared: post.lang }], (post, [read]) => scoreOne(post, read!.model, read!.language), (post) => post)
+export function classify(
+  classifier: Classifier,
+  deadLetter: DeadLetter,
+  scheduler: SchedulerLike = asyncScheduler,
+  meter = new ClassifyMeter(),
+): OperatorFunction<Post, ScoredPost> {
+  return classifyEach(
+    classifier,
+    deadLetter,
+    scheduler,
+    meter,
+    (post) => [{ text: post.text, declared: post.lang }],
+    (post, [read]) => scoreOne(post, read!.model, read!.language),
+    (post) => post,
+  )
 }
 
 /** A post on its way to the store, with what its triage needs of the mention it answers, if any (transforms/relate.ts). */
@@ -57,10 +89,17 @@ export type GiveBack = (post: Post, reason: string) => void
 
 /** Whether a failed batch failed because of the classifier (its thread is not there), not of its posts. */
 export const classifierDown = (classifier: Classifier, error: unknown): boolean =>
-  (classifier as { ready?: boolean }).ready === false || /the classifier's thread|the classifier is closed/.test(String(error))
+  (classifier as { ready?: boolean }).ready === false ||
+  /the classifier's thread|the classifier is closed/.test(String(error))
 
 /** Scores each post, and in the same batch the text of the mention it answers where that is what decides. */
-export function classifyInContext(classifier: Classifier, deadLetter: DeadLetter, scheduler: SchedulerLike = asyncScheduler, meter = new ClassifyMeter(), giveBack?: GiveBack): OperatorFunction<PostInContext, ScoredInContext> {
+export function classifyInContext(
+  classifier: Classifier,
+  deadLetter: DeadLetter,
+  scheduler: SchedulerLike = asyncScheduler,
+  meter = new ClassifyMeter(),
+  giveBack?: GiveBack,
+): OperatorFunction<PostInContext, ScoredInContext> {
   const mentionText = (item: PostInContext) => (item.mention?.needsReply === undefined ? item.mention?.text : undefined)
   return classifyEach(
     classifier,
@@ -70,13 +109,29 @@ export function classifyInContext(classifier: Classifier, deadLetter: DeadLetter
     (item) => {
       const text = mentionText(item)
       // The mention's own tag is not known here: its text alone tells.
-      return text === undefined ? [{ text: item.post.text, declared: item.post.lang }] : [{ text: item.post.text, declared: item.post.lang }, { text, declared: '' }]
+      return text === undefined
+        ? [{ text: item.post.text, declared: item.post.lang }]
+        : [
+            { text: item.post.text, declared: item.post.lang },
+            { text, declared: '' },
+          ]
     },
     (item, [read, mention]) => ({
       post: scoreOne(item.post, read!.model, read!.language),
       ...(item.mention ? { mention: item.mention } : {}),
       // A mention in a language not read has no intents: it is taken as asking for nothing.
-      ...(mention ? { mentionIntents: mention.model ? detectIntents(mentionText(item)!, mention.model.label, (item.mention?.brands?.length ?? 0) >= 2, mention.model.cues) : [] } : {}),
+      ...(mention
+        ? {
+            mentionIntents: mention.model
+              ? detectIntents(
+                  mentionText(item)!,
+                  mention.model.label,
+                  (item.mention?.brands?.length ?? 0) >= 2,
+                  mention.model.cues,
+                )
+              : [],
+          }
+        : {}),
     }),
     (item) => item.post,
     giveBack && ((item, reason) => giveBack(item.post, reason)),
@@ -108,7 +163,8 @@ function classifyEach<T, U>(
         const all = each.flat()
         return from(readTexts(classifier, all)).pipe(
           mergeMap((readings) => {
-            if (readings.length !== all.length) throw new Error(`${classifier.name} returned ${readings.length} readings for ${all.length} texts`)
+            if (readings.length !== all.length)
+              throw new Error(`${classifier.name} returned ${readings.length} readings for ${all.length} texts`)
             // Only batches scored are timed: a failure that comes at once would flatter the figures.
             if (readings.some((r) => r.model)) meter.onBatch(performance.now() - started, batch.length)
             let at = 0

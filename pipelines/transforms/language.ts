@@ -32,7 +32,34 @@ export interface Identified {
  * enough), and a post is English without asking eld, which costs most of the time here: 40% of
  * the English dev posts take this way.
  */
-const ENGLISH_WORDS = new Set(['the', 'and', 'are', 'this', 'that', 'with', 'you', 'have', 'but', 'not', 'what', 'it', 'they', 'your', 'about', 'when', 'how', 'been', 'from', 'there', 'would', 'like', 'if', "it's", "i'm", "don't"])
+const ENGLISH_WORDS = new Set([
+  'the',
+  'and',
+  'are',
+  'this',
+  'that',
+  'with',
+  'you',
+  'have',
+  'but',
+  'not',
+  'what',
+  'it',
+  'they',
+  'your',
+  'about',
+  'when',
+  'how',
+  'been',
+  'from',
+  'there',
+  'would',
+  'like',
+  'if',
+  "it's",
+  "i'm",
+  "don't",
+])
 const WORD = /[a-z']+/g
 
 /** Share of a post's words that must be ENGLISH_WORDS for the short cut. */
@@ -78,7 +105,10 @@ export class ReadLanguages {
   private readonly codes: ReadonlySet<string> | undefined
 
   constructor(readonly spec = 'en') {
-    const codes = spec.split(',').map((c) => c.trim().toLowerCase()).filter(Boolean)
+    const codes = spec
+      .split(',')
+      .map((c) => c.trim().toLowerCase())
+      .filter(Boolean)
     this.codes = codes.includes('*') ? undefined : new Set(codes)
   }
 

@@ -11,13 +11,17 @@ interface BrandMatcher {
   words: RegExp
 }
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
 export function compileTracking(tracking: readonly TrackedBrand[]): BrandMatcher[] {
   return tracking.map((brand) => {
     const handles = brand.handles.map((h) => h.replace(/^@/, '').toLowerCase())
-    const alternatives = [...brand.keywords.map(escape), ...handles.map((h) => `@${escape(h)}`)]
-    return { name: brand.name, handles: new Set(handles), words: new RegExp(`(?<![\\p{L}\\p{N}_])(${alternatives.join('|')})(?![\\p{L}\\p{N}_])`, 'giu') }
+    const alternatives = [...brand.keywords.map(escapeRegExp), ...handles.map((h) => `@${escapeRegExp(h)}`)]
+    return {
+      name: brand.name,
+      handles: new Set(handles),
+      words: new RegExp(`(?<![\\p{L}\\p{N}_])(${alternatives.join('|')})(?![\\p{L}\\p{N}_])`, 'giu'),
+    }
   })
 }
 
@@ -28,7 +32,11 @@ export function matchOne(post: Post, matchers: readonly BrandMatcher[]): Post | 
   let ownBrand: string | undefined
   for (const m of matchers) {
     // By handle, or by DID (Bluesky's account ids, stable where handles change).
-    if (m.handles.has(post.author.handle) || (post.author.id.startsWith('did:') && m.handles.has(post.author.id.toLowerCase()))) ownBrand = m.name
+    if (
+      m.handles.has(post.author.handle) ||
+      (post.author.id.startsWith('did:') && m.handles.has(post.author.id.toLowerCase()))
+    )
+      ownBrand = m.name
     const found = [...post.text.matchAll(m.words)].map((hit) => hit[0].toLowerCase())
     if (found.length === 0) continue
     found.forEach((t) => terms.add(t))
@@ -42,11 +50,19 @@ export function matchOne(post: Post, matchers: readonly BrandMatcher[]): Post | 
  * `inThread`: whether a post this one replies to is in a conversation under a brand's own post;
  * such a reply is kept even when it names no brand (the brand's dialogue counts it), with no brands.
  */
-export function match(tracking: readonly TrackedBrand[], onUntracked: () => void = () => {}, inThread: (postId: string) => boolean = () => false): OperatorFunction<Post, Post> {
+export function match(
+  tracking: readonly TrackedBrand[],
+  onUntracked: () => void = () => {},
+  inThread: (postId: string) => boolean = () => false,
+): OperatorFunction<Post, Post> {
   const matchers = compileTracking(tracking)
   return (posts$) =>
     posts$.pipe(
-      map((post) => matchOne(post, matchers) ?? (post.replyTo && inThread(post.replyTo) ? { ...post, brands: [], terms: [] } : null)),
+      map(
+        (post) =>
+          matchOne(post, matchers) ??
+          (post.replyTo && inThread(post.replyTo) ? { ...post, brands: [], terms: [] } : null),
+      ),
       filter((post): post is Post => {
         if (post === null) onUntracked()
         return post !== null

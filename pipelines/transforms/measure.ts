@@ -28,7 +28,11 @@ export function changedMetrics(ledger: MetricsLedger, last: Map<string, string>)
   })
 }
 
-export function measure(tracking: readonly TrackedBrand[], ledger = new MetricsLedger(tracking), scheduler: SchedulerLike = asyncScheduler): OperatorFunction<Measured, BrandMetrics[]> {
+export function measure(
+  tracking: readonly TrackedBrand[],
+  ledger = new MetricsLedger(tracking),
+  scheduler: SchedulerLike = asyncScheduler,
+): OperatorFunction<Measured, BrandMetrics[]> {
   const last = new Map<string, string>()
   return (events$) =>
     events$.pipe(

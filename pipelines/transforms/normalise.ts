@@ -17,16 +17,28 @@ const EARLIEST = Date.UTC(1970, 0, 1)
 const LATEST = Date.UTC(2106, 0, 1)
 
 /** The schema's first three complaints, with where each is (and why, for a count the store cannot hold). */
-function schemaErrors(errors: Iterable<{ instancePath: string; message: string; keyword?: string; params?: object }>, fallback: string): string {
-  const why = (e: { keyword?: string; params?: object }) => (e.keyword === 'maximum' && (e.params as { limit?: unknown })?.limit === MAX_ENGAGEMENT ? ' (the most the store keeps; a larger count would be stored wrong)' : '')
-  return [...errors].slice(0, 3).map((e) => `${e.instancePath || '/'} ${e.message}${why(e)}`).join('; ') || fallback
+function schemaErrors(
+  errors: Iterable<{ instancePath: string; message: string; keyword?: string; params?: object }>,
+  fallback: string,
+): string {
+  const why = (e: { keyword?: string; params?: object }) =>
+    e.keyword === 'maximum' && (e.params as { limit?: unknown })?.limit === MAX_ENGAGEMENT
+      ? ' (the most the store keeps; a larger count would be stored wrong)'
+      : ''
+  return (
+    [...errors]
+      .slice(0, 3)
+      .map((e) => `${e.instancePath || '/'} ${e.message}${why(e)}`)
+      .join('; ') || fallback
+  )
 }
 
 // A leap second (23:59:60) is read as the last millisecond of its minute (schema.ts).
 function checkTime(field: string, value: string): { ok: true; ms: number } | { ok: false; reason: string } {
   const ms = timestampMs(value)
   if (Number.isNaN(ms)) return { ok: false, reason: `${field} is not a date: ${JSON.stringify(value)}` }
-  if (ms < EARLIEST || ms >= LATEST) return { ok: false, reason: `${field} ${JSON.stringify(value)} is outside 1970-2105` }
+  if (ms < EARLIEST || ms >= LATEST)
+    return { ok: false, reason: `${field} ${JSON.stringify(value)} is outside 1970-2105` }
   return { ok: true, ms }
 }
 // C0/C1 controls other than tab and newline, plus zero-width and bidi overrides that hide text.
@@ -38,7 +50,12 @@ export function normaliseOne(input: unknown): Normalised {
   if (!validator.Check(input)) return { ok: false, reason: schemaErrors(validator.Errors(input), 'not a post') }
   const time = checkTime('/createdAt', input.createdAt)
   if (!time.ok) return time
-  const text = input.text.normalize('NFC').replace(INVISIBLE, '').replace(/[ \t]+/g, ' ').replace(/\n{3,}/g, '\n\n').trim()
+  const text = input.text
+    .normalize('NFC')
+    .replace(INVISIBLE, '')
+    .replace(/[ \t]+/g, ' ')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim()
   if (text.length === 0) return { ok: false, reason: '/text is empty' }
   // Filled in by the pipeline (relate), never taken from a source.
   const { answersMentionAt: _, mentionNeedsReply: __, thread: ___, ...post } = input
@@ -56,7 +73,8 @@ export function normaliseOne(input: unknown): Normalised {
 export type NormalisedEngagement = { ok: true; update: EngagementUpdate } | { ok: false; reason: string }
 
 export function normaliseEngagementOne(input: unknown): NormalisedEngagement {
-  if (!engagementValidator.Check(input)) return { ok: false, reason: schemaErrors(engagementValidator.Errors(input), 'not an engagement update') }
+  if (!engagementValidator.Check(input))
+    return { ok: false, reason: schemaErrors(engagementValidator.Errors(input), 'not an engagement update') }
   const time = checkTime('/at', input.at)
   if (!time.ok) return time
   return { ok: true, update: { ...input, at: new Date(time.ms).toISOString() } }
@@ -69,8 +87,11 @@ export function normaliseEngagement(deadLetter: DeadLetter): OperatorFunction<un
   }, deadLetter)
 }
 
-export function normaliseDeletionOne(input: unknown): { ok: true; value: PostDeletion } | { ok: false; reason: string } {
-  if (!deletionValidator.Check(input)) return { ok: false, reason: schemaErrors(deletionValidator.Errors(input), 'not a deletion') }
+export function normaliseDeletionOne(
+  input: unknown,
+): { ok: true; value: PostDeletion } | { ok: false; reason: string } {
+  if (!deletionValidator.Check(input))
+    return { ok: false, reason: schemaErrors(deletionValidator.Errors(input), 'not a deletion') }
   const time = checkTime('/at', input.at)
   return time.ok ? { ok: true, value: { postId: input.postId, at: new Date(time.ms).toISOString() } } : time
 }
@@ -80,7 +101,10 @@ export function normaliseDeletion(deadLetter: DeadLetter): OperatorFunction<unkn
 }
 
 /** The values `one` accepts; each input it refuses goes to the dead-letter record with why. */
-function checked<T>(one: (input: unknown) => { ok: true; value: T } | { ok: false; reason: string }, deadLetter: DeadLetter): OperatorFunction<unknown, T> {
+function checked<T>(
+  one: (input: unknown) => { ok: true; value: T } | { ok: false; reason: string },
+  deadLetter: DeadLetter,
+): OperatorFunction<unknown, T> {
   return (input$) =>
     input$.pipe(
       map((input) => ({ input, result: one(input) })),

@@ -65,7 +65,9 @@ export class RecentPosts {
       ...(post.needsReply ? { needsReply: post.needsReply } : {}),
       ...(post.broadcastBy ? { broadcastBy: post.broadcastBy } : {}),
       ...(post.thread ? { thread: post.thread } : {}),
-      ...(post.needsReply === undefined && post.text !== undefined && post.brands.length > 0 ? { text: post.text, terms: post.terms ?? [] } : {}),
+      ...(post.needsReply === undefined && post.text !== undefined && post.brands.length > 0
+        ? { text: post.text, terms: post.terms ?? [] }
+        : {}),
     })
     this.texts.delete(post.id)
     if (this.posts.get(post.id)!.text !== undefined) this.texts.add(post.id)
@@ -125,7 +127,10 @@ export function linkReply(post: Post, recent: RecentPosts): Post {
   return mention?.brands.includes(post.ownBrand) ? { ...post, answersMentionAt: mention.createdAt } : post
 }
 
-export function attribute(recent: RecentPosts, onUnknown?: (update: EngagementUpdate) => void): OperatorFunction<EngagementUpdate, AttributedEngagement> {
+export function attribute(
+  recent: RecentPosts,
+  onUnknown?: (update: EngagementUpdate) => void,
+): OperatorFunction<EngagementUpdate, AttributedEngagement> {
   return map((update) => {
     const attributed = attributeEngagement(update, recent)
     if (attributed.source === '') onUnknown?.(update)
@@ -140,7 +145,9 @@ export function mentionContext(post: Post, recent: RecentPosts): MentionContext 
   if (!mention) return undefined
   if (mention.needsReply) return { needsReply: mention.needsReply }
   if (mention.storedNeeds) return { stored: mention.id }
-  return mention.text === undefined ? { needsReply: [] } : { text: mention.text, brands: mention.brands, terms: mention.terms ?? [] }
+  return mention.text === undefined
+    ? { needsReply: [] }
+    : { text: mention.text, brands: mention.brands, terms: mention.terms ?? [] }
 }
 
 /** The post, with its thread when it replies into a conversation under a brand's own post. */

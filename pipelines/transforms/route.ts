@@ -8,7 +8,14 @@ import { INTENTS } from '../schema.ts'
 
 export type Routes = Readonly<Partial<Record<Intent, string>>>
 
-export const DEFAULT_ROUTES: Routes = { question: 'support', complaint: 'support', support: 'support', suggestion: 'product', comparison: 'product', praise: 'marketing' }
+export const DEFAULT_ROUTES: Routes = {
+  question: 'support',
+  complaint: 'support',
+  support: 'support',
+  suggestion: 'product',
+  comparison: 'product',
+  praise: 'marketing',
+}
 /** How often each team's feed gets the posts routed to it. */
 export const ROUTE_BATCH_MS = 500
 
@@ -23,7 +30,8 @@ export function routeOne(post: ScoredPost, routes: Routes): string[] {
   return teams
 }
 
-export const teamsOf = (routes: Routes): string[] => [...new Set(Object.values(routes))].filter((t): t is string => t !== undefined).sort()
+export const teamsOf = (routes: Routes): string[] =>
+  [...new Set(Object.values(routes))].filter((t): t is string => t !== undefined).sort()
 
 /** The intents routed to a team: its history is the search for them. */
 export const intentsOf = (routes: Routes, team: string): Intent[] => INTENTS.filter((i) => routes[i] === team)
@@ -34,7 +42,10 @@ export interface TeamPosts {
 }
 
 /** Per team, the posts routed to it in each ROUTE_BATCH_MS, oldest first. */
-export function route(routes: Routes, scheduler: SchedulerLike = asyncScheduler): OperatorFunction<ScoredPost, TeamPosts> {
+export function route(
+  routes: Routes,
+  scheduler: SchedulerLike = asyncScheduler,
+): OperatorFunction<ScoredPost, TeamPosts> {
   return (posts$) =>
     posts$.pipe(
       bufferTime(ROUTE_BATCH_MS, null, Number.POSITIVE_INFINITY, scheduler),

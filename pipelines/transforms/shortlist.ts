@@ -11,7 +11,10 @@ import type { ScoredPost } from '../schema.ts'
 export const LIVE_POSTS_PER_BRAND = 12
 
 /** The newest `perBrand` posts of each brand (by its first), in arrival order; the number left out. */
-export function newestPerBrand(posts: readonly ScoredPost[], perBrand: number): { kept: ScoredPost[]; skipped: number } {
+export function newestPerBrand(
+  posts: readonly ScoredPost[],
+  perBrand: number,
+): { kept: ScoredPost[]; skipped: number } {
   const left = new Map<string, number>()
   const keep = new Array<boolean>(posts.length).fill(false)
   for (let i = posts.length - 1; i >= 0; i--) {

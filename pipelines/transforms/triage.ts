@@ -16,7 +16,8 @@ export function triageOne(post: ScoredPost, rules: ReplyRules, recent: RecentPos
   let triaged = post
   const brands = needsReplyFrom(post, rules)
   if (brands.length > 0) triaged = { ...triaged, needsReply: brands }
-  if (post.answersMentionAt && post.ownBrand && post.replyTo) triaged = { ...triaged, mentionNeedsReply: recent.get(post.replyTo)?.needsReply?.includes(post.ownBrand) ?? false }
+  if (post.answersMentionAt && post.ownBrand && post.replyTo)
+    triaged = { ...triaged, mentionNeedsReply: recent.get(post.replyTo)?.needsReply?.includes(post.ownBrand) ?? false }
   return triaged
 }
 
@@ -34,7 +35,10 @@ export function triage(rules: ReplyRules, recent: RecentPosts): OperatorFunction
  * comes out the same on any worker. `remember`: told of each mention's needs (the one process's
  * recent posts, so later replies need not score the mention again).
  */
-export function triageInContext(rules: ReplyRules, remember?: (id: string, needsReply: string[]) => void): OperatorFunction<ScoredInContext, ScoredPost> {
+export function triageInContext(
+  rules: ReplyRules,
+  remember?: (id: string, needsReply: string[]) => void,
+): OperatorFunction<ScoredInContext, ScoredPost> {
   return map(({ post, mention, mentionIntents }) => {
     let triaged = post
     const brands = needsReplyFrom(post, rules)
@@ -43,7 +47,14 @@ export function triageInContext(rules: ReplyRules, remember?: (id: string, needs
       remember?.(post.id, brands)
     }
     if (post.answersMentionAt && post.ownBrand && post.replyTo) {
-      const needs = mention?.needsReply ?? (mentionIntents ? needsReplyFrom({ brands: mention?.brands ?? [], terms: mention?.terms ?? [], sentiment: { intents: mentionIntents } }, rules) : [])
+      const needs =
+        mention?.needsReply ??
+        (mentionIntents
+          ? needsReplyFrom(
+              { brands: mention?.brands ?? [], terms: mention?.terms ?? [], sentiment: { intents: mentionIntents } },
+              rules,
+            )
+          : [])
       triaged = { ...triaged, mentionNeedsReply: needs.includes(post.ownBrand) }
     }
     return triaged

@@ -34,7 +34,10 @@ const count = Number(args.batches)
 const loadStart = performance.now()
 const classifier = await loadModel(args.model, { threads })
 const loadMs = performance.now() - loadStart
-const session = await ort.InferenceSession.create(resolve(args.model, 'onnx/model.onnx'), { intraOpNumThreads: threads, interOpNumThreads: 1 })
+const session = await ort.InferenceSession.create(resolve(args.model, 'onnx/model.onnx'), {
+  intraOpNumThreads: threads,
+  interOpNumThreads: 1,
+})
 
 const texts = postsOf(simulated(48 * 3600)).map((p) => p.text)
 if (texts.length < size * count) throw new Error(`only ${texts.length} texts for ${size * count}`)
@@ -55,7 +58,10 @@ async function round(run: (i: number) => Promise<unknown>) {
 const read = (file: string) => JSON.parse(readFileSync(resolve(args.model, file), 'utf8')) as object
 const tokenizer = new PreTrainedTokenizer(read('tokenizer.json'), read('tokenizer_config.json'))
 const feed = (batch: string[]) => {
-  const encoded = tokenizer(batch, { padding: true, truncation: true }) as Record<string, { data: BigInt64Array; dims: number[] }>
+  const encoded = tokenizer(batch, { padding: true, truncation: true }) as Record<
+    string,
+    { data: BigInt64Array; dims: number[] }
+  >
   const out: Record<string, ort.Tensor> = {}
   for (const name of session.inputNames) out[name] = new ort.Tensor('int64', encoded[name]!.data, encoded[name]!.dims)
   return out
@@ -71,19 +77,30 @@ const runs = {
 type Round = Awaited<ReturnType<typeof round>>
 const results: Record<keyof typeof runs, Round[]> = { wrapper: [], tokenizedRaw: [], raw: [], read: [] }
 for (const run of Object.values(runs)) await round(run) // warm-up
-for (let r = 0; r < Number(args.rounds); r++) for (const [name, run] of Object.entries(runs)) results[name as keyof typeof runs].push(await round(run))
+for (let r = 0; r < Number(args.rounds); r++)
+  for (const [name, run] of Object.entries(runs)) results[name as keyof typeof runs].push(await round(run))
 
 const summary = (name: string, rs: typeof results.wrapper) => {
   const pps = median(rs.map((r) => r.postsPerSecond))
   const all = rs.flatMap((r) => r.latencies)
-  console.log(`${name.padEnd(22)} ${fmt(pps, 0).padStart(8)} posts/s   p50 ${fmt(percentile(all, 50), 2).padStart(7)} ms   p99 ${fmt(percentile(all, 99), 2).padStart(7)} ms`)
+  console.log(
+    `${name.padEnd(22)} ${fmt(pps, 0).padStart(8)} posts/s   p50 ${fmt(percentile(all, 50), 2).padStart(7)} ms   p99 ${fmt(percentile(all, 99), 2).padStart(7)} ms`,
+  )
   return pps
 }
-console.log(`model ${args.model}\nload ${fmt(loadMs, 0)} ms; ${count} batches of ${size}, ${threads} thread(s), median of ${args.rounds} rounds`)
+console.log(
+  `model ${args.model}\nload ${fmt(loadMs, 0)} ms; ${count} batches of ${size}, ${threads} thread(s), median of ${args.rounds} rounds`,
+)
 const w = summary('classifier (wrapper)', results.wrapper)
 const t = summary('tokenizer + raw ORT', results.tokenizedRaw)
 const r = summary('raw ORT, pre-tokenized', results.raw)
-console.log(`wrapper overhead over tokenizer + raw onnxruntime-node: ${fmt((t / w - 1) * 100)}% (time ratio ${fmt(t / w, 3)})`)
-console.log(`for reference, over raw onnxruntime-node on pre-tokenized input: ${fmt((r / w - 1) * 100)}% (time ratio ${fmt(r / w, 3)})`)
+console.log(
+  `wrapper overhead over tokenizer + raw onnxruntime-node: ${fmt((t / w - 1) * 100)}% (time ratio ${fmt(t / w, 3)})`,
+)
+console.log(
+  `for reference, over raw onnxruntime-node on pre-tokenized input: ${fmt((r / w - 1) * 100)}% (time ratio ${fmt(r / w, 3)})`,
+)
 const l = summary('languages + classifier', results.read)
-console.log(`telling languages first: ${fmt((w / l - 1) * 100)}% more time a post than the classifier alone (time ratio ${fmt(w / l, 3)})`)
+console.log(
+  `telling languages first: ${fmt((w / l - 1) * 100)}% more time a post than the classifier alone (time ratio ${fmt(w / l, 3)})`,
+)

@@ -63,17 +63,56 @@ const PROBES_PER_S = 4
 
 // Texts like the simulator's: a brand, a product, an opinion or a question, varied enough that no
 // cache or tokeniser shortcut flatters the model.
-const OPENERS = ['honestly', 'ok so', 'update:', 'day 3 with it and', 'not gonna lie', 'friendly reminder that', 'can someone tell me why', 'hot take:', 'just saw that', 'quick question:']
-const SUBJECTS = ['the battery on the new X2', 'the camera app', 'customer support', 'the price of the Pro', 'the firmware update', 'shipping to Europe', 'the screen', 'the charger they sent', 'the return policy', 'the launch event']
-const TAILS = ['is way better than I expected', 'keeps crashing when I open it', 'is fine I guess', 'is a joke, refund please', 'works but the fan is loud', 'could use a dark mode', 'how do I turn off autoupdate?', 'beats the Nimbus one easily', 'made my week', 'still not here after two weeks']
+const OPENERS = [
+  'honestly',
+  'ok so',
+  'update:',
+  'day 3 with it and',
+  'not gonna lie',
+  'friendly reminder that',
+  'can someone tell me why',
+  'hot take:',
+  'just saw that',
+  'quick question:',
+]
+const SUBJECTS = [
+  'the battery on the new X2',
+  'the camera app',
+  'customer support',
+  'the price of the Pro',
+  'the firmware update',
+  'shipping to Europe',
+  'the screen',
+  'the charger they sent',
+  'the return policy',
+  'the launch event',
+]
+const TAILS = [
+  'is way better than I expected',
+  'keeps crashing when I open it',
+  'is fine I guess',
+  'is a joke, refund please',
+  'works but the fan is loud',
+  'could use a dark mode',
+  'how do I turn off autoupdate?',
+  'beats the Nimbus one easily',
+  'made my week',
+  'still not here after two weeks',
+]
 const pick = <T>(a: readonly T[], i: number) => a[i % a.length]!
-const loadText = (i: number) => `${pick(OPENERS, i)} Lumen ${pick(SUBJECTS, Math.floor(i / 10))} ${pick(TAILS, Math.floor(i / 100) + i)} #${i % 97}`
+const loadText = (i: number) =>
+  `${pick(OPENERS, i)} Lumen ${pick(SUBJECTS, Math.floor(i / 10))} ${pick(TAILS, Math.floor(i / 100) + i)} #${i % 97}`
 const post = (id: string, text: string, at: number) =>
   JSON.stringify({
     id,
     source: 'webhook',
     url: '',
-    author: { id: `u${id.length}${id.at(-1)}`, handle: `user${id.at(-2)}${id.at(-1)}`, displayName: 'Load', followers: 100 },
+    author: {
+      id: `u${id.length}${id.at(-1)}`,
+      handle: `user${id.at(-2)}${id.at(-1)}`,
+      displayName: 'Load',
+      followers: 100,
+    },
     text,
     lang: 'en',
     createdAt: new Date(at).toISOString(),
@@ -86,7 +125,12 @@ const post = (id: string, text: string, at: number) =>
 async function scrape(url: string): Promise<{ stored: number; rss: number; heap: number; cpuS: number }> {
   const text = await (await fetch(`${url}/metrics`)).text()
   const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? Number.NaN)
-  return { stored: value(/^undertow_pipeline_events_total\{outcome="stored"\} (\d+)/m), rss: value(/^undertow_process_resident_memory_bytes (\S+)/m), heap: value(/^undertow_nodejs_heap_size_used_bytes (\S+)/m), cpuS: value(/^undertow_process_cpu_seconds_total (\S+)/m) }
+  return {
+    stored: value(/^undertow_pipeline_events_total\{outcome="stored"\} (\d+)/m),
+    rss: value(/^undertow_process_resident_memory_bytes (\S+)/m),
+    heap: value(/^undertow_nodejs_heap_size_used_bytes (\S+)/m),
+    cpuS: value(/^undertow_process_cpu_seconds_total (\S+)/m),
+  }
 }
 
 // Baseline: the model alone.
@@ -99,16 +143,30 @@ for (let r = 0; r < 12; r++) {
   if (r >= 2) rounds.push((256 * 1000) / (performance.now() - t0))
 }
 const modelRate = median(rounds)
-console.log(`baseline: ${classifier.name} alone in this process, batches of 256: ${fmt(modelRate, 0)} posts/s (median of ${rounds.length})`)
+console.log(
+  `baseline: ${classifier.name} alone in this process, batches of 256: ${fmt(modelRate, 0)} posts/s (median of ${rounds.length})`,
+)
 
 /** One run of the server under the load; `journal: false` turns the intake journal off (SPOOL_MAX_BYTES=0). */
 async function measure(journal: boolean): Promise<{ sustained: number; p50: number; p99: number; refused: number }> {
   const dir = tmpDir('bench-load')
   const server = args.url
     ? undefined
-    : startMain({ DATA_DIR: dir.path, ...(journal ? {} : { SPOOL_MAX_BYTES: '0' }), SOURCES: 'webhook', INGEST_TOKEN: TOKEN, SENTIMENT_MODEL: args.model, SENTIMENT_THREADS: args.threads, LOG_LEVEL: 'warn', INGEST_RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_PER_MINUTE: '0' })
+    : startMain({
+        DATA_DIR: dir.path,
+        ...(journal ? {} : { SPOOL_MAX_BYTES: '0' }),
+        SOURCES: 'webhook',
+        INGEST_TOKEN: TOKEN,
+        SENTIMENT_MODEL: args.model,
+        SENTIMENT_THREADS: args.threads,
+        LOG_LEVEL: 'warn',
+        INGEST_RATE_LIMIT_PER_MINUTE: '0',
+        RATE_LIMIT_PER_MINUTE: '0',
+      })
   const url = args.url ?? (await server!.url)
-  console.log(`server: ${url}; ${CLIENTS} walls, ${fmt(RATE, 0)} posts/s offered for ${SECONDS} s after ${WARMUP} s of warm-up${FILL ? ` (its first ${FILL} s at ${fmt(FILL_RATE, 0)} posts/s, to fill the bounded memories)` : ''}`)
+  console.log(
+    `server: ${url}; ${CLIENTS} walls, ${fmt(RATE, 0)} posts/s offered for ${SECONDS} s after ${WARMUP} s of warm-up${FILL ? ` (its first ${FILL} s at ${fmt(FILL_RATE, 0)} posts/s, to fill the bounded memories)` : ''}`,
+  )
 
   // The walls.
   const sentAt = new Map<string, number>()
@@ -157,7 +215,11 @@ async function measure(journal: boolean): Promise<{ sustained: number; p50: numb
     const at = performance.now()
     for (const id of ids) sentAt.set(id, at)
     inFlight++
-    request(`${url}/api/ingest`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${TOKEN}` }, body: lines.join('\n') })
+    request(`${url}/api/ingest`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${TOKEN}` },
+      body: lines.join('\n'),
+    })
       .then(async (res) => {
         await res.body.dump()
         if (res.statusCode !== 202) refused++
@@ -166,7 +228,17 @@ async function measure(journal: boolean): Promise<{ sustained: number; p50: numb
       .finally(() => inFlight--)
   }, TICK_MS)
 
-  const samples: { at: number; stored: number; storedRate: number; pushedRate: number; p50: number; p99: number; rssMb: number; heapMb: number; cpu: number }[] = []
+  const samples: {
+    at: number
+    stored: number
+    storedRate: number
+    pushedRate: number
+    p50: number
+    p99: number
+    rssMb: number
+    heapMb: number
+    cpu: number
+  }[] = []
   let last = { t: performance.now(), ...(await scrape(url)), pushed: 0 }
   /** Where the warm-up ended: the last sample within it. */
   let warm = { at: 0, stored: last.stored }
@@ -191,7 +263,9 @@ async function measure(journal: boolean): Promise<{ sustained: number; p50: numb
     else warm = { at: s, stored: now.stored }
     latencies = []
     samples.push(sample)
-    console.log(`${String(s).padStart(4)}   ${fmt(sample.storedRate, 0).padStart(7)}   ${fmt(sample.pushedRate, 0).padStart(18)}   ${fmt(sample.p50, 0).padStart(6)}   ${fmt(sample.p99, 0).padStart(6)}   ${fmt(sample.rssMb, 0).padStart(7)}   ${fmt(sample.heapMb, 0).padStart(8)}   ${fmt(sample.cpu, 0).padStart(5)}   ${inFlight}`)
+    console.log(
+      `${String(s).padStart(4)}   ${fmt(sample.storedRate, 0).padStart(7)}   ${fmt(sample.pushedRate, 0).padStart(18)}   ${fmt(sample.p50, 0).padStart(6)}   ${fmt(sample.p99, 0).padStart(6)}   ${fmt(sample.rssMb, 0).padStart(7)}   ${fmt(sample.heapMb, 0).padStart(8)}   ${fmt(sample.cpu, 0).padStart(5)}   ${inFlight}`,
+    )
     last = now
   }
   clearInterval(sender)
@@ -227,6 +301,8 @@ for (const journal of args['compare-journal'] ? [false, true] : [true]) {
 }
 if (results.length === 2) {
   const [off, on] = results as [(typeof results)[0], (typeof results)[0]]
-  console.log(`\njournal on/off   sustained ${fmt(on.sustained, 0)} / ${fmt(off.sustained, 0)} posts/s (ratio ${fmt(on.sustained / off.sustained, 2)}); p50 ${fmt(on.p50, 0)} / ${fmt(off.p50, 0)} ms; p99 ${fmt(on.p99, 0)} / ${fmt(off.p99, 0)} ms (ratio ${fmt(on.p99 / off.p99, 2)})`)
+  console.log(
+    `\njournal on/off   sustained ${fmt(on.sustained, 0)} / ${fmt(off.sustained, 0)} posts/s (ratio ${fmt(on.sustained / off.sustained, 2)}); p50 ${fmt(on.p50, 0)} / ${fmt(off.p50, 0)} ms; p99 ${fmt(on.p99, 0)} / ${fmt(off.p99, 0)} ms (ratio ${fmt(on.p99 / off.p99, 2)})`,
+  )
 }
 process.exit(0)

@@ -23,7 +23,13 @@ import { changedMetrics } from '../../pipelines/transforms/measure.ts'
 import { trackingFrom } from '../../server/tracking.ts'
 import { fmt, median } from './stats.ts'
 
-const { values: args } = parseArgs({ options: { posts: { type: 'string', default: '240000' }, rate: { type: 'string', default: '2000' }, rounds: { type: 'string', default: '5' } } })
+const { values: args } = parseArgs({
+  options: {
+    posts: { type: 'string', default: '240000' },
+    rate: { type: 'string', default: '2000' },
+    rounds: { type: 'string', default: '5' },
+  },
+})
 const POSTS = Number(args.posts)
 const RATE = Number(args.rate)
 const ROUNDS = Number(args.rounds)
@@ -37,15 +43,30 @@ for (const e of generate(scenario, 5)) {
   else if (e.event.kind === 'engagement') updates++
   if (raw.length >= POSTS) break
 }
-const matched = await lastValueFrom(from(raw).pipe(match(tracking), classify(new LexiconClassifier(), new MemoryDeadLetter()), toArray()))
+const matched = await lastValueFrom(
+  from(raw).pipe(match(tracking), classify(new LexiconClassifier(), new MemoryDeadLetter()), toArray()),
+)
 const T0 = Date.parse(scenario.start)
 // Retimed: post i at i / RATE seconds; an engagement update on every third post, a minute later.
 const posts: ScoredPost[] = matched.map((p, i) => ({ ...p, createdAt: new Date(T0 + (i * 1000) / RATE).toISOString() }))
 const engagement: AttributedEngagement[] = posts.flatMap((p, i) =>
-  i % 3 === 0 ? [{ id: `${p.id}:like`, postId: p.id, at: new Date(Date.parse(p.createdAt) + 60_000).toISOString(), delta: { likes: 2, reposts: 1, replies: 0, quotes: 0 }, source: p.source, brands: p.brands }] : [],
+  i % 3 === 0
+    ? [
+        {
+          id: `${p.id}:like`,
+          postId: p.id,
+          at: new Date(Date.parse(p.createdAt) + 60_000).toISOString(),
+          delta: { likes: 2, reposts: 1, replies: 0, quotes: 0 },
+          source: p.source,
+          brands: p.brands,
+        },
+      ]
+    : [],
 )
 const seconds = posts.length / RATE
-console.log(`${fmt(posts.length, 0)} tracked posts and ${fmt(engagement.length, 0)} engagement updates at ${fmt(RATE, 0)} posts/s: ${fmt(seconds / 60, 1)} minutes of event time (the generator made ${fmt(updates, 0)} updates of its own, not used)\n`)
+console.log(
+  `${fmt(posts.length, 0)} tracked posts and ${fmt(engagement.length, 0)} engagement updates at ${fmt(RATE, 0)} posts/s: ${fmt(seconds / 60, 1)} minutes of event time (the generator made ${fmt(updates, 0)} updates of its own, not used)\n`,
+)
 
 const cpu = () => {
   const u = process.cpuUsage()
@@ -54,7 +75,11 @@ const cpu = () => {
 
 // The day before, ten posts a minute: a running server's ledger holds 1,440 minutes, and every
 // read of the 24-hour window sums them all. Fed before the clock starts.
-const dayBefore: ScoredPost[] = Array.from({ length: 1440 * 10 }, (_, i) => ({ ...posts[i % posts.length]!, id: `before:${i}`, createdAt: new Date(T0 - 86_400_000 + i * 6_000).toISOString() }))
+const dayBefore: ScoredPost[] = Array.from({ length: 1440 * 10 }, (_, i) => ({
+  ...posts[i % posts.length]!,
+  id: `before:${i}`,
+  createdAt: new Date(T0 - 86_400_000 + i * 6_000).toISOString(),
+}))
 
 function metricsRound(): number {
   const ledger = new MetricsLedger(tracking)
@@ -93,6 +118,8 @@ for (let r = 0; r < ROUNDS; r++) {
 }
 const m = median(metricsCpu)
 const b = median(baselineCpu)
-console.log(`metrics path: ${fmt(m, 2)} s of CPU for ${fmt(seconds, 0)} s of stream: ${fmt((100 * m) / seconds, 2)}% of one core (target under 5%), ${fmt((posts.length / m) / 1000, 0)}k posts/s on one core`)
+console.log(
+  `metrics path: ${fmt(m, 2)} s of CPU for ${fmt(seconds, 0)} s of stream: ${fmt((100 * m) / seconds, 2)}% of one core (target under 5%), ${fmt(posts.length / m / 1000, 0)}k posts/s on one core`,
+)
 console.log(`baseline (each post to JSON once): ${fmt(b, 2)} s: ${fmt((100 * b) / seconds, 2)}% of one core`)
 console.log(`ratio metrics / baseline: ${fmt(m / b, 2)} (medians of ${ROUNDS} rounds)`)

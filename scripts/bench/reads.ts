@@ -59,7 +59,9 @@ async function hammer(base: string, clients: number, seconds: number): Promise<v
   await Promise.all(
     Array.from({ length: clients }, async (_, c) => {
       for (let i = c; Date.now() < until; i++) {
-        const [method, path] = HEAVY[i % HEAVY.length]!.startsWith('HEAD ') ? ['HEAD', HEAVY[i % HEAVY.length]!.slice(5)] : ['GET', HEAVY[i % HEAVY.length]!]
+        const [method, path] = HEAVY[i % HEAVY.length]!.startsWith('HEAD ')
+          ? ['HEAD', HEAVY[i % HEAVY.length]!.slice(5)]
+          : ['GET', HEAVY[i % HEAVY.length]!]
         const started = performance.now()
         try {
           const status = await ask(`${base}${path}`, method, `127.0.0.${2 + c}`)
@@ -81,7 +83,11 @@ function ask(url: string, method: string, localAddress: string): Promise<string>
     const req = request(url, { method, localAddress }, (res) => {
       let body = ''
       res.on('data', (d: Buffer) => (body += res.statusCode === 200 ? '' : d))
-      res.on('end', () => resolve(res.statusCode === 200 ? '200' : `${res.statusCode} ${(/"code":"(\w+)"/.exec(body) ?? [])[1] ?? ''}`.trim()))
+      res.on('end', () =>
+        resolve(
+          res.statusCode === 200 ? '200' : `${res.statusCode} ${(/"code":"(\w+)"/.exec(body) ?? [])[1] ?? ''}`.trim(),
+        ),
+      )
       res.on('error', reject)
     })
     req.on('error', reject)
@@ -102,13 +108,34 @@ async function main(): Promise<void> {
       if (Number(merges!.n) === 0) break
       await new Promise((r) => setTimeout(r, 1_000))
     }
-    console.log(`seeded ${Number(args.posts).toLocaleString('en')} posts over a week in ${fmt((Date.now() - seeding) / 1000)} s (merges done)`)
-    const app = await buildServer({ store, view: new LiveView(), tracking: trackingFrom({ BRAND: 'Lumen', COMPETITORS: 'Corvid,Nimbus' }), health: { classifier: 'vader-lexicon', sources: [], stats: () => ({}) } })
+    console.log(
+      `seeded ${Number(args.posts).toLocaleString('en')} posts over a week in ${fmt((Date.now() - seeding) / 1000)} s (merges done)`,
+    )
+    const app = await buildServer({
+      store,
+      view: new LiveView(),
+      tracking: trackingFrom({ BRAND: 'Lumen', COMPETITORS: 'Corvid,Nimbus' }),
+      health: { classifier: 'vader-lexicon', sources: [], stats: () => ({}) },
+    })
     const base = await app.listen({ host: '127.0.0.1', port: 0 })
     const writer = new Writer(store, Number(args.batch), Number(args.every))
     try {
       const idle = await writer.run(Number(args.idle))
-      const clients = spawn(process.execPath, ['--import', 'tsx', import.meta.filename, '--hammer', base, '--clients', args.clients!, '--loaded', args.loaded!], { stdio: ['ignore', 'pipe', 'inherit'] })
+      const clients = spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          import.meta.filename,
+          '--hammer',
+          base,
+          '--clients',
+          args.clients!,
+          '--loaded',
+          args.loaded!,
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      )
       let out = ''
       clients.stdout.on('data', (d: Buffer) => (out += d))
       const done = new Promise((r) => clients.on('exit', r))
@@ -116,10 +143,18 @@ async function main(): Promise<void> {
       await done
       const reads = JSON.parse(out || '{}') as { statuses?: Record<string, number>; medianMs?: number; p99Ms?: number }
       console.log(`writes (${args.batch} posts every ${args.every} ms, sink path; ${args.slots} read slots):`)
-      console.log(`  idle:   median ${fmt(median(idle))} ms, p99 ${fmt(percentile(idle, 99))} ms (${idle.length} batches)`)
-      console.log(`  loaded: median ${fmt(median(loaded))} ms, p99 ${fmt(percentile(loaded, 99))} ms (${loaded.length} batches, ${args.clients} clients reading)`)
-      console.log(`  ratio loaded/idle: median ${fmt(median(loaded) / median(idle), 2)}x, p99 ${fmt(percentile(loaded, 99) / percentile(idle, 99), 2)}x (goal: p99 within 2x)`)
-      console.log(`reads: ${JSON.stringify(reads.statuses)}; median ${fmt(reads.medianMs ?? NaN)} ms, p99 ${fmt(reads.p99Ms ?? NaN)} ms`)
+      console.log(
+        `  idle:   median ${fmt(median(idle))} ms, p99 ${fmt(percentile(idle, 99))} ms (${idle.length} batches)`,
+      )
+      console.log(
+        `  loaded: median ${fmt(median(loaded))} ms, p99 ${fmt(percentile(loaded, 99))} ms (${loaded.length} batches, ${args.clients} clients reading)`,
+      )
+      console.log(
+        `  ratio loaded/idle: median ${fmt(median(loaded) / median(idle), 2)}x, p99 ${fmt(percentile(loaded, 99) / percentile(idle, 99), 2)}x (goal: p99 within 2x)`,
+      )
+      console.log(
+        `reads: ${JSON.stringify(reads.statuses)}; median ${fmt(reads.medianMs ?? NaN)} ms, p99 ${fmt(reads.p99Ms ?? NaN)} ms`,
+      )
     } finally {
       await app.close()
     }
@@ -140,7 +175,10 @@ class Writer {
 
   async run(seconds: number): Promise<number[]> {
     // Stored after every post the writer will make: each batch takes the deletion lookup.
-    if (this.n === 0) await this.store.insertDeletions([{ postId: 'bench:deleted-later', at: new Date(END + 30 * 86_400_000).toISOString() }])
+    if (this.n === 0)
+      await this.store.insertDeletions([
+        { postId: 'bench:deleted-later', at: new Date(END + 30 * 86_400_000).toISOString() },
+      ])
     const took: number[] = []
     const until = Date.now() + seconds * 1000
     while (Date.now() < until) {
@@ -148,7 +186,9 @@ class Writer {
       const posts = Array.from({ length: this.batch }, () => this.post())
       const started = performance.now()
       await this.store.insertPosts(posts)
-      await this.store.insertDeletions([{ postId: posts[0]!.id, at: new Date(END + 30 * 86_400_000 + this.n).toISOString() }])
+      await this.store.insertDeletions([
+        { postId: posts[0]!.id, at: new Date(END + 30 * 86_400_000 + this.n).toISOString() },
+      ])
       took.push(performance.now() - started)
       await new Promise((r) => setTimeout(r, Math.max(0, next - Date.now())))
     }
@@ -169,7 +209,15 @@ class Writer {
       engagement: { likes: 0, reposts: 0, replies: 0, quotes: 0 },
       brands: [['Lumen', 'Corvid', 'Nimbus'][n % 3]!],
       terms: [],
-      sentiment: { label: 'neutral', scores: { negative: 0.2, neutral: 0.5, positive: 0.3 }, confidence: 0.5, mixed: false, uncertain: false, intents: n % 5 === 0 ? ['question'] : [], emotions: n % 7 === 0 ? ['anger'] : [] },
+      sentiment: {
+        label: 'neutral',
+        scores: { negative: 0.2, neutral: 0.5, positive: 0.3 },
+        confidence: 0.5,
+        mixed: false,
+        uncertain: false,
+        intents: n % 5 === 0 ? ['question'] : [],
+        emotions: n % 7 === 0 ? ['anger'] : [],
+      },
     }
   }
 }

@@ -51,14 +51,28 @@ const RUNS = Number(args.runs)
 
 /** The simulated launch day's events, from its start, until `posts` posts (with their engagement and deletions). */
 async function simulated(posts: number, seed: number): Promise<SourceEvent[]> {
-  const scenario = launchDay({ brand: 'Lumen', competitors: ['Corvid', 'Nimbus'], start: new Date(Date.now() - 6 * 3_600_000).toISOString() })
+  const scenario = launchDay({
+    brand: 'Lumen',
+    competitors: ['Corvid', 'Nimbus'],
+    start: new Date(Date.now() - 6 * 3_600_000).toISOString(),
+  })
   let n = 0
-  return lastValueFrom(simulatorSource({ scenario, seed, speed: Number.POSITIVE_INFINITY }).pipe(takeWhile((e) => e.kind !== 'post' || ++n <= posts), toArray()))
+  return lastValueFrom(
+    simulatorSource({ scenario, seed, speed: Number.POSITIVE_INFINITY }).pipe(
+      takeWhile((e) => e.kind !== 'post' || ++n <= posts),
+      toArray(),
+    ),
+  )
 }
 
 /** A histogram's cumulative bucket counts, by upper bound. */
 function buckets(text: string, name: string, label: string): Map<number, number> {
-  return new Map([...text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)",${label}\\} (\\d+)`, 'gm'))].map((m) => [m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2])]))
+  return new Map(
+    [...text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)",${label}\\} (\\d+)`, 'gm'))].map((m) => [
+      m[1] === '+Inf' ? Infinity : Number(m[1]),
+      Number(m[2]),
+    ]),
+  )
 }
 
 /**
@@ -74,7 +88,8 @@ function quantile(before: string, after: string, name: string, label: string, q:
   let lower = 0
   let below = 0
   for (const b of counts) {
-    if (b.n >= rank) return b.le === Infinity ? lower : lower + ((b.le - lower) * (rank - below)) / Math.max(1, b.n - below)
+    if (b.n >= rank)
+      return b.le === Infinity ? lower : lower + ((b.le - lower) * (rank - below)) / Math.max(1, b.n - below)
     lower = b.le
     below = b.n
   }
@@ -85,7 +100,9 @@ function quantile(before: string, after: string, name: string, label: string, q:
 function cpuSeconds(pid: number | undefined): number {
   if (pid === undefined) return 0
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      .replace(/^.*\) /, '')
+      .split(' ')
     return (Number(fields[11]) + Number(fields[12])) / 100
   } catch {
     return 0
@@ -129,7 +146,9 @@ const workerEnv = (db: string, i: number) => ({
 try {
   const events = await simulated(POSTS, 7)
   const posts = events.filter((e) => e.kind === 'post').length
-  console.log(`bench:scale: ${posts} posts (${events.length} events with their engagement), model ${args.model || 'bundled'}, ${RUNS} runs each, on ${(await import('node:os')).cpus().length} cores`)
+  console.log(
+    `bench:scale: ${posts} posts (${events.length} events with their engagement), model ${args.model || 'bundled'}, ${RUNS} runs each, on ${(await import('node:os')).cpus().length} cores`,
+  )
 
   const rates: Record<number, number[]> = { 1: [], 2: [] }
   const publishRates: number[] = []
@@ -143,12 +162,21 @@ try {
       // The backlog first, as ingest would have published it while the workers were away: the
       // publisher's own cost stays out of the workers' figures.
       const p0 = performance.now()
-      const ingest = startIngest({ bus, sources: [{ name: 'simulator', events$: from(events) }], tracking, deadLetter: new MemoryDeadLetter() })
+      const ingest = startIngest({
+        bus,
+        sources: [{ name: 'simulator', events$: from(events) }],
+        tracking,
+        deadLetter: new MemoryDeadLetter(),
+      })
       await ingest.done
       publishRates.push(ingest.stats.published / ((performance.now() - p0) / 1000))
       const started = Array.from({ length: workers }, (_, i) => startMain(workerEnv(db, i)))
       children.push(...started)
-      const cpu = () => ({ workers: started.reduce((n, w) => n + cpuSeconds(w.child.pid), 0), clickhouse: cpuSeconds(clickhouse.pid), nats: cpuSeconds(nats.pid) })
+      const cpu = () => ({
+        workers: started.reduce((n, w) => n + cpuSeconds(w.child.pid), 0),
+        clickhouse: cpuSeconds(clickhouse.pid),
+        nats: cpuSeconds(nats.pid),
+      })
       // Timed from when every worker is ready (its model loaded) to the last acknowledgement: what
       // the first ones stored before is left out.
       await Promise.all(started.map((w) => w.url))
@@ -169,7 +197,9 @@ try {
       const rate = stored / seconds
       rates[workers]!.push(rate)
       const cores = (k: string) => fmt(used[k]! / seconds, 2)
-      console.log(`  run ${run}, ${workers} worker${workers > 1 ? 's' : ''}: ${stored} posts stored in ${fmt(seconds, 2)} s once all were ready: ${fmt(rate, 0)} posts/s; cores busy: workers ${cores('workers')}, ClickHouse ${cores('clickhouse')}, NATS ${cores('nats')}`)
+      console.log(
+        `  run ${run}, ${workers} worker${workers > 1 ? 's' : ''}: ${stored} posts stored in ${fmt(seconds, 2)} s once all were ready: ${fmt(rate, 0)} posts/s; cores busy: workers ${cores('workers')}, ClickHouse ${cores('clickhouse')}, NATS ${cores('nats')}`,
+      )
       await stopAll()
       await bus.close()
       await store.close()
@@ -178,8 +208,12 @@ try {
   const one = median(rates[1]!)
   const two = median(rates[2]!)
   if (args.only !== 'latency') {
-    console.log(`throughput (median of ${RUNS}): 1 worker ${fmt(one, 0)} posts/s, 2 workers ${fmt(two, 0)} posts/s, ratio 2/1 ${fmt(two / one, 2)}`)
-    console.log(`ingest's publishing (relate, then JetStream with acknowledgements), median: ${fmt(median(publishRates), 0)} events/s`)
+    console.log(
+      `throughput (median of ${RUNS}): 1 worker ${fmt(one, 0)} posts/s, 2 workers ${fmt(two, 0)} posts/s, ratio 2/1 ${fmt(two / one, 2)}`,
+    )
+    console.log(
+      `ingest's publishing (relate, then JetStream with acknowledgements), median: ${fmt(median(publishRates), 0)} events/s`,
+    )
   }
 
   // The bus's added latency, at a steady rate.
@@ -208,16 +242,28 @@ async function latency() {
     takeUntil(timer(Number(args.seconds) * 1000)),
     concatMap((slice) => from(slice)),
   )
-  const ingest = startIngest({ bus, sources: [{ name: 'simulator', events$: paced$ }], tracking, deadLetter: new MemoryDeadLetter() })
+  const ingest = startIngest({
+    bus,
+    sources: [{ name: 'simulator', events$: paced$ }],
+    tracking,
+    deadLetter: new MemoryDeadLetter(),
+  })
   // The first seconds are left out: the live process gathers the first records before its order starts.
-  const scrape = () => Promise.all([fetch(`${workerUrl}/metrics`).then((r) => r.text()), fetch(`${liveUrl}/metrics`).then((r) => r.text())])
+  const scrape = () =>
+    Promise.all([
+      fetch(`${workerUrl}/metrics`).then((r) => r.text()),
+      fetch(`${liveUrl}/metrics`).then((r) => r.text()),
+    ])
   await new Promise((r) => setTimeout(r, WARMUP_S * 1000))
   const before = await scrape()
   await ingest.done
   await new Promise((r) => setTimeout(r, 3_000))
   const after = await scrape()
-  const ms = (i: 0 | 1, hop: string, q: number) => fmt(1000 * quantile(before[i], after[i], 'undertow_bus_wait_seconds', `hop="${hop}"`, q), 1)
-  console.log(`bus latency at ${args.rate} events/s for ${args.seconds} s (${ingest.stats.published} events): after ${WARMUP_S} s: to the worker p50 ${ms(0, 'to_worker', 0.5)} ms, p99 ${ms(0, 'to_worker', 0.99)} ms; the record to the live figures, in order, p50 ${ms(1, 'to_live', 0.5)} ms, p99 ${ms(1, 'to_live', 0.99)} ms`)
+  const ms = (i: 0 | 1, hop: string, q: number) =>
+    fmt(1000 * quantile(before[i], after[i], 'undertow_bus_wait_seconds', `hop="${hop}"`, q), 1)
+  console.log(
+    `bus latency at ${args.rate} events/s for ${args.seconds} s (${ingest.stats.published} events): after ${WARMUP_S} s: to the worker p50 ${ms(0, 'to_worker', 0.5)} ms, p99 ${ms(0, 'to_worker', 0.99)} ms; the record to the live figures, in order, p50 ${ms(1, 'to_live', 0.5)} ms, p99 ${ms(1, 'to_live', 0.99)} ms`,
+  )
   await bus.close()
   await store.close()
 }

@@ -10,15 +10,22 @@ import { readStreamMessage } from '../../pipelines/sources/mastodon/parse.ts'
 import { readIngestBody } from '../../pipelines/sources/webhook.ts'
 import { fmt, median } from './stats.ts'
 
-const { values: args } = parseArgs({ options: { events: { type: 'string', default: '200000' }, rounds: { type: 'string', default: '5' } } })
+const { values: args } = parseArgs({
+  options: { events: { type: 'string', default: '200000' }, rounds: { type: 'string', default: '5' } },
+})
 const EVENTS = Number(args.events)
 const ROUNDS = Number(args.rounds)
 
-const did = (i: number) => `did:plc:${(i * 2654435761 % 2 ** 32).toString(36).padStart(24, 'q')}`
+const did = (i: number) => `did:plc:${((i * 2654435761) % 2 ** 32).toString(36).padStart(24, 'q')}`
 const rkey = (i: number) => `3l${i.toString(36).padStart(11, 'a')}`
 const postUri = (i: number) => `at://${did(i % 5000)}/app.bsky.feed.post/${rkey(i)}`
 const ref = (uri: string) => ({ uri, cid: 'bafyreidc6sydkkbchcyg62v77wbhzvb2mvytlmsychqgwf2xojjtirmzj4' })
-const TEXTS = ['Lumen X battery dies by 3pm, is that normal?', 'Would be great if Lumen added a dark mode to the app', '@lumen.bsky.social support fixed it in ten minutes, impressed 🔋', 'Lumen vs Corvid: screen is better on the Lumen, battery worse']
+const TEXTS = [
+  'Lumen X battery dies by 3pm, is that normal?',
+  'Would be great if Lumen added a dark mode to the app',
+  '@lumen.bsky.social support fixed it in ten minutes, impressed 🔋',
+  'Lumen vs Corvid: screen is better on the Lumen, battery worse',
+]
 
 /** One firehose event as Jetstream v1 would send it: 15% posts, 75% likes, 10% reposts. */
 function commit(i: number) {
@@ -31,22 +38,71 @@ function commit(i: number) {
       langs: ['en'],
       ...(i % 3 === 0 ? { reply: { root: ref(postUri(i - 7)), parent: ref(postUri(i - 7)) } } : {}),
       ...(i % 11 === 0 ? { embed: { $type: 'app.bsky.embed.record', record: ref(postUri(i - 13)) } } : {}),
-      ...(i % 4 === 0 ? { facets: [{ index: { byteStart: 0, byteEnd: 18 }, features: [{ $type: 'app.bsky.richtext.facet#mention', did: did(1) }] }] } : {}),
+      ...(i % 4 === 0
+        ? {
+            facets: [
+              {
+                index: { byteStart: 0, byteEnd: 18 },
+                features: [{ $type: 'app.bsky.richtext.facet#mention', did: did(1) }],
+              },
+            ],
+          }
+        : {}),
     }
-    return { rev: '3l3qo2vutsw2b', operation: 'create', collection: 'app.bsky.feed.post', rkey: rkey(i), record, cid: 'bafyreidwaivazkwu67xztlmuobx35hs2lnfh3kolmgfmucldvhd3sgzcqi' }
+    return {
+      rev: '3l3qo2vutsw2b',
+      operation: 'create',
+      collection: 'app.bsky.feed.post',
+      rkey: rkey(i),
+      record,
+      cid: 'bafyreidwaivazkwu67xztlmuobx35hs2lnfh3kolmgfmucldvhd3sgzcqi',
+    }
   }
   const collection = kind < 18 ? 'app.bsky.feed.like' : 'app.bsky.feed.repost'
-  return { rev: '3l3qo2vutsw2b', operation: 'create', collection, rkey: rkey(i), record: { $type: collection, createdAt: new Date(1_790_000_000_000 + i).toISOString(), subject: ref(postUri(i - 3)) }, cid: 'bafyreihq3yvuyxbx7xb5ql4ufkr6m6ydzqhx6ysr2xr3fgyrfxbvh7e6ai' }
+  return {
+    rev: '3l3qo2vutsw2b',
+    operation: 'create',
+    collection,
+    rkey: rkey(i),
+    record: {
+      $type: collection,
+      createdAt: new Date(1_790_000_000_000 + i).toISOString(),
+      subject: ref(postUri(i - 3)),
+    },
+    cid: 'bafyreihq3yvuyxbx7xb5ql4ufkr6m6ydzqhx6ysr2xr3fgyrfxbvh7e6ai',
+  }
 }
 const timeUs = (i: number) => 1_790_000_000_000_000 + i * 997
-const v1Frames = Array.from({ length: EVENTS }, (_, i) => JSON.stringify({ did: did(i % 5000), time_us: timeUs(i), kind: 'commit', commit: commit(i) }))
+const v1Frames = Array.from({ length: EVENTS }, (_, i) =>
+  JSON.stringify({ did: did(i % 5000), time_us: timeUs(i), kind: 'commit', commit: commit(i) }),
+)
 const v2Frames = Array.from({ length: EVENTS }, (_, i) => {
   const us = timeUs(i)
   const time = `${new Date(Math.floor(us / 1000)).toISOString().slice(0, 19)}.${String(us % 1_000_000).padStart(6, '0')}Z`
-  return JSON.stringify({ $type: 'message', payload: { $type: 'network.bsky.jetstream.subscribeEvents#commit', seq: i + 1, did: did(i % 5000), time, ...commit(i) } })
+  return JSON.stringify({
+    $type: 'message',
+    payload: {
+      $type: 'network.bsky.jetstream.subscribeEvents#commit',
+      seq: i + 1,
+      did: did(i % 5000),
+      time,
+      ...commit(i),
+    },
+  })
 })
 const webhookPosts = v1Frames.slice(0, Math.min(EVENTS, 50_000)).map((_, i) =>
-  JSON.stringify({ id: `webhook:${i}`, source: 'webhook', url: '', author: { id: `a${i % 5000}`, handle: `user${i % 5000}`, displayName: '', followers: i % 997 }, text: TEXTS[i % TEXTS.length], lang: 'en', createdAt: new Date(1_790_000_000_000 + i).toISOString(), engagement: { likes: 0, reposts: 0, replies: 0, quotes: 0 }, brands: [], terms: [] }),
+  JSON.stringify({
+    id: `webhook:${i}`,
+    source: 'webhook',
+    url: '',
+    author: { id: `a${i % 5000}`, handle: `user${i % 5000}`, displayName: '', followers: i % 997 },
+    text: TEXTS[i % TEXTS.length],
+    lang: 'en',
+    createdAt: new Date(1_790_000_000_000 + i).toISOString(),
+    engagement: { likes: 0, reposts: 0, replies: 0, quotes: 0 },
+    brands: [],
+    terms: [],
+  }),
 )
 // Mastodon streaming messages: `update` events whose payload is a Status as a JSON string, its
 // content HTML with a hashtag link and a mention, as instances send them.
@@ -65,7 +121,13 @@ const mastodonMessages = Array.from({ length: Math.min(EVENTS, 50_000) }, (_, i)
     replies_count: 0,
     reblogs_count: i % 3,
     favourites_count: i % 7,
-    account: { id: String(i % 5000), username: `u${i % 5000}`, acct: `u${i % 5000}`, display_name: `User ${i % 5000}`, followers_count: i % 997 },
+    account: {
+      id: String(i % 5000),
+      username: `u${i % 5000}`,
+      acct: `u${i % 5000}`,
+      display_name: `User ${i % 5000}`,
+      followers_count: i % 997,
+    },
     mentions: [],
     tags: [{ name: 'lumen', url: 'https://mastodon.example/tags/lumen' }],
   }
@@ -86,8 +148,24 @@ function mastodon(): number {
 const hnItems = Array.from({ length: Math.min(EVENTS, 50_000) }, (_, i) =>
   JSON.stringify(
     i % 3 === 0
-      ? { by: `user${i % 5000}`, descendants: i % 40, id: 40_000_000 + i, score: 1 + (i % 90), time: 1_790_000_000 + i, title: TEXTS[i % TEXTS.length], type: 'story', url: `https://example.com/${i}` }
-      : { by: `user${i % 5000}`, id: 40_000_000 + i, parent: 40_000_000 + i - 1, text: `${TEXTS[i % TEXTS.length]}<p>I&#x27;d say <i>it depends</i> on <a href="https://example.com">the review</a>`, time: 1_790_000_000 + i, type: 'comment' },
+      ? {
+          by: `user${i % 5000}`,
+          descendants: i % 40,
+          id: 40_000_000 + i,
+          score: 1 + (i % 90),
+          time: 1_790_000_000 + i,
+          title: TEXTS[i % TEXTS.length],
+          type: 'story',
+          url: `https://example.com/${i}`,
+        }
+      : {
+          by: `user${i % 5000}`,
+          id: 40_000_000 + i,
+          parent: 40_000_000 + i - 1,
+          text: `${TEXTS[i % TEXTS.length]}<p>I&#x27;d say <i>it depends</i> on <a href="https://example.com">the review</a>`,
+          time: 1_790_000_000 + i,
+          type: 'comment',
+        },
   ),
 )
 function hackernews(): number {
@@ -146,12 +224,25 @@ const results = new Map<string, number[]>(cases.map(([name]) => [name, []]))
 jetstream(v1Frames.slice(0, 20_000), parseV1) // warm the JIT
 for (let round = 0; round < ROUNDS; round++) for (const [name, run] of cases) results.get(name)!.push(run())
 
-console.log(`== parsers, one core: ${fmt(EVENTS, 0)} Jetstream frames (15% posts, 75% likes, 10% reposts), ${fmt(mastodonMessages.length, 0)} Mastodon messages, ${fmt(hnItems.length, 0)} Hacker News items, ${fmt(webhookPosts.length, 0)} webhook posts; median of ${ROUNDS} interleaved rounds`)
-const floorOf = (prefix: string) => median(results.get(cases.find(([n]) => n.startsWith('JSON.parse') && n.includes(prefix))![0])!)
+console.log(
+  `== parsers, one core: ${fmt(EVENTS, 0)} Jetstream frames (15% posts, 75% likes, 10% reposts), ${fmt(mastodonMessages.length, 0)} Mastodon messages, ${fmt(hnItems.length, 0)} Hacker News items, ${fmt(webhookPosts.length, 0)} webhook posts; median of ${ROUNDS} interleaved rounds`,
+)
+const floorOf = (prefix: string) =>
+  median(results.get(cases.find(([n]) => n.startsWith('JSON.parse') && n.includes(prefix))![0])!)
 for (const [name] of cases) {
   const m = median(results.get(name)!)
-  const floor = floorOf(name.includes('webhook') ? 'webhook' : name.includes('Mastodon') ? 'Mastodon' : name.includes('Hacker News') ? 'Hacker News' : 'v1')
+  const floor = floorOf(
+    name.includes('webhook')
+      ? 'webhook'
+      : name.includes('Mastodon')
+        ? 'Mastodon'
+        : name.includes('Hacker News')
+          ? 'Hacker News'
+          : 'v1',
+  )
   console.log(`${name.padEnd(42)} ${fmt(m, 0).padStart(10)} events/s   ${(m / floor).toFixed(2)} of JSON.parse alone`)
 }
 const v1 = median(results.get('Jetstream v1')!)
-console.log(`Jetstream v1 against the target of 20,000 events/s: ${(v1 / 20_000).toFixed(1)}x   (${fmt(sink, 0)} events read in all)`)
+console.log(
+  `Jetstream v1 against the target of 20,000 events/s: ${(v1 / 20_000).toFixed(1)}x   (${fmt(sink, 0)} events read in all)`,
+)

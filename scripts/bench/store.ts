@@ -61,7 +61,9 @@ async function scoredPosts(): Promise<ScoredPost[]> {
     if (e.event.kind === 'post') posts.push(e.event.post)
     if (posts.length >= SINK_POSTS * 1.5) break
   }
-  const scored = await lastValueFrom(from(posts).pipe(match(tracking), classify(new LexiconClassifier(), new MemoryDeadLetter()), toArray()))
+  const scored = await lastValueFrom(
+    from(posts).pipe(match(tracking), classify(new LexiconClassifier(), new MemoryDeadLetter()), toArray()),
+  )
   return scored.slice(0, SINK_POSTS)
 }
 const base = await scoredPosts()
@@ -73,7 +75,11 @@ let shift = Math.max(0, Number(newestStored!.t) - Date.parse(base[0]!.createdAt)
 /** The base posts with new ids, later than any written before: a live stream moves forward. */
 function relabel(tag: string, replayed = false) {
   if (!replayed) shift += span
-  return base.map((p) => ({ ...p, id: `${p.id}:${tag}`, createdAt: new Date(Date.parse(p.createdAt) + (replayed ? 0 : shift)).toISOString() }))
+  return base.map((p) => ({
+    ...p,
+    id: `${p.id}:${tag}`,
+    createdAt: new Date(Date.parse(p.createdAt) + (replayed ? 0 : shift)).toISOString(),
+  }))
 }
 
 async function sinkRound(store: SqlStore, tag: string, replayed = false) {
@@ -93,7 +99,8 @@ async function sinkRound(store: SqlStore, tag: string, replayed = false) {
 async function rawRound(store: SqlStore, tag: string) {
   const posts = relabel(tag)
   const start = performance.now()
-  for (let i = 0; i < posts.length; i += BATCH) await store.insertRowsUnchecked('posts', posts.slice(i, i + BATCH).map(postRow))
+  for (let i = 0; i < posts.length; i += BATCH)
+    await store.insertRowsUnchecked('posts', posts.slice(i, i + BATCH).map(postRow))
   return posts.length / ((performance.now() - start) / 1000)
 }
 
@@ -110,8 +117,11 @@ async function writeSpeed(name: string, store: SqlStore) {
     replayed.push(await sinkRound(store, `${name}-old-${run}`, true))
   }
   const b = median(raw)
-  const line = (label: string, v: number) => console.log(`${name.padEnd(9)} ${label.padEnd(34)} ${fmt(v, 0).padStart(9)} rows/s   ratio to raw ${fmt(v / b, 2)}`)
-  console.log(`${name.padEnd(9)} ${'raw bulk insert (baseline)'.padEnd(34)} ${fmt(b, 0).padStart(9)} rows/s   (median of ${ROUNDS} rounds of ${fmt(SINK_POSTS, 0)} posts, batches of ${fmt(BATCH, 0)})`)
+  const line = (label: string, v: number) =>
+    console.log(`${name.padEnd(9)} ${label.padEnd(34)} ${fmt(v, 0).padStart(9)} rows/s   ratio to raw ${fmt(v / b, 2)}`)
+  console.log(
+    `${name.padEnd(9)} ${'raw bulk insert (baseline)'.padEnd(34)} ${fmt(b, 0).padStart(9)} rows/s   (median of ${ROUNDS} rounds of ${fmt(SINK_POSTS, 0)} posts, batches of ${fmt(BATCH, 0)})`,
+  )
   line('sink, live stream', median(sink))
   line('sink, backfill of old posts', median(replayed))
 }
@@ -128,10 +138,14 @@ if (args.server && !args['skip-writes']) {
 }
 
 // ---- 2. history queries over a day of POSTS posts --------------------------------------------
-const [present] = await embedded.select<{ n: string }>('SELECT count() AS n FROM posts WHERE toDate(created_at) = toDate({day:String})', { day: DAY })
+const [present] = await embedded.select<{ n: string }>(
+  'SELECT count() AS n FROM posts WHERE toDate(created_at) = toDate({day:String})',
+  { day: DAY },
+)
 if (Number(present!.n) !== POSTS) {
   // A run stopped half-way: start the day again in every table (views' targets included).
-  if (Number(present!.n) > 0) for (const table of DAY_PARTITIONED) await embedded.run(`ALTER TABLE ${table} DROP PARTITION '${DAY}'`)
+  if (Number(present!.n) > 0)
+    for (const table of DAY_PARTITIONED) await embedded.run(`ALTER TABLE ${table} DROP PARTITION '${DAY}'`)
   console.log(`\n== making ${fmt(POSTS, 0)} posts for ${DAY} inside ClickHouse (kept in ${args.dir} for later runs)`)
   const started = performance.now()
   const CHUNK = 1_000_000
@@ -204,19 +218,48 @@ FROM (SELECT number, ${start} + intDiv(number * 86400000, ${POSTS}) + intHash32(
 WHERE number % 3 = 0`
 }
 
-console.log(`\n== history queries over ${fmt(POSTS, 0)} posts, 24-hour range (${RUNS} runs each after 2 warm-ups, embedded)`)
+console.log(
+  `\n== history queries over ${fmt(POSTS, 0)} posts, 24-hour range (${RUNS} runs each after 2 warm-ups, embedded)`,
+)
 const range = { from: DAY_FROM, to: DAY_TO }
 // The dashboard's history queries (the 50 ms target), then others for reference.
 const queries: [string, () => Promise<unknown>][] = [
   ['volume per minute, one brand', () => embedded.minuteAggregates({ brands: ['Lumen'], ...range })],
   ['volume per hour, all brands', () => embedded.minuteAggregates({ bucket: 'hour', ...range })],
-  ['middle feedback, first page', () => embedded.searchPosts({ brand: 'Lumen', labels: ['negative', 'neutral'], intents: ['question', 'suggestion'], ...range, page: 1, pageSize: 50 })],
-  ['middle feedback, page 20', () => embedded.searchPosts({ brand: 'Lumen', labels: ['negative', 'neutral'], intents: ['question', 'suggestion'], ...range, page: 20, pageSize: 50 })],
-  ['text search "battery"', () => embedded.searchPosts({ brand: 'Lumen', text: 'battery', ...range, page: 1, pageSize: 50 })],
+  [
+    'middle feedback, first page',
+    () =>
+      embedded.searchPosts({
+        brand: 'Lumen',
+        labels: ['negative', 'neutral'],
+        intents: ['question', 'suggestion'],
+        ...range,
+        page: 1,
+        pageSize: 50,
+      }),
+  ],
+  [
+    'middle feedback, page 20',
+    () =>
+      embedded.searchPosts({
+        brand: 'Lumen',
+        labels: ['negative', 'neutral'],
+        intents: ['question', 'suggestion'],
+        ...range,
+        page: 20,
+        pageSize: 50,
+      }),
+  ],
+  [
+    'text search "battery"',
+    () => embedded.searchPosts({ brand: 'Lumen', text: 'battery', ...range, page: 1, pageSize: 50 }),
+  ],
   ['mixed posts', () => embedded.searchPosts({ mixed: true, ...range, page: 1, pageSize: 50 })],
   ['response times', () => embedded.responseTimes({ brand: 'Lumen', ...range })],
 ]
-const others: [string, () => Promise<unknown>][] = [['unique authors and reach', () => embedded.audience({ brand: 'Lumen', ...range })]]
+const others: [string, () => Promise<unknown>][] = [
+  ['unique authors and reach', () => embedded.audience({ brand: 'Lumen', ...range })],
+]
 async function timeIt(run: () => Promise<unknown>) {
   await run()
   await run()
@@ -232,12 +275,16 @@ let worst = 0
 for (const [name, run] of queries) {
   const ms = await timeIt(run)
   worst = Math.max(worst, percentile(ms, 95))
-  console.log(`${name.padEnd(30)} p50 ${fmt(percentile(ms, 50), 1).padStart(7)} ms   p95 ${fmt(percentile(ms, 95), 1).padStart(7)} ms`)
+  console.log(
+    `${name.padEnd(30)} p50 ${fmt(percentile(ms, 50), 1).padStart(7)} ms   p95 ${fmt(percentile(ms, 95), 1).padStart(7)} ms`,
+  )
 }
 console.log(`slowest p95 of the dashboard's queries: ${fmt(worst, 1)} ms (target 50 ms)`)
 for (const [name, run] of others) {
   const ms = await timeIt(run)
-  console.log(`${`(other) ${name}`.padEnd(30)} p50 ${fmt(percentile(ms, 50), 1).padStart(7)} ms   p95 ${fmt(percentile(ms, 95), 1).padStart(7)} ms`)
+  console.log(
+    `${`(other) ${name}`.padEnd(30)} p50 ${fmt(percentile(ms, 50), 1).padStart(7)} ms   p95 ${fmt(percentile(ms, 95), 1).padStart(7)} ms`,
+  )
 }
 
 // ---- 3. deduplication before merges ------------------------------------------------------------
@@ -247,13 +294,27 @@ const variants: [string, string][] = [
   ['count, FINAL', `SELECT count() FROM posts FINAL WHERE ${where}`],
   ['count, GROUP BY id', `SELECT count() FROM (SELECT id FROM posts WHERE ${where} GROUP BY id)`],
   ['count, no deduplication', `SELECT count() FROM posts WHERE ${where}`],
-  ['page, FINAL', `SELECT * FROM posts FINAL WHERE ${where} ORDER BY created_at DESC, created_ms DESC, id DESC LIMIT 50`],
-  ['page, LIMIT 1 BY id', `SELECT * FROM posts WHERE ${where} ORDER BY created_at DESC, created_ms DESC, id DESC LIMIT 1 BY id LIMIT 50`],
-  ['page, argMax by id', `SELECT id, argMax(text, ingested_at) AS text, max(created_at) AS c FROM posts WHERE ${where} GROUP BY id ORDER BY c DESC, id DESC LIMIT 50`],
-  ['page, no deduplication', `SELECT * FROM posts WHERE ${where} ORDER BY created_at DESC, created_ms DESC, id DESC LIMIT 50`],
+  [
+    'page, FINAL',
+    `SELECT * FROM posts FINAL WHERE ${where} ORDER BY created_at DESC, created_ms DESC, id DESC LIMIT 50`,
+  ],
+  [
+    'page, LIMIT 1 BY id',
+    `SELECT * FROM posts WHERE ${where} ORDER BY created_at DESC, created_ms DESC, id DESC LIMIT 1 BY id LIMIT 50`,
+  ],
+  [
+    'page, argMax by id',
+    `SELECT id, argMax(text, ingested_at) AS text, max(created_at) AS c FROM posts WHERE ${where} GROUP BY id ORDER BY c DESC, id DESC LIMIT 50`,
+  ],
+  [
+    'page, no deduplication',
+    `SELECT * FROM posts WHERE ${where} ORDER BY created_at DESC, created_ms DESC, id DESC LIMIT 50`,
+  ],
 ]
 for (const [name, sql] of variants) {
   const ms = await timeIt(() => embedded.select(sql))
-  console.log(`${name.padEnd(30)} p50 ${fmt(percentile(ms, 50), 1).padStart(7)} ms   p95 ${fmt(percentile(ms, 95), 1).padStart(7)} ms`)
+  console.log(
+    `${name.padEnd(30)} p50 ${fmt(percentile(ms, 50), 1).padStart(7)} ms   p95 ${fmt(percentile(ms, 95), 1).padStart(7)} ms`,
+  )
 }
 await embedded.close()

@@ -13,7 +13,13 @@ import { launchBrowser } from '../../tests/support/browser.ts'
 import { startStack } from '../../tests/support/stack.ts'
 import { fmt, median } from './stats.ts'
 
-const { values: args } = parseArgs({ options: { minutes: { type: 'string', default: '4' }, speed: { type: 'string', default: '1200' }, samples: { type: 'string', default: '8' } } })
+const { values: args } = parseArgs({
+  options: {
+    minutes: { type: 'string', default: '4' },
+    speed: { type: 'string', default: '1200' },
+    samples: { type: 'string', default: '8' },
+  },
+})
 const [minutes, speed, samples] = [Number(args.minutes), Number(args.speed), Number(args.samples)]
 const WARM_UP_MS = 30_000
 
@@ -25,14 +31,20 @@ try {
   await cdp.send('HeapProfiler.enable')
   await page.goto(stack.url)
   // Event time as far as the store has it: the newest stored post.
-  const newest = async () => Date.parse(((await (await fetch(`${stack.url}/api/posts?pageSize=1`)).json()) as { posts: { createdAt: string }[] }).posts[0]?.createdAt ?? '')
+  const newest = async () =>
+    Date.parse(
+      ((await (await fetch(`${stack.url}/api/posts?pageSize=1`)).json()) as { posts: { createdAt: string }[] }).posts[0]
+        ?.createdAt ?? '',
+    )
   const sample = async () => {
     await cdp.send('HeapProfiler.collectGarbage')
     const heap = (await cdp.send('Runtime.getHeapUsage')) as { usedSize: number }
     const dom = (await cdp.send('Memory.getDOMCounters')) as { nodes: number }
     return { heapMb: heap.usedSize / 2 ** 20, nodes: dom.nodes, eventTime: await newest() }
   }
-  console.log(`wall in Chromium, stack at ${speed}x (lexicon); warm-up ${WARM_UP_MS / 1000} s, then ${samples} samples over ${minutes} min`)
+  console.log(
+    `wall in Chromium, stack at ${speed}x (lexicon); warm-up ${WARM_UP_MS / 1000} s, then ${samples} samples over ${minutes} min`,
+  )
   await page.waitForTimeout(WARM_UP_MS)
   const taken: Awaited<ReturnType<typeof sample>>[] = []
   for (let i = 0; i < samples; i++) {
@@ -40,13 +52,19 @@ try {
     const s = await sample()
     taken.push(s)
     const hours = (s.eventTime - taken[0]!.eventTime) / 3_600_000
-    console.log(`  sample ${i + 1}: heap ${fmt(s.heapMb, 2)} MB, ${s.nodes} DOM nodes, ${fmt(hours, 1)} simulated hours after the first`)
+    console.log(
+      `  sample ${i + 1}: heap ${fmt(s.heapMb, 2)} MB, ${s.nodes} DOM nodes, ${fmt(hours, 1)} simulated hours after the first`,
+    )
   }
   const base = taken[0]!
   const last = taken.slice(-3)
   console.log(`\nbaseline (first sample): heap ${fmt(base.heapMb, 2)} MB, ${base.nodes} DOM nodes`)
-  console.log(`end (median of the last 3): heap ${fmt(median(last.map((s) => s.heapMb)), 2)} MB, ${median(last.map((s) => s.nodes))} DOM nodes`)
-  console.log(`ratio end / baseline: heap ${fmt(median(last.map((s) => s.heapMb)) / base.heapMb, 2)}, DOM nodes ${fmt(median(last.map((s) => s.nodes)) / base.nodes, 2)}`)
+  console.log(
+    `end (median of the last 3): heap ${fmt(median(last.map((s) => s.heapMb)), 2)} MB, ${median(last.map((s) => s.nodes))} DOM nodes`,
+  )
+  console.log(
+    `ratio end / baseline: heap ${fmt(median(last.map((s) => s.heapMb)) / base.heapMb, 2)}, DOM nodes ${fmt(median(last.map((s) => s.nodes)) / base.nodes, 2)}`,
+  )
   console.log(`connection at the end: ${await page.getByTestId('connection').textContent()}`)
 } finally {
   await browser.close()

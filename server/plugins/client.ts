@@ -12,7 +12,14 @@ export const clientPlugin = fp<{ root?: string }>(
   async (app, { root = CLIENT_DIST }) => {
     if (!existsSync(root)) {
       app.get('/', async (_request, reply) =>
-        reply.status(503).send(errorBody(ERROR_CODES.UNAVAILABLE, 'The wall is not built: run `npm run build:client` (npm start does it).')),
+        reply
+          .status(503)
+          .send(
+            errorBody(
+              ERROR_CODES.UNAVAILABLE,
+              'The wall is not built: run `npm run build:client` (npm start does it).',
+            ),
+          ),
       )
       return
     }

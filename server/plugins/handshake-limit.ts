@@ -70,12 +70,17 @@ function ipv6Groups(address: string): number[] | undefined {
 export function addressKey(address: string): string {
   const g = ipv6Groups(address)
   if (!g) return address
-  if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) return [g[6]! >> 8, g[6]! & 0xff, g[7]! >> 8, g[7]! & 0xff].join('.')
-  return `${g.slice(0, 4).map((x) => x.toString(16)).join(':')}::/64`
+  if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff)
+    return [g[6]! >> 8, g[6]! & 0xff, g[7]! >> 8, g[7]! & 0xff].join('.')
+  return `${g
+    .slice(0, 4)
+    .map((x) => x.toString(16))
+    .join(':')}::/64`
 }
 
 /** The key a client is counted under: its valid token (hashed) when it has one, else its address (as access.ts callerKey). */
-export const handshakeKey = (token: string | undefined, address: string) => (token ? `token:${createHash('sha256').update(token).digest('hex').slice(0, 32)}` : `ip:${addressKey(address)}`)
+export const handshakeKey = (token: string | undefined, address: string) =>
+  token ? `token:${createHash('sha256').update(token).digest('hex').slice(0, 32)}` : `ip:${addressKey(address)}`
 
 /**
  * Whether engine.io takes `request` for one within an existing session: it reads the query before
@@ -91,14 +96,21 @@ function withinSession(request: EngineRequest): boolean {
  * An engine.io middleware (`io.engine.use`): past `perMinute` handshakes, 429 with Retry-After and
  * the API's error body, over polling or on a WebSocket upgrade alike.
  */
-export function handshakeLimit(perMinute: number, keyOf: (request: EngineRequest) => string, now?: () => number): EngineMiddleware {
+export function handshakeLimit(
+  perMinute: number,
+  keyOf: (request: EngineRequest) => string,
+  now?: () => number,
+): EngineMiddleware {
   const counter = new HandshakeCounter(perMinute, now)
   return (request, response, next) => {
     if (perMinute === 0 || withinSession(request)) return next()
     const wait = counter.take(keyOf(request))
     if (wait === 0) return next()
     const seconds = Math.ceil(wait / 1_000)
-    const body = errorBody(ERROR_CODES.RATE_LIMITED, `Too many connections: at most ${perMinute} live-stream handshakes a minute per client (RATE_LIMIT_PER_MINUTE); try again in ${seconds} s`)
+    const body = errorBody(
+      ERROR_CODES.RATE_LIMITED,
+      `Too many connections: at most ${perMinute} live-stream handshakes a minute per client (RATE_LIMIT_PER_MINUTE); try again in ${seconds} s`,
+    )
     refuseEngineRequest(response, 429, body, next, 'too many handshakes', { 'retry-after': String(seconds) })
   }
 }

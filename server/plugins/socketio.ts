@@ -23,7 +23,10 @@ declare module 'fastify' {
 }
 
 /** The role of a handshake's token (AUTH_TOKENS), or undefined when it has none that is valid. */
-export type Authorize = (handshake: { auth: Record<string, unknown>; headers: { cookie?: string | undefined } }) => Role | undefined
+export type Authorize = (handshake: {
+  auth: Record<string, unknown>
+  headers: { cookie?: string | undefined }
+}) => Role | undefined
 
 /** Largest message a client may send: walls send none but the handshake's (the server only pushes). */
 export const MAX_CLIENT_MESSAGE_BYTES = 16 * 1024
@@ -38,8 +41,31 @@ export type SocketAdapter = NonNullable<ConstructorParameters<typeof Server>[1]>
  * session-cookie token, else their address; `allowedHosts`: the Host names answered (ALLOWED_HOSTS),
  * checked first, so that a refused request (a rebinding page's) counts against no one's limit.
  */
-export const socketIoPlugin = fp<{ snapshot: () => Promise<Snapshot>; clock: () => Clock; authorize: Authorize; teams?: readonly string[]; allowedOrigins?: readonly string[]; adapter?: SocketAdapter; trustProxy?: TrustProxy; handshakeLimit?: { perMinute: number; tokens: AccessTokens }; allowedHosts?: AllowedHosts }>(
-  async (app, { snapshot, clock, authorize, teams = [], allowedOrigins = [], adapter, trustProxy, handshakeLimit: limit, allowedHosts }) => {
+export const socketIoPlugin = fp<{
+  snapshot: () => Promise<Snapshot>
+  clock: () => Clock
+  authorize: Authorize
+  teams?: readonly string[]
+  allowedOrigins?: readonly string[]
+  adapter?: SocketAdapter
+  trustProxy?: TrustProxy
+  handshakeLimit?: { perMinute: number; tokens: AccessTokens }
+  allowedHosts?: AllowedHosts
+}>(
+  async (
+    app,
+    {
+      snapshot,
+      clock,
+      authorize,
+      teams = [],
+      allowedOrigins = [],
+      adapter,
+      trustProxy,
+      handshakeLimit: limit,
+      allowedHosts,
+    },
+  ) => {
     const trust = proxyTrust(trustProxy)
     // A wall reconnects on its own when the server drops it (client/src/lib/socket.ts); once the
     // server is stopping, its new connections are refused, or they would hold the close open.
@@ -55,7 +81,12 @@ export const socketIoPlugin = fp<{ snapshot: () => Promise<Snapshot>; clock: () 
       serveClient: false,
       ...(adapter ? { adapter } : {}),
       maxHttpBufferSize: MAX_CLIENT_MESSAGE_BYTES,
-      allowRequest: (request, answer) => (closing ? answer('the server is stopping', false) : sameSite(request) ? answer(null, true) : answer('connections from another site are refused', false)),
+      allowRequest: (request, answer) =>
+        closing
+          ? answer('the server is stopping', false)
+          : sameSite(request)
+            ? answer(null, true)
+            : answer('connections from another site are refused', false),
     })
     // socket.io's requests reach engine.io before Fastify's hooks: the same Host check (hosts.ts) here.
     if (allowedHosts) io.engine.use(engineHostGuard(allowedHosts))
@@ -65,11 +96,23 @@ export const socketIoPlugin = fp<{ snapshot: () => Promise<Snapshot>; clock: () 
         const token = tokens.enabled ? app.parseCookie(request.headers.cookie ?? '')[SESSION_COOKIE] : undefined
         return token && tokens.roleOf(token) ? token : undefined
       }
-      io.engine.use(handshakeLimit(limit.perMinute, (request) => handshakeKey(tokenOf(request), requestOrigin(request, trust).address)))
+      io.engine.use(
+        handshakeLimit(limit.perMinute, (request) =>
+          handshakeKey(tokenOf(request), requestOrigin(request, trust).address),
+        ),
+      )
     }
     // With AUTH_TOKENS, a connection needs a token (auth.token, or the page's session cookie); every
     // role may watch, the stream being read-only.
-    io.use((socket, next) => (authorize(socket.handshake) ? next() : next(Object.assign(new Error('unauthorized: the live stream needs an access token (AUTH_TOKENS)'), { data: { code: 'unauthorized' } }))))
+    io.use((socket, next) =>
+      authorize(socket.handshake)
+        ? next()
+        : next(
+            Object.assign(new Error('unauthorized: the live stream needs an access token (AUTH_TOKENS)'), {
+              data: { code: 'unauthorized' },
+            }),
+          ),
+    )
     io.on('connection', (socket) => {
       // A team's feed: `?team=support` (or several, comma-separated) joins its room.
       const asked = [socket.handshake.query.team ?? []].flat().flatMap((t) => String(t).split(','))

@@ -12,13 +12,18 @@ import { queryTimes } from './times.ts'
 export const MAX_AGGREGATE_BUCKETS = 1_440
 
 const tooWide = (asked: number, bucket: 'minute' | 'hour') =>
-  badRequest(`${Math.ceil(asked).toLocaleString('en')} ${bucket}s asked for; at most ${MAX_AGGREGATE_BUCKETS.toLocaleString('en')} per brand (a day of minutes, or 60 days of hours): use bucket=hour, or a shorter range`)
+  badRequest(
+    `${Math.ceil(asked).toLocaleString('en')} ${bucket}s asked for; at most ${MAX_AGGREGATE_BUCKETS.toLocaleString('en')} per brand (a day of minutes, or 60 days of hours): use bucket=hour, or a shorter range`,
+  )
 
 /**
  * The range asked for, bounded: lastMinutes, or from and to, within MAX_AGGREGATE_BUCKETS; an open
  * end is set that far from the other; nothing given means the newest MAX_AGGREGATE_BUCKETS.
  */
-export function boundedRange(query: { from?: string; to?: string; lastMinutes?: number }, bucket: 'minute' | 'hour'): Pick<AggregateQuery, 'from' | 'to' | 'lastMinutes'> {
+export function boundedRange(
+  query: { from?: string; to?: string; lastMinutes?: number },
+  bucket: 'minute' | 'hour',
+): Pick<AggregateQuery, 'from' | 'to' | 'lastMinutes'> {
   const span = bucketMs(bucket)
   const widest = MAX_AGGREGATE_BUCKETS * span
   const { from, to, lastMinutes } = query
@@ -55,7 +60,10 @@ export const aggregateRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = asyn
     { schema: { querystring: Query, response: { 200: Type.Object({ windows: Type.Array(WindowAggregate) }) } } },
     async (request) => {
       const { brand, bucket, source, ...range } = queryTimes(request.query)
-      const windows = await store.minuteAggregates({ ...(brand ? { brands: [brand] } : {}), ...boundedRange(range, bucket), bucket, source }, request.caller)
+      const windows = await store.minuteAggregates(
+        { ...(brand ? { brands: [brand] } : {}), ...boundedRange(range, bucket), bucket, source },
+        request.caller,
+      )
       return { windows }
     },
   )

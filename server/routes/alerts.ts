@@ -31,30 +31,50 @@ const Query = Type.Object(
 
 const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 256 }) })
 
-export const alertRoutes: FastifyPluginAsyncTypebox<{ store: Store; view: LiveView; alerts?: AlertActions; allowedOrigins?: readonly string[] }> = async (app, { store, view, alerts, allowedOrigins = [] }) => {
-  app.get('/api/alerts', { schema: { querystring: Query, response: { 200: Type.Object({ alerts: Type.Array(Alert) }) } } }, async (request) => ({
-    alerts: await store.alerts(request.query),
-  }))
+export const alertRoutes: FastifyPluginAsyncTypebox<{
+  store: Store
+  view: LiveView
+  alerts?: AlertActions
+  allowedOrigins?: readonly string[]
+}> = async (app, { store, view, alerts, allowedOrigins = [] }) => {
+  app.get(
+    '/api/alerts',
+    { schema: { querystring: Query, response: { 200: Type.Object({ alerts: Type.Array(Alert) }) } } },
+    async (request) => ({
+      alerts: await store.alerts(request.query),
+    }),
+  )
 
-  app.post('/api/alerts/:id/acknowledge', { schema: { params: Params, response: { 200: Type.Object({ alert: Alert }) } } }, async (request) => {
-    // A page on another site must not acknowledge a live alert through a war room's browser:
-    // browsers name the page's origin on every POST, and it must be this server's: the host the
-    // browser used (request.host and .protocol follow X-Forwarded-* from a proxy TRUST_PROXY trusts).
-    const origin = request.headers.origin
-    if (!originAllowed(origin, request.host, request.protocol, allowedOrigins))
-      throw Object.assign(new Error(`acknowledging from another page's site (${origin}) is refused: acknowledge from Undertow's own pages`), { statusCode: 403 })
-    const { id } = request.params
-    if (!alerts) throw new UnavailableError('this server runs without a pipeline, so it cannot acknowledge alerts')
-    const alert = await alerts.acknowledge(id)
-    if (alert) return { alert }
-    // Not open now: what became of it, if it ever was, as pushed live (not stored yet, perhaps) or stored.
-    const known = view.recentAlerts().find((a) => a.id === id) ?? (await store.alerts({ id, limit: 1 }))[0]
-    const why = !known
-      ? 'no alert has this id'
-      : known.state === 'open'
-        ? 'it is stored as open, but the running pipeline does not follow it (is its brand still tracked?)'
-        : `it is ${known.state} already`
-    // Unknown: 404. Known but past being acknowledged: 409, the request conflicts with its state.
-    throw Object.assign(new Error(`alert ${JSON.stringify(id)} is not open, so it cannot be acknowledged: ${why}`), { statusCode: known ? 409 : 404 })
-  })
+  app.post(
+    '/api/alerts/:id/acknowledge',
+    { schema: { params: Params, response: { 200: Type.Object({ alert: Alert }) } } },
+    async (request) => {
+      // A page on another site must not acknowledge a live alert through a war room's browser:
+      // browsers name the page's origin on every POST, and it must be this server's: the host the
+      // browser used (request.host and .protocol follow X-Forwarded-* from a proxy TRUST_PROXY trusts).
+      const origin = request.headers.origin
+      if (!originAllowed(origin, request.host, request.protocol, allowedOrigins))
+        throw Object.assign(
+          new Error(
+            `acknowledging from another page's site (${origin}) is refused: acknowledge from Undertow's own pages`,
+          ),
+          { statusCode: 403 },
+        )
+      const { id } = request.params
+      if (!alerts) throw new UnavailableError('this server runs without a pipeline, so it cannot acknowledge alerts')
+      const alert = await alerts.acknowledge(id)
+      if (alert) return { alert }
+      // Not open now: what became of it, if it ever was, as pushed live (not stored yet, perhaps) or stored.
+      const known = view.recentAlerts().find((a) => a.id === id) ?? (await store.alerts({ id, limit: 1 }))[0]
+      const why = !known
+        ? 'no alert has this id'
+        : known.state === 'open'
+          ? 'it is stored as open, but the running pipeline does not follow it (is its brand still tracked?)'
+          : `it is ${known.state} already`
+      // Unknown: 404. Known but past being acknowledged: 409, the request conflicts with its state.
+      throw Object.assign(new Error(`alert ${JSON.stringify(id)} is not open, so it cannot be acknowledged: ${why}`), {
+        statusCode: known ? 409 : 404,
+      })
+    },
+  )
 }

@@ -38,7 +38,12 @@ export const healthRoutes: FastifyPluginAsync<{ store: Store; info: HealthInfo }
     const storeUp = ping === true
     return {
       status: storeUp ? 'ok' : 'degraded',
-      store: { mode: store.mode, up: storeUp, ...(ping === 'slow' ? { slow: `no answer within ${HEALTH_PING_MS} ms` } : {}), ...(store.recounts ? { recounts: store.recounts } : {}) },
+      store: {
+        mode: store.mode,
+        up: storeUp,
+        ...(ping === 'slow' ? { slow: `no answer within ${HEALTH_PING_MS} ms` } : {}),
+        ...(store.recounts ? { recounts: store.recounts } : {}),
+      },
       classifier: info.classifier,
       sources: info.sources,
       pipeline: info.stats(),

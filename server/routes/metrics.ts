@@ -34,25 +34,40 @@ const SeriesQuery = Type.Object(
 const MINUTE = 60_000
 const ceilMinute = (ms: number) => Math.ceil(ms / MINUTE) * MINUTE
 
-export const metricsRoutes: FastifyPluginAsyncTypebox<{ store: Store; tracking: readonly TrackedBrand[] }> = async (app, { store, tracking }) => {
+export const metricsRoutes: FastifyPluginAsyncTypebox<{ store: Store; tracking: readonly TrackedBrand[] }> = async (
+  app,
+  { store, tracking },
+) => {
   const trackedBrand = (brand: string) => {
     const tracked = tracking.find((b) => b.name === brand)
-    if (!tracked) throw Object.assign(new Error(`brand ${JSON.stringify(brand)} is not tracked (tracked: ${tracking.map((b) => b.name).join(', ')})`), { statusCode: 404 })
+    if (!tracked)
+      throw Object.assign(
+        new Error(`brand ${JSON.stringify(brand)} is not tracked (tracked: ${tracking.map((b) => b.name).join(', ')})`),
+        { statusCode: 404 },
+      )
     return tracked
   }
-  app.get(
-    '/api/metrics',
-    { schema: { querystring: Query, response: { 200: BrandMetrics } } },
-    async (request) => {
-      const { brand, source, window, to } = queryTimes(request.query)
-      const tracked = trackedBrand(brand)
-      // The newest stored minute ends the default window, as the newest minute seen ends the live one.
-      const newest = to ? Date.parse(to) : Date.parse((await store.latestPostTime(request.caller)) ?? new Date().toISOString()) + 1
-      const end = ceilMinute(newest)
-      const from = new Date(end - WINDOW_MINUTES[window] * MINUTE).toISOString()
-      return store.metrics({ brand, rivals: tracked.competitors, ...(source ? { source } : {}), window, from, to: new Date(end).toISOString() }, request.caller)
-    },
-  )
+  app.get('/api/metrics', { schema: { querystring: Query, response: { 200: BrandMetrics } } }, async (request) => {
+    const { brand, source, window, to } = queryTimes(request.query)
+    const tracked = trackedBrand(brand)
+    // The newest stored minute ends the default window, as the newest minute seen ends the live one.
+    const newest = to
+      ? Date.parse(to)
+      : Date.parse((await store.latestPostTime(request.caller)) ?? new Date().toISOString()) + 1
+    const end = ceilMinute(newest)
+    const from = new Date(end - WINDOW_MINUTES[window] * MINUTE).toISOString()
+    return store.metrics(
+      {
+        brand,
+        rivals: tracked.competitors,
+        ...(source ? { source } : {}),
+        window,
+        from,
+        to: new Date(end).toISOString(),
+      },
+      request.caller,
+    )
+  })
   app.get(
     '/api/metrics/series',
     { schema: { querystring: SeriesQuery, response: { 200: Type.Object({ series: Type.Array(BrandMetrics) }) } } },
@@ -61,7 +76,12 @@ export const metricsRoutes: FastifyPluginAsyncTypebox<{ store: Store; tracking: 
       const tracked = trackedBrand(brand)
       // Whole buckets: a range that starts or ends inside one is widened to take it all.
       const { from, to } = wholeBuckets(isoTime('from', request.query.from), isoTime('to', request.query.to), bucket)
-      return { series: await store.metricSeries({ brand, rivals: tracked.competitors, ...(source ? { source } : {}), from, to, bucket }, request.caller) }
+      return {
+        series: await store.metricSeries(
+          { brand, rivals: tracked.competitors, ...(source ? { source } : {}), from, to, bucket },
+          request.caller,
+        ),
+      }
     },
   )
 }

@@ -22,14 +22,14 @@ export class Telemetry {
   })
   private readonly postSeconds = new Histogram({
     name: 'undertow_classifier_post_seconds',
-    help: 'The classifier\'s time per post (a batch\'s time over its posts)',
+    help: "The classifier's time per post (a batch's time over its posts)",
     buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05],
     registers: [this.registry],
   })
 
   private readonly busWaitSeconds = new Histogram({
     name: 'undertow_bus_wait_seconds',
-    help: 'How long an event waited on the bus: from its publish to a worker (hop to_worker), and a worker\'s record of it from its publish to the live figures, in order (hop to_live)',
+    help: "How long an event waited on the bus: from its publish to a worker (hop to_worker), and a worker's record of it from its publish to the live figures, in order (hop to_live)",
     labelNames: ['hop'],
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],
@@ -47,15 +47,27 @@ export class Telemetry {
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
-const numbers = (v: unknown) => (isRecord(v) ? Object.entries(v).filter((e): e is [string, number] => typeof e[1] === 'number') : [])
+const numbers = (v: unknown) =>
+  isRecord(v) ? Object.entries(v).filter((e): e is [string, number] => typeof e[1] === 'number') : []
 
-export const observabilityRoutes: FastifyPluginAsync<{ store: Store; info: HealthInfo; view: LiveView; clients: () => number; telemetry?: Telemetry }> = async (app, { store, info, view, clients, telemetry = new Telemetry() }) => {
+export const observabilityRoutes: FastifyPluginAsync<{
+  store: Store
+  info: HealthInfo
+  view: LiveView
+  clients: () => number
+  telemetry?: Telemetry
+}> = async (app, { store, info, view, clients, telemetry = new Telemetry() }) => {
   const { registry } = telemetry
   collectDefaultMetrics({ register: registry, prefix: 'undertow_' })
   const stats = () => info.stats() as Record<string, unknown>
   const sourceStats = () => {
     const sources = stats().sources
-    return isRecord(sources) ? (Object.fromEntries(Object.entries(sources).filter(([, s]) => isRecord(s))) as Record<string, { connected?: unknown; since?: unknown; lastError?: unknown }>) : {}
+    return isRecord(sources)
+      ? (Object.fromEntries(Object.entries(sources).filter(([, s]) => isRecord(s))) as Record<
+          string,
+          { connected?: unknown; since?: unknown; lastError?: unknown }
+        >)
+      : {}
   }
   const registers = [registry]
 
@@ -86,7 +98,8 @@ export const observabilityRoutes: FastifyPluginAsync<{ store: Store; info: Healt
     registers,
     collect() {
       this.reset()
-      for (const part of ['pulled', 'order'] as const) for (const [outcome, n] of numbers(stats()[part])) this.inc({ part, outcome }, n)
+      for (const part of ['pulled', 'order'] as const)
+        for (const [outcome, n] of numbers(stats()[part])) this.inc({ part, outcome }, n)
     },
   })
   const spool = (what: 'batches' | 'bytes', help: string) =>
@@ -98,7 +111,9 @@ export const observabilityRoutes: FastifyPluginAsync<{ store: Store; info: Healt
       collect() {
         this.reset()
         const tables = stats().spool
-        if (isRecord(tables)) for (const [table, s] of Object.entries(tables)) if (isRecord(s) && typeof s[what] === 'number') this.set({ table }, s[what])
+        if (isRecord(tables))
+          for (const [table, s] of Object.entries(tables))
+            if (isRecord(s) && typeof s[what] === 'number') this.set({ table }, s[what])
       },
     })
   spool('batches', 'Batches waiting on disk for the store (an outage, or a crash, left them)')
@@ -111,7 +126,9 @@ export const observabilityRoutes: FastifyPluginAsync<{ store: Store; info: Healt
     collect() {
       this.reset()
       const hooks = stats().webhooks
-      if (isRecord(hooks)) for (const [target, s] of Object.entries(hooks)) for (const [outcome, n] of numbers(s)) this.inc({ target, outcome }, n)
+      if (isRecord(hooks))
+        for (const [target, s] of Object.entries(hooks))
+          for (const [outcome, n] of numbers(s)) this.inc({ target, outcome }, n)
     },
   })
   new Gauge({
@@ -136,7 +153,8 @@ export const observabilityRoutes: FastifyPluginAsync<{ store: Store; info: Healt
         if (typeof queues.intakeFiles === 'number') this.set({ queue: 'intake_files' }, queues.intakeFiles)
         // With a bus: events ingest has yet to publish, and events a worker holds unacknowledged.
         if (typeof queues.busUnpublished === 'number') this.set({ queue: 'bus_unpublished' }, queues.busUnpublished)
-        if (typeof queues.busUnacknowledged === 'number') this.set({ queue: 'bus_unacknowledged' }, queues.busUnacknowledged)
+        if (typeof queues.busUnacknowledged === 'number')
+          this.set({ queue: 'bus_unacknowledged' }, queues.busUnacknowledged)
       }
     },
   })
@@ -156,8 +174,10 @@ export const observabilityRoutes: FastifyPluginAsync<{ store: Store; info: Healt
     registers,
     collect() {
       this.reset()
-      for (const state of ['open', 'acknowledged'] as const) for (const severity of ['warning', 'critical'] as const) this.set({ state, severity }, 0)
-      for (const alert of view.recentAlerts()) if (alert.state !== 'resolved') this.inc({ state: alert.state, severity: alert.severity })
+      for (const state of ['open', 'acknowledged'] as const)
+        for (const severity of ['warning', 'critical'] as const) this.set({ state, severity }, 0)
+      for (const alert of view.recentAlerts())
+        if (alert.state !== 'resolved') this.inc({ state: alert.state, severity: alert.severity })
     },
   })
   new Gauge({
@@ -181,10 +201,20 @@ export const observabilityRoutes: FastifyPluginAsync<{ store: Store; info: Healt
     const grace = info.sourceGraceMs ?? 30_000
     const offline = Object.entries(sourceStats())
       .filter(([, s]) => s.connected !== true && Date.now() - (typeof s.since === 'number' ? s.since : 0) > grace)
-      .map(([name, s]) => `source ${name} is not connected${typeof s.lastError === 'string' ? ` (${s.lastError})` : ''}`)
+      .map(
+        ([name, s]) => `source ${name} is not connected${typeof s.lastError === 'string' ? ` (${s.lastError})` : ''}`,
+      )
     // The model loads before the server starts: a server that answers has its classifier.
     const classifying = info.classifierReady?.() ?? true
-    const missing = [...(storeUp ? [] : ['the store does not answer']), ...(running ? [] : ['the pipeline has not started']), ...(classifying ? [] : ["the classifier's thread is starting again"]), ...offline, ...(info.problems?.() ?? [])]
-    return reply.status(missing.length === 0 ? 200 : 503).send({ ready: missing.length === 0, classifier: info.classifier, ...(missing.length ? { missing } : {}) })
+    const missing = [
+      ...(storeUp ? [] : ['the store does not answer']),
+      ...(running ? [] : ['the pipeline has not started']),
+      ...(classifying ? [] : ["the classifier's thread is starting again"]),
+      ...offline,
+      ...(info.problems?.() ?? []),
+    ]
+    return reply
+      .status(missing.length === 0 ? 200 : 503)
+      .send({ ready: missing.length === 0, classifier: info.classifier, ...(missing.length ? { missing } : {}) })
   })
 }

@@ -91,7 +91,14 @@ export function postsCsv(): Stringifier {
 }
 
 // Times reach here canonical (routes/times.ts).
-const stamp = (iso: string | undefined, none: string) => (iso ? new Date(iso).toISOString().replace(/\.\d{3}Z$/, 'Z').replaceAll(':', '') : none)
+const stamp = (iso: string | undefined, none: string) =>
+  iso
+    ? new Date(iso)
+        .toISOString()
+        .replace(/\.\d{3}Z$/, 'Z')
+        .replaceAll(':', '')
+    : none
 
 /** `undertow-posts-<from>-<to>.csv`, the times in UTC without colons (which file systems refuse). */
-export const csvFilename = (filter: PostFilter) => `undertow-posts-${stamp(filter.from, 'start')}-${stamp(filter.to, 'end')}.csv`
+export const csvFilename = (filter: PostFilter) =>
+  `undertow-posts-${stamp(filter.from, 'start')}-${stamp(filter.to, 'end')}.csv`

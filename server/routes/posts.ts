@@ -5,7 +5,17 @@
 import { pipeline, Readable } from 'node:stream'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type, { type Static } from 'typebox'
-import { type Emotion, EMOTIONS, INTENTS, type Intent, LABEL_FILTERS, type LabelFilter, PostBucket, ScoredPost, SOURCE_NAMES } from '../../pipelines/schema.ts'
+import {
+  type Emotion,
+  EMOTIONS,
+  INTENTS,
+  type Intent,
+  LABEL_FILTERS,
+  type LabelFilter,
+  PostBucket,
+  ScoredPost,
+  SOURCE_NAMES,
+} from '../../pipelines/schema.ts'
 import { MAX_SEARCH_DEPTH } from '../../pipelines/store/queries.ts'
 import type { PostFilter, Store } from '../../pipelines/store/store.ts'
 import { badRequest } from '../errors.ts'
@@ -21,12 +31,18 @@ export const MAX_EXPORT_POSTS = 1_000_000
 /** Posts asked for by id at once (an alert's examples, a wall's selection). */
 export const MAX_IDS = 50
 
-const list = (values: readonly string[]) => Type.String({ pattern: `^(${values.join('|')})(,(${values.join('|')}))*$`, description: `comma-separated: ${values.join(', ')}` })
+const list = (values: readonly string[]) =>
+  Type.String({
+    pattern: `^(${values.join('|')})(,(${values.join('|')}))*$`,
+    description: `comma-separated: ${values.join(', ')}`,
+  })
 
 /** Which posts: the filters every route here takes. */
 const filters = {
   // Counted and checked in idsOf, which says what is wrong; the length only bounds the work.
-  ids: Type.Optional(Type.String({ minLength: 1, maxLength: 65_536, description: `comma-separated post ids, at most ${MAX_IDS}` })),
+  ids: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 65_536, description: `comma-separated post ids, at most ${MAX_IDS}` }),
+  ),
   brand: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
   labels: Type.Optional(list(LABEL_FILTERS)),
   mixed: Type.Optional(Type.Boolean()),
@@ -64,7 +80,10 @@ const Page = Type.Object({
 /** A 400 for a page past the search's depth (OFFSET reads and skips every match before it). */
 export function checkDepth(page: number, pageSize: number): void {
   const depth = page * pageSize
-  if (depth > MAX_SEARCH_DEPTH) throw badRequest(`page ${page} with pageSize ${pageSize} ends at match ${depth.toLocaleString('en')}; pages reach the first ${MAX_SEARCH_DEPTH.toLocaleString('en')} matches: narrow the filters or the range (or export them all as CSV)`)
+  if (depth > MAX_SEARCH_DEPTH)
+    throw badRequest(
+      `page ${page} with pageSize ${pageSize} ends at match ${depth.toLocaleString('en')}; pages reach the first ${MAX_SEARCH_DEPTH.toLocaleString('en')} matches: narrow the filters or the range (or export them all as CSV)`,
+    )
 }
 
 /** Post ids are `<source>:<native id>` and hold no comma in any source Undertow reads. */
@@ -102,12 +121,18 @@ export const postRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (ap
     // Open-ended: up to the newest post's bucket, and at most MAX_SERIES_BUCKETS back (the answer
     // says which range it covers), so no series reads all history.
     const span = MAX_SERIES_BUCKETS * bucketMs(bucket)
-    const newest = async () => Math.ceil((Date.parse((await store.latestPostTime(request.caller)) ?? new Date().toISOString()) + 1) / bucketMs(bucket)) * bucketMs(bucket)
+    const newest = async () =>
+      Math.ceil(
+        (Date.parse((await store.latestPostTime(request.caller)) ?? new Date().toISOString()) + 1) / bucketMs(bucket),
+      ) * bucketMs(bucket)
     const to = filter.to ?? new Date(filter.from ? Date.parse(filter.from) + span : await newest()).toISOString()
     const from = filter.from ?? new Date(Date.parse(to) - span).toISOString()
     // The exact range (not widened): the buckets add up to the search's matches.
     wholeBuckets(from, to, bucket)
-    const buckets = await store.postSeries({ ...filter, from, to, bucket, limit: MAX_SERIES_BUCKETS + 1 }, request.caller)
+    const buckets = await store.postSeries(
+      { ...filter, from, to, bucket, limit: MAX_SERIES_BUCKETS + 1 },
+      request.caller,
+    )
     if (buckets.length > MAX_SERIES_BUCKETS) throw tooManyBuckets(`more than ${MAX_SERIES_BUCKETS}`)
     return { from, to, buckets }
   })
@@ -115,21 +140,28 @@ export const postRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (ap
   // The headers a download would get, without running the export (a HEAD before the GET of Fastify's own).
   app.head('/api/posts.csv', { schema: { querystring: Filters } }, async (request, reply) => {
     const filter = filterOf(request.query)
-    return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${csvFilename(filter)}"`).send()
+    return reply
+      .type('text/csv; charset=utf-8')
+      .header('content-disposition', `attachment; filename="${csvFilename(filter)}"`)
+      .send()
   })
 
   app.get('/api/posts.csv', { schema: { querystring: Filters } }, async (request, reply) => {
     const filter = filterOf(request.query)
     // Refused whole, before the first byte, rather than cut short without a word.
     const matches = await store.countMatches(filter, MAX_EXPORT_POSTS + 1, request.caller)
-    if (matches > MAX_EXPORT_POSTS) throw badRequest(`the selection holds more than ${MAX_EXPORT_POSTS.toLocaleString('en')} posts, the most one export holds: narrow the range (from, to) or the filters`)
+    if (matches > MAX_EXPORT_POSTS)
+      throw badRequest(
+        `the selection holds more than ${MAX_EXPORT_POSTS.toLocaleString('en')} posts, the most one export holds: narrow the range (from, to) or the filters`,
+      )
     const pages = store.scanPosts(filter, undefined, request.caller)[Symbol.asyncIterator]()
     // The first page before the first byte: a store that does not answer gets a JSON error, not an empty file.
     const first = await pages.next()
     const csv = postsCsv()
     pipeline(Readable.from(rows(first, pages)), csv, (error) => {
       // A download cancelled is the client's choice; anything else broke the export half way.
-      if ((error as NodeJS.ErrnoException | undefined)?.code === 'ERR_STREAM_PREMATURE_CLOSE') request.log.info('CSV export: the client went away')
+      if ((error as NodeJS.ErrnoException | undefined)?.code === 'ERR_STREAM_PREMATURE_CLOSE')
+        request.log.info('CSV export: the client went away')
       else if (error) request.log.error({ err: error }, 'CSV export stopped half way')
     })
     return reply
@@ -140,7 +172,10 @@ export const postRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (ap
 }
 
 /** Every post of the pages as a CSV record, one at a time; a reader that stops early stops the scan too. */
-async function* rows(first: IteratorResult<ScoredPost[]>, pages: AsyncIterator<ScoredPost[]>): AsyncGenerator<ReturnType<typeof csvRecord>> {
+async function* rows(
+  first: IteratorResult<ScoredPost[]>,
+  pages: AsyncIterator<ScoredPost[]>,
+): AsyncGenerator<ReturnType<typeof csvRecord>> {
   try {
     for (let page = first; !page.done; page = await pages.next()) yield* page.value.map(csvRecord)
   } finally {

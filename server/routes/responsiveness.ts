@@ -20,7 +20,14 @@ const Query = Type.Object(
 )
 
 const Seconds = Type.Union([Type.Number(), Type.Null()])
-const Stats = Type.Object({ mentions: Type.Integer(), needingReply: Type.Integer(), answered: Type.Integer(), replyRate: Seconds, medianSeconds: Seconds, p90Seconds: Seconds })
+const Stats = Type.Object({
+  mentions: Type.Integer(),
+  needingReply: Type.Integer(),
+  answered: Type.Integer(),
+  replyRate: Seconds,
+  medianSeconds: Seconds,
+  p90Seconds: Seconds,
+})
 
 const DialogueQuery = Type.Object(
   {
@@ -35,13 +42,20 @@ const DialogueQuery = Type.Object(
 const DAY_MS = 24 * 60 * 60_000
 
 export const responsivenessRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (app, { store }) => {
-  app.get('/api/response-times', { schema: { querystring: Query, response: { 200: Stats } } }, async (request) => store.responseTimes(queryTimes(request.query), request.caller))
+  app.get('/api/response-times', { schema: { querystring: Query, response: { 200: Stats } } }, async (request) =>
+    store.responseTimes(queryTimes(request.query), request.caller),
+  )
   // The brand's own posts of a range (by default the day up to the newest stored post) and the
   // conversations they started.
   app.get('/api/dialogue', { schema: { querystring: DialogueQuery, response: { 200: Dialogue } } }, async (request) => {
     const query = queryTimes(request.query)
     const { brand, asOf } = query
-    const to = query.to ?? new Date(Math.ceil((Date.parse((await store.latestPostTime(request.caller)) ?? new Date().toISOString()) + 1) / 60_000) * 60_000).toISOString()
+    const to =
+      query.to ??
+      new Date(
+        Math.ceil((Date.parse((await store.latestPostTime(request.caller)) ?? new Date().toISOString()) + 1) / 60_000) *
+          60_000,
+      ).toISOString()
     const from = query.from ?? new Date(Date.parse(to) - DAY_MS).toISOString()
     return store.dialogue({ brand, from, to, ...(asOf ? { asOf } : {}) }, request.caller)
   })

@@ -9,7 +9,9 @@ import { intentsOf, type Routes, teamsOf } from '../../pipelines/transforms/rout
 import { checkDepth, MAX_PAGE, MAX_PAGE_SIZE } from './posts.ts'
 import { queryTimes } from './times.ts'
 
-const Teams = Type.Object({ teams: Type.Array(Type.Object({ team: Type.String(), intents: Type.Array(Type.Enum(INTENTS)) })) })
+const Teams = Type.Object({
+  teams: Type.Array(Type.Object({ team: Type.String(), intents: Type.Array(Type.Enum(INTENTS)) })),
+})
 
 const Query = Type.Object(
   {
@@ -22,21 +24,46 @@ const Query = Type.Object(
   { additionalProperties: false },
 )
 
-const Page = Type.Object({ team: Type.String(), total: Type.Integer(), totalCapped: Type.Boolean(), page: Type.Integer(), pageSize: Type.Integer(), posts: Type.Array(ScoredPost) })
+const Page = Type.Object({
+  team: Type.String(),
+  total: Type.Integer(),
+  totalCapped: Type.Boolean(),
+  page: Type.Integer(),
+  pageSize: Type.Integer(),
+  posts: Type.Array(ScoredPost),
+})
 
-export const teamRoutes: FastifyPluginAsyncTypebox<{ store: Store; routes: Routes }> = async (app, { store, routes }) => {
+export const teamRoutes: FastifyPluginAsyncTypebox<{ store: Store; routes: Routes }> = async (
+  app,
+  { store, routes },
+) => {
   const teams = teamsOf(routes)
-  app.get('/api/teams', { schema: { response: { 200: Teams } } }, async () => ({ teams: teams.map((team) => ({ team, intents: intentsOf(routes, team) })) }))
+  app.get('/api/teams', { schema: { response: { 200: Teams } } }, async () => ({
+    teams: teams.map((team) => ({ team, intents: intentsOf(routes, team) })),
+  }))
   app.get(
     '/api/teams/:team/posts',
-    { schema: { params: Type.Object({ team: Type.String({ maxLength: 64 }) }), querystring: Query, response: { 200: Page } } },
+    {
+      schema: {
+        params: Type.Object({ team: Type.String({ maxLength: 64 }) }),
+        querystring: Query,
+        response: { 200: Page },
+      },
+    },
     async (request) => {
       const { team } = request.params
-      if (!teams.includes(team)) throw Object.assign(new Error(`team ${JSON.stringify(team)} gets no posts (teams: ${teams.join(', ') || 'none'}; see ROUTES)`), { statusCode: 404 })
+      if (!teams.includes(team))
+        throw Object.assign(
+          new Error(`team ${JSON.stringify(team)} gets no posts (teams: ${teams.join(', ') || 'none'}; see ROUTES)`),
+          { statusCode: 404 },
+        )
       const { page, pageSize, ...filters } = queryTimes(request.query)
       checkDepth(page, pageSize)
       // As live: the brand's own posts are not routed (transforms/route.ts).
-      const result = await store.searchPosts({ ...filters, intents: intentsOf(routes, team), excludeOwn: true, page, pageSize }, request.caller)
+      const result = await store.searchPosts(
+        { ...filters, intents: intentsOf(routes, team), excludeOwn: true, page, pageSize },
+        request.caller,
+      )
       return { team, ...result, page, pageSize }
     },
   )

@@ -6,7 +6,9 @@ import { timeBound } from '../../pipelines/store/queries.ts'
 export const isoTime = (name: string, value: string) => new Date(timeBound(name, value)).toISOString()
 
 /** The query with its `from`, `to` and `asOf` (those given) as canonical UTC times. */
-export function queryTimes<T extends { from?: string | undefined; to?: string | undefined; asOf?: string | undefined }>(query: T): T {
+export function queryTimes<T extends { from?: string | undefined; to?: string | undefined; asOf?: string | undefined }>(
+  query: T,
+): T {
   const out = { ...query }
   for (const name of ['from', 'to', 'asOf'] as const) {
     const value = out[name]

@@ -32,11 +32,26 @@ function capture() {
   const quiet = { emit: () => true, to: () => ({ emit: () => true }) }
   const sink = new SocketIoSink(quiet, view)
   const alerts: Live = { ...noop(), pushAlert: (change) => changes.push(change) }
-  return { view, changes, live: fanOut([sink, alerts], (error) => { throw error }) }
+  return {
+    view,
+    changes,
+    live: fanOut([sink, alerts], (error) => {
+      throw error
+    }),
+  }
 }
 function noop(): Live {
   const nothing = () => {}
-  return { pushWindows: nothing, pushPosts: nothing, pushMetrics: nothing, pushRisk: nothing, pushResponsiveness: nothing, pushDialogue: nothing, pushAlert: nothing, pushTeamPosts: nothing }
+  return {
+    pushWindows: nothing,
+    pushPosts: nothing,
+    pushMetrics: nothing,
+    pushRisk: nothing,
+    pushResponsiveness: nothing,
+    pushDialogue: nothing,
+    pushAlert: nothing,
+    pushTeamPosts: nothing,
+  }
 }
 
 const byKey = <T>(items: T[], key: (t: T) => string) => [...items].sort((a, b) => key(a).localeCompare(key(b)))
@@ -63,11 +78,18 @@ describeWithNats('bus: the live figures with three workers', () => {
       for (const bus of buses) await bus.close()
     })
 
-    it('equal one process\'s on the same simulated stream, and so does what is stored', async () => {
+    it("equal one process's on the same simulated stream, and so does what is stored", async () => {
       const single = clickhouse.store('single')
       await single.migrate()
       const one = capture()
-      const pipeline = startPipeline({ sources: [stream()], classifier: new LexiconClassifier(), tracking, store: single, live: one.live, deadLetter: new MemoryDeadLetter() })
+      const pipeline = startPipeline({
+        sources: [stream()],
+        classifier: new LexiconClassifier(),
+        tracking,
+        store: single,
+        live: one.live,
+        deadLetter: new MemoryDeadLetter(),
+      })
       await pipeline.done
 
       const open = async () => {
@@ -79,11 +101,36 @@ describeWithNats('bus: the live figures with three workers', () => {
       await stores[0]!.migrate()
       const deadLetter = new MemoryDeadLetter()
       const three = capture()
-      const live = startLive({ bus: await open(), tracking, store: stores[0]!, live: three.live, deadLetter, ackWaitMs: 10_000 })
-      const workers = await Promise.all([1, 2, 3].map(async (i) => startWorker({ bus: await open(), classifier: new LexiconClassifier(), tracking, store: stores[i]!, deadLetter, ackWaitMs: 10_000 })))
-      const ingest = startIngest({ bus: await open(), sources: [{ name: 'simulator', events$: stream() }], tracking, deadLetter })
+      const live = startLive({
+        bus: await open(),
+        tracking,
+        store: stores[0]!,
+        live: three.live,
+        deadLetter,
+        ackWaitMs: 10_000,
+      })
+      const workers = await Promise.all(
+        [1, 2, 3].map(async (i) =>
+          startWorker({
+            bus: await open(),
+            classifier: new LexiconClassifier(),
+            tracking,
+            store: stores[i]!,
+            deadLetter,
+            ackWaitMs: 10_000,
+          }),
+        ),
+      )
+      const ingest = startIngest({
+        bus: await open(),
+        sources: [{ name: 'simulator', events$: stream() }],
+        tracking,
+        deadLetter,
+      })
       await ingest.done
-      await expect.poll(() => live.stats.order.released, { timeout: 60_000, interval: 200 }).toBe(ingest.stats.published)
+      await expect
+        .poll(() => live.stats.order.released, { timeout: 60_000, interval: 200 })
+        .toBe(ingest.stats.published)
       await Promise.all(workers.map((w) => w.stop()))
       await live.stop()
 

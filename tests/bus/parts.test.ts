@@ -12,7 +12,11 @@ import { mentionContext, RecentPosts } from '../../pipelines/transforms/relate.t
 function order(startMs = 1_000, gapMs = 5_000) {
   const released: number[] = []
   const dropped: number[] = []
-  const r = new Resequencer<string>((_item, seq) => released.push(seq), (_item, seq) => dropped.push(seq), { startMs, gapMs })
+  const r = new Resequencer<string>(
+    (_item, seq) => released.push(seq),
+    (_item, seq) => dropped.push(seq),
+    { startMs, gapMs },
+  )
   return { r, released, dropped }
 }
 
@@ -207,7 +211,13 @@ describe('Settlement', () => {
     expect(d.acked).toBe(1)
     expect(d.nakedFor).toEqual([])
     expect(published).toEqual([{ seq: 8 }])
-    expect(deadLetter.records).toMatchObject([{ stage: 'bus', reason: `not stored after ${GIVE_UP_DELIVERIES} deliveries: Code: 241. Memory limit exceeded`, payload: { kind: 'post', post: { id: 's' } } }])
+    expect(deadLetter.records).toMatchObject([
+      {
+        stage: 'bus',
+        reason: `not stored after ${GIVE_UP_DELIVERIES} deliveries: Code: 241. Memory limit exceeded`,
+        payload: { kind: 'post', post: { id: 's' } },
+      },
+    ])
   })
 
   it('keeps messages alive while they are worked on, but not past MAX_HOLD_MS', () => {
@@ -226,22 +236,50 @@ describe('Settlement', () => {
       if (fail-- > 0) throw new Error('no responders')
     })
     const d = delivery(3)
-    s.admit({ kind: 'delete', deletion: { postId: 'p', at: '2026-11-30T08:00:00.000Z' }, createdAt: '2026-11-30T08:00:00.000Z' }, d, () => {})
+    s.admit(
+      {
+        kind: 'delete',
+        deletion: { postId: 'p', at: '2026-11-30T08:00:00.000Z' },
+        createdAt: '2026-11-30T08:00:00.000Z',
+      },
+      d,
+      () => {},
+    )
     await s.flush()
     expect(d.acked).toBe(1)
     expect(s.publishFailures).toBe(2)
   })
 })
 
-describe('a reply\'s mention context', () => {
+describe("a reply's mention context", () => {
   const at = '2026-11-30T08:00:00.000Z'
-  const mention = (id: string) => ({ id, source: 'simulator', brands: ['Lumen'], terms: ['lumen'], text: `is Lumen ok? ${id}`, createdAt: at }) as unknown as Post
-  const reply = (to: string) => ({ id: `r-${to}`, ownBrand: 'Lumen', replyTo: to, answersMentionAt: at, brands: [], text: 'sorry' }) as unknown as Post
+  const mention = (id: string) =>
+    ({
+      id,
+      source: 'simulator',
+      brands: ['Lumen'],
+      terms: ['lumen'],
+      text: `is Lumen ok? ${id}`,
+      createdAt: at,
+    }) as unknown as Post
+  const reply = (to: string) =>
+    ({
+      id: `r-${to}`,
+      ownBrand: 'Lumen',
+      replyTo: to,
+      answersMentionAt: at,
+      brands: [],
+      text: 'sorry',
+    }) as unknown as Post
 
-  it('carries the mention\'s text while remembered, its needs once known, and sends older ones to the store', () => {
+  it("carries the mention's text while remembered, its needs once known, and sends older ones to the store", () => {
     const recent = new RecentPosts(100, 2)
     for (const id of ['m1', 'm2', 'm3']) recent.add(mention(id))
-    expect(mentionContext(reply('m3'), recent)).toEqual({ text: 'is Lumen ok? m3', brands: ['Lumen'], terms: ['lumen'] })
+    expect(mentionContext(reply('m3'), recent)).toEqual({
+      text: 'is Lumen ok? m3',
+      brands: ['Lumen'],
+      terms: ['lumen'],
+    })
     recent.markNeedsReply('m2', ['Lumen'])
     expect(mentionContext(reply('m2'), recent)).toEqual({ needsReply: ['Lumen'] })
     // m1's text was forgotten for m3's before its needs were known: the store has them.
@@ -260,8 +298,14 @@ describe('bus messages', () => {
 
   it('refuse what is not of their shape, saying where', () => {
     expect(readRelated('{nope')).toMatchObject({ ok: false, reason: expect.stringContaining('not JSON') })
-    expect(readRelated(JSON.stringify({ kind: 'post', post: { id: 'x' } }))).toMatchObject({ ok: false, reason: expect.stringContaining('not a related event') })
-    expect(readSettled(JSON.stringify([{ seq: 0 }]))).toMatchObject({ ok: false, reason: expect.stringContaining('/0/seq') })
+    expect(readRelated(JSON.stringify({ kind: 'post', post: { id: 'x' } }))).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('not a related event'),
+    })
+    expect(readSettled(JSON.stringify([{ seq: 0 }]))).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('/0/seq'),
+    })
   })
 
   it('name subjects by kind, source and brand, in tokens NATS allows', () => {

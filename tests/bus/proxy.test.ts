@@ -23,7 +23,12 @@ const TO_WEB_B = '127.0.1.1'
 
 /** A wall over WebSocket, from `from`, with the Origin a browser on `url` sends: every push but the clock. */
 async function wall(url: string, from: string) {
-  const socket: Socket = connect(url, { transports: ['websocket'], reconnection: false, localAddress: from, extraHeaders: { origin: url } } as never)
+  const socket: Socket = connect(url, {
+    transports: ['websocket'],
+    reconnection: false,
+    localAddress: from,
+    extraHeaders: { origin: url },
+  } as never)
   const seen: string[] = []
   socket.onAny((event: string, payload: unknown) => {
     if (event !== EVENTS.clock) seen.push(`${event} ${JSON.stringify(payload)}`)
@@ -38,12 +43,20 @@ async function wall(url: string, from: string) {
 /** One HTTP exchange from `from` with a browser's Origin (Node's own XHR may not send one). */
 function exchange(url: string, from: string, origin: string, body?: string) {
   return new Promise<{ status: number; text: string }>((resolve, reject) => {
-    const r = request(url, { method: body === undefined ? 'GET' : 'POST', localAddress: from, headers: { origin, 'content-type': 'text/plain;charset=UTF-8' } }, (response) => {
-      let text = ''
-      response.setEncoding('utf8')
-      response.on('data', (d: string) => (text += d))
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, text }))
-    })
+    const r = request(
+      url,
+      {
+        method: body === undefined ? 'GET' : 'POST',
+        localAddress: from,
+        headers: { origin, 'content-type': 'text/plain;charset=UTF-8' },
+      },
+      (response) => {
+        let text = ''
+        response.setEncoding('utf8')
+        response.on('data', (d: string) => (text += d))
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, text }))
+      },
+    )
     r.on('error', reject)
     r.end(body)
   })
@@ -82,7 +95,8 @@ async function pollingWall(base: string, from: string) {
   }
 }
 
-const clients = async (url: string) => Number(/^undertow_socket_clients (\d+)/m.exec(await (await fetch(`${url}/metrics`)).text())?.[1] ?? 0)
+const clients = async (url: string) =>
+  Number(/^undertow_socket_clients (\d+)/m.exec(await (await fetch(`${url}/metrics`)).text())?.[1] ?? 0)
 
 describeWithNginx('behind the shipped nginx', () => {
   describeWithNats('with the bus', () => {
@@ -97,7 +111,15 @@ describeWithNginx('behind the shipped nginx', () => {
         let web: string[]
         let browser: Browser | undefined
         const start = (roles: string, name: string, env: Record<string, string> = {}) => {
-          const common = { BUS_URL: nats.url(), REDIS_URL: redis.url(), CLICKHOUSE_URL: clickhouse.process().url, CLICKHOUSE_DATABASE: 'proxy', SENTIMENT_MODEL: 'lexicon', SIM_SPEED: '300', LOG_LEVEL: 'warn' }
+          const common = {
+            BUS_URL: nats.url(),
+            REDIS_URL: redis.url(),
+            CLICKHOUSE_URL: clickhouse.process().url,
+            CLICKHOUSE_DATABASE: 'proxy',
+            SENTIMENT_MODEL: 'lexicon',
+            SIM_SPEED: '300',
+            LOG_LEVEL: 'warn',
+          }
           const child = startMain({ ...common, ROLES: roles, DATA_DIR: `${dir.path}/${name}`, ...env })
           children.push(child)
           return child.url
@@ -105,19 +127,29 @@ describeWithNginx('behind the shipped nginx', () => {
         beforeAll(async () => {
           await start('live', 'live')
           // As docker-compose.yml runs them: the proxy is the nearest hop.
-          web = await Promise.all([start('web', 'web-a', { TRUST_PROXY: '1' }), start('web', 'web-b', { TRUST_PROXY: '1' }), start('worker', 'worker')]).then((urls) => urls.slice(0, 2))
-          nginx = await startNginx(`${dir.path}/nginx`, web.map((u) => new URL(u).host))
+          web = await Promise.all([
+            start('web', 'web-a', { TRUST_PROXY: '1' }),
+            start('web', 'web-b', { TRUST_PROXY: '1' }),
+            start('worker', 'worker'),
+          ]).then((urls) => urls.slice(0, 2))
+          nginx = await startNginx(
+            `${dir.path}/nginx`,
+            web.map((u) => new URL(u).host),
+          )
         }, 120_000)
         afterAll(async () => {
           await browser?.close()
           await nginx?.stop()
-          for (const c of children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL')
+          for (const c of children)
+            if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL')
           await Promise.all(children.map((c) => exited(c.child)))
           dir.remove()
         })
 
         it('connects walls to both web processes over WebSocket and polling, with the live deltas, and acknowledges an alert', async () => {
-          const a = await wall(nginx.url, TO_WEB_A).catch((e: unknown) => Promise.reject(new Error(`${String(e)}; nginx: ${nginx.errors()}`)))
+          const a = await wall(nginx.url, TO_WEB_A).catch((e: unknown) =>
+            Promise.reject(new Error(`${String(e)}; nginx: ${nginx.errors()}`)),
+          )
           const b = await wall(nginx.url, TO_WEB_B)
           const polling = await pollingWall(nginx.url, TO_WEB_B)
           // One wall on each web process (the polling one with b).
@@ -126,19 +158,32 @@ describeWithNginx('behind the shipped nginx', () => {
           await start('ingest', 'ingest')
           const kinds = (seen: string[]) => new Set(seen.map((e) => e.split(' ')[0]))
           const wanted = [EVENTS.snapshot, EVENTS.aggregatesUpdated, EVENTS.metricsUpdated, EVENTS.postsAdded]
-          await expect.poll(() => wanted.every((k) => kinds(a.seen).has(k) && kinds(b.seen).has(k) && polling.seen.includes(k)), { timeout: 60_000, interval: 200 }).toBe(true)
+          await expect
+            .poll(() => wanted.every((k) => kinds(a.seen).has(k) && kinds(b.seen).has(k) && polling.seen.includes(k)), {
+              timeout: 60_000,
+              interval: 200,
+            })
+            .toBe(true)
           expect(polling.failures).toEqual([])
 
           const raised = () => a.seen.find((e) => e.startsWith(`${EVENTS.alertRaised} `))
           await expect.poll(raised, { timeout: 60_000, interval: 200 }).toBeDefined()
           const { id } = JSON.parse(raised()!.slice(EVENTS.alertRaised.length + 1)) as { id: string }
-          const acknowledge = (origin: string) => exchange(`${nginx.url}/api/alerts/${encodeURIComponent(id)}/acknowledge`, TO_WEB_B, origin, '')
+          const acknowledge = (origin: string) =>
+            exchange(`${nginx.url}/api/alerts/${encodeURIComponent(id)}/acknowledge`, TO_WEB_B, origin, '')
           // A foreign page is refused through the proxy as without it.
           expect((await acknowledge('http://evil.example')).status).toBe(403)
           const acknowledged = await acknowledge(nginx.url)
           expect(acknowledged.status, acknowledged.text).toBe(200)
           expect((JSON.parse(acknowledged.text) as { alert: { state: string } }).alert.state).toBe('acknowledged')
-          for (const w of [a, b]) await expect.poll(() => w.seen.some((e) => e.startsWith(`${EVENTS.alertUpdated} `) && e.includes('"state":"acknowledged"')), { timeout: 10_000 }).toBe(true)
+          for (const w of [a, b])
+            await expect
+              .poll(
+                () =>
+                  w.seen.some((e) => e.startsWith(`${EVENTS.alertUpdated} `) && e.includes('"state":"acknowledged"')),
+                { timeout: 10_000 },
+              )
+              .toBe(true)
           await expect.poll(() => polling.seen.includes(EVENTS.alertUpdated), { timeout: 10_000 }).toBe(true)
 
           a.socket.close()
@@ -147,14 +192,18 @@ describeWithNginx('behind the shipped nginx', () => {
           expect(polling.failures).toEqual([])
         }, 180_000)
 
-        it.skipIf(!hasChromium)('shows a live wall in Chromium through it', async () => {
-          browser = await launchBrowser()
-          const page = await browser.newPage({ viewport: { width: 1600, height: 900 } })
-          await page.goto(`${nginx.url}/#/wall`)
-          await expect.poll(() => page.getByTestId('connection').textContent(), { timeout: 20_000 }).toBe('Live')
-          const figure = page.getByTestId('figure-Mentions, 15 min')
-          await expect.poll(async () => Number(await figure.textContent()), { timeout: 20_000 }).toBeGreaterThan(0)
-        }, 60_000)
+        it.skipIf(!hasChromium)(
+          'shows a live wall in Chromium through it',
+          async () => {
+            browser = await launchBrowser()
+            const page = await browser.newPage({ viewport: { width: 1600, height: 900 } })
+            await page.goto(`${nginx.url}/#/wall`)
+            await expect.poll(() => page.getByTestId('connection').textContent(), { timeout: 20_000 }).toBe('Live')
+            const figure = page.getByTestId('figure-Mentions, 15 min')
+            await expect.poll(async () => Number(await figure.textContent()), { timeout: 20_000 }).toBeGreaterThan(0)
+          },
+          60_000,
+        )
       })
     })
   })

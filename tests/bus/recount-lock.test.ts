@@ -29,7 +29,7 @@ describeWithNats('the recount lock', () => {
     await b!.release()
   })
 
-  it('renews while held, and once lost to its lease, neither renews nor releases the next holder\'s', async () => {
+  it("renews while held, and once lost to its lease, neither renews nor releases the next holder's", async () => {
     const [a, b] = await Promise.all(connections.map((nc) => recountLock(nc)))
     expect(await a!.acquire()).toBe(true)
     expect(await a!.renew()).toBe(true)
@@ -52,7 +52,10 @@ describeWithNats('the recount lock', () => {
     expect((await kv.status()).ttl).toBe(LEASE_MS)
     // A bucket an older version made, with a five-minute lease.
     const jsm = await jetstreamManager(connections[0]!)
-    await jsm.streams.update(`KV_${RECOUNT_BUCKET}`, { max_age: nanos(5 * 60_000), duplicate_window: nanos(2 * 60_000) })
+    await jsm.streams.update(`KV_${RECOUNT_BUCKET}`, {
+      max_age: nanos(5 * 60_000),
+      duplicate_window: nanos(2 * 60_000),
+    })
     expect((await kv.status()).ttl).toBe(5 * 60_000)
     await recountLock(connections[0]!)
     expect((await kv.status()).ttl).toBe(LEASE_MS)

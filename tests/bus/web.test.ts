@@ -38,7 +38,15 @@ describeWithNats('bus: two web processes', () => {
       })
 
       it('show a wall on each the same live deltas, pass acknowledgements to the live process, and go on when it is killed and started again', async () => {
-        const common = { BUS_URL: nats.url(), REDIS_URL: redis.url(), CLICKHOUSE_URL: clickhouse.process().url, CLICKHOUSE_DATABASE: 'web', SENTIMENT_MODEL: 'lexicon', SIM_SPEED: '300', LOG_LEVEL: 'warn' }
+        const common = {
+          BUS_URL: nats.url(),
+          REDIS_URL: redis.url(),
+          CLICKHOUSE_URL: clickhouse.process().url,
+          CLICKHOUSE_DATABASE: 'web',
+          SENTIMENT_MODEL: 'lexicon',
+          SIM_SPEED: '300',
+          LOG_LEVEL: 'warn',
+        }
         const start = (roles: string, name: string) => {
           const child = startMain({ ...common, ROLES: roles, DATA_DIR: `${dir.path}/${name}` })
           children.push(child)
@@ -47,21 +55,35 @@ describeWithNats('bus: two web processes', () => {
         // The store's schema and the bus's streams first, then the rest.
         await start('live', 'live')
         const firstLive = children.at(-1)!
-        const [webA, webB] = await Promise.all([start('web', 'web-a'), start('web', 'web-b'), start('worker', 'worker')])
+        const [webA, webB] = await Promise.all([
+          start('web', 'web-a'),
+          start('web', 'web-b'),
+          start('worker', 'worker'),
+        ])
         const [a, b] = await Promise.all([wall(webA!), wall(webB!)])
         await start('ingest', 'ingest')
         const kinds = (w: { seen: string[] }) => new Set(w.seen.map((e) => e.slice(0, e.indexOf(' '))))
         const wanted = [EVENTS.aggregatesUpdated, EVENTS.metricsUpdated, EVENTS.postsAdded, EVENTS.riskUpdated]
-        await expect.poll(() => wanted.every((k) => kinds(a).has(k) && kinds(b).has(k)), { timeout: 60_000, interval: 200 }).toBe(true)
+        await expect
+          .poll(() => wanted.every((k) => kinds(a).has(k) && kinds(b).has(k)), { timeout: 60_000, interval: 200 })
+          .toBe(true)
         // The simulated backlash raises an alert; acknowledged through one web process, the live
         // process (which holds it) pushes the change to the walls on both.
         const raised = async () => a.seen.find((e) => e.startsWith(`${EVENTS.alertRaised} `))
         await expect.poll(raised, { timeout: 60_000, interval: 200 }).toBeDefined()
         const alert = JSON.parse((await raised())!.slice(EVENTS.alertRaised.length + 1)) as { id: string }
-        const acknowledged = await fetch(`${webB}/api/alerts/${encodeURIComponent(alert.id)}/acknowledge`, { method: 'POST' })
+        const acknowledged = await fetch(`${webB}/api/alerts/${encodeURIComponent(alert.id)}/acknowledge`, {
+          method: 'POST',
+        })
         expect(acknowledged.status, await acknowledged.clone().text()).toBe(200)
         expect(((await acknowledged.json()) as { alert: { state: string } }).alert.state).toBe('acknowledged')
-        for (const w of [a, b]) await expect.poll(() => w.seen.some((e) => e.startsWith(`${EVENTS.alertUpdated} `) && e.includes('"state":"acknowledged"')), { timeout: 10_000 }).toBe(true)
+        for (const w of [a, b])
+          await expect
+            .poll(
+              () => w.seen.some((e) => e.startsWith(`${EVENTS.alertUpdated} `) && e.includes('"state":"acknowledged"')),
+              { timeout: 10_000 },
+            )
+            .toBe(true)
 
         // The live process killed and started again: it takes the records up from where the
         // workers are (the store holds the rest), passes nothing over, and the walls go on.
@@ -69,8 +91,18 @@ describeWithNats('bus: two web processes', () => {
         await exited(firstLive.child)
         const liveAgain = await start('live', 'live-2')
         const seenBefore = a.seen.length
-        await expect.poll(() => a.seen.slice(seenBefore).some((e) => e.startsWith(`${EVENTS.metricsUpdated} `)), { timeout: 30_000, interval: 200 }).toBe(true)
-        const order = async () => ((await (await fetch(`${liveAgain}/healthz`)).json()) as { pipeline: { order: { released: number; skipped: number } } }).pipeline.order
+        await expect
+          .poll(() => a.seen.slice(seenBefore).some((e) => e.startsWith(`${EVENTS.metricsUpdated} `)), {
+            timeout: 30_000,
+            interval: 200,
+          })
+          .toBe(true)
+        const order = async () =>
+          (
+            (await (await fetch(`${liveAgain}/healthz`)).json()) as {
+              pipeline: { order: { released: number; skipped: number } }
+            }
+          ).pipeline.order
         await expect.poll(async () => (await order()).released, { timeout: 30_000, interval: 200 }).toBeGreaterThan(50)
         expect((await order()).skipped).toBe(0)
         const metrics = await (await fetch(`${liveAgain}/metrics`)).text()

@@ -21,7 +21,12 @@ const post = (i: number) => ({
   source: 'webhook',
   url: '',
   author: { id: `u${i % 97}`, handle: `u${i % 97}`, displayName: 'U', followers: 10 },
-  text: i % 3 === 0 ? `the Lumen X2 keeps crashing, post ${i}` : i % 3 === 1 ? `is the Lumen X2 worth it? asking for ${i}` : `Lumen X2 is lovely ${i}`,
+  text:
+    i % 3 === 0
+      ? `the Lumen X2 keeps crashing, post ${i}`
+      : i % 3 === 1
+        ? `is the Lumen X2 worth it? asking for ${i}`
+        : `Lumen X2 is lovely ${i}`,
   lang: 'en',
   createdAt: new Date(Date.UTC(2026, 10, 30, 12, 0) + i * 100).toISOString(),
   engagement: { likes: 0, reposts: 0, replies: 0, quotes: 0 },
@@ -31,7 +36,11 @@ const post = (i: number) => ({
 
 const sendTo = (ingestUrl: string) => async (from: number) => {
   const body = JSON.stringify(Array.from({ length: PER_REQUEST }, (_, k) => post(from + k)))
-  const response = await fetch(`${ingestUrl}/api/ingest`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body })
+  const response = await fetch(`${ingestUrl}/api/ingest`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+    body,
+  })
   expect(response.status).toBe(202)
 }
 
@@ -53,12 +62,27 @@ describeWithNats('bus: three workers over one stream', () => {
     })
 
     it('stores every post exactly once, though a worker is killed mid-stream', async () => {
-      const common = { BUS_URL: nats.url(), CLICKHOUSE_URL: clickhouse.process().url, CLICKHOUSE_DATABASE: 'bus', SENTIMENT_MODEL: 'lexicon', BUS_ACK_WAIT_S: '4', LOG_LEVEL: 'warn' }
+      const common = {
+        BUS_URL: nats.url(),
+        CLICKHOUSE_URL: clickhouse.process().url,
+        CLICKHOUSE_DATABASE: 'bus',
+        SENTIMENT_MODEL: 'lexicon',
+        BUS_ACK_WAIT_S: '4',
+        LOG_LEVEL: 'warn',
+      }
       // Ingest first: it prepares the store's schema and the bus's stream before the workers come.
-      const ingest = startMain({ ...common, ROLES: 'ingest', SOURCES: 'webhook', INGEST_TOKEN: TOKEN, DATA_DIR: `${dir.path}/ingest` })
+      const ingest = startMain({
+        ...common,
+        ROLES: 'ingest',
+        SOURCES: 'webhook',
+        INGEST_TOKEN: TOKEN,
+        DATA_DIR: `${dir.path}/ingest`,
+      })
       children.push(ingest)
       const ingestUrl = await ingest.url
-      const workers = [0, 1, 2].map((i) => startMain({ ...common, ROLES: 'worker', DATA_DIR: `${dir.path}/worker-${i}` }))
+      const workers = [0, 1, 2].map((i) =>
+        startMain({ ...common, ROLES: 'worker', DATA_DIR: `${dir.path}/worker-${i}` }),
+      )
       children.push(...workers)
       await Promise.all(workers.map((w) => w.url))
       // An ingest process serves no API: only the probes, /metrics and the webhook.
@@ -86,19 +110,35 @@ describeWithNats('bus: three workers over one stream', () => {
       // Let any late redelivery land before counting again: nothing more may come.
       const nc = await connect({ servers: nats.url() })
       const jsm = await jetstreamManager(nc)
-      await expect.poll(async () => (await jsm.consumers.info(BUS_STREAM, BUS_CONSUMER)).num_ack_pending, { timeout: 30_000, interval: 250 }).toBe(0)
+      await expect
+        .poll(async () => (await jsm.consumers.info(BUS_STREAM, BUS_CONSUMER)).num_ack_pending, {
+          timeout: 30_000,
+          interval: 250,
+        })
+        .toBe(0)
       const info = await jsm.consumers.info(BUS_STREAM, BUS_CONSUMER)
       await nc.close()
       expect(info.num_pending).toBe(0)
 
-      const [counts] = await store.select<{ rows: string; ids: string }>('SELECT count() AS rows, uniqExact(id) AS ids FROM posts')
+      const [counts] = await store.select<{ rows: string; ids: string }>(
+        'SELECT count() AS rows, uniqExact(id) AS ids FROM posts',
+      )
       expect(counts).toEqual({ rows: String(POSTS), ids: String(POSTS) })
       // Each post counted once in the minute aggregates (a post stored twice would count twice).
-      const [minutes] = await store.select<{ posts: string }>("SELECT sum(posts) AS posts FROM brand_source_minute WHERE brand = 'Lumen'")
+      const [minutes] = await store.select<{ posts: string }>(
+        "SELECT sum(posts) AS posts FROM brand_source_minute WHERE brand = 'Lumen'",
+      )
       expect(minutes!.posts).toBe(String(POSTS))
       // The survivors say what they did: both stored posts, and between them they were handed the
       // messages the killed worker held unacknowledged.
-      const health = await Promise.all(workers.slice(1).map(async (w) => (await (await fetch(`${await w.url}/healthz`)).json()) as { pipeline: { stored: number; pulled: { redelivered: number } } }))
+      const health = await Promise.all(
+        workers.slice(1).map(
+          async (w) =>
+            (await (await fetch(`${await w.url}/healthz`)).json()) as {
+              pipeline: { stored: number; pulled: { redelivered: number } }
+            },
+        ),
+      )
       for (const h of health) expect(h.pipeline.stored).toBeGreaterThan(0)
       expect(health.reduce((n, h) => n + h.pipeline.pulled.redelivered, 0)).toBeGreaterThan(0)
       // And tell Prometheus: what they pulled, what they hold now (nothing), how long events waited.
@@ -112,7 +152,8 @@ describeWithNats('bus: three workers over one stream', () => {
 
     it('acknowledges nothing the store has not taken: through a ClickHouse crash, every post is stored once, none dead-lettered', async () => {
       const store = clickhouse.store('bus')
-      const stored = async () => Number((await store.select<{ n: string }>('SELECT count() AS n FROM posts')).at(0)?.n ?? -1)
+      const stored = async () =>
+        Number((await store.select<{ n: string }>('SELECT count() AS n FROM posts')).at(0)?.n ?? -1)
       const more = 3_000
       const sending = (async () => {
         for (let i = POSTS; i < POSTS + more; i += PER_REQUEST) {
@@ -126,18 +167,28 @@ describeWithNats('bus: three workers over one stream', () => {
       await new Promise((r) => setTimeout(r, 3_000))
       await clickhouse.process().start()
       await expect.poll(() => stored().catch(() => -1), { timeout: 90_000, interval: 500 }).toBe(POSTS + more)
-      const [counts] = await store.select<{ rows: string; ids: string }>('SELECT count() AS rows, uniqExact(id) AS ids FROM posts')
+      const [counts] = await store.select<{ rows: string; ids: string }>(
+        'SELECT count() AS rows, uniqExact(id) AS ids FROM posts',
+      )
       expect(counts).toEqual({ rows: String(POSTS + more), ids: String(POSTS + more) })
-      type Health = { pipeline: { givenBack: number; deadLetter: Record<string, number> }; store: { recounts: { runs: number; pending: boolean } } }
-      const healths = () => Promise.all(survivors.map(async (w) => (await (await fetch(`${await w.url}/healthz`)).json()) as Health))
+      type Health = {
+        pipeline: { givenBack: number; deadLetter: Record<string, number> }
+        store: { recounts: { runs: number; pending: boolean } }
+      }
+      const healths = () =>
+        Promise.all(survivors.map(async (w) => (await (await fetch(`${await w.url}/healthz`)).json()) as Health))
       // The workers recount the minutes of the writes that failed, one at a time (a write may have
       // stored its posts and not their minute counts), and then each post is counted once.
       // Under a loaded CI a take is often unclean (another worker still writing) and put off 10 s.
       // The recounters' figures are polled whole, so that a timeout says what they were doing.
       const recounts = async () => (await healths()).map((h) => h.store.recounts)
-      await expect.poll(recounts, { timeout: 120_000, interval: 500 }).toEqual([expect.objectContaining({ pending: false }), expect.objectContaining({ pending: false })])
+      await expect
+        .poll(recounts, { timeout: 120_000, interval: 500 })
+        .toEqual([expect.objectContaining({ pending: false }), expect.objectContaining({ pending: false })])
       const health = await healths()
-      const [minutes] = await store.select<{ posts: string }>("SELECT sum(posts) AS posts FROM brand_source_minute WHERE brand = 'Lumen'")
+      const [minutes] = await store.select<{ posts: string }>(
+        "SELECT sum(posts) AS posts FROM brand_source_minute WHERE brand = 'Lumen'",
+      )
       expect(minutes!.posts).toBe(String(POSTS + more))
       // The workers handed events back to the bus while the store was down, and refused none.
       expect(health.reduce((n, h) => n + h.pipeline.givenBack, 0)).toBeGreaterThan(0)

@@ -45,6 +45,7 @@ describe('places and links', () => {
 
   it('makes links only of http(s) addresses', () => {
     expect(safeUrl('https://bsky.app/profile/x/post/1')).toBe('https://bsky.app/profile/x/post/1')
-    for (const bad of ['javascript:alert(1)', 'JAVASCRIPT:alert(1)', 'data:text/html,<b>x</b>', '//evil.example', '']) expect(safeUrl(bad)).toBeUndefined()
+    for (const bad of ['javascript:alert(1)', 'JAVASCRIPT:alert(1)', 'data:text/html,<b>x</b>', '//evil.example', ''])
+      expect(safeUrl(bad)).toBeUndefined()
   })
 })

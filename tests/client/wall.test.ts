@@ -19,9 +19,19 @@ const post = (brand: string, o: Partial<ScoredPost['sentiment']> = {}): ScoredPo
   engagement: { likes: 0, reposts: 0, replies: 0, quotes: 0 },
   brands: [brand],
   terms: [],
-  sentiment: { label: 'positive', scores: { negative: 0, neutral: 0, positive: 1 }, confidence: 1, mixed: false, uncertain: false, intents: [], emotions: [], ...o },
+  sentiment: {
+    label: 'positive',
+    scores: { negative: 0, neutral: 0, positive: 1 },
+    confidence: 1,
+    mixed: false,
+    uncertain: false,
+    intents: [],
+    emotions: [],
+    ...o,
+  },
 })
-const window = (brand: string, minute: number): WindowAggregate => ({ brand, minute: new Date(minute).toISOString(), posts: 1, negative: 0, neutral: 0, positive: 1 }) as WindowAggregate
+const window = (brand: string, minute: number): WindowAggregate =>
+  ({ brand, minute: new Date(minute).toISOString(), posts: 1, negative: 0, neutral: 0, positive: 1 }) as WindowAggregate
 const alert = (i: number, o: Partial<Alert> = {}): Alert => ({
   id: `Lumen:${i}`,
   brand: 'Lumen',
@@ -35,7 +45,10 @@ const alert = (i: number, o: Partial<Alert> = {}): Alert => ({
 const snapshot = (o: Partial<Snapshot> = {}): Snapshot => ({
   serverTime: new Date(T0).toISOString(),
   watermark: null,
-  brands: [{ name: 'Lumen', handles: [], keywords: ['Lumen'], competitors: ['Corvid'] }, { name: 'Corvid', handles: [], keywords: ['Corvid'], competitors: [] }],
+  brands: [
+    { name: 'Lumen', handles: [], keywords: ['Lumen'], competitors: ['Corvid'] },
+    { name: 'Corvid', handles: [], keywords: ['Corvid'], competitors: [] },
+  ],
   aggregates: [],
   recentPosts: [],
   metrics: [],
@@ -50,7 +63,8 @@ describe('the wall, live for days', () => {
   it('keeps each brand its own bounded buffers of posts and of the middle', () => {
     const wall = new Wall()
     wall.applySnapshot(snapshot())
-    for (let i = 0; i < 2_000; i++) wall.addPosts([post('Lumen', { label: i % 2 ? 'neutral' : 'positive' }), post('Lumen')])
+    for (let i = 0; i < 2_000; i++)
+      wall.addPosts([post('Lumen', { label: i % 2 ? 'neutral' : 'positive' }), post('Lumen')])
     wall.addPosts([post('Corvid', { intents: ['question'] })])
     expect(wall.posts.get('Lumen')).toHaveLength(KEEP_POSTS)
     expect(wall.middlePosts.get('Lumen')).toHaveLength(KEEP_POSTS)
@@ -67,7 +81,8 @@ describe('the wall, live for days', () => {
   it('keeps minutes for KEEP_MINUTES, and every alert still open however many come after', () => {
     const wall = new Wall()
     wall.applySnapshot(snapshot())
-    for (let m = 0; m < 10 * KEEP_MINUTES; m++) wall.applyWindows([window('Lumen', T0 + m * MINUTE), window('Corvid', T0 + m * MINUTE)])
+    for (let m = 0; m < 10 * KEEP_MINUTES; m++)
+      wall.applyWindows([window('Lumen', T0 + m * MINUTE), window('Corvid', T0 + m * MINUTE)])
     expect(wall.windows.size).toBeLessThanOrEqual(2 * (KEEP_MINUTES + 1))
     wall.applyAlert(alert(0, { state: 'open' }))
     for (let i = 1; i < 10 * KEEP_ALERTS; i++) wall.applyAlert(alert(i))
@@ -104,7 +119,9 @@ describe('the wall, live for days', () => {
 
   it('takes everything from a snapshot, event time included, even behind where it was', () => {
     const wall = new Wall()
-    wall.applySnapshot(snapshot({ watermark: new Date(T0 + 60 * MINUTE).toISOString(), alerts: [alert(1, { state: 'open' })] }))
+    wall.applySnapshot(
+      snapshot({ watermark: new Date(T0 + 60 * MINUTE).toISOString(), alerts: [alert(1, { state: 'open' })] }),
+    )
     wall.addPosts([post('Lumen')])
     // A new store, or a replay: event time starts again further back.
     wall.applySnapshot(snapshot({ watermark: new Date(T0).toISOString() }))

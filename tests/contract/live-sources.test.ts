@@ -50,7 +50,13 @@ function jetstream(version: 1 | 2): Harness {
     start: async () => void (await fake.start()),
     close: () => fake.close(),
     source: (cursorPath, deadLetter) =>
-      jetstreamSource({ url: fake.url(version), version, deadLetter, cursorFile: new CursorFile<JetstreamCursor>(cursorPath), backoff: { initialMs: 20, maxMs: 200 } }),
+      jetstreamSource({
+        url: fake.url(version),
+        version,
+        deadLetter,
+        cursorFile: new CursorFile<JetstreamCursor>(cursorPath),
+        backoff: { initialMs: 20, maxMs: 200 },
+      }),
     publish(count) {
       let made = 0
       for (let i = 0; i < count; i++) {
@@ -72,7 +78,11 @@ function jetstream(version: 1 | 2): Harness {
     drop: () => fake.dropAll(),
     malformed: () => {
       fake.sendRaw('{"did": "did:plc:alice", "time_us": "yesterday", "kind": "commit"')
-      fake.sendRaw(version === 1 ? JSON.stringify({ did: 'did:plc:alice', time_us: 1, kind: 'commit', commit: { operation: 'explode' } }) : JSON.stringify({ $type: 'message', payload: { $type: 'nope' } }))
+      fake.sendRaw(
+        version === 1
+          ? JSON.stringify({ did: 'did:plc:alice', time_us: 1, kind: 'commit', commit: { operation: 'explode' } })
+          : JSON.stringify({ $type: 'message', payload: { $type: 'nope' } }),
+      )
     },
     connections: () => fake.subscribers.size,
   }
@@ -88,11 +98,21 @@ function mastodon(stream: string): Harness {
     start: async () => void (await fake.start()),
     close: () => fake.close(),
     source: (cursorPath, deadLetter) =>
-      mastodonSource({ url: fake.url, token: 'a-mastodon-token', stream, deadLetter, cursorFile: new CursorFile<MastodonCursor>(cursorPath), backoff: { initialMs: 20, maxMs: 200 } }),
+      mastodonSource({
+        url: fake.url,
+        token: 'a-mastodon-token',
+        stream,
+        deadLetter,
+        cursorFile: new CursorFile<MastodonCursor>(cursorPath),
+        backoff: { initialMs: 20, maxMs: 200 },
+      }),
     publish(count) {
       let made = 0
       for (let i = 0; i < count; i++) {
-        const status = fake.post(users[n % users.length]!, `post ${n} about <a href="${fake.url}/tags/lumen" class="mention hashtag" rel="tag">#<span>lumen</span></a> &amp; its <b>battery</b>`)
+        const status = fake.post(
+          users[n % users.length]!,
+          `post ${n} about <a href="${fake.url}/tags/lumen" class="mention hashtag" rel="tag">#<span>lumen</span></a> &amp; its <b>battery</b>`,
+        )
         if (n % 4 === 0) fake.post(users[(n + 1) % users.length]!, `reply ${n} #lumen`, { replyTo: status.id })
         if (n % 5 === 0) fake.post(users[(n + 2) % users.length]!, `quote ${n} #lumen`, { quoteOf: status.id })
         if (n % 6 === 0) fake.edit(status.id, `post ${n} about #lumen, edited`)
@@ -106,7 +126,13 @@ function mastodon(stream: string): Harness {
     drop: () => fake.dropAll(),
     malformed: () => {
       fake.sendRaw('{"stream": ["public"], "event": "update", "payload": "{not json"')
-      fake.sendRaw(JSON.stringify({ stream: ['public'], event: 'update', payload: JSON.stringify({ id: 'abc', content: '<p>x</p>' }) }))
+      fake.sendRaw(
+        JSON.stringify({
+          stream: ['public'],
+          event: 'update',
+          payload: JSON.stringify({ id: 'abc', content: '<p>x</p>' }),
+        }),
+      )
     },
     connections: () => fake.subscribers.size,
   }
@@ -121,11 +147,23 @@ function hackernews(): Harness {
     name: 'hackernews',
     start: async () => void (await fake.start()),
     close: () => fake.close(),
-    source: (cursorPath, deadLetter) => hackerNewsSource({ url: fake.url, deadLetter, cursorFile: new CursorFile<HackerNewsCursor>(cursorPath), pollMs: 20, backoff: { initialMs: 20, maxMs: 200 } }),
+    source: (cursorPath, deadLetter) =>
+      hackerNewsSource({
+        url: fake.url,
+        deadLetter,
+        cursorFile: new CursorFile<HackerNewsCursor>(cursorPath),
+        pollMs: 20,
+        backoff: { initialMs: 20, maxMs: 200 },
+      }),
     publish(count) {
       let made = 0
       for (let i = 0; i < count; i++) {
-        const story = n % 3 === 0 ? fake.story(users[n % 3]!, `Ask HN: is Lumen ${n} any good?`, { text: '<p>Thinking of <i>switching</i> &amp; buying</p>' }) : fake.story(users[n % 3]!, `Lumen ${n} launches`, { url: `https://example.com/${n}` })
+        const story =
+          n % 3 === 0
+            ? fake.story(users[n % 3]!, `Ask HN: is Lumen ${n} any good?`, {
+                text: '<p>Thinking of <i>switching</i> &amp; buying</p>',
+              })
+            : fake.story(users[n % 3]!, `Lumen ${n} launches`, { url: `https://example.com/${n}` })
         if (n % 2 === 0) fake.comment(users[(n + 1) % 3]!, story, `Battery is <b>fine</b> here ${n}`)
         if (n % 4 === 0) fake.vote(story, 3)
         published.push(story)
@@ -145,17 +183,24 @@ function hackernews(): Harness {
   }
 }
 
-const LIVE_SOURCES: Harness[] = [jetstream(1), jetstream(2), mastodon('hashtag:lumen'), mastodon('public'), hackernews()]
+const LIVE_SOURCES: Harness[] = [
+  jetstream(1),
+  jetstream(2),
+  mastodon('hashtag:lumen'),
+  mastodon('public'),
+  hackernews(),
+]
 
 const isPost = Compile(Post)
 const isUpdate = Compile(EngagementUpdate)
 const isDeletion = Compile(PostDeletion)
-const keyOf = (e: SourceEvent) => (e.kind === 'post' ? e.post.id : e.kind === 'engagement' ? e.update.id : `delete:${e.postId}`)
-
+const keyOf = (e: SourceEvent) =>
+  e.kind === 'post' ? e.post.id : e.kind === 'engagement' ? e.update.id : `delete:${e.postId}`
 
 const posts = (events: SourceEvent[]) => events.filter((e) => e.kind === 'post').length
 /** Handles that keep the event loop alive (sockets, timers): what a leak leaves behind. */
-const resources = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout' || r === 'TCPSocketWrap' || r === 'TCPWRAP').length
+const resources = () =>
+  process.getActiveResourcesInfo().filter((r) => r === 'Timeout' || r === 'TCPSocketWrap' || r === 'TCPWRAP').length
 
 describe.each(LIVE_SOURCES)('live source contract: $name', (harness) => {
   const dir = tmpDir('live-sources')
@@ -279,7 +324,8 @@ describe.each(LIVE_SOURCES)('live source contract: $name', (harness) => {
     writeFileSync(cursorPath(), crashed)
     const c = harness.publish(5)
     const second = listen()
-    const ids = () => new Set([...first.events, ...second.events].flatMap((e) => (e.kind === 'post' ? [e.post.id] : [])))
+    const ids = () =>
+      new Set([...first.events, ...second.events].flatMap((e) => (e.kind === 'post' ? [e.post.id] : [])))
     await until('every post, once at least', () => ids().size >= a + b + c, 10_000)
     expect(ids().size).toBe(a + b + c)
   })

@@ -23,29 +23,45 @@ afterAll(async () => {
 })
 
 const SINKS: [string, () => Promise<Store>][] = [
-  ['clickhouse (embedded)', async () => {
-    await embedded.migrate()
-    return embedded
-  }],
+  [
+    'clickhouse (embedded)',
+    async () => {
+      await embedded.migrate()
+      return embedded
+    },
+  ],
 ]
 
 async function scoredPosts(): Promise<ScoredPost[]> {
   const posts = postsOf(simulated(15 * 60, SEED + 5))
-  return lastValueFrom(from(posts).pipe(match(tracking), classify(new LexiconClassifier(), new MemoryDeadLetter()), toArray()))
+  return lastValueFrom(
+    from(posts).pipe(match(tracking), classify(new LexiconClassifier(), new MemoryDeadLetter()), toArray()),
+  )
 }
 
 describe.each(SINKS)('sink contract: %s', (_name, open) => {
-  it('stores the good posts of a batch and dead-letters the bad one with the store\'s reason', async () => {
+  it("stores the good posts of a batch and dead-letters the bad one with the store's reason", async () => {
     const store = await open()
     const posts = (await scoredPosts()).slice(0, 30)
-    const bad = { ...posts[7]!, id: 'simulator:bad-label', sentiment: { ...posts[7]!.sentiment, label: 'bogus' } } as unknown as ScoredPost
+    const bad = {
+      ...posts[7]!,
+      id: 'simulator:bad-label',
+      sentiment: { ...posts[7]!.sentiment, label: 'bogus' },
+    } as unknown as ScoredPost
     const batch = [...posts.slice(0, 7), bad, ...posts.slice(7)]
     const before = await store.countPosts()
     const deadLetter = new MemoryDeadLetter()
-    const written = await lastValueFrom(from(batch).pipe(clickhouseSink('posts', (b) => store.insertPosts(b), { deadLetter }), toArray()))
+    const written = await lastValueFrom(
+      from(batch).pipe(
+        clickhouseSink('posts', (b) => store.insertPosts(b), { deadLetter }),
+        toArray(),
+      ),
+    )
     expect(written.flat().map((p) => p.id)).toEqual(posts.map((p) => p.id))
     expect(await store.countPosts()).toBe(before + posts.length)
-    expect(deadLetter.records).toEqual([{ stage: 'store:posts', reason: expect.stringContaining("Unknown element 'bogus'"), payload: bad }])
+    expect(deadLetter.records).toEqual([
+      { stage: 'store:posts', reason: expect.stringContaining("Unknown element 'bogus'"), payload: bad },
+    ])
   })
 
   it('writes every item once, in batches, in order', async () => {
@@ -53,7 +69,12 @@ describe.each(SINKS)('sink contract: %s', (_name, open) => {
     // Not the posts of the test above: those are stored already, and would be skipped.
     const posts = (await scoredPosts()).slice(30)
     const before = await store.countPosts()
-    const batches = await lastValueFrom(from(posts).pipe(clickhouseSink('posts', (b) => store.insertPosts(b), { deadLetter: new MemoryDeadLetter() }), toArray()))
+    const batches = await lastValueFrom(
+      from(posts).pipe(
+        clickhouseSink('posts', (b) => store.insertPosts(b), { deadLetter: new MemoryDeadLetter() }),
+        toArray(),
+      ),
+    )
     expect(batches.flat().map((p) => p.id)).toEqual(posts.map((p) => p.id))
     expect(await store.countPosts()).toBe(before + posts.length)
   })
@@ -74,13 +95,21 @@ describe.each(SINKS)('sink duplicates: %s', (_name, open) => {
       }
       return stored
     }
-    const sink = clickhouseSink('posts', write, { deadLetter: new MemoryDeadLetter(), key: (p) => p.id, unstored: (b) => store.unstoredPosts(b) })
+    const sink = clickhouseSink('posts', write, {
+      deadLetter: new MemoryDeadLetter(),
+      key: (p) => p.id,
+      unstored: (b) => store.unstoredPosts(b),
+    })
     const accepted = await lastValueFrom(from(posts).pipe(sink, toArray()))
     expect(accepted.flat().map((p) => p.id)).toEqual(posts.map((p) => p.id))
     expect(await store.countPosts()).toBe(before + posts.length)
 
     // The same posts again, as a stream replayed after a reconnect: nothing new, nothing counted.
-    const replay = clickhouseSink('posts', (b: ScoredPost[], checked: boolean) => store.insertPosts(b, { checked }), { deadLetter: new MemoryDeadLetter(), key: (p) => p.id, unstored: (b) => store.unstoredPosts(b) })
+    const replay = clickhouseSink('posts', (b: ScoredPost[], checked: boolean) => store.insertPosts(b, { checked }), {
+      deadLetter: new MemoryDeadLetter(),
+      key: (p) => p.id,
+      unstored: (b) => store.unstoredPosts(b),
+    })
     expect(await lastValueFrom(from(posts).pipe(replay, toArray()))).toEqual([])
     expect(await store.countPosts()).toBe(before + posts.length)
   })
@@ -110,7 +139,9 @@ describe('clickhouse sink: failures', () => {
     }
     const deadLetter = new MemoryDeadLetter()
     test().run(({ cold, expectObservable }) => {
-      const out = cold('a b c d |', { a: 'a', b: 'b', c: 'c', d: 'bad' }).pipe(clickhouseSink('posts', write, { deadLetter }))
+      const out = cold('a b c d |', { a: 'a', b: 'b', c: 'c', d: 'bad' }).pipe(
+        clickhouseSink('posts', write, { deadLetter }),
+      )
       expectObservable(out).toBe('4ms (x|)', { x: ['a', 'b', 'c'] })
     })
     expect(calls).toEqual([['a', 'b', 'c', 'bad'], ['a', 'b'], ['c', 'bad'], ['c'], ['bad']])
@@ -126,10 +157,14 @@ describe('clickhouse sink: failures', () => {
     }
     const scheduler = new TestScheduler((a, b) => expect(a).toEqual(b))
     scheduler.run(({ cold, expectObservable, flush }) => {
-      const out = cold(`a ${STORE_BATCH_MS}ms b |`, { a: 'bad', b: 'good' }).pipe(clickhouseSink('posts', write, { deadLetter }))
+      const out = cold(`a ${STORE_BATCH_MS}ms b |`, { a: 'bad', b: 'good' }).pipe(
+        clickhouseSink('posts', write, { deadLetter }),
+      )
       // The first batch closes at 500 ms and is retried STORE_RETRIES times (200, 400, 800, 1600 ms)
       // before it is dead-lettered; the second batch waits its turn, then lands.
-      const backoff = Array.from({ length: STORE_RETRIES }, (_, i) => STORE_RETRY_BASE_MS * 2 ** i).reduce((a, b) => a + b)
+      const backoff = Array.from({ length: STORE_RETRIES }, (_, i) => STORE_RETRY_BASE_MS * 2 ** i).reduce(
+        (a, b) => a + b,
+      )
       expectObservable(out).toBe(`${STORE_BATCH_MS + backoff}ms (x|)`, { x: ['good'] })
       flush()
     })

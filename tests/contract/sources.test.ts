@@ -10,7 +10,17 @@ import { scenario, SEED } from '../support/fixtures.ts'
 
 type Make = (options: { scheduler?: SchedulerLike; paced?: boolean }) => Observable<SourceEvent>
 const SOURCES: [string, Make][] = [
-  ['simulator', ({ scheduler, paced }) => simulatorSource({ scenario, seed: SEED, speed: paced ? 60 : Infinity, until: paced ? undefined : 3600, scheduler })],
+  [
+    'simulator',
+    ({ scheduler, paced }) =>
+      simulatorSource({
+        scenario,
+        seed: SEED,
+        speed: paced ? 60 : Infinity,
+        until: paced ? undefined : 3600,
+        scheduler,
+      }),
+  ],
 ]
 const isPost = Compile(Post)
 const isUpdate = Compile(EngagementUpdate)

@@ -64,7 +64,11 @@ describe('webhook poster', () => {
     poster.abandon()
     poster.post({ text: 'after' })
     await poster.idle()
-    expect(deadLetter.records.map((r) => (r.payload as { text: string }).text).sort()).toEqual(['after', 'first', 'second'])
+    expect(deadLetter.records.map((r) => (r.payload as { text: string }).text).sort()).toEqual([
+      'after',
+      'first',
+      'second',
+    ])
     expect(received.filter((r) => r.path === '/slow')).toEqual([])
   })
 
@@ -73,7 +77,9 @@ describe('webhook poster', () => {
     const poster = new WebhookPoster('test', `${base}/order`, new MemoryDeadLetter(), fast)
     for (let i = 0; i < 5; i++) poster.post({ text: `message ${i}` })
     await poster.idle()
-    expect(received.filter((r) => r.path === '/order').map((r) => r.body.text)).toEqual([0, 1, 2, 3, 4].map((i) => `message ${i}`))
+    expect(received.filter((r) => r.path === '/order').map((r) => r.body.text)).toEqual(
+      [0, 1, 2, 3, 4].map((i) => `message ${i}`),
+    )
     expect(poster.stats).toEqual({ sent: 5, failed: 0 })
 
     scripts.set('/limited', [429])
@@ -106,7 +112,11 @@ describe('webhook poster', () => {
     const down = new WebhookPoster('a hook that is down', `http://127.0.0.1:${port}/`, deadLetter, fast)
     down.post({ text: 'lost?' })
     await down.idle()
-    expect(deadLetter.records.at(-1)).toEqual({ stage: 'webhook', reason: 'a hook that is down: ECONNREFUSED (5 attempts)', payload: { text: 'lost?' } })
+    expect(deadLetter.records.at(-1)).toEqual({
+      stage: 'webhook',
+      reason: 'a hook that is down: ECONNREFUSED (5 attempts)',
+      payload: { text: 'lost?' },
+    })
     expect(down.stats.failed).toBe(1)
   })
 })
@@ -118,7 +128,13 @@ const alert: Alert = {
   severity: 'critical',
   state: 'open',
   title: 'Backlash about "battery drain": risk 72 for Lumen',
-  why: { summary: '40% negative of 60 mentions against 8% usually (z = 9.1)', terms: ['battery drain', '<!channel>'], examplePostIds: ['simulator:1'], score: 72, parts: [] },
+  why: {
+    summary: '40% negative of 60 mentions against 8% usually (z = 9.1)',
+    terms: ['battery drain', '<!channel>'],
+    examplePostIds: ['simulator:1'],
+    score: 72,
+    parts: [],
+  },
 }
 
 describe('messages', () => {
@@ -136,19 +152,33 @@ describe('messages', () => {
     expect(first!.alert).toEqual(alert)
     expect(second!.text).toMatch(/^✅ Resolved: /)
     // A person's acknowledgement reads as one, not as an escalation.
-    expect(alertMessage({ kind: 'updated', alert: { ...alert, state: 'acknowledged' }, acknowledged: true })).toMatchObject({ text: '🔴 Acknowledged: Backlash about "battery drain": risk 72 for Lumen' })
-    expect(alertMessage({ kind: 'updated', alert: { ...alert, state: 'acknowledged' } })).toMatchObject({ text: expect.stringMatching(/^🔴 Escalated: /) })
+    expect(
+      alertMessage({ kind: 'updated', alert: { ...alert, state: 'acknowledged' }, acknowledged: true }),
+    ).toMatchObject({ text: '🔴 Acknowledged: Backlash about "battery drain": risk 72 for Lumen' })
+    expect(alertMessage({ kind: 'updated', alert: { ...alert, state: 'acknowledged' } })).toMatchObject({
+      text: expect.stringMatching(/^🔴 Escalated: /),
+    })
   })
 
   it("posts a team's routed posts to the team's own webhook only", async () => {
-    const post = { id: 'simulator:9', author: { handle: 'ann' }, text: 'Why does the <b>battery</b> die?', sentiment: { label: 'negative' } } as unknown as ScoredPost
-    const sink = new WebhookSink(undefined, new Map([['support', new WebhookPoster('support', `${base}/support`, new MemoryDeadLetter(), fast)]]))
+    const post = {
+      id: 'simulator:9',
+      author: { handle: 'ann' },
+      text: 'Why does the <b>battery</b> die?',
+      sentiment: { label: 'negative' },
+    } as unknown as ScoredPost
+    const sink = new WebhookSink(
+      undefined,
+      new Map([['support', new WebhookPoster('support', `${base}/support`, new MemoryDeadLetter(), fast)]]),
+    )
     sink.pushTeamPosts('support', [post])
     sink.pushTeamPosts('marketing', [post])
     await sink.idle()
     const bodies = received.filter((r) => r.path === '/support').map((r) => r.body)
     expect(bodies).toEqual([JSON.parse(JSON.stringify(teamMessage('support', [post])))])
-    expect(bodies[0]!.text).toBe('1 new post for support:\n• [negative] @ann: Why does the &lt;b&gt;battery&lt;/b&gt; die?')
+    expect(bodies[0]!.text).toBe(
+      '1 new post for support:\n• [negative] @ann: Why does the &lt;b&gt;battery&lt;/b&gt; die?',
+    )
     expect(bodies[0]!.posts).toEqual([post])
   })
 })

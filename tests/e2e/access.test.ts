@@ -19,7 +19,15 @@ describe.skipIf(!hasChromium)('access tokens in Chromium', () => {
   beforeAll(async () => {
     t = await testApp({ access: new AccessTokens(parseAuthTokens(`admin:${ADMIN},viewer:${VIEWER}`).tokens) })
     url = (await t.app.listen({ port: 0, host: '127.0.0.1' })).replace('127.0.0.1', 'localhost')
-    const open: Alert = { id: 'Lumen:2026-11-30T10:00:00.000Z', brand: 'Lumen', at: new Date().toISOString(), severity: 'critical', state: 'open', title: 'Backlash: risk 80 for Lumen', why: { summary: 'negative mentions 5x their usual rate', terms: [], examplePostIds: [] } }
+    const open: Alert = {
+      id: 'Lumen:2026-11-30T10:00:00.000Z',
+      brand: 'Lumen',
+      at: new Date().toISOString(),
+      severity: 'critical',
+      state: 'open',
+      title: 'Backlash: risk 80 for Lumen',
+      why: { summary: 'negative mentions 5x their usual rate', terms: [], examplePostIds: [] },
+    }
     t.view.applyAlert(open)
     browser = await launchBrowser()
   })

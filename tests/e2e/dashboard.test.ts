@@ -59,7 +59,16 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium, on the real server', (
         ],
       }),
     )
-    env = { DATA_DIR: resolve(dir.path, 'data'), PORT: String(await freePort()), SIM_SPEED: String(SPEED), SOURCES: 'simulator,webhook', INGEST_TOKEN: TOKEN, BRANDS_FILE: brandsFile, BRAND: '', COMPETITORS: '' }
+    env = {
+      DATA_DIR: resolve(dir.path, 'data'),
+      PORT: String(await freePort()),
+      SIM_SPEED: String(SPEED),
+      SOURCES: 'simulator,webhook',
+      INGEST_TOKEN: TOKEN,
+      BRANDS_FILE: brandsFile,
+      BRAND: '',
+      COMPETITORS: '',
+    }
     main = startMain(env)
     url = await main.url
     socket = io(url, { transports: ['websocket'] })
@@ -95,7 +104,11 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium, on the real server', (
   let sent = 0
   async function ingest(count: number) {
     const body = Array.from({ length: count }, () => JSON.stringify(post(sent++, eventNow()))).join('\n')
-    const res = await fetch(`${url}/api/ingest`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${TOKEN}` }, body })
+    const res = await fetch(`${url}/api/ingest`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${TOKEN}` },
+      body,
+    })
     expect(res.status).toBe(202)
   }
 
@@ -128,7 +141,9 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium, on the real server', (
     const text = await banner.textContent()
     expect(text).toMatch(/Zorbex/)
     expect(text).toMatch(/negative/) // the why: the parts that moved, in words
-    expect(await banner.locator('.term').allTextContents()).toEqual(expect.arrayContaining([expect.stringMatching(/charger|overheating|melted|cable/)]))
+    expect(await banner.locator('.term').allTextContents()).toEqual(
+      expect.arrayContaining([expect.stringMatching(/charger|overheating|melted|cable/)]),
+    )
     // The burst's examples, as text: the markup in them shows as typed, and never runs.
     await expect.poll(() => banner.locator('.examples .text').count(), { timeout: 10_000 }).toBeGreaterThan(0)
     expect(await banner.locator('.examples .text').first().textContent()).toContain(PAYLOAD)
@@ -164,7 +179,9 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium, on the real server', (
     const all = async () => {
       const ids: string[] = []
       for (let p = 1; ; p++) {
-        const res = (await (await fetch(`${url}/api/posts?${filters}&page=${p}&pageSize=200`)).json()) as { posts: ScoredPost[] }
+        const res = (await (await fetch(`${url}/api/posts?${filters}&page=${p}&pageSize=200`)).json()) as {
+          posts: ScoredPost[]
+        }
         ids.push(...res.posts.map((x) => x.id))
         if (res.posts.length < 200) return ids
       }
@@ -191,34 +208,69 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium, on the real server', (
     // The next page goes on where the first stopped, in the same order as the API's.
     if (ids.length > 50) {
       await page.getByTestId('next-page').click()
-      await expect.poll(() => page.evaluate(() => (globalThis as unknown as { location: { hash: string } }).location.hash)).toContain('page=2')
-      await expect.poll(() => page.getByTestId('result-row').first().locator('td').nth(2).textContent(), { timeout: 10_000 }).toBe(`@angry${ids[50]!.replace('webhook:burst-', '')}`)
+      await expect
+        .poll(() => page.evaluate(() => (globalThis as unknown as { location: { hash: string } }).location.hash))
+        .toContain('page=2')
+      await expect
+        .poll(() => page.getByTestId('result-row').first().locator('td').nth(2).textContent(), { timeout: 10_000 })
+        .toBe(`@angry${ids[50]!.replace('webhook:burst-', '')}`)
     }
 
     // The emotions the model read go into the export, show as badges, and filter the selection.
     expect(rows.filter((r) => r.emotions!.split('|').includes('anger')).length).toBeGreaterThan(0)
     await page.getByTestId('emotion-anger').check()
-    await expect.poll(() => page.evaluate(() => (globalThis as unknown as { location: { hash: string } }).location.hash), { timeout: 5_000 }).toContain('emotions=anger')
-    await expect.poll(() => page.getByTestId('result-row').first().locator('.badge.emotion').allTextContents(), { timeout: 10_000 }).toContain('anger')
+    await expect
+      .poll(() => page.evaluate(() => (globalThis as unknown as { location: { hash: string } }).location.hash), {
+        timeout: 5_000,
+      })
+      .toContain('emotions=anger')
+    await expect
+      .poll(() => page.getByTestId('result-row').first().locator('.badge.emotion').allTextContents(), {
+        timeout: 10_000,
+      })
+      .toContain('anger')
     await page.getByTestId('emotion-anger').uncheck()
 
     // A text search narrows it, and lands in the URL for sharing.
     await page.getByTestId('filter-q').fill('melted')
-    await expect.poll(() => page.evaluate(() => (globalThis as unknown as { location: { hash: string } }).location.hash), { timeout: 5_000 }).toContain('q=melted')
+    await expect
+      .poll(() => page.evaluate(() => (globalThis as unknown as { location: { hash: string } }).location.hash), {
+        timeout: 5_000,
+      })
+      .toContain('q=melted')
     await page.getByTestId('filter-q').fill('no such words anywhere')
     await expect.poll(() => page.getByTestId('no-results').count(), { timeout: 10_000 }).toBe(1)
   }, 60_000)
 
   it('shows posts in a language the model does not read as unscored, on the wall and in the explorer', async () => {
     // Written for this test; the sender tags them English, as a poster's locale would.
-    const texts = ['Der neue Zorbex Lader wird viel zu heiß, das Kabel ist geschmolzen', 'Mon chargeur Zorbex chauffe beaucoup trop, le câble a fondu hier soir', 'Zorbex の充電器が熱くなりすぎてケーブルが溶けました']
+    const texts = [
+      'Der neue Zorbex Lader wird viel zu heiß, das Kabel ist geschmolzen',
+      'Mon chargeur Zorbex chauffe beaucoup trop, le câble a fondu hier soir',
+      'Zorbex の充電器が熱くなりすぎてケーブルが溶けました',
+    ]
     const at = eventNow()
-    const body = texts.map((text, i) => JSON.stringify({ ...post(9_000 + i, at + i), id: `webhook:foreign-${i}`, text, url: '' })).join('\n')
-    const res = await fetch(`${url}/api/ingest`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${TOKEN}` }, body })
+    const body = texts
+      .map((text, i) => JSON.stringify({ ...post(9_000 + i, at + i), id: `webhook:foreign-${i}`, text, url: '' }))
+      .join('\n')
+    const res = await fetch(`${url}/api/ingest`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${TOKEN}` },
+      body,
+    })
     expect(res.status).toBe(202)
-    const found = async () => ((await (await fetch(`${url}/api/posts?brand=Zorbex&labels=unscored&pageSize=10`)).json()) as { posts: ScoredPost[] }).posts
+    const found = async () =>
+      (
+        (await (await fetch(`${url}/api/posts?brand=Zorbex&labels=unscored&pageSize=10`)).json()) as {
+          posts: ScoredPost[]
+        }
+      ).posts
     await expect.poll(async () => (await found()).length, { timeout: 15_000 }).toBe(texts.length)
-    expect((await found()).map((p) => [p.language, p.sentiment]).sort()).toEqual([['de', undefined], ['fr', undefined], ['ja', undefined]])
+    expect((await found()).map((p) => [p.language, p.sentiment]).sort()).toEqual([
+      ['de', undefined],
+      ['fr', undefined],
+      ['ja', undefined],
+    ])
 
     // The wall's sentiment tile counts them apart, in no share.
     await page.goto(`${url}/#/wall`)
@@ -226,22 +278,35 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium, on the real server', (
     await expect.poll(() => page.getByTestId('unscored').textContent(), { timeout: 15_000 }).toMatch(/^\+ 3 unscored/)
 
     // The explorer finds them by the unscored filter, and marks each with its language.
-    await page.goto(`${url}/#/explore?${new URLSearchParams({ brand: 'Zorbex', labels: 'unscored', from: new Date(at - MINUTE).toISOString(), to: new Date(at + MINUTE).toISOString() })}`)
+    await page.goto(
+      `${url}/#/explore?${new URLSearchParams({ brand: 'Zorbex', labels: 'unscored', from: new Date(at - MINUTE).toISOString(), to: new Date(at + MINUTE).toISOString() })}`,
+    )
     await expect.poll(() => page.getByTestId('result-row').count(), { timeout: 15_000 }).toBe(texts.length)
     expect(await page.getByTestId('label-unscored').isChecked()).toBe(true)
-    expect((await page.getByTestId('result-row').locator('.badge.unscored').allTextContents()).sort()).toEqual(['unscored · de', 'unscored · fr', 'unscored · ja'])
+    expect((await page.getByTestId('result-row').locator('.badge.unscored').allTextContents()).sort()).toEqual([
+      'unscored · de',
+      'unscored · fr',
+      'unscored · ja',
+    ])
   }, 60_000)
 
   it('gives leadership its headline figures with their change against the period before', async () => {
     await page.goto(`${url}/#/leadership`)
     // Zorbex is heard of only through the burst: its figures hold still while the page is read.
     await page.getByRole('button', { name: 'Zorbex' }).click()
-    const metrics = (await (await fetch(`${url}/api/metrics?brand=Zorbex&window=24h`)).json()) as { posts: number; netSentiment: number }
+    const metrics = (await (await fetch(`${url}/api/metrics?brand=Zorbex&window=24h`)).json()) as {
+      posts: number
+      netSentiment: number
+    }
     const headline = (label: string) => page.getByTestId(`headline-${label}`)
-    await expect.poll(() => headline('Mentions').locator('.value').textContent(), { timeout: 15_000 }).toBe(String(metrics.posts))
+    await expect
+      .poll(() => headline('Mentions').locator('.value').textContent(), { timeout: 15_000 })
+      .toBe(String(metrics.posts))
     // The day before had none of them: each figure is new, or has nothing to compare with.
     expect(await headline('Mentions').locator('.delta').textContent()).toMatch(/new$/)
-    expect(await headline('Net sentiment').locator('.value').textContent()).toBe(`${metrics.netSentiment < 0 ? '−' : '+'}${Math.abs(metrics.netSentiment).toFixed(2)}`)
+    expect(await headline('Net sentiment').locator('.value').textContent()).toBe(
+      `${metrics.netSentiment < 0 ? '−' : '+'}${Math.abs(metrics.netSentiment).toFixed(2)}`,
+    )
     expect(await headline('Net sentiment').locator('.delta').textContent()).toMatch(/no earlier figure$/)
   })
 
@@ -255,7 +320,9 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium, on the real server', (
     main.child.kill('SIGTERM')
     const code = await exited(main.child)
     expect(code, main.output().slice(-4_000)).toBe(0)
-    await expect.poll(() => page.getByTestId('connection').textContent(), { timeout: 15_000 }).toMatch(/Reconnecting|Offline/)
+    await expect
+      .poll(() => page.getByTestId('connection').textContent(), { timeout: 15_000 })
+      .toMatch(/Reconnecting|Offline/)
     // While it is down, the operator adds a brand: only a fresh snapshot can tell the page.
     const brands = JSON.parse(readFileSync(brandsFile, 'utf8'))
     brands.brands.push({ name: 'Quasar', keywords: ['Quasar'] })
@@ -268,10 +335,18 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium, on the real server', (
     // From the snapshot: the brands as they are now, the figures, and the alert still open
     // (acknowledged) on the banner.
     await expect.poll(() => page.getByRole('button', { name: 'Quasar' }).count(), { timeout: 10_000 }).toBe(1)
-    await expect.poll(async () => Number(await page.getByTestId('figure-Mentions, 15 min').textContent()), { timeout: 20_000 }).toBeGreaterThan(0)
-    await expect.poll(() => page.getByTestId('alert').filter({ hasText: 'Zorbex' }).count(), { timeout: 20_000 }).toBe(1)
-    const stored = (await (await fetch(`${url}/api/alerts?brand=Zorbex`)).json()) as { alerts: { state: string; title: string }[] }
-    expect(await page.getByTestId('alert').filter({ hasText: 'Zorbex' }).locator('h2').textContent()).toBe(stored.alerts.find((a) => a.state !== 'resolved')?.title)
+    await expect
+      .poll(async () => Number(await page.getByTestId('figure-Mentions, 15 min').textContent()), { timeout: 20_000 })
+      .toBeGreaterThan(0)
+    await expect
+      .poll(() => page.getByTestId('alert').filter({ hasText: 'Zorbex' }).count(), { timeout: 20_000 })
+      .toBe(1)
+    const stored = (await (await fetch(`${url}/api/alerts?brand=Zorbex`)).json()) as {
+      alerts: { state: string; title: string }[]
+    }
+    expect(await page.getByTestId('alert').filter({ hasText: 'Zorbex' }).locator('h2').textContent()).toBe(
+      stored.alerts.find((a) => a.state !== 'resolved')?.title,
+    )
     expect(await page.evaluate(() => (globalThis as { __pwned?: number }).__pwned)).toBeUndefined()
   }, 90_000)
 })

@@ -20,7 +20,10 @@ describe.skipIf(!hasChromium)('the wall on a LAN, in Chromium', () => {
     stack = await startStack({
       speed: 120,
       model: 'lexicon',
-      server: { allowedHosts: new AllowedHosts('undertow-host'), access: new AccessTokens(parseAuthTokens(`viewer:${VIEWER}`).tokens) },
+      server: {
+        allowedHosts: new AllowedHosts('undertow-host'),
+        access: new AccessTokens(parseAuthTokens(`viewer:${VIEWER}`).tokens),
+      },
     })
     port = new URL(stack.url).port
     browser = await launchBrowser(['--host-resolver-rules=MAP undertow-host 127.0.0.1, MAP rebound.example 127.0.0.1'])
@@ -48,7 +51,16 @@ describe.skipIf(!hasChromium)('the wall on a LAN, in Chromium', () => {
     const { page, requests, sockets, failed } = await open(`${origin}/#/wall?token=${VIEWER}`)
     try {
       // Each look is short: without its scripts the page has no badge, and the poll says what it saw.
-      await expect.poll(() => page.getByTestId('connection').textContent({ timeout: 1_000 }).catch(() => 'no badge'), { timeout: 20_000 }).toBe('Live')
+      await expect
+        .poll(
+          () =>
+            page
+              .getByTestId('connection')
+              .textContent({ timeout: 1_000 })
+              .catch(() => 'no badge'),
+          { timeout: 20_000 },
+        )
+        .toBe('Live')
       const figure = page.getByTestId('figure-Mentions, 15 min')
       await expect.poll(async () => Number(await figure.textContent()), { timeout: 20_000 }).toBeGreaterThan(0)
       expect(await page.locator('[data-testid=chart] canvas').count()).toBeGreaterThan(0)

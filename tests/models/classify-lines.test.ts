@@ -9,7 +9,10 @@ import { failingFirstBatch } from '../support/fixtures.ts'
 
 const BIN = resolve(import.meta.dirname, '../../bin/undertow.js')
 
-function runCli(input: string, env: Record<string, string> = {}): Promise<{ code: number; out: string[]; err: string }> {
+function runCli(
+  input: string,
+  env: Record<string, string> = {},
+): Promise<{ code: number; out: string[]; err: string }> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, [BIN, 'classify'], { env: { ...process.env, ...env } })
     let out = ''
@@ -41,7 +44,16 @@ describe('undertow classify', () => {
     const results = out.map((l) => JSON.parse(l))
     expect(results).toHaveLength(lines.length)
     // Too short to tell its language: '' (no tag given), and scored.
-    expect(results[0]).toMatchObject({ label: 'positive', scores: { negative: expect.any(Number), neutral: expect.any(Number), positive: expect.any(Number) }, mixed: false, uncertain: expect.any(Boolean), intents: ['praise'], emotions: ['joy'], language: '', scored: true })
+    expect(results[0]).toMatchObject({
+      label: 'positive',
+      scores: { negative: expect.any(Number), neutral: expect.any(Number), positive: expect.any(Number) },
+      mixed: false,
+      uncertain: expect.any(Boolean),
+      intents: ['praise'],
+      emotions: ['joy'],
+      language: '',
+      scored: true,
+    })
     expect(results[1]).toMatchObject({ id: 7, label: 'negative' })
     expect(results[2]).toEqual({ line: 3, error: 'empty line' })
     expect(results[3]).toEqual({ line: 4, error: 'JSON object has no string "text" field' })
@@ -65,7 +77,10 @@ describe('undertow classify', () => {
     for (let i = 0; i < n; i++) input.write(`{"id": ${i}, "text": "${i % 2 ? 'great' : 'awful'} phone"}\n`)
     input.end()
     await done
-    const ids = text.trim().split('\n').map((l) => JSON.parse(l).id)
+    const ids = text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).id)
     expect(ids).toEqual(Array.from({ length: n }, (_, i) => i))
   })
 
@@ -78,7 +93,12 @@ describe('undertow classify', () => {
     const done = classifyLines(input, output, flaky, 2)
     input.end('{"id": 1, "text": "great"}\nawful\ngreat\n')
     await done
-    expect(text.trim().split('\n').map((l) => JSON.parse(l))).toEqual([
+    expect(
+      text
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+    ).toEqual([
       { id: 1, line: 1, error: 'flaky failed: out of memory' },
       { line: 2, error: 'flaky failed: out of memory' },
       expect.objectContaining({ label: 'positive' }),

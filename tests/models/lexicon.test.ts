@@ -40,9 +40,15 @@ describe('intents', () => {
     expect(detectIntents('does it support wireless charging?', 'neutral', false)).toEqual(['question'])
     expect(detectIntents('they should add a dark mode schedule', 'neutral', false)).toEqual(['suggestion'])
     expect(detectIntents('should I skip the update?', 'neutral', false)).toEqual(['question'])
-    expect(detectIntents('my screen arrived broken, need a replacement', 'negative', false)).toEqual(['complaint', 'support'])
+    expect(detectIntents('my screen arrived broken, need a replacement', 'negative', false)).toEqual([
+      'complaint',
+      'support',
+    ])
     expect(detectIntents('love it', 'positive', false)).toEqual(['praise'])
-    expect(detectIntents('the Lumen camera is better than the Corvid one', 'positive', true)).toEqual(['praise', 'comparison'])
+    expect(detectIntents('the Lumen camera is better than the Corvid one', 'positive', true)).toEqual([
+      'praise',
+      'comparison',
+    ])
     expect(detectIntents('better than last year', 'positive', false)).toEqual(['praise'])
     // Without brand matching (the CLI), a comparison needs a cue naming two sides.
     expect(detectIntents('switched from my old Nokia, so much nicer', 'positive')).toEqual(['praise', 'comparison'])

@@ -27,7 +27,13 @@ describe('the middle classifier', () => {
   })
 
   it('reads suggestions the rules miss, questions, and the sentiment, with calibrated probabilities', async () => {
-    const texts = ['you should try the lobster', 'pls bring back the old layout', 'how do I turn off autoupdate?', 'this is the worst support ever, refund please', 'great launch, congrats team!']
+    const texts = [
+      'you should try the lobster',
+      'pls bring back the old layout',
+      'how do I turn off autoupdate?',
+      'this is the worst support ever, refund please',
+      'great launch, congrats team!',
+    ]
     const [lobster, layout, question, angry, happy] = await classifier.classify(texts)
     expect(lobster!.cues?.suggestion).toBe(true)
     expect(layout!.cues?.suggestion).toBe(true)
@@ -60,7 +66,12 @@ describe('the middle classifier', () => {
   })
 
   it('reads emotions where a post expresses some, strongest first, and none in a plain statement', async () => {
-    const texts = ['I am so angry, they cancelled my order again and nobody answers', 'so happy with my new phone, it is wonderful', 'I miss my old phone so much, this is heartbreaking', 'The store opens at 9am on Monday.']
+    const texts = [
+      'I am so angry, they cancelled my order again and nobody answers',
+      'so happy with my new phone, it is wonderful',
+      'I miss my old phone so much, this is heartbreaking',
+      'The store opens at 9am on Monday.',
+    ]
     const [angry, happy, sad, plain] = await classifier.classify(texts)
     expect(angry!.emotions?.[0]).toBe('anger')
     expect(happy!.emotions?.[0]).toBe('joy')
@@ -77,7 +88,9 @@ describe('the middle classifier', () => {
     const emotion = { anger: 0.6, joy: 0.05, optimism: 0.05, sadness: 0.3 }
     // Clearly negative: anger passes, sadness (0.9 x 0.3 = 0.27) does not.
     expect(emotionsOf(emotion, { negative: 0.9, neutral: 0.05, positive: 0.05 })).toEqual(['anger'])
-    expect(emotionsOf({ ...emotion, sadness: 0.45, anger: 0.45 }, { negative: 0.95, neutral: 0.0, positive: 0.05 })).toEqual(['anger', 'sadness'])
+    expect(
+      emotionsOf({ ...emotion, sadness: 0.45, anger: 0.45 }, { negative: 0.95, neutral: 0.0, positive: 0.05 }),
+    ).toEqual(['anger', 'sadness'])
     // Mostly neutral: the same emotion scores give none.
     expect(emotionsOf(emotion, { negative: 0.3, neutral: 0.6, positive: 0.1 })).toEqual([])
     expect(0.4 * 0.6).toBeLessThan(EMOTION_THRESHOLD)

@@ -47,7 +47,8 @@ describe('the multi-task middle model', () => {
       }
     }
     // the flags are not constant: these posts were written to differ
-    for (const flag of ['question', 'suggestion'] as const) expect(new Set(results.map((r) => r.flags[flag])).size).toBe(2)
+    for (const flag of ['question', 'suggestion'] as const)
+      expect(new Set(results.map((r) => r.flags[flag])).size).toBe(2)
     expect(await model.score([])).toEqual([])
   })
 
@@ -62,7 +63,7 @@ describe('the multi-task middle model', () => {
     expect(praise!.flags).toEqual({ suggestion: false, question: false, comparison: false, mixed: false })
   })
 
-  it("scores a post the same alone as in a batch padded for a longer one", async () => {
+  it('scores a post the same alone as in a batch padded for a longer one', async () => {
     const long = `${'this sentence keeps going and going '.repeat(12)}until the end`
     const [alone] = await model.score([texts[1]!])
     const [batched] = await model.score([texts[1]!, long])
@@ -72,6 +73,8 @@ describe('the multi-task middle model', () => {
   })
 
   it('refuses a folder whose model lacks the task outputs', async () => {
-    await expect(MiddleModel.load(DEFAULT_MODEL)).rejects.toThrow('the model lacks the outputs sentiment, emotion, suggestion, question, comparison, mixed')
+    await expect(MiddleModel.load(DEFAULT_MODEL)).rejects.toThrow(
+      'the model lacks the outputs sentiment, emotion, suggestion, question, comparison, mixed',
+    )
   })
 })

@@ -28,7 +28,9 @@ describe('the shipped sentiment model', () => {
 
   it('reports a mistyped folder as missing instead of asking the hub for it', async () => {
     env.allowRemoteModels = true
-    await expect(TransformersClassifier.load('models/sentimnt')).rejects.toThrow('SENTIMENT_MODEL="models/sentimnt": no such model folder')
+    await expect(TransformersClassifier.load('models/sentimnt')).rejects.toThrow(
+      'SENTIMENT_MODEL="models/sentimnt": no such model folder',
+    )
     await expect(TransformersClassifier.load('./nowhere')).rejects.toThrow('no such model folder')
     env.allowRemoteModels = false
   })
@@ -80,7 +82,9 @@ describe('the shipped sentiment model', () => {
       return { recall: hits / mixed.length, precision: hits / Math.max(1, predicted.filter(Boolean).length) }
     }
     const withLexicon = score(results.map((r) => r.mixed))
-    const probabilitiesOnly = score(results.map((r) => Math.min(r.scores.positive, r.scores.negative) >= MIXED_PROBABILITY))
+    const probabilitiesOnly = score(
+      results.map((r) => Math.min(r.scores.positive, r.scores.negative) >= MIXED_PROBABILITY),
+    )
     // Measured when the rule was set: 0.90 recall / 0.95 precision, against 0.70 / 0.93 without the lexicon.
     expect(withLexicon.recall).toBeGreaterThanOrEqual(0.85)
     expect(withLexicon.precision).toBeGreaterThanOrEqual(0.9)
@@ -103,7 +107,9 @@ describe('the shipped sentiment model', () => {
 
   // (A hub id is not tried here: that would reach for the internet, which tests never do.)
   it('refuses a folder that holds no model, naming it', async () => {
-    await expect(TransformersClassifier.load('tests/models')).rejects.toThrow('SENTIMENT_MODEL="tests/models": cannot load it as a model folder')
+    await expect(TransformersClassifier.load('tests/models')).rejects.toThrow(
+      'SENTIMENT_MODEL="tests/models": cannot load it as a model folder',
+    )
   })
 })
 
@@ -111,7 +117,9 @@ describe('the model on its own thread, as the server runs it', () => {
   it('scores as the model does in this thread, batch for batch, and names a model that cannot load', async () => {
     const threaded = await WorkerClassifier.load(DEFAULT_MODEL)
     try {
-      const texts = postsOf(simulated(10 * 60)).slice(0, 300).map((p) => p.text)
+      const texts = postsOf(simulated(10 * 60))
+        .slice(0, 300)
+        .map((p) => p.text)
       expect(threaded.name).toBe(model.name)
       const [there, here] = await Promise.all([threaded.classify(texts), model.classify(texts)])
       expect(there).toEqual(here)
@@ -122,7 +130,9 @@ describe('the model on its own thread, as the server runs it', () => {
     } finally {
       await threaded.close()
     }
-    await expect(WorkerClassifier.load('tests/models')).rejects.toThrow('SENTIMENT_MODEL="tests/models": cannot load it as a model folder')
+    await expect(WorkerClassifier.load('tests/models')).rejects.toThrow(
+      'SENTIMENT_MODEL="tests/models": cannot load it as a model folder',
+    )
   })
 
   it('tells the languages on its thread, reading as this thread would, with the languages it is given', async () => {
@@ -135,7 +145,11 @@ describe('the model on its own thread, as the server runs it', () => {
       ]
       const there = await threaded.read(texts)
       expect(there).toEqual(await readHere(model, texts))
-      expect(there.map((r) => [r.language, r.model !== undefined])).toEqual([['de', false], ['en', true], ['de', true]])
+      expect(there.map((r) => [r.language, r.model !== undefined])).toEqual([
+        ['de', false],
+        ['en', true],
+        ['de', true],
+      ])
       threaded.languages = new ReadLanguages('en,de')
       expect((await threaded.read(texts)).every((r) => r.model !== undefined)).toBe(true)
       expect(await threaded.read([])).toEqual([])
@@ -147,13 +161,17 @@ describe('the model on its own thread, as the server runs it', () => {
   it('fails the batch a dying thread held, with why, and starts a thread again for the next', async () => {
     const threaded = await WorkerClassifier.load(DEFAULT_MODEL)
     try {
-      const texts = postsOf(simulated(10 * 60)).slice(0, 256).map((p) => p.text)
+      const texts = postsOf(simulated(10 * 60))
+        .slice(0, 256)
+        .map((p) => p.text)
       const held = threaded.classify(texts)
       // The thread dies as one killed by the system would (its worker terminated from outside).
       await (threaded as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate()
       await expect(held).rejects.toThrow(/the classifier's thread stopped/)
       expect(threaded.ready).toBe(false)
-      expect((await threaded.classify(texts)).map((r) => r.label)).toEqual((await model.classify(texts)).map((r) => r.label))
+      expect((await threaded.classify(texts)).map((r) => r.label)).toEqual(
+        (await model.classify(texts)).map((r) => r.label),
+      )
       expect(threaded.ready).toBe(true)
     } finally {
       await threaded.close()
@@ -184,7 +202,15 @@ describe('middle rules', () => {
 
 describe('the VADER cue', () => {
   it('never skips a text in which VADER finds both polarities (so mixed is unchanged), and skips most others', () => {
-    const texts = [...mixed, ...single, ...postsOf(simulated(6 * 3600)).map((p) => p.text), "it's not bad", 'good, not great', 'no fun at all :(', 'love the food, least helpful staff ever']
+    const texts = [
+      ...mixed,
+      ...single,
+      ...postsOf(simulated(6 * 3600)).map((p) => p.text),
+      "it's not bad",
+      'good, not great',
+      'no fun at all :(',
+      'love the food, least helpful staff ever',
+    ]
     let skipped = 0
     for (const text of texts) {
       const { pos, neg } = vader.SentimentIntensityAnalyzer.polarity_scores(text)

@@ -2,10 +2,24 @@
 // escalate, cool down, resolve), the rising terms and examples an alert carries, and the reply
 // queue behind the overdue part. Detection quality on whole simulated days is npm run eval:backlash.
 import { describe, expect, it } from 'vitest'
-import { type AlertChange, AlertLifecycle, CALM_MINUTES, COOLDOWN_MINUTES, LEVELS } from '../../pipelines/metrics/alerting.ts'
+import {
+  type AlertChange,
+  AlertLifecycle,
+  CALM_MINUTES,
+  COOLDOWN_MINUTES,
+  LEVELS,
+} from '../../pipelines/metrics/alerting.ts'
 import { BacklashWatch, GRACE_MS } from '../../pipelines/metrics/backlash.ts'
 import { needsReplyFrom, REPLY_TARGET_MS, ReplyQueue, replyRules } from '../../pipelines/metrics/replies.ts'
-import { Baseline, binomialZ, emptyTally, type MinuteTally, poissonZ, WARMUP_MINUTES, WEIGHTS } from '../../pipelines/metrics/risk.ts'
+import {
+  Baseline,
+  binomialZ,
+  emptyTally,
+  type MinuteTally,
+  poissonZ,
+  WARMUP_MINUTES,
+  WEIGHTS,
+} from '../../pipelines/metrics/risk.ts'
 import { TermTally, termsOf } from '../../pipelines/metrics/terms.ts'
 import { DialogueLedger } from '../../pipelines/metrics/dialogue.ts'
 import { linkThread, RecentPosts } from '../../pipelines/transforms/relate.ts'
@@ -20,7 +34,8 @@ const tally = (t: Partial<MinuteTally>): MinuteTally => ({ ...emptyTally(), ...t
 /** A baseline that has seen `minutes` ordinary minutes: 20 mentions, 2 negative. */
 function trained(minutes = 60) {
   const b = new Baseline()
-  for (let i = 0; i < minutes; i++) b.learn(tally({ posts: 20 - (i % 3), negative: 2, reach: 2000, negativeReach: 200 }))
+  for (let i = 0; i < minutes; i++)
+    b.learn(tally({ posts: 20 - (i % 3), negative: 2, reach: 2000, negativeReach: 200 }))
   return b
 }
 const part = (r: RiskReading, name: string) => r.parts.find((p) => p.name === name)!
@@ -67,7 +82,8 @@ describe('risk score', () => {
   it('reads each window against the baseline from before the window began, so a slow rise cannot teach it its own minutes', () => {
     const b = trained(120)
     const rising = (i: number) => tally({ posts: 20, negative: 2 + Math.floor(i / 3), reach: 2000, negativeReach: 200 })
-    for (let i = 0; i < 14; i++) b.learn(rising(i), b.read('Lumen', T0 + i * MINUTE, rising(i)).score >= LEVELS.warning ? 0.1 : 1)
+    for (let i = 0; i < 14; i++)
+      b.learn(rising(i), b.read('Lumen', T0 + i * MINUTE, rising(i)).score >= LEVELS.warning ? 0.1 : 1)
     const r = b.read('Lumen', T0 + 14 * MINUTE, rising(14))
     // The 15-minute window (300 mentions, 60 negative) is the strongest evidence, and it is tested
     // against the 2-in-19 share from before the rise, not the share the rise has since taught.
@@ -100,37 +116,69 @@ describe('risk score', () => {
 })
 
 describe('alert lifecycle', () => {
-  const reading = (minute: number, score: number, warming = false): RiskReading => ({ brand: 'Lumen', minute: new Date(T0 + minute * MINUTE).toISOString(), score, parts: [], warming })
+  const reading = (minute: number, score: number, warming = false): RiskReading => ({
+    brand: 'Lumen',
+    minute: new Date(T0 + minute * MINUTE).toISOString(),
+    score,
+    parts: [],
+    warming,
+  })
   const evidence = () => ({ terms: ['battery drain'], examplePostIds: ['simulator:1'] })
 
   it('raises, escalates, resolves after calm minutes, and cools down before the next warning', () => {
     const life = new AlertLifecycle('Lumen')
     expect(life.step(reading(0, 30), evidence)).toBeNull()
     const raised = life.step(reading(1, 45), evidence)!
-    expect(raised).toMatchObject({ kind: 'raised', alert: { id: `Lumen:${reading(1, 0).minute}`, severity: 'warning', state: 'open', at: reading(2, 0).minute } })
+    expect(raised).toMatchObject({
+      kind: 'raised',
+      alert: { id: `Lumen:${reading(1, 0).minute}`, severity: 'warning', state: 'open', at: reading(2, 0).minute },
+    })
     expect(raised.alert.title).toBe('Possible backlash about "battery drain": risk 45 for Lumen')
     expect(raised.alert.why).toMatchObject({ terms: ['battery drain'], examplePostIds: ['simulator:1'], score: 45 })
     expect(life.step(reading(2, 50), evidence)).toBeNull()
     const escalated = life.step(reading(3, 80), evidence)!
-    expect(escalated).toMatchObject({ kind: 'updated', alert: { id: raised.alert.id, severity: 'critical', state: 'open', at: raised.alert.at } })
+    expect(escalated).toMatchObject({
+      kind: 'updated',
+      alert: { id: raised.alert.id, severity: 'critical', state: 'open', at: raised.alert.at },
+    })
     // Hysteresis: below the warning level but not by HYSTERESIS does not count as calm.
     for (let m = 4; m < 14; m++) expect(life.step(reading(m, LEVELS.warning - 5), evidence)).toBeNull()
     for (let m = 14; m < 14 + CALM_MINUTES - 1; m++) expect(life.step(reading(m, 10), evidence)).toBeNull()
     const resolved = life.step(reading(14 + CALM_MINUTES - 1, 10), evidence)!
-    expect(resolved).toMatchObject({ kind: 'updated', alert: { id: raised.alert.id, state: 'resolved', severity: 'critical' } })
+    expect(resolved).toMatchObject({
+      kind: 'updated',
+      alert: { id: raised.alert.id, state: 'resolved', severity: 'critical' },
+    })
     // Cooldown: a warning soon after is held back; a critical level is not.
     const after = 14 + CALM_MINUTES
     expect(life.step(reading(after, 45), evidence)).toBeNull()
-    expect(life.step(reading(after + 1, 70), evidence)).toMatchObject({ kind: 'raised', alert: { severity: 'critical' } })
+    expect(life.step(reading(after + 1, 70), evidence)).toMatchObject({
+      kind: 'raised',
+      alert: { severity: 'critical' },
+    })
   })
 
   it('goes on with an alert left open by the last run, and resolves it', () => {
     const life = new AlertLifecycle('Lumen')
-    const open = { id: 'Lumen:earlier', brand: 'Lumen', at: reading(-30, 0).minute, severity: 'warning' as const, state: 'open' as const, title: 't', why: { summary: '', terms: [], examplePostIds: [] } }
+    const open = {
+      id: 'Lumen:earlier',
+      brand: 'Lumen',
+      at: reading(-30, 0).minute,
+      severity: 'warning' as const,
+      state: 'open' as const,
+      title: 't',
+      why: { summary: '', terms: [], examplePostIds: [] },
+    }
     life.resume(open)
-    expect(life.step(reading(0, 70), evidence)).toMatchObject({ kind: 'updated', alert: { id: 'Lumen:earlier', severity: 'critical' } })
+    expect(life.step(reading(0, 70), evidence)).toMatchObject({
+      kind: 'updated',
+      alert: { id: 'Lumen:earlier', severity: 'critical' },
+    })
     for (let m = 1; m < CALM_MINUTES; m++) expect(life.step(reading(m, 0), evidence)).toBeNull()
-    expect(life.step(reading(CALM_MINUTES, 0), evidence)).toMatchObject({ kind: 'updated', alert: { id: 'Lumen:earlier', state: 'resolved' } })
+    expect(life.step(reading(CALM_MINUTES, 0), evidence)).toMatchObject({
+      kind: 'updated',
+      alert: { id: 'Lumen:earlier', state: 'resolved' },
+    })
   })
 
   it('is acknowledged once while open, then still escalates and resolves', () => {
@@ -138,23 +186,43 @@ describe('alert lifecycle', () => {
     expect(life.acknowledge('Lumen:none')).toBeNull()
     const raised = life.step(reading(0, 45), evidence)!.alert
     expect(life.acknowledge('Lumen:other')).toBeNull()
-    expect(life.acknowledge(raised.id)).toEqual({ kind: 'updated', alert: { ...raised, state: 'acknowledged' }, acknowledged: true })
+    expect(life.acknowledge(raised.id)).toEqual({
+      kind: 'updated',
+      alert: { ...raised, state: 'acknowledged' },
+      acknowledged: true,
+    })
     expect(life.acknowledge(raised.id)).toBeNull()
     const escalated = life.step(reading(1, 80), evidence)!
-    expect(escalated).toMatchObject({ kind: 'updated', alert: { id: raised.id, severity: 'critical', state: 'acknowledged' } })
+    expect(escalated).toMatchObject({
+      kind: 'updated',
+      alert: { id: raised.id, severity: 'critical', state: 'acknowledged' },
+    })
     expect(escalated.acknowledged).toBeUndefined()
     for (let m = 2; m < 1 + CALM_MINUTES; m++) expect(life.step(reading(m, 0), evidence)).toBeNull()
-    expect(life.step(reading(1 + CALM_MINUTES, 0), evidence)).toMatchObject({ kind: 'updated', alert: { id: raised.id, state: 'resolved', severity: 'critical' } })
+    expect(life.step(reading(1 + CALM_MINUTES, 0), evidence)).toMatchObject({
+      kind: 'updated',
+      alert: { id: raised.id, state: 'resolved', severity: 'critical' },
+    })
     expect(life.acknowledge(raised.id)).toBeNull()
   })
 
   it('goes on with an alert acknowledged in the last run, still acknowledged', () => {
     const life = new AlertLifecycle('Lumen')
-    const acknowledged = { id: 'Lumen:earlier', brand: 'Lumen', at: reading(-30, 0).minute, severity: 'critical' as const, state: 'acknowledged' as const, title: 't', why: { summary: '', terms: [], examplePostIds: [] } }
+    const acknowledged = {
+      id: 'Lumen:earlier',
+      brand: 'Lumen',
+      at: reading(-30, 0).minute,
+      severity: 'critical' as const,
+      state: 'acknowledged' as const,
+      title: 't',
+      why: { summary: '', terms: [], examplePostIds: [] },
+    }
     life.resume(acknowledged)
     expect(life.acknowledge(acknowledged.id)).toBeNull()
     for (let m = 0; m < CALM_MINUTES - 1; m++) expect(life.step(reading(m, 0), evidence)).toBeNull()
-    expect(life.step(reading(CALM_MINUTES - 1, 0), evidence)).toMatchObject({ alert: { id: acknowledged.id, state: 'resolved' } })
+    expect(life.step(reading(CALM_MINUTES - 1, 0), evidence)).toMatchObject({
+      alert: { id: acknowledged.id, state: 'resolved' },
+    })
   })
 
   it('raises a warning again once the cooldown has passed, and never while warming', () => {
@@ -169,7 +237,18 @@ describe('alert lifecycle', () => {
 })
 
 let n = 0
-function post(at: number, o: { label?: Label; text?: string; followers?: number; intents?: Intent[]; replyTo?: string; ownBrand?: string; brands?: string[] } = {}): ScoredPost {
+function post(
+  at: number,
+  o: {
+    label?: Label
+    text?: string
+    followers?: number
+    intents?: Intent[]
+    replyTo?: string
+    ownBrand?: string
+    brands?: string[]
+  } = {},
+): ScoredPost {
   const label = o.label ?? 'positive'
   return {
     id: `simulator:${++n}`,
@@ -185,7 +264,15 @@ function post(at: number, o: { label?: Label; text?: string; followers?: number;
     terms: [],
     ...(o.replyTo ? { replyTo: o.replyTo } : {}),
     ...(o.ownBrand ? { ownBrand: o.ownBrand } : {}),
-    sentiment: { label, scores: { negative: 0, neutral: 0, positive: 0, [label]: 1 }, confidence: 1, mixed: false, uncertain: false, intents: o.intents ?? [], emotions: [] },
+    sentiment: {
+      label,
+      scores: { negative: 0, neutral: 0, positive: 0, [label]: 1 },
+      confidence: 1,
+      mixed: false,
+      uncertain: false,
+      intents: o.intents ?? [],
+      emotions: [],
+    },
   }
 }
 
@@ -200,12 +287,26 @@ describe('backlash watch', () => {
       changes.push(...a.changes)
     }
     // An hour of ordinary chatter: ten mentions a minute, one negative.
-    for (let m = 0; m < 60; m++) for (let i = 0; i < 10; i++) feed(post(T0 + m * MINUTE + i * 5000, { label: i === 0 ? 'negative' : 'positive', text: `Lumen is fine number ${i}` }))
+    for (let m = 0; m < 60; m++)
+      for (let i = 0; i < 10; i++)
+        feed(
+          post(T0 + m * MINUTE + i * 5000, {
+            label: i === 0 ? 'negative' : 'positive',
+            text: `Lumen is fine number ${i}`,
+          }),
+        )
     expect(changes).toEqual([])
     expect(readings.at(-1)).toMatchObject({ warming: false, score: 0 })
     // A minute's burst: forty complaints about the battery, one from a big account.
     const burst = T0 + 60 * MINUTE
-    for (let i = 0; i < 40; i++) feed(post(burst + i * 1000, { label: 'negative', text: `Lumen battery drain again ${i % 2 ? 'ugh' : 'seriously'}`, followers: i === 7 ? 50_000 : 100 }))
+    for (let i = 0; i < 40; i++)
+      feed(
+        post(burst + i * 1000, {
+          label: 'negative',
+          text: `Lumen battery drain again ${i % 2 ? 'ugh' : 'seriously'}`,
+          followers: i === 7 ? 50_000 : 100,
+        }),
+      )
     // The minute is read once event time is GRACE_MS past its end.
     feed(post(burst + MINUTE + GRACE_MS - 1))
     expect(changes).toEqual([])
@@ -218,7 +319,11 @@ describe('backlash watch', () => {
     expect(alert.title).toContain('"battery drain"')
     // Acknowledged through the watch, which finds the brand's alert; other ids acknowledge nothing.
     expect(watch.acknowledge('Corvid:nothing')).toBeNull()
-    expect(watch.acknowledge(alert.id)).toEqual({ kind: 'updated', alert: { ...alert, state: 'acknowledged' }, acknowledged: true })
+    expect(watch.acknowledge(alert.id)).toEqual({
+      kind: 'updated',
+      alert: { ...alert, state: 'acknowledged' },
+      acknowledged: true,
+    })
     expect(watch.acknowledge(alert.id)).toBeNull()
     // Quiet again: the alert resolves after the calm minutes (empty minutes are read too).
     feed(post(burst + 30 * MINUTE))
@@ -234,12 +339,27 @@ describe('backlash watch', () => {
       const watch = new BacklashWatch(tracking)
       const scores: number[] = []
       const feed = (p: ScoredPost) => {
-        scores.push(...watch.see(p).readings.filter((r) => r.brand === 'Lumen').map((r) => r.score))
+        scores.push(
+          ...watch
+            .see(p)
+            .readings.filter((r) => r.brand === 'Lumen')
+            .map((r) => r.score),
+        )
         // Each post followed by two in another language: were they counted, every share would thin.
-        if (withUnscored) for (let k = 0; k < 2; k++) scores.push(...watch.see(unscored(p)).readings.filter((r) => r.brand === 'Lumen').map((r) => r.score))
+        if (withUnscored)
+          for (let k = 0; k < 2; k++)
+            scores.push(
+              ...watch
+                .see(unscored(p))
+                .readings.filter((r) => r.brand === 'Lumen')
+                .map((r) => r.score),
+            )
       }
-      for (let m = 0; m < 60; m++) for (let i = 0; i < 10; i++) feed(post(T0 + m * MINUTE + i * 5000, { label: i === 0 ? 'negative' : 'positive' }))
-      for (let i = 0; i < 25; i++) feed(post(T0 + 60 * MINUTE + i * 1000, { label: 'negative', text: 'Lumen battery drain' }))
+      for (let m = 0; m < 60; m++)
+        for (let i = 0; i < 10; i++)
+          feed(post(T0 + m * MINUTE + i * 5000, { label: i === 0 ? 'negative' : 'positive' }))
+      for (let i = 0; i < 25; i++)
+        feed(post(T0 + 60 * MINUTE + i * 1000, { label: 'negative', text: 'Lumen battery drain' }))
       feed(post(T0 + 61 * MINUTE + GRACE_MS))
       return scores
     }
@@ -248,10 +368,24 @@ describe('backlash watch', () => {
     expect(run(true)).toEqual(scored)
 
     // Stored minutes count unscored posts in `posts` and in `unscored`: the seeded baseline is the same.
-    const counts = (posts: number, negative: number, unscoredPosts: number) => ({ ...emptyCounts(), posts: posts + unscoredPosts, negative, positive: posts - negative, unscored: unscoredPosts })
+    const counts = (posts: number, negative: number, unscoredPosts: number) => ({
+      ...emptyCounts(),
+      posts: posts + unscoredPosts,
+      negative,
+      positive: posts - negative,
+      unscored: unscoredPosts,
+    })
     const seeded = (unscoredPosts: number) => {
       const watch = new BacklashWatch(tracking)
-      watch.seed({ minutes: Array.from({ length: 90 }, (_, m) => ({ brand: 'Lumen', source: 'simulator' as const, minute: T0 + m * MINUTE, counts: counts(10, 1, unscoredPosts) })), authors: [] })
+      watch.seed({
+        minutes: Array.from({ length: 90 }, (_, m) => ({
+          brand: 'Lumen',
+          source: 'simulator' as const,
+          minute: T0 + m * MINUTE,
+          counts: counts(10, 1, unscoredPosts),
+        })),
+        authors: [],
+      })
       const start = T0 + 90 * MINUTE
       for (let i = 0; i < 12; i++) watch.see(post(start + i * 4000, { label: i < 4 ? 'negative' : 'positive' }))
       return watch.see(post(start + MINUTE + GRACE_MS)).readings.filter((r) => r.brand === 'Lumen')
@@ -260,8 +394,18 @@ describe('backlash watch', () => {
   })
 
   it('resumes its baselines from stored minutes after a restart, without a new warm-up', () => {
-    const counts = (posts: number, negative: number) => ({ ...emptyCounts(), posts, negative, positive: posts - negative })
-    const minutes = Array.from({ length: 90 }, (_, m) => ({ brand: 'Lumen', source: 'simulator' as const, minute: T0 + m * MINUTE, counts: counts(10, 1) }))
+    const counts = (posts: number, negative: number) => ({
+      ...emptyCounts(),
+      posts,
+      negative,
+      positive: posts - negative,
+    })
+    const minutes = Array.from({ length: 90 }, (_, m) => ({
+      brand: 'Lumen',
+      source: 'simulator' as const,
+      minute: T0 + m * MINUTE,
+      counts: counts(10, 1),
+    }))
     const watch = new BacklashWatch(tracking)
     watch.seed({ minutes, authors: [] })
     const start = T0 + 90 * MINUTE
@@ -269,15 +413,32 @@ describe('backlash watch', () => {
     const [reading] = watch.see(post(start + MINUTE + GRACE_MS)).readings.filter((r) => r.brand === 'Lumen')
     expect(reading).toMatchObject({ warming: false, score: 0 })
     // And a burst right after the restart alerts at once.
-    for (let i = 0; i < 40; i++) watch.see(post(start + MINUTE + GRACE_MS + i * 100, { label: 'negative', text: 'Lumen battery drain' }))
+    for (let i = 0; i < 40; i++)
+      watch.see(post(start + MINUTE + GRACE_MS + i * 100, { label: 'negative', text: 'Lumen battery drain' }))
     expect(watch.see(post(start + 2 * MINUTE + GRACE_MS)).changes.map((c) => c.kind)).toEqual(['raised'])
   })
 
   it('takes the overdue backlog of the last stored hour as usual after a restart; one that grew in that hour still stands out', () => {
-    const counts = (posts: number, negative: number) => ({ ...emptyCounts(), posts, negative, positive: posts - negative })
-    const minutes = Array.from({ length: 90 }, (_, m) => ({ brand: 'Lumen', source: 'simulator' as const, minute: T0 + m * MINUTE, counts: counts(10, 1) }))
+    const counts = (posts: number, negative: number) => ({
+      ...emptyCounts(),
+      posts,
+      negative,
+      positive: posts - negative,
+    })
+    const minutes = Array.from({ length: 90 }, (_, m) => ({
+      brand: 'Lumen',
+      source: 'simulator' as const,
+      minute: T0 + m * MINUTE,
+      counts: counts(10, 1),
+    }))
     const start = T0 + 90 * MINUTE
-    const negative = (crossedTargetAt: number[]) => crossedTargetAt.map((t, i) => ({ brand: 'Lumen', id: `simulator:old-${i}-${t}`, at: t - 60 * MINUTE, negative: true }))
+    const negative = (crossedTargetAt: number[]) =>
+      crossedTargetAt.map((t, i) => ({
+        brand: 'Lumen',
+        id: `simulator:old-${i}-${t}`,
+        at: t - 60 * MINUTE,
+        negative: true,
+      }))
     const overdueAfterRestart = (mentions: ReturnType<typeof negative>) => {
       const watch = new BacklashWatch(tracking)
       watch.seed({ minutes, authors: [] })
@@ -297,7 +458,12 @@ describe('backlash watch', () => {
 
   it('resumes where the stored minutes end even when event time there is ahead of the clock (a fast simulator)', () => {
     const ahead = Date.now() - (Date.now() % MINUTE) + 6 * 60 * MINUTE
-    const minutes = Array.from({ length: 60 }, (_, m) => ({ brand: 'Lumen', source: 'simulator' as const, minute: ahead + m * MINUTE, counts: { ...emptyCounts(), posts: 10, positive: 10 } }))
+    const minutes = Array.from({ length: 60 }, (_, m) => ({
+      brand: 'Lumen',
+      source: 'simulator' as const,
+      minute: ahead + m * MINUTE,
+      counts: { ...emptyCounts(), posts: 10, positive: 10 },
+    }))
     const watch = new BacklashWatch(tracking)
     watch.seed({ minutes, authors: [] })
     const resumed = ahead + 61 * MINUTE
@@ -314,7 +480,12 @@ describe('backlash watch', () => {
     watch.see(post(T0 + 5 * MINUTE + 1000))
     expect(watch.late).toBe(1)
     // A post from a bad clock reads no minutes.
-    expect(watch.see(post(Date.parse('2099-01-01T00:00:00Z')))).toEqual({ readings: [], changes: [], responsiveness: [], dialogue: [] })
+    expect(watch.see(post(Date.parse('2099-01-01T00:00:00Z')))).toEqual({
+      readings: [],
+      changes: [],
+      responsiveness: [],
+      dialogue: [],
+    })
     expect(watch.early).toBe(1)
     expect(watch.see(post(T0 + 8 * MINUTE + GRACE_MS)).readings.length).toBe(2 * 3)
   })
@@ -333,21 +504,36 @@ describe('replies', () => {
 
   it('keeps the queue by age, singles out the overdue, and measures the first replies over the day', () => {
     const queue = new ReplyQueue()
-    const waiting = (at: number, negative = false, brands = ['Lumen']) => ({ ...post(at, { label: negative ? 'negative' : 'positive' }), needsReply: brands })
+    const waiting = (at: number, negative = false, brands = ['Lumen']) => ({
+      ...post(at, { label: negative ? 'negative' : 'positive' }),
+      needsReply: brands,
+    })
     const a = waiting(T0, true)
     const b = waiting(T0 + 10 * MINUTE)
     const c = waiting(T0 + 100 * MINUTE, true)
     const d = waiting(T0 + 110 * MINUTE)
     for (const p of [a, b, c, d, post(T0), waiting(T0, true, ['Corvid'])]) queue.see(p)
     // A brand reply answers a mention as the store counts it: linked to it, and it needed one.
-    const reply = (at: number, mention: ScoredPost, needed = true): ScoredPost => ({ ...post(at, { ownBrand: 'Lumen', replyTo: mention.id }), answersMentionAt: mention.createdAt, mentionNeedsReply: needed })
+    const reply = (at: number, mention: ScoredPost, needed = true): ScoredPost => ({
+      ...post(at, { ownBrand: 'Lumen', replyTo: mention.id }),
+      answersMentionAt: mention.createdAt,
+      mentionNeedsReply: needed,
+    })
     queue.see(reply(T0 + 30 * MINUTE, b))
     queue.see(reply(T0 + 40 * MINUTE, b)) // a second reply: the first counts
     queue.see(reply(T0 + 115 * MINUTE, d))
     queue.see(post(T0 + 20 * MINUTE, { ownBrand: 'Lumen', replyTo: a.id })) // not linked to the mention: not counted
     const now = T0 + 120 * MINUTE
     const r = queue.responsiveness('Lumen', now)
-    expect(r).toMatchObject({ needingReply: 4, answered: 2, replyRate: 0.5, medianSeconds: 20 * 60, p90Seconds: 20 * 60, overdue: 1, overdueNegative: 1 })
+    expect(r).toMatchObject({
+      needingReply: 4,
+      answered: 2,
+      replyRate: 0.5,
+      medianSeconds: 20 * 60,
+      p90Seconds: 20 * 60,
+      overdue: 1,
+      overdueNegative: 1,
+    })
     // c waits 20 minutes (under an hour), a 120 minutes (under four hours).
     expect(r.waitingByAge).toEqual([0, 1, 1, 0, 0])
     expect(r.oldestOverdue).toEqual([{ id: a.id, at: a.createdAt, ageSeconds: 7200, negative: true }])
@@ -363,7 +549,7 @@ describe('replies', () => {
 })
 
 describe('dialogue on own posts', () => {
-  it('counts the replies in each own post\'s thread by others, and its depth, as of now', () => {
+  it("counts the replies in each own post's thread by others, and its depth, as of now", () => {
     const recent = new RecentPosts()
     const own = post(T0, { ownBrand: 'Lumen' })
     const quiet = post(T0 + MINUTE, { ownBrand: 'Lumen' })
@@ -402,7 +588,13 @@ describe('dialogue on own posts', () => {
 
 describe('rising terms', () => {
   it('takes words and pairs, without stop words or the brand, and prefers a pair to its words', () => {
-    expect(termsOf('The Lumen battery drains overnight!', new Set(['lumen']))).toEqual(['battery', 'drains', 'overnight', 'battery drains', 'drains overnight'])
+    expect(termsOf('The Lumen battery drains overnight!', new Set(['lumen']))).toEqual([
+      'battery',
+      'drains',
+      'overnight',
+      'battery drains',
+      'drains overnight',
+    ])
     const tally = new TermTally(0.1, 3)
     for (let m = 0; m < 30; m++) {
       tally.add(['screen', 'camera'])

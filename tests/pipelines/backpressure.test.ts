@@ -23,31 +23,45 @@ afterAll(() => spillDir.remove())
 /** The lexicon behind a model that takes 40 ms a batch: about 6,000 posts/s at most. */
 const slow = (): Classifier => {
   const lexicon = new LexiconClassifier()
-  return { name: 'slow-lexicon', classify: async (texts) => (await new Promise((r) => setTimeout(r, 40)), lexicon.classify(texts)) }
+  return {
+    name: 'slow-lexicon',
+    classify: async (texts) => (await new Promise((r) => setTimeout(r, 40)), lexicon.classify(texts)),
+  }
 }
 
 const flood = (run: string, n: number): SourceEvent[] =>
-  Array.from({ length: n }, (_, i): SourceEvent => ({
-    kind: 'post',
-    post: {
-      id: `webhook:${run}-${i}`,
-      source: 'webhook',
-      url: '',
-      author: { id: `a${i % 997}`, handle: `user${i % 997}`, displayName: 'U', followers: 10 },
-      text: `Lumen flood ${i}: is the battery any better in the new one?`,
-      lang: 'en',
-      createdAt: new Date(Date.now() - 60_000 + (i % 60_000)).toISOString(),
-      engagement: { likes: 0, reposts: 0, replies: 0, quotes: 0 },
-      brands: [],
-      terms: [],
-    } as Post,
-  }))
+  Array.from(
+    { length: n },
+    (_, i): SourceEvent => ({
+      kind: 'post',
+      post: {
+        id: `webhook:${run}-${i}`,
+        source: 'webhook',
+        url: '',
+        author: { id: `a${i % 997}`, handle: `user${i % 997}`, displayName: 'U', followers: 10 },
+        text: `Lumen flood ${i}: is the battery any better in the new one?`,
+        lang: 'en',
+        createdAt: new Date(Date.now() - 60_000 + (i % 60_000)).toISOString(),
+        engagement: { likes: 0, reposts: 0, replies: 0, quotes: 0 },
+        brands: [],
+        terms: [],
+      } as Post,
+    }),
+  )
 
 /** Starts a pipeline on `source` and samples its queues every 5 ms until it is done (or stopped). */
 function watched(source: Observable<SourceEvent>, intake?: Journal) {
   const deadLetter = new MemoryDeadLetter()
   const live = new RecordingLive()
-  const pipeline: Pipeline = startPipeline({ sources: [source], classifier: slow(), tracking, store, live, deadLetter, ...(intake ? { intake } : {}) })
+  const pipeline: Pipeline = startPipeline({
+    sources: [source],
+    classifier: slow(),
+    tracking,
+    store,
+    live,
+    deadLetter,
+    ...(intake ? { intake } : {}),
+  })
   const peak = { classify: 0, intakeFiles: 0, intakeBytes: 0 }
   const sampler = setInterval(() => {
     const q = pipeline.queues()
@@ -60,15 +74,31 @@ function watched(source: Observable<SourceEvent>, intake?: Journal) {
 }
 
 const stored = async (prefix: string) => {
-  const [row] = await store.select<{ rows: string; ids: string }>(`SELECT count() AS rows, uniqExact(id) AS ids FROM posts WHERE startsWith(id, {p:String})`, { p: prefix })
+  const [row] = await store.select<{ rows: string; ids: string }>(
+    `SELECT count() AS rows, uniqExact(id) AS ids FROM posts WHERE startsWith(id, {p:String})`,
+    { p: prefix },
+  )
   return { rows: Number(row!.rows), ids: Number(row!.ids) }
 }
 
-describe('the walls\' share of a flood', () => {
+describe("the walls' share of a flood", () => {
   it('keeps the newest LIVE_POSTS_PER_BRAND posts of each brand a push, in arrival order', () => {
-    const posts = [...flood('x', 40).map((e) => (e.kind === 'post' ? e.post : undefined)!)].map((p, i) => ({ ...p, brands: [i % 4 === 0 ? 'Corvid' : 'Lumen'] }) as ScoredPost)
+    const posts = [...flood('x', 40).map((e) => (e.kind === 'post' ? e.post : undefined)!)].map(
+      (p, i) => ({ ...p, brands: [i % 4 === 0 ? 'Corvid' : 'Lumen'] }) as ScoredPost,
+    )
     const { kept, skipped } = newestPerBrand(posts, 5)
-    expect(kept.map((p) => p.id)).toEqual(['webhook:x-20', 'webhook:x-24', 'webhook:x-28', 'webhook:x-32', 'webhook:x-34', 'webhook:x-35', 'webhook:x-36', 'webhook:x-37', 'webhook:x-38', 'webhook:x-39'])
+    expect(kept.map((p) => p.id)).toEqual([
+      'webhook:x-20',
+      'webhook:x-24',
+      'webhook:x-28',
+      'webhook:x-32',
+      'webhook:x-34',
+      'webhook:x-35',
+      'webhook:x-36',
+      'webhook:x-37',
+      'webhook:x-38',
+      'webhook:x-39',
+    ])
     expect(skipped).toBe(30)
     expect(newestPerBrand(posts.slice(0, 3), LIVE_POSTS_PER_BRAND)).toEqual({ kept: posts.slice(0, 3), skipped: 0 })
   })

@@ -75,7 +75,10 @@ describe('the dead-letter file', () => {
     file.record('ingest', 'after', 2)
     await file.flush()
     stderr.mockRestore()
-    expect(lines(join(folder, 'dead-letter.ndjson')).map((r) => r.reason)).toEqual(['kept through the failure', 'after'])
+    expect(lines(join(folder, 'dead-letter.ndjson')).map((r) => r.reason)).toEqual([
+      'kept through the failure',
+      'after',
+    ])
     await file.close()
   })
 })

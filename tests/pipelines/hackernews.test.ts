@@ -6,16 +6,49 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { SourceEvent } from '../../pipelines/schema.ts'
 import { MemoryDeadLetter } from '../../pipelines/sinks/deadletter.ts'
 import { CursorFile } from '../../pipelines/sources/cursor-file.ts'
-import { type HackerNewsCursor, hackerNewsSource, isHackerNewsCursor, newHackerNewsStats } from '../../pipelines/sources/hackernews.ts'
+import {
+  type HackerNewsCursor,
+  hackerNewsSource,
+  isHackerNewsCursor,
+  newHackerNewsStats,
+} from '../../pipelines/sources/hackernews.ts'
 import { checkItem, eventsOf, type Item } from '../../pipelines/sources/hackernews/parse.ts'
 import { FakeHackerNews } from '../support/fake-hackernews.ts'
 import { tmpDir } from '../support/tmp.ts'
 import { until } from '../support/until.ts'
 
 // The README's own examples.
-const story = { by: 'dhouston', descendants: 71, id: 8863, kids: [8952, 9224], score: 111, time: 1175714200, title: 'My YC app: Dropbox - Throw away your USB drive', type: 'story', url: 'http://www.getdropbox.com/u/2/screencast.html' }
-const comment = { by: 'norvig', id: 2921983, kids: [2922097], parent: 2921506, text: 'Aw shucks, guys ... you make me blush with your compliments.<p>Tell you what, Ill make a deal: I&#x27;ll keep writing if you keep reading. K?', time: 1314211127, type: 'comment' }
-const ask = { by: 'tel', descendants: 16, id: 121003, kids: [121016], score: 25, text: '<i>or</i> HN: the Next Iteration<p>I get the impression that with Arc being released a lot of people are...', time: 1203647620, title: 'Ask HN: The Arc Effect', type: 'story' }
+const story = {
+  by: 'dhouston',
+  descendants: 71,
+  id: 8863,
+  kids: [8952, 9224],
+  score: 111,
+  time: 1175714200,
+  title: 'My YC app: Dropbox - Throw away your USB drive',
+  type: 'story',
+  url: 'http://www.getdropbox.com/u/2/screencast.html',
+}
+const comment = {
+  by: 'norvig',
+  id: 2921983,
+  kids: [2922097],
+  parent: 2921506,
+  text: 'Aw shucks, guys ... you make me blush with your compliments.<p>Tell you what, Ill make a deal: I&#x27;ll keep writing if you keep reading. K?',
+  time: 1314211127,
+  type: 'comment',
+}
+const ask = {
+  by: 'tel',
+  descendants: 16,
+  id: 121003,
+  kids: [121016],
+  score: 25,
+  text: '<i>or</i> HN: the Next Iteration<p>I get the impression that with Arc being released a lot of people are...',
+  time: 1203647620,
+  title: 'Ask HN: The Arc Effect',
+  type: 'story',
+}
 
 describe('Hacker News items', () => {
   it('reads a story into a post with its link, points and comment count', () => {
@@ -39,17 +72,48 @@ describe('Hacker News items', () => {
   })
 
   it('reads an Ask HN as title then text, and a comment as text with a reply on its parent', () => {
-    expect(eventsOf(checkItem(ask) as Item)[0]).toMatchObject({ post: { text: 'Ask HN: The Arc Effect\n\nor HN: the Next Iteration\n\nI get the impression that with Arc being released a lot of people are...', url: 'https://news.ycombinator.com/item?id=121003' } })
+    expect(eventsOf(checkItem(ask) as Item)[0]).toMatchObject({
+      post: {
+        text: 'Ask HN: The Arc Effect\n\nor HN: the Next Iteration\n\nI get the impression that with Arc being released a lot of people are...',
+        url: 'https://news.ycombinator.com/item?id=121003',
+      },
+    })
     const [post, reply] = eventsOf(checkItem(comment) as Item)
-    expect(post).toMatchObject({ post: { id: 'hackernews:2921983', replyTo: 'hackernews:2921506', text: "Aw shucks, guys ... you make me blush with your compliments.\n\nTell you what, Ill make a deal: I'll keep writing if you keep reading. K?" } })
-    expect(reply).toEqual({ kind: 'engagement', update: { id: 'hackernews:2921983#reply', postId: 'hackernews:2921506', at: '2011-08-24T18:38:47.000Z', delta: { likes: 0, reposts: 0, replies: 1, quotes: 0 } } })
+    expect(post).toMatchObject({
+      post: {
+        id: 'hackernews:2921983',
+        replyTo: 'hackernews:2921506',
+        text: "Aw shucks, guys ... you make me blush with your compliments.\n\nTell you what, Ill make a deal: I'll keep writing if you keep reading. K?",
+      },
+    })
+    expect(reply).toEqual({
+      kind: 'engagement',
+      update: {
+        id: 'hackernews:2921983#reply',
+        postId: 'hackernews:2921506',
+        at: '2011-08-24T18:38:47.000Z',
+        delta: { likes: 0, reposts: 0, replies: 1, quotes: 0 },
+      },
+    })
   })
 
   it('skips what is not a readable post: deleted, dead, jobs and poll options; null is "not there yet"', () => {
     expect(eventsOf(checkItem({ id: 1, type: 'comment', deleted: true, time: 1 }) as Item)).toEqual([])
     expect(eventsOf(checkItem({ ...comment, dead: true }) as Item)).toEqual([])
     expect(eventsOf(checkItem({ by: 'pg', id: 2, type: 'job', title: 'Hiring', time: 5 }) as Item)).toEqual([])
-    expect(eventsOf(checkItem({ by: 'pg', id: 160705, poll: 160704, score: 335, text: 'Yes', time: 1207886576, type: 'pollopt' }) as Item)).toEqual([])
+    expect(
+      eventsOf(
+        checkItem({
+          by: 'pg',
+          id: 160705,
+          poll: 160704,
+          score: 335,
+          text: 'Yes',
+          time: 1207886576,
+          type: 'pollopt',
+        }) as Item,
+      ),
+    ).toEqual([])
     expect(checkItem(null)).toBeNull()
   })
 
@@ -76,7 +140,9 @@ describe('Hacker News source against a fake API', () => {
   it('waits for an id still propagating, follows points and deletions of what it read', async () => {
     const events: SourceEvent[] = []
     const stats = newHackerNewsStats()
-    subscription = hackerNewsSource({ url: fake.url, deadLetter: new MemoryDeadLetter(), pollMs: 20, stats }).subscribe((e) => events.push(e))
+    subscription = hackerNewsSource({ url: fake.url, deadLetter: new MemoryDeadLetter(), pollMs: 20, stats }).subscribe(
+      (e) => events.push(e),
+    )
     // The first poll's answer fixes where it starts: only what comes after is read.
     const requests = fake.requests
     await until('the expected state', () => fake.requests > requests)
@@ -87,10 +153,16 @@ describe('Hacker News source against a fake API', () => {
     expect(events).toEqual([])
     fake.reveal(propagating, { by: 'dang', type: 'story', title: 'Lumen first', score: 1 })
     await until('the expected state', () => events.length === 2)
-    expect(events.map((e) => (e.kind === 'post' ? e.post.id : ''))).toEqual([`hackernews:${propagating}`, `hackernews:${after}`])
+    expect(events.map((e) => (e.kind === 'post' ? e.post.id : ''))).toEqual([
+      `hackernews:${propagating}`,
+      `hackernews:${after}`,
+    ])
     fake.vote(after, 4)
     await until('the expected state', () => events.length === 3)
-    expect(events[2]).toMatchObject({ kind: 'engagement', update: { postId: `hackernews:${after}`, delta: { likes: 4 } } })
+    expect(events[2]).toMatchObject({
+      kind: 'engagement',
+      update: { postId: `hackernews:${after}`, delta: { likes: 4 } },
+    })
     fake.delete(propagating)
     await until('the expected state', () => events.length === 4)
     expect(events[3]).toMatchObject({ kind: 'delete', postId: `hackernews:${propagating}` })
@@ -104,7 +176,13 @@ describe('Hacker News source against a fake API', () => {
     subscription?.unsubscribe()
     const cursorFile = new CursorFile<HackerNewsCursor>(join(dir.path, 'hn-cursor.json'))
     const events: SourceEvent[] = []
-    const listen = () => (subscription = hackerNewsSource({ url: fake.url, deadLetter: new MemoryDeadLetter(), cursorFile, pollMs: 20 }).subscribe((e) => events.push(e)))
+    const listen = () =>
+      (subscription = hackerNewsSource({
+        url: fake.url,
+        deadLetter: new MemoryDeadLetter(),
+        cursorFile,
+        pollMs: 20,
+      }).subscribe((e) => events.push(e)))
     const requests = fake.requests
     listen()
     await until('the expected state', () => fake.requests > requests + 1)
@@ -115,7 +193,12 @@ describe('Hacker News source against a fake API', () => {
     const { recent: _, ...crashed } = cursorFile.load(isHackerNewsCursor)!
     cursorFile.save(crashed)
     const again: SourceEvent[] = []
-    subscription = hackerNewsSource({ url: fake.url, deadLetter: new MemoryDeadLetter(), cursorFile, pollMs: 20 }).subscribe((e) => again.push(e))
+    subscription = hackerNewsSource({
+      url: fake.url,
+      deadLetter: new MemoryDeadLetter(),
+      cursorFile,
+      pollMs: 20,
+    }).subscribe((e) => again.push(e))
     await until('the expected state', () => again.length === 3)
     expect(again.map((e) => (e.kind === 'post' ? e.post.id : ''))).toEqual(ids.map((id) => `hackernews:${id}`))
   })

@@ -37,7 +37,14 @@ const post = (run: string, i: number): SourceEvent => ({
   } as Post,
 })
 
-const stored = async (prefix: string) => Number((await store.select<{ n: string }>('SELECT uniqExact(id) AS n FROM posts WHERE startsWith(id, {p:String})', { p: prefix }))[0]!.n)
+const stored = async (prefix: string) =>
+  Number(
+    (
+      await store.select<{ n: string }>('SELECT uniqExact(id) AS n FROM posts WHERE startsWith(id, {p:String})', {
+        p: prefix,
+      })
+    )[0]!.n,
+  )
 const segments = (folder: string) => readdirSync(folder).filter((f) => f.endsWith('.ndjson')).length
 
 /** The store, unreachable for its posts' writes while `down` says so. */
@@ -48,12 +55,19 @@ function unreachable(down: () => boolean): Store {
       if (typeof value !== 'function') return value
       // Asked at each call: the sink binds the method once.
       const failing = key === 'insertPosts' || key === 'unstoredPosts'
-      return (...args: unknown[]) => (failing && down() ? Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:8123')) : (value as (...a: unknown[]) => unknown).apply(target, args))
+      return (...args: unknown[]) =>
+        failing && down()
+          ? Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:8123'))
+          : (value as (...a: unknown[]) => unknown).apply(target, args)
     },
   })
 }
 
-async function run(name: string, options: { store: Store; classifier: Classifier; spoolBytes?: number }, recover: () => void) {
+async function run(
+  name: string,
+  options: { store: Store; classifier: Classifier; spoolBytes?: number },
+  recover: () => void,
+) {
   const folder = join(dir.path, name)
   const journal = new Journal(join(folder, 'intake'), 1 << 30, { segmentMs: 50 })
   const deadLetter = new MemoryDeadLetter()
@@ -71,7 +85,11 @@ async function run(name: string, options: { store: Store; classifier: Classifier
   })
   for (let i = 0; i < 20; i++) source.next(post(name, i))
   await new Promise((r) => setTimeout(r, 2_500))
-  const during = { stored: await stored(`webhook:${name}-`), segments: segments(join(folder, 'intake')), deadLettered: [...deadLetter.records] }
+  const during = {
+    stored: await stored(`webhook:${name}-`),
+    segments: segments(join(folder, 'intake')),
+    deadLettered: [...deadLetter.records],
+  }
   recover()
   await expect.poll(() => stored(`webhook:${name}-`), { timeout: 20_000, interval: 100 }).toBe(20)
   await pipeline.stop()
@@ -82,7 +100,11 @@ async function run(name: string, options: { store: Store; classifier: Classifier
 describe('temporary failures with the intake journal', () => {
   it('keeps posts in the journal while the store is down and the spool full, and stores them when it is back', async () => {
     let down = true
-    const { during, deadLetter, journal } = await run('store', { store: unreachable(() => down), classifier: new LexiconClassifier() }, () => (down = false))
+    const { during, deadLetter, journal } = await run(
+      'store',
+      { store: unreachable(() => down), classifier: new LexiconClassifier() },
+      () => (down = false),
+    )
     expect(during.deadLettered).toEqual([])
     expect(during.stored).toBe(0)
     expect(during.segments).toBeGreaterThan(0)
@@ -90,7 +112,7 @@ describe('temporary failures with the intake journal', () => {
     expect(journal.pending()).toBe(0)
   }, 40_000)
 
-  it('keeps posts in the journal while the classifier\'s thread is gone, and classifies them once it is back', async () => {
+  it("keeps posts in the journal while the classifier's thread is gone, and classifies them once it is back", async () => {
     const lexicon = new LexiconClassifier()
     let ready = false
     let refused = 0
@@ -126,7 +148,15 @@ describe('temporary failures with the intake journal', () => {
     const journal = new Journal(join(folder, 'intake'), 1 << 30)
     const deadLetter = new MemoryDeadLetter()
     const source = new Subject<SourceEvent>()
-    const pipeline = startPipeline({ sources: [source], classifier, tracking, store, live: new RecordingLive(), deadLetter, intake: journal })
+    const pipeline = startPipeline({
+      sources: [source],
+      classifier,
+      tracking,
+      store,
+      live: new RecordingLive(),
+      deadLetter,
+      intake: journal,
+    })
     source.next(post('data', 0))
     await expect.poll(() => deadLetter.records.length, { timeout: 5_000 }).toBe(1)
     expect(deadLetter.records[0]).toMatchObject({ stage: 'classify', reason: expect.stringContaining('tokenizer') })

@@ -50,8 +50,24 @@ describe('Jetstream frames', () => {
           terms: [],
         },
       },
-      { kind: 'engagement', update: { id: `${id}#reply`, postId: `jetstream:${PARENT}`, at: '2024-09-09T19:46:02.329Z', delta: { likes: 0, reposts: 0, replies: 1, quotes: 0 } } },
-      { kind: 'engagement', update: { id: `${id}#quote`, postId: `jetstream:${QUOTED}`, at: '2024-09-09T19:46:02.329Z', delta: { likes: 0, reposts: 0, replies: 0, quotes: 1 } } },
+      {
+        kind: 'engagement',
+        update: {
+          id: `${id}#reply`,
+          postId: `jetstream:${PARENT}`,
+          at: '2024-09-09T19:46:02.329Z',
+          delta: { likes: 0, reposts: 0, replies: 1, quotes: 0 },
+        },
+      },
+      {
+        kind: 'engagement',
+        update: {
+          id: `${id}#quote`,
+          postId: `jetstream:${QUOTED}`,
+          at: '2024-09-09T19:46:02.329Z',
+          delta: { likes: 0, reposts: 0, replies: 0, quotes: 1 },
+        },
+      },
     ])
   })
 
@@ -64,25 +80,74 @@ describe('Jetstream frames', () => {
   })
 
   it('reads likes and reposts of posts as engagement, deletes of posts as deletions, and skips the rest', () => {
-    const like = { rev: 'r', operation: 'create', collection: 'app.bsky.feed.like', rkey: '3labc', record: { $type: 'app.bsky.feed.like', createdAt: 'x', subject: ref(PARENT) }, cid: 'c' }
+    const like = {
+      rev: 'r',
+      operation: 'create',
+      collection: 'app.bsky.feed.like',
+      rkey: '3labc',
+      record: { $type: 'app.bsky.feed.like', createdAt: 'x', subject: ref(PARENT) },
+      cid: 'c',
+    }
     const read = (commit: object) => {
       const f = parseV1(v1({ commit }))
       if (!f.ok || !f.event) throw new Error(JSON.stringify(f))
       return readEvent(f.event, () => undefined)
     }
-    expect(read(like)).toEqual({ events: [{ kind: 'engagement', update: { id: `jetstream:at://${DID}/app.bsky.feed.like/3labc`, postId: `jetstream:${PARENT}`, at: '2024-09-09T19:46:02.329Z', delta: { likes: 1, reposts: 0, replies: 0, quotes: 0 } } }] })
-    expect(read({ ...like, collection: 'app.bsky.feed.repost' })).toMatchObject({ events: [{ update: { delta: { reposts: 1, likes: 0 } } }] })
-    expect(read({ rev: 'r', operation: 'delete', collection: 'app.bsky.feed.post', rkey: '3lxyz' })).toEqual({ events: [{ kind: 'delete', postId: `jetstream:at://${DID}/app.bsky.feed.post/3lxyz`, at: '2024-09-09T19:46:02.329Z' }] })
+    expect(read(like)).toEqual({
+      events: [
+        {
+          kind: 'engagement',
+          update: {
+            id: `jetstream:at://${DID}/app.bsky.feed.like/3labc`,
+            postId: `jetstream:${PARENT}`,
+            at: '2024-09-09T19:46:02.329Z',
+            delta: { likes: 1, reposts: 0, replies: 0, quotes: 0 },
+          },
+        },
+      ],
+    })
+    expect(read({ ...like, collection: 'app.bsky.feed.repost' })).toMatchObject({
+      events: [{ update: { delta: { reposts: 1, likes: 0 } } }],
+    })
+    expect(read({ rev: 'r', operation: 'delete', collection: 'app.bsky.feed.post', rkey: '3lxyz' })).toEqual({
+      events: [
+        { kind: 'delete', postId: `jetstream:at://${DID}/app.bsky.feed.post/3lxyz`, at: '2024-09-09T19:46:02.329Z' },
+      ],
+    })
     // A like of a feed generator, and a deleted like (which names no subject): nothing to count.
-    expect(read({ ...like, record: { ...like.record, subject: ref(`at://${DID}/app.bsky.feed.generator/x`) } })).toEqual({ events: [] })
-    expect(read({ rev: 'r', operation: 'delete', collection: 'app.bsky.feed.like', rkey: '3labc' })).toEqual({ events: [] })
+    expect(
+      read({ ...like, record: { ...like.record, subject: ref(`at://${DID}/app.bsky.feed.generator/x`) } }),
+    ).toEqual({ events: [] })
+    expect(read({ rev: 'r', operation: 'delete', collection: 'app.bsky.feed.like', rkey: '3labc' })).toEqual({
+      events: [],
+    })
     expect(read({ ...postCommit, operation: 'update' })).toMatchObject({ events: [{ kind: 'post' }] })
-    expect(read({ ...postCommit, record: { $type: 'app.bsky.feed.post', createdAt: 'x' } })).toEqual({ error: expect.stringContaining('record.text') })
+    expect(read({ ...postCommit, record: { $type: 'app.bsky.feed.post', createdAt: 'x' } })).toEqual({
+      error: expect.stringContaining('record.text'),
+    })
   })
 
   it('takes handles from identity events, and moves the cursor on account events', () => {
-    expect(parseV1(JSON.stringify({ did: DID, time_us: 5, kind: 'identity', identity: { did: DID, handle: 'yo.bsky.social', seq: 1, time: 't' } }))).toEqual({ ok: true, event: { timeUs: 5, did: DID, handle: 'yo.bsky.social' } })
-    expect(parseV1(JSON.stringify({ did: DID, time_us: 6, kind: 'account', account: { active: true, did: DID, seq: 1, time: 't' } }))).toEqual({ ok: true, event: { timeUs: 6, did: DID } })
+    expect(
+      parseV1(
+        JSON.stringify({
+          did: DID,
+          time_us: 5,
+          kind: 'identity',
+          identity: { did: DID, handle: 'yo.bsky.social', seq: 1, time: 't' },
+        }),
+      ),
+    ).toEqual({ ok: true, event: { timeUs: 5, did: DID, handle: 'yo.bsky.social' } })
+    expect(
+      parseV1(
+        JSON.stringify({
+          did: DID,
+          time_us: 6,
+          kind: 'account',
+          account: { active: true, did: DID, seq: 1, time: 't' },
+        }),
+      ),
+    ).toEqual({ ok: true, event: { timeUs: 6, did: DID } })
   })
 
   it('says what is wrong with a malformed frame, and marks v2 error frames as the end of the stream', () => {
@@ -95,20 +160,58 @@ describe('Jetstream frames', () => {
     expect(reason(parseV1(v1({ commit: { ...postCommit, operation: 'upsert' } })))).toMatch(/^commit\.operation/)
     expect(reason(parseV1(v1({ commit: { ...postCommit, rkey: '../etc' } })))).toMatch(/^commit\.rkey/)
     expect(reason(parseV1(v1({ commit: { ...postCommit, record: 'text' } })))).toMatch(/^commit\.record/)
-    expect(reason(parseV2(JSON.stringify({ $type: 'message', payload: { $type: 'network.bsky.jetstream.subscribeEvents#commit', seq: 1, did: DID, time: 'yesterday' } })))).toMatch(/^payload\.time/)
-    expect(parseV2(JSON.stringify({ $type: 'error', error: 'ConsumerTooSlow', message: 'reconnect with cursor=42' }))).toEqual({ ok: false, fatal: true, reason: 'server error ConsumerTooSlow: reconnect with cursor=42' })
-    expect(parseV2(JSON.stringify({ $type: 'message', payload: { $type: 'network.bsky.jetstream.subscribeEvents#info', name: 'OutdatedCursor', message: 'resumed' } }))).toEqual({ ok: true, info: 'OutdatedCursor: resumed' })
+    expect(
+      reason(
+        parseV2(
+          JSON.stringify({
+            $type: 'message',
+            payload: { $type: 'network.bsky.jetstream.subscribeEvents#commit', seq: 1, did: DID, time: 'yesterday' },
+          }),
+        ),
+      ),
+    ).toMatch(/^payload\.time/)
+    expect(
+      parseV2(JSON.stringify({ $type: 'error', error: 'ConsumerTooSlow', message: 'reconnect with cursor=42' })),
+    ).toEqual({ ok: false, fatal: true, reason: 'server error ConsumerTooSlow: reconnect with cursor=42' })
+    expect(
+      parseV2(
+        JSON.stringify({
+          $type: 'message',
+          payload: { $type: 'network.bsky.jetstream.subscribeEvents#info', name: 'OutdatedCursor', message: 'resumed' },
+        }),
+      ),
+    ).toEqual({ ok: true, info: 'OutdatedCursor: resumed' })
   })
 
   it('reads hostile frames without throwing: deep nesting, objects posing as strings, oversized handles', () => {
     const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`
-    expect(parseV1(`{"did": ${deep}, "time_us": 1, "kind": "commit"}`)).toMatchObject({ ok: false, reason: 'did: expected a DID, got an array' })
-    expect(parseV2(JSON.stringify({ $type: 'error', error: { toString: 1 }, message: { toString: 1 } }))).toEqual({ ok: false, fatal: true, reason: 'server error an object: an object' })
-    expect(parseV2(JSON.stringify({ $type: 'message', payload: { $type: 'network.bsky.jetstream.subscribeEvents#info', name: { toString: 1 } } }))).toEqual({ ok: true, info: 'an object: ' })
-    const deepText = parseV1(v1({ commit: { ...postCommit, record: { ...postCommit.record, text: '@@DEEP@@' } } }).replace('"@@DEEP@@"', deep))
+    expect(parseV1(`{"did": ${deep}, "time_us": 1, "kind": "commit"}`)).toMatchObject({
+      ok: false,
+      reason: 'did: expected a DID, got an array',
+    })
+    expect(parseV2(JSON.stringify({ $type: 'error', error: { toString: 1 }, message: { toString: 1 } }))).toEqual({
+      ok: false,
+      fatal: true,
+      reason: 'server error an object: an object',
+    })
+    expect(
+      parseV2(
+        JSON.stringify({
+          $type: 'message',
+          payload: { $type: 'network.bsky.jetstream.subscribeEvents#info', name: { toString: 1 } },
+        }),
+      ),
+    ).toEqual({ ok: true, info: 'an object: ' })
+    const deepText = parseV1(
+      v1({ commit: { ...postCommit, record: { ...postCommit.record, text: '@@DEEP@@' } } }).replace('"@@DEEP@@"', deep),
+    )
     if (!deepText.ok || !deepText.event) throw new Error('unread')
-    expect(readEvent(deepText.event, () => undefined)).toEqual({ error: expect.stringContaining('record.text: expected a string') })
-    const identity = parseV1(JSON.stringify({ did: DID, time_us: 5, kind: 'identity', identity: { handle: 'x'.repeat(300) } }))
+    expect(readEvent(deepText.event, () => undefined)).toEqual({
+      error: expect.stringContaining('record.text: expected a string'),
+    })
+    const identity = parseV1(
+      JSON.stringify({ did: DID, time_us: 5, kind: 'identity', identity: { handle: 'x'.repeat(300) } }),
+    )
     expect(identity).toEqual({ ok: true, event: { timeUs: 5, did: DID } })
   })
 })

@@ -16,7 +16,11 @@ afterAll(() => dirs.remove())
 afterEach(() => vi.restoreAllMocks())
 let n = 0
 const folder = () => join(dirs.path, String(n++))
-const event = (i: number): SourceEvent => ({ kind: 'delete', postId: `webhook:${i}`, at: new Date(Date.UTC(2026, 10, 23, 10, 0, i % 60)).toISOString() })
+const event = (i: number): SourceEvent => ({
+  kind: 'delete',
+  postId: `webhook:${i}`,
+  at: new Date(Date.UTC(2026, 10, 23, 10, 0, i % 60)).toISOString(),
+})
 const files = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.ndjson'))
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -27,8 +31,8 @@ async function fileHandlePrototype(dir: string) {
   return Object.getPrototypeOf(handle) as { datasync(): Promise<void>; sync(): Promise<void> }
 }
 
-describe('the intake journal\'s group commit', () => {
-  it('resolves durable() only after the datasync, and for a new file the folder\'s sync, have completed', async () => {
+describe("the intake journal's group commit", () => {
+  it("resolves durable() only after the datasync, and for a new file the folder's sync, have completed", async () => {
     const dir = folder()
     const journal = new Journal(dir, 1 << 30)
     const proto = await fileHandlePrototype(dir)

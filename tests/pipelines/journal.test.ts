@@ -14,7 +14,11 @@ const dirs = tmpDir('journal')
 afterAll(() => dirs.remove())
 let n = 0
 const folder = () => join(dirs.path, String(n++))
-const event = (i: number): SourceEvent => ({ kind: 'delete', postId: `webhook:${i}`, at: new Date(Date.UTC(2026, 10, 23, 10, 0, i % 60)).toISOString() })
+const event = (i: number): SourceEvent => ({
+  kind: 'delete',
+  postId: `webhook:${i}`,
+  at: new Date(Date.UTC(2026, 10, 23, 10, 0, i % 60)).toISOString(),
+})
 const ids = (read: { event: SourceEvent }[]) => read.map((r) => (r.event.kind === 'delete' ? r.event.postId : '?'))
 const files = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.ndjson'))
 
@@ -27,8 +31,12 @@ describe('the intake journal', () => {
     const durable = journal.durable()
     expect(journal.durable()).toBe(durable)
     await durable
-    const lines = readFileSync(join(dir, files(dir)[0]!), 'utf8').trimEnd().split('\n')
-    expect(lines.map((l) => (JSON.parse(l) as { postId: string }).postId)).toEqual(Array.from({ length: 100 }, (_, i) => `webhook:${i}`))
+    const lines = readFileSync(join(dir, files(dir)[0]!), 'utf8')
+      .trimEnd()
+      .split('\n')
+    expect(lines.map((l) => (JSON.parse(l) as { postId: string }).postId)).toEqual(
+      Array.from({ length: 100 }, (_, i) => `webhook:${i}`),
+    )
     await journal.close()
   })
 
@@ -106,7 +114,7 @@ describe('the intake journal', () => {
     await journal.close()
   })
 
-  it('keeps a settled segment\'s file while its dead-letter record cannot be written, and deletes it once it is', async () => {
+  it("keeps a settled segment's file while its dead-letter record cannot be written, and deletes it once it is", async () => {
     const dir = folder()
     const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true)
     // The dead-letter file's folder is a file: every write fails, as on a full disk.
@@ -217,7 +225,10 @@ describe('the intake journal', () => {
     const journal = new Journal(folder(), 1 << 30, { maxUnwrittenBytes: 200 })
     expect(journal.append([event(1), event(2)])).toEqual({ ok: true })
     expect(journal.hasRoom(100)).toBe(false)
-    expect(journal.append([event(3), event(4)])).toEqual({ ok: false, reason: expect.stringContaining('wait to be written') })
+    expect(journal.append([event(3), event(4)])).toEqual({
+      ok: false,
+      reason: expect.stringContaining('wait to be written'),
+    })
     await journal.durable()
     expect(journal.append([event(3), event(4)])).toEqual({ ok: true })
     await journal.durable()
@@ -228,13 +239,21 @@ describe('the intake journal', () => {
   it('reads back a line longer than one read, and the lines around it, in order', async () => {
     const dir = folder()
     const first = new Journal(dir, 1 << 30)
-    const long: SourceEvent = { kind: 'delete', postId: `webhook:${'x'.repeat(3 * 1024 * 1024)}`, at: new Date(Date.UTC(2026, 10, 23, 10)).toISOString() }
+    const long: SourceEvent = {
+      kind: 'delete',
+      postId: `webhook:${'x'.repeat(3 * 1024 * 1024)}`,
+      at: new Date(Date.UTC(2026, 10, 23, 10)).toISOString(),
+    }
     first.append([event(1), long, event(2)])
     await first.durable()
     await first.close()
     const again = new Journal(dir, 1 << 30)
     const read = [...again.read(2), ...again.read(10)]
-    expect(read.map((r) => (r.event.kind === 'delete' ? r.event.postId.length : 0))).toEqual(['webhook:1'.length, long.postId.length, 'webhook:2'.length])
+    expect(read.map((r) => (r.event.kind === 'delete' ? r.event.postId.length : 0))).toEqual([
+      'webhook:1'.length,
+      long.postId.length,
+      'webhook:2'.length,
+    ])
     expect(again.caughtUp()).toBe(true)
     await again.close()
   })
@@ -242,7 +261,10 @@ describe('the intake journal', () => {
   it('refuses what would pass its bound, appending nothing', async () => {
     const journal = new Journal(folder(), 150)
     expect(journal.append([event(1)])).toEqual({ ok: true })
-    expect(journal.append([event(2), event(3), event(4)])).toEqual({ ok: false, reason: expect.stringContaining('the intake journal is full') })
+    expect(journal.append([event(2), event(3), event(4)])).toEqual({
+      ok: false,
+      reason: expect.stringContaining('the intake journal is full'),
+    })
     await journal.durable()
     expect(ids(journal.read(10))).toEqual(['webhook:1'])
     await journal.close()

@@ -18,7 +18,11 @@ let n = 0
 const folder = () => join(dirs.path, String(n++))
 type Cursor = { t: number }
 const isCursor = (v: unknown): v is Cursor => typeof (v as Cursor | null)?.t === 'number'
-const event = (i: number): SourceEvent => ({ kind: 'delete', postId: `live:${i}`, at: new Date(Date.UTC(2026, 10, 23, 10, 0, i % 60)).toISOString() })
+const event = (i: number): SourceEvent => ({
+  kind: 'delete',
+  postId: `live:${i}`,
+  at: new Date(Date.UTC(2026, 10, 23, 10, 0, i % 60)).toISOString(),
+})
 const savedAt = (path: string) => (JSON.parse(readFileSync(path, 'utf8')) as Cursor).t
 
 describe('a cursor saved through the intake journal', () => {
@@ -97,7 +101,9 @@ describe('a cursor saved through the intake journal', () => {
     const dir = folder()
     const journal = new Journal(join(dir, 'intake'), 1 << 30)
     let diskFull = true
-    const cursor = new JournaledCursorFile<Cursor>(join(dir, 'cursor.json'), journal, () => (diskFull ? Promise.reject(new Error('ENOSPC')) : Promise.resolve()))
+    const cursor = new JournaledCursorFile<Cursor>(join(dir, 'cursor.json'), journal, () =>
+      diskFull ? Promise.reject(new Error('ENOSPC')) : Promise.resolve(),
+    )
     cursor.load(isCursor)
     journal.append([event(1)])
     cursor.save({ t: 1 })
@@ -114,9 +120,14 @@ describe('a cursor saved through the intake journal', () => {
     const dir = folder()
     // An earlier save waits 100 ms for its group; the next one's dead-letter flush fails at once.
     let group = 0
-    const journal = { durable: () => (group++ === 0 ? new Promise<void>((r) => setTimeout(r, 100)) : Promise.resolve()), failures: () => 0 }
+    const journal = {
+      durable: () => (group++ === 0 ? new Promise<void>((r) => setTimeout(r, 100)) : Promise.resolve()),
+      failures: () => 0,
+    }
     let flushes = 0
-    const cursor = new JournaledCursorFile<Cursor>(join(dir, 'cursor.json'), journal, () => (flushes++ === 0 ? undefined : Promise.reject(new Error('ENOSPC'))))
+    const cursor = new JournaledCursorFile<Cursor>(join(dir, 'cursor.json'), journal, () =>
+      flushes++ === 0 ? undefined : Promise.reject(new Error('ENOSPC')),
+    )
     cursor.load(isCursor)
     const unhandled: unknown[] = []
     const onUnhandled = (reason: unknown) => unhandled.push(reason)
@@ -170,7 +181,9 @@ describe('a cursor saved through the intake journal', () => {
       }
     }, 15)
     await new Promise<void>((done) => {
-      rewinding(source$.pipe(map(event)), cursor, () => journal.hasRoom(200), { backoff: { initialMs: 20, maxMs: 80 } }).subscribe({
+      rewinding(source$.pipe(map(event)), cursor, () => journal.hasRoom(200), {
+        backoff: { initialMs: 20, maxMs: 80 },
+      }).subscribe({
         next(e) {
           if (journal.append([e]).ok) appended.add(Number(e.kind === 'delete' ? e.postId.slice('live:'.length) : 0))
         },

@@ -7,7 +7,7 @@ import { identifyLanguage, ReadLanguages } from '../../pipelines/transforms/lang
 const OTHER: [string, string][] = [
   ['de', 'Das neue Lumen X2 ist furchtbar, der Akku hält keinen halben Tag'],
   ['de', 'Warum stürzt die App nach dem Update ständig ab? Bitte reparieren'],
-  ['fr', "Je déteste cette mise à jour, tout est cassé depuis hier soir"],
+  ['fr', 'Je déteste cette mise à jour, tout est cassé depuis hier soir'],
   ['fr', 'Le service client de Lumen ne répond jamais, quelle honte'],
   ['es', 'El nuevo Lumen X2 es muy bueno, me encanta la batería'],
   ['es', '¿Alguien sabe cuándo llega la actualización para el teléfono?'],
@@ -42,11 +42,23 @@ describe('identifyLanguage', () => {
     const english = new ReadLanguages('en')
     for (const text of ENGLISH) {
       const identified = identifyLanguage(text, 'de')
-      expect([{ language: 'en', fromText: true }, { language: 'de', fromText: false }], text).toContainEqual(identified)
+      expect(
+        [
+          { language: 'en', fromText: true },
+          { language: 'de', fromText: false },
+        ],
+        text,
+      ).toContainEqual(identified)
       expect(english.scores(identified), text).toBe(true)
     }
     // A few words and a name: too few letters to be read as another language, whatever n-grams say.
-    for (const text of ['twelve days till oslo', 'Nimbus Pro vs Lumen X2 vs Corvid', 'pasta and salsa verde', 'Napoli pizza time tonight']) expect(english.scores(identifyLanguage(text, 'en')), text).toBe(true)
+    for (const text of [
+      'twelve days till oslo',
+      'Nimbus Pro vs Lumen X2 vs Corvid',
+      'pasta and salsa verde',
+      'Napoli pizza time tonight',
+    ])
+      expect(english.scores(identifyLanguage(text, 'en')), text).toBe(true)
   })
 
   it('reads a post in another language with an English phrase in it as that language', () => {

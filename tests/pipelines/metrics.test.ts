@@ -15,7 +15,19 @@ const T0 = Date.parse('2026-11-23T10:00:00.000Z')
 const at = (minute: number, second = 0) => new Date(T0 + minute * 60_000 + second * 1000).toISOString()
 
 let n = 0
-function post(o: { minute: number; label?: Label; brands?: string[]; author?: string; followers?: number; mixed?: boolean; uncertain?: boolean; intents?: Intent[]; emotions?: Emotion[]; likes?: number; source?: SourceName }): ScoredPost {
+function post(o: {
+  minute: number
+  label?: Label
+  brands?: string[]
+  author?: string
+  followers?: number
+  mixed?: boolean
+  uncertain?: boolean
+  intents?: Intent[]
+  emotions?: Emotion[]
+  likes?: number
+  source?: SourceName
+}): ScoredPost {
   const label = o.label ?? 'positive'
   return {
     id: `simulator:${++n}`,
@@ -57,8 +69,12 @@ function ledgerOf(posts: ScoredPost[], engagement: AttributedEngagement[] = []) 
   return ledger
 }
 
-const pick = (metrics: BrandMetrics[], brand: string, window: BrandMetrics['window'], source: BrandMetrics['source'] = 'all') =>
-  metrics.find((m) => m.brand === brand && m.window === window && m.source === source)
+const pick = (
+  metrics: BrandMetrics[],
+  brand: string,
+  window: BrandMetrics['window'],
+  source: BrandMetrics['source'] = 'all',
+) => metrics.find((m) => m.brand === brand && m.window === window && m.source === source)
 
 describe('metric definitions', () => {
   it('counts a post in the middle when it is neutral, mixed, uncertain, a question or a suggestion, once', () => {
@@ -69,7 +85,13 @@ describe('metric definitions', () => {
     expect(isMiddle(post({ minute: 0, label: 'positive', intents: ['suggestion'] }))).toBe(true)
     expect(isMiddle(post({ minute: 0, label: 'negative', intents: ['complaint'] }))).toBe(false)
     expect(isMiddle(post({ minute: 0, label: 'positive', intents: ['praise'] }))).toBe(false)
-    const m = pick(ledgerOf([post({ minute: 0, label: 'neutral', mixed: true, uncertain: true, intents: ['question', 'suggestion'] })]).metrics(), 'Lumen', '1m')!
+    const m = pick(
+      ledgerOf([
+        post({ minute: 0, label: 'neutral', mixed: true, uncertain: true, intents: ['question', 'suggestion'] }),
+      ]).metrics(),
+      'Lumen',
+      '1m',
+    )!
     expect(m.middle).toBe(1)
     expect(m.middleShare).toBe(1)
   })
@@ -83,7 +105,16 @@ describe('metric definitions', () => {
       post({ minute: 0, label: 'neutral', intents: ['question'] }),
     ]
     const m = pick(ledgerOf(posts, [like(posts[1]!.id, 0, 6)]).metrics(), 'Lumen', '1m')!
-    expect(m).toMatchObject({ posts: 5, positive: 3, negative: 1, neutral: 1, middle: 1, likes: 10, from: at(0), to: at(1) })
+    expect(m).toMatchObject({
+      posts: 5,
+      positive: 3,
+      negative: 1,
+      neutral: 1,
+      middle: 1,
+      likes: 10,
+      from: at(0),
+      to: at(1),
+    })
     expect(m.intents).toMatchObject({ complaint: 1, question: 1, praise: 0 })
     expect(m.emotions).toEqual({ anger: 1, joy: 2, optimism: 1, sadness: 0 })
     expect(m.netSentiment).toBeCloseTo((3 - 1) / 5)
@@ -93,7 +124,10 @@ describe('metric definitions', () => {
 
   it('counts later engagement in the minute it arrived, and none for an unattributed update', () => {
     const p = post({ minute: 0 })
-    const ledger = ledgerOf([p, post({ minute: 20 })], [like(p.id, 20, 3), { ...like(p.id, 20, 100), source: '', brands: [] }])
+    const ledger = ledgerOf(
+      [p, post({ minute: 20 })],
+      [like(p.id, 20, 3), { ...like(p.id, 20, 100), source: '', brands: [] }],
+    )
     const metrics = ledger.metrics()
     expect(pick(metrics, 'Lumen', '1m')!.likes).toBe(3)
     expect(pick(metrics, 'Lumen', '1h')!.likes).toBe(3)
@@ -110,16 +144,22 @@ describe('metric definitions', () => {
   it('slides each window with event time, and keeps late posts in the windows that cover them', () => {
     const ledger = ledgerOf([post({ minute: 0 }), post({ minute: 10 }), post({ minute: 59 }), post({ minute: 70 })])
     let metrics = ledger.metrics()
-    expect(['1m', '15m', '1h', '24h'].map((w) => pick(metrics, 'Lumen', w as BrandMetrics['window'])!.posts)).toEqual([1, 2, 2, 4])
+    expect(['1m', '15m', '1h', '24h'].map((w) => pick(metrics, 'Lumen', w as BrandMetrics['window'])!.posts)).toEqual([
+      1, 2, 2, 4,
+    ])
     expect(pick(metrics, 'Lumen', '15m')).toMatchObject({ from: at(56), to: at(71) })
     ledger.addPost(post({ minute: 65 }))
     metrics = ledger.metrics()
-    expect(['1m', '15m', '1h', '24h'].map((w) => pick(metrics, 'Lumen', w as BrandMetrics['window'])!.posts)).toEqual([1, 3, 3, 5])
+    expect(['1m', '15m', '1h', '24h'].map((w) => pick(metrics, 'Lumen', w as BrandMetrics['window'])!.posts)).toEqual([
+      1, 3, 3, 5,
+    ])
     // A day later only the day window remembers, and a post older than a day is late everywhere.
     ledger.addPost(post({ minute: 24 * 60 + 30 }))
     ledger.addPost(post({ minute: 20 }))
     metrics = ledger.metrics()
-    expect(['1m', '15m', '1h', '24h'].map((w) => pick(metrics, 'Lumen', w as BrandMetrics['window'])!.posts)).toEqual([1, 1, 1, 4])
+    expect(['1m', '15m', '1h', '24h'].map((w) => pick(metrics, 'Lumen', w as BrandMetrics['window'])!.posts)).toEqual([
+      1, 1, 1, 4,
+    ])
     expect(ledger.late).toBe(1)
   })
 
@@ -170,8 +210,24 @@ describe('metric definitions', () => {
     expect(new MetricsLedger(tracking).metrics()).toEqual([])
     const m = pick(ledgerOf([post({ minute: 0 }), post({ minute: 3 })]).metrics(), 'Lumen', '1m', 'simulator')!
     expect(m).toMatchObject({ posts: 1 })
-    const empty = pick(ledgerOf([post({ minute: 0, brands: ['Corvid'] }), post({ minute: 3, brands: ['Corvid'] }), post({ minute: 0 })]).metrics(), 'Lumen', '1m')!
-    expect(empty).toMatchObject({ posts: 0, netSentiment: null, middleShare: null, engagementPerPost: null, shareOfVoice: 0, authors: 0, reach: 0 })
+    const empty = pick(
+      ledgerOf([
+        post({ minute: 0, brands: ['Corvid'] }),
+        post({ minute: 3, brands: ['Corvid'] }),
+        post({ minute: 0 }),
+      ]).metrics(),
+      'Lumen',
+      '1m',
+    )!
+    expect(empty).toMatchObject({
+      posts: 0,
+      netSentiment: null,
+      middleShare: null,
+      engagementPerPost: null,
+      shareOfVoice: 0,
+      authors: 0,
+      reach: 0,
+    })
   })
 })
 
@@ -182,8 +238,12 @@ describe('measure (virtual time)', () => {
     scheduler().run(({ cold, expectObservable }) => {
       const p1 = post({ minute: 0 })
       const p2 = post({ minute: 0, label: 'negative' })
-      const events$ = cold<Measured>(`a 2499ms b 2499ms |`, { a: { kind: 'post', post: p1 }, b: { kind: 'post', post: p2 } })
-      const posts = (values: BrandMetrics[]) => values.filter((m) => m.source === 'all').map((m) => `${m.window}:${m.posts}`)
+      const events$ = cold<Measured>(`a 2499ms b 2499ms |`, {
+        a: { kind: 'post', post: p1 },
+        b: { kind: 'post', post: p2 },
+      })
+      const posts = (values: BrandMetrics[]) =>
+        values.filter((m) => m.source === 'all').map((m) => `${m.window}:${m.posts}`)
       const out$ = events$.pipe(measure(tracking, new MetricsLedger(tracking)))
       const counted = { x: ['1m:1', '15m:1', '1h:1', '24h:1'], y: ['1m:2', '15m:2', '1h:2', '24h:2'] }
       // Flushes at 1 s (a) and 3 s (b, sent at 2.5 s); the empty seconds send nothing; done at 5 s.

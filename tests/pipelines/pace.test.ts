@@ -15,7 +15,10 @@ describe('pace', () => {
 
   it('passes a lone batch through with no delay', () => {
     virtual().run(({ cold, expectObservable }) => {
-      expectObservable(cold('a 499ms b 499ms |', { a: [1, 2], b: [3] }).pipe(pace<number>(250))).toBe('a 499ms b 499ms |', { a: [1, 2], b: [3] })
+      expectObservable(cold('a 499ms b 499ms |', { a: [1, 2], b: [3] }).pipe(pace<number>(250))).toBe(
+        'a 499ms b 499ms |',
+        { a: [1, 2], b: [3] },
+      )
     })
   })
 
@@ -23,7 +26,9 @@ describe('pace', () => {
     virtual().run(({ cold, expectObservable }) => {
       // a goes at 0; b (50 ms) and c (100 ms) wait for the slot at 250 ms; d (400 ms) is 150 ms
       // after that slot, so it waits until 500 ms.
-      const paced$ = cold('a 49ms b 49ms c 299ms d 199ms |', { a: [1], b: [2], c: [3, 4], d: [5] }).pipe(pace<number>(250))
+      const paced$ = cold('a 49ms b 49ms c 299ms d 199ms |', { a: [1], b: [2], c: [3, 4], d: [5] }).pipe(
+        pace<number>(250),
+      )
       expectObservable(paced$).toBe('a 249ms x 249ms y 99ms |', { a: [1], x: [2, 3, 4], y: [5] })
     })
   })

@@ -7,7 +7,17 @@ import { startPipeline } from '../../pipelines/pipeline.ts'
 import type { Post, SourceEvent, WindowAggregate } from '../../pipelines/schema.ts'
 import { simulatorSource } from '../../pipelines/sources/simulator.ts'
 import { compileTracking, matchOne } from '../../pipelines/transforms/match.ts'
-import { byMinute, MemoryDeadLetter, postsOf, RecordingLive, runThrough, scenario, SEED, simulated, tracking } from '../support/fixtures.ts'
+import {
+  byMinute,
+  MemoryDeadLetter,
+  postsOf,
+  RecordingLive,
+  runThrough,
+  scenario,
+  SEED,
+  simulated,
+  tracking,
+} from '../support/fixtures.ts'
 import { useEmbeddedStore } from '../support/store.ts'
 
 const store = useEmbeddedStore('pipeline')
@@ -24,7 +34,17 @@ function expectedWindows(posts: readonly Post[]): WindowAggregate[] {
     const t = Date.parse(post.createdAt)
     const minute = new Date(t - (t % 60_000)).toISOString()
     for (const brand of matched.brands) {
-      const w = windows.get(`${brand}|${minute}`) ?? { brand, minute, posts: 0, negative: 0, neutral: 0, positive: 0, mixed: 0, uncertain: 0, unscored: 0 }
+      const w = windows.get(`${brand}|${minute}`) ?? {
+        brand,
+        minute,
+        posts: 0,
+        negative: 0,
+        neutral: 0,
+        positive: 0,
+        mixed: 0,
+        uncertain: 0,
+        unscored: 0,
+      }
       w.posts++
       w[s.label]++
       if (s.mixed) w.mixed++
@@ -82,7 +102,10 @@ describe('pipeline: sources and stopping', () => {
   it('reads a source that emits synchronously once, for posts and engagement alike', async () => {
     const before = await store.countPosts()
     const events = simulated(10 * 60, SEED + 2)
-    const { stats } = await runThrough(store, defer(() => from(events.map((e) => e.event))))
+    const { stats } = await runThrough(
+      store,
+      defer(() => from(events.map((e) => e.event))),
+    )
     expect(stats.received).toBe(events.length)
     expect(stats.engagementStored).toBe(events.filter((e) => e.event.kind === 'engagement').length)
     expect(await store.countPosts()).toBe(before + postsOf(events).length)
@@ -92,7 +115,9 @@ describe('pipeline: sources and stopping', () => {
     const before = await store.countPosts()
     const live = new RecordingLive()
     const pipeline = startPipeline({
-      sources: [simulatorSource({ scenario: { ...scenario, start: '2026-11-24T09:00:00.000Z' }, seed: SEED + 3, speed: 600 })],
+      sources: [
+        simulatorSource({ scenario: { ...scenario, start: '2026-11-24T09:00:00.000Z' }, seed: SEED + 3, speed: 600 }),
+      ],
       classifier: new LexiconClassifier(),
       tracking,
       store,
@@ -114,9 +139,15 @@ describe('pipeline: bad events', () => {
     const good = postsOf(simulated(120, SEED + 1))
     const bad = { ...good[0]!, id: 'simulator:bad', createdAt: 'not a date' }
     const asEvents = (list: Post[]) => list.map((post): SourceEvent => ({ kind: 'post', post }))
-    const source = from([...asEvents(good.slice(0, 5)), { kind: 'post', post: bad } as SourceEvent, ...asEvents(good.slice(5))])
+    const source = from([
+      ...asEvents(good.slice(0, 5)),
+      { kind: 'post', post: bad } as SourceEvent,
+      ...asEvents(good.slice(5)),
+    ])
     const { deadLetter, stats } = await runThrough(store, source)
-    expect(deadLetter.records).toEqual([{ stage: 'normalise', reason: expect.stringContaining('/createdAt'), payload: bad }])
+    expect(deadLetter.records).toEqual([
+      { stage: 'normalise', reason: expect.stringContaining('/createdAt'), payload: bad },
+    ])
     expect(stats.stored).toBe(good.length)
     expect(await store.countPosts()).toBe(before + good.length)
   })
@@ -133,7 +164,10 @@ describe('pipeline: deletions', () => {
     const source = concat(
       from(asPosts(good.slice(0, -1))),
       // The last post is deleted right behind itself: it is still being classified.
-      from<SourceEvent[]>([{ kind: 'post', post: inFlight }, { kind: 'delete', postId: inFlight.id, at: at(inFlight) }]),
+      from<SourceEvent[]>([
+        { kind: 'post', post: inFlight },
+        { kind: 'delete', postId: inFlight.id, at: at(inFlight) },
+      ]),
       // The others once they are stored (the posts sink writes every half second).
       timer(1_500).pipe(
         mergeMap(() =>
@@ -146,7 +180,13 @@ describe('pipeline: deletions', () => {
       ),
     )
     const { deadLetter, stats } = await runThrough(store, source)
-    expect(deadLetter.records).toEqual([{ stage: 'normalise', reason: expect.stringContaining('/at'), payload: { postId: stored[0]!.id, at: 'yesterday' } }])
+    expect(deadLetter.records).toEqual([
+      {
+        stage: 'normalise',
+        reason: expect.stringContaining('/at'),
+        payload: { postId: stored[0]!.id, at: 'yesterday' },
+      },
+    ])
     expect(stats).toMatchObject({ stored: good.length - 1, deletions: 4, deleted: 4, deletionsIgnored: 1 })
     // The purge is a mutation: ClickHouse applies it in the background.
     await expect.poll(() => store.countPosts(), { timeout: 15_000 }).toBe(before + good.length - 4)

@@ -5,7 +5,14 @@ import { describe, expect, it } from 'vitest'
 import type { Live } from '../../pipelines/pipeline.ts'
 import type { Intent, ScoredPost } from '../../pipelines/schema.ts'
 import { fanOut } from '../../pipelines/sinks/fan-out.ts'
-import { DEFAULT_ROUTES, intentsOf, route, ROUTE_BATCH_MS, routeOne, teamsOf } from '../../pipelines/transforms/route.ts'
+import {
+  DEFAULT_ROUTES,
+  intentsOf,
+  route,
+  ROUTE_BATCH_MS,
+  routeOne,
+  teamsOf,
+} from '../../pipelines/transforms/route.ts'
 
 const post = (id: string, intents: Intent[]) => ({ id, sentiment: { intents } }) as unknown as ScoredPost
 
@@ -43,7 +50,14 @@ describe('fan-out', () => {
         throw new Error('socket gone')
       },
     }
-    const live = fanOut([failing, { pushPosts: (p) => got.push(`posts ${p.length}`) }, { pushTeamPosts: (team) => got.push(`team ${team}`) }], (e) => errors.push(e))
+    const live = fanOut(
+      [
+        failing,
+        { pushPosts: (p) => got.push(`posts ${p.length}`) },
+        { pushTeamPosts: (team) => got.push(`team ${team}`) },
+      ],
+      (e) => errors.push(e),
+    )
     live.pushPosts([post('a', [])])
     live.pushTeamPosts('support', [])
     live.pushMetrics([])

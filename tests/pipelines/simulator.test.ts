@@ -11,7 +11,9 @@ const events = simulated(HOURS_2)
 const posts = postsOf(events)
 
 function perMinute(filter: (e: (typeof events)[number]) => boolean, from: number, to: number): number {
-  return events.filter((e) => e.event.kind === 'post' && e.at >= from && e.at < to && filter(e)).length / ((to - from) / 60)
+  return (
+    events.filter((e) => e.event.kind === 'post' && e.at >= from && e.at < to && filter(e)).length / ((to - from) / 60)
+  )
 }
 
 describe('launch-day simulator', () => {
@@ -84,13 +86,17 @@ describe('launch-day simulator', () => {
   })
 
   it('sends likes and reposts after the posts they count', () => {
-    const emittedAt = new Map(events.flatMap((e) => (e.event.kind === 'post' ? [[e.event.post.id, e.at] as const] : [])))
+    const emittedAt = new Map(
+      events.flatMap((e) => (e.event.kind === 'post' ? [[e.event.post.id, e.at] as const] : [])),
+    )
     const updates = events.filter((e) => e.event.kind === 'engagement')
     expect(updates.length).toBeGreaterThan(100)
     for (const e of updates) {
       const update = (e.event as Extract<SourceEvent, { kind: 'engagement' }>).update
       expect(emittedAt.get(update.postId)).toBeLessThan(e.at)
-      expect(update.delta.likes + update.delta.reposts + update.delta.replies + update.delta.quotes).toBeGreaterThanOrEqual(0)
+      expect(
+        update.delta.likes + update.delta.reposts + update.delta.replies + update.delta.quotes,
+      ).toBeGreaterThanOrEqual(0)
     }
   })
 
@@ -121,7 +127,12 @@ describe('launch-day simulator', () => {
 
   it('replays as fast as possible and completes at `until`', async () => {
     const seen: SourceEvent[] = []
-    await new Promise<void>((done) => simulatorSource({ scenario, seed: SEED, speed: Infinity, until: 1800 }).subscribe({ next: (e) => seen.push(e), complete: done }))
+    await new Promise<void>((done) =>
+      simulatorSource({ scenario, seed: SEED, speed: Infinity, until: 1800 }).subscribe({
+        next: (e) => seen.push(e),
+        complete: done,
+      }),
+    )
     expect(seen).toEqual(events.filter((e) => e.at < 1800).map((e) => e.event))
   })
 })

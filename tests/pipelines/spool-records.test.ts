@@ -13,13 +13,17 @@ import { tmpDir } from '../support/tmp.ts'
 const dir = tmpDir('spool-records')
 afterAll(() => dir.remove())
 
-describe('the sink\'s spool while dead-letter records cannot be written', () => {
+describe("the sink's spool while dead-letter records cannot be written", () => {
   it('keeps the file whole, goes on, and drains it once the record is on disk', async () => {
     const folder = join(dir.path, 'posts')
     mkdirSync(folder, { recursive: true })
     writeFileSync(join(folder, '000000000001.ndjson'), '{bad\n"ok"\n')
     let diskFull = true
-    const deadLetter: DeadLetter = { record: () => {}, counts: () => ({}), flush: () => (diskFull ? Promise.reject(new Error('ENOSPC: no space left on device')) : Promise.resolve()) }
+    const deadLetter: DeadLetter = {
+      record: () => {},
+      counts: () => ({}),
+      flush: () => (diskFull ? Promise.reject(new Error('ENOSPC: no space left on device')) : Promise.resolve()),
+    }
     const stored: string[] = []
     const errors: unknown[] = []
     let failed: unknown
@@ -27,7 +31,13 @@ describe('the sink\'s spool while dead-letter records cannot be written', () => 
     const input = new Subject<string>()
     const done = new Promise<void>((complete) =>
       input
-        .pipe(clickhouseSink('posts', (batch: string[]) => of(stored.push(...batch)), { deadLetter, spool: new Spool<string>(folder, 1 << 20), onDrainError: (e) => errors.push(e) }))
+        .pipe(
+          clickhouseSink('posts', (batch: string[]) => of(stored.push(...batch)), {
+            deadLetter,
+            spool: new Spool<string>(folder, 1 << 20),
+            onDrainError: (e) => errors.push(e),
+          }),
+        )
         .subscribe({ complete, error: (e: unknown) => ((failed = e), complete()) }),
     )
     await new Promise((r) => setTimeout(r, 100))

@@ -43,7 +43,9 @@ function drainAtStart(dir: string) {
   run((scheduler, { cold, flush }) => {
     const store = flakyStore(scheduler, () => false)
     stored = store.stored
-    cold('|').pipe(clickhouseSink('posts', store.write, { deadLetter, spool: new Spool<string>(dir, 1 << 20), scheduler })).subscribe()
+    cold('|')
+      .pipe(clickhouseSink('posts', store.write, { deadLetter, spool: new Spool<string>(dir, 1 << 20), scheduler }))
+      .subscribe()
     flush()
   })
   return { deadLetter, stored }
@@ -82,7 +84,9 @@ describe('sink spool', () => {
     let store: ReturnType<typeof flakyStore>
     run((scheduler, { cold, flush }) => {
       store = flakyStore(scheduler, () => false)
-      cold('a |').pipe(clickhouseSink('posts', store.write, { deadLetter: new MemoryDeadLetter(), spool: reopened, scheduler })).subscribe((b) => emitted.push(b))
+      cold('a |')
+        .pipe(clickhouseSink('posts', store.write, { deadLetter: new MemoryDeadLetter(), spool: reopened, scheduler }))
+        .subscribe((b) => emitted.push(b))
       flush()
     })
     expect(store!.stored).toEqual(['x1', 'x2', 'y', 'a'])
@@ -95,7 +99,9 @@ describe('sink spool', () => {
     let completed = false
     run((scheduler, { cold, flush }) => {
       const store = flakyStore(scheduler, () => true)
-      cold('a 999ms b |').pipe(clickhouseSink('posts', store.write, { deadLetter: new MemoryDeadLetter(), spool, scheduler })).subscribe({ complete: () => (completed = true) })
+      cold('a 999ms b |')
+        .pipe(clickhouseSink('posts', store.write, { deadLetter: new MemoryDeadLetter(), spool, scheduler }))
+        .subscribe({ complete: () => (completed = true) })
       flush()
     })
     expect(completed).toBe(true)
@@ -108,10 +114,18 @@ describe('sink spool', () => {
     const deadLetter = new MemoryDeadLetter()
     run((scheduler, { cold, flush }) => {
       const store = flakyStore(scheduler, () => true)
-      cold('a |', { a: 'a long item that does not fit' }).pipe(clickhouseSink('posts', store.write, { deadLetter, spool, scheduler })).subscribe()
+      cold('a |', { a: 'a long item that does not fit' })
+        .pipe(clickhouseSink('posts', store.write, { deadLetter, spool, scheduler }))
+        .subscribe()
       flush()
     })
-    expect(deadLetter.records).toEqual([{ stage: 'store:posts', reason: expect.stringMatching(/unreachable .*ECONNREFUSED.* spool is full \(8 bytes\)/), payload: 'a long item that does not fit' }])
+    expect(deadLetter.records).toEqual([
+      {
+        stage: 'store:posts',
+        reason: expect.stringMatching(/unreachable .*ECONNREFUSED.* spool is full \(8 bytes\)/),
+        payload: 'a long item that does not fit',
+      },
+    ])
     expect(spool.pending()).toBe(0)
   })
 
@@ -120,7 +134,9 @@ describe('sink spool', () => {
     writeFileSync(join(spool.dir, '000000000001.ndjson'), '"ok"\n{not json\n"also ok"\n')
     const { deadLetter, stored } = drainAtStart(spool.dir)
     expect(stored).toEqual(['ok', 'also ok'])
-    expect(deadLetter.records).toEqual([{ stage: 'store:posts', reason: expect.stringContaining('spool batch 1 line 2'), payload: '{not json' }])
+    expect(deadLetter.records).toEqual([
+      { stage: 'store:posts', reason: expect.stringContaining('spool batch 1 line 2'), payload: '{not json' },
+    ])
   })
 
   it('keeps at most a few batches in memory when the store is slow, the rest on disk, in order', () => {
@@ -159,10 +175,14 @@ describe('sink spool', () => {
     const emitted: string[][] = []
     run((scheduler, { cold, flush }) => {
       const store = flakyStore(scheduler, (now) => now < 2_000)
-      cold('a 2999ms b |').pipe(clickhouseSink('posts', store.write, { deadLetter, spool, scheduler })).subscribe((b) => emitted.push(b))
+      cold('a 2999ms b |')
+        .pipe(clickhouseSink('posts', store.write, { deadLetter, spool, scheduler }))
+        .subscribe((b) => emitted.push(b))
       flush()
     })
-    expect(deadLetter.records).toEqual([{ stage: 'store:posts', reason: expect.stringContaining('the spool cannot be written'), payload: 'a' }])
+    expect(deadLetter.records).toEqual([
+      { stage: 'store:posts', reason: expect.stringContaining('the spool cannot be written'), payload: 'a' },
+    ])
     expect(emitted).toEqual([['b']])
     rmSync(spool.dir)
   })
@@ -172,7 +192,9 @@ describe('sink spool', () => {
     const emitted: string[][] = []
     run((scheduler, { cold, flush }) => {
       const store = flakyStore(scheduler, (now) => now < 2_000)
-      cold('a 2999ms a |').pipe(clickhouseSink('posts', store.write, { deadLetter, key: (s) => s, scheduler })).subscribe((b) => emitted.push(b))
+      cold('a 2999ms a |')
+        .pipe(clickhouseSink('posts', store.write, { deadLetter, key: (s) => s, scheduler }))
+        .subscribe((b) => emitted.push(b))
       flush()
     })
     expect(deadLetter.records).toHaveLength(1)
@@ -193,7 +215,9 @@ describe('sink spool', () => {
         stored.push(...batch)
         return of(batch)
       }
-      cold('(abcd) |', { a: 'a', b: 'bad', c: 'c', d: 'd' }).pipe(clickhouseSink('posts', write, { deadLetter, spool, scheduler })).subscribe((b) => emitted.push(b))
+      cold('(abcd) |', { a: 'a', b: 'bad', c: 'c', d: 'd' })
+        .pipe(clickhouseSink('posts', write, { deadLetter, spool, scheduler }))
+        .subscribe((b) => emitted.push(b))
       flush()
     })
     expect(stored).toEqual(['a'])
@@ -211,7 +235,15 @@ describe('sink spool', () => {
       const write = (batch: string[]) => timer(2_000, scheduler).pipe(map(() => stored.push(...batch)))
       const keys = items.map((_, i) => String.fromCharCode(97 + i))
       cold(`${keys.join(' 499ms ')} |`, Object.fromEntries(keys.map((k, i) => [k, items[i]!])))
-        .pipe(clickhouseSink('posts', write, { deadLetter: new MemoryDeadLetter(), spool, key: (s) => s, onDuplicate: (s) => duplicates.push(s), scheduler }))
+        .pipe(
+          clickhouseSink('posts', write, {
+            deadLetter: new MemoryDeadLetter(),
+            spool,
+            key: (s) => s,
+            onDuplicate: (s) => duplicates.push(s),
+            scheduler,
+          }),
+        )
         .subscribe()
       flush()
     })
@@ -242,7 +274,10 @@ describe('sink spool', () => {
     writeFileSync(join(spool.dir, '000000000003.ndjson'), '"x"\n"z"\n')
     const { deadLetter, stored } = drainAtStart(spool.dir)
     expect(stored).toEqual(['x', 'z'])
-    expect(deadLetter.records.map((r) => r.reason)).toEqual([expect.stringContaining('set aside as 000000000001.ndjson.unreadable'), expect.stringContaining('spool batch 2 line 1')])
+    expect(deadLetter.records.map((r) => r.reason)).toEqual([
+      expect.stringContaining('set aside as 000000000001.ndjson.unreadable'),
+      expect.stringContaining('spool batch 2 line 1'),
+    ])
     expect(readdirSync(spool.dir)).toEqual(['000000000001.ndjson.unreadable'])
   })
 
@@ -255,7 +290,14 @@ describe('sink spool', () => {
       // A slow store: 5 s a write, 10 batches waiting, 12 s allowed after the input ends.
       const write = (batch: string[]) => timer(5_000, scheduler).pipe(map(() => batch))
       cold('a |')
-        .pipe(clickhouseSink('posts', write, { deadLetter: new MemoryDeadLetter(), spool: new Spool<string>(spool.dir, 1 << 20), drainAfterInputMs: 12_000, scheduler }))
+        .pipe(
+          clickhouseSink('posts', write, {
+            deadLetter: new MemoryDeadLetter(),
+            spool: new Spool<string>(spool.dir, 1 << 20),
+            drainAfterInputMs: 12_000,
+            scheduler,
+          }),
+        )
         .subscribe({ complete: () => (completedAt = scheduler.now()) })
       flush()
     })
@@ -269,7 +311,16 @@ describe('sink spool', () => {
     const emitted: string[][] = []
     run((scheduler, { cold, flush }) => {
       const store = flakyStore(scheduler, () => false)
-      cold('a b 600ms a c |').pipe(clickhouseSink('posts', store.write, { deadLetter: new MemoryDeadLetter(), key: (s) => s, onDuplicate: (s) => duplicates.push(s), scheduler })).subscribe((b) => emitted.push(b))
+      cold('a b 600ms a c |')
+        .pipe(
+          clickhouseSink('posts', store.write, {
+            deadLetter: new MemoryDeadLetter(),
+            key: (s) => s,
+            onDuplicate: (s) => duplicates.push(s),
+            scheduler,
+          }),
+        )
+        .subscribe((b) => emitted.push(b))
       flush()
     })
     expect(emitted).toEqual([['a', 'b'], ['c']])
@@ -292,7 +343,11 @@ describe('spool files on a disk that fails', () => {
     const { write } = disk(3)
     const spool = new Spool<string>(join(dir.path, `short-${++n}`), 1 << 20, write)
     expect(spool.append(['héllo', 'world', 'x'.repeat(1_000)]).ok).toBe(true)
-    expect(new Spool<string>(spool.dir, 1 << 20).oldest(10).flatMap((s) => s.items)).toEqual(['héllo', 'world', 'x'.repeat(1_000)])
+    expect(new Spool<string>(spool.dir, 1 << 20).oldest(10).flatMap((s) => s.items)).toEqual([
+      'héllo',
+      'world',
+      'x'.repeat(1_000),
+    ])
   })
 
   it('says so when a write makes no progress, instead of leaving part of a file', () => {
@@ -317,7 +372,12 @@ describe('spool files on a disk that fails', () => {
     const { state, write } = disk(1 << 20)
     const folder = join(dir.path, `drain-${++n}`)
     const spool = new Spool<string>(folder, 1 << 20, write)
-    for (const batch of [['a', 'b'], ['bad', 'c'], ['d', 'e']]) spool.append(batch)
+    for (const batch of [
+      ['a', 'b'],
+      ['bad', 'c'],
+      ['d', 'e'],
+    ])
+      spool.append(batch)
     const badData = Object.assign(new Error('Code: 27. DB::Exception: Cannot parse input'), { clickhouseCode: 27 })
     const stored: string[] = []
     const deadLetter = new MemoryDeadLetter()
@@ -333,7 +393,9 @@ describe('spool files on a disk that fails', () => {
         stored.push(...batch)
         return of(batch)
       }
-      cold('|').pipe(clickhouseSink('posts', write, { deadLetter, spool, scheduler })).subscribe()
+      cold('|')
+        .pipe(clickhouseSink('posts', write, { deadLetter, spool, scheduler }))
+        .subscribe()
       flush()
     })
     expect(stored).toEqual(['a', 'b'])
@@ -356,7 +418,15 @@ describe('spool files and the dead-letter record', () => {
     const records: unknown[] = []
     let release = () => {}
     const onDisk = new Promise<void>((r) => (release = r))
-    return { records, release, deadLetter: { record: (_s: string, _r: string, payload: unknown) => void records.push(payload), counts: () => ({}), flush: () => onDisk } }
+    return {
+      records,
+      release,
+      deadLetter: {
+        record: (_s: string, _r: string, payload: unknown) => void records.push(payload),
+        counts: () => ({}),
+        flush: () => onDisk,
+      },
+    }
   }
   const badData = Object.assign(new Error('Code: 27. DB::Exception: Cannot parse input'), { clickhouseCode: 27 })
 
@@ -366,7 +436,13 @@ describe('spool files and the dead-letter record', () => {
     const record = slowRecord()
     const stored: string[] = []
     const write = (batch: string[]) => (batch.includes('bad') ? throwError(() => badData) : of(stored.push(...batch)))
-    const done = new Promise<void>((complete) => of<string>().pipe(clickhouseSink('posts', write, { deadLetter: record.deadLetter, spool: new Spool<string>(folder, 1 << 20) })).subscribe({ complete }))
+    const done = new Promise<void>((complete) =>
+      of<string>()
+        .pipe(
+          clickhouseSink('posts', write, { deadLetter: record.deadLetter, spool: new Spool<string>(folder, 1 << 20) }),
+        )
+        .subscribe({ complete }),
+    )
     await new Promise((r) => setTimeout(r, 50))
     expect(stored).toEqual(['ok'])
     expect(record.records).toEqual(['bad'])
@@ -383,7 +459,16 @@ describe('spool files and the dead-letter record', () => {
     writeFileSync(join(folder, '000000000001.ndjson'), '{bad\n"ok"\n')
     const record = slowRecord()
     const stored: string[] = []
-    const done = new Promise<void>((complete) => of<string>().pipe(clickhouseSink('posts', (batch: string[]) => of(stored.push(...batch)), { deadLetter: record.deadLetter, spool: new Spool<string>(folder, 1 << 20) })).subscribe({ complete }))
+    const done = new Promise<void>((complete) =>
+      of<string>()
+        .pipe(
+          clickhouseSink('posts', (batch: string[]) => of(stored.push(...batch)), {
+            deadLetter: record.deadLetter,
+            spool: new Spool<string>(folder, 1 << 20),
+          }),
+        )
+        .subscribe({ complete }),
+    )
     await new Promise((r) => setTimeout(r, 50))
     expect(record.records).toEqual(['{bad'])
     expect(readFileSync(join(folder, '000000000001.ndjson'), 'utf8')).toBe('{bad\n"ok"\n')

@@ -23,48 +23,98 @@ const post = (over: Partial<Post> = {}): Post => ({
   terms: [],
   ...over,
 })
-const scored = (over: Partial<Post> = {}, text = over.text ?? 'the Lumen X2 is out'): ScoredPost => scoreOne(post({ ...over, text }), scoreText(text), 'en')
+const scored = (over: Partial<Post> = {}, text = over.text ?? 'the Lumen X2 is out'): ScoredPost =>
+  scoreOne(post({ ...over, text }), scoreText(text), 'en')
 
 describe('normalise', () => {
   it('cleans text, handle and timestamp', () => {
-    const result = normaliseOne(post({ text: '  cafe\u0301\u200B  is   open\u0007 ', author: { id: 'u', handle: '@SomeOne', displayName: '', followers: 1 }, createdAt: '2026-11-23T11:00:30+01:00' }))
-    expect(result).toMatchObject({ ok: true, post: { text: 'café is open', author: { handle: 'someone' }, createdAt: '2026-11-23T10:00:30.000Z' } })
+    const result = normaliseOne(
+      post({
+        text: '  cafe\u0301\u200B  is   open\u0007 ',
+        author: { id: 'u', handle: '@SomeOne', displayName: '', followers: 1 },
+        createdAt: '2026-11-23T11:00:30+01:00',
+      }),
+    )
+    expect(result).toMatchObject({
+      ok: true,
+      post: { text: 'café is open', author: { handle: 'someone' }, createdAt: '2026-11-23T10:00:30.000Z' },
+    })
   })
 
   it('refuses what is not a post, saying where and why', () => {
-    expect(normaliseOne({ ...post(), author: { id: 'u' } })).toMatchObject({ ok: false, reason: expect.stringContaining('/author') })
-    expect(normaliseOne({ ...post(), source: 'myspace' })).toMatchObject({ ok: false, reason: expect.stringContaining('/source') })
-    expect(normaliseOne({ ...post(), createdAt: 'yesterday' })).toMatchObject({ ok: false, reason: expect.stringContaining('/createdAt') })
+    expect(normaliseOne({ ...post(), author: { id: 'u' } })).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('/author'),
+    })
+    expect(normaliseOne({ ...post(), source: 'myspace' })).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('/source'),
+    })
+    expect(normaliseOne({ ...post(), createdAt: 'yesterday' })).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('/createdAt'),
+    })
     expect(normaliseOne({ ...post(), text: ' \u200B ' })).toEqual({ ok: false, reason: '/text is empty' })
     expect(normaliseOne(null)).toMatchObject({ ok: false })
     // Times the store cannot hold: a client's clock, a bad field.
-    expect(normaliseOne({ ...post(), createdAt: '1969-12-31T23:59:59Z' })).toEqual({ ok: false, reason: '/createdAt "1969-12-31T23:59:59Z" is outside 1970-2105' })
-    expect(normaliseOne({ ...post(), createdAt: '2200-01-01T00:00:00Z' })).toMatchObject({ ok: false, reason: expect.stringContaining('outside') })
+    expect(normaliseOne({ ...post(), createdAt: '1969-12-31T23:59:59Z' })).toEqual({
+      ok: false,
+      reason: '/createdAt "1969-12-31T23:59:59Z" is outside 1970-2105',
+    })
+    expect(normaliseOne({ ...post(), createdAt: '2200-01-01T00:00:00Z' })).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('outside'),
+    })
   })
 
   it('drops what only the pipeline may fill in', () => {
-    const result = normaliseOne({ ...post(), ownBrand: 'Lumen', replyTo: 'webhook:0', answersMentionAt: '2026-11-23T09:00:00.000Z' })
+    const result = normaliseOne({
+      ...post(),
+      ownBrand: 'Lumen',
+      replyTo: 'webhook:0',
+      answersMentionAt: '2026-11-23T09:00:00.000Z',
+    })
     expect(result.ok && result.post.answersMentionAt).toBe(undefined)
   })
 
   it('checks engagement updates too', () => {
-    const update = { id: 'like:1', postId: 'webhook:1', at: '2026-11-23T10:00:00Z', delta: { likes: 1, reposts: 0, replies: 0, quotes: 0 } }
+    const update = {
+      id: 'like:1',
+      postId: 'webhook:1',
+      at: '2026-11-23T10:00:00Z',
+      delta: { likes: 1, reposts: 0, replies: 0, quotes: 0 },
+    }
     expect(normaliseEngagementOne(update)).toEqual({ ok: true, update: { ...update, at: '2026-11-23T10:00:00.000Z' } })
-    expect(normaliseEngagementOne({ ...update, at: 'soon' })).toMatchObject({ ok: false, reason: expect.stringContaining('/at') })
-    expect(normaliseEngagementOne({ ...update, id: '' })).toMatchObject({ ok: false, reason: expect.stringContaining('/id') })
+    expect(normaliseEngagementOne({ ...update, at: 'soon' })).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('/at'),
+    })
+    expect(normaliseEngagementOne({ ...update, id: '' })).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('/id'),
+    })
   })
 })
 
 describe('match', () => {
   const matchers = compileTracking(tracking)
   it('matches keywords as whole words, any case, and @handles', () => {
-    expect(matchOne(post({ text: 'LUMEN vs corvid, which one?' }), matchers)).toMatchObject({ brands: ['Lumen', 'Corvid'], terms: ['lumen', 'corvid'] })
+    expect(matchOne(post({ text: 'LUMEN vs corvid, which one?' }), matchers)).toMatchObject({
+      brands: ['Lumen', 'Corvid'],
+      terms: ['lumen', 'corvid'],
+    })
     expect(matchOne(post({ text: 'asking @lumensupport about it' }), matchers)).toMatchObject({ brands: ['Lumen'] })
     expect(matchOne(post({ text: 'luminescence and nimbuses are not brands' }), matchers)).toBeNull()
   })
 
   it("marks the brand's own posts and does not count them as mentions of it", () => {
-    const own = matchOne(post({ text: 'Lumen here: a fix is coming', author: { id: 'b', handle: 'lumensupport', displayName: 'Lumen Support', followers: 1 } }), matchers)
+    const own = matchOne(
+      post({
+        text: 'Lumen here: a fix is coming',
+        author: { id: 'b', handle: 'lumensupport', displayName: 'Lumen Support', followers: 1 },
+      }),
+      matchers,
+    )
     expect(own).toMatchObject({ brands: [], ownBrand: 'Lumen' })
   })
 })
@@ -75,7 +125,12 @@ describe('aggregate', () => {
     aggregateOne(state, scored({ brands: ['Lumen', 'Corvid'] }, 'I love it'))
     aggregateOne(state, scored({ createdAt: '2026-11-23T10:00:59.999Z' }, 'this is awful'))
     aggregateOne(state, scored({ createdAt: '2026-11-23T10:01:00.000Z' }, 'a phone'))
-    expect(state.windows.get(`Lumen|${Date.parse('2026-11-23T10:00:00Z')}`)).toMatchObject({ posts: 2, positive: 1, negative: 1, neutral: 0 })
+    expect(state.windows.get(`Lumen|${Date.parse('2026-11-23T10:00:00Z')}`)).toMatchObject({
+      posts: 2,
+      positive: 1,
+      negative: 1,
+      neutral: 0,
+    })
     expect(state.windows.get(`Corvid|${Date.parse('2026-11-23T10:00:00Z')}`)).toMatchObject({ posts: 1, positive: 1 })
     expect(state.windows.get(`Lumen|${Date.parse('2026-11-23T10:01:00Z')}`)).toMatchObject({ posts: 1, neutral: 1 })
   })
@@ -83,7 +138,10 @@ describe('aggregate', () => {
   it('keeps RETAIN_MINUTES of windows and counts older posts as late', () => {
     const state = emptyState()
     aggregateOne(state, scored({ createdAt: '2026-11-23T10:00:00.000Z' }))
-    aggregateOne(state, scored({ createdAt: new Date(Date.parse('2026-11-23T10:00:00Z') + (RETAIN_MINUTES + 1) * 60_000).toISOString() }))
+    aggregateOne(
+      state,
+      scored({ createdAt: new Date(Date.parse('2026-11-23T10:00:00Z') + (RETAIN_MINUTES + 1) * 60_000).toISOString() }),
+    )
     expect(state.windows.size).toBe(1)
     expect(aggregateOne(state, scored({ createdAt: '2026-11-23T10:00:10.000Z' }))).toEqual([])
     expect(state.late).toBe(1)
@@ -95,7 +153,18 @@ describe('aggregate', () => {
       const b = scored({}, 'this is awful')
       const c = scored({ createdAt: '2026-11-23T10:05:00.000Z' })
       const posts$ = cold('a 100ms b 200ms c 300ms |', { a, b, c })
-      const w = (minute: string, counts: object) => ({ brand: 'Lumen', minute, posts: 0, negative: 0, neutral: 0, positive: 0, mixed: 0, uncertain: 0, unscored: 0, ...counts })
+      const w = (minute: string, counts: object) => ({
+        brand: 'Lumen',
+        minute,
+        posts: 0,
+        negative: 0,
+        neutral: 0,
+        positive: 0,
+        mixed: 0,
+        uncertain: 0,
+        unscored: 0,
+        ...counts,
+      })
       expectObservable(posts$.pipe(aggregate(undefined))).toBe('250ms x 249ms y 102ms |', {
         x: [w('2026-11-23T10:00:00.000Z', { posts: 2, positive: 1, negative: 1 })],
         y: [w('2026-11-23T10:05:00.000Z', { posts: 1, neutral: 1, uncertain: 1 })],
@@ -118,13 +187,12 @@ describe('classify', () => {
           sub.next(second)
           sub.complete()
         }, CLASSIFY_BATCH_MS * 3)
-      }).pipe(
-        classify(flaky, deadLetter),
-        toArray(),
-      ),
+      }).pipe(classify(flaky, deadLetter), toArray()),
     )
     expect(out.map((p) => p.id)).toEqual(['webhook:2'])
-    expect(deadLetter.records).toMatchObject([{ stage: 'classify', reason: expect.stringContaining('model exploded'), payload: { id: 'webhook:1' } }])
+    expect(deadLetter.records).toMatchObject([
+      { stage: 'classify', reason: expect.stringContaining('model exploded'), payload: { id: 'webhook:1' } },
+    ])
   })
 })
 
@@ -137,7 +205,8 @@ describe('relate', () => {
     r.add(competitor)
     return r
   }
-  const reply = (replyTo: string) => post({ id: `webhook:r-${replyTo}`, ownBrand: 'Lumen', replyTo, brands: [], createdAt: '2026-11-23T10:05:00.000Z' })
+  const reply = (replyTo: string) =>
+    post({ id: `webhook:r-${replyTo}`, ownBrand: 'Lumen', replyTo, brands: [], createdAt: '2026-11-23T10:05:00.000Z' })
 
   it("links a brand's reply to the mention of the brand it answers", () => {
     expect(linkReply(reply('webhook:m'), recent()).answersMentionAt).toBe(mention.createdAt)
@@ -148,7 +217,12 @@ describe('relate', () => {
   })
 
   it("gives engagement its post's brands and source, and forgets the oldest posts first", () => {
-    const update = { id: 'like:1', postId: 'webhook:m', at: '2026-11-23T10:02:00.000Z', delta: { likes: 1, reposts: 0, replies: 0, quotes: 0 } }
+    const update = {
+      id: 'like:1',
+      postId: 'webhook:m',
+      at: '2026-11-23T10:02:00.000Z',
+      delta: { likes: 1, reposts: 0, replies: 0, quotes: 0 },
+    }
     expect(attributeEngagement(update, recent())).toEqual({ ...update, brands: ['Lumen'], source: 'webhook' })
     const r = recent()
     r.add(post({ id: 'webhook:newer' }))

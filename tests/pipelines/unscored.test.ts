@@ -29,10 +29,23 @@ function recording(): Classifier & { seen: string[] } {
 
 function withForeign(): { events: SourceEvent[]; foreign: Post[] } {
   const events = simulated(900).map((e) => e.event)
-  const templates = postsOf(simulated(900)).filter((p) => p.text.includes('Lumen') && !p.ownBrand).slice(20, 20 + FOREIGN.length * 3)
-  const foreign = templates.map((t, i) => ({ ...t, id: `${t.id}-foreign`, text: FOREIGN[i % FOREIGN.length]![1], lang: 'en', replyTo: undefined, quoteOf: undefined }))
+  const templates = postsOf(simulated(900))
+    .filter((p) => p.text.includes('Lumen') && !p.ownBrand)
+    .slice(20, 20 + FOREIGN.length * 3)
+  const foreign = templates.map((t, i) => ({
+    ...t,
+    id: `${t.id}-foreign`,
+    text: FOREIGN[i % FOREIGN.length]![1],
+    lang: 'en',
+    replyTo: undefined,
+    quoteOf: undefined,
+  }))
   // Each just after the post it copies the time of.
-  for (const p of foreign) events.splice(events.findIndex((e) => e.kind === 'post' && e.post.id === p.id.replace(/-foreign$/, '')) + 1, 0, { kind: 'post', post: JSON.parse(JSON.stringify(p)) as Post })
+  for (const p of foreign)
+    events.splice(events.findIndex((e) => e.kind === 'post' && e.post.id === p.id.replace(/-foreign$/, '')) + 1, 0, {
+      kind: 'post',
+      post: JSON.parse(JSON.stringify(p)) as Post,
+    })
   return { events, foreign }
 }
 
@@ -56,13 +69,22 @@ describe.each(MODES)('posts in a language the classifier does not read ($name)',
       expect(p.sentiment).toBeUndefined()
       expect(p.language).toBe(FOREIGN.find(([, text]) => text === p.text)![0])
     }
-    expect(live.posts.filter((p) => !ids.has(p.id)).every((p) => p.sentiment !== undefined && p.language !== '')).toBe(true)
+    expect(live.posts.filter((p) => !ids.has(p.id)).every((p) => p.sentiment !== undefined && p.language !== '')).toBe(
+      true,
+    )
     const store = open()
     const found = await store.searchPosts({ labels: ['unscored'], page: 1, pageSize: 50 })
     expect(found.posts.map((p) => p.id).sort()).toEqual([...ids].sort())
-    expect(found.posts.map((p) => [p.language, p.sentiment])).toEqual(found.posts.map((p) => [FOREIGN.find(([, text]) => text === p.text)![0], undefined]))
+    expect(found.posts.map((p) => [p.language, p.sentiment])).toEqual(
+      found.posts.map((p) => [FOREIGN.find(([, text]) => text === p.text)![0], undefined]),
+    )
     // And no label finds them.
-    const labelled = await store.searchPosts({ labels: ['negative', 'neutral', 'positive'], page: 1, pageSize: 200, text: 'Lumen X2' })
+    const labelled = await store.searchPosts({
+      labels: ['negative', 'neutral', 'positive'],
+      page: 1,
+      pageSize: 200,
+      text: 'Lumen X2',
+    })
     expect(labelled.posts.filter((p) => ids.has(p.id))).toEqual([])
   })
 
@@ -78,7 +100,13 @@ describe.each(MODES)('posts in a language the classifier does not read ($name)',
     expect(day.negative + day.neutral + day.positive).toBe(scored)
     expect(day.netSentiment).toBeCloseTo((day.positive - day.negative) / scored, 12)
     expect(day.middleShare).toBeCloseTo(day.middle / scored, 12)
-    const history = await store.metrics({ brand: 'Lumen', rivals: ['Corvid', 'Nimbus'], window: '24h', from: day.from, to: day.to })
+    const history = await store.metrics({
+      brand: 'Lumen',
+      rivals: ['Corvid', 'Nimbus'],
+      window: '24h',
+      from: day.from,
+      to: day.to,
+    })
     expect(history).toEqual(day)
     // The series of a search counts them apart.
     const series = await store.postSeries({ brand: 'Lumen', bucket: 'hour' })

@@ -4,7 +4,10 @@ import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { type LockEntry, missingOptional } from '../../scripts/lock-optional.ts'
 
-const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { engines: { node: string }; devDependencies: Record<string, string> }
+const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as {
+  engines: { node: string }
+  devDependencies: Record<string, string>
+}
 const major = /^>=(\d+)$/.exec(pkg.engines.node)?.[1]
 
 describe('the declared Node.js version', () => {
@@ -25,7 +28,7 @@ describe('the lock file', () => {
     const lock = JSON.parse(readFileSync('package-lock.json', 'utf8')) as { packages: Record<string, LockEntry> }
     expect(missingOptional(lock.packages)).toEqual([])
     // And the check sees a missing one.
-    const { ['node_modules/chdb/node_modules/@chdb/lib-darwin-arm64']: _gone, ...without } = lock.packages
+    const { 'node_modules/chdb/node_modules/@chdb/lib-darwin-arm64': _gone, ...without } = lock.packages
     expect(missingOptional(without)).toEqual(['node_modules/chdb/node_modules/@chdb/lib-darwin-arm64'])
   })
 

@@ -5,7 +5,7 @@ import { createConnection } from 'node:net'
 import { io as connect } from 'socket.io-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AccessTokens, parseAuthTokens } from '../../server/access.ts'
-import { ConfigError, loadConfig, trustProxyOf } from '../../server/config.ts'
+import { type ConfigError, loadConfig, trustProxyOf } from '../../server/config.ts'
 import { LiveView } from '../../pipelines/sinks/socketio.ts'
 import { buildServer } from '../../server/app.ts'
 import { tracking } from '../support/fixtures.ts'
@@ -30,7 +30,9 @@ describe('access tokens', () => {
       for (const headers of [{}, bearer('not-a-token-at-all'), { cookie: 'undertow_token=wrong-wrong-wrong-wrong' }]) {
         const res = await t.app.inject({ url: path, headers })
         expect(res.statusCode, `${path} ${JSON.stringify(headers)}`).toBe(401)
-        expect(res.json()).toEqual({ error: { code: 'unauthorized', message: expect.stringMatching(/needs an access token/) } })
+        expect(res.json()).toEqual({
+          error: { code: 'unauthorized', message: expect.stringMatching(/needs an access token/) },
+        })
       }
     }
   })
@@ -41,12 +43,17 @@ describe('access tokens', () => {
       expect([401, 404], path).toContain(res.statusCode)
       expect(res.body, path).not.toMatch(/"posts"|undertow_/)
     }
-    expect((await t.app.inject({ method: 'POST', url: '/%61pi/alerts/Lumen%3Ax/acknowledge', headers: bearer(VIEWER) })).statusCode).toBe(403)
+    expect(
+      (await t.app.inject({ method: 'POST', url: '/%61pi/alerts/Lumen%3Ax/acknowledge', headers: bearer(VIEWER) }))
+        .statusCode,
+    ).toBe(403)
     // A full URL in the request line, as a proxy would send it: the router takes it, the guard too
     // (with a Host this server answers to: any other is refused before, server/hosts.ts).
     const raw = await new Promise<string>((resolve, reject) => {
       const { port } = new URL(url)
-      const socket = createConnection({ host: '127.0.0.1', port: Number(port) }, () => socket.end(`GET http://x/api/posts HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`))
+      const socket = createConnection({ host: '127.0.0.1', port: Number(port) }, () =>
+        socket.end(`GET http://x/api/posts HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`),
+      )
       let text = ''
       socket.on('data', (d) => (text += d))
       socket.on('end', () => resolve(text))
@@ -58,7 +65,8 @@ describe('access tokens', () => {
   it('lets a viewer read but not act; an admin acts', async () => {
     expect((await t.app.inject({ url: '/api/posts', headers: bearer(VIEWER) })).statusCode).toBe(200)
     expect((await t.app.inject({ url: '/metrics', headers: bearer(VIEWER) })).statusCode).toBe(200)
-    const ack = (token: string) => t.app.inject({ method: 'POST', url: '/api/alerts/Lumen%3Ax/acknowledge', headers: bearer(token) })
+    const ack = (token: string) =>
+      t.app.inject({ method: 'POST', url: '/api/alerts/Lumen%3Ax/acknowledge', headers: bearer(token) })
     const refused = await ack(VIEWER)
     expect(refused.statusCode).toBe(403)
     expect(refused.json().error.code).toBe('forbidden')
@@ -84,7 +92,10 @@ describe('access tokens', () => {
     expect(setCookie).toMatch(/SameSite=Strict/)
     const cookie = setCookie.split(';')[0]!
     expect((await t.app.inject({ url: '/api/posts', headers: { cookie } })).statusCode).toBe(200)
-    expect((await t.app.inject({ url: '/api/session', headers: { cookie } })).json()).toEqual({ access: 'tokens', role: 'viewer' })
+    expect((await t.app.inject({ url: '/api/session', headers: { cookie } })).json()).toEqual({
+      access: 'tokens',
+      role: 'viewer',
+    })
     const out = await t.app.inject({ method: 'DELETE', url: '/api/session', headers: { cookie } })
     expect(out.statusCode).toBe(204)
     expect(String(out.headers['set-cookie'])).toMatch(/^undertow_token=;.*Expires=Thu, 01 Jan 1970/)
@@ -105,7 +116,12 @@ describe('access tokens', () => {
 
   it('leaves everything open without tokens, as on a laptop', async () => {
     // The same store, served without tokens (one embedded store a process).
-    const open = await buildServer({ store: t.store, view: new LiveView(), tracking, health: { classifier: 'vader-lexicon', sources: [], stats: () => ({}) } })
+    const open = await buildServer({
+      store: t.store,
+      view: new LiveView(),
+      tracking,
+      health: { classifier: 'vader-lexicon', sources: [], stats: () => ({}) },
+    })
     try {
       expect((await open.inject({ url: '/api/posts' })).statusCode).toBe(200)
       expect((await open.inject({ url: '/api/session' })).json()).toEqual({ access: 'open', role: 'admin' })
@@ -135,7 +151,9 @@ describe('AUTH_TOKENS in the configuration', () => {
     expect(problems(`admin:${ADMIN}, viewer:${VIEWER}`)).toEqual([])
   })
   it('refuses the webhook token as an access token', () => {
-    expect(problems(`admin:${ADMIN}`, { SOURCES: 'webhook', INGEST_TOKEN: ADMIN })).toEqual([expect.stringMatching(/^INGEST_TOKEN: the webhook's token must differ/)])
+    expect(problems(`admin:${ADMIN}`, { SOURCES: 'webhook', INGEST_TOKEN: ADMIN })).toEqual([
+      expect.stringMatching(/^INGEST_TOKEN: the webhook's token must differ/),
+    ])
   })
 })
 
@@ -151,7 +169,9 @@ describe('rate limits', () => {
     for (let i = 0; i < 5; i++) expect((await get(bearer(VIEWER))).statusCode).toBe(200)
     const over = await get(bearer(VIEWER))
     expect(over.statusCode).toBe(429)
-    expect(over.json()).toEqual({ error: { code: 'rate_limited', message: expect.stringMatching(/at most 5 a minute/) } })
+    expect(over.json()).toEqual({
+      error: { code: 'rate_limited', message: expect.stringMatching(/at most 5 a minute/) },
+    })
     expect(Number(over.headers['retry-after'])).toBeGreaterThan(0)
     // Another token is another client; the same token is the same client however it comes.
     expect((await get(bearer(ADMIN))).statusCode).toBe(200)
@@ -163,15 +183,34 @@ describe('rate limits', () => {
 
   it('behind a trusted proxy, tells clients apart by X-Forwarded-For, and marks the cookie Secure over https', async () => {
     // The same store, served as behind a proxy (one embedded store a process).
-    const proxied = await buildServer({ store: t.store, view: new LiveView(), tracking, health: { classifier: 'vader-lexicon', sources: [], stats: () => ({}) }, access, rateLimits: { perMinute: 2, ingestPerMinute: 0 }, trustProxy: true })
+    const proxied = await buildServer({
+      store: t.store,
+      view: new LiveView(),
+      tracking,
+      health: { classifier: 'vader-lexicon', sources: [], stats: () => ({}) },
+      access,
+      rateLimits: { perMinute: 2, ingestPerMinute: 0 },
+      trustProxy: true,
+    })
     try {
       const from = (client: string) => proxied.inject({ url: '/api/posts', headers: { 'x-forwarded-for': client } })
-      expect([(await from('203.0.113.1')).statusCode, (await from('203.0.113.1')).statusCode, (await from('203.0.113.1')).statusCode]).toEqual([401, 401, 429])
+      expect([
+        (await from('203.0.113.1')).statusCode,
+        (await from('203.0.113.1')).statusCode,
+        (await from('203.0.113.1')).statusCode,
+      ]).toEqual([401, 401, 429])
       expect((await from('203.0.113.2')).statusCode).toBe(401)
       // One client holds a whole IPv6 /64: its addresses share one count; another /64 has its own.
-      expect([(await from('2001:db8:1:2::1')).statusCode, (await from('2001:db8:1:2::ffff')).statusCode, (await from('2001:db8:1:2:aaaa::9')).statusCode]).toEqual([401, 401, 429])
+      expect([
+        (await from('2001:db8:1:2::1')).statusCode,
+        (await from('2001:db8:1:2::ffff')).statusCode,
+        (await from('2001:db8:1:2:aaaa::9')).statusCode,
+      ]).toEqual([401, 401, 429])
       expect((await from('2001:db8:1:3::1')).statusCode).toBe(401)
-      const session = await proxied.inject({ url: '/api/session', headers: { ...bearer(VIEWER), 'x-forwarded-proto': 'https', 'x-forwarded-for': '203.0.113.3' } })
+      const session = await proxied.inject({
+        url: '/api/session',
+        headers: { ...bearer(VIEWER), 'x-forwarded-proto': 'https', 'x-forwarded-for': '203.0.113.3' },
+      })
       expect(String(session.headers['set-cookie'])).toMatch(/; Secure/)
     } finally {
       await proxied.close()
@@ -185,7 +224,16 @@ describe('rate limits', () => {
 
   it('limits guessing tokens by address', async () => {
     const codes: number[] = []
-    for (let i = 0; i < 7; i++) codes.push((await t.app.inject({ url: '/api/posts', remoteAddress: '10.9.8.7', headers: bearer(`guess-number-${i}-xxxxxxxx`) })).statusCode)
+    for (let i = 0; i < 7; i++)
+      codes.push(
+        (
+          await t.app.inject({
+            url: '/api/posts',
+            remoteAddress: '10.9.8.7',
+            headers: bearer(`guess-number-${i}-xxxxxxxx`),
+          })
+        ).statusCode,
+      )
     expect(codes).toEqual([401, 401, 401, 401, 401, 429, 429])
   })
 })

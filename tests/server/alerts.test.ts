@@ -44,7 +44,8 @@ afterAll(async () => {
   await t.close()
 })
 
-const acknowledge = (id: string) => t.app.inject({ method: 'POST', url: `/api/alerts/${encodeURIComponent(id)}/acknowledge` })
+const acknowledge = (id: string) =>
+  t.app.inject({ method: 'POST', url: `/api/alerts/${encodeURIComponent(id)}/acknowledge` })
 
 describe('alerts over HTTP', () => {
   it('acknowledges an open alert: pushed live, stored, and said clearly when it cannot be', async () => {
@@ -71,38 +72,67 @@ describe('alerts over HTTP', () => {
 
     const again = await acknowledge(id)
     expect(again.statusCode).toBe(409)
-    expect(again.json()).toEqual({ error: { code: 'conflict', message: `alert ${JSON.stringify(id)} is not open, so it cannot be acknowledged: it is acknowledged already` } })
+    expect(again.json()).toEqual({
+      error: {
+        code: 'conflict',
+        message: `alert ${JSON.stringify(id)} is not open, so it cannot be acknowledged: it is acknowledged already`,
+      },
+    })
     const unknown = await acknowledge('Lumen:2020-01-01T00:00:00.000Z')
     expect(unknown.statusCode).toBe(404)
-    expect(unknown.json().error.message).toBe('alert "Lumen:2020-01-01T00:00:00.000Z" is not open, so it cannot be acknowledged: no alert has this id')
+    expect(unknown.json().error.message).toBe(
+      'alert "Lumen:2020-01-01T00:00:00.000Z" is not open, so it cannot be acknowledged: no alert has this id',
+    )
     expect(pushed).toHaveLength(2)
   })
 
   it('says when the alert is resolved already', async () => {
-    const resolved: Alert = { id: 'Corvid:2026-11-23T08:00:00.000Z', brand: 'Corvid', at: '2026-11-23T08:01:00.000Z', severity: 'warning', state: 'resolved', title: 'Possible backlash: risk 45 for Corvid', why: { summary: '', terms: [], examplePostIds: [] } }
+    const resolved: Alert = {
+      id: 'Corvid:2026-11-23T08:00:00.000Z',
+      brand: 'Corvid',
+      at: '2026-11-23T08:01:00.000Z',
+      severity: 'warning',
+      state: 'resolved',
+      title: 'Possible backlash: risk 45 for Corvid',
+      why: { summary: '', terms: [], examplePostIds: [] },
+    }
     await t.store.insertAlerts([{ ...resolved, state: 'open' }, resolved])
     const res = await acknowledge(resolved.id)
     expect(res.statusCode).toBe(409)
-    expect(res.json().error.message).toBe(`alert "${resolved.id}" is not open, so it cannot be acknowledged: it is resolved already`)
+    expect(res.json().error.message).toBe(
+      `alert "${resolved.id}" is not open, so it cannot be acknowledged: it is resolved already`,
+    )
   })
 
   it('refuses an acknowledgement from another site', async () => {
     for (const origin of ['https://evil.example', 'null', 'not a url', 'http://localhost:3001']) {
-      const res = await t.app.inject({ method: 'POST', url: '/api/alerts/Lumen%3Ax/acknowledge', headers: { origin, host: 'localhost:3000' } })
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/api/alerts/Lumen%3Ax/acknowledge',
+        headers: { origin, host: 'localhost:3000' },
+      })
       expect(res.statusCode, origin).toBe(403)
       expect(res.json().error.message).toMatch(/is refused: acknowledge from Undertow's own pages/)
     }
     // Its own pages name its own origin: that one is let through (to a 404 here: no such alert).
-    const own = await t.app.inject({ method: 'POST', url: '/api/alerts/Lumen%3Ax/acknowledge', headers: { origin: 'http://LOCALHOST:3000', host: 'localhost:3000' } })
+    const own = await t.app.inject({
+      method: 'POST',
+      url: '/api/alerts/Lumen%3Ax/acknowledge',
+      headers: { origin: 'http://LOCALHOST:3000', host: 'localhost:3000' },
+    })
     expect(own.statusCode).toBe(404)
   })
 
   it('lists stored alerts newest first, by brand, range and state, and refuses a bad query', async () => {
     const all = (await t.app.inject('/api/alerts')).json().alerts as Alert[]
     expect(all.map((a) => a.brand)).toEqual(['Lumen', 'Corvid'])
-    expect((await t.app.inject('/api/alerts?state=resolved')).json().alerts.map((a: Alert) => a.brand)).toEqual(['Corvid'])
+    expect((await t.app.inject('/api/alerts?state=resolved')).json().alerts.map((a: Alert) => a.brand)).toEqual([
+      'Corvid',
+    ])
     expect((await t.app.inject('/api/alerts?brand=Corvid&limit=1')).json().alerts).toHaveLength(1)
-    expect((await t.app.inject('/api/alerts?from=2026-11-23T09:00:00Z')).json().alerts.map((a: Alert) => a.brand)).toEqual(['Lumen'])
+    expect(
+      (await t.app.inject('/api/alerts?from=2026-11-23T09:00:00Z')).json().alerts.map((a: Alert) => a.brand),
+    ).toEqual(['Lumen'])
     for (const query of ['state=closed', 'limit=0', 'limit=1001', 'from=yesterday']) {
       const res = await t.app.inject(`/api/alerts?${query}`)
       expect(res.statusCode, query).toBe(400)
@@ -115,18 +145,32 @@ describe('alerts over HTTP', () => {
 describe('alerts without a pipeline', () => {
   it('answers 503, saying why, when nothing can acknowledge', async () => {
     // The same store (one embedded store a process), no `alerts`.
-    const bare = await buildServer({ store: t.store, view: new LiveView(), tracking, health: { classifier: 'vader-lexicon', sources: [], stats: () => ({}) } })
+    const bare = await buildServer({
+      store: t.store,
+      view: new LiveView(),
+      tracking,
+      health: { classifier: 'vader-lexicon', sources: [], stats: () => ({}) },
+    })
     try {
       const res = await bare.inject({ method: 'POST', url: '/api/alerts/Lumen:x/acknowledge' })
       expect(res.statusCode).toBe(503)
-      expect(res.json()).toEqual({ error: { code: 'unavailable', message: 'this server runs without a pipeline, so it cannot acknowledge alerts' } })
+      expect(res.json()).toEqual({
+        error: { code: 'unavailable', message: 'this server runs without a pipeline, so it cannot acknowledge alerts' },
+      })
     } finally {
       await bare.close()
     }
   })
 
   it('acknowledges nothing once the pipeline has stopped', async () => {
-    const stopped = startPipeline({ sources: [sourceOf(simulated(60))], classifier: new LexiconClassifier(), tracking, store: t.store, live: new RecordingLive(), deadLetter: new MemoryDeadLetter() })
+    const stopped = startPipeline({
+      sources: [sourceOf(simulated(60))],
+      classifier: new LexiconClassifier(),
+      tracking,
+      store: t.store,
+      live: new RecordingLive(),
+      deadLetter: new MemoryDeadLetter(),
+    })
     await stopped.done
     expect(stopped.acknowledge('Lumen:2026-11-23T09:45:00.000Z')).toBeNull()
   })

@@ -17,7 +17,9 @@ describe('redisAdapter', () => {
       (e: unknown) => e,
     )
     expect(error).toBeInstanceOf(Error)
-    expect((error as Error).message).toBe('cannot reach Redis at redis://default:***@127.0.0.1:1: Invalid URL (a password with / # ? in it must be percent-encoded)')
+    expect((error as Error).message).toBe(
+      'cannot reach Redis at redis://default:***@127.0.0.1:1: Invalid URL (a password with / # ? in it must be percent-encoded)',
+    )
   })
 })
 
@@ -25,7 +27,11 @@ describeWithRedis('redisAdapter, Redis killed mid-push', () => {
   it('tells of the publishes Redis never answered, and leaves no promise unhandled', async () => {
     const port = await freePort()
     let output = ''
-    const redis = spawn(REDIS_SERVER!, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const redis = spawn(
+      REDIS_SERVER!,
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    )
     redis.stdout!.on('data', (d: Buffer) => (output += d.toString()))
     await listening(port, redis, () => output, 'redis-server')
     const unhandled: unknown[] = []

@@ -53,7 +53,8 @@ describe('configuration', () => {
       COMPETITORS: 'Corvid,Nimbus',
       REPLY_ALL_MENTIONS: false,
       REPLY_TARGET_MINUTES: 60,
-      ROUTES: 'question=support,complaint=support,support=support,suggestion=product,comparison=product,praise=marketing',
+      ROUTES:
+        'question=support,complaint=support,support=support,suggestion=product,comparison=product,praise=marketing',
       SCORED_LANGUAGES: 'en',
       TEAM_WEBHOOKS: '',
       ALERT_WEBHOOK_URL: '',
@@ -65,11 +66,24 @@ describe('configuration', () => {
   })
 
   it('reads routes and team webhooks, and names every mistake in them', () => {
-    const config = loadConfig({ ROUTES: 'praise=marketing, comparison=product', TEAM_WEBHOOKS: 'product=https://hooks.example/p', REPLY_ALL_MENTIONS: 'true' })
-    expect(routingOf(config)).toEqual({ routes: { praise: 'marketing', comparison: 'product' }, webhooks: new Map([['product', 'https://hooks.example/p']]), problems: [] })
+    const config = loadConfig({
+      ROUTES: 'praise=marketing, comparison=product',
+      TEAM_WEBHOOKS: 'product=https://hooks.example/p',
+      REPLY_ALL_MENTIONS: 'true',
+    })
+    expect(routingOf(config)).toEqual({
+      routes: { praise: 'marketing', comparison: 'product' },
+      webhooks: new Map([['product', 'https://hooks.example/p']]),
+      problems: [],
+    })
     expect(config.REPLY_ALL_MENTIONS).toBe(true)
-    const message = problems({ ROUTES: 'praise=marketing,rant=support,question,complaint=Support Team', TEAM_WEBHOOKS: 'legal=https://x.example,marketing=ftp://x' })
-    expect(message).toContain('ROUTES: "rant" is not an intent (expected question, suggestion, complaint, praise, comparison, support)')
+    const message = problems({
+      ROUTES: 'praise=marketing,rant=support,question,complaint=Support Team',
+      TEAM_WEBHOOKS: 'legal=https://x.example,marketing=ftp://x',
+    })
+    expect(message).toContain(
+      'ROUTES: "rant" is not an intent (expected question, suggestion, complaint, praise, comparison, support)',
+    )
     expect(message).toContain('ROUTES: "question" is not intent=team')
     expect(message).toContain('ROUTES: team "Support Team" must be lower-case letters, digits, - or _')
     expect(message).toContain('TEAM_WEBHOOKS: no intent is routed to team "legal" (teams: marketing)')
@@ -95,20 +109,29 @@ describe('configuration', () => {
     expect(problems({ ROLES: 'worker' })).toContain('set BUS_URL')
     expect(problems({ ...bus, ROLES: 'worker' })).toContain('set CLICKHOUSE_URL')
     expect(problems({ ...bus, ...server, ROLES: 'web' })).toContain('set REDIS_URL')
-    expect(problems({ ...bus, ...server, ROLES: 'worker,cook' })).toContain('expected some of ingest, worker, live, web, or all')
+    expect(problems({ ...bus, ...server, ROLES: 'worker,cook' })).toContain(
+      'expected some of ingest, worker, live, web, or all',
+    )
     expect(problems({ BUS_URL: 'http://nats:4222' })).toContain('BUS_URL=')
     expect(rolesOf(loadConfig({ ...bus, ...server, ROLES: 'worker' }))).toEqual(new Set(['worker']))
     expect(rolesOf(loadConfig({ ...bus, ...server, ROLES: 'web,live' }))).toEqual(new Set(['web', 'live']))
-    expect(rolesOf(loadConfig({ ...bus, ...server, REDIS_URL: 'redis://redis:6379', ROLES: 'web' }))).toEqual(new Set(['web']))
+    expect(rolesOf(loadConfig({ ...bus, ...server, REDIS_URL: 'redis://redis:6379', ROLES: 'web' }))).toEqual(
+      new Set(['web']),
+    )
   })
 
   it('runs the webhook only with an ingest token worth the name', () => {
-    expect(problems({ SOURCES: 'simulator,webhook' })).toContain('INGEST_TOKEN: the webhook source needs a token of at least 16 characters (got 0)')
+    expect(problems({ SOURCES: 'simulator,webhook' })).toContain(
+      'INGEST_TOKEN: the webhook source needs a token of at least 16 characters (got 0)',
+    )
     expect(loadConfig({ SOURCES: 'webhook', INGEST_TOKEN: 'abcdefghijklmnop' })).toMatchObject({ SOURCES: 'webhook' })
   })
 
   it('converts and accepts good values', () => {
-    expect(loadConfig({ PORT: '8080', SIM_SPEED: '0.5', SOURCES: ' simulator ' })).toMatchObject({ PORT: 8080, SIM_SPEED: 0.5 })
+    expect(loadConfig({ PORT: '8080', SIM_SPEED: '0.5', SOURCES: ' simulator ' })).toMatchObject({
+      PORT: 8080,
+      SIM_SPEED: 0.5,
+    })
   })
 
   it('rejects a bad value, naming the variable, the value and what is expected', () => {
@@ -121,7 +144,11 @@ describe('configuration', () => {
   })
 
   it('never shows a secret in a message: credentials in a URL are redacted, secrets and webhook URLs not shown', () => {
-    const message = problems({ REDIS_URL: 'redis//:redis-secret@redis:6379', CLICKHOUSE_URL: 'tcp://ch:ch-secret@clickhouse:9000', ALERT_WEBHOOK_URL: 'hooks.example/services/T0/B0/hook-secret' })
+    const message = problems({
+      REDIS_URL: 'redis//:redis-secret@redis:6379',
+      CLICKHOUSE_URL: 'tcp://ch:ch-secret@clickhouse:9000',
+      ALERT_WEBHOOK_URL: 'hooks.example/services/T0/B0/hook-secret',
+    })
     // Not even a URL (the typo that gets it shown): what comes before its @ is hidden.
     expect(message).toContain('REDIS_URL="***@redis:6379"')
     expect(message).toContain('CLICKHOUSE_URL="tcp://ch:***@clickhouse:9000"')
@@ -136,11 +163,18 @@ describe('configuration', () => {
   })
 
   it('checks the Jetstream settings when Jetstream runs', () => {
-    expect(loadConfig({ SOURCES: 'jetstream', COMPETITORS: 'Corvid' })).toMatchObject({ JETSTREAM_VERSION: '1', JETSTREAM_URL: '' })
+    expect(loadConfig({ SOURCES: 'jetstream', COMPETITORS: 'Corvid' })).toMatchObject({
+      JETSTREAM_VERSION: '1',
+      JETSTREAM_URL: '',
+    })
     expect(problems({ SOURCES: 'jetstream', JETSTREAM_VERSION: '2' })).toContain('Jetstream v2 needs its endpoint')
     expect(problems({ SOURCES: 'jetstream', JETSTREAM_VERSION: '3' })).toContain('JETSTREAM_VERSION="3"')
-    expect(problems({ SOURCES: 'jetstream', JETSTREAM_URL: 'http://example.com' })).toContain('JETSTREAM_URL="http://example.com"')
-    expect(problems({ SOURCES: 'jetstream', JETSTREAM_DIDS: 'did:plc:abc,alice.bsky.social' })).toContain('"alice.bsky.social" is not a DID')
+    expect(problems({ SOURCES: 'jetstream', JETSTREAM_URL: 'http://example.com' })).toContain(
+      'JETSTREAM_URL="http://example.com"',
+    )
+    expect(problems({ SOURCES: 'jetstream', JETSTREAM_DIDS: 'did:plc:abc,alice.bsky.social' })).toContain(
+      '"alice.bsky.social" is not a DID',
+    )
     expect(problems({ JETSTREAM_VERSON: '2' })).toContain('JETSTREAM_VERSON: unknown setting')
   })
 
@@ -148,9 +182,19 @@ describe('configuration', () => {
     const message = problems({ SOURCES: 'mastodon', COMPETITORS: 'Corvid', MASTODON_STREAM: 'home' })
     expect(message).toContain('MASTODON_URL: the mastodon source needs the instance')
     expect(message).toContain('MASTODON_TOKEN: the mastodon source needs an access token')
-    expect(message).toContain('MASTODON_STREAM "home": expected public, public:local, hashtag:<tag> or hashtag:local:<tag>')
+    expect(message).toContain(
+      'MASTODON_STREAM "home": expected public, public:local, hashtag:<tag> or hashtag:local:<tag>',
+    )
     expect(problems({ MASTODON_URL: 'mastodon.social' })).toContain('MASTODON_URL="mastodon.social"')
-    expect(loadConfig({ SOURCES: 'mastodon', COMPETITORS: 'Corvid', MASTODON_URL: 'https://mastodon.social', MASTODON_TOKEN: 't', MASTODON_STREAM: 'hashtag:lumen' })).toMatchObject({ MASTODON_STREAM: 'hashtag:lumen' })
+    expect(
+      loadConfig({
+        SOURCES: 'mastodon',
+        COMPETITORS: 'Corvid',
+        MASTODON_URL: 'https://mastodon.social',
+        MASTODON_TOKEN: 't',
+        MASTODON_STREAM: 'hashtag:lumen',
+      }),
+    ).toMatchObject({ MASTODON_STREAM: 'hashtag:lumen' })
     expect(problems({ MASTODON_TOKN: 'x' })).toContain('MASTODON_TOKN: unknown setting')
   })
 

@@ -18,7 +18,12 @@ describe('cross-origin access', () => {
   let url: string
   beforeAll(async () => {
     t = await testApp({ corsOrigins: [INTRANET] })
-    plain = await buildServer({ store: t.store, view: new LiveView(), tracking, health: { classifier: 'vader-lexicon', sources: [], stats: () => ({}) } })
+    plain = await buildServer({
+      store: t.store,
+      view: new LiveView(),
+      tracking,
+      health: { classifier: 'vader-lexicon', sources: [], stats: () => ({}) },
+    })
     url = await t.app.listen({ port: 0, host: '127.0.0.1' })
   })
   afterAll(async () => {
@@ -27,18 +32,31 @@ describe('cross-origin access', () => {
   })
 
   const preflight = (app: typeof t.app, origin: string) =>
-    app.inject({ method: 'OPTIONS', url: '/api/alerts/Lumen%3Ax/acknowledge', headers: { origin, 'access-control-request-method': 'POST' } })
+    app.inject({
+      method: 'OPTIONS',
+      url: '/api/alerts/Lumen%3Ax/acknowledge',
+      headers: { origin, 'access-control-request-method': 'POST' },
+    })
 
   it('answers the pages of the listed sites, and no other', async () => {
     expect((await preflight(t.app, INTRANET)).headers['access-control-allow-origin']).toBe(INTRANET)
     expect((await preflight(t.app, EVIL)).headers['access-control-allow-origin']).toBeUndefined()
-    expect((await t.app.inject({ url: '/api/posts', headers: { origin: INTRANET } })).headers['access-control-allow-origin']).toBe(INTRANET)
+    expect(
+      (await t.app.inject({ url: '/api/posts', headers: { origin: INTRANET } })).headers['access-control-allow-origin'],
+    ).toBe(INTRANET)
     // Without CORS_ORIGINS, no site is answered.
-    expect((await plain.inject({ url: '/api/posts', headers: { origin: INTRANET } })).headers['access-control-allow-origin']).toBeUndefined()
+    expect(
+      (await plain.inject({ url: '/api/posts', headers: { origin: INTRANET } })).headers['access-control-allow-origin'],
+    ).toBeUndefined()
   })
 
   it('lets a listed site acknowledge (here no pipeline runs: 503), and refuses the others (403)', async () => {
-    const ack = (origin: string) => t.app.inject({ method: 'POST', url: '/api/alerts/Lumen%3Ax/acknowledge', headers: { origin, host: 'localhost:3000' } })
+    const ack = (origin: string) =>
+      t.app.inject({
+        method: 'POST',
+        url: '/api/alerts/Lumen%3Ax/acknowledge',
+        headers: { origin, host: 'localhost:3000' },
+      })
     expect((await ack(INTRANET)).statusCode).toBe(503)
     expect((await ack(EVIL)).statusCode).toBe(403)
   })
@@ -55,7 +73,9 @@ describe('cross-origin access', () => {
   })
 
   it('stops start-up on a CORS_ORIGINS entry that is not an origin, naming it', () => {
-    expect(() => loadConfig({ CORS_ORIGINS: 'https://ok.example,intranet.example/path' })).toThrow(/CORS_ORIGINS: "intranet.example\/path" is not an origin/)
+    expect(() => loadConfig({ CORS_ORIGINS: 'https://ok.example,intranet.example/path' })).toThrow(
+      /CORS_ORIGINS: "intranet.example\/path" is not an origin/,
+    )
     expect(() => loadConfig({ CORS_ORIGINS: 'https://ok.example/,http://10.0.0.5:8080' })).not.toThrow()
   })
 })

@@ -61,7 +61,11 @@ function sender() {
     const sent = retry ?? { ids, body: ids.map(webhookPost).join('\n') }
     if (retry) resent++
     inFlight++
-    request(`${url}/api/ingest`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${TOKEN}` }, body: sent.body })
+    request(`${url}/api/ingest`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${TOKEN}` },
+      body: sent.body,
+    })
       .then(async (res) => {
         await res.body.dump()
         if (res.statusCode !== 202) return again.push(sent)
@@ -81,14 +85,27 @@ function sender() {
 }
 
 async function health(url: string) {
-  const body = (await (await fetch(`${url}/healthz`)).json()) as { pipeline: { queues: { classify: number; intakeFiles: number }; spool: { posts: { batches: number } } } }
+  const body = (await (await fetch(`${url}/healthz`)).json()) as {
+    pipeline: { queues: { classify: number; intakeFiles: number }; spool: { posts: { batches: number } } }
+  }
   return body.pipeline
 }
 
 describe('the server killed with SIGKILL while posts arrive', () => {
   it('stores every post answered 202 exactly once, and every live-source post before the saved cursor', async () => {
     const fake = await new FakeJetstream().start()
-    const env = { DATA_DIR: dir.path, SOURCES: 'webhook,jetstream', JETSTREAM_URL: fake.url(1), JETSTREAM_OVERLAP_MS: '0', INTAKE_SEGMENT_MS: '200', INGEST_TOKEN: TOKEN, SENTIMENT_MODEL: 'lexicon', INGEST_RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'warn' }
+    const env = {
+      DATA_DIR: dir.path,
+      SOURCES: 'webhook,jetstream',
+      JETSTREAM_URL: fake.url(1),
+      JETSTREAM_OVERLAP_MS: '0',
+      INTAKE_SEGMENT_MS: '200',
+      INGEST_TOKEN: TOKEN,
+      SENTIMENT_MODEL: 'lexicon',
+      INGEST_RATE_LIMIT_PER_MINUTE: '0',
+      RATE_LIMIT_PER_MINUTE: '0',
+      LOG_LEVEL: 'warn',
+    }
     const posts = sender()
     // Jetstream streams all along from the first subscription (before it, a client without a
     // cursor is sent the live tail only), whether the server is up or not: it reads again from
@@ -129,10 +146,13 @@ describe('the server killed with SIGKILL while posts arrive', () => {
       const last = startMain(env)
       const url = await last.url
       await expect
-        .poll(async () => {
-          const p = await health(url)
-          return p.queues.intakeFiles + p.queues.classify + p.spool.posts.batches
-        }, { timeout: 30_000, interval: 250 })
+        .poll(
+          async () => {
+            const p = await health(url)
+            return p.queues.intakeFiles + p.queues.classify + p.spool.posts.batches
+          },
+          { timeout: 30_000, interval: 250 },
+        )
         .toBe(0)
       await sleep(1_000) // the store's last half-second batch
       last.child.kill('SIGTERM')
@@ -152,12 +172,23 @@ describe('the server killed with SIGKILL while posts arrive', () => {
       const [counted] = await store.select<{ counted: string; ids: string }>(
         "SELECT (SELECT sum(posts) FROM brand_source_minute WHERE source IN ('webhook', 'jetstream')) AS counted, (SELECT uniqExact(id) FROM posts WHERE source IN ('webhook', 'jetstream')) AS ids",
       )
-      expect(Number(counted!.counted), `rows inserted into posts, against distinct ids (${why})`).toBe(Number(counted!.ids))
+      expect(Number(counted!.counted), `rows inserted into posts, against distinct ids (${why})`).toBe(
+        Number(counted!.ids),
+      )
       expect(posts.resent()).toBeGreaterThan(0)
       expect(posts.accepted.size).toBeGreaterThan(500)
-      expect([...posts.accepted].filter((id) => !stored.has(id)), `posts answered 202 but not stored (${why})`).toEqual([])
-      expect([...beforeCursor].filter((id) => !stored.has(id)), `Jetstream posts before a saved cursor but not stored (${why})`).toEqual([])
-      expect([...stored].filter(([, n]) => n > 1), `posts stored twice (${why})`).toEqual([])
+      expect(
+        [...posts.accepted].filter((id) => !stored.has(id)),
+        `posts answered 202 but not stored (${why})`,
+      ).toEqual([])
+      expect(
+        [...beforeCursor].filter((id) => !stored.has(id)),
+        `Jetstream posts before a saved cursor but not stored (${why})`,
+      ).toEqual([])
+      expect(
+        [...stored].filter(([, n]) => n > 1),
+        `posts stored twice (${why})`,
+      ).toEqual([])
       expect(beforeCursor.size).toBeGreaterThan(100)
     } finally {
       await store.close()

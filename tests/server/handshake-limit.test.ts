@@ -8,7 +8,12 @@ import WebSocket from 'ws'
 import { LiveView } from '../../pipelines/sinks/socketio.ts'
 import { AccessTokens, SESSION_COOKIE } from '../../server/access.ts'
 import { buildServer } from '../../server/app.ts'
-import { addressKey, HANDSHAKE_WINDOW_MS, HandshakeCounter, MAX_TRACKED_CLIENTS } from '../../server/plugins/handshake-limit.ts'
+import {
+  addressKey,
+  HANDSHAKE_WINDOW_MS,
+  HandshakeCounter,
+  MAX_TRACKED_CLIENTS,
+} from '../../server/plugins/handshake-limit.ts'
 import { tracking } from '../support/fixtures.ts'
 import { testApp } from '../support/server.ts'
 
@@ -22,7 +27,9 @@ function attempt(url: string, options: { polling?: boolean; from?: string; cooki
       transports: [options.polling ? 'polling' : 'websocket'],
       reconnection: false,
       // Polling goes through an http.Agent in Node (the option's type knows only the browser's).
-      ...(options.from ? { localAddress: options.from, agent: new Agent({ localAddress: options.from }) as never } : {}),
+      ...(options.from
+        ? { localAddress: options.from, agent: new Agent({ localAddress: options.from }) as never }
+        : {}),
       ...(options.cookie ? { extraHeaders: { cookie: `${SESSION_COOKIE}=${options.cookie}` } } : {}),
     })
     const close = () => void s.close()
@@ -41,13 +48,27 @@ interface Wire {
 
 /** A polling request as sent on the wire (a handshake unless `query` names a sid): the status, Retry-After and body. */
 function pollingHandshake(url: string, wire: Wire = {}, post?: string) {
-  const headers = { ...(wire.host ? { host: wire.host } : {}), ...(wire.forwardedFor ? { 'x-forwarded-for': wire.forwardedFor } : {}), ...(post ? { 'content-type': 'text/plain' } : {}) }
+  const headers = {
+    ...(wire.host ? { host: wire.host } : {}),
+    ...(wire.forwardedFor ? { 'x-forwarded-for': wire.forwardedFor } : {}),
+    ...(post ? { 'content-type': 'text/plain' } : {}),
+  }
   return new Promise<{ status: number; retryAfter: string | undefined; body: string }>((resolve, reject) => {
-    request(`${url}/socket.io/?EIO=4&transport=polling${wire.query ?? ''}`, { method: post ? 'POST' : 'GET', headers, ...(wire.from ? { localAddress: wire.from } : {}) }, (response) => {
-      let body = ''
-      response.on('data', (d: Buffer) => (body += d))
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, retryAfter: response.headers['retry-after'] as string | undefined, body }))
-    })
+    request(
+      `${url}/socket.io/?EIO=4&transport=polling${wire.query ?? ''}`,
+      { method: post ? 'POST' : 'GET', headers, ...(wire.from ? { localAddress: wire.from } : {}) },
+      (response) => {
+        let body = ''
+        response.on('data', (d: Buffer) => (body += d))
+        response.on('end', () =>
+          resolve({
+            status: response.statusCode ?? 0,
+            retryAfter: response.headers['retry-after'] as string | undefined,
+            body,
+          }),
+        )
+      },
+    )
       .on('error', reject)
       .end(post)
   })
@@ -56,7 +77,10 @@ function pollingHandshake(url: string, wire: Wire = {}, post?: string) {
 /** A WebSocket handshake as sent on the wire: the status it is refused with (101: accepted). */
 function websocketHandshake(url: string, wire: Wire = {}) {
   return new Promise<number>((resolve) => {
-    const ws = new WebSocket(`${url.replace('http', 'ws')}/socket.io/?EIO=4&transport=websocket${wire.query ?? ''}`, wire.from ? { localAddress: wire.from } : {})
+    const ws = new WebSocket(
+      `${url.replace('http', 'ws')}/socket.io/?EIO=4&transport=websocket${wire.query ?? ''}`,
+      wire.from ? { localAddress: wire.from } : {},
+    )
     ws.once('open', () => (ws.close(), resolve(101)))
     ws.once('unexpected-response', (_request, response) => (ws.terminate(), resolve(response.statusCode ?? 0)))
     ws.once('error', () => resolve(0))
@@ -76,7 +100,15 @@ describe('socket.io handshake rate limit', () => {
       { role: 'viewer', token: VIEWER },
       { role: 'admin', token: ADMIN },
     ])
-    guarded = await buildServer({ store: t.store, view: new LiveView(), tracking, health: { classifier: 'vader-lexicon', sources: [], stats: () => ({}) }, access, rateLimits: { perMinute: 2, ingestPerMinute: 0 }, trustProxy: '127.0.0.1' })
+    guarded = await buildServer({
+      store: t.store,
+      view: new LiveView(),
+      tracking,
+      health: { classifier: 'vader-lexicon', sources: [], stats: () => ({}) },
+      access,
+      rateLimits: { perMinute: 2, ingestPerMinute: 0 },
+      trustProxy: '127.0.0.1',
+    })
     guardedUrl = await guarded.listen({ port: 0, host: '127.0.0.1' })
   })
   afterAll(async () => {
@@ -97,7 +129,12 @@ describe('socket.io handshake rate limit', () => {
     expect(refused.status).toBe(429)
     expect(Number(refused.retryAfter)).toBeGreaterThan(0)
     expect(Number(refused.retryAfter)).toBeLessThanOrEqual(60)
-    expect(JSON.parse(refused.body)).toEqual({ error: { code: 'rate_limited', message: expect.stringMatching(/^Too many connections: at most 3 .* a minute .*; try again in \d+ s$/) } })
+    expect(JSON.parse(refused.body)).toEqual({
+      error: {
+        code: 'rate_limited',
+        message: expect.stringMatching(/^Too many connections: at most 3 .* a minute .*; try again in \d+ s$/),
+      },
+    })
     expect(await websocketHandshake(url)).toBe(429)
 
     // Another address has its own count.
@@ -105,10 +142,15 @@ describe('socket.io handshake rate limit', () => {
     expect((await attempt(url, { from: '127.0.0.2', polling: true })).result).toBe('connected')
     // The walls connected go on: the polling one's session kept asking (a clock a second).
     const ticks = await new Promise<number>((resolve) => {
-      const s = connect(url, { transports: ['polling'], reconnection: false, localAddress: '127.0.0.3', agent: new Agent({ localAddress: '127.0.0.3' }) } as never)
+      const s = connect(url, {
+        transports: ['polling'],
+        reconnection: false,
+        localAddress: '127.0.0.3',
+        agent: new Agent({ localAddress: '127.0.0.3' }),
+      } as never)
       let n = 0
       s.on('clock.v1', () => {
-        if (++n === 3) (s.close(), resolve(n))
+        if (++n === 3) s.close(), resolve(n)
       })
     })
     expect(ticks).toBe(3)
@@ -123,7 +165,9 @@ describe('socket.io handshake rate limit', () => {
     // Made-up tokens are one client, the address: two refused by the access check, then by the limit.
     expect((await attempt(guardedUrl, { cookie: 'made-up-token-000000001' })).result).toMatch(/unauthorized/)
     expect((await attempt(guardedUrl, { cookie: 'made-up-token-000000002' })).result).toMatch(/unauthorized/)
-    expect((await attempt(guardedUrl, { cookie: 'made-up-token-000000003' })).result).toMatch(/^refused: websocket error/)
+    expect((await attempt(guardedUrl, { cookie: 'made-up-token-000000003' })).result).toMatch(
+      /^refused: websocket error/,
+    )
   }, 30_000)
 
   it('counts a handshake whose sid is empty, or not the last one: engine.io opens a new session for it', async () => {
@@ -133,17 +177,25 @@ describe('socket.io handshake rate limit', () => {
     const { sid } = JSON.parse(first.body.slice(1)) as { sid: string }
     expect((await pollingHandshake(url, { from, query: '&sid=' })).status).toBe(200)
     expect((await pollingHandshake(url, { from, query: '&sid=x&sid=' })).status).toBe(200)
-    for (const query of ['', '&sid=', '&sid=x&sid=', `&sid=${sid}&sid=`]) expect((await pollingHandshake(url, { from, query })).status, query).toBe(429)
+    for (const query of ['', '&sid=', '&sid=x&sid=', `&sid=${sid}&sid=`])
+      expect((await pollingHandshake(url, { from, query })).status, query).toBe(429)
     expect(await websocketHandshake(url, { from, query: '&sid=' })).toBe(429)
     // The session's own requests go on, its sid the last one given: socket.io's connect, then its answer.
-    expect(await pollingHandshake(url, { from, query: `&sid=&sid=${sid}` }, '40')).toMatchObject({ status: 200, body: 'ok' })
-    expect(await pollingHandshake(url, { from, query: `&sid=${sid}` })).toMatchObject({ status: 200, body: expect.stringMatching(/^40\{"sid":/) })
+    expect(await pollingHandshake(url, { from, query: `&sid=&sid=${sid}` }, '40')).toMatchObject({
+      status: 200,
+      body: 'ok',
+    })
+    expect(await pollingHandshake(url, { from, query: `&sid=${sid}` })).toMatchObject({
+      status: 200,
+      body: expect.stringMatching(/^40\{"sid":/),
+    })
     // A sid that names no session opens none: engine.io refuses it (400), uncounted.
     expect((await pollingHandshake(url, { from, query: '&sid=no-such-session' })).status).toBe(400)
   }, 30_000)
 
   it('does not count a request refused for its Host: a rebinding page spends none of the address budget', async () => {
-    for (let i = 0; i < 5; i++) expect((await pollingHandshake(url, { from: '127.0.0.5', host: 'evil.example:3000' })).status).toBe(403)
+    for (let i = 0; i < 5; i++)
+      expect((await pollingHandshake(url, { from: '127.0.0.5', host: 'evil.example:3000' })).status).toBe(403)
     expect((await pollingHandshake(url, { from: '127.0.0.5' })).status).toBe(200)
   })
 

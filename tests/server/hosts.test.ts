@@ -30,7 +30,18 @@ function upgrade(url: string, host: string): Promise<string> {
   const { hostname, port } = new URL(url)
   return new Promise((resolve, reject) => {
     const socket = tcpConnect(Number(port), hostname, () => {
-      socket.write(['GET /socket.io/?EIO=4&transport=websocket HTTP/1.1', `Host: ${host}`, 'Upgrade: websocket', 'Connection: Upgrade', 'Sec-WebSocket-Version: 13', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', '', ''].join('\r\n'))
+      socket.write(
+        [
+          'GET /socket.io/?EIO=4&transport=websocket HTTP/1.1',
+          `Host: ${host}`,
+          'Upgrade: websocket',
+          'Connection: Upgrade',
+          'Sec-WebSocket-Version: 13',
+          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+          '',
+          '',
+        ].join('\r\n'),
+      )
     })
     let answer = ''
     socket.on('data', (d) => {
@@ -47,10 +58,17 @@ function upgrade(url: string, host: string): Promise<string> {
 
 describe('ALLOWED_HOSTS', () => {
   it('reads names, domains and any; refuses what is not a host name', () => {
-    expect(parseAllowedHosts('wall.example, .corp.example,WALL2.').rules).toMatchObject({ any: false, names: new Set(['wall.example', 'wall2']), domains: ['corp.example'] })
+    expect(parseAllowedHosts('wall.example, .corp.example,WALL2.').rules).toMatchObject({
+      any: false,
+      names: new Set(['wall.example', 'wall2']),
+      domains: ['corp.example'],
+    })
     expect(parseAllowedHosts('*').rules.any).toBe(true)
     expect(parseAllowedHosts('all').rules.any).toBe(true)
-    expect(parseAllowedHosts('http://wall.example, wall:3000').problems).toEqual([expect.stringContaining('"http://wall.example" is not a host name'), expect.stringContaining('"wall:3000" is not a host name')])
+    expect(parseAllowedHosts('http://wall.example, wall:3000').problems).toEqual([
+      expect.stringContaining('"http://wall.example" is not a host name'),
+      expect.stringContaining('"wall:3000" is not a host name'),
+    ])
     expect(() => loadConfig({ ALLOWED_HOSTS: 'wall.example/x' })).toThrow(ConfigError)
     expect(loadConfig({ ALLOWED_HOSTS: 'wall.example,.corp.example' }).ALLOWED_HOSTS).toBe('wall.example,.corp.example')
   })
@@ -63,15 +81,43 @@ describe('ALLOWED_HOSTS', () => {
 
   it('always allows loopback names and IP literals, and nothing else by default', () => {
     const hosts = new AllowedHosts('', { listen: '127.0.0.1', machine: 'undertow-host' })
-    for (const ok of ['localhost', 'localhost:3000', 'wall.localhost:3000', '127.0.0.1:3000', '10.1.2.3', '[::1]:3000', '[fe80::1]', undefined]) expect(hosts.allows(ok), String(ok)).toBe(true)
+    for (const ok of [
+      'localhost',
+      'localhost:3000',
+      'wall.localhost:3000',
+      '127.0.0.1:3000',
+      '10.1.2.3',
+      '[::1]:3000',
+      '[fe80::1]',
+      undefined,
+    ])
+      expect(hosts.allows(ok), String(ok)).toBe(true)
     // Served on loopback only, the machine's own name is not one the wall is opened by.
-    for (const bad of ['evil.example', 'evil.example:3000', 'undertow-host', 'localhost.evil.example', '127.0.0.1.evil.example', 'x:abc']) expect(hosts.allows(bad), bad).toBe(false)
+    for (const bad of [
+      'evil.example',
+      'evil.example:3000',
+      'undertow-host',
+      'localhost.evil.example',
+      '127.0.0.1.evil.example',
+      'x:abc',
+    ])
+      expect(hosts.allows(bad), bad).toBe(false)
   })
 
   it("adds this machine's name (and .local) when HOST serves other machines, and what ALLOWED_HOSTS lists", () => {
     const hosts = new AllowedHosts('wall.example,.corp.example', { listen: '0.0.0.0', machine: 'Undertow-Host.lan' })
-    for (const ok of ['undertow-host.lan:3000', 'undertow-host', 'undertow-host.local:3000', 'wall.example', 'corp.example', 'tv.corp.example:3000', 'a.b.corp.example']) expect(hosts.allows(ok), ok).toBe(true)
-    for (const bad of ['evil.example', 'wall.example.evil.example', 'evilcorp.example', 'other.lan']) expect(hosts.allows(bad), bad).toBe(false)
+    for (const ok of [
+      'undertow-host.lan:3000',
+      'undertow-host',
+      'undertow-host.local:3000',
+      'wall.example',
+      'corp.example',
+      'tv.corp.example:3000',
+      'a.b.corp.example',
+    ])
+      expect(hosts.allows(ok), ok).toBe(true)
+    for (const bad of ['evil.example', 'wall.example.evil.example', 'evilcorp.example', 'other.lan'])
+      expect(hosts.allows(bad), bad).toBe(false)
     expect(new AllowedHosts('', { listen: 'wall-host', machine: 'box' }).allows('wall-host:3000')).toBe(true)
     expect(new AllowedHosts('*', { listen: '127.0.0.1' }).allows('anything.example')).toBe(true)
   })
@@ -93,7 +139,9 @@ describe.each([
     for (const path of ['/', '/api/posts', '/api/session', '/healthz', '/readyz', '/metrics', '/no-such-route']) {
       const res = await t.app.inject({ url: path, headers: { host: 'evil.example:3000' } })
       expect(res.statusCode, path).toBe(403)
-      expect(res.json()).toEqual({ error: { code: 'forbidden', message: expect.stringContaining('Host "evil.example" is not allowed') } })
+      expect(res.json()).toEqual({
+        error: { code: 'forbidden', message: expect.stringContaining('Host "evil.example" is not allowed') },
+      })
       expect(res.json().error.message).toMatch(/DNS rebinding.*ALLOWED_HOSTS/)
       // Still with the security headers.
       expect(res.headers['x-content-type-options']).toBe('nosniff')
@@ -112,7 +160,9 @@ describe.each([
   it("refuses socket.io's handshake for another name, by polling and by WebSocket", async () => {
     const polling = await get(url, '/socket.io/?EIO=4&transport=polling', 'evil.example:3000')
     expect(polling.status).toBe(403)
-    expect(JSON.parse(polling.body)).toEqual({ error: { code: 'forbidden', message: expect.stringContaining('Host "evil.example" is not allowed') } })
+    expect(JSON.parse(polling.body)).toEqual({
+      error: { code: 'forbidden', message: expect.stringContaining('Host "evil.example" is not allowed') },
+    })
     expect(await upgrade(url, 'evil.example:3000')).toMatch(/^HTTP\/1\.1 403 Forbidden\r\n[\s\S]*ALLOWED_HOSTS/)
     // The same handshakes for an allowed name get through to socket.io.
     expect((await get(url, '/socket.io/?EIO=4&transport=polling', 'undertow-host:3000')).body).toMatch(/^0\{"sid":/)
@@ -122,7 +172,12 @@ describe.each([
   it('lets a wall connect under an allowed name, and refuses it under another', async () => {
     const open = (host: string) =>
       new Promise<string>((resolve) => {
-        const socket = connect(url, { transports: ['websocket'], reconnection: false, extraHeaders: { host }, auth: { token: 'viewer-0123456789abcdef' } })
+        const socket = connect(url, {
+          transports: ['websocket'],
+          reconnection: false,
+          extraHeaders: { host },
+          auth: { token: 'viewer-0123456789abcdef' },
+        })
         socket.once('snapshot.v1', () => (socket.close(), resolve('snapshot')))
         socket.once('connect_error', (error) => (socket.close(), resolve(`refused: ${error.message}`)))
       })

@@ -41,8 +41,22 @@ const post = (n: number): Post => ({
 })
 
 beforeAll(async () => {
-  app = await buildServer({ store, view: new LiveView(), tracking, health: { classifier: 'vader-lexicon', sources: ['webhook'], stats: () => ({}) }, ingest: { token: TOKEN, source, deadLetter: new MemoryDeadLetter() } })
-  pipeline = startPipeline({ sources: [source.events$], classifier: new LexiconClassifier(), tracking, store, live: new RecordingLive(), deadLetter: new MemoryDeadLetter(), intake: journal })
+  app = await buildServer({
+    store,
+    view: new LiveView(),
+    tracking,
+    health: { classifier: 'vader-lexicon', sources: ['webhook'], stats: () => ({}) },
+    ingest: { token: TOKEN, source, deadLetter: new MemoryDeadLetter() },
+  })
+  pipeline = startPipeline({
+    sources: [source.events$],
+    classifier: new LexiconClassifier(),
+    tracking,
+    store,
+    live: new RecordingLive(),
+    deadLetter: new MemoryDeadLetter(),
+    intake: journal,
+  })
   await app.listen({ port: 0, host: '127.0.0.1' })
   port = (app.server.address() as { port: number }).port
 })
@@ -55,7 +69,11 @@ afterAll(async () => {
 })
 
 const ingest = (body: string, headers: Record<string, string> = {}) =>
-  fetch(`http://127.0.0.1:${port}/api/ingest`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${TOKEN}`, ...headers }, body })
+  fetch(`http://127.0.0.1:${port}/api/ingest`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${TOKEN}`, ...headers },
+    body,
+  })
 
 /** Sends the headers of a request with a body of `declared` bytes, and only `sent` of them; resolves with the answer's status line and whether the server hung up. */
 function partial(headers: string, declared: number, sent: number) {
@@ -68,7 +86,9 @@ function partial(headers: string, declared: number, sent: number) {
     socket.on('close', () => resolve({ status: answer.split('\r\n')[0] ?? '', closed: true, ms: Date.now() - started }))
     socket.setTimeout(3_000, () => {
       socket.destroy()
-      reject(new Error(`no answer within 3 s while the body was unfinished (got ${JSON.stringify(answer.slice(0, 40))})`))
+      reject(
+        new Error(`no answer within 3 s while the body was unfinished (got ${JSON.stringify(answer.slice(0, 40))})`),
+      )
     })
     socket.write(`POST /api/ingest HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: ${declared}\r\n${headers}\r\n`)
     socket.write('x'.repeat(sent))
@@ -86,23 +106,47 @@ describe('POST /api/ingest with the intake journal', () => {
       .join('')
     expect(onDisk).toContain('"webhook:j1"')
     expect(onDisk).toContain('"webhook:j2"')
-    await expect.poll(async () => Number((await store.select<{ n: string }>(`SELECT count() AS n FROM posts WHERE startsWith(id, 'webhook:j')`))[0]!.n), { timeout: 10_000 }).toBe(2)
+    await expect
+      .poll(
+        async () =>
+          Number(
+            (await store.select<{ n: string }>(`SELECT count() AS n FROM posts WHERE startsWith(id, 'webhook:j')`))[0]!
+              .n,
+          ),
+        { timeout: 10_000 },
+      )
+      .toBe(2)
   })
 
   it('answers a request without the token from its headers, hanging up on the 16 MiB body it never reads', async () => {
     const refused = await partial('content-type: application/x-ndjson\r\n', INGEST_BODY_LIMIT, 64 * 1024)
     expect(refused.status).toBe('HTTP/1.1 401 Unauthorized')
     expect(refused.closed).toBe(true)
-    const wrongType = await partial(`content-type: text/plain\r\nauthorization: Bearer ${TOKEN}\r\n`, INGEST_BODY_LIMIT, 1024)
+    const wrongType = await partial(
+      `content-type: text/plain\r\nauthorization: Bearer ${TOKEN}\r\n`,
+      INGEST_BODY_LIMIT,
+      1024,
+    )
     expect(wrongType.status).toBe('HTTP/1.1 415 Unsupported Media Type')
   })
 
   it('answers 503 with why when the journal will not take the posts, and nothing of them is stored', async () => {
     const small = new Journal(join(dir.path, 'small'), 64)
     const full = new WebhookSource(small)
-    const other = await buildServer({ store, view: new LiveView(), tracking, health: { classifier: 'vader-lexicon', sources: ['webhook'], stats: () => ({}) }, ingest: { token: TOKEN, source: full, deadLetter: new MemoryDeadLetter() } })
+    const other = await buildServer({
+      store,
+      view: new LiveView(),
+      tracking,
+      health: { classifier: 'vader-lexicon', sources: ['webhook'], stats: () => ({}) },
+      ingest: { token: TOKEN, source: full, deadLetter: new MemoryDeadLetter() },
+    })
     try {
-      const res = await other.inject({ method: 'POST', url: '/api/ingest', headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${TOKEN}` }, payload: JSON.stringify(post(3)) })
+      const res = await other.inject({
+        method: 'POST',
+        url: '/api/ingest',
+        headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${TOKEN}` },
+        payload: JSON.stringify(post(3)),
+      })
       expect(res.statusCode).toBe(503)
       expect(res.json().error.message).toContain('the intake journal is full')
       expect(small.bytes()).toBe(0)

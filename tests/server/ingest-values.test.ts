@@ -36,8 +36,21 @@ const post = (n: number, over: Partial<Post> = {}): Post => ({
 })
 
 beforeAll(async () => {
-  app = await buildServer({ store, view: new LiveView(), tracking, health: { classifier: 'vader-lexicon', sources: ['webhook'], stats: () => ({}) }, ingest: { token: TOKEN, source, deadLetter } })
-  pipeline = startPipeline({ sources: [source.events$], classifier: new LexiconClassifier(), tracking, store, live: new RecordingLive(), deadLetter })
+  app = await buildServer({
+    store,
+    view: new LiveView(),
+    tracking,
+    health: { classifier: 'vader-lexicon', sources: ['webhook'], stats: () => ({}) },
+    ingest: { token: TOKEN, source, deadLetter },
+  })
+  pipeline = startPipeline({
+    sources: [source.events$],
+    classifier: new LexiconClassifier(),
+    tracking,
+    store,
+    live: new RecordingLive(),
+    deadLetter,
+  })
 })
 afterAll(async () => {
   source.close()
@@ -46,11 +59,19 @@ afterAll(async () => {
 })
 
 const ingest = (posts: unknown[]) =>
-  app.inject({ method: 'POST', url: '/api/ingest', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, payload: JSON.stringify(posts) })
+  app.inject({
+    method: 'POST',
+    url: '/api/ingest',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+    payload: JSON.stringify(posts),
+  })
 
 describe('values past what the store keeps', () => {
   it('reads a leap second as the last millisecond of its minute, and stores the post', async () => {
-    const res = await ingest([post(1, { createdAt: '2026-12-31T23:59:60Z' }), post(2, { createdAt: '2026-12-31T23:59:60.5+00:00' })])
+    const res = await ingest([
+      post(1, { createdAt: '2026-12-31T23:59:60Z' }),
+      post(2, { createdAt: '2026-12-31T23:59:60.5+00:00' }),
+    ])
     expect(res.statusCode, res.body).toBe(202)
     expect(res.json()).toEqual({ accepted: 2, rejected: [] })
     await expect.poll(() => store.countPosts(), { timeout: 5_000 }).toBe(2)
@@ -59,10 +80,24 @@ describe('values past what the store keeps', () => {
   })
 
   it('refuses a count past 4,294,967,295 by name and why, and stores followers past it exactly', async () => {
-    const res = await ingest([post(3, { engagement: { likes: 5e9, reposts: 0, replies: 0, quotes: 0 } }), post(4, { author: { id: 'u4', handle: 'big', displayName: '', followers: 5e9 } })])
+    const res = await ingest([
+      post(3, { engagement: { likes: 5e9, reposts: 0, replies: 0, quotes: 0 } }),
+      post(4, { author: { id: 'u4', handle: 'big', displayName: '', followers: 5e9 } }),
+    ])
     expect(res.statusCode).toBe(202)
-    expect(res.json()).toEqual({ accepted: 1, rejected: [{ item: 1, reason: expect.stringMatching(/^\/engagement\/likes must be <= 4294967295 \(the most the store keeps/) }] })
-    expect(deadLetter.records.at(-1)).toMatchObject({ stage: 'ingest', reason: expect.stringContaining('/engagement/likes') })
+    expect(res.json()).toEqual({
+      accepted: 1,
+      rejected: [
+        {
+          item: 1,
+          reason: expect.stringMatching(/^\/engagement\/likes must be <= 4294967295 \(the most the store keeps/),
+        },
+      ],
+    })
+    expect(deadLetter.records.at(-1)).toMatchObject({
+      stage: 'ingest',
+      reason: expect.stringContaining('/engagement/likes'),
+    })
     await expect.poll(() => store.countPosts(), { timeout: 5_000 }).toBe(3)
     const [big] = (await store.searchPosts({ ids: ['webhook:v4'], page: 1, pageSize: 1 })).posts
     expect(big!.author.followers).toBe(5e9)
@@ -71,24 +106,55 @@ describe('values past what the store keeps', () => {
 
   it('reads a time with an RFC 9557 suffix (a zone or calendar name) as its offset says, and stores the post', async () => {
     // The date-time format takes these; Date.parse does not.
-    const res = await ingest([post(5, { createdAt: '2026-12-31T11:00:00+01:00[Europe/Paris]' }), post(6, { createdAt: '2026-12-31T10:00:01Z[!UTC][u-ca=iso8601]' })])
+    const res = await ingest([
+      post(5, { createdAt: '2026-12-31T11:00:00+01:00[Europe/Paris]' }),
+      post(6, { createdAt: '2026-12-31T10:00:01Z[!UTC][u-ca=iso8601]' }),
+    ])
     expect(res.statusCode, res.body).toBe(202)
     expect(res.json()).toEqual({ accepted: 2, rejected: [] })
     await expect.poll(() => store.countPosts(), { timeout: 5_000 }).toBe(5)
     const stored = await store.searchPosts({ ids: ['webhook:v5', 'webhook:v6'], page: 1, pageSize: 10 })
-    expect(stored.posts.map((p) => p.createdAt).sort()).toEqual(['2026-12-31T10:00:00.000Z', '2026-12-31T10:00:01.000Z'])
+    expect(stored.posts.map((p) => p.createdAt).sort()).toEqual([
+      '2026-12-31T10:00:00.000Z',
+      '2026-12-31T10:00:01.000Z',
+    ])
     // A bracket that is not a whole suffix is not a time: refused by the format, by name.
     const bad = await ingest([post(7, { createdAt: '2026-12-31T10:00:00Z[Europe/Paris' })])
     expect(bad.json()).toEqual({ accepted: 0, rejected: [{ item: 1, reason: expect.stringContaining('/createdAt') }] })
   })
 
   it('does the same for engagement updates and deletions', () => {
-    expect(normaliseEngagementOne({ id: 'e1', postId: 'webhook:v1', at: '2026-12-31T23:59:60Z', delta: { likes: 1, reposts: 0, replies: 0, quotes: 0 } })).toEqual({
+    expect(
+      normaliseEngagementOne({
+        id: 'e1',
+        postId: 'webhook:v1',
+        at: '2026-12-31T23:59:60Z',
+        delta: { likes: 1, reposts: 0, replies: 0, quotes: 0 },
+      }),
+    ).toEqual({
       ok: true,
-      update: { id: 'e1', postId: 'webhook:v1', at: '2026-12-31T23:59:59.999Z', delta: { likes: 1, reposts: 0, replies: 0, quotes: 0 } },
+      update: {
+        id: 'e1',
+        postId: 'webhook:v1',
+        at: '2026-12-31T23:59:59.999Z',
+        delta: { likes: 1, reposts: 0, replies: 0, quotes: 0 },
+      },
     })
-    expect(normaliseEngagementOne({ id: 'e2', postId: 'webhook:v1', at: '2026-12-31T10:00:00Z', delta: { likes: 0, reposts: 2 ** 32, replies: 0, quotes: 0 } })).toEqual({ ok: false, reason: expect.stringContaining('/delta/reposts must be <= 4294967295') })
-    expect(normaliseDeletionOne({ postId: 'webhook:v1', at: '2026-12-31T23:59:60Z' })).toEqual({ ok: true, value: { postId: 'webhook:v1', at: '2026-12-31T23:59:59.999Z' } })
-    expect(normaliseDeletionOne({ postId: 'webhook:v1', at: '2026-12-31T23:59:60Z[UTC]' })).toEqual({ ok: true, value: { postId: 'webhook:v1', at: '2026-12-31T23:59:59.999Z' } })
+    expect(
+      normaliseEngagementOne({
+        id: 'e2',
+        postId: 'webhook:v1',
+        at: '2026-12-31T10:00:00Z',
+        delta: { likes: 0, reposts: 2 ** 32, replies: 0, quotes: 0 },
+      }),
+    ).toEqual({ ok: false, reason: expect.stringContaining('/delta/reposts must be <= 4294967295') })
+    expect(normaliseDeletionOne({ postId: 'webhook:v1', at: '2026-12-31T23:59:60Z' })).toEqual({
+      ok: true,
+      value: { postId: 'webhook:v1', at: '2026-12-31T23:59:59.999Z' },
+    })
+    expect(normaliseDeletionOne({ postId: 'webhook:v1', at: '2026-12-31T23:59:60Z[UTC]' })).toEqual({
+      ok: true,
+      value: { postId: 'webhook:v1', at: '2026-12-31T23:59:59.999Z' },
+    })
   })
 })

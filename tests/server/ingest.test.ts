@@ -36,8 +36,21 @@ const post = (n: number, over: Partial<Post> = {}): Post => ({
 })
 
 beforeAll(async () => {
-  app = await buildServer({ store, view: new LiveView(), tracking, health: { classifier: 'vader-lexicon', sources: ['webhook'], stats: () => ({}) }, ingest: { token: TOKEN, source, deadLetter, busy: () => behind } })
-  pipeline = startPipeline({ sources: [source.events$], classifier: new LexiconClassifier(), tracking, store, live: new RecordingLive(), deadLetter })
+  app = await buildServer({
+    store,
+    view: new LiveView(),
+    tracking,
+    health: { classifier: 'vader-lexicon', sources: ['webhook'], stats: () => ({}) },
+    ingest: { token: TOKEN, source, deadLetter, busy: () => behind },
+  })
+  pipeline = startPipeline({
+    sources: [source.events$],
+    classifier: new LexiconClassifier(),
+    tracking,
+    store,
+    live: new RecordingLive(),
+    deadLetter,
+  })
 })
 afterAll(async () => {
   source.close()
@@ -46,11 +59,23 @@ afterAll(async () => {
 })
 
 const ingest = (body: string, contentType = 'application/x-ndjson', token = TOKEN) =>
-  app.inject({ method: 'POST', url: '/api/ingest', headers: { 'content-type': contentType, authorization: `Bearer ${token}` }, payload: body })
+  app.inject({
+    method: 'POST',
+    url: '/api/ingest',
+    headers: { 'content-type': contentType, authorization: `Bearer ${token}` },
+    payload: body,
+  })
 
 describe('POST /api/ingest', () => {
   it('accepts good NDJSON lines, reports each bad one by line with why, and stores the good ones', async () => {
-    const body = [JSON.stringify(post(1)), JSON.stringify(post(2, { text: '<script>alert(1)</script> Lumen' })), '{not json', JSON.stringify({ ...post(3), author: { id: 'x' } }), '', JSON.stringify(post(4))].join('\n')
+    const body = [
+      JSON.stringify(post(1)),
+      JSON.stringify(post(2, { text: '<script>alert(1)</script> Lumen' })),
+      '{not json',
+      JSON.stringify({ ...post(3), author: { id: 'x' } }),
+      '',
+      JSON.stringify(post(4)),
+    ].join('\n')
     const res = await ingest(body)
     expect(res.statusCode).toBe(202)
     expect(res.json()).toEqual({
@@ -64,19 +89,33 @@ describe('POST /api/ingest', () => {
     const stored = await store.searchPosts({ source: 'webhook', page: 1, pageSize: 10 })
     expect(stored.posts.map((p) => p.id).sort()).toEqual(['webhook:1', 'webhook:2', 'webhook:4'])
     expect(stored.posts.find((p) => p.id === 'webhook:2')!.text).toBe('<script>alert(1)</script> Lumen')
-    expect(deadLetter.records.filter((r) => r.stage === 'ingest').map((r) => r.reason)).toEqual([expect.stringMatching(/^line 3: /), expect.stringMatching(/^line 4: /)])
+    expect(deadLetter.records.filter((r) => r.stage === 'ingest').map((r) => r.reason)).toEqual([
+      expect.stringMatching(/^line 3: /),
+      expect.stringMatching(/^line 4: /),
+    ])
   })
 
   it('accepts JSON, one post or an array, reporting bad items by number', async () => {
     expect((await ingest(JSON.stringify(post(5)), 'application/json')).json()).toEqual({ accepted: 1, rejected: [] })
-    const res = await ingest(JSON.stringify([post(6), { ...post(7), createdAt: '1969-07-20T20:17:40Z' }]), 'application/json; charset=utf-8')
+    const res = await ingest(
+      JSON.stringify([post(6), { ...post(7), createdAt: '1969-07-20T20:17:40Z' }]),
+      'application/json; charset=utf-8',
+    )
     expect(res.statusCode).toBe(202)
-    expect(res.json()).toEqual({ accepted: 1, rejected: [{ item: 2, reason: expect.stringContaining('outside 1970') }] })
+    expect(res.json()).toEqual({
+      accepted: 1,
+      rejected: [{ item: 2, reason: expect.stringContaining('outside 1970') }],
+    })
     await expect.poll(() => store.countPosts(), { timeout: 5_000 }).toBe(5)
   })
 
   it('refuses a request without the token, or with another, in the one error shape', async () => {
-    const without = await app.inject({ method: 'POST', url: '/api/ingest', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(post(8)) })
+    const without = await app.inject({
+      method: 'POST',
+      url: '/api/ingest',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify(post(8)),
+    })
     expect(without.statusCode).toBe(401)
     expect(without.json()).toEqual({ error: { code: 'unauthorized', message: expect.stringContaining('Bearer') } })
     expect((await ingest(JSON.stringify(post(8)), 'application/json', 'wrong-token-0123456789')).statusCode).toBe(401)

@@ -23,7 +23,12 @@ afterAll(() => dir.remove())
 describe('a live source in front of a full intake journal', () => {
   it('pauses, reads again from its saved cursor once there is room, and loses nothing', async () => {
     const fake = await new FakeJetstream().start()
-    const config = loadConfig({ DATA_DIR: dir.path, SOURCES: 'jetstream', JETSTREAM_URL: fake.url(1), JETSTREAM_OVERLAP_MS: '0' })
+    const config = loadConfig({
+      DATA_DIR: dir.path,
+      SOURCES: 'jetstream',
+      JETSTREAM_URL: fake.url(1),
+      JETSTREAM_OVERLAP_MS: '0',
+    })
     // Room for a few seconds of the stream below: what the source reads again from its cursor after a
     // pause (a second's worth, as it saves it every second) fits in the half it waits for.
     const journal = new Journal(join(dir.path, 'spool', 'intake'), 400_000, { segmentMs: 100 })
@@ -32,13 +37,29 @@ describe('a live source in front of a full intake journal', () => {
     const gate = new Promise<void>((r) => (open = r))
     const lexicon = new LexiconClassifier()
     const classifier: Classifier = { name: 'stalled', classify: async (texts) => (await gate, lexicon.classify(texts)) }
-    const [source] = buildSources(config, { simulatorStart: new Date().toISOString(), deadLetter, tracking, intake: journal })
-    const pipeline = startPipeline({ sources: [source!.events$], classifier, tracking, store, live: new RecordingLive(), deadLetter, intake: journal })
+    const [source] = buildSources(config, {
+      simulatorStart: new Date().toISOString(),
+      deadLetter,
+      tracking,
+      intake: journal,
+    })
+    const pipeline = startPipeline({
+      sources: [source!.events$],
+      classifier,
+      tracking,
+      store,
+      live: new RecordingLive(),
+      deadLetter,
+      intake: journal,
+    })
     const streamed: string[] = []
     try {
       await expect.poll(() => fake.subscribers.size, { timeout: 10_000 }).toBe(1)
       const streamer = setInterval(() => {
-        for (let i = 0; i < 2; i++) streamed.push(`jetstream:${fake.post(`did:plc:pause${streamed.length % 7}`, `Lumen paused ${streamed.length}`)}`)
+        for (let i = 0; i < 2; i++)
+          streamed.push(
+            `jetstream:${fake.post(`did:plc:pause${streamed.length % 7}`, `Lumen paused ${streamed.length}`)}`,
+          )
       }, 10)
       // The journal fills (the classifier takes nothing) and the source lets go of its connection.
       await expect.poll(() => fake.subscribers.size, { timeout: 10_000, interval: 20 }).toBe(0)
@@ -47,7 +68,12 @@ describe('a live source in front of a full intake journal', () => {
       clearInterval(streamer)
       open()
       // It comes back, from its cursor, and every post streamed is stored.
-      const ids = async () => new Set((await store.select<{ id: string }>("SELECT id FROM posts WHERE startsWith(id, 'jetstream:')")).map((r) => r.id))
+      const ids = async () =>
+        new Set(
+          (await store.select<{ id: string }>("SELECT id FROM posts WHERE startsWith(id, 'jetstream:')")).map(
+            (r) => r.id,
+          ),
+        )
       const missing = async () => {
         const held = await ids()
         return streamed.filter((id) => !held.has(id)).length

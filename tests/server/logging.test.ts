@@ -20,13 +20,20 @@ async function appLogging(level: string) {
   const lines: Record<string, unknown>[] = []
   const stream = new Writable({
     write(chunk, _encoding, done) {
-      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>)
+      for (const line of String(chunk).split('\n').filter(Boolean))
+        lines.push(JSON.parse(line) as Record<string, unknown>)
       done()
     },
   })
   const store = new EmbeddedStore(resolve(dir.path, `store-${level}`))
   await store.migrate()
-  const app = await buildServer({ store, view: new LiveView(), tracking, health: { classifier: 'vader-lexicon', sources: [], stats: () => ({ received: 0 }) }, logger: { level, stream } })
+  const app = await buildServer({
+    store,
+    view: new LiveView(),
+    tracking,
+    health: { classifier: 'vader-lexicon', sources: [], stats: () => ({ received: 0 }) },
+    logger: { level, stream },
+  })
   return {
     lines,
     app,
@@ -51,7 +58,11 @@ describe('logs', () => {
             [20, expect.stringMatching(/^GET \/healthz 200 \d+\.\d ms$/)],
             [20, expect.stringMatching(/^GET \/no-such-page 404 /)],
           ])
-          expect(requests[0]).toMatchObject({ req: { method: 'GET', url: '/healthz' }, res: { statusCode: 200 }, responseTime: expect.any(Number) })
+          expect(requests[0]).toMatchObject({
+            req: { method: 'GET', url: '/healthz' },
+            res: { statusCode: 200 },
+            responseTime: expect.any(Number),
+          })
         }
       } finally {
         await t.close()
@@ -65,8 +76,18 @@ describe('logs', () => {
   })
 
   it('writes readable lines in a terminal, with requests at debug', async () => {
-    const env = { ...process.env, PORT: '0', DATA_DIR: resolve(dir.path, 'tty'), SENTIMENT_MODEL: 'lexicon', SIM_SPEED: '60', LOG_LEVEL: 'debug' }
-    const child = spawn('script', ['-qefc', `${process.execPath} --import tsx server/main.ts`, '/dev/null'], { cwd: resolve(import.meta.dirname, '../..'), env })
+    const env = {
+      ...process.env,
+      PORT: '0',
+      DATA_DIR: resolve(dir.path, 'tty'),
+      SENTIMENT_MODEL: 'lexicon',
+      SIM_SPEED: '60',
+      LOG_LEVEL: 'debug',
+    }
+    const child = spawn('script', ['-qefc', `${process.execPath} --import tsx server/main.ts`, '/dev/null'], {
+      cwd: resolve(import.meta.dirname, '../..'),
+      env,
+    })
     let out = ''
     child.stdout.on('data', (d) => (out += d))
     child.stderr.on('data', (d) => (out += d))
@@ -85,7 +106,12 @@ describe('logs', () => {
   })
 
   it('writes JSON lines when not in a terminal, without request lines at info', async () => {
-    const main = startMain({ DATA_DIR: resolve(dir.path, 'json'), SENTIMENT_MODEL: 'lexicon', SIM_SPEED: '60', LOG_LEVEL: 'info' })
+    const main = startMain({
+      DATA_DIR: resolve(dir.path, 'json'),
+      SENTIMENT_MODEL: 'lexicon',
+      SIM_SPEED: '60',
+      LOG_LEVEL: 'info',
+    })
     try {
       const url = await main.url
       expect((await fetch(`${url}/healthz`)).status).toBe(200)

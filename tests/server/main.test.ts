@@ -50,7 +50,11 @@ describe('main', () => {
         "SELECT splitByChar(':', id)[2] AS run, toString(min(created_at)) AS first, toString(max(created_at)) AS last, count() AS n FROM posts GROUP BY run ORDER BY first",
         { format: 'JSONEachRow' },
       )
-      const runs = result.text().trim().split('\n').map((l) => JSON.parse(l) as { first: string; last: string; n: string })
+      const runs = result
+        .text()
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { first: string; last: string; n: string })
       expect(runs.map((r) => Number(r.n))).toEqual([storedFirst, storedSecond])
       expect(runs[1]!.first > runs[0]!.last).toBe(true)
       // On the fresh store, the simulated day began 50 minutes before the start (replayed at once,
@@ -65,13 +69,39 @@ describe('main', () => {
 
   it('takes posts through the webhook when configured, and stores them before it stops', async () => {
     const other = tmpDir('main-webhook')
-    const app = startMain({ DATA_DIR: other.path, SOURCES: 'webhook', INGEST_TOKEN: 'a-token-of-sixteen+', SENTIMENT_MODEL: 'lexicon' })
+    const app = startMain({
+      DATA_DIR: other.path,
+      SOURCES: 'webhook',
+      INGEST_TOKEN: 'a-token-of-sixteen+',
+      SENTIMENT_MODEL: 'lexicon',
+    })
     try {
       const url = await app.url
-      const post = { id: 'webhook:main-1', source: 'webhook', url: '', author: { id: 'u', handle: 'u', displayName: 'U', followers: 1 }, text: 'the Lumen X2 is out', lang: 'en', createdAt: new Date().toISOString(), engagement: { likes: 0, reposts: 0, replies: 0, quotes: 0 }, brands: [], terms: [] }
-      const send = () => fetch(`${url}/api/ingest`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer a-token-of-sixteen+' }, body: JSON.stringify(post) })
+      const post = {
+        id: 'webhook:main-1',
+        source: 'webhook',
+        url: '',
+        author: { id: 'u', handle: 'u', displayName: 'U', followers: 1 },
+        text: 'the Lumen X2 is out',
+        lang: 'en',
+        createdAt: new Date().toISOString(),
+        engagement: { likes: 0, reposts: 0, replies: 0, quotes: 0 },
+        brands: [],
+        terms: [],
+      }
+      const send = () =>
+        fetch(`${url}/api/ingest`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: 'Bearer a-token-of-sixteen+' },
+          body: JSON.stringify(post),
+        })
       expect((await send()).status).toBe(202)
-      await expect.poll(async () => ((await (await fetch(`${url}/api/posts?source=webhook`)).json()) as { total: number }).total, { timeout: 10_000 }).toBe(1)
+      await expect
+        .poll(
+          async () => ((await (await fetch(`${url}/api/posts?source=webhook`)).json()) as { total: number }).total,
+          { timeout: 10_000 },
+        )
+        .toBe(1)
       // What it did, for Prometheus, and whether it is ready for traffic.
       const wall = connect(url, { transports: ['websocket'], reconnection: false })
       await new Promise((ok) => wall.once('snapshot.v1', ok))
@@ -99,45 +129,67 @@ describe('main', () => {
 
   it('follows Bluesky through Jetstream when configured, and resumes from its cursor after a restart', async () => {
     const fake = await new FakeJetstream().start()
-    await withApp('main-jetstream', fake, { SOURCES: 'jetstream', JETSTREAM_URL: fake.url(2), JETSTREAM_VERSION: '2', SOURCE_DOWN_GRACE_S: '2' }, async (app) => {
-      await expect.poll(() => fake.subscribers.size, { timeout: 10_000 }).toBe(1)
-      const first = fake.post('did:plc:alice', 'is the Lumen X2 battery any good?')
-      fake.post('did:plc:bob', 'nothing about any brand here')
-      fake.like('did:plc:bob', first)
-      await expect.poll(() => app.total('jetstream'), { timeout: 10_000 }).toBe(1)
-      // Posted while Undertow was down: read from the saved cursor when it comes back.
-      await app.restart('SIGTERM', () => fake.post('did:plc:carol', 'Lumen support answered in minutes'))
-      await expect.poll(() => app.total('jetstream'), { timeout: 10_000 }).toBe(2)
-      // Resumed from a time (each version reads one alike), some seconds before the last event read.
-      const like = fake.log.find((e) => e.did === 'did:plc:bob' && e.commit?.collection === 'app.bsky.feed.like')!
-      expect(Number(fake.queries.at(-1)!.get('cursor'))).toBeLessThanOrEqual(like.timeUs)
-      expect(Number(fake.queries.at(-1)!.get('cursor'))).toBeGreaterThanOrEqual(fake.log[0]!.timeUs)
-      const page = (await (await fetch(`${await app.url()}/api/posts?source=jetstream`)).json()) as { posts: { id: string; engagement: { likes: number } }[] }
-      expect(page.posts.find((p) => p.id === `jetstream:${first}`)?.engagement.likes).toBe(1)
-      // Ready while the stream is connected; not once it has been down past the grace, and /readyz says which.
-      const url = await app.url()
-      expect(await (await fetch(`${url}/readyz`)).json()).toEqual({ ready: true, classifier: 'vader-lexicon' })
-      expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/^undertow_source_connected\{source="jetstream"\} 1$/m)
-      fake.dropAll()
-      fake.refuse = true
-      await expect.poll(async () => (await fetch(`${url}/readyz`)).status, { timeout: 10_000 }).toBe(503)
-      expect(await (await fetch(`${url}/readyz`)).json()).toEqual({ ready: false, classifier: 'vader-lexicon', missing: [expect.stringMatching(/^source jetstream is not connected/)] })
-      fake.refuse = false
-      await expect.poll(async () => (await fetch(`${url}/readyz`)).status, { timeout: 10_000 }).toBe(200)
-    })
+    await withApp(
+      'main-jetstream',
+      fake,
+      { SOURCES: 'jetstream', JETSTREAM_URL: fake.url(2), JETSTREAM_VERSION: '2', SOURCE_DOWN_GRACE_S: '2' },
+      async (app) => {
+        await expect.poll(() => fake.subscribers.size, { timeout: 10_000 }).toBe(1)
+        const first = fake.post('did:plc:alice', 'is the Lumen X2 battery any good?')
+        fake.post('did:plc:bob', 'nothing about any brand here')
+        fake.like('did:plc:bob', first)
+        await expect.poll(() => app.total('jetstream'), { timeout: 10_000 }).toBe(1)
+        // Posted while Undertow was down: read from the saved cursor when it comes back.
+        await app.restart('SIGTERM', () => fake.post('did:plc:carol', 'Lumen support answered in minutes'))
+        await expect.poll(() => app.total('jetstream'), { timeout: 10_000 }).toBe(2)
+        // Resumed from a time (each version reads one alike), some seconds before the last event read.
+        const like = fake.log.find((e) => e.did === 'did:plc:bob' && e.commit?.collection === 'app.bsky.feed.like')!
+        expect(Number(fake.queries.at(-1)!.get('cursor'))).toBeLessThanOrEqual(like.timeUs)
+        expect(Number(fake.queries.at(-1)!.get('cursor'))).toBeGreaterThanOrEqual(fake.log[0]!.timeUs)
+        const page = (await (await fetch(`${await app.url()}/api/posts?source=jetstream`)).json()) as {
+          posts: { id: string; engagement: { likes: number } }[]
+        }
+        expect(page.posts.find((p) => p.id === `jetstream:${first}`)?.engagement.likes).toBe(1)
+        // Ready while the stream is connected; not once it has been down past the grace, and /readyz says which.
+        const url = await app.url()
+        expect(await (await fetch(`${url}/readyz`)).json()).toEqual({ ready: true, classifier: 'vader-lexicon' })
+        expect(await (await fetch(`${url}/metrics`)).text()).toMatch(
+          /^undertow_source_connected\{source="jetstream"\} 1$/m,
+        )
+        fake.dropAll()
+        fake.refuse = true
+        await expect.poll(async () => (await fetch(`${url}/readyz`)).status, { timeout: 10_000 }).toBe(503)
+        expect(await (await fetch(`${url}/readyz`)).json()).toEqual({
+          ready: false,
+          classifier: 'vader-lexicon',
+          missing: [expect.stringMatching(/^source jetstream is not connected/)],
+        })
+        fake.refuse = false
+        await expect.poll(async () => (await fetch(`${url}/readyz`)).status, { timeout: 10_000 }).toBe(200)
+      },
+    )
   })
 
   it('follows a Mastodon instance when configured, and fills the gap while it was stopped', async () => {
     const fake = await new FakeMastodon('a-token').start()
-    await withApp('main-mastodon', fake, { SOURCES: 'mastodon', MASTODON_URL: fake.url, MASTODON_TOKEN: 'a-token', MASTODON_STREAM: 'hashtag:lumen' }, async (app) => {
-      await expect.poll(() => fake.subscribers.size, { timeout: 10_000 }).toBe(1)
-      const first = fake.post('alice', 'is the Lumen X2 battery any good? #lumen')
-      await expect.poll(() => app.total('mastodon'), { timeout: 10_000 }).toBe(1)
-      await app.restart('SIGTERM', () => fake.post('bob', 'Lumen support answered in minutes #lumen', { replyTo: first.id }))
-      await expect.poll(() => app.total('mastodon'), { timeout: 10_000 }).toBe(2)
-      // From a minute before the last status read, but not before the first: just before it.
-      expect(fake.requests.find((r) => r.startsWith('/api/v1/timelines/'))).toContain(`min_id=${BigInt(first.id) - 1n}`)
-    })
+    await withApp(
+      'main-mastodon',
+      fake,
+      { SOURCES: 'mastodon', MASTODON_URL: fake.url, MASTODON_TOKEN: 'a-token', MASTODON_STREAM: 'hashtag:lumen' },
+      async (app) => {
+        await expect.poll(() => fake.subscribers.size, { timeout: 10_000 }).toBe(1)
+        const first = fake.post('alice', 'is the Lumen X2 battery any good? #lumen')
+        await expect.poll(() => app.total('mastodon'), { timeout: 10_000 }).toBe(1)
+        await app.restart('SIGTERM', () =>
+          fake.post('bob', 'Lumen support answered in minutes #lumen', { replyTo: first.id }),
+        )
+        await expect.poll(() => app.total('mastodon'), { timeout: 10_000 }).toBe(2)
+        // From a minute before the last status read, but not before the first: just before it.
+        expect(fake.requests.find((r) => r.startsWith('/api/v1/timelines/'))).toContain(
+          `min_id=${BigInt(first.id) - 1n}`,
+        )
+      },
+    )
   })
 
   it('loses nothing of Jetstream when killed mid-stream: the restart reads again what was on its way', async () => {
@@ -161,7 +213,9 @@ describe('main', () => {
       await expect.poll(() => app.total('jetstream'), { timeout: 15_000 }).toBe(sent.length)
       const ids: string[] = []
       for (let n = 1; ; n++) {
-        const { posts } = (await (await fetch(`${await app.url()}/api/posts?source=jetstream&pageSize=200&page=${n}`)).json()) as { posts: { id: string }[] }
+        const { posts } = (await (
+          await fetch(`${await app.url()}/api/posts?source=jetstream&pageSize=200&page=${n}`)
+        ).json()) as { posts: { id: string }[] }
         if (posts.length === 0) break
         ids.push(...posts.map((p) => p.id))
       }
@@ -171,22 +225,27 @@ describe('main', () => {
 
   it('loses nothing of Mastodon when killed mid-stream: the restart fills from a minute before', async () => {
     const fake = await new FakeMastodon('a-token').start()
-    await withApp('main-mastodon-crash', fake, { SOURCES: 'mastodon', MASTODON_URL: fake.url, MASTODON_TOKEN: 'a-token', MASTODON_STREAM: 'hashtag:lumen' }, async (app) => {
-      await expect.poll(() => fake.subscribers.size, { timeout: 10_000 }).toBe(1)
-      const cursor = join(app.dataDir, 'cursors', `mastodon-${fake.host}-hashtag_lumen.json`)
-      const saved = () => (existsSync(cursor) ? readFileSync(cursor, 'utf8') : '')
-      const sent: string[] = []
-      let first = ''
-      for (let i = 0; i < 4000; i++) {
-        sent.push(`mastodon:${fake.host}/${fake.post(`user${i % 37}`, `Lumen post ${i} #lumen`).id}`)
-        if (i % 10 !== 9) continue
-        await new Promise((r) => setTimeout(r, 20))
-        if (!first) first = saved()
-        else if (saved() !== first) break
-      }
-      await app.restart('SIGKILL')
-      await expect.poll(() => app.total('mastodon'), { timeout: 15_000 }).toBe(sent.length)
-    })
+    await withApp(
+      'main-mastodon-crash',
+      fake,
+      { SOURCES: 'mastodon', MASTODON_URL: fake.url, MASTODON_TOKEN: 'a-token', MASTODON_STREAM: 'hashtag:lumen' },
+      async (app) => {
+        await expect.poll(() => fake.subscribers.size, { timeout: 10_000 }).toBe(1)
+        const cursor = join(app.dataDir, 'cursors', `mastodon-${fake.host}-hashtag_lumen.json`)
+        const saved = () => (existsSync(cursor) ? readFileSync(cursor, 'utf8') : '')
+        const sent: string[] = []
+        let first = ''
+        for (let i = 0; i < 4000; i++) {
+          sent.push(`mastodon:${fake.host}/${fake.post(`user${i % 37}`, `Lumen post ${i} #lumen`).id}`)
+          if (i % 10 !== 9) continue
+          await new Promise((r) => setTimeout(r, 20))
+          if (!first) first = saved()
+          else if (saved() !== first) break
+        }
+        await app.restart('SIGKILL')
+        await expect.poll(() => app.total('mastodon'), { timeout: 15_000 }).toBe(sent.length)
+      },
+    )
   })
 })
 
@@ -200,14 +259,20 @@ interface RunningApp {
 }
 
 /** The app on a fresh data folder with a live connector; stopped cleanly at the end, and everything removed. */
-async function withApp(name: string, fake: { close(): Promise<void> }, env: Record<string, string>, body: (app: RunningApp) => Promise<void>) {
+async function withApp(
+  name: string,
+  fake: { close(): Promise<void> },
+  env: Record<string, string>,
+  body: (app: RunningApp) => Promise<void>,
+) {
   const data = tmpDir(name)
   const fullEnv = { DATA_DIR: data.path, COMPETITORS: 'Corvid', SENTIMENT_MODEL: 'lexicon', ...env }
   let app = startMain(fullEnv)
   const running: RunningApp = {
     dataDir: data.path,
     url: () => app.url,
-    total: async (source) => ((await (await fetch(`${await app.url}/api/posts?source=${source}`)).json()) as { total: number }).total,
+    total: async (source) =>
+      ((await (await fetch(`${await app.url}/api/posts?source=${source}`)).json()) as { total: number }).total,
     async restart(signal, meanwhile) {
       app.child.kill(signal)
       const code = await stopped(app.child)

@@ -42,7 +42,13 @@ describe('the origin check behind a proxy', () => {
   const urls: string[] = []
   beforeAll(async () => {
     trusted = await testApp({ trustProxy: '127.0.0.1' })
-    untrusted = await buildServer({ store: trusted.store, view: new LiveView(), tracking, health: { classifier: 'vader-lexicon', sources: [], stats: () => ({}) }, trustProxy: '10.0.0.1' })
+    untrusted = await buildServer({
+      store: trusted.store,
+      view: new LiveView(),
+      tracking,
+      health: { classifier: 'vader-lexicon', sources: [], stats: () => ({}) },
+      trustProxy: '10.0.0.1',
+    })
     for (const app of [trusted.app, untrusted]) urls.push(await app.listen({ port: 0, host: '127.0.0.1' }))
   })
   afterAll(async () => {
@@ -58,10 +64,20 @@ describe('the origin check behind a proxy', () => {
     })
 
   it('opens the stream to a page of the forwarded host, from a trusted proxy only', async () => {
-    const page = { origin: 'http://wall.example:8080', 'x-forwarded-host': 'wall.example:8080', 'x-forwarded-proto': 'http' }
+    const page = {
+      origin: 'http://wall.example:8080',
+      'x-forwarded-host': 'wall.example:8080',
+      'x-forwarded-proto': 'http',
+    }
     expect(await attempt(urls[0]!, page)).toBe('connected')
     // The default port a proxy names, or leaves out, is the same host.
-    expect(await attempt(urls[0]!, { origin: 'https://wall.example', 'x-forwarded-host': 'wall.example:443', 'x-forwarded-proto': 'https' })).toBe('connected')
+    expect(
+      await attempt(urls[0]!, {
+        origin: 'https://wall.example',
+        'x-forwarded-host': 'wall.example:443',
+        'x-forwarded-proto': 'https',
+      }),
+    ).toBe('connected')
     // A foreign page stays out, forwarded host or not.
     expect(await attempt(urls[0]!, { ...page, origin: 'http://evil.example:8080' })).toMatch(/^refused/)
     // A client that is no trusted proxy cannot name the host it likes: its own Host counts.
@@ -70,7 +86,13 @@ describe('the origin check behind a proxy', () => {
   })
 
   it('lets a page of the forwarded host acknowledge (no pipeline here: 503), and refuses a foreign one (403)', async () => {
-    const ack = (app: typeof untrusted, headers: Record<string, string>) => app.inject({ method: 'POST', url: '/api/alerts/Lumen%3Ax/acknowledge', remoteAddress: '127.0.0.1', headers: { host: '127.0.0.1:3000', ...headers } })
+    const ack = (app: typeof untrusted, headers: Record<string, string>) =>
+      app.inject({
+        method: 'POST',
+        url: '/api/alerts/Lumen%3Ax/acknowledge',
+        remoteAddress: '127.0.0.1',
+        headers: { host: '127.0.0.1:3000', ...headers },
+      })
     const page = { origin: 'http://wall.example:8080', 'x-forwarded-host': 'wall.example:8080' }
     expect((await ack(trusted.app, page)).statusCode).toBe(503)
     expect((await ack(trusted.app, { ...page, origin: 'http://evil.example:8080' })).statusCode).toBe(403)

@@ -34,7 +34,15 @@ function post(i: number, text: string): ScoredPost {
     engagement: { likes: 1, reposts: 0, replies: 0, quotes: 0 },
     brands: ['Lumen'],
     terms: ['lumen'],
-    sentiment: { label: 'neutral', scores: { negative: 0, neutral: 1, positive: 0 }, confidence: 1, mixed: false, uncertain: false, intents: [], emotions: [] },
+    sentiment: {
+      label: 'neutral',
+      scores: { negative: 0, neutral: 1, positive: 0 },
+      confidence: 1,
+      mixed: false,
+      uncertain: false,
+      intents: [],
+      emotions: [],
+    },
   }
 }
 
@@ -104,7 +112,9 @@ describe('GET /api/posts.csv', () => {
       const res = await t.app.inject({ method: 'HEAD', url: '/api/posts.csv?q=quokka&from=2026-11-23T09:00:00Z' })
       expect(res.statusCode).toBe(200)
       expect(res.headers['content-type']).toBe('text/csv; charset=utf-8')
-      expect(res.headers['content-disposition']).toBe('attachment; filename="undertow-posts-2026-11-23T090000Z-end.csv"')
+      expect(res.headers['content-disposition']).toBe(
+        'attachment; filename="undertow-posts-2026-11-23T090000Z-end.csv"',
+      )
       expect(res.body).toBe('')
       expect(ran).toBe(0)
       // Its filters are checked all the same.

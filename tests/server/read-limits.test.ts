@@ -25,7 +25,11 @@ const get = async (url: string) => {
 describe('bounded answers', () => {
   it('pages a search to its 10,000th match, and says so past it', async () => {
     expect((await get('/api/posts?page=200&pageSize=50')).status).toBe(200)
-    for (const url of ['/api/posts?page=201&pageSize=50', '/api/posts?page=100000', '/api/teams/product/posts?page=101&pageSize=100']) {
+    for (const url of [
+      '/api/posts?page=201&pageSize=50',
+      '/api/posts?page=100000',
+      '/api/teams/product/posts?page=101&pageSize=100',
+    ]) {
       const res = await get(url)
       expect(res.status, url).toBe(400)
       expect(res.body.error.code).toBe('bad_request')
@@ -39,7 +43,11 @@ describe('bounded answers', () => {
     expect(new Set(all.map((w) => w.minute)).size).toBeLessThanOrEqual(MAX_AGGREGATE_BUCKETS)
     // A day of minutes is the most; a day and a minute is refused, as are 25 hours of lastMinutes.
     expect((await get('/api/aggregates?from=2026-11-23T00:00:00Z&to=2026-11-24T00:00:00Z')).status).toBe(200)
-    for (const url of ['/api/aggregates?from=2026-11-23T00:00:00Z&to=2026-11-24T00:01:00Z', '/api/aggregates?lastMinutes=1500', '/api/aggregates?from=2026-01-01T00:00:00Z&to=2026-11-24T00:00:00Z&bucket=hour']) {
+    for (const url of [
+      '/api/aggregates?from=2026-11-23T00:00:00Z&to=2026-11-24T00:01:00Z',
+      '/api/aggregates?lastMinutes=1500',
+      '/api/aggregates?from=2026-01-01T00:00:00Z&to=2026-11-24T00:00:00Z&bucket=hour',
+    ]) {
       const res = await get(url)
       expect(res.status, url).toBe(400)
       expect(res.body.error.message).toMatch(/at most 1,440 per brand/)
@@ -48,7 +56,11 @@ describe('bounded answers', () => {
     const from = (await get('/api/aggregates?from=2026-11-23T09:10:00Z')).body.windows as { minute: string }[]
     expect(from.length).toBeGreaterThan(0)
     expect(from.every((w) => w.minute >= '2026-11-23T09:10')).toBe(true)
-    expect((await get('/api/aggregates?to=2026-11-23T09:05:00Z')).body.windows.every((w: { minute: string }) => w.minute < '2026-11-23T09:05')).toBe(true)
+    expect(
+      (await get('/api/aggregates?to=2026-11-23T09:05:00Z')).body.windows.every(
+        (w: { minute: string }) => w.minute < '2026-11-23T09:05',
+      ),
+    ).toBe(true)
   })
 
   it('gives an open-ended /api/posts/series a bounded range, and says which', async () => {
@@ -87,7 +99,10 @@ describe('reads stopped at a limit', () => {
       const res = await get('/api/posts?q=battery')
       expect(res.status).toBe(503)
       expect(res.headers['retry-after']).toBe('5')
-      expect(res.body.error).toEqual({ code: 'timeout', message: expect.stringMatching(/longer than 1 s.*narrow the range or the filters/) })
+      expect(res.body.error).toEqual({
+        code: 'timeout',
+        message: expect.stringMatching(/longer than 1 s.*narrow the range or the filters/),
+      })
     } finally {
       t.store.searchPosts = search
       t.store.readTimeoutS = undefined
@@ -101,7 +116,9 @@ describe('one client flooding heavy reads', () => {
     const search = t.store.searchPosts
     // Searches made heavy: each holds its read slot 3 s (asleep, off the cores) before the real search.
     t.store.searchPosts = async (query, reader) => {
-      await t.store.select('SELECT sleepEachRow(0.2) AS s FROM numbers(15) SETTINGS max_block_size = 1', undefined, { reader })
+      await t.store.select('SELECT sleepEachRow(0.2) AS s FROM numbers(15) SETTINGS max_block_size = 1', undefined, {
+        reader,
+      })
       return search.call(t.store, query, reader)
     }
     const flooder: number[] = []
@@ -162,7 +179,7 @@ describe('times the schema accepts and Date.parse does not', () => {
     `/api/dialogue?brand=Lumen&from=${BEFORE_1970}&to=${LEAP}`,
     `/api/teams/product/posts?from=${LEAP}`,
     `/api/alerts?from=${LEAP}`,
-  ])('%s reads a leap second as its minute\'s last millisecond, and a time before 1970 as 1970', async (url) => {
+  ])("%s reads a leap second as its minute's last millisecond, and a time before 1970 as 1970", async (url) => {
     const res = await t.app.inject(url)
     expect(res.statusCode, res.body).toBe(200)
   })
@@ -176,7 +193,9 @@ describe('times the schema accepts and Date.parse does not', () => {
     const zoned = await get(`/api/posts?to=${encodeURIComponent('2026-11-23T23:59:59.999Z[Europe/Paris]')}`)
     expect(zoned.status).toBe(400)
     expect(zoned.body.error.message).toMatch(/querystring\/to must match format "date-time"/)
-    expect((await get(`/api/posts/series?from=2026-11-23T09:00:00Z&to=${LEAP}&bucket=hour`)).body.to).toBe('2026-11-23T23:59:59.999Z')
+    expect((await get(`/api/posts/series?from=2026-11-23T09:00:00Z&to=${LEAP}&bucket=hour`)).body.to).toBe(
+      '2026-11-23T23:59:59.999Z',
+    )
     const csv = await t.app.inject({ method: 'HEAD', url: `/api/posts.csv?from=${LEAP}` })
     expect(csv.headers['content-disposition']).toContain('undertow-posts-2026-11-23T235959Z-end.csv')
   })

@@ -30,7 +30,13 @@ describe('HTTP routes', () => {
   it('GET /healthz reports the store, classifier, sources and pipeline', async () => {
     const res = await t.app.inject('/healthz')
     expect(res.statusCode).toBe(200)
-    expect(res.json()).toMatchObject({ status: 'ok', store: { mode: 'embedded', up: true, recounts: { runs: 0, failures: 0, pending: false } }, classifier: 'vader-lexicon', sources: ['simulator'], pipeline: { received: 0 } })
+    expect(res.json()).toMatchObject({
+      status: 'ok',
+      store: { mode: 'embedded', up: true, recounts: { runs: 0, failures: 0, pending: false } },
+      classifier: 'vader-lexicon',
+      sources: ['simulator'],
+      pipeline: { received: 0 },
+    })
   })
 
   it('sends security headers: the page runs only its own scripts, is not framed, is not sniffed', async () => {
@@ -54,7 +60,10 @@ describe('HTTP routes', () => {
       const hung = await t.app.inject('/healthz')
       expect(Date.now() - started).toBeLessThan(HEALTH_PING_MS + 400)
       expect(hung.statusCode).toBe(200)
-      expect(hung.json()).toMatchObject({ status: 'degraded', store: { up: false, slow: `no answer within ${HEALTH_PING_MS} ms` } })
+      expect(hung.json()).toMatchObject({
+        status: 'degraded',
+        store: { up: false, slow: `no answer within ${HEALTH_PING_MS} ms` },
+      })
     } finally {
       t.store.ping = ping
     }
@@ -78,15 +87,32 @@ describe('HTTP routes', () => {
     const all = (await t.app.inject('/api/aggregates')).json().windows
     expect(all).toEqual(await t.store.minuteAggregates({}))
     expect(all.length).toBeGreaterThan(20)
-    const lumen = (await t.app.inject('/api/aggregates?brand=Lumen&from=2026-11-23T09:05:00Z&to=2026-11-23T09:10:00Z')).json().windows
-    expect(lumen.map((w: { minute: string }) => w.minute)).toEqual(['09:05', '09:06', '09:07', '09:08', '09:09'].map((m) => `2026-11-23T${m}:00.000Z`))
+    const lumen = (
+      await t.app.inject('/api/aggregates?brand=Lumen&from=2026-11-23T09:05:00Z&to=2026-11-23T09:10:00Z')
+    ).json().windows
+    expect(lumen.map((w: { minute: string }) => w.minute)).toEqual(
+      ['09:05', '09:06', '09:07', '09:08', '09:09'].map((m) => `2026-11-23T${m}:00.000Z`),
+    )
     expect(lumen.every((w: { brand: string }) => w.brand === 'Lumen')).toBe(true)
     // The brand's own posts name its product but are not mentions of it.
-    const posts = postsOf(simulated(20 * 60)).filter((p) => p.text.includes('Lumen') && !p.author.id.startsWith('sim-brand-') && p.createdAt >= '2026-11-23T09:05' && p.createdAt < '2026-11-23T09:10')
+    const posts = postsOf(simulated(20 * 60)).filter(
+      (p) =>
+        p.text.includes('Lumen') &&
+        !p.author.id.startsWith('sim-brand-') &&
+        p.createdAt >= '2026-11-23T09:05' &&
+        p.createdAt < '2026-11-23T09:10',
+    )
     expect(lumen.reduce((n: number, w: { posts: number }) => n + w.posts, 0)).toBe(posts.length)
-    const hours = (await t.app.inject('/api/aggregates?brand=Lumen&bucket=hour')).json().windows as { minute: string; posts: number }[]
+    const hours = (await t.app.inject('/api/aggregates?brand=Lumen&bucket=hour')).json().windows as {
+      minute: string
+      posts: number
+    }[]
     expect(hours.map((w) => w.minute)).toEqual(['2026-11-23T09:00:00.000Z'])
-    expect(hours[0]!.posts).toBe(all.filter((w: { brand: string }) => w.brand === 'Lumen').reduce((n: number, w: { posts: number }) => n + w.posts, 0))
+    expect(hours[0]!.posts).toBe(
+      all
+        .filter((w: { brand: string }) => w.brand === 'Lumen')
+        .reduce((n: number, w: { posts: number }) => n + w.posts, 0),
+    )
     const last = (await t.app.inject('/api/aggregates?lastMinutes=2')).json().windows
     expect(new Set(last.map((w: { minute: string }) => w.minute)).size).toBe(2)
     expect((await t.app.inject('/api/aggregates?source=simulator')).json().windows).toEqual(all)
@@ -141,7 +167,12 @@ describe('HTTP routes', () => {
 
     // Stored posts come back as they went in.
     const stored = postsOf(simulated(20 * 60)).find((p) => p.id === all.posts[0]!.id)!
-    expect(all.posts[0]).toMatchObject({ id: stored.id, text: stored.text, createdAt: stored.createdAt, author: stored.author })
+    expect(all.posts[0]).toMatchObject({
+      id: stored.id,
+      text: stored.text,
+      createdAt: stored.createdAt,
+      author: stored.author,
+    })
 
     expect((await search(`q=${encodeURIComponent("' OR 1=1 --")}`)).total).toBe(0)
     const bad = await t.app.inject('/api/posts?labels=angry')
@@ -160,7 +191,9 @@ describe('HTTP routes', () => {
     expect(res.statusCode, res.body).toBe(200)
     expect(res.json()).toMatchObject({ total: 2, totalCapped: false })
     expect(res.json().posts.map((p: ScoredPost) => p.id)).toEqual([ids[0], ids[3]])
-    const tooMany = await t.app.inject(`/api/posts?ids=${Array.from({ length: 51 }, (_, i) => `simulator:${i}`).join(',')}`)
+    const tooMany = await t.app.inject(
+      `/api/posts?ids=${Array.from({ length: 51 }, (_, i) => `simulator:${i}`).join(',')}`,
+    )
     expect(tooMany.statusCode).toBe(400)
     expect(tooMany.json()).toEqual({ error: { code: 'bad_request', message: 'ids: 51 ids given; at most 50' } })
     const empty = await t.app.inject('/api/posts?ids=simulator:1,,simulator:2')
@@ -172,37 +205,73 @@ describe('HTTP routes', () => {
     const series = async (query: string) => {
       const res = await t.app.inject(`/api/posts/series?${query}`)
       expect(res.statusCode, res.body).toBe(200)
-      return res.json().buckets as { minute: string; posts: number; negative: number; neutral: number; positive: number }[]
+      return res.json().buckets as {
+        minute: string
+        posts: number
+        negative: number
+        neutral: number
+        positive: number
+      }[]
     }
     const filter = 'brand=Lumen&labels=negative,neutral&from=2026-11-23T09:02:30Z&to=2026-11-23T09:15:00Z'
     const minutes = await series(filter)
-    expect(minutes.map((b) => b.minute)).toEqual(Array.from({ length: 13 }, (_, i) => `2026-11-23T09:${String(i + 2).padStart(2, '0')}:00.000Z`))
+    expect(minutes.map((b) => b.minute)).toEqual(
+      Array.from({ length: 13 }, (_, i) => `2026-11-23T09:${String(i + 2).padStart(2, '0')}:00.000Z`),
+    )
     const search = (await t.app.inject(`/api/posts?${filter}&pageSize=200`)).json()
     expect(search.totalCapped).toBe(false)
     expect(minutes.reduce((n, b) => n + b.posts, 0)).toBe(search.total)
-    expect(minutes.reduce((n, b) => n + b.negative, 0)).toBe(search.posts.filter((p: ScoredPost) => p.sentiment!.label === 'negative').length)
+    expect(minutes.reduce((n, b) => n + b.negative, 0)).toBe(
+      search.posts.filter((p: ScoredPost) => p.sentiment!.label === 'negative').length,
+    )
     expect(minutes.every((b) => b.posts === b.negative + b.neutral + b.positive && b.positive === 0)).toBe(true)
-    expect(await series(`${filter}&bucket=hour`)).toEqual([{ minute: '2026-11-23T09:00:00.000Z', posts: search.total, negative: minutes.reduce((n, b) => n + b.negative, 0), neutral: minutes.reduce((n, b) => n + b.neutral, 0), positive: 0, unscored: 0 }])
+    expect(await series(`${filter}&bucket=hour`)).toEqual([
+      {
+        minute: '2026-11-23T09:00:00.000Z',
+        posts: search.total,
+        negative: minutes.reduce((n, b) => n + b.negative, 0),
+        neutral: minutes.reduce((n, b) => n + b.neutral, 0),
+        positive: 0,
+        unscored: 0,
+      },
+    ])
     // Open-ended: the stored posts bound it.
     expect((await series('bucket=hour')).map((b) => b.minute)).toEqual(['2026-11-23T09:00:00.000Z'])
     const tooWide = await t.app.inject('/api/posts/series?from=2026-01-01T00:00:00Z&to=2026-03-01T00:00:00Z')
     expect(tooWide.statusCode).toBe(400)
-    expect(tooWide.json().error.message).toBe('84960 buckets asked for; at most 10080 (use bucket=hour, or a shorter range)')
-    expect((await t.app.inject('/api/posts/series?from=2026-01-01T00:00:00Z&to=2026-03-01T00:00:00Z&bucket=hour')).statusCode).toBe(200)
+    expect(tooWide.json().error.message).toBe(
+      '84960 buckets asked for; at most 10080 (use bucket=hour, or a shorter range)',
+    )
+    expect(
+      (await t.app.inject('/api/posts/series?from=2026-01-01T00:00:00Z&to=2026-03-01T00:00:00Z&bucket=hour'))
+        .statusCode,
+    ).toBe(200)
     const backwards = await t.app.inject('/api/posts/series?from=2026-11-23T10:00:00Z&to=2026-11-23T09:00:00Z')
     expect(backwards.statusCode).toBe(400)
-    expect(backwards.json().error.message).toBe('from (2026-11-23T10:00:00.000Z) must be before to (2026-11-23T09:00:00.000Z)')
+    expect(backwards.json().error.message).toBe(
+      'from (2026-11-23T10:00:00.000Z) must be before to (2026-11-23T09:00:00.000Z)',
+    )
     expect((await t.app.inject('/api/posts/series?bucket=day')).statusCode).toBe(400)
   })
 
   it('GET /api/posts.csv takes the same filters and refuses a bad one in the one error shape', async () => {
-    const res = await t.app.inject('/api/posts.csv?brand=Lumen&intents=question&from=2026-11-23T09:00:00Z&to=2026-11-23T09:10:00Z')
+    const res = await t.app.inject(
+      '/api/posts.csv?brand=Lumen&intents=question&from=2026-11-23T09:00:00Z&to=2026-11-23T09:10:00Z',
+    )
     expect(res.statusCode).toBe(200)
-    expect(res.headers['content-disposition']).toBe('attachment; filename="undertow-posts-2026-11-23T090000Z-2026-11-23T091000Z.csv"')
-    const search = (await t.app.inject('/api/posts?brand=Lumen&intents=question&from=2026-11-23T09:00:00Z&to=2026-11-23T09:10:00Z&pageSize=200')).json()
+    expect(res.headers['content-disposition']).toBe(
+      'attachment; filename="undertow-posts-2026-11-23T090000Z-2026-11-23T091000Z.csv"',
+    )
+    const search = (
+      await t.app.inject(
+        '/api/posts?brand=Lumen&intents=question&from=2026-11-23T09:00:00Z&to=2026-11-23T09:10:00Z&pageSize=200',
+      )
+    ).json()
     expect(search).toMatchObject({ totalCapped: false, total: expect.any(Number) })
     expect(search.total).toBeGreaterThan(0)
-    expect((parse(res.body, { bom: true, columns: true }) as { id: string }[]).map((r) => r.id)).toEqual(search.posts.map((p: ScoredPost) => p.id))
+    expect((parse(res.body, { bom: true, columns: true }) as { id: string }[]).map((r) => r.id)).toEqual(
+      search.posts.map((p: ScoredPost) => p.id),
+    )
     const bad = await t.app.inject('/api/posts.csv?labels=angry')
     expect(bad.statusCode).toBe(400)
     expect(bad.headers['content-type']).toContain('application/json')
@@ -212,7 +281,7 @@ describe('HTTP routes', () => {
     expect(badEmotion.json().error.message).toContain('emotions')
   })
 
-  it('GET /api/response-times reports the brand\'s reply rate and times to first reply', async () => {
+  it("GET /api/response-times reports the brand's reply rate and times to first reply", async () => {
     const res = await t.app.inject('/api/response-times?brand=Lumen')
     expect(res.statusCode).toBe(200)
     expect(res.json()).toEqual(await t.store.responseTimes({ brand: 'Lumen' }))
@@ -220,16 +289,20 @@ describe('HTTP routes', () => {
     expect((await t.app.inject('/api/response-times')).statusCode).toBe(400)
   })
 
-  it('GET /api/metrics gives a brand\'s window from history, ending with the newest stored minute', async () => {
+  it("GET /api/metrics gives a brand's window from history, ending with the newest stored minute", async () => {
     const res = await t.app.inject('/api/metrics?brand=Lumen&window=15m')
     expect(res.statusCode).toBe(200)
     const m = res.json()
     const newest = Date.parse((await t.store.latestPostTime())!)
     expect(Date.parse(m.to)).toBe(Math.ceil((newest + 1) / 60_000) * 60_000)
     expect(Date.parse(m.to) - Date.parse(m.from)).toBe(15 * 60_000)
-    expect(m).toEqual(await t.store.metrics({ brand: 'Lumen', rivals: ['Corvid', 'Nimbus'], window: '15m', from: m.from, to: m.to }))
+    expect(m).toEqual(
+      await t.store.metrics({ brand: 'Lumen', rivals: ['Corvid', 'Nimbus'], window: '15m', from: m.from, to: m.to }),
+    )
     expect(m.posts).toBeGreaterThan(0)
-    const earlier = (await t.app.inject(`/api/metrics?brand=Lumen&window=1m&source=simulator&to=${encodeURIComponent(m.from)}`)).json()
+    const earlier = (
+      await t.app.inject(`/api/metrics?brand=Lumen&window=1m&source=simulator&to=${encodeURIComponent(m.from)}`)
+    ).json()
     expect(earlier).toMatchObject({ brand: 'Lumen', source: 'simulator', window: '1m', to: m.from })
     const unknown = await t.app.inject('/api/metrics?brand=Acme')
     expect(unknown.statusCode).toBe(404)
@@ -247,9 +320,13 @@ describe('HTTP routes', () => {
     expect(series).toEqual(await t.store.metricSeries({ brand: 'Lumen', rivals: ['Corvid', 'Nimbus'], from, to }))
     expect(series.length).toBeGreaterThan(10)
     expect(series.every((m: { window: string }) => m.window === '1m')).toBe(true)
-    const tooLong = await t.app.inject(`/api/metrics/series?brand=Lumen&from=2026-01-01T00:00:00Z&to=2026-03-01T00:00:00Z`)
+    const tooLong = await t.app.inject(
+      `/api/metrics/series?brand=Lumen&from=2026-01-01T00:00:00Z&to=2026-03-01T00:00:00Z`,
+    )
     expect(tooLong.statusCode).toBe(400)
-    expect(tooLong.json().error.message).toBe('84960 buckets asked for; at most 10080 (use bucket=hour, or a shorter range)')
+    expect(tooLong.json().error.message).toBe(
+      '84960 buckets asked for; at most 10080 (use bucket=hour, or a shorter range)',
+    )
     expect((await t.app.inject(`/api/metrics/series?brand=Lumen&from=${to}&to=${from}`)).statusCode).toBe(400)
   })
 
@@ -258,7 +335,13 @@ describe('HTTP routes', () => {
     expect(res.statusCode).toBe(200)
     const d = res.json()
     expect(d.ownPosts).toBeGreaterThan(0)
-    expect(d).toEqual(await t.store.dialogue({ brand: 'Lumen', from: new Date(Date.parse(d.at) - 24 * 3600_000).toISOString(), to: d.at }))
+    expect(d).toEqual(
+      await t.store.dialogue({
+        brand: 'Lumen',
+        from: new Date(Date.parse(d.at) - 24 * 3600_000).toISOString(),
+        to: d.at,
+      }),
+    )
     expect((await t.app.inject('/api/dialogue')).statusCode).toBe(400)
   })
 
@@ -274,12 +357,18 @@ describe('HTTP routes', () => {
     const page = res.json()
     expect(page).toMatchObject({ team: 'support', page: 1, pageSize: 200 })
     expect(page.posts.length).toBeGreaterThan(0)
-    for (const p of page.posts) expect(p.sentiment!.intents.some((i: string) => ['question', 'complaint', 'support'].includes(i))).toBe(true)
+    for (const p of page.posts)
+      expect(p.sentiment!.intents.some((i: string) => ['question', 'complaint', 'support'].includes(i))).toBe(true)
     // As live routing: none of the brand's own posts, though its support replies have these intents too.
     for (const p of page.posts) expect(p.ownBrand).toBeUndefined()
     const withOwn = await t.store.searchPosts({ intents: ['question', 'complaint', 'support'], page: 1, pageSize: 200 })
     expect(withOwn.posts.some((p) => p.ownBrand)).toBe(true)
-    const search = await t.store.searchPosts({ intents: ['question', 'complaint', 'support'], excludeOwn: true, page: 1, pageSize: 200 })
+    const search = await t.store.searchPosts({
+      intents: ['question', 'complaint', 'support'],
+      excludeOwn: true,
+      page: 1,
+      pageSize: 200,
+    })
     expect(page.posts.map((p: { id: string }) => p.id)).toEqual(search.posts.map((p) => p.id))
     const unknown = await t.app.inject('/api/teams/legal/posts')
     expect(unknown.statusCode).toBe(404)

@@ -7,7 +7,10 @@ import { testApp } from '../support/server.ts'
 const https = { 'x-forwarded-proto': 'https' }
 
 /** Each app in turn (the embedded store is one per process). */
-async function withApp(trustProxy: string | undefined, body: (t: Awaited<ReturnType<typeof testApp>>) => Promise<void>) {
+async function withApp(
+  trustProxy: string | undefined,
+  body: (t: Awaited<ReturnType<typeof testApp>>) => Promise<void>,
+) {
   const t = await testApp(trustProxy ? { trustProxy } : {})
   try {
     await body(t)
@@ -46,7 +49,9 @@ describe('security headers', () => {
       // On a real connection too.
       const url = await t.app.listen({ port: 0, host: '127.0.0.1' })
       expect((await fetch(`${url}/healthz`)).headers.get('strict-transport-security')).toBeNull()
-      expect((await fetch(`${url}/healthz`, { headers: https })).headers.get('strict-transport-security')).toMatch(/^max-age=/)
+      expect((await fetch(`${url}/healthz`, { headers: https })).headers.get('strict-transport-security')).toMatch(
+        /^max-age=/,
+      )
     })
     // Without TRUST_PROXY anyone could send the header: not believed.
     await withApp(undefined, async (t) => {

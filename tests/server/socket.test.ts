@@ -4,7 +4,14 @@ import { io as connect, type Socket } from 'socket.io-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { LexiconClassifier } from '../../models/lexicon.ts'
 import { startPipeline } from '../../pipelines/pipeline.ts'
-import type { ClientToServerEvents, Clock, ScoredPost, ServerToClientEvents, Snapshot, WindowAggregate } from '../../pipelines/schema.ts'
+import type {
+  ClientToServerEvents,
+  Clock,
+  ScoredPost,
+  ServerToClientEvents,
+  Snapshot,
+  WindowAggregate,
+} from '../../pipelines/schema.ts'
 import { SocketIoSink } from '../../pipelines/sinks/socketio.ts'
 import { simulatorSource } from '../../pipelines/sources/simulator.ts'
 import { SNAPSHOT_MINUTES } from '../../server/snapshot.ts'
@@ -25,9 +32,17 @@ afterAll(async () => {
 })
 
 function wall() {
-  const socket: Socket<ServerToClientEvents, ClientToServerEvents> = connect(url, { transports: ['websocket'], reconnection: false })
+  const socket: Socket<ServerToClientEvents, ClientToServerEvents> = connect(url, {
+    transports: ['websocket'],
+    reconnection: false,
+  })
   sockets.push(socket)
-  const seen = { snapshots: [] as Snapshot[], order: [] as string[], windows: new Map<string, WindowAggregate>(), posts: 0 }
+  const seen = {
+    snapshots: [] as Snapshot[],
+    order: [] as string[],
+    windows: new Map<string, WindowAggregate>(),
+    posts: 0,
+  }
   socket.on('snapshot.v1', (s) => {
     seen.snapshots.push(s)
     seen.order.push('snapshot')
@@ -53,7 +68,12 @@ describe('socket.io live wall feed', () => {
   it('sends a snapshot on connect, then deltas; walls that join early or mid-stream end equal to the store', async () => {
     const early = wall()
     await early.ready
-    expect(early.seen.snapshots[0]).toMatchObject({ aggregates: [], recentPosts: [], brands: tracking, watermark: null })
+    expect(early.seen.snapshots[0]).toMatchObject({
+      aggregates: [],
+      recentPosts: [],
+      brands: tracking,
+      watermark: null,
+    })
 
     const pipeline = startPipeline({
       sources: [simulatorSource({ scenario, seed: SEED, speed: 1_200, until: UNTIL })],
@@ -63,7 +83,9 @@ describe('socket.io live wall feed', () => {
       live: new SocketIoSink(t.app.io, t.view),
       deadLetter: new MemoryDeadLetter(),
     })
-    await expect.poll(() => early.seen.order.filter((e) => e === 'delta').length, { timeout: 10_000 }).toBeGreaterThan(2)
+    await expect
+      .poll(() => early.seen.order.filter((e) => e === 'delta').length, { timeout: 10_000 })
+      .toBeGreaterThan(2)
     const middle = wall()
     await middle.ready
     expect(middle.seen.snapshots[0]!.aggregates.length).toBeGreaterThan(0)
@@ -73,7 +95,12 @@ describe('socket.io live wall feed', () => {
     await expect.poll(() => byMinute(early.seen.windows.values()), { timeout: 5_000 }).toEqual(stored)
     // The mid-stream wall saw only the snapshot's last 60 minutes and the deltas after it.
     const recent = await t.store.minuteAggregates({ lastMinutes: SNAPSHOT_MINUTES })
-    await expect.poll(() => byMinute([...middle.seen.windows.values()].filter((w) => recent.some((r) => r.minute === w.minute))), { timeout: 5_000 }).toEqual(recent)
+    await expect
+      .poll(
+        () => byMinute([...middle.seen.windows.values()].filter((w) => recent.some((r) => r.minute === w.minute))),
+        { timeout: 5_000 },
+      )
+      .toEqual(recent)
     expect(early.seen.order.filter((e) => e === 'delta').length).toBeGreaterThan(5)
     // Every post reached the wall, or was counted as left out of its feed (past LIVE_POSTS_PER_BRAND a push).
     expect(early.seen.posts + pipeline.stats.liveSkipped).toBe(postsOf(simulated(UNTIL)).length)
@@ -95,7 +122,11 @@ describe('socket.io live wall feed', () => {
 
   it('gives the wall live metrics, risk and responsiveness, and a team only its routed posts', async () => {
     const plain = wall()
-    const support = connect(url, { transports: ['websocket'], reconnection: false, query: { team: 'support' } }) as Socket<ServerToClientEvents, ClientToServerEvents>
+    const support = connect(url, {
+      transports: ['websocket'],
+      reconnection: false,
+      query: { team: 'support' },
+    }) as Socket<ServerToClientEvents, ClientToServerEvents>
     sockets.push(support)
     // Listened for at once: with reads served side by side, its snapshot can come before the other wall's.
     const supportReady = new Promise<void>((resolve) => support.once('snapshot.v1', () => resolve()))
@@ -111,7 +142,14 @@ describe('socket.io live wall feed', () => {
     })
     await supportReady
     const pipeline = startPipeline({
-      sources: [simulatorSource({ scenario: { ...scenario, start: '2026-11-25T09:00:00.000Z' }, seed: SEED + 1, speed: 1_200, until: 20 * 60 })],
+      sources: [
+        simulatorSource({
+          scenario: { ...scenario, start: '2026-11-25T09:00:00.000Z' },
+          seed: SEED + 1,
+          speed: 1_200,
+          until: 20 * 60,
+        }),
+      ],
       classifier: new LexiconClassifier(),
       tracking,
       store: t.store,
@@ -124,7 +162,8 @@ describe('socket.io live wall feed', () => {
     expect(got.responsiveness).toBeGreaterThan(0)
     expect(got.plainTeam).toBe(0)
     expect(got.supportPosts.length).toBeGreaterThan(0)
-    for (const p of got.supportPosts) expect(p.sentiment!.intents.some((i) => ['question', 'complaint', 'support'].includes(i))).toBe(true)
+    for (const p of got.supportPosts)
+      expect(p.sentiment!.intents.some((i) => ['question', 'complaint', 'support'].includes(i))).toBe(true)
     // A wall that connects now gets the current figures in its snapshot.
     const late = wall()
     await late.ready

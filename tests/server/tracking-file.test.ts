@@ -41,22 +41,35 @@ describe('tracking file', () => {
   })
 
   it('reads the same shape as JSON', () => {
-    const path = file(JSON.stringify({ brands: [{ name: 'Lumen', keywords: ['Lumen'], accounts: { bluesky: ['@Lumen.bsky.social', 'did:plc:abc'] } }] }), 'json')
-    expect(trackingOf(readTrackingFile(path))).toEqual([{ name: 'Lumen', handles: ['lumen.bsky.social', 'did:plc:abc'], keywords: ['Lumen'], competitors: [] }])
+    const path = file(
+      JSON.stringify({
+        brands: [{ name: 'Lumen', keywords: ['Lumen'], accounts: { bluesky: ['@Lumen.bsky.social', 'did:plc:abc'] } }],
+      }),
+      'json',
+    )
+    expect(trackingOf(readTrackingFile(path))).toEqual([
+      { name: 'Lumen', handles: ['lumen.bsky.social', 'did:plc:abc'], keywords: ['Lumen'], competitors: [] },
+    ])
   })
 
   it('names each unknown key and bad value with where it is', () => {
-    const message = problemsOf(`brands:\n  - name: Lumen\n    keywords: []\n    acounts: {}\n  - name: ""\n    keywords: [Corvid]\n    accounts: { myspace: [x] }\nextra: 1\n`)
+    const message = problemsOf(
+      `brands:\n  - name: Lumen\n    keywords: []\n    acounts: {}\n  - name: ""\n    keywords: [Corvid]\n    accounts: { myspace: [x] }\nextra: 1\n`,
+    )
     expect(message).toContain('/extra: unknown key')
     expect(message).toContain('/brands/0/acounts: unknown key')
     expect(message).toContain('/brands/0/keywords: must not have fewer than 1 items')
     expect(message).toContain('/brands/1/name: must not have fewer than 1 characters')
     expect(message).toContain('/brands/1/accounts/myspace: unknown key')
-    expect(problemsOf('brands:\n  - name: Lumen\n    keywords: [Lumen]\n    accounts: { bluesky: ["two words"] }\n')).toContain('/brands/0/accounts/bluesky/0: must match pattern')
+    expect(
+      problemsOf('brands:\n  - name: Lumen\n    keywords: [Lumen]\n    accounts: { bluesky: ["two words"] }\n'),
+    ).toContain('/brands/0/accounts/bluesky/0: must match pattern')
   })
 
   it('refuses duplicate brands, competitors it does not track, and blank keywords', () => {
-    const message = problemsOf('brands:\n  - { name: Lumen, keywords: [Lumen, " "], competitors: [Corvid, lumen] }\n  - { name: LUMEN, keywords: [x] }\n')
+    const message = problemsOf(
+      'brands:\n  - { name: Lumen, keywords: [Lumen, " "], competitors: [Corvid, lumen] }\n  - { name: LUMEN, keywords: [x] }\n',
+    )
     expect(message).toContain('/brands/1/name: "LUMEN" is already /brands/0')
     expect(message).toContain('/brands/0/competitors/0: "Corvid" is not a brand in this file')
     expect(message).toContain('/brands/0/competitors/1: a brand is not its own competitor')
@@ -73,7 +86,9 @@ describe('tracking file', () => {
   it('replaces BRAND and COMPETITORS, and gives the simulator its first brand and two competitors', () => {
     expect(() => loadConfig({ BRANDS_FILE: EXAMPLE, BRAND: 'Other' })).toThrow('BRANDS_FILE names the brands')
     const config = loadConfig({ BRANDS_FILE: EXAMPLE, COMPETITORS: '' })
-    expect(loadTracking(config)[0]!.handles).toEqual(expect.arrayContaining(['lumen.bsky.social', 'lumen', 'lumensupport']))
+    expect(loadTracking(config)[0]!.handles).toEqual(
+      expect.arrayContaining(['lumen.bsky.social', 'lumen', 'lumensupport']),
+    )
     const single = file('brands:\n  - { name: Lumen, keywords: [Lumen] }\n')
     expect(() => loadTracking(loadConfig({ BRANDS_FILE: single }))).toThrow('exactly two of its competitors (got 0)')
     expect(loadTracking(loadConfig({ BRANDS_FILE: single, SOURCES: 'jetstream' }))).toHaveLength(1)

@@ -16,7 +16,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** Connects a wall to `url` and adds the ids of the posts it is shown to `seen`. */
 async function watch(url: string, seen: Set<string>) {
-  const wall: Socket<ServerToClientEvents, ClientToServerEvents> = connect(url, { transports: ['websocket'], reconnection: false })
+  const wall: Socket<ServerToClientEvents, ClientToServerEvents> = connect(url, {
+    transports: ['websocket'],
+    reconnection: false,
+  })
   wall.on('posts.added.v1', (posts) => posts.forEach((p) => seen.add(p.id)))
   await new Promise<void>((ok) => wall.once('snapshot.v1', () => ok()))
   return wall
@@ -48,7 +51,9 @@ describe('embedded: the app killed mid-stream', () => {
     try {
       const ids = new Set((await store.select<{ id: string }>('SELECT id FROM posts')).map((r) => r.id))
       expect([...seen].filter((id) => !ids.has(id))).toEqual([])
-      const [counts] = await store.select<{ rows: string; ids: string }>('SELECT count() AS rows, uniqExact(id) AS ids FROM posts')
+      const [counts] = await store.select<{ rows: string; ids: string }>(
+        'SELECT count() AS rows, uniqExact(id) AS ids FROM posts',
+      )
       expect(Number(counts!.rows)).toBe(Number(counts!.ids))
     } finally {
       await store.close()
@@ -72,7 +77,13 @@ describeWithServer('server mode: the app killed mid-stream', () => {
   })
 
   it('loses nothing it accepted and stores nothing twice', async () => {
-    const env = { DATA_DIR: join(dir.path, 'app'), CLICKHOUSE_URL: server.url, CLICKHOUSE_DATABASE: 'crash', SIM_SPEED: '900', SENTIMENT_MODEL: 'lexicon' }
+    const env = {
+      DATA_DIR: join(dir.path, 'app'),
+      CLICKHOUSE_URL: server.url,
+      CLICKHOUSE_DATABASE: 'crash',
+      SIM_SPEED: '900',
+      SENTIMENT_MODEL: 'lexicon',
+    }
     const first = startMain(env)
     const seen = new Set<string>()
     const wall = await watch(await first.url, seen)
@@ -81,13 +92,20 @@ describeWithServer('server mode: the app killed mid-stream', () => {
     await server.kill9()
     await sleep(3_000)
     const healthz = await fetch(`${await first.url}/healthz`)
-    const health = (await healthz.json()) as { status: string; store: { up: boolean }; pipeline: { spool: { posts: { batches: number } } } }
+    const health = (await healthz.json()) as {
+      status: string
+      store: { up: boolean }
+      pipeline: { spool: { posts: { batches: number } } }
+    }
     // Spooling through the outage, the process is alive (liveness: 200, not to be restarted) but not ready.
     expect(healthz.status).toBe(200)
     expect(health).toMatchObject({ status: 'degraded', store: { up: false } })
     const readyz = await fetch(`${await first.url}/readyz`)
     expect(readyz.status).toBe(503)
-    expect(await readyz.json()).toMatchObject({ ready: false, missing: expect.arrayContaining(['the store does not answer']) })
+    expect(await readyz.json()).toMatchObject({
+      ready: false,
+      missing: expect.arrayContaining(['the store does not answer']),
+    })
     first.child.kill('SIGKILL')
     await exited(first.child)
     wall.close()
@@ -101,7 +119,10 @@ describeWithServer('server mode: the app killed mid-stream', () => {
     const url = await second.url
     // The restarted app drains the spool its predecessor left.
     await expect
-      .poll(async () => ((await (await fetch(`${url}/healthz`)).json()) as typeof health).pipeline.spool.posts.batches, { timeout: 20_000, interval: 250 })
+      .poll(
+        async () => ((await (await fetch(`${url}/healthz`)).json()) as typeof health).pipeline.spool.posts.batches,
+        { timeout: 20_000, interval: 250 },
+      )
       .toBe(0)
     // Killed again mid-stream, the store up this time: what the wall saw was stored already.
     const secondWall = await watch(url, seen)
@@ -119,10 +140,10 @@ describeWithServer('server mode: the app killed mid-stream', () => {
 
     const ids = new Set((await store.select<{ id: string }>('SELECT id FROM posts')).map((r) => r.id))
     expect([...seen].filter((id) => !ids.has(id))).toEqual([])
-    const [counts] = await store.select<{ rows: string; ids: string }>('SELECT count() AS rows, uniqExact(id) AS ids FROM posts')
+    const [counts] = await store.select<{ rows: string; ids: string }>(
+      'SELECT count() AS rows, uniqExact(id) AS ids FROM posts',
+    )
     expect(Number(counts!.rows)).toBe(Number(counts!.ids))
     expect(Number(counts!.rows)).toBeGreaterThanOrEqual(seen.size)
   }, 120_000)
 })
-
-

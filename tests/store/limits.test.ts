@@ -3,7 +3,7 @@
 // embedded mode the sink's writes do not queue behind readers.
 import { afterEach, describe, expect, it } from 'vitest'
 import type { ScoredPost } from '../../pipelines/schema.ts'
-import { EmbeddedStore } from '../../pipelines/store/embedded.ts'
+import type { EmbeddedStore } from '../../pipelines/store/embedded.ts'
 import { QueryLimitError, withSettings } from '../../pipelines/store/limits.ts'
 import { ReadGate, WALL_READER } from '../../pipelines/store/read-gate.ts'
 import type { SqlStore } from '../../pipelines/store/sql-store.ts'
@@ -26,7 +26,15 @@ function post(id: string, at: string): ScoredPost {
     engagement: { likes: 0, reposts: 0, replies: 0, quotes: 0 },
     brands: ['Lumen'],
     terms: ['lumen'],
-    sentiment: { label: 'neutral', scores: { negative: 0, neutral: 1, positive: 0 }, confidence: 1, mixed: false, uncertain: false, intents: [], emotions: [] },
+    sentiment: {
+      label: 'neutral',
+      scores: { negative: 0, neutral: 1, positive: 0 },
+      confidence: 1,
+      mixed: false,
+      uncertain: false,
+      intents: [],
+      emotions: [],
+    },
   }
 }
 
@@ -40,7 +48,9 @@ describe.each(MODES)('read limits ($name)', ({ store: open }) => {
     store.readTimeoutS = 1
     const started = Date.now()
     // A scan of a hundred billion numbers: minutes without the limit.
-    const error = await store.select('SELECT count() AS n FROM numbers(100000000000)', undefined, {}).catch((e: unknown) => e)
+    const error = await store
+      .select('SELECT count() AS n FROM numbers(100000000000)', undefined, {})
+      .catch((e: unknown) => e)
     expect(error).toBeInstanceOf(QueryLimitError)
     expect((error as QueryLimitError).limit).toBe('timeout')
     expect((error as Error).message).toMatch(/longer than 1 s/)
@@ -50,36 +60,74 @@ describe.each(MODES)('read limits ($name)', ({ store: open }) => {
 
   it('refuses a list answer past its row limit, and leaves no rows of it to the next query', async () => {
     const store = open()
-    const error = await store.select('SELECT number FROM numbers(100) SETTINGS max_block_size = 10', undefined, { maxRows: 10 }).catch((e: unknown) => e)
+    const error = await store
+      .select('SELECT number FROM numbers(100) SETTINGS max_block_size = 10', undefined, { maxRows: 10 })
+      .catch((e: unknown) => e)
     expect(error).toBeInstanceOf(QueryLimitError)
     expect((error as QueryLimitError).limit).toBe('rows')
     expect(await store.select('SELECT 8 AS x')).toEqual([{ x: 8 }])
     // Exactly at the limit is a whole answer.
-    expect(await store.select('SELECT number FROM numbers(10) SETTINGS max_block_size = 3', undefined, { maxRows: 10 })).toHaveLength(10)
+    expect(
+      await store.select('SELECT number FROM numbers(10) SETTINGS max_block_size = 3', undefined, { maxRows: 10 }),
+    ).toHaveLength(10)
   })
-
 
   // API reads bind their values as checked literals (bind.ts) in both modes: whatever a client
   // sends comes back as it was, and nothing in it can end its literal.
-  const HOSTILE = ["it's", "\\'; DROP TABLE posts; --", 'back\\slash\\', 'nul\0inside', 'line\nbreak\r\ttab', '\u0001\u001f\u007f', '{word:String}', 'Lumen ünïcödé 😀 中文 \u2028', "''", '\\']
-  it.each(HOSTILE.map((s) => [JSON.stringify(s), s]))('gives back %s bound into an API read as it was', async (_, hostile) => {
-    const rows = await open().select<{ s: string; n: string; l: string[] }>('SELECT {s:String} AS s, toString(length({s:String})) AS n, {l:Array(String)} AS l', { s: hostile, l: [hostile, 'x'] }, {})
-    expect(rows).toEqual([{ s: hostile, n: String(Buffer.byteLength(hostile)), l: [hostile, 'x'] }])
-  })
+  const HOSTILE = [
+    "it's",
+    "\\'; DROP TABLE posts; --",
+    'back\\slash\\',
+    'nul\0inside',
+    'line\nbreak\r\ttab',
+    '\u0001\u001f\u007f',
+    '{word:String}',
+    'Lumen ünïcödé 😀 中文 \u2028',
+    "''",
+    '\\',
+  ]
+  it.each(HOSTILE.map((s) => [JSON.stringify(s), s]))(
+    'gives back %s bound into an API read as it was',
+    async (_, hostile) => {
+      const rows = await open().select<{ s: string; n: string; l: string[] }>(
+        'SELECT {s:String} AS s, toString(length({s:String})) AS n, {l:Array(String)} AS l',
+        { s: hostile, l: [hostile, 'x'] },
+        {},
+      )
+      expect(rows).toEqual([{ s: hostile, n: String(Buffer.byteLength(hostile)), l: [hostile, 'x'] }])
+    },
+  )
 
   it('binds numbers, times and lists into an API read as their types', async () => {
     const rows = await open().select<Record<string, string>>(
       "SELECT toString({n:UInt64}) AS n, toString({i:Int8}) AS i, toString(toDateTime({t:UInt32}, 'UTC')) AS t, toString({ns:Array(UInt32)}) AS ns, toString(length({none:Array(String)})) AS none",
-      { n: Number.MAX_SAFE_INTEGER, i: -1, t: Date.parse('2026-11-23T09:00:00Z') / 1000, ns: [1, 4_294_967_295], none: [] },
+      {
+        n: Number.MAX_SAFE_INTEGER,
+        i: -1,
+        t: Date.parse('2026-11-23T09:00:00Z') / 1000,
+        ns: [1, 4_294_967_295],
+        none: [],
+      },
       {},
     )
-    expect(rows).toEqual([{ n: String(Number.MAX_SAFE_INTEGER), i: '-1', t: '2026-11-23 09:00:00', ns: '[1,4294967295]', none: '0' }])
-    await expect(open().select('SELECT {n:UInt32} AS n', { n: '1; DROP TABLE posts' }, {})).rejects.toThrow('expected a safe integer')
+    expect(rows).toEqual([
+      { n: String(Number.MAX_SAFE_INTEGER), i: '-1', t: '2026-11-23 09:00:00', ns: '[1,4294967295]', none: '0' },
+    ])
+    await expect(open().select('SELECT {n:UInt32} AS n', { n: '1; DROP TABLE posts' }, {})).rejects.toThrow(
+      'expected a safe integer',
+    )
   })
 
   it('takes a read naming a scan page of post ids (past 256 KiB of SQL)', async () => {
-    const ids = Array.from({ length: 5_000 }, (_, i) => `bluesky:at://did:plc:abcdefghijklmnopqrstuvwx/app.bsky.feed.post/${i}`)
-    const [row] = await open().select<{ n: string }>('SELECT toString(count()) AS n FROM posts WHERE has({ids:Array(String)}, id)', { ids }, {})
+    const ids = Array.from(
+      { length: 5_000 },
+      (_, i) => `bluesky:at://did:plc:abcdefghijklmnopqrstuvwx/app.bsky.feed.post/${i}`,
+    )
+    const [row] = await open().select<{ n: string }>(
+      'SELECT toString(count()) AS n FROM posts WHERE has({ids:Array(String)}, id)',
+      { ids },
+      {},
+    )
     expect(row).toEqual({ n: '0' })
   })
 })
@@ -90,10 +138,15 @@ describe('embedded: reads take turns, writes do not wait for them', () => {
   it('stores a batch at once while slow reads wait for their turn', async () => {
     // Each read sleeps 1.5 s without using a core; a chdb connection runs one call at a time, so
     // on the sink's connection the insert would queue behind all five.
-    const reads = Array.from({ length: 5 }, () => store.select('SELECT sleepEachRow(0.3) AS s FROM numbers(5) SETTINGS max_block_size = 1', undefined, {}))
+    const reads = Array.from({ length: 5 }, () =>
+      store.select('SELECT sleepEachRow(0.3) AS s FROM numbers(5) SETTINGS max_block_size = 1', undefined, {}),
+    )
     await new Promise((r) => setTimeout(r, 100))
     const started = Date.now()
-    const stored = await store.insertPosts([post('gate-1', '2026-11-23T09:00:00.000Z'), post('gate-2', '2026-11-23T09:00:01.000Z')])
+    const stored = await store.insertPosts([
+      post('gate-1', '2026-11-23T09:00:00.000Z'),
+      post('gate-2', '2026-11-23T09:00:01.000Z'),
+    ])
     const took = Date.now() - started
     expect(stored).toHaveLength(2)
     expect(took).toBeLessThan(1_200)
@@ -107,10 +160,17 @@ describe('embedded: reads take turns, writes do not wait for them', () => {
     // A stored deletion makes every older post's batch ask STORED_DELETION_IDS (a query with
     // parameters) before its insert; chdb runs such queries one at a time process-wide.
     await store.insertDeletions([{ postId: 'webhook:deleted', at: '2026-11-24T00:00:00.000Z' }])
-    const read = store.select("SELECT sleepEachRow(0.3) AS s FROM numbers(10) WHERE {word:String} != '' SETTINGS max_block_size = 1", { word: 'slow' }, {})
+    const read = store.select(
+      "SELECT sleepEachRow(0.3) AS s FROM numbers(10) WHERE {word:String} != '' SETTINGS max_block_size = 1",
+      { word: 'slow' },
+      {},
+    )
     await new Promise((r) => setTimeout(r, 200))
     const started = Date.now()
-    const stored = await store.insertPosts([post('param-1', '2026-11-23T10:00:00.000Z'), post('deleted', '2026-11-23T10:00:01.000Z')])
+    const stored = await store.insertPosts([
+      post('param-1', '2026-11-23T10:00:00.000Z'),
+      post('deleted', '2026-11-23T10:00:01.000Z'),
+    ])
     const took = Date.now() - started
     expect(stored.map((p) => p.id)).toEqual(['webhook:param-1'])
     expect(took).toBeLessThan(1_200)
@@ -119,8 +179,12 @@ describe('embedded: reads take turns, writes do not wait for them', () => {
 })
 
 it('puts the read settings into a query that has its own', () => {
-  expect(withSettings('SELECT 1 SETTINGS max_block_size = 8192', { max_threads: 1 })).toBe('SELECT 1 SETTINGS max_block_size = 8192, max_threads = 1')
-  expect(withSettings('SELECT 1', { timeout_overflow_mode: "break'; DROP" })).toBe("SELECT 1\nSETTINGS timeout_overflow_mode = 'break'")
+  expect(withSettings('SELECT 1 SETTINGS max_block_size = 8192', { max_threads: 1 })).toBe(
+    'SELECT 1 SETTINGS max_block_size = 8192, max_threads = 1',
+  )
+  expect(withSettings('SELECT 1', { timeout_overflow_mode: "break'; DROP" })).toBe(
+    "SELECT 1\nSETTINGS timeout_overflow_mode = 'break'",
+  )
 })
 
 describe('ReadGate', () => {

@@ -63,7 +63,12 @@ describeWithServer('server mode through a ClickHouse crash', () => {
     const tracked = new Set([...matched.map((p) => p.id), ...threadReplies])
 
     const view = new LiveView()
-    app = await buildServer({ store, view, tracking, health: { classifier: 'vader-lexicon', sources: ['test'], stats: () => ({}) } })
+    app = await buildServer({
+      store,
+      view,
+      tracking,
+      health: { classifier: 'vader-lexicon', sources: ['test'], stats: () => ({}) },
+    })
     const url = await app.listen({ port: 0, host: '127.0.0.1' })
     socket = connect(url, { transports: ['websocket'] })
     const live: { at: number; ids: string[] }[] = []
@@ -82,7 +87,15 @@ describeWithServer('server mode through a ClickHouse crash', () => {
       alerts: new Spool<Alert>(join(dir.path, 'spool', 'alerts'), 1 << 30),
     }
     const started = Date.now()
-    const pipeline = startPipeline({ sources: [source], classifier: new LexiconClassifier(), tracking, store, live: new SocketIoSink(app.io, view), deadLetter, spools })
+    const pipeline = startPipeline({
+      sources: [source],
+      classifier: new LexiconClassifier(),
+      tracking,
+      store,
+      live: new SocketIoSink(app.io, view),
+      deadLetter,
+      spools,
+    })
 
     await new Promise((r) => setTimeout(r, KILL_AFTER_MS))
     await server.kill9()
@@ -109,7 +122,9 @@ describeWithServer('server mode through a ClickHouse crash', () => {
 
     // Exactly once: every tracked post sent is stored, none twice, none that was not sent.
     expect(pipeline.stats.untracked + pipeline.stats.stored).toBe(POSTS)
-    const [counts] = await store.select<{ rows: string; ids: string }>('SELECT count() AS rows, uniqExact(id) AS ids FROM posts')
+    const [counts] = await store.select<{ rows: string; ids: string }>(
+      'SELECT count() AS rows, uniqExact(id) AS ids FROM posts',
+    )
     expect(Number(counts!.rows)).toBe(tracked.size)
     expect(Number(counts!.ids)).toBe(tracked.size)
     const storedIds = new Set((await store.select<{ id: string }>('SELECT id FROM posts')).map((r) => r.id))
@@ -126,7 +141,9 @@ describeWithServer('server mode through a ClickHouse crash', () => {
     // The live feed: every post the wall was sent is stored, none twice; the stored posts it was
     // not sent (past LIVE_POSTS_PER_BRAND a push, as when the spool drains) are counted; and it
     // kept coming while the server was down.
-    await expect.poll(() => live.reduce((a, l) => a + l.ids.length, 0) + pipeline.stats.liveSkipped, { timeout: 5_000 }).toBe(tracked.size)
+    await expect
+      .poll(() => live.reduce((a, l) => a + l.ids.length, 0) + pipeline.stats.liveSkipped, { timeout: 5_000 })
+      .toBe(tracked.size)
     const pushed = live.flatMap((l) => l.ids)
     expect(new Set(pushed).size).toBe(pushed.length)
     expect(pushed.filter((id) => !storedIds.has(id))).toEqual([])

@@ -24,12 +24,30 @@ type Table = Map<string, Record<string, number>>
 /** The minute tables as they stand: brand_source_minute per key, brand_authors and brand_replies per brand, source and minute. */
 async function tables(store: SqlStore): Promise<{ minutes: Table; authors: Table; replies: Table }> {
   const read = async (sql: string, key: (r: Record<string, unknown>) => string): Promise<Table> =>
-    new Map((await store.select(sql)).map((r) => [key(r), Object.fromEntries(Object.entries(r).filter(([c]) => !['brand', 'source', 'm'].includes(c)).map(([c, v]) => [c, Number(v)]))]))
+    new Map(
+      (await store.select(sql)).map((r) => [
+        key(r),
+        Object.fromEntries(
+          Object.entries(r)
+            .filter(([c]) => !['brand', 'source', 'm'].includes(c))
+            .map(([c, v]) => [c, Number(v)]),
+        ),
+      ]),
+    )
   const byMinute = (r: Record<string, unknown>) => `${String(r.brand)}|${String(r.source)}|${Number(r.m)}`
   return {
-    minutes: await read(`SELECT brand, source, toUInt32(minute) AS m, ${MINUTE_COLUMNS.map((c) => `sum(${c}) AS ${c}`).join(', ')} FROM brand_source_minute GROUP BY brand, source, m`, byMinute),
-    authors: await read('SELECT brand, source, toUInt32(minute) AS m, count() AS rows, sum(posts) AS posts, sum(followers) AS followers FROM brand_authors GROUP BY brand, source, m', byMinute),
-    replies: await read("SELECT brand, '' AS source, toUInt32(mention_minute) AS m, count() AS rows, sum(needed) AS needed, sum(replied_ms - mention_ms) AS waited FROM brand_replies GROUP BY brand, m", byMinute),
+    minutes: await read(
+      `SELECT brand, source, toUInt32(minute) AS m, ${MINUTE_COLUMNS.map((c) => `sum(${c}) AS ${c}`).join(', ')} FROM brand_source_minute GROUP BY brand, source, m`,
+      byMinute,
+    ),
+    authors: await read(
+      'SELECT brand, source, toUInt32(minute) AS m, count() AS rows, sum(posts) AS posts, sum(followers) AS followers FROM brand_authors GROUP BY brand, source, m',
+      byMinute,
+    ),
+    replies: await read(
+      "SELECT brand, '' AS source, toUInt32(mention_minute) AS m, count() AS rows, sum(needed) AS needed, sum(replied_ms - mention_ms) AS waited FROM brand_replies GROUP BY brand, m",
+      byMinute,
+    ),
   }
 }
 
@@ -45,14 +63,23 @@ function added(after: Table, before: Table): Table {
 }
 
 function addedAll(after: Awaited<ReturnType<typeof tables>>, before: Awaited<ReturnType<typeof tables>>) {
-  return { minutes: added(after.minutes, before.minutes), authors: added(after.authors, before.authors), replies: added(after.replies, before.replies) }
+  return {
+    minutes: added(after.minutes, before.minutes),
+    authors: added(after.authors, before.authors),
+    replies: added(after.replies, before.replies),
+  }
 }
 
 /**
  * The retry of a failed write (which finds its rows held, stores nothing and recounts), then the
  * same rows written whole with the views: both must add the same to every minute table.
  */
-async function recountAgainstViews(store: SqlStore, before: Awaited<ReturnType<typeof tables>>, retry: () => Promise<unknown[]>, whole: () => Promise<unknown>): Promise<void> {
+async function recountAgainstViews(
+  store: SqlStore,
+  before: Awaited<ReturnType<typeof tables>>,
+  retry: () => Promise<unknown[]>,
+  whole: () => Promise<unknown>,
+): Promise<void> {
   expect(await retry()).toEqual([])
   await store.recounter.done()
   expect(store.recounter.pending).toBe(false)
@@ -72,7 +99,12 @@ describe.each(MODES)('recounting after a write the views missed ($name)', ({ sto
   const exec = (store: SqlStore, sql: string) => (store as unknown as { exec(sql: string): Promise<void> }).exec(sql)
 
   /** Writes with `views` detached around the first insert into `table`, which then fails. */
-  async function failingWrite(store: SqlStore, table: string, views: readonly string[], write: () => Promise<unknown>): Promise<void> {
+  async function failingWrite(
+    store: SqlStore,
+    table: string,
+    views: readonly string[],
+    write: () => Promise<unknown>,
+  ): Promise<void> {
     const target = store as unknown as { insertRows(table: string, rows: readonly object[]): Promise<void> }
     const insertRows = target.insertRows.bind(store)
     let failed = false
@@ -101,13 +133,20 @@ describe.each(MODES)('recounting after a write the views missed ($name)', ({ sto
     const run = await runThrough(store, sourceOf(events), classifier).finally(() => classifier.close())
     expect(run.deadLetter.records).toEqual([])
     stored = run.live.posts
-    engagement = (await store.select('SELECT id, post_id, source, brands, at_ms, likes, reposts, replies, quotes FROM engagement')).map((r) => ({
+    engagement = (
+      await store.select('SELECT id, post_id, source, brands, at_ms, likes, reposts, replies, quotes FROM engagement')
+    ).map((r) => ({
       id: String(r.id),
       postId: String(r.post_id),
       source: String(r.source) as AttributedEngagement['source'],
       brands: r.brands as string[],
       at: new Date(Number(r.at_ms)).toISOString(),
-      delta: { likes: Number(r.likes), reposts: Number(r.reposts), replies: Number(r.replies), quotes: Number(r.quotes) },
+      delta: {
+        likes: Number(r.likes),
+        reposts: Number(r.reposts),
+        replies: Number(r.replies),
+        quotes: Number(r.quotes),
+      },
     }))
     expect(engagement.length).toBeGreaterThan(0)
     store.recounter.pauseMs = 20
@@ -118,9 +157,14 @@ describe.each(MODES)('recounting after a write the views missed ($name)', ({ sto
     const store = open()
     const before = { ...store.recounts }
     const snapshot = await tables(store)
-    const replies = stored.filter((p) => p.ownBrand && p.answersMentionAt).map((p) => ({ id: p.id, createdMs: Date.parse(p.createdAt) }))
+    const replies = stored
+      .filter((p) => p.ownBrand && p.answersMentionAt)
+      .map((p) => ({ id: p.id, createdMs: Date.parse(p.createdAt) }))
     expect(replies.length).toBeGreaterThan(0)
-    store.recounter.note(new Set([...stored.map((p) => minuteOf(p.createdAt)), ...engagement.map((u) => minuteOf(u.at))]), replies)
+    store.recounter.note(
+      new Set([...stored.map((p) => minuteOf(p.createdAt)), ...engagement.map((u) => minuteOf(u.at))]),
+      replies,
+    )
     store.recounter.start()
     await store.recounter.done()
     expect(store.recounter.pending).toBe(false)
@@ -133,11 +177,21 @@ describe.each(MODES)('recounting after a write the views missed ($name)', ({ sto
     // Copies of the posts of five busy minutes and of the brand replies, as new posts by new authors.
     const perMinute = new Map<string, number>()
     for (const p of stored) perMinute.set(p.createdAt.slice(0, 16), (perMinute.get(p.createdAt.slice(0, 16)) ?? 0) + 1)
-    const busy = new Set([...perMinute].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([m]) => m))
+    const busy = new Set(
+      [...perMinute]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 5)
+        .map(([m]) => m),
+    )
     // Every seventh copy unscored (as a post in a language not read): counted apart.
-    const unscored = (p: ScoredPost, k: number): ScoredPost => (k % 7 === 0 && !p.ownBrand ? (({ sentiment: _, ...rest }) => ({ ...rest, language: 'de' }))(p) : p)
+    const unscored = (p: ScoredPost, k: number): ScoredPost =>
+      k % 7 === 0 && !p.ownBrand ? (({ sentiment: _, ...rest }) => ({ ...rest, language: 'de' }))(p) : p
     const copies = (tag: string) =>
-      stored.filter((p) => busy.has(p.createdAt.slice(0, 16)) || (p.ownBrand && p.answersMentionAt)).map((p, k) => unscored({ ...p, id: `${p.id}-${tag}`, author: { ...p.author, id: `${p.author.id}-${tag}` } }, k))
+      stored
+        .filter((p) => busy.has(p.createdAt.slice(0, 16)) || (p.ownBrand && p.answersMentionAt))
+        .map((p, k) =>
+          unscored({ ...p, id: `${p.id}-${tag}`, author: { ...p.author, id: `${p.author.id}-${tag}` } }, k),
+        )
     const lost = copies('lost')
     expect(lost.filter((p) => p.ownBrand && p.replyTo && p.answersMentionAt).length).toBeGreaterThan(0)
     expect(lost.filter((p) => (p.sentiment?.emotions.length ?? 0) > 0).length).toBeGreaterThan(0)
@@ -151,11 +205,19 @@ describe.each(MODES)('recounting after a write the views missed ($name)', ({ sto
     expect(store.recounter.pending).toBe(true)
     // The retry finds them all held, stores nothing, and recounts; the same posts again, written
     // whole with the views, add exactly what the recount did.
-    await recountAgainstViews(store, before, () => store.insertPosts(lost), () => store.insertPosts(copies('whole')))
+    await recountAgainstViews(
+      store,
+      before,
+      () => store.insertPosts(lost),
+      () => store.insertPosts(copies('whole')),
+    )
 
     // A second recount of the same minutes adds nothing: what was added is counted.
     const counts = { ...store.recounts }
-    store.recounter.note(lost.map((p) => minuteOf(p.createdAt)), lost.map((p) => ({ id: p.id, createdMs: Date.parse(p.createdAt) })))
+    store.recounter.note(
+      lost.map((p) => minuteOf(p.createdAt)),
+      lost.map((p) => ({ id: p.id, createdMs: Date.parse(p.createdAt) })),
+    )
     store.recounter.start()
     await store.recounter.done()
     expect(store.recounts).toEqual({ ...counts, runs: counts.runs + 1 })
@@ -167,7 +229,12 @@ describe.each(MODES)('recounting after a write the views missed ($name)', ({ sto
     const before = await tables(store)
     await failingWrite(store, 'engagement', ENGAGEMENT_VIEWS, () => store.insertEngagement(copies('lost')))
     expect(await tables(store)).toEqual(before)
-    await recountAgainstViews(store, before, () => store.insertEngagement(copies('lost')), () => store.insertEngagement(copies('whole')))
+    await recountAgainstViews(
+      store,
+      before,
+      () => store.insertEngagement(copies('lost')),
+      () => store.insertEngagement(copies('whole')),
+    )
   })
 
   it('recounts a failed write though no write follows it (a bus gave its events to another worker)', async () => {
@@ -184,7 +251,9 @@ describe.each(MODES)('recounting after a write the views missed ($name)', ({ sto
       store.recounter.retryMs = 10_000
     }
     const recounted = addedAll(await tables(store), before)
-    expect([...recounted.minutes.values()].reduce((a, r) => a + r.posts!, 0)).toBe(lost.reduce((a, p) => a + p.brands.length, 0))
+    expect([...recounted.minutes.values()].reduce((a, r) => a + r.posts!, 0)).toBe(
+      lost.reduce((a, p) => a + p.brands.length, 0),
+    )
   })
 
   it('takes again while writes run through its take, and puts off the recount while they keep running', async () => {
@@ -195,7 +264,11 @@ describe.each(MODES)('recounting after a write the views missed ($name)', ({ sto
     const writes = target.writes.bind(store)
     // As the store would answer: a write running at the first take's start; an insert started
     // during the second take; then two takes of the third attempt that are clean.
-    const answers = [{ running: true, started: 0 }, { running: false, started: 1 }, { running: false, started: 2 }]
+    const answers = [
+      { running: true, started: 0 },
+      { running: false, started: 1 },
+      { running: false, started: 2 },
+    ]
     let asked = 0
     target.writes = async () => answers[asked++] ?? writes()
     store.recounter.tries = 2
@@ -214,11 +287,14 @@ describe.each(MODES)('recounting after a write the views missed ($name)', ({ sto
       store.recounter.retryMs = 10_000
     }
     const recounted = addedAll(await tables(store), before)
-    expect([...recounted.minutes.values()].reduce((a, r) => a + r.posts!, 0)).toBe(lost.reduce((a, p) => a + p.brands.length, 0))
+    expect([...recounted.minutes.values()].reduce((a, r) => a + r.posts!, 0)).toBe(
+      lost.reduce((a, p) => a + p.brands.length, 0),
+    )
   })
 
   it('recounts the newest minutes after a start: a process killed mid-write leaves no note', async () => {
     const store = open()
+    // biome-ignore lint/complexity/useMathMinMax: ISO timestamps compare as strings, not numbers
     const newest = stored.reduce((a, p) => (p.createdAt > a ? p.createdAt : a), '').slice(0, 16)
     const lost = stored.filter((p) => p.createdAt.slice(0, 16) === newest).map((p) => ({ ...p, id: `${p.id}-killed` }))
     expect(lost.length).toBeGreaterThan(0)
@@ -237,7 +313,9 @@ describe.each(MODES)('recounting after a write the views missed ($name)', ({ sto
     expect(store.recounter.pending).toBe(false)
     expect(store.recounts.runs).toBe(runs + 1)
     const recounted = addedAll(await tables(store), before)
-    expect([...recounted.minutes.values()].reduce((a, r) => a + r.posts!, 0)).toBe(lost.reduce((a, p) => a + p.brands.length, 0))
+    expect([...recounted.minutes.values()].reduce((a, r) => a + r.posts!, 0)).toBe(
+      lost.reduce((a, p) => a + p.brands.length, 0),
+    )
   })
 
   it('adds nothing when its lock ran out during the take (another process may add the same), and counts once later', async () => {
@@ -248,7 +326,11 @@ describe.each(MODES)('recounting after a write the views missed ($name)', ({ sto
     // then held elsewhere until `free`.
     let renewals = 0
     let free = false
-    store.recounter.lock = { acquire: async () => renewals === 0 || free, renew: async () => ++renewals !== 2, release: async () => {} }
+    store.recounter.lock = {
+      acquire: async () => renewals === 0 || free,
+      renew: async () => ++renewals !== 2,
+      release: async () => {},
+    }
     store.recounter.retryMs = 50
     try {
       await failingWrite(store, 'posts', POST_VIEWS, () => store.insertPosts(lost))
@@ -265,7 +347,9 @@ describe.each(MODES)('recounting after a write the views missed ($name)', ({ sto
       store.recounter.retryMs = 10_000
     }
     const recounted = addedAll(await tables(store), before)
-    expect([...recounted.minutes.values()].reduce((a, r) => a + r.posts!, 0)).toBe(lost.reduce((a, p) => a + p.brands.length, 0))
+    expect([...recounted.minutes.values()].reduce((a, r) => a + r.posts!, 0)).toBe(
+      lost.reduce((a, p) => a + p.brands.length, 0),
+    )
   })
 
   it('takes turns with other processes through its lock', async () => {

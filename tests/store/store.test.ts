@@ -30,7 +30,8 @@ const MODES = storesUnderTest('store')
 
 // Two simulated hours: launch, backlash, brand replies, engagement.
 const events = simulated(2 * 3600)
-const engagementOf = (list: readonly TimedEvent[]) => list.flatMap((e) => (e.event.kind === 'engagement' ? [e.event.update] : []))
+const engagementOf = (list: readonly TimedEvent[]) =>
+  list.flatMap((e) => (e.event.kind === 'engagement' ? [e.event.update] : []))
 
 describe.each(MODES)('store contract ($name)', ({ store: open }) => {
   let stored: ScoredPost[] = []
@@ -58,10 +59,16 @@ describe.each(MODES)('store contract ($name)', ({ store: open }) => {
     await store.migrate()
     // As if the newest migration stopped after its first statements: run again, it finishes.
     const newest = MIGRATIONS.at(-1)!.version
-    await (store as unknown as { exec(sql: string): Promise<void> }).exec(`ALTER TABLE schema_migrations DELETE WHERE version = ${newest}`)
-    await expect.poll(async () => (await store.select(`SELECT version FROM schema_migrations WHERE version = ${newest}`)).length).toBe(0)
+    await (store as unknown as { exec(sql: string): Promise<void> }).exec(
+      `ALTER TABLE schema_migrations DELETE WHERE version = ${newest}`,
+    )
+    await expect
+      .poll(async () => (await store.select(`SELECT version FROM schema_migrations WHERE version = ${newest}`)).length)
+      .toBe(0)
     await store.migrate()
-    const versions = await store.select<{ version: number; n: string }>('SELECT version, count() AS n FROM schema_migrations GROUP BY version')
+    const versions = await store.select<{ version: number; n: string }>(
+      'SELECT version, count() AS n FROM schema_migrations GROUP BY version',
+    )
     expect(versions.map((v) => Number(v.n))).toEqual(versions.map(() => 1))
   })
 
@@ -81,7 +88,10 @@ describe.each(MODES)('store contract ($name)', ({ store: open }) => {
   })
 
   it('returns the newest stored post time', async () => {
-    const newest = stored.map((p) => p.createdAt).sort().at(-1)
+    const newest = stored
+      .map((p) => p.createdAt)
+      .sort()
+      .at(-1)
     expect(await open().latestPostTime()).toBe(newest)
   })
 
@@ -101,9 +111,13 @@ describe.each(MODES)('store contract ($name)', ({ store: open }) => {
       }
     }
     const windows = await open().minuteAggregates({})
-    expect(new Map(windows.map((w) => [`${w.brand}|${w.minute}`, { posts: w.posts, negative: w.negative, mixed: w.mixed }]))).toEqual(expected)
+    expect(
+      new Map(windows.map((w) => [`${w.brand}|${w.minute}`, { posts: w.posts, negative: w.negative, mixed: w.mixed }])),
+    ).toEqual(expected)
     const hours = await open().minuteAggregates({ bucket: 'hour', brands: ['Lumen'] })
-    expect(hours.map((w) => [`${w.brand}|${w.minute}`, w.posts])).toEqual([...hourly].filter(([k]) => k.startsWith('Lumen|')).sort())
+    expect(hours.map((w) => [`${w.brand}|${w.minute}`, w.posts])).toEqual(
+      [...hourly].filter(([k]) => k.startsWith('Lumen|')).sort(),
+    )
     expect(await open().minuteAggregates({ source: 'simulator' })).toEqual(windows)
     expect(await open().minuteAggregates({ source: 'mastodon' })).toEqual([])
   })
@@ -112,10 +126,21 @@ describe.each(MODES)('store contract ($name)', ({ store: open }) => {
     // Every brand, on its one source and on all, over each window (tracking has 3 brands).
     expect(liveMetrics).toHaveLength(3 * 2 * WINDOW_NAMES.length)
     expect(liveMetrics.find((m) => m.brand === 'Lumen' && m.window === '1h')!.middle).toBeGreaterThan(0)
-    expect(Object.values(liveMetrics.find((m) => m.brand === 'Lumen' && m.window === '24h' && m.source === 'all')!.emotions).every((n) => n > 0)).toBe(true)
+    expect(
+      Object.values(
+        liveMetrics.find((m) => m.brand === 'Lumen' && m.window === '24h' && m.source === 'all')!.emotions,
+      ).every((n) => n > 0),
+    ).toBe(true)
     for (const live of liveMetrics) {
       const rivals = tracking.find((b) => b.name === live.brand)!.competitors
-      const stored = await open().metrics({ brand: live.brand, rivals, ...(live.source === 'all' ? {} : { source: live.source }), window: live.window, from: live.from, to: live.to })
+      const stored = await open().metrics({
+        brand: live.brand,
+        rivals,
+        ...(live.source === 'all' ? {} : { source: live.source }),
+        window: live.window,
+        from: live.from,
+        to: live.to,
+      })
       expect(stored, `${live.brand} ${live.source} ${live.window}`).toEqual(live)
     }
   })
@@ -123,12 +148,24 @@ describe.each(MODES)('store contract ($name)', ({ store: open }) => {
   it('gives the metrics per minute or hour, each bucket as the live one-minute window would', async () => {
     for (const live of liveMetrics.filter((m) => m.window === '1m' && m.posts > 0)) {
       const rivals = tracking.find((b) => b.name === live.brand)!.competitors
-      const series = await open().metricSeries({ brand: live.brand, rivals, ...(live.source === 'all' ? {} : { source: live.source }), from: new Date(Date.parse(live.from) - 10 * 60_000).toISOString(), to: live.to })
+      const series = await open().metricSeries({
+        brand: live.brand,
+        rivals,
+        ...(live.source === 'all' ? {} : { source: live.source }),
+        from: new Date(Date.parse(live.from) - 10 * 60_000).toISOString(),
+        to: live.to,
+      })
       expect(series.length).toBeGreaterThan(1)
       expect(series.at(-1)).toEqual(live)
     }
     const day = liveMetrics.find((m) => m.brand === 'Lumen' && m.source === 'all' && m.window === '24h')!
-    const hours = await open().metricSeries({ brand: 'Lumen', rivals: ['Corvid', 'Nimbus'], from: day.from, to: day.to, bucket: 'hour' })
+    const hours = await open().metricSeries({
+      brand: 'Lumen',
+      rivals: ['Corvid', 'Nimbus'],
+      from: day.from,
+      to: day.to,
+      bucket: 'hour',
+    })
     expect(hours.length).toBe(2)
     expect(hours.every((h) => h.window === '1h' && Date.parse(h.to) - Date.parse(h.from) === 3_600_000)).toBe(true)
     expect(hours.reduce((sum, h) => sum + h.posts, 0)).toBe(day.posts)
@@ -161,36 +198,75 @@ describe.each(MODES)('store contract ($name)', ({ store: open }) => {
     const page = await store.searchPosts({ brand: 'Lumen', page: 1, pageSize: 500 })
     expect(page.posts.some((p) => (likes.get(p.id) ?? 0) > 0)).toBe(true)
     const byId = new Map(stored.map((p) => [p.id, p]))
-    for (const p of page.posts) expect(p.engagement.likes).toBe(byId.get(p.id)!.engagement.likes + (likes.get(p.id) ?? 0))
+    for (const p of page.posts)
+      expect(p.engagement.likes).toBe(byId.get(p.id)!.engagement.likes + (likes.get(p.id) ?? 0))
     // The minute table counts a like for each brand its post mentions.
-    const lumenLikes = updates.filter((u) => byId.get(u.postId)?.brands.includes('Lumen')).reduce((a, u) => a + u.delta.likes, 0)
-    const [sum] = await store.select<{ likes: string }>("SELECT sum(likes) AS likes FROM brand_source_minute WHERE brand = 'Lumen'")
-    expect(Number(sum!.likes)).toBe(lumenLikes + stored.filter((p) => p.brands.includes('Lumen')).reduce((a, p) => a + p.engagement.likes, 0))
+    const lumenLikes = updates
+      .filter((u) => byId.get(u.postId)?.brands.includes('Lumen'))
+      .reduce((a, u) => a + u.delta.likes, 0)
+    const [sum] = await store.select<{ likes: string }>(
+      "SELECT sum(likes) AS likes FROM brand_source_minute WHERE brand = 'Lumen'",
+    )
+    expect(Number(sum!.likes)).toBe(
+      lumenLikes + stored.filter((p) => p.brands.includes('Lumen')).reduce((a, p) => a + p.engagement.likes, 0),
+    )
   })
 
   it('finds middle feedback by label, flags, intents, text and source, newest first, in pages', async () => {
     const store = open()
     const matches = stored
-      .filter((p) => p.brands.includes('Lumen') && p.sentiment!.intents.includes('question') && p.sentiment!.label !== 'positive')
+      .filter(
+        (p) =>
+          p.brands.includes('Lumen') && p.sentiment!.intents.includes('question') && p.sentiment!.label !== 'positive',
+      )
       .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id))
-    const first = await store.searchPosts({ brand: 'Lumen', intents: ['question'], labels: ['negative', 'neutral'], page: 1, pageSize: 10 })
+    const first = await store.searchPosts({
+      brand: 'Lumen',
+      intents: ['question'],
+      labels: ['negative', 'neutral'],
+      page: 1,
+      pageSize: 10,
+    })
     expect(first.total).toBe(matches.length)
     expect(first.posts.map((p) => p.id)).toEqual(matches.slice(0, 10).map((p) => p.id))
-    const second = await store.searchPosts({ brand: 'Lumen', intents: ['question'], labels: ['negative', 'neutral'], page: 2, pageSize: 10 })
+    const second = await store.searchPosts({
+      brand: 'Lumen',
+      intents: ['question'],
+      labels: ['negative', 'neutral'],
+      page: 2,
+      pageSize: 10,
+    })
     expect(second.posts.map((p) => p.id)).toEqual(matches.slice(10, 20).map((p) => p.id))
-    const angry = stored.filter((p) => p.brands.includes('Lumen') && p.sentiment!.emotions.some((e) => e === 'anger' || e === 'sadness'))
+    const angry = stored.filter(
+      (p) => p.brands.includes('Lumen') && p.sentiment!.emotions.some((e) => e === 'anger' || e === 'sadness'),
+    )
     expect(angry.length).toBeGreaterThan(0)
-    expect((await store.searchPosts({ brand: 'Lumen', emotions: ['anger', 'sadness'], page: 1, pageSize: 1000 })).posts.map((p) => p.id).sort()).toEqual(angry.map((p) => p.id).sort())
+    expect(
+      (await store.searchPosts({ brand: 'Lumen', emotions: ['anger', 'sadness'], page: 1, pageSize: 1000 })).posts
+        .map((p) => p.id)
+        .sort(),
+    ).toEqual(angry.map((p) => p.id).sort())
     const mixed = await store.searchPosts({ mixed: true, text: 'BATTERY', page: 1, pageSize: 1000 })
     expect(mixed.total).toBe(stored.filter((p) => p.sentiment!.mixed && /battery/i.test(p.text)).length)
     const { createdAt } = matches[5]!
-    const older = await store.searchPosts({ brand: 'Lumen', intents: ['question'], labels: ['negative', 'neutral'], to: createdAt, page: 1, pageSize: 1000 })
+    const older = await store.searchPosts({
+      brand: 'Lumen',
+      intents: ['question'],
+      labels: ['negative', 'neutral'],
+      to: createdAt,
+      page: 1,
+      pageSize: 1000,
+    })
     expect(older.total).toBe(matches.filter((p) => p.createdAt < createdAt).length)
     expect((await store.searchPosts({ source: 'mastodon', page: 1, pageSize: 10 })).total).toBe(0)
     // A post read back equals the post stored, probabilities to float32 precision.
     const [back] = (await store.searchPosts({ brand: 'Lumen', page: 1, pageSize: 1 })).posts
     const original = stored.find((p) => p.id === back!.id)!
-    expect({ ...back, engagement: original.engagement, sentiment: { ...back!.sentiment, scores: original.sentiment!.scores, confidence: original.sentiment!.confidence } }).toEqual(original)
+    expect({
+      ...back,
+      engagement: original.engagement,
+      sentiment: { ...back!.sentiment, scores: original.sentiment!.scores, confidence: original.sentiment!.confidence },
+    }).toEqual(original)
     expect(back!.sentiment!.confidence).toBeCloseTo(original.sentiment!.confidence, 5)
   })
 
@@ -198,14 +274,18 @@ describe.each(MODES)('store contract ($name)', ({ store: open }) => {
     const support = brandHandles(scenario)[1]
     const lumen = stored.filter((p) => p.brands.includes('Lumen'))
     // Questions, complaints and support needs (the simulator's tracking does not count every direct mention).
-    const mentions = lumen.filter((p) => p.sentiment!.intents.some((i) => ['question', 'complaint', 'support'].includes(i)))
+    const mentions = lumen.filter((p) =>
+      p.sentiment!.intents.some((i) => ['question', 'complaint', 'support'].includes(i)),
+    )
     expect(mentions.map((p) => p.id)).toEqual(lumen.filter((p) => p.needsReply?.includes('Lumen')).map((p) => p.id))
     const firstReply = new Map<string, number>()
     for (const p of stored) {
       if (p.author.handle !== support || !p.replyTo) continue
       firstReply.set(p.replyTo, Math.min(Date.parse(p.createdAt), firstReply.get(p.replyTo) ?? Infinity))
     }
-    const delays = mentions.filter((m) => firstReply.has(m.id)).map((m) => (firstReply.get(m.id)! - Date.parse(m.createdAt)) / 1000)
+    const delays = mentions
+      .filter((m) => firstReply.has(m.id))
+      .map((m) => (firstReply.get(m.id)! - Date.parse(m.createdAt)) / 1000)
     delays.sort((a, b) => a - b)
     const stats = await open().responseTimes({ brand: 'Lumen' })
     expect(stats.mentions).toBe(lumen.length)
@@ -216,7 +296,14 @@ describe.each(MODES)('store contract ($name)', ({ store: open }) => {
     // quantileExact takes the element at floor(level * n) of the sorted delays.
     expect(stats.medianSeconds).toBeCloseTo(delays[Math.floor(0.5 * delays.length)]!, 3)
     expect(stats.p90Seconds).toBeCloseTo(delays[Math.floor(0.9 * delays.length)]!, 3)
-    expect(await open().responseTimes({ brand: 'Lumen', from: '2030-01-01T00:00:00Z' })).toEqual({ mentions: 0, needingReply: 0, answered: 0, replyRate: null, medianSeconds: null, p90Seconds: null })
+    expect(await open().responseTimes({ brand: 'Lumen', from: '2030-01-01T00:00:00Z' })).toEqual({
+      mentions: 0,
+      needingReply: 0,
+      answered: 0,
+      replyRate: null,
+      medianSeconds: null,
+      p90Seconds: null,
+    })
   })
 
   it('gives the same responsiveness from history as the pipeline did live', async () => {
@@ -224,9 +311,20 @@ describe.each(MODES)('store contract ($name)', ({ store: open }) => {
     expect(live.needingReply).toBeGreaterThan(10)
     expect(live.overdue).toBeGreaterThan(0)
     const day = 24 * 3600_000
-    const history = await open().responseTimes({ brand: 'Lumen', from: new Date(Date.parse(live.at) - day).toISOString(), to: live.at, asOf: live.at })
+    const history = await open().responseTimes({
+      brand: 'Lumen',
+      from: new Date(Date.parse(live.at) - day).toISOString(),
+      to: live.at,
+      asOf: live.at,
+    })
     const { mentions: _, ...figures } = history
-    expect(figures).toEqual({ needingReply: live.needingReply, answered: live.answered, replyRate: live.replyRate, medianSeconds: live.medianSeconds, p90Seconds: live.p90Seconds })
+    expect(figures).toEqual({
+      needingReply: live.needingReply,
+      answered: live.answered,
+      replyRate: live.replyRate,
+      medianSeconds: live.medianSeconds,
+      p90Seconds: live.p90Seconds,
+    })
   })
 
   it('resumes responsiveness and dialogue from the store after a restart, exactly where they were', async () => {
@@ -249,7 +347,14 @@ describe.each(MODES)('store contract ($name)', ({ store: open }) => {
     // The threads' replies name no brand: they were kept because they answer the brand's posts.
     expect(stored.filter((p) => p.thread && p.brands.length === 0).length).toBeGreaterThan(0)
     const day = 24 * 3600_000
-    expect(await open().dialogue({ brand: 'Lumen', from: new Date(Date.parse(live.at) - day).toISOString(), to: live.at, asOf: live.at })).toEqual(live)
+    expect(
+      await open().dialogue({
+        brand: 'Lumen',
+        from: new Date(Date.parse(live.at) - day).toISOString(),
+        to: live.at,
+        asOf: live.at,
+      }),
+    ).toEqual(live)
   })
 
   it('stores alerts and reads back the newest state of each', async () => {
@@ -260,8 +365,12 @@ describe.each(MODES)('store contract ($name)', ({ store: open }) => {
       at: '2030-11-23T09:41:12.345Z',
       severity: 'critical',
       state: 'open',
-      title: "Backlash risk 82: negative share doubled",
-      why: { summary: "negative share 41% against 12% baseline; 'battery' up 9x", terms: ['battery', "won't charge"], examplePostIds: ['simulator:1'] },
+      title: 'Backlash risk 82: negative share doubled',
+      why: {
+        summary: "negative share 41% against 12% baseline; 'battery' up 9x",
+        terms: ['battery', "won't charge"],
+        examplePostIds: ['simulator:1'],
+      },
     }
     await store.insertAlerts([alert, { ...alert, id: 'alert-2', brand: 'Corvid', severity: 'warning' }])
     await store.insertAlerts([{ ...alert, state: 'acknowledged' }])
@@ -288,8 +397,18 @@ describe.each(MODES)('store contract ($name)', ({ store: open }) => {
   })
 
   it('gives the newest posts, oldest first, for relating replies after a restart', async () => {
-    const newest = [...stored].sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id)).slice(-5)
-    expect(await open().recentPosts(5)).toEqual(newest.map((p) => ({ id: p.id, source: p.source, brands: p.brands, createdAt: p.createdAt, ...(p.needsReply ? { needsReply: p.needsReply } : {}) })))
+    const newest = [...stored]
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id))
+      .slice(-5)
+    expect(await open().recentPosts(5)).toEqual(
+      newest.map((p) => ({
+        id: p.id,
+        source: p.source,
+        brands: p.brands,
+        createdAt: p.createdAt,
+        ...(p.needsReply ? { needsReply: p.needsReply } : {}),
+      })),
+    )
     // Which of them wait for a reply, so a brand's reply after a restart still knows.
     const waiting = stored.filter((p) => p.needsReply).at(-1)!
     const recent = await open().recentPosts(stored.length)
@@ -299,26 +418,52 @@ describe.each(MODES)('store contract ($name)', ({ store: open }) => {
   it('counts search matches up to the cap, and says when there are more', async () => {
     const store = open()
     const model = stored[0]!
-    const many = Array.from({ length: SEARCH_COUNT_CAP + 50 }, (_, i) => ({ ...model, id: `${model.id}:clone:${i}`, text: `zebracorn clone ${i}` }))
+    const many = Array.from({ length: SEARCH_COUNT_CAP + 50 }, (_, i) => ({
+      ...model,
+      id: `${model.id}:clone:${i}`,
+      text: `zebracorn clone ${i}`,
+    }))
     expect(await store.insertPosts(many)).toHaveLength(many.length)
     const page = await store.searchPosts({ text: 'zebracorn', page: 3, pageSize: 10 })
     expect(page).toMatchObject({ total: SEARCH_COUNT_CAP, totalCapped: true })
     expect(page.posts).toHaveLength(10)
-    expect(await store.searchPosts({ text: 'zebracorn clone 1049', page: 1, pageSize: 10 })).toMatchObject({ total: 1, totalCapped: false })
+    expect(await store.searchPosts({ text: 'zebracorn clone 1049', page: 1, pageSize: 10 })).toMatchObject({
+      total: 1,
+      totalCapped: false,
+    })
     // The last page tells the exact total, past the cap.
     const lastPage = Math.ceil(many.length / 100)
-    expect(await store.searchPosts({ text: 'zebracorn', page: lastPage, pageSize: 100 })).toMatchObject({ total: many.length, totalCapped: false })
+    expect(await store.searchPosts({ text: 'zebracorn', page: lastPage, pageSize: 100 })).toMatchObject({
+      total: many.length,
+      totalCapped: false,
+    })
     // A full last page (no row after it) is exact too; a deep page that reaches the cap says so
     // without a count; a page past the end still tells the total.
-    expect(await store.searchPosts({ text: 'zebracorn', page: 21, pageSize: 50 })).toMatchObject({ total: many.length, totalCapped: false })
+    expect(await store.searchPosts({ text: 'zebracorn', page: 21, pageSize: 50 })).toMatchObject({
+      total: many.length,
+      totalCapped: false,
+    })
     const deep = await store.searchPosts({ text: 'zebracorn', page: 100, pageSize: 10 })
     expect(deep).toMatchObject({ total: SEARCH_COUNT_CAP, totalCapped: true })
     expect(deep.posts).toHaveLength(10)
-    expect(await store.searchPosts({ text: 'zebracorn', page: 30, pageSize: 50 })).toMatchObject({ total: many.length, totalCapped: false, posts: [] })
+    expect(await store.searchPosts({ text: 'zebracorn', page: 30, pageSize: 50 })).toMatchObject({
+      total: many.length,
+      totalCapped: false,
+      posts: [],
+    })
   })
 
   it('keeps every value exactly through its query parameters, whatever it holds', async () => {
-    const nasty = ["O'Brien", 'back\\slash', 'new\nline\ttab\r', "'; DROP TABLE posts; --", '\u0000nul', 'émoji 🔋 \u2028', '{brand:String}', '\\\'']
+    const nasty = [
+      "O'Brien",
+      'back\\slash',
+      'new\nline\ttab\r',
+      "'; DROP TABLE posts; --",
+      '\u0000nul',
+      'émoji 🔋 \u2028',
+      '{brand:String}',
+      "\\'",
+    ]
     for (const value of nasty) {
       const [row] = await open().select<{ s: string }>('SELECT {s:String} AS s', { s: value })
       expect(row!.s).toBe(value)
@@ -343,47 +488,83 @@ describe.each(MODES)('store contract ($name)', ({ store: open }) => {
     expect(await store.unstoredPosts(gone)).toEqual([])
     expect(await store.insertPosts(gone)).toEqual([])
     expect(await store.countPosts()).toBe(before - 2)
-    const [left] = await store.select<{ n: string }>('SELECT count() AS n FROM posts WHERE id = {id:String}', { id: gone[0]!.id })
+    const [left] = await store.select<{ n: string }>('SELECT count() AS n FROM posts WHERE id = {id:String}', {
+      id: gone[0]!.id,
+    })
     expect(Number(left!.n)).toBe(0)
   })
 
   // Posts whose text a CSV must keep whole, some created at the same millisecond (keyset ties).
-  const csvTexts = ['plain quokka', 'quokka, with commas, and "quotes"', 'quokka on\ntwo lines\r\nor three', '=HYPERLINK("http://evil.example")&" quokka"', '+quokka', '-quokka', '@quokka', '\tquokka', 'émoji quokka 🔋']
+  const csvTexts = [
+    'plain quokka',
+    'quokka, with commas, and "quotes"',
+    'quokka on\ntwo lines\r\nor three',
+    '=HYPERLINK("http://evil.example")&" quokka"',
+    '+quokka',
+    '-quokka',
+    '@quokka',
+    '\tquokka',
+    'émoji quokka 🔋',
+  ]
   const csvPosts = () => {
     const model = stored.find((p) => p.brands.includes('Lumen') && p.sentiment!.label === 'negative')!
     const at = Date.parse(model.createdAt)
-    return csvTexts.map((text, i): ScoredPost => ({ ...model, id: `${model.id}:csv:${i}`, text, createdAt: new Date(at + Math.floor(i / 3) * 61_000).toISOString() }))
+    return csvTexts.map(
+      (text, i): ScoredPost => ({
+        ...model,
+        id: `${model.id}:csv:${i}`,
+        text,
+        createdAt: new Date(at + Math.floor(i / 3) * 61_000).toISOString(),
+      }),
+    )
   }
-  const all = async (search: PostFilter) => (await open().searchPosts({ ...search, page: 1, pageSize: 1_000_000 })).posts
+  const all = async (search: PostFilter) =>
+    (await open().searchPosts({ ...search, page: 1, pageSize: 1_000_000 })).posts
 
   it('finds posts by id, with the other filters', async () => {
     const store = open()
     const posts = csvPosts()
     expect(await store.insertPosts(posts)).toHaveLength(posts.length)
-    const found = await store.searchPosts({ ids: [posts[1]!.id, posts[4]!.id, 'simulator:never-stored'], page: 1, pageSize: 10 })
+    const found = await store.searchPosts({
+      ids: [posts[1]!.id, posts[4]!.id, 'simulator:never-stored'],
+      page: 1,
+      pageSize: 10,
+    })
     expect(found).toMatchObject({ total: 2, totalCapped: false })
     expect(found.posts.map((p) => p.id)).toEqual([posts[4]!.id, posts[1]!.id])
-    expect((await store.searchPosts({ ids: [posts[1]!.id], labels: ['positive'], page: 1, pageSize: 10 })).total).toBe(0)
+    expect((await store.searchPosts({ ids: [posts[1]!.id], labels: ['positive'], page: 1, pageSize: 10 })).total).toBe(
+      0,
+    )
     expect((await store.searchPosts({ ids: ["x' OR 1=1 --"], page: 1, pageSize: 10 })).total).toBe(0)
   })
 
   it('counts a selection per minute and per hour, adding up to what the search finds', async () => {
     const store = open()
-    const filters: PostFilter[] = [{ brand: 'Lumen', labels: ['negative', 'neutral'] }, { intents: ['question'], from: '2026-11-23T09:10:30Z', to: '2026-11-23T10:20:15Z' }, { text: 'quokka' }]
+    const filters: PostFilter[] = [
+      { brand: 'Lumen', labels: ['negative', 'neutral'] },
+      { intents: ['question'], from: '2026-11-23T09:10:30Z', to: '2026-11-23T10:20:15Z' },
+      { text: 'quokka' },
+    ]
     for (const filter of filters) {
       const posts = await all(filter)
       expect(posts.length).toBeGreaterThan(0)
       for (const bucket of ['minute', 'hour'] as const) {
-        const expected = new Map<string, { posts: number; negative: number; neutral: number; positive: number; unscored: number }>()
+        const expected = new Map<
+          string,
+          { posts: number; negative: number; neutral: number; positive: number; unscored: number }
+        >()
         for (const p of posts) {
-          const start = bucket === 'hour' ? `${p.createdAt.slice(0, 13)}:00:00.000Z` : `${p.createdAt.slice(0, 16)}:00.000Z`
+          const start =
+            bucket === 'hour' ? `${p.createdAt.slice(0, 13)}:00:00.000Z` : `${p.createdAt.slice(0, 16)}:00.000Z`
           const b = expected.get(start) ?? { posts: 0, negative: 0, neutral: 0, positive: 0, unscored: 0 }
           b.posts++
           b[p.sentiment?.label ?? 'unscored']++
           expected.set(start, b)
         }
         const series = await store.postSeries({ ...filter, bucket })
-        expect(series, `${JSON.stringify(filter)} per ${bucket}`).toEqual([...expected].sort(([a], [b]) => a.localeCompare(b)).map(([minute, counts]) => ({ minute, ...counts })))
+        expect(series, `${JSON.stringify(filter)} per ${bucket}`).toEqual(
+          [...expected].sort(([a], [b]) => a.localeCompare(b)).map(([minute, counts]) => ({ minute, ...counts })),
+        )
       }
     }
     expect(await store.postSeries({ brand: 'Lumen', limit: 3 })).toHaveLength(3)
@@ -407,7 +588,12 @@ describe.each(MODES)('store contract ($name)', ({ store: open }) => {
   })
 
   it('exports a selection as CSV, row for row the search, with the text kept whole and formulas defused', async () => {
-    const app = await buildServer({ store: open(), view: new LiveView(), tracking, health: { classifier: 'vader-lexicon', sources: [], stats: () => ({}) } })
+    const app = await buildServer({
+      store: open(),
+      view: new LiveView(),
+      tracking,
+      health: { classifier: 'vader-lexicon', sources: [], stats: () => ({}) },
+    })
     try {
       const res = await app.inject('/api/posts.csv?q=quokka&brand=Lumen')
       expect(res.statusCode, res.body).toBe(200)
@@ -423,10 +609,15 @@ describe.each(MODES)('store contract ($name)', ({ store: open }) => {
       expect(parse(res.body, { bom: true, columns: true })).toEqual(posts.map(expectedCsvRow))
 
       const empty = await app.inject('/api/posts.csv?from=2026-11-23T09:00:00Z&to=2026-11-23T10:00:00%2B01:00')
-      expect(empty.headers['content-disposition']).toBe('attachment; filename="undertow-posts-2026-11-23T090000Z-2026-11-23T090000Z.csv"')
+      expect(empty.headers['content-disposition']).toBe(
+        'attachment; filename="undertow-posts-2026-11-23T090000Z-2026-11-23T090000Z.csv"',
+      )
       expect(empty.body).toBe(`\ufeff${CSV_HEADER}\r\n`)
       // Every post: more than one page of the store's scan.
-      const rows = parse((await app.inject('/api/posts.csv')).body, { bom: true, columns: true }) as Record<string, string>[]
+      const rows = parse((await app.inject('/api/posts.csv')).body, { bom: true, columns: true }) as Record<
+        string,
+        string
+      >[]
       expect(rows.length).toBeGreaterThan(SCAN_PAGE)
       expect(rows).toEqual((await all({})).map(expectedCsvRow))
     } finally {
@@ -435,7 +626,8 @@ describe.each(MODES)('store contract ($name)', ({ store: open }) => {
   })
 })
 
-const CSV_HEADER = 'id,source,createdAt,brands,authorHandle,followers,language,label,negative,neutral,positive,mixed,uncertain,intents,emotions,likes,reposts,replies,quotes,url,text'
+const CSV_HEADER =
+  'id,source,createdAt,brands,authorHandle,followers,language,label,negative,neutral,positive,mixed,uncertain,intents,emotions,likes,reposts,replies,quotes,url,text'
 
 /** A post as its CSV row reads back, written out here apart from the route's own code. */
 function expectedCsvRow(p: ScoredPost): Record<string, string> {
@@ -468,7 +660,13 @@ function expectedCsvRow(p: ScoredPost): Record<string, string> {
 }
 
 describe.each(MODES)('retention ($name)', ({ store: open }) => {
-  const day = (start: string) => simulatorSource({ scenario: launchDay({ brand: 'Lumen', competitors: ['Corvid', 'Nimbus'], start }), seed: 3, speed: Infinity, until: 20 * 60 })
+  const day = (start: string) =>
+    simulatorSource({
+      scenario: launchDay({ brand: 'Lumen', competitors: ['Corvid', 'Nimbus'], start }),
+      seed: 3,
+      speed: Infinity,
+      until: 20 * 60,
+    })
 
   it('drops the day partitions older than the cutoff in every table and keeps the newer ones', async () => {
     const store = open()
@@ -482,7 +680,13 @@ describe.each(MODES)('retention ($name)', ({ store: open }) => {
     expect(total - before - old).toBeGreaterThan(0)
     const dropped = await store.dropPartitionsBefore(cutoffFor(30, now))
     expect(dropped.map((d) => d.partition)).toEqual(dropped.map(() => '2026-09-01'))
-    expect(dropped.map((d) => d.table).sort()).toEqual(['brand_authors', 'brand_replies', 'brand_source_minute', 'engagement', 'posts'])
+    expect(dropped.map((d) => d.table).sort()).toEqual([
+      'brand_authors',
+      'brand_replies',
+      'brand_source_minute',
+      'engagement',
+      'posts',
+    ])
     expect(await store.countPosts()).toBe(total - old)
     expect((await store.searchPosts({ to: '2026-09-02T00:00:00Z', page: 1, pageSize: 1 })).total).toBe(0)
     expect((await store.minuteAggregates({ to: '2026-09-02T00:00:00Z' })).length).toBe(0)
@@ -494,11 +698,15 @@ describe('literal binding (servers without query parameters)', () => {
   it('quotes strings so that nothing in them can end the literal', () => {
     expect(quoteString("it's")).toBe("'it\\'s'")
     expect(quoteString('a\\b')).toBe("'a\\\\b'")
-    expect(bindLiterals('SELECT {a:String}, {n:UInt32}, {l:Array(String)}', { a: "x'", n: 5, l: ['p', "q'"] })).toBe("SELECT 'x\\'', 5, ['p', 'q\\'']")
+    expect(bindLiterals('SELECT {a:String}, {n:UInt32}, {l:Array(String)}', { a: "x'", n: 5, l: ['p', "q'"] })).toBe(
+      "SELECT 'x\\'', 5, ['p', 'q\\'']",
+    )
   })
 
   it('refuses a value that is not of the declared type, or is missing', () => {
-    expect(() => bindLiterals('SELECT {n:UInt32}', { n: '5; DROP TABLE posts' })).toThrow('query parameter n: expected a safe integer')
+    expect(() => bindLiterals('SELECT {n:UInt32}', { n: '5; DROP TABLE posts' })).toThrow(
+      'query parameter n: expected a safe integer',
+    )
     expect(() => bindLiterals('SELECT {n:UInt8}', { n: 300 })).toThrow('out of range for UInt8')
     expect(() => bindLiterals('SELECT {n:UInt32}', {})).toThrow('query parameter n is not given')
     expect(() => bindLiterals('SELECT {d:Date}', { d: '2026-01-01' })).toThrow('not supported')

@@ -30,7 +30,16 @@ const post = (id: string, o: Partial<ScoredPost['sentiment']> = {}): ScoredPost 
   engagement: { likes: 0, reposts: 0, replies: 0, quotes: 0 },
   brands: ['Lumen'],
   terms: ['lumen'],
-  sentiment: { label: 'negative', scores: { negative: 0.9, neutral: 0.05, positive: 0.05 }, confidence: 0.9, mixed: false, uncertain: false, intents: ['complaint'], emotions: [], ...o },
+  sentiment: {
+    label: 'negative',
+    scores: { negative: 0.9, neutral: 0.05, positive: 0.05 },
+    confidence: 0.9,
+    mixed: false,
+    uncertain: false,
+    intents: ['complaint'],
+    emotions: [],
+    ...o,
+  },
 })
 
 describe.each([
@@ -51,9 +60,19 @@ describe.each([
     expect(old).toEqual({ ...post('webhook:old'), language: '' })
     const { sentiment: ___, ...unscored } = { ...post('webhook:de'), language: 'de' }
     expect(await store.insertPosts([post('webhook:new', { emotions: ['anger', 'sadness'] }), unscored])).toHaveLength(2)
-    const [minute] = await store.select<Record<string, string | number>>("SELECT sum(posts) AS posts, sum(complaint) AS complaint, sum(anger) AS anger, sum(sadness) AS sadness, sum(joy) AS joy, sum(negative) AS negative, sum(unscored) AS unscored FROM brand_source_minute WHERE brand = 'Lumen'")
+    const [minute] = await store.select<Record<string, string | number>>(
+      "SELECT sum(posts) AS posts, sum(complaint) AS complaint, sum(anger) AS anger, sum(sadness) AS sadness, sum(joy) AS joy, sum(negative) AS negative, sum(unscored) AS unscored FROM brand_source_minute WHERE brand = 'Lumen'",
+    )
     // Numbers in one engine's JSON, strings in the other's (UInt64).
-    expect(Object.fromEntries(Object.entries(minute!).map(([k, v]) => [k, Number(v)]))).toEqual({ posts: 3, complaint: 2, anger: 1, sadness: 1, joy: 0, negative: 2, unscored: 1 })
+    expect(Object.fromEntries(Object.entries(minute!).map(([k, v]) => [k, Number(v)]))).toEqual({
+      posts: 3,
+      complaint: 2,
+      anger: 1,
+      sadness: 1,
+      joy: 0,
+      negative: 2,
+      unscored: 1,
+    })
     expect((await store.searchPosts({ labels: ['unscored'], page: 1, pageSize: 10 })).posts).toEqual([unscored])
     const angry = await store.searchPosts({ emotions: ['anger'], page: 1, pageSize: 10 })
     expect(angry.posts.map((p) => p.id)).toEqual(['webhook:new'])

@@ -10,7 +10,9 @@ import { describeNeeding } from './needs.ts'
 import { ServerStore } from '../../pipelines/store/server.ts'
 import { tmpDir } from './tmp.ts'
 
-export const CLICKHOUSE_SERVER = ['/usr/bin/clickhouse-server', '/usr/sbin/clickhouse-server'].find((p) => existsSync(p))
+export const CLICKHOUSE_SERVER = ['/usr/bin/clickhouse-server', '/usr/sbin/clickhouse-server'].find((p) =>
+  existsSync(p),
+)
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -93,7 +95,10 @@ export class ClickHouseServerProcess {
   async start(): Promise<void> {
     if (!CLICKHOUSE_SERVER) throw new Error('clickhouse-server is not installed')
     this.output = ''
-    const child = spawn(CLICKHOUSE_SERVER, [`--config-file=${join(this.dir, 'config.xml')}`], { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(CLICKHOUSE_SERVER, [`--config-file=${join(this.dir, 'config.xml')}`], {
+      cwd: this.dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     child.stdout.on('data', (d: Buffer) => (this.output = (this.output + d.toString()).slice(-4000)))
     child.stderr.on('data', (d: Buffer) => (this.output = (this.output + d.toString()).slice(-4000)))
     this.child = child
@@ -136,7 +141,10 @@ export function describeWithServer(name: string, body: () => void): void {
 }
 
 /** A server process of the file's own, started before its tests and stopped after them. */
-export function useClickHouseServer(name: string): { process: () => ClickHouseServerProcess; store: (database?: string) => ServerStore } {
+export function useClickHouseServer(name: string): {
+  process: () => ClickHouseServerProcess
+  store: (database?: string) => ServerStore
+} {
   const dir = tmpDir(`clickhouse-${name}`)
   let server: ClickHouseServerProcess | undefined
   const stores: ServerStore[] = []

@@ -20,7 +20,8 @@ export class FakeHackerNews {
   private readonly http: Server = createServer((req, res) => {
     this.requests++
     this.lastRequestAt = Date.now()
-    const send = (status: number, body: string) => res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8' }).end(body)
+    const send = (status: number, body: string) =>
+      res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8' }).end(body)
     if (this.failing > 0) {
       this.failing--
       return send(503, JSON.stringify({ error: 'Service Unavailable' }))
@@ -66,7 +67,8 @@ export class FakeHackerNews {
     const p = this.items.get(parent)
     if (p) p.kids = [...((p.kids as number[] | undefined) ?? []), id]
     // `descendants`: every comment under a story, however deep.
-    for (let up = p; up; up = this.items.get(up.parent as number)) if (up.type === 'story') up.descendants = (up.descendants as number) + 1
+    for (let up = p; up; up = this.items.get(up.parent as number))
+      if (up.type === 'story') up.descendants = (up.descendants as number) + 1
     return id
   }
 

@@ -17,7 +17,14 @@ interface Logged {
   timeUs: number
   did: string
   kind: 'commit' | 'identity' | 'account'
-  commit?: { rev: string; operation: 'create' | 'update' | 'delete'; collection: string; rkey: string; record?: object; cid?: string }
+  commit?: {
+    rev: string
+    operation: 'create' | 'update' | 'delete'
+    collection: string
+    rkey: string
+    record?: object
+    cid?: string
+  }
   identity?: { did: string; handle: string; seq: number; time: string }
   account?: { active: boolean; did: string; seq: number; time: string }
 }
@@ -31,12 +38,20 @@ interface Subscriber {
   query: URLSearchParams
 }
 
-const microsIso = (timeUs: number) => `${new Date(Math.floor(timeUs / 1000)).toISOString().slice(0, 19)}.${String(timeUs % 1_000_000).padStart(6, '0')}Z`
+const microsIso = (timeUs: number) =>
+  `${new Date(Math.floor(timeUs / 1000)).toISOString().slice(0, 19)}.${String(timeUs % 1_000_000).padStart(6, '0')}Z`
 
 export function render(event: Logged, version: 1 | 2): string {
   if (version === 1) {
     const { did, timeUs, kind, commit, identity, account } = event
-    return JSON.stringify({ did, time_us: timeUs, kind, ...(commit ? { commit } : {}), ...(identity ? { identity } : {}), ...(account ? { account } : {}) })
+    return JSON.stringify({
+      did,
+      time_us: timeUs,
+      kind,
+      ...(commit ? { commit } : {}),
+      ...(identity ? { identity } : {}),
+      ...(account ? { account } : {}),
+    })
   }
   const base = { seq: event.seq, did: event.did, time: microsIso(event.timeUs), witnessedAt: microsIso(event.timeUs) }
   const payload =
@@ -69,7 +84,9 @@ export class FakeJetstream {
       }
       const refusal = this.refusal(req)
       if (refusal) {
-        socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(refusal)}\r\n\r\n${refusal}`)
+        socket.end(
+          `HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(refusal)}\r\n\r\n${refusal}`,
+        )
         return
       }
       this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req))
@@ -115,7 +132,11 @@ export class FakeJetstream {
 
   like(did: string, subject: string, collection = 'app.bsky.feed.like'): string {
     const rkey = this.rkey()
-    const record = { $type: collection, createdAt: new Date().toISOString(), subject: { uri: subject, cid: 'bafyreidc6sydkkbchcyg62v77wbhzvb2mvytlmsychqgwf2xojjtirmzj4' } }
+    const record = {
+      $type: collection,
+      createdAt: new Date().toISOString(),
+      subject: { uri: subject, cid: 'bafyreidc6sydkkbchcyg62v77wbhzvb2mvytlmsychqgwf2xojjtirmzj4' },
+    }
     this.commit(did, { operation: 'create', collection, rkey, record })
     return `at://${did}/${collection}/${rkey}`
   }
@@ -126,7 +147,11 @@ export class FakeJetstream {
   }
 
   identity(did: string, handle: string): void {
-    this.append({ did, kind: 'identity', identity: { did, handle, seq: 1_409_752_997, time: new Date().toISOString() } })
+    this.append({
+      did,
+      kind: 'identity',
+      identity: { did, handle, seq: 1_409_752_997, time: new Date().toISOString() },
+    })
   }
 
   account(did: string, active: boolean): void {
@@ -144,7 +169,8 @@ export class FakeJetstream {
   }
 
   private commit(did: string, commit: Omit<NonNullable<Logged['commit']>, 'rev' | 'cid'>): void {
-    const cid = commit.operation === 'delete' ? {} : { cid: 'bafyreidwaivazkwu67xztlmuobx35hs2lnfh3kolmgfmucldvhd3sgzcqi' }
+    const cid =
+      commit.operation === 'delete' ? {} : { cid: 'bafyreidwaivazkwu67xztlmuobx35hs2lnfh3kolmgfmucldvhd3sgzcqi' }
     this.append({ did, kind: 'commit', commit: { rev: '3l3qo2vutsw2b', ...commit, ...cid } })
   }
 

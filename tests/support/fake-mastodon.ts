@@ -60,11 +60,15 @@ export class FakeMastodon {
       const url = new URL(req.url ?? '/', 'http://x')
       // Mastodon writes a refused upgrade raw, with an empty body and the reason in a header.
       const refuse = (status: number, error: string) =>
-        socket.end(`HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : 'Bad Request'}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 0\r\nX-Error-Message: ${error}\r\n\r\n`)
+        socket.end(
+          `HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : 'Bad Request'}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 0\r\nX-Error-Message: ${error}\r\n\r\n`,
+        )
       if (url.pathname !== '/api/v1/streaming') return refuse(400, 'Unknown stream type')
-      if (!this.authorised(req)) return refuse(401, req.headers.authorization ? 'Invalid access token' : 'Missing access token')
+      if (!this.authorised(req))
+        return refuse(401, req.headers.authorization ? 'Invalid access token' : 'Missing access token')
       const stream = url.searchParams.get('stream') ?? ''
-      if (!['public', 'public:local', 'hashtag', 'hashtag:local'].includes(stream)) return refuse(400, 'Unknown stream type')
+      if (!['public', 'public:local', 'hashtag', 'hashtag:local'].includes(stream))
+        return refuse(400, 'Unknown stream type')
       if (stream.startsWith('hashtag') && !url.searchParams.get('tag')) return refuse(400, 'No tag for stream provided')
       this.wss.handleUpgrade(req, socket, head, (ws) => {
         const tag = url.searchParams.get('tag')?.toLowerCase()
@@ -95,7 +99,10 @@ export class FakeMastodon {
   /** A new public status by `username` (a local account), tagged with each `#tag` in the text. */
   post(username: string, html: string, extra: { replyTo?: string; quoteOf?: string } = {}): FakeStatus {
     const id = String(this.nextId++)
-    const tags = [...html.replace(/<[^>]*>/g, "").matchAll(/#(\w+)/g)].map((m) => ({ name: m[1]!.toLowerCase(), url: `${this.url}/tags/${m[1]!.toLowerCase()}` }))
+    const tags = [...html.replace(/<[^>]*>/g, '').matchAll(/#(\w+)/g)].map((m) => ({
+      name: m[1]!.toLowerCase(),
+      url: `${this.url}/tags/${m[1]!.toLowerCase()}`,
+    }))
     const parent = extra.replyTo ? this.statuses.find((s) => s.id === extra.replyTo) : undefined
     const status: FakeStatus = {
       id,
@@ -114,7 +121,14 @@ export class FakeMastodon {
       favourites_count: 0,
       edited_at: null,
       quote: extra.quoteOf ? { state: 'accepted', quoted_status_id: extra.quoteOf } : null,
-      account: { id: String(username.length * 1000 + username.charCodeAt(0)), username, acct: username, display_name: username.toUpperCase(), followers_count: 42, url: `${this.url}/@${username}` },
+      account: {
+        id: String(username.length * 1000 + username.charCodeAt(0)),
+        username,
+        acct: username,
+        display_name: username.toUpperCase(),
+        followers_count: 42,
+        url: `${this.url}/@${username}`,
+      },
       mentions: [],
       tags,
     }
@@ -171,25 +185,48 @@ export class FakeMastodon {
   private rest(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://x')
     this.requests.push(`${url.pathname}${url.search}`)
-    const json = (status: number, body: unknown, headers: Record<string, string> = {}): void => void res.writeHead(status, { 'Content-Type': 'application/json', ...headers }).end(JSON.stringify(body))
+    const json = (status: number, body: unknown, headers: Record<string, string> = {}): void =>
+      void res.writeHead(status, { 'Content-Type': 'application/json', ...headers }).end(JSON.stringify(body))
     if (!this.authorised(req)) return json(401, { error: 'The access token is invalid' })
     if (this.throttled > 0 && url.pathname.startsWith('/api/v1/timelines')) {
       this.throttled--
-      return json(429, { error: 'Too many requests' }, { 'X-RateLimit-Limit': '300', 'X-RateLimit-Remaining': '0', 'X-RateLimit-Reset': new Date(this.throttleUntil).toISOString() })
+      return json(
+        429,
+        { error: 'Too many requests' },
+        {
+          'X-RateLimit-Limit': '300',
+          'X-RateLimit-Remaining': '0',
+          'X-RateLimit-Reset': new Date(this.throttleUntil).toISOString(),
+        },
+      )
     }
-    if (url.pathname === '/api/v2/instance') return json(200, { domain: this.host, configuration: { urls: { streaming: this.url.replace(/^http/, 'ws') } } })
+    if (url.pathname === '/api/v2/instance')
+      return json(200, { domain: this.host, configuration: { urls: { streaming: this.url.replace(/^http/, 'ws') } } })
     const tag = /^\/api\/v1\/timelines\/tag\/([^/]+)$/.exec(url.pathname)?.[1]
-    if (url.pathname !== '/api/v1/timelines/public' && tag === undefined) return json(404, { error: 'Record not found' })
+    if (url.pathname !== '/api/v1/timelines/public' && tag === undefined)
+      return json(404, { error: 'Record not found' })
     const q = url.searchParams
     const limit = Math.min(40, Math.max(1, Number(q.get('limit') ?? 20)))
     const id = (key: string) => (q.get(key) === null ? undefined : BigInt(q.get(key)!))
     const [maxId, sinceId, minId] = [id('max_id'), id('since_id'), id('min_id')]
-    let list = this.statuses.filter((s) => (tag === undefined ? true : s.tags.some((t) => t.name === decodeURIComponent(tag).toLowerCase())))
-    list = list.filter((s) => (maxId === undefined || BigInt(s.id) < maxId) && (sinceId === undefined || BigInt(s.id) > sinceId) && (minId === undefined || BigInt(s.id) > minId))
+    let list = this.statuses.filter((s) =>
+      tag === undefined ? true : s.tags.some((t) => t.name === decodeURIComponent(tag).toLowerCase()),
+    )
+    list = list.filter(
+      (s) =>
+        (maxId === undefined || BigInt(s.id) < maxId) &&
+        (sinceId === undefined || BigInt(s.id) > sinceId) &&
+        (minId === undefined || BigInt(s.id) > minId),
+    )
     list.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? 1 : -1))
     // min_id: the page immediately newer than it (the oldest of the rest); otherwise the newest.
     const page = minId !== undefined ? list.slice(-limit) : list.slice(0, limit)
-    const links: Record<string, string> = page.length === 0 ? {} : { Link: `<${this.url}${url.pathname}?max_id=${page.at(-1)!.id}>; rel="next", <${this.url}${url.pathname}?min_id=${page[0]!.id}>; rel="prev"` }
+    const links: Record<string, string> =
+      page.length === 0
+        ? {}
+        : {
+            Link: `<${this.url}${url.pathname}?max_id=${page.at(-1)!.id}>; rel="next", <${this.url}${url.pathname}?min_id=${page[0]!.id}>; rel="prev"`,
+          }
     json(200, page, links)
   }
 }

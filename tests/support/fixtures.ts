@@ -5,7 +5,16 @@ import type { Classifier } from '../../models/classifier.ts'
 import { LexiconClassifier } from '../../models/lexicon.ts'
 import { startPipeline } from '../../pipelines/pipeline.ts'
 import type { AlertChange } from '../../pipelines/metrics/alerting.ts'
-import type { BrandMetrics, Dialogue, Post, Responsiveness, RiskReading, ScoredPost, SourceEvent, WindowAggregate } from '../../pipelines/schema.ts'
+import type {
+  BrandMetrics,
+  Dialogue,
+  Post,
+  Responsiveness,
+  RiskReading,
+  ScoredPost,
+  SourceEvent,
+  WindowAggregate,
+} from '../../pipelines/schema.ts'
 import { MemoryDeadLetter } from '../../pipelines/sinks/deadletter.ts'
 import { generate, type TimedEvent } from '../../pipelines/sources/simulator/generate.ts'
 import { launchDay } from '../../pipelines/sources/simulator/scenario.ts'
@@ -73,11 +82,23 @@ export class RecordingLive {
 }
 
 /** The real pipeline into `store`, with the lexicon unless another classifier is given. */
-export async function runThrough(store: Store, source: Observable<SourceEvent>, classifier: Classifier = new LexiconClassifier()) {
+export async function runThrough(
+  store: Store,
+  source: Observable<SourceEvent>,
+  classifier: Classifier = new LexiconClassifier(),
+) {
   const live = new RecordingLive()
   const deadLetter = new MemoryDeadLetter()
   // Every stored post is pushed live, so that tests can hold what was pushed against what was stored.
-  const pipeline = startPipeline({ sources: [source], classifier, tracking, store, live, deadLetter, livePostsPerBrand: Number.POSITIVE_INFINITY })
+  const pipeline = startPipeline({
+    sources: [source],
+    classifier,
+    tracking,
+    store,
+    live,
+    deadLetter,
+    livePostsPerBrand: Number.POSITIVE_INFINITY,
+  })
   await pipeline.done
   return { live, deadLetter, stats: pipeline.stats }
 }

@@ -43,7 +43,9 @@ export class NatsServerProcess {
     if (!NATS_SERVER) throw new Error('nats-server is not installed (apt-get install nats-server)')
     const port = await freePort()
     let output = ''
-    const child = spawn(NATS_SERVER, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(NATS_SERVER, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     child.stdout!.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)))
     child.stderr!.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)))
     await listening(port, child, () => output, 'nats-server')

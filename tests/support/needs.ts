@@ -13,7 +13,9 @@ export function describeNeeding(program: string, present: boolean, name: string,
       })
     })
   } else {
-    console.warn(`\n[notice] skipping "${name}": ${program} is not installed (apt-get install ${program}; CI installs it)\n`)
+    console.warn(
+      `\n[notice] skipping "${name}": ${program} is not installed (apt-get install ${program}; CI installs it)\n`,
+    )
     describe.skip(name, body)
   }
 }

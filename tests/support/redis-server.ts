@@ -19,7 +19,9 @@ export function useRedisServer(): { url: () => string } {
   beforeAll(async () => {
     port = await freePort()
     let output = ''
-    child = spawn(REDIS_SERVER!, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    child = spawn(REDIS_SERVER!, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     child.stdout!.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)))
     child.stderr!.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)))
     await listening(port, child, () => output, 'redis-server')

@@ -6,12 +6,23 @@ import { tracking } from './fixtures.ts'
 import { tmpDir } from './tmp.ts'
 
 /** `alerts`: what acknowledges alerts (a pipeline's acknowledge; see stack.ts). */
-export async function testApp(options: Pick<ServerOptions, 'clientRoot' | 'alerts' | 'corsOrigins' | 'access' | 'rateLimits' | 'trustProxy' | 'allowedHosts'> = {}) {
+export async function testApp(
+  options: Pick<
+    ServerOptions,
+    'clientRoot' | 'alerts' | 'corsOrigins' | 'access' | 'rateLimits' | 'trustProxy' | 'allowedHosts'
+  > = {},
+) {
   const dir = tmpDir('server')
   const store = new EmbeddedStore(dir.path)
   await store.migrate()
   const view = new LiveView()
-  const app = await buildServer({ store, view, tracking, health: { classifier: 'vader-lexicon', sources: ['simulator'], stats: () => ({ received: 0 }) }, ...options })
+  const app = await buildServer({
+    store,
+    view,
+    tracking,
+    health: { classifier: 'vader-lexicon', sources: ['simulator'], stats: () => ({ received: 0 }) },
+    ...options,
+  })
   return {
     app,
     store,

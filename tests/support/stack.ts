@@ -16,15 +16,27 @@ import { testApp } from './server.ts'
  * `scenario`: changes to the default launch day (the screenshots move the backlash past the warm-up).
  * `server`: the app's own options (access tokens, allowed hosts).
  */
-export async function startStack(options: { speed: number; extra?: Observable<SourceEvent>; scenario?: Partial<Scenario>; model?: string; server?: Omit<NonNullable<Parameters<typeof testApp>[0]>, 'alerts'> }) {
+export async function startStack(options: {
+  speed: number
+  extra?: Observable<SourceEvent>
+  scenario?: Partial<Scenario>
+  model?: string
+  server?: Omit<NonNullable<Parameters<typeof testApp>[0]>, 'alerts'>
+}) {
   // The server is built before the pipeline it acknowledges alerts through, as in server/main.ts.
   let acknowledge = (_id: string): Alert | null => {
     throw new UnavailableError('the pipeline is not running yet')
   }
   const t = await testApp({ ...options.server, alerts: { acknowledge: (id) => acknowledge(id) } })
   const url = await t.app.listen({ port: 0, host: '127.0.0.1' })
-  const scenario = { ...launchDay({ brand: 'Lumen', competitors: ['Corvid', 'Nimbus'], start: new Date().toISOString() }), ...options.scenario }
-  const sources = [simulatorSource({ scenario, seed: 42, speed: options.speed }), ...(options.extra ? [options.extra] : [])]
+  const scenario = {
+    ...launchDay({ brand: 'Lumen', competitors: ['Corvid', 'Nimbus'], start: new Date().toISOString() }),
+    ...options.scenario,
+  }
+  const sources = [
+    simulatorSource({ scenario, seed: 42, speed: options.speed }),
+    ...(options.extra ? [options.extra] : []),
+  ]
   const pipeline = startPipeline({
     sources: [merge(...sources)],
     classifier: await loadClassifier(options.model),

@@ -14,7 +14,12 @@ export class ApiError extends Error {
 type Params = URLSearchParams | Record<string, string | number | boolean | undefined>
 
 export function query(params: Params = {}): string {
-  const q = params instanceof URLSearchParams ? params : new URLSearchParams(Object.entries(params).flatMap(([k, v]) => (v === undefined || v === '' ? [] : [[k, String(v)]])))
+  const q =
+    params instanceof URLSearchParams
+      ? params
+      : new URLSearchParams(
+          Object.entries(params).flatMap(([k, v]) => (v === undefined || v === '' ? [] : [[k, String(v)]])),
+        )
   const s = q.toString()
   return s ? `?${s}` : ''
 }
@@ -24,7 +29,10 @@ async function call<T>(path: string, init?: RequestInit): Promise<T> {
   try {
     response = await fetch(path, init)
   } catch {
-    throw new ApiError('The server cannot be reached. Check that Undertow is running and this machine is online, then try again.', 0)
+    throw new ApiError(
+      'The server cannot be reached. Check that Undertow is running and this machine is online, then try again.',
+      0,
+    )
   }
   if (!response.ok) {
     const body = (await response.json().catch(() => null)) as ErrorBody | null
@@ -35,6 +43,7 @@ async function call<T>(path: string, init?: RequestInit): Promise<T> {
   return (await response.json()) as T
 }
 
-export const getJson = <T>(path: string, params?: Params, signal?: AbortSignal) => call<T>(`${path}${query(params)}`, { signal })
+export const getJson = <T>(path: string, params?: Params, signal?: AbortSignal) =>
+  call<T>(`${path}${query(params)}`, { signal })
 
 export const postJson = <T>(path: string) => call<T>(path, { method: 'POST' })

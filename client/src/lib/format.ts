@@ -2,7 +2,12 @@
 import type { RiskPart } from '../../../pipelines/schema.ts'
 
 /** The backlash-risk parts, as people call them. */
-export const PART_NAMES: Record<RiskPart['name'], string> = { spike: 'Volume spike', negativeShare: 'Negative share', reachNegativity: 'Reach of negativity', overdue: 'Unanswered, overdue' }
+export const PART_NAMES: Record<RiskPart['name'], string> = {
+  spike: 'Volume spike',
+  negativeShare: 'Negative share',
+  reachNegativity: 'Reach of negativity',
+  overdue: 'Unanswered, overdue',
+}
 
 const compact = new Intl.NumberFormat('en', { notation: 'compact', maximumFractionDigits: 1 })
 
@@ -16,7 +21,8 @@ const DASH = '—'
 export const percent = (ratio: Maybe, digits = 0) => (ratio == null ? DASH : `${(ratio * 100).toFixed(digits)}%`)
 
 /** Net sentiment and other -1..1 figures, always signed. */
-export const signed = (n: Maybe, digits = 2) => (n == null ? DASH : (n > 0 ? '+' : n < 0 ? '−' : '') + Math.abs(n).toFixed(digits))
+export const signed = (n: Maybe, digits = 2) =>
+  n == null ? DASH : (n > 0 ? '+' : n < 0 ? '−' : '') + Math.abs(n).toFixed(digits)
 
 /** Seconds → "45 s", "12 min", "1 h 05 min", "2 d 3 h". */
 export function duration(seconds: Maybe): string {
@@ -48,7 +54,10 @@ export function change(now: Maybe, before: Maybe): Delta {
   if (before === 0) return { text: 'new', direction: 'up' }
   const r = (now - before) / Math.abs(before)
   if (Math.abs(r) < 0.005) return { text: 'no change', direction: 'flat' }
-  return { text: `${r > 0 ? '+' : '−'}${Math.abs(r * 100).toFixed(Math.abs(r) < 0.1 ? 1 : 0)}%`, direction: r > 0 ? 'up' : 'down' }
+  return {
+    text: `${r > 0 ? '+' : '−'}${Math.abs(r * 100).toFixed(Math.abs(r) < 0.1 ? 1 : 0)}%`,
+    direction: r > 0 ? 'up' : 'down',
+  }
 }
 
 /** A change in points (for ratios and scores): "+3.1 pts". */

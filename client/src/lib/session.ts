@@ -21,11 +21,19 @@ export async function openSession(token?: string): Promise<Session> {
   try {
     response = await fetch('/api/session', token ? { headers: { authorization: `Bearer ${token}` } } : {})
   } catch {
-    return { access: 'needs-token', message: 'The server cannot be reached. Check that Undertow is running, then reload.' }
+    return {
+      access: 'needs-token',
+      message: 'The server cannot be reached. Check that Undertow is running, then reload.',
+    }
   }
   if (response.ok) return (await response.json()) as Session
   const body = (await response.json().catch(() => null)) as { error?: { message?: string } } | null
-  return { access: 'needs-token', message: token ? 'That token is not valid here: ask for a new link or token.' : (body?.error?.message ?? `${response.status} ${response.statusText}`) }
+  return {
+    access: 'needs-token',
+    message: token
+      ? 'That token is not valid here: ask for a new link or token.'
+      : (body?.error?.message ?? `${response.status} ${response.statusText}`),
+  }
 }
 
 /** Signs the page out: the cookie goes; the next load asks for a token again. */

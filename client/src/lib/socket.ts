@@ -24,7 +24,11 @@ export function connect(url: string = location.origin): WallSocket {
   return socket
 }
 
-export function on<E extends keyof ServerToClientEvents>(socket: WallSocket, event: E, handler: ServerToClientEvents[E]): () => void {
+export function on<E extends keyof ServerToClientEvents>(
+  socket: WallSocket,
+  event: E,
+  handler: ServerToClientEvents[E],
+): () => void {
   socket.on(event, handler as never)
   return () => void socket.off(event, handler as never)
 }

@@ -2,7 +2,19 @@
 // readings are one per brand x source x window) so a wall can run for days; a snapshot replaces
 // everything, and each delta replaces what it carries.
 import { isMiddle } from '../../../pipelines/metrics/definition.ts'
-import type { Alert, BrandMetrics, Clock, Dialogue, Responsiveness, RiskReading, ScoredPost, Snapshot, TrackedBrand, WindowAggregate, WindowName } from '../../../pipelines/schema.ts'
+import type {
+  Alert,
+  BrandMetrics,
+  Clock,
+  Dialogue,
+  Responsiveness,
+  RiskReading,
+  ScoredPost,
+  Snapshot,
+  TrackedBrand,
+  WindowAggregate,
+  WindowName,
+} from '../../../pipelines/schema.ts'
 import type { ConnectionState } from './socket.ts'
 
 /** Minutes of history kept in the browser, and shown on the chart. */
@@ -62,7 +74,14 @@ export class Wall {
     return Array.from({ length: CHART_MINUTES }, (_, i) => {
       const minute = newest - (CHART_MINUTES - 1 - i) * MINUTE
       const w = byMinute.get(minute)
-      return { minute, posts: w?.posts ?? 0, negative: w?.negative ?? 0, neutral: w?.neutral ?? 0, positive: w?.positive ?? 0, unscored: w?.unscored ?? 0 }
+      return {
+        minute,
+        posts: w?.posts ?? 0,
+        negative: w?.negative ?? 0,
+        neutral: w?.neutral ?? 0,
+        positive: w?.positive ?? 0,
+        unscored: w?.unscored ?? 0,
+      }
     })
   })
 
@@ -74,7 +93,12 @@ export class Wall {
   activeAlerts = $derived(
     [...this.alerts.values()]
       .filter((a) => a.state !== 'resolved')
-      .sort((a, b) => Number(a.state === 'acknowledged') - Number(b.state === 'acknowledged') || Number(b.severity === 'critical') - Number(a.severity === 'critical') || b.at.localeCompare(a.at)),
+      .sort(
+        (a, b) =>
+          Number(a.state === 'acknowledged') - Number(b.state === 'acknowledged') ||
+          Number(b.severity === 'critical') - Number(a.severity === 'critical') ||
+          b.at.localeCompare(a.at),
+      ),
   )
 
   /** One brand's live metrics over a window, all sources unless one is named. */
@@ -171,7 +195,8 @@ export class Wall {
 function prepend(current: Map<string, ScoredPost[]>, posts: readonly ScoredPost[]): Map<string, ScoredPost[]> {
   if (posts.length === 0) return current
   const next = new Map(current)
-  for (const post of posts) for (const brand of post.brands) next.set(brand, [post, ...(next.get(brand) ?? [])].slice(0, KEEP_POSTS))
+  for (const post of posts)
+    for (const brand of post.brands) next.set(brand, [post, ...(next.get(brand) ?? [])].slice(0, KEEP_POSTS))
   return next
 }
 
@@ -190,7 +215,13 @@ export function netOf(c: Pick<MinutePoint, 'posts' | 'negative' | 'positive' | '
 /** Sums of a series, for headline figures. */
 export function totals(points: readonly MinutePoint[]) {
   return points.reduce(
-    (t, p) => ({ posts: t.posts + p.posts, negative: t.negative + p.negative, neutral: t.neutral + p.neutral, positive: t.positive + p.positive, unscored: t.unscored + p.unscored }),
+    (t, p) => ({
+      posts: t.posts + p.posts,
+      negative: t.negative + p.negative,
+      neutral: t.neutral + p.neutral,
+      positive: t.positive + p.positive,
+      unscored: t.unscored + p.unscored,
+    }),
     { posts: 0, negative: 0, neutral: 0, positive: 0, unscored: 0 },
   )
 }

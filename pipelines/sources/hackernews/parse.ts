@@ -31,20 +31,30 @@ export function checkItem(value: unknown): Item | null | string {
   if (value === null) return null
   if (!isObject(value)) return `item: expected an object or null, got ${show(value)}`
   if (!isId(value.id)) return `item.id: expected a positive integer, got ${show(value.id)}`
-  if (typeof value.type !== 'string' || !TYPES.has(value.type)) return `item ${value.id}.type: expected story, comment, job, poll or pollopt, got ${show(value.type)}`
-  for (const key of ['by', 'text', 'title', 'url'] as const) if (!optional(value[key], 'string')) return `item ${value.id}.${key}: expected a string`
+  if (typeof value.type !== 'string' || !TYPES.has(value.type))
+    return `item ${value.id}.type: expected story, comment, job, poll or pollopt, got ${show(value.type)}`
+  for (const key of ['by', 'text', 'title', 'url'] as const)
+    if (!optional(value[key], 'string')) return `item ${value.id}.${key}: expected a string`
   if (value.by === '') return `item ${value.id}.by: expected a user name, got an empty one`
-  for (const key of ['score', 'descendants', 'time'] as const) if (!optional(value[key], 'number')) return `item ${value.id}.${key}: expected a number`
-  for (const key of ['deleted', 'dead'] as const) if (!optional(value[key], 'boolean')) return `item ${value.id}.${key}: expected true or false`
+  for (const key of ['score', 'descendants', 'time'] as const)
+    if (!optional(value[key], 'number')) return `item ${value.id}.${key}: expected a number`
+  for (const key of ['deleted', 'dead'] as const)
+    if (!optional(value[key], 'boolean')) return `item ${value.id}.${key}: expected true or false`
   if (value.parent !== undefined && !isId(value.parent)) return `item ${value.id}.parent: expected an item id`
-  if (value.time !== undefined && !(Number.isSafeInteger(value.time) && (value.time as number) > 0)) return `item ${value.id}.time: expected unix seconds`
+  if (value.time !== undefined && !(Number.isSafeInteger(value.time) && (value.time as number) > 0))
+    return `item ${value.id}.time: expected unix seconds`
   return value as unknown as Item
 }
 
 export const itemId = (id: number) => `hackernews:${id}`
 
 /** Whether an item is one Undertow reads: stories, polls and comments that are there and alive. */
-export const readable = (item: Item) => !item.deleted && !item.dead && (item.type === 'story' || item.type === 'poll' || item.type === 'comment') && item.by !== undefined && item.time !== undefined
+export const readable = (item: Item) =>
+  !item.deleted &&
+  !item.dead &&
+  (item.type === 'story' || item.type === 'poll' || item.type === 'comment') &&
+  item.by !== undefined &&
+  item.time !== undefined
 
 const ZERO = { likes: 0, reposts: 0, replies: 0, quotes: 0 }
 
@@ -69,11 +79,19 @@ export function eventsOf(item: Item): SourceEvent[] {
     lang: '',
     createdAt: at,
     ...(item.type === 'comment' && item.parent ? { replyTo: itemId(item.parent) } : {}),
-    engagement: { ...ZERO, likes: Math.max(0, (item.score ?? 1) - 1), replies: item.type === 'comment' ? 0 : (item.descendants ?? 0) },
+    engagement: {
+      ...ZERO,
+      likes: Math.max(0, (item.score ?? 1) - 1),
+      replies: item.type === 'comment' ? 0 : (item.descendants ?? 0),
+    },
     brands: [],
     terms: [],
   }
   const events: SourceEvent[] = [{ kind: 'post', post }]
-  if (post.replyTo) events.push({ kind: 'engagement', update: { id: `${id}#reply`, postId: post.replyTo, at, delta: { ...ZERO, replies: 1 } } })
+  if (post.replyTo)
+    events.push({
+      kind: 'engagement',
+      update: { id: `${id}#reply`, postId: post.replyTo, at, delta: { ...ZERO, replies: 1 } },
+    })
   return events
 }

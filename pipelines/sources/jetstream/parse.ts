@@ -24,7 +24,12 @@ export interface JetstreamEvent {
   /** v2 only: the event's sequence number, the v2 cursor. */
   seq?: number
   did: string
-  commit?: { operation: 'create' | 'update' | 'delete'; collection: string; rkey: string; record?: Record<string, unknown> }
+  commit?: {
+    operation: 'create' | 'update' | 'delete'
+    collection: string
+    rkey: string
+    record?: Record<string, unknown>
+  }
   /** A handle the network now knows this DID by. */
   handle?: string
 }
@@ -43,7 +48,10 @@ const OPERATIONS = new Set(['create', 'update', 'delete'])
 const DID = /^did:[a-z]+:[A-Za-z0-9._:%-]{1,2048}$/
 /** A handle is a domain name (at most 253 characters). */
 const HANDLE = /^[a-zA-Z0-9.-]{1,253}$/
-const handleOf = (identity: unknown) => (isObject(identity) && typeof identity.handle === 'string' && HANDLE.test(identity.handle) ? identity.handle.toLowerCase() : undefined)
+const handleOf = (identity: unknown) =>
+  isObject(identity) && typeof identity.handle === 'string' && HANDLE.test(identity.handle)
+    ? identity.handle.toLowerCase()
+    : undefined
 const RKEY = /^[A-Za-z0-9._:~-]{1,512}$/
 
 function parseJson(text: string): { ok: true; value: Record<string, unknown> } | { ok: false; reason: string } {
@@ -58,11 +66,17 @@ function parseJson(text: string): { ok: true; value: Record<string, unknown> } |
 
 function commitOf(fields: Record<string, unknown>, where: string): JetstreamEvent['commit'] | string {
   const { operation, collection, rkey, record } = fields
-  if (typeof operation !== 'string' || !OPERATIONS.has(operation)) return `${where}operation: expected create, update or delete, got ${show(operation)}`
+  if (typeof operation !== 'string' || !OPERATIONS.has(operation))
+    return `${where}operation: expected create, update or delete, got ${show(operation)}`
   if (typeof collection !== 'string' || collection === '') return `${where}collection: expected an NSID`
   if (typeof rkey !== 'string' || !RKEY.test(rkey)) return `${where}rkey: expected a record key`
   if (operation !== 'delete' && !isObject(record)) return `${where}record: expected an object on ${operation}`
-  return { operation: operation as 'create' | 'update' | 'delete', collection, rkey, ...(isObject(record) ? { record } : {}) }
+  return {
+    operation: operation as 'create' | 'update' | 'delete',
+    collection,
+    rkey,
+    ...(isObject(record) ? { record } : {}),
+  }
 }
 
 /** A v1 `/subscribe` text frame. */
@@ -71,7 +85,8 @@ export function parseV1(text: string): Frame {
   if (!json.ok) return json
   const { did, time_us: timeUs, kind } = json.value
   if (typeof did !== 'string' || !DID.test(did)) return { ok: false, reason: `did: expected a DID, got ${show(did)}` }
-  if (typeof timeUs !== 'number' || !Number.isSafeInteger(timeUs) || timeUs <= 0) return { ok: false, reason: `time_us: expected unix microseconds, got ${show(timeUs)}` }
+  if (typeof timeUs !== 'number' || !Number.isSafeInteger(timeUs) || timeUs <= 0)
+    return { ok: false, reason: `time_us: expected unix microseconds, got ${show(timeUs)}` }
   if (kind === 'commit') {
     if (!isObject(json.value.commit)) return { ok: false, reason: 'commit: expected an object on a commit event' }
     const commit = commitOf(json.value.commit, 'commit.')
@@ -99,20 +114,31 @@ export function parseV2(text: string): Frame {
   const json = parseJson(text)
   if (!json.ok) return json
   const frame = json.value
-  if (frame.$type === 'error') return { ok: false, fatal: true, reason: `server error ${asText(frame.error)}: ${asText(frame.message ?? '')}` }
-  if (frame.$type !== 'message' || !isObject(frame.payload)) return { ok: false, reason: `$type: expected "message" with a payload, got ${show(frame.$type)}` }
+  if (frame.$type === 'error')
+    return { ok: false, fatal: true, reason: `server error ${asText(frame.error)}: ${asText(frame.message ?? '')}` }
+  if (frame.$type !== 'message' || !isObject(frame.payload))
+    return { ok: false, reason: `$type: expected "message" with a payload, got ${show(frame.$type)}` }
   const payload = frame.payload
-  const type = typeof payload.$type === 'string' && payload.$type.startsWith(V2_TYPE) ? payload.$type.slice(V2_TYPE.length) : undefined
+  const type =
+    typeof payload.$type === 'string' && payload.$type.startsWith(V2_TYPE)
+      ? payload.$type.slice(V2_TYPE.length)
+      : undefined
   if (type === 'info') return { ok: true, info: `${asText(payload.name)}: ${asText(payload.message ?? '')}` }
-  if (type === undefined) return { ok: false, reason: `payload.$type: expected ${V2_TYPE}<kind>, got ${show(payload.$type)}` }
+  if (type === undefined)
+    return { ok: false, reason: `payload.$type: expected ${V2_TYPE}<kind>, got ${show(payload.$type)}` }
   const { seq, did, time } = payload
-  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1) return { ok: false, reason: `payload.seq: expected a positive integer, got ${show(seq)}` }
-  if (typeof did !== 'string' || !DID.test(did)) return { ok: false, reason: `payload.did: expected a DID, got ${show(did)}` }
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1)
+    return { ok: false, reason: `payload.seq: expected a positive integer, got ${show(seq)}` }
+  if (typeof did !== 'string' || !DID.test(did))
+    return { ok: false, reason: `payload.did: expected a DID, got ${show(did)}` }
   const timeUs = typeof time === 'string' ? microsOf(time) : undefined
-  if (timeUs === undefined || !Number.isSafeInteger(timeUs) || timeUs <= 0) return { ok: false, reason: `payload.time: expected RFC 3339 with microseconds, got ${show(time)}` }
+  if (timeUs === undefined || !Number.isSafeInteger(timeUs) || timeUs <= 0)
+    return { ok: false, reason: `payload.time: expected RFC 3339 with microseconds, got ${show(time)}` }
   if (type === 'commit') {
     const commit = commitOf(payload, 'payload.')
-    return typeof commit === 'string' ? { ok: false, reason: commit } : { ok: true, event: { timeUs, seq, did, commit } }
+    return typeof commit === 'string'
+      ? { ok: false, reason: commit }
+      : { ok: true, event: { timeUs, seq, did, commit } }
   }
   if (type === 'identity') {
     const handle = handleOf(payload.identity)
@@ -141,7 +167,12 @@ function quotedUri(embed: unknown): string | undefined {
 }
 
 const ZERO = { likes: 0, reposts: 0, replies: 0, quotes: 0 }
-const engagement = (id: string, target: string, at: string, delta: Partial<EngagementUpdate['delta']>): SourceEvent => ({
+const engagement = (
+  id: string,
+  target: string,
+  at: string,
+  delta: Partial<EngagementUpdate['delta']>,
+): SourceEvent => ({
   kind: 'engagement',
   update: { id, postId: postId(target), at, delta: { ...ZERO, ...delta } },
 })
@@ -194,7 +225,9 @@ export function readEvent(event: JetstreamEvent, handleOf: (did: string) => stri
     if (commit.operation !== 'create') return { events: [] }
     const subject = postRef(record?.subject)
     if (!subject) return { events: [] }
-    return { events: [engagement(`jetstream:${uri}`, subject, at, commit.collection === LIKE ? { likes: 1 } : { reposts: 1 })] }
+    return {
+      events: [engagement(`jetstream:${uri}`, subject, at, commit.collection === LIKE ? { likes: 1 } : { reposts: 1 })],
+    }
   }
   return { events: [] }
 }

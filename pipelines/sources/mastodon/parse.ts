@@ -38,23 +38,42 @@ export function checkStatus(value: unknown, where = 'status'): Status | string {
   const s = value
   if (typeof s.id !== 'string' || !ID.test(s.id)) return `${where}.id: expected a numeric string, got ${show(s.id)}`
   if (typeof s.uri !== 'string' || s.uri === '') return `${where}.uri: expected a string`
-  if (typeof s.created_at !== 'string' || Number.isNaN(Date.parse(s.created_at))) return `${where}.created_at: expected a date, got ${show(s.created_at)}`
+  if (typeof s.created_at !== 'string' || Number.isNaN(Date.parse(s.created_at)))
+    return `${where}.created_at: expected a date, got ${show(s.created_at)}`
   if (typeof s.content !== 'string') return `${where}.content: expected HTML as a string`
-  if (!optionalString(s.url) || !optionalString(s.spoiler_text) || !optionalString(s.language)) return `${where}: url, spoiler_text and language must be strings or null`
-  if (!(s.in_reply_to_id === undefined || s.in_reply_to_id === null || (typeof s.in_reply_to_id === 'string' && ID.test(s.in_reply_to_id)))) return `${where}.in_reply_to_id: expected a status id or null`
-  if (!isCount(s.replies_count) || !isCount(s.reblogs_count) || !isCount(s.favourites_count)) return `${where}: replies_count, reblogs_count and favourites_count must be counts`
+  if (!optionalString(s.url) || !optionalString(s.spoiler_text) || !optionalString(s.language))
+    return `${where}: url, spoiler_text and language must be strings or null`
+  if (
+    !(
+      s.in_reply_to_id === undefined ||
+      s.in_reply_to_id === null ||
+      (typeof s.in_reply_to_id === 'string' && ID.test(s.in_reply_to_id))
+    )
+  )
+    return `${where}.in_reply_to_id: expected a status id or null`
+  if (!isCount(s.replies_count) || !isCount(s.reblogs_count) || !isCount(s.favourites_count))
+    return `${where}: replies_count, reblogs_count and favourites_count must be counts`
   const a = s.account
-  if (!isObject(a) || typeof a.id !== 'string' || typeof a.username !== 'string' || a.username === '' || typeof a.acct !== 'string' || a.acct === '') return `${where}.account: expected an Account with id, username and acct`
-  if (!optionalString(a.display_name) || !isCount(a.followers_count)) return `${where}.account: display_name must be a string, followers_count a count`
+  if (
+    !isObject(a) ||
+    typeof a.id !== 'string' ||
+    typeof a.username !== 'string' ||
+    a.username === '' ||
+    typeof a.acct !== 'string' ||
+    a.acct === ''
+  )
+    return `${where}.account: expected an Account with id, username and acct`
+  if (!optionalString(a.display_name) || !isCount(a.followers_count))
+    return `${where}.account: display_name must be a string, followers_count a count`
   if (s.reblog !== undefined && s.reblog !== null) {
     // A boost holds the boosted status, which is never a boost itself: no deeper nesting is read.
-    if (isObject(s.reblog) && s.reblog.reblog !== undefined && s.reblog.reblog !== null) return `${where}.reblog.reblog: a boost of a boost`
+    if (isObject(s.reblog) && s.reblog.reblog !== undefined && s.reblog.reblog !== null)
+      return `${where}.reblog.reblog: a boost of a boost`
     const inner = checkStatus(s.reblog, `${where}.reblog`)
     if (typeof inner === 'string') return inner
   }
   return s as unknown as Status
 }
-
 
 /** The id of the status this one quotes, when the quote stands (state `accepted`). */
 function quotedId(status: Status): string | undefined {
@@ -74,7 +93,17 @@ export function eventsOf(status: Status, host: string): SourceEvent[] {
   const id = statusId(host, status.id)
   if (status.reblog) {
     // A boost is engagement on the boosted status, not a post of its own.
-    return [{ kind: 'engagement', update: { id, postId: statusId(host, status.reblog.id), at: new Date(Date.parse(status.created_at)).toISOString(), delta: { ...ZERO, reposts: 1 } } }]
+    return [
+      {
+        kind: 'engagement',
+        update: {
+          id,
+          postId: statusId(host, status.reblog.id),
+          at: new Date(Date.parse(status.created_at)).toISOString(),
+          delta: { ...ZERO, reposts: 1 },
+        },
+      },
+    ]
   }
   const at = new Date(Date.parse(status.created_at)).toISOString()
   const quoted = quotedId(status)
@@ -84,21 +113,39 @@ export function eventsOf(status: Status, host: string): SourceEvent[] {
     id,
     source: 'mastodon',
     url: status.url ?? status.uri,
-    author: { id: `${host}/${status.account.id}`, handle: acct.toLowerCase(), displayName: status.account.display_name ?? '', followers: status.account.followers_count ?? 0 },
+    author: {
+      id: `${host}/${status.account.id}`,
+      handle: acct.toLowerCase(),
+      displayName: status.account.display_name ?? '',
+      followers: status.account.followers_count ?? 0,
+    },
     text: `${warning}${plainText(status.content)}`,
     lang: status.language ?? '',
     createdAt: at,
     ...(status.in_reply_to_id ? { replyTo: statusId(host, status.in_reply_to_id) } : {}),
     ...(quoted ? { quoteOf: statusId(host, quoted) } : {}),
-    engagement: { likes: status.favourites_count ?? 0, reposts: status.reblogs_count ?? 0, replies: status.replies_count ?? 0, quotes: 0 },
+    engagement: {
+      likes: status.favourites_count ?? 0,
+      reposts: status.reblogs_count ?? 0,
+      replies: status.replies_count ?? 0,
+      quotes: 0,
+    },
     brands: [],
     terms: [],
   }
   // A status with nothing to read (media alone, no words) is no post: there is nothing to classify.
   // As a reply or a quote it still counts on the status it answers.
   const events: SourceEvent[] = post.text.trim() === '' ? [] : [{ kind: 'post', post }]
-  if (status.in_reply_to_id) events.push({ kind: 'engagement', update: { id: `${id}#reply`, postId: statusId(host, status.in_reply_to_id), at, delta: { ...ZERO, replies: 1 } } })
-  if (quoted) events.push({ kind: 'engagement', update: { id: `${id}#quote`, postId: statusId(host, quoted), at, delta: { ...ZERO, quotes: 1 } } })
+  if (status.in_reply_to_id)
+    events.push({
+      kind: 'engagement',
+      update: { id: `${id}#reply`, postId: statusId(host, status.in_reply_to_id), at, delta: { ...ZERO, replies: 1 } },
+    })
+  if (quoted)
+    events.push({
+      kind: 'engagement',
+      update: { id: `${id}#quote`, postId: statusId(host, quoted), at, delta: { ...ZERO, quotes: 1 } },
+    })
   return events
 }
 
@@ -116,15 +163,22 @@ export function readStreamMessage(text: string, host: string, at: Date): StreamR
     return { ok: false, reason: `not JSON: ${(error as Error).message}` }
   }
   if (!isObject(message)) return { ok: false, reason: 'not a JSON object' }
-  if (typeof message.error === 'string') return { ok: false, serverError: true, reason: `server error${typeof message.status === 'number' ? ` ${message.status}` : ''}: ${asText(message.error)}` }
+  if (typeof message.error === 'string')
+    return {
+      ok: false,
+      serverError: true,
+      reason: `server error${typeof message.status === 'number' ? ` ${message.status}` : ''}: ${asText(message.error)}`,
+    }
   const { event, payload } = message
   if (typeof event !== 'string') return { ok: false, reason: `event: expected a string, got ${show(event)}` }
   if (event === 'delete') {
-    if (typeof payload !== 'string' || !ID.test(payload)) return { ok: false, reason: `delete payload: expected a status id, got ${show(payload)}` }
+    if (typeof payload !== 'string' || !ID.test(payload))
+      return { ok: false, reason: `delete payload: expected a status id, got ${show(payload)}` }
     return { ok: true, events: [{ kind: 'delete', postId: statusId(host, payload), at: at.toISOString() }] }
   }
   if (event !== 'update' && event !== 'status.update') return { ok: true, events: [] }
-  if (typeof payload !== 'string') return { ok: false, reason: `${event} payload: expected a Status serialised as a JSON string` }
+  if (typeof payload !== 'string')
+    return { ok: false, reason: `${event} payload: expected a Status serialised as a JSON string` }
   let status: unknown
   try {
     status = JSON.parse(payload)
@@ -137,4 +191,5 @@ export function readStreamMessage(text: string, host: string, at: Date): StreamR
 }
 
 /** The larger of two status ids (numeric strings of any length). */
-export const newerId = (a: string | undefined, b: string | undefined): string | undefined => (a === undefined ? b : b === undefined ? a : BigInt(a) >= BigInt(b) ? a : b)
+export const newerId = (a: string | undefined, b: string | undefined): string | undefined =>
+  a === undefined ? b : b === undefined ? a : BigInt(a) >= BigInt(b) ? a : b

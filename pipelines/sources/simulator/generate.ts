@@ -6,7 +6,16 @@ import type { Engagement, Post, SourceEvent } from '../../schema.ts'
 import { brandAccount, makeAuthors, pickAuthor } from './authors.ts'
 import { Random } from './random.ts'
 import { backlashRate, brandHandles, brandRate, competitorRate, type Scenario } from './scenario.ts'
-import { BROADCAST_TEMPLATES, COMPETITOR_TEMPLATES, fill, REPLY_TEMPLATES, TEMPLATES, THREAD_TEMPLATES, type PostKind, type Slots } from './texts.ts'
+import {
+  BROADCAST_TEMPLATES,
+  COMPETITOR_TEMPLATES,
+  fill,
+  REPLY_TEMPLATES,
+  TEMPLATES,
+  THREAD_TEMPLATES,
+  type PostKind,
+  type Slots,
+} from './texts.ts'
 
 /** What the scenario meant a post to be, for tests; never sent downstream. */
 export interface Truth {
@@ -24,9 +33,42 @@ export interface TimedEvent {
 const ZERO: Engagement = { likes: 0, reposts: 0, replies: 0, quotes: 0 }
 
 /** Mix of brand mentions before and after the launch (weights, not shares). */
-const BEFORE_LAUNCH: Record<PostKind, number> = { praise: 12, neutral: 30, question: 18, suggestion: 10, mixed: 6, comparison: 8, complaint: 6, backlash: 0, backlashQuestion: 0, backlashMixed: 0 }
-const AFTER_LAUNCH: Record<PostKind, number> = { praise: 30, neutral: 20, question: 14, suggestion: 10, mixed: 9, comparison: 9, complaint: 8, backlash: 0, backlashQuestion: 0, backlashMixed: 0 }
-const BACKLASH: Record<PostKind, number> = { praise: 0, neutral: 0, question: 0, suggestion: 0, mixed: 0, comparison: 0, complaint: 0, backlash: 70, backlashQuestion: 18, backlashMixed: 12 }
+const BEFORE_LAUNCH: Record<PostKind, number> = {
+  praise: 12,
+  neutral: 30,
+  question: 18,
+  suggestion: 10,
+  mixed: 6,
+  comparison: 8,
+  complaint: 6,
+  backlash: 0,
+  backlashQuestion: 0,
+  backlashMixed: 0,
+}
+const AFTER_LAUNCH: Record<PostKind, number> = {
+  praise: 30,
+  neutral: 20,
+  question: 14,
+  suggestion: 10,
+  mixed: 9,
+  comparison: 9,
+  complaint: 8,
+  backlash: 0,
+  backlashQuestion: 0,
+  backlashMixed: 0,
+}
+const BACKLASH: Record<PostKind, number> = {
+  praise: 0,
+  neutral: 0,
+  question: 0,
+  suggestion: 0,
+  mixed: 0,
+  comparison: 0,
+  complaint: 0,
+  backlash: 70,
+  backlashQuestion: 18,
+  backlashMixed: 12,
+}
 const NEEDS_REPLY = new Set<PostKind>(['question', 'complaint', 'backlash', 'backlashQuestion'])
 
 export function* generate(scenario: Scenario, seed: number): Generator<TimedEvent, never> {
@@ -87,7 +129,7 @@ export function* generate(scenario: Scenario, seed: number): Generator<TimedEven
 
   // Likes and reposts trickle in after a post, in a few batches; bigger audiences bring more.
   const scheduleEngagement = (at: number, p: Post, virality: number) => {
-    const expected = virality * (0.3 + 0.03 * Math.pow(p.author.followers, 0.6)) * random.logNormal(1, 0.8)
+    const expected = virality * (0.3 + 0.03 * p.author.followers ** 0.6) * random.logNormal(1, 0.8)
     const likes = random.poisson(Math.min(expected, 5_000))
     if (likes === 0) return
     const total: Engagement = {
@@ -107,10 +149,26 @@ export function* generate(scenario: Scenario, seed: number): Generator<TimedEven
         replies: Math.round(total.replies * share),
         quotes: Math.round(total.quotes * share),
       }
-      const delta = { likes: upTo.likes - given.likes, reposts: upTo.reposts - given.reposts, replies: upTo.replies - given.replies, quotes: upTo.quotes - given.quotes }
+      const delta = {
+        likes: upTo.likes - given.likes,
+        reposts: upTo.reposts - given.reposts,
+        replies: upTo.replies - given.replies,
+        quotes: upTo.quotes - given.quotes,
+      }
       given = upTo
       const when = at + 5 + delay
-      push({ at: when, event: { kind: 'engagement', update: { id: `${p.id}:engagement:${i}`, postId: p.id, at: new Date(start + when * 1000).toISOString(), delta } } })
+      push({
+        at: when,
+        event: {
+          kind: 'engagement',
+          update: {
+            id: `${p.id}:engagement:${i}`,
+            postId: p.id,
+            at: new Date(start + when * 1000).toISOString(),
+            delta,
+          },
+        },
+      })
     })
   }
 
@@ -120,7 +178,11 @@ export function* generate(scenario: Scenario, seed: number): Generator<TimedEven
       const when = at + 30 + threads.exponential(depth === 1 ? 900 : 400)
       const byBrand = depth > 1 && threads.chance(0.2)
       const author = byBrand ? support : pickAuthor(authors, threads)
-      const text = fill(threads.pick(byBrand ? REPLY_TEMPLATES : THREAD_TEMPLATES), slots(byBrand ? parent.author : author, threads), threads)
+      const text = fill(
+        threads.pick(byBrand ? REPLY_TEMPLATES : THREAD_TEMPLATES),
+        slots(byBrand ? parent.author : author, threads),
+        threads,
+      )
       const reply = post(when, author, text, { id: `simulator:${run}:t${threaded++}`, replyTo: parent.id })
       push({ at: when, event: { kind: 'post', post: reply }, truth: { stream: 'thread', kind: 'thread' } })
       if (depth < 4) scheduleThread(when, reply, depth + 1)
@@ -129,7 +191,9 @@ export function* generate(scenario: Scenario, seed: number): Generator<TimedEven
 
   for (let tick = 0; ; tick++) {
     if (threads.chance(scenario.broadcastsPerHour / 3600)) {
-      const own = post(tick, main, fill(threads.pick(BROADCAST_TEMPLATES), slots(main, threads), threads), { id: `simulator:${run}:t${threaded++}` })
+      const own = post(tick, main, fill(threads.pick(BROADCAST_TEMPLATES), slots(main, threads), threads), {
+        id: `simulator:${run}:t${threaded++}`,
+      })
       push({ at: tick, event: { kind: 'post', post: own }, truth: { stream: 'broadcast', kind: 'broadcast' } })
       scheduleThread(tick, own, 1)
     }
@@ -138,13 +202,23 @@ export function* generate(scenario: Scenario, seed: number): Generator<TimedEven
       const kind = random.weighted(mix)
       const author = pickAuthor(authors, random)
       const at = tick + random.next()
-      schedule(at, post(at, author, fill(random.pick(TEMPLATES[kind]), slots(author), random)), { stream: 'brand', kind }, kind)
+      schedule(
+        at,
+        post(at, author, fill(random.pick(TEMPLATES[kind]), slots(author), random)),
+        { stream: 'brand', kind },
+        kind,
+      )
     }
     for (let n = random.poisson(backlashRate(scenario, tick) / 60); n > 0; n--) {
       const kind = random.weighted(BACKLASH)
       const author = pickAuthor(authors, random)
       const at = tick + random.next()
-      schedule(at, post(at, author, fill(random.pick(TEMPLATES[kind]), slots(author), random)), { stream: 'backlash', kind }, kind)
+      schedule(
+        at,
+        post(at, author, fill(random.pick(TEMPLATES[kind]), slots(author), random)),
+        { stream: 'backlash', kind },
+        kind,
+      )
     }
     for (const rival of scenario.competitors) {
       for (let n = random.poisson(competitorRate(scenario, tick) / 60); n > 0; n--) {

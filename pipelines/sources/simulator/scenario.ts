@@ -93,7 +93,7 @@ export function brandRate(scenario: Scenario, t: number): number {
   if (t < scenario.launchAt) return base
   const since = t - scenario.launchAt
   const ramp = Math.min(1, since / 120)
-  const decay = Math.pow(0.5, since / 60 / scenario.launchHalfLifeMinutes)
+  const decay = 0.5 ** (since / 60 / scenario.launchHalfLifeMinutes)
   return base * (1 + ramp * ((scenario.launchPeak - scenario.launchPlateau) * decay + scenario.launchPlateau - 1))
 }
 
@@ -101,8 +101,11 @@ export function brandRate(scenario: Scenario, t: number): number {
 export function backlashRate(scenario: Scenario, t: number): number {
   if (t < scenario.backlashAt) return 0
   const since = (t - scenario.backlashAt) / 60
-  if (since < scenario.backlashRampMinutes) return scenario.backlashPeakPerMinute * (since / scenario.backlashRampMinutes)
-  return scenario.backlashPeakPerMinute * Math.pow(0.5, (since - scenario.backlashRampMinutes) / scenario.backlashHalfLifeMinutes)
+  if (since < scenario.backlashRampMinutes)
+    return scenario.backlashPeakPerMinute * (since / scenario.backlashRampMinutes)
+  return (
+    scenario.backlashPeakPerMinute * 0.5 ** ((since - scenario.backlashRampMinutes) / scenario.backlashHalfLifeMinutes)
+  )
 }
 
 export function competitorRate(scenario: Scenario, t: number): number {

@@ -5,7 +5,9 @@
 export const INTENT_COUNTS = ['question', 'suggestion', 'complaint', 'praise', 'comparison', 'support']
 /** The emotions counted per minute from migration 4 on (frozen like the intents). */
 export const EMOTION_COUNTS = ['anger', 'joy', 'optimism', 'sadness']
-export const ENGAGEMENT_SUMS = ['likes', 'reposts', 'replies', 'quotes'].map((c) => `toUInt64(sum(${c})) AS ${c}`).join(',\n        ')
+export const ENGAGEMENT_SUMS = ['likes', 'reposts', 'replies', 'quotes']
+  .map((c) => `toUInt64(sum(${c})) AS ${c}`)
+  .join(',\n        ')
 
 /** What brand_source_minute counts beyond migration 3's columns, from migration 4 on. */
 export interface LaterCounts {
@@ -23,7 +25,9 @@ export const MIGRATION_4_COUNTS: LaterCounts = { unscored: true, emotions: EMOTI
 export function postCounts(later: LaterCounts): string[] {
   return [
     'toUInt64(count()) AS posts',
-    ...['negative', 'neutral', 'positive', ...(later.unscored ? ['unscored'] : [])].map((l) => `toUInt64(countIf(label = '${l}')) AS ${l}`),
+    ...['negative', 'neutral', 'positive', ...(later.unscored ? ['unscored'] : [])].map(
+      (l) => `toUInt64(countIf(label = '${l}')) AS ${l}`,
+    ),
     'toUInt64(countIf(mixed = 1)) AS mixed',
     'toUInt64(countIf(uncertain = 1)) AS uncertain',
     'toUInt64(sum(middle)) AS middle',
@@ -34,7 +38,19 @@ export function postCounts(later: LaterCounts): string[] {
 }
 
 /** The columns postCounts fills, in its order. */
-export const countColumns = (later: LaterCounts): string[] => ['posts', 'negative', 'neutral', 'positive', ...(later.unscored ? ['unscored'] : []), 'mixed', 'uncertain', 'middle', 'needs_reply', ...INTENT_COUNTS, ...later.emotions]
+export const countColumns = (later: LaterCounts): string[] => [
+  'posts',
+  'negative',
+  'neutral',
+  'positive',
+  ...(later.unscored ? ['unscored'] : []),
+  'mixed',
+  'uncertain',
+  'middle',
+  'needs_reply',
+  ...INTENT_COUNTS,
+  ...later.emotions,
+]
 
 /** The two views that fill brand_source_minute, made anew (18.x wants every column named). */
 export function minuteViews(later: LaterCounts): string[] {
@@ -62,4 +78,3 @@ export function minuteViews(later: LaterCounts): string[] {
       GROUP BY brand, source, minute`,
   ]
 }
-

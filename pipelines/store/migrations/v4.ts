@@ -10,7 +10,10 @@ export const V4: Migration = {
     // The emotions the classifier reads in a post (schema.ts, EMOTIONS), stored with it and
     // counted per minute like the intents. Posts stored before this migration hold none.
     `ALTER TABLE posts ADD COLUMN emotions Array(String) AFTER intents`,
-    ...EMOTION_COUNTS.map((e, k) => `ALTER TABLE brand_source_minute ADD COLUMN ${e} UInt64 AFTER ${k === 0 ? INTENT_COUNTS.at(-1) : EMOTION_COUNTS[k - 1]}`),
+    ...EMOTION_COUNTS.map(
+      (e, k) =>
+        `ALTER TABLE brand_source_minute ADD COLUMN ${e} UInt64 AFTER ${k === 0 ? INTENT_COUNTS.at(-1) : EMOTION_COUNTS[k - 1]}`,
+    ),
     // The language read from a post's text (transforms/language.ts), beside the network's tag;
     // a post in one the classifier does not read is stored with the label 'unscored' (its
     // probabilities 0) and counted apart. Adding a value to an Enum rewrites no data.
