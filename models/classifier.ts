@@ -2,7 +2,7 @@
 // text out, in the same order. Intents are added by the classify transform, which also knows the
 // brands a post mentions; a model that reads some intents itself says so in `cues`.
 import type { Sentiment } from '../pipelines/schema.ts'
-import type { ReadLanguages } from '../pipelines/transforms/language.ts'
+import type { ReadLanguages } from './language.ts'
 
 /** The intents a model reads from the text (models/middle-classifier.ts); without them, rules do. */
 export interface Cues {

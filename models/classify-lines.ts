@@ -5,7 +5,7 @@
 import { once } from 'node:events'
 import { createInterface } from 'node:readline'
 import type { Readable, Writable } from 'node:stream'
-import { ENGLISH, identifyLanguage } from '../pipelines/transforms/language.ts'
+import { ENGLISH, identifyLanguage } from './language.ts'
 import type { Classifier } from './classifier.ts'
 import { detectIntents } from './middle.ts'
 

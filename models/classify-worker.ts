@@ -2,7 +2,7 @@
 // here, so that ONNX Runtime, which runs a batch synchronously, blocks this thread and not the
 // one serving the API, the store and the walls.
 import { parentPort, workerData } from 'node:worker_threads'
-import { ReadLanguages } from '../pipelines/transforms/language.ts'
+import { ReadLanguages } from './language.ts'
 import type { Text } from './classifier.ts'
 import { loadModel } from './load.ts'
 import { readHere } from './read.ts'

@@ -1,7 +1,7 @@
 // Picks the classifier from SENTIMENT_MODEL: unset or empty for the multi-task middle model shipped
 // in models/middle, "lexicon" for the VADER lexicon, or a model folder (a middle model's, or any
 // three-label text-classification model's, such as models/sentiment) or Hugging Face hub id.
-import { ReadLanguages } from '../pipelines/transforms/language.ts'
+import { ReadLanguages } from './language.ts'
 import type { Classifier } from './classifier.ts'
 import { LexiconClassifier } from './lexicon.ts'
 import { isMiddleModel, MiddleClassifier } from './middle-classifier.ts'

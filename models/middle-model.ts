@@ -3,11 +3,12 @@
 // scripts/eval-middle.ts measures it next to the earlier sentiment model and its rules. Runs on
 // onnxruntime-node with the folder's own tokenizer (the shipped sentiment tokenizer, unchanged), never the network.
 import { readFileSync } from 'node:fs'
+import { EMOTIONS } from '../pipelines/vocabulary.ts'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { PreTrainedTokenizer } from '@huggingface/transformers'
 import * as ort from 'onnxruntime-node'
-import { EMOTIONS, type Emotion } from '../pipelines/schema.ts'
+import type { Emotion } from '../pipelines/schema.ts'
 import type { Scores } from './middle.ts'
 
 export { EMOTIONS, type Emotion }

@@ -1,6 +1,6 @@
-// Reading texts as the pipeline does: each one's language from its text (transforms/language.ts),
+// Reading texts as the pipeline does: each one's language from its text (models/language.ts),
 // and the model's reading of those in a language the classifier reads; the others go unscored.
-import { ENGLISH, identifyLanguage } from '../pipelines/transforms/language.ts'
+import { ENGLISH, identifyLanguage } from './language.ts'
 import type { Classifier, Reading, Text } from './classifier.ts'
 
 /** On this thread: what a classifier without a `read` of its own gets. */

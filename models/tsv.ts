@@ -2,7 +2,8 @@
 // escapes the way training does (models/training/textnorm.py: decode_tsv_text): \uXXXX sequences,
 // surrogate pairs included, then \" and HTML entities, twice (some are double-escaped).
 import { decodeHTML } from 'entities'
-import { LABELS, type Label } from '../pipelines/schema.ts'
+import { LABELS } from '../pipelines/vocabulary.ts'
+import type { Label } from '../pipelines/schema.ts'
 
 export interface LabelledPost {
   id: string

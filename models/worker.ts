@@ -10,7 +10,7 @@
 // a thread is there now, for /readyz.
 import { Worker } from 'node:worker_threads'
 import type { Classifier, ModelSentiment, Reading, Text } from './classifier.ts'
-import type { ReadLanguages } from '../pipelines/transforms/language.ts'
+import type { ReadLanguages } from './language.ts'
 import type { LoadOptions } from './transformers.ts'
 
 const ENTRY = new URL('./classify-worker.mjs', import.meta.url)

@@ -19,48 +19,33 @@ import {
   takeUntil,
   tap,
 } from 'rxjs'
+import type { Live, Progress, RelatedEvent } from './contract.ts'
 import type { Classifier } from '../models/classifier.ts'
 import type {
   Alert,
-  BrandMetrics,
-  Dialogue,
   PostDeletion,
-  Responsiveness,
-  RiskReading,
   ScoredPost,
   SourceEvent,
   TrackedBrand,
   WindowAggregate,
+  AttributedEngagement,
+  ConversationSeed,
+  RecentPost,
 } from './schema.ts'
 import type { Spool } from './sinks/spool.ts'
 import type { Journal } from './sinks/journal.ts'
 import type { DeadLetter } from './sinks/deadletter.ts'
-import type { AttributedEngagement, ConversationSeed, Store } from './store/store.ts'
-import type { AlertChange } from './metrics/alerting.ts'
+import type { Store } from './store/store.ts'
 import type { LedgerSeed, MetricsLedger } from './metrics/ledger.ts'
-import { RecentPosts, type RecentPost } from './transforms/relate.ts'
+import { RecentPosts } from './transforms/relate.ts'
 import { admit, IntakeSettlement } from './transforms/admit.ts'
 import { ClassifyMeter } from './transforms/classify.ts'
 import type { Routes } from './transforms/route.ts'
-import type { Progress } from './bus/settlement.ts'
-import { Relater, relateEvents, type RelatedEvent } from './stages/relate-events.ts'
+import { Relater, relateEvents } from './stages/relate-events.ts'
 import { storeEvents } from './stages/store-events.ts'
 import { runLive } from './stages/live.ts'
 
 export { LIVE_POSTS_MS } from './stages/live.ts'
-export { RECENT_DELETIONS } from './stages/store-events.ts'
-
-export interface Live {
-  pushWindows(windows: WindowAggregate[]): void
-  pushPosts(posts: ScoredPost[]): void
-  pushMetrics(metrics: BrandMetrics[]): void
-  pushRisk(readings: RiskReading[]): void
-  pushResponsiveness(brands: Responsiveness[]): void
-  pushDialogue(brands: Dialogue[]): void
-  pushAlert(change: AlertChange): void
-  /** The posts routed to one team (transforms/route.ts) lately. */
-  pushTeamPosts(team: string, posts: ScoredPost[]): void
-}
 
 export interface PipelineDeps {
   sources: Observable<SourceEvent>[]

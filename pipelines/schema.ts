@@ -3,6 +3,7 @@
 // (webhook, replay, config) and the static types the code is written against. The client imports
 // this module with `import type` only, so nothing here may have side effects worth bundling.
 import Type, { type Static } from 'typebox'
+import { EMOTIONS, INTENTS, type LABEL_FILTERS, LABELS, SOURCE_NAMES } from './vocabulary.ts'
 
 const Count = Type.Integer({ minimum: 0 })
 /**
@@ -32,7 +33,6 @@ export function timestampMs(given: string): number {
   return leap ? Date.parse(`${leap[1]}:59.999${leap[2]}`) : Number.NaN
 }
 
-export const SOURCE_NAMES = ['simulator', 'jetstream', 'mastodon', 'hackernews', 'webhook', 'replay'] as const
 export const SourceName = Type.Enum(SOURCE_NAMES)
 export type SourceName = (typeof SOURCE_NAMES)[number]
 
@@ -94,24 +94,13 @@ const postProperties = {
 export const Post = Type.Object(postProperties, { additionalProperties: false })
 export type Post = Static<typeof Post>
 
-export const LABELS = ['negative', 'neutral', 'positive'] as const
 export const Label = Type.Enum(LABELS)
 export type Label = (typeof LABELS)[number]
-/** What a search asks for and the store writes in place of a label for an unscored post. */
-export const UNSCORED = 'unscored'
-/** What a post can be found by: a label, or having none (unscored). */
-export const LABEL_FILTERS = [...LABELS, UNSCORED] as const
 export type LabelFilter = (typeof LABEL_FILTERS)[number]
 
-export const INTENTS = ['question', 'suggestion', 'complaint', 'praise', 'comparison', 'support'] as const
 export const Intent = Type.Enum(INTENTS)
 export type Intent = (typeof INTENTS)[number]
 
-/**
- * The emotions a post can be read to express (docs/sentiment.md defines each): TweetEval's four,
- * which the middle model was trained on. A post expresses none, one or several.
- */
-export const EMOTIONS = ['anger', 'joy', 'optimism', 'sadness'] as const
 export const Emotion = Type.Enum(EMOTIONS)
 export type Emotion = (typeof EMOTIONS)[number]
 
@@ -137,7 +126,7 @@ export const ScoredPost = Type.Object(
   {
     ...postProperties,
     /**
-     * The language read from the text (transforms/language.ts): ISO 639-1, the network's tag where
+     * The language read from the text (models/language.ts): ISO 639-1, the network's tag where
      * the text is too short to tell, '' where neither says.
      */
     language: Type.String({ maxLength: 35 }),
@@ -179,6 +168,39 @@ export type SourceEvent =
   | { kind: 'post'; post: Post }
   | { kind: 'engagement'; update: EngagementUpdate }
   | ({ kind: 'delete' } & PostDeletion)
+
+/** An engagement update with the brands and source of its post, so aggregates need no join. */
+export interface AttributedEngagement extends EngagementUpdate {
+  source: SourceName | ''
+  brands: readonly string[]
+}
+
+/** A post remembered lately (transforms/relate.ts), and what the store seeds that memory with at start. */
+export interface RecentPost {
+  id: string
+  source: Post['source']
+  brands: readonly string[]
+  createdAt: string
+  /** The brands it waits for a reply from, once `triage` has told. */
+  needsReply?: readonly string[]
+  /** A brand's own post that is not a reply: the brand (replies to it make its dialogue). */
+  broadcastBy?: string
+  thread?: Post['thread']
+  /** A mention (a post with brands) seen this run: what decides whether it needs a reply, until triage has told. */
+  text?: string
+  terms?: readonly string[]
+  /** Its text was forgotten (too many mentions since) before its needs were known: the store has them. */
+  storedNeeds?: true
+}
+
+/** What responsiveness and dialogue resume from after a restart. */
+export interface ConversationSeed {
+  mentions: { brand: string; id: string; at: number; negative: boolean }[]
+  /** The brand's first reply to each mention that needed one. */
+  answers: { brand: string; mentionId: string; at: number }[]
+  ownPosts: { brand: string; id: string; at: number }[]
+  threadReplies: { brand: string; root: string; at: number; depth: number }[]
+}
 
 /** Mentions of one brand in one event-time minute (the brand's own posts excluded). */
 export const WindowAggregate = Type.Object(

@@ -5,10 +5,10 @@
 // often a neutral post gets one), and the sentiment probabilities' expected calibration error, for today's classifier with the rules of models/middle.ts and for
 // the multi-task model (models/middle-model.ts), side by side.
 import { execFileSync } from 'node:child_process'
+import { LABELS } from '../pipelines/vocabulary.ts'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { LABELS } from '../pipelines/schema.ts'
-import { ENGLISH, identifyLanguage } from '../pipelines/transforms/language.ts'
+import { ENGLISH, identifyLanguage } from '../models/language.ts'
 import { loadClassifier } from '../models/load.ts'
 import { DEFAULT_MODEL } from '../models/transformers.ts'
 import { detectIntents, type Scores } from '../models/middle.ts'
@@ -234,7 +234,7 @@ for (const line of lines) {
   )
 }
 // Every dev set is English: a post the pipeline would leave unscored (read as another language,
-// transforms/language.ts) is one the wall would not score at all.
+// models/language.ts) is one the wall would not score at all.
 const corpora = [...new Set(rows.map((r) => r.corpus))]
 const unscored = rows.filter((r) => !ENGLISH.scores(identifyLanguage(r.text, 'en')))
 console.log(

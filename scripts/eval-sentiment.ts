@@ -3,10 +3,11 @@
 // on labelled posts: FILE in `id<TAB>label<TAB>text`, or by default the dev split that training
 // held out (rebuilt from ../shared/data/sentiment by models/training/dump_dev.py; never stored).
 import { execFileSync } from 'node:child_process'
+import { LABELS } from '../pipelines/vocabulary.ts'
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { LABELS, type Label } from '../pipelines/schema.ts'
+import type { Label } from '../pipelines/schema.ts'
 import { loadClassifier } from '../models/load.ts'
 import { type LabelledPost, parseTsv } from '../models/tsv.ts'
 

@@ -3,7 +3,8 @@
 // The README's configuration table is generated from this schema (`npm run docs:config`).
 import Type, { type Static } from 'typebox'
 import Value from 'typebox/value'
-import { type Intent, INTENTS, SOURCE_NAMES } from '../pipelines/schema.ts'
+import { INTENTS, SOURCE_NAMES } from '../pipelines/vocabulary.ts'
+import type { Intent } from '../pipelines/schema.ts'
 import type { Routes } from '../pipelines/transforms/route.ts'
 import { streamParts } from '../pipelines/sources/mastodon.ts'
 import { parseAuthTokens } from './access.ts'

@@ -1,6 +1,7 @@
 // The process: read and validate configuration, open the store, start the pipeline and the
 // server, and on SIGINT/SIGTERM stop the sources, flush everything to the store, then exit.
 import { resolve } from 'node:path'
+import type { Live } from '../pipelines/contract.ts'
 import { loadClassifier } from '../models/load.ts'
 import { WorkerClassifier } from '../models/worker.ts'
 import { openBus } from '../pipelines/bus/nats.ts'
@@ -12,7 +13,6 @@ import { WebhookPoster, WebhookSink } from '../pipelines/sinks/webhook.ts'
 import { WebhookSource } from '../pipelines/sources/webhook.ts'
 import { scheduleRetention } from '../pipelines/store/retention.ts'
 import { WARMUP_MINUTES } from '../pipelines/metrics/risk.ts'
-import type { Live } from '../pipelines/pipeline.ts'
 import type { Alert } from '../pipelines/schema.ts'
 import { AccessTokens, parseAuthTokens } from './access.ts'
 import { redactUrl } from '../pipelines/redact.ts'

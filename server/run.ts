@@ -2,13 +2,14 @@
 // the bus (pipelines/bus/roles.ts). Either way main.ts sees one `Running`: its counters, its
 // queues, when it is done, how to stop it, and how to acknowledge an alert.
 import type { Observable } from 'rxjs'
+import type { Live } from '../pipelines/contract.ts'
 import type { Classifier } from '../models/classifier.ts'
 import type { Bus } from '../pipelines/bus/nats.ts'
 import { startIngest, startLive, startWorker } from '../pipelines/bus/roles.ts'
 import { recountLock } from '../pipelines/bus/recount-lock.ts'
 import { LEDGER_MINUTES } from '../pipelines/metrics/ledger.ts'
 import { WAITING_MS } from '../pipelines/metrics/replies.ts'
-import { type Live, type PipelineQueues, startPipeline } from '../pipelines/pipeline.ts'
+import { type PipelineQueues, startPipeline } from '../pipelines/pipeline.ts'
 import type { Alert, SourceEvent, TrackedBrand } from '../pipelines/schema.ts'
 import type { DeadLetter } from '../pipelines/sinks/deadletter.ts'
 import { askAcknowledge, answerAcknowledgements, type ServerSide } from '../pipelines/sinks/relay.ts'

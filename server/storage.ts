@@ -1,12 +1,12 @@
 // The store and its spools, as configuration chooses: embedded (chdb under DATA_DIR) unless
 // CLICKHOUSE_URL names a server.
 import { resolve } from 'node:path'
-import type { Alert, PostDeletion, ScoredPost } from '../pipelines/schema.ts'
+import type { Alert, PostDeletion, ScoredPost, AttributedEngagement } from '../pipelines/schema.ts'
 import { Journal } from '../pipelines/sinks/journal.ts'
 import { Spool } from '../pipelines/sinks/spool.ts'
 import { EmbeddedStore } from '../pipelines/store/embedded.ts'
 import { ServerStore } from '../pipelines/store/server.ts'
-import type { AttributedEngagement, Store } from '../pipelines/store/store.ts'
+import type { Store } from '../pipelines/store/store.ts'
 import type { Config } from './config.ts'
 
 export function openStore(config: Config): Store {

@@ -2,9 +2,9 @@
 // ingest publishes, and the live process only records of the shape workers publish. Anything else
 // (another publisher on the subjects, a version mismatch) is refused with where and why.
 import Type from 'typebox'
+import type { RelatedEvent } from '../contract.ts'
 import { Compile } from 'typebox/compile'
 import { EngagementUpdate, Post, PostDeletion, ScoredPost, SourceName } from '../schema.ts'
-import type { RelatedEvent } from '../stages/relate-events.ts'
 import type { SettledRecord } from './settlement.ts'
 
 const Strings = Type.Array(Type.String())

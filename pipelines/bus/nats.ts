@@ -16,9 +16,9 @@ import {
   RetentionPolicy,
   StorageType,
 } from '@nats-io/jetstream'
+import type { RelatedEvent } from '../contract.ts'
 import { connect, type NatsConnection, nanos } from '@nats-io/transport-node'
 import { redactUrl } from '../redact.ts'
-import type { RelatedEvent } from '../stages/relate-events.ts'
 import type { SettledRecord } from './settlement.ts'
 
 export const BUS_STREAM = 'UNDERTOW_EVENTS'

@@ -8,28 +8,9 @@
 // stage keeps. The pipeline tells `taken` when an event enters a stage that finishes later (the
 // classifier, a store's sink) and `settled` when it is done with; an event that was not taken
 // while it was being admitted was dropped on the spot (untracked, malformed), and is settled then.
-import type { ScoredPost } from '../schema.ts'
+import type { ScoredPost, AttributedEngagement } from '../schema.ts'
+import { eventKey, type Outcome, type Progress, type RelatedEvent } from '../contract.ts'
 import type { DeadLetter } from '../sinks/deadletter.ts'
-import type { RelatedEvent } from '../stages/relate-events.ts'
-import type { AttributedEngagement } from '../store/store.ts'
-
-/** What the store now holds of an event, which the live figures count. */
-export type Outcome = { post: ScoredPost; shown: boolean } | { engagement: AttributedEngagement }
-
-/** What the pipeline tells of the events it follows (PipelineDeps.progress). */
-export interface Progress {
-  /** The event with this key goes on to a stage that finishes later. */
-  taken(key: string): void
-  /**
-   * The pipeline is done with the event with this key: `stored` is what the store now holds of it
-   * (absent when it was dropped or dead-lettered); `held` says the store held it already (a duplicate).
-   */
-  settled(key: string, stored?: Outcome, held?: boolean): void
-  /** The store could not take the event now (it is down; `reason`): whoever holds it should try again later. */
-  givenBack(key: string, reason?: string): void
-  /** How many times the event's message has been delivered (1: this is the first). */
-  deliveries(key: string): number
-}
 
 /** The handle of one bus message: what the bus lets a worker do with it. */
 export interface Delivery {
@@ -53,19 +34,6 @@ export interface SettledRecord {
   hidden?: true
   engagement?: AttributedEngagement
 }
-
-/** The key an event is followed by through the pipeline. */
-export function eventKey(event: RelatedEvent): string {
-  return event.kind === 'post'
-    ? postKey(event.post.id)
-    : event.kind === 'engagement'
-      ? engagementKey(event.update.id)
-      : deletionKey(event.deletion.postId)
-}
-
-export const postKey = (id: string) => `post:${id}`
-export const engagementKey = (id: string) => `engagement:${id}`
-export const deletionKey = (postId: string) => `delete:${postId}`
 
 /** Records waiting to be published together, at most. */
 const FLUSH_RECORDS = 500

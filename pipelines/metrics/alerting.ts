@@ -6,9 +6,8 @@
 // - after that, COOLDOWN_MINUTES pass before another warning (a critical level still alerts).
 // Hysteresis and cooldown keep a score that wavers around a level from flapping the war room.
 import type { Alert, RiskPart, RiskReading, Severity } from '../schema.ts'
-import { WEIGHTS } from './risk.ts'
+import { LEVELS, RISK_WEIGHTS } from '../vocabulary.ts'
 
-export const LEVELS = { warning: 40, critical: 65 } as const
 export const HYSTERESIS = 15
 export const CALM_MINUTES = 5
 export const COOLDOWN_MINUTES = 30
@@ -99,4 +98,4 @@ export class AlertLifecycle {
   }
 }
 
-const weighted = (p: RiskPart) => p.score * WEIGHTS[p.name]
+const weighted = (p: RiskPart) => p.score * RISK_WEIGHTS[p.name]

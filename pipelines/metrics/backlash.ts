@@ -3,12 +3,20 @@
 // is over (GRACE_MS after its end, in event time, so posts still in flight land in it) each brand's
 // minute is read for risk (risk.ts), its alert moved on (alerting.ts), and then learned into the
 // baseline. A post for a minute already read is late: stored and counted, but not read for risk.
-import type { Alert, Dialogue, Responsiveness, RiskReading, ScoredPost, TrackedBrand } from '../schema.ts'
+import type {
+  Alert,
+  Dialogue,
+  Responsiveness,
+  RiskReading,
+  ScoredPost,
+  TrackedBrand,
+  ConversationSeed,
+} from '../schema.ts'
+import { LEVELS } from '../vocabulary.ts'
 import { DialogueLedger } from './dialogue.ts'
-import { AlertLifecycle, type AlertChange, type Evidence, LEVELS } from './alerting.ts'
+import { AlertLifecycle, type AlertChange, type Evidence } from './alerting.ts'
 import { REPLY_TARGET_MS, ReplyQueue } from './replies.ts'
 import { Baseline, emptyTally, LEARN_IN_BACKLASH, type MinuteTally, BASELINE_MINUTES } from './risk.ts'
-import type { ConversationSeed } from '../store/store.ts'
 import { type LedgerSeed, plausibleTime } from './ledger.ts'
 import { TermTally, termsOf } from './terms.ts'
 

@@ -4,23 +4,8 @@
 // ratios with derive(). So the wall's live figures and a history query over the same window agree
 // to the last digit (tests/pipelines/metrics-live-history.test.ts).
 import type { BrandMetrics, Emotion, Engagement, Intent, ScoredPost, SourceName, WindowName } from '../schema.ts'
-import { type ALL_SOURCES, EMOTIONS, INTENTS } from '../schema.ts'
-
-/** The middle of the crowd: what the loudest-feedback tools miss. */
-export const MIDDLE_INTENTS: readonly Intent[] = ['question', 'suggestion']
-
-/**
- * A post is in the middle when it is neutral, or mixed (positive and negative both substantial),
- * or uncertain (the classifier cannot tell), or asks a question, or suggests something. Each post
- * counts once however many of these hold. An unscored post (a language not read) is in none.
- */
-export function isMiddle(post: Pick<ScoredPost, 'sentiment'>): boolean {
-  const s = post.sentiment
-  return (
-    s !== undefined &&
-    (s.label === 'neutral' || s.mixed || s.uncertain || s.intents.some((i) => MIDDLE_INTENTS.includes(i)))
-  )
-}
+import { EMOTIONS, INTENTS, isMiddle } from '../vocabulary.ts'
+import type { ALL_SOURCES } from '../schema.ts'
 
 /** What a minute (or a window) of one brand's mentions adds up to. */
 export interface Counts {

@@ -3,8 +3,7 @@
 // are responsiveness). Every reply in its thread, however deep, by anyone but the brand, counts
 // for it; the depth is the deepest of those replies (the brand's own replies in the thread count
 // for neither). The conversation rate is replies per own post.
-import type { Dialogue, ScoredPost } from '../schema.ts'
-import type { ConversationSeed } from '../store/store.ts'
+import type { Dialogue, ScoredPost, ConversationSeed } from '../schema.ts'
 
 /** Own posts of the last day are kept, up to this many per brand (the oldest go first). */
 export const DIALOGUE_WINDOW_MS = 24 * 60 * 60_000

@@ -6,9 +6,8 @@
 // Event time: windows end at the newest minute seen, whatever the wall clock says (a replay of last
 // week shows last week's windows). What is older than the longest window is not counted live
 // (`late`): no window covers it any more.
-import type { BrandMetrics, ScoredPost, SourceName, TrackedBrand } from '../schema.ts'
+import type { BrandMetrics, ScoredPost, SourceName, TrackedBrand, AttributedEngagement } from '../schema.ts'
 import { ALL_SOURCES, WINDOW_MINUTES, WINDOW_NAMES } from '../schema.ts'
-import type { AttributedEngagement } from '../store/store.ts'
 import { addCounts, type Counts, countEngagement, countPost, derive, emptyCounts } from './definition.ts'
 
 /** How far one event may move event time on at once, unless the wall clock vouches for it. */

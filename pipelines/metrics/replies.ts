@@ -3,8 +3,7 @@
 // age, those past the reply target, and over the last day the response rate and the median and
 // 90th-percentile time to the brand's first reply. A reply from any of the brand's own accounts to
 // the mention answers it.
-import type { Intent, Responsiveness, ScoredPost, TrackedBrand } from '../schema.ts'
-import type { ConversationSeed } from '../store/store.ts'
+import type { Intent, Responsiveness, ScoredPost, TrackedBrand, ConversationSeed } from '../schema.ts'
 
 export const NEEDS_REPLY_INTENTS: readonly Intent[] = ['question', 'complaint', 'support']
 /** The reply target: most people who complain publicly expect an answer within the hour. */

@@ -15,6 +15,7 @@ import binomialCdf from '@stdlib/stats-base-dists-binomial-cdf'
 import normalQuantile from '@stdlib/stats-base-dists-normal-quantile'
 import poissonCdf from '@stdlib/stats-base-dists-poisson-cdf'
 import type { RiskPart, RiskReading } from '../schema.ts'
+import { RISK_WEIGHTS } from '../vocabulary.ts'
 
 /** The baseline's memory: an exponentially weighted mean over about this many minutes. */
 export const BASELINE_MINUTES = 120
@@ -49,13 +50,6 @@ export const SHARE_Z_FROM = 2
  * five complaints in a quiet minute was the commonest false alert (npm run eval:backlash).
  */
 export const NEGATIVE_SPIKE_MIN = 6
-
-export const WEIGHTS: Record<RiskPart['name'], number> = {
-  spike: 0.3,
-  negativeShare: 0.4,
-  reachNegativity: 0.15,
-  overdue: 0.15,
-}
 
 /** What one brand's mentions added up to in one minute. */
 export interface MinuteTally {
@@ -128,7 +122,7 @@ export class Baseline {
     this.before.push({ ...this.normal })
     if (this.before.length > Math.max(...WINDOWS)) this.before.shift()
     const parts = [this.spike(), this.negativeShare(), this.reachNegativity(), this.overduePart(tally.overdue)]
-    const score = round(100 * parts.reduce((sum, p) => sum + WEIGHTS[p.name] * p.score, 0), 1)
+    const score = round(100 * parts.reduce((sum, p) => sum + RISK_WEIGHTS[p.name] * p.score, 0), 1)
     return { brand, minute: new Date(minute).toISOString(), score, parts, warming: this.minutes < WARMUP_MINUTES }
   }
 

@@ -6,6 +6,7 @@
 // message id: a publish tried again after a lost acknowledgement is dropped by JetStream as a
 // duplicate, not stored twice.
 import type { JetStreamClient } from '@nats-io/jetstream'
+import { type RelatedEvent, eventKey } from '../contract.ts'
 import {
   catchError,
   defer,
@@ -19,9 +20,7 @@ import {
   tap,
   timer,
 } from 'rxjs'
-import { eventKey } from '../bus/settlement.ts'
 import { subjectOf } from '../bus/nats.ts'
-import type { RelatedEvent } from '../stages/relate-events.ts'
 import type { DeadLetter } from './deadletter.ts'
 
 /** Publishes awaiting JetStream's acknowledgement at once, per source. */

@@ -1,6 +1,6 @@
+import type { Live } from '../contract.ts'
 // One live output in front of several: the socket.io walls, and the webhooks, each taking what it
 // handles. A throwing output is reported and does not keep the others from their push.
-import type { Live } from '../pipeline.ts'
 
 export function fanOut(outputs: readonly Partial<Live>[], onError: (error: unknown) => void): Live {
   const each =

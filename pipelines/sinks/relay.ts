@@ -4,7 +4,7 @@
 // it. So a wall sees the same deltas whichever web process it reached. Acknowledgements go the other
 // way: a web process asks the live process, which holds the alerts.
 import type { Alert } from '../schema.ts'
-import type { Live } from '../pipeline.ts'
+import type { Live } from '../contract.ts'
 
 export const LIVE_EVENT = 'undertow:live'
 export const ACKNOWLEDGE_EVENT = 'undertow:acknowledge'

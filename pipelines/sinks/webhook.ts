@@ -5,7 +5,7 @@
 // message that cannot be delivered, or finds the queue full, is dead-lettered with why, never
 // dropped silently; the pipeline never waits on a webhook.
 import type { AlertChange } from '../metrics/alerting.ts'
-import type { Live } from '../pipeline.ts'
+import type { Live } from '../contract.ts'
 import type { Alert, ScoredPost } from '../schema.ts'
 import type { DeadLetter } from './deadletter.ts'
 

@@ -4,12 +4,12 @@
 // this worker, and hands it to another if this one dies. While the classifier is behind, no more
 // is pulled: the backlog waits on the bus, whose stream is on disk, not in this process.
 import type { Consumer } from '@nats-io/jetstream'
+import type { RelatedEvent } from '../contract.ts'
 import { Observable } from 'rxjs'
 import { readRelated } from '../bus/messages.ts'
 import { pullFrom } from '../bus/pull.ts'
 import type { Settlement } from '../bus/settlement.ts'
 import type { DeadLetter } from '../sinks/deadletter.ts'
-import type { RelatedEvent } from '../stages/relate-events.ts'
 
 /** Messages the client keeps pulled ahead of the pipeline. */
 export const BUS_PULL_BUFFER = 256

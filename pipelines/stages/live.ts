@@ -5,20 +5,27 @@
 // workers' records put back in the order the events arrived, so its figures are those one process
 // would have shown.
 import { finalize, map, merge, mergeMap, type Observable, type SchedulerLike, Subject, tap } from 'rxjs'
+import type { Live } from '../contract.ts'
 import type { AlertChange } from '../metrics/alerting.ts'
 import { BacklashWatch } from '../metrics/backlash.ts'
 import { type LedgerSeed, MetricsLedger } from '../metrics/ledger.ts'
-import type { Alert, ScoredPost, TrackedBrand, WindowAggregate } from '../schema.ts'
+import type {
+  Alert,
+  ScoredPost,
+  TrackedBrand,
+  WindowAggregate,
+  AttributedEngagement,
+  ConversationSeed,
+} from '../schema.ts'
 import type { DeadLetter } from '../sinks/deadletter.ts'
 import type { Spool } from '../sinks/spool.ts'
-import type { AttributedEngagement, ConversationSeed, Store } from '../store/store.ts'
+import type { Store } from '../store/store.ts'
 import { aggregate, stateFrom } from '../transforms/aggregate.ts'
 import { assess } from '../transforms/assess.ts'
 import { measure, type Measured } from '../transforms/measure.ts'
 import { pace } from '../transforms/pace.ts'
 import { DEFAULT_ROUTES, route, type Routes } from '../transforms/route.ts'
 import { LIVE_POSTS_PER_BRAND, newestPerBrand } from '../transforms/shortlist.ts'
-import type { Live } from '../pipeline.ts'
 import { type Accepted, tableSink } from './store-events.ts'
 
 /** New posts go to the walls' tickers as the store accepts them, at most once in this many ms. */

@@ -5,24 +5,12 @@
 // the next stage (scoring and storing) can run on several workers at once, in any order.
 // It holds the one memory of the stream (recent posts): with a bus, it runs in the ingest process.
 import { filter, map, type OperatorFunction } from 'rxjs'
-import type { Post, PostDeletion, SourceEvent, TrackedBrand } from '../schema.ts'
+import type { RelatedEvent } from '../contract.ts'
+import type { SourceEvent, TrackedBrand } from '../schema.ts'
 import type { DeadLetter } from '../sinks/deadletter.ts'
-import type { AttributedEngagement } from '../store/store.ts'
 import { compileTracking, matchOne } from '../transforms/match.ts'
 import { normaliseDeletionOne, normaliseEngagementOne, normaliseOne } from '../transforms/normalise.ts'
-import {
-  attributeEngagement,
-  type MentionContext,
-  mentionContext,
-  type RecentPosts,
-  relateOne,
-} from '../transforms/relate.ts'
-
-/** An event ready to be scored and stored: what the bus carries between ingest and the workers. */
-export type RelatedEvent =
-  | { kind: 'post'; post: Post; mention?: MentionContext }
-  | { kind: 'engagement'; update: AttributedEngagement }
-  | { kind: 'delete'; deletion: PostDeletion; createdAt: string }
+import { attributeEngagement, mentionContext, type RecentPosts, relateOne } from '../transforms/relate.ts'
 
 export interface RelateCounts {
   /** Posts about no tracked brand: left out (counted, not dead-lettered: they are not errors). */

@@ -22,19 +22,18 @@ import {
   Subject,
   tap,
 } from 'rxjs'
+import { type RelatedEvent, deletionKey, engagementKey, postKey, type Progress } from '../contract.ts'
 import type { Classifier } from '../../models/classifier.ts'
-import { deletionKey, engagementKey, postKey, type Progress } from '../bus/settlement.ts'
 import { replyRules } from '../metrics/replies.ts'
-import type { PostDeletion, ScoredPost, TrackedBrand } from '../schema.ts'
+import type { PostDeletion, ScoredPost, TrackedBrand, AttributedEngagement } from '../schema.ts'
 import { clickhouseSink } from '../sinks/clickhouse.ts'
 import type { DeadLetter } from '../sinks/deadletter.ts'
 import { Purge } from '../sinks/purge.ts'
 import { RecentKeys } from '../sinks/recent-keys.ts'
 import type { Spool } from '../sinks/spool.ts'
-import type { AttributedEngagement, Store } from '../store/store.ts'
+import type { Store } from '../store/store.ts'
 import { type ClassifyMeter, classifyInContext, type PostInContext } from '../transforms/classify.ts'
 import { triageInContext } from '../transforms/triage.ts'
-import type { RelatedEvent } from './relate-events.ts'
 
 /** How long held posts are gathered before their deletions are asked about (with a bus). */
 const HELD_BATCH_MS = 100

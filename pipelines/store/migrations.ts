@@ -19,18 +19,10 @@ import { V1 } from './migrations/v1.ts'
 import { V2 } from './migrations/v2.ts'
 import { V3 } from './migrations/v3.ts'
 import { V4 } from './migrations/v4.ts'
-
-export interface Migration {
-  version: number
-  name: string
-  statements: string[]
-}
+import type { Migration } from './migrations/migration.ts'
 
 export {
   countColumns,
-  EMOTION_COUNTS,
-  INTENT_COUNTS,
-  type LaterCounts,
   MIGRATION_4_COUNTS,
   postCounts,
 } from './migrations/counts.ts'

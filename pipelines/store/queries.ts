@@ -6,7 +6,8 @@
 // No FINAL on posts: rows are written once (see migrations.ts), and FINAL (or argMax, or LIMIT 1
 // BY id) costs 4x and more, as npm run bench:store measures (docs/storage.md), because it stops
 // ClickHouse from reading newest-first and stopping early.
-import { EMOTIONS, INTENTS, timestampMs } from '../schema.ts'
+import { timestampMs } from '../schema.ts'
+import { EMOTIONS, INTENTS } from '../vocabulary.ts'
 import type {
   AggregateQuery,
   AlertQuery,

@@ -1,17 +1,16 @@
 // Between our types and ClickHouse rows, both directions, shared by every store mode.
-import {
-  type Alert,
-  type Emotion,
-  type Intent,
-  type Label,
-  type PostDeletion,
-  type ScoredPost,
-  type SourceName,
-  UNSCORED,
-  type WindowAggregate,
+import type {
+  Alert,
+  Emotion,
+  Intent,
+  Label,
+  PostDeletion,
+  ScoredPost,
+  SourceName,
+  WindowAggregate,
+  AttributedEngagement,
 } from '../schema.ts'
-import { isMiddle } from '../metrics/definition.ts'
-import type { AttributedEngagement } from './store.ts'
+import { UNSCORED, isMiddle } from '../vocabulary.ts'
 
 /** DateTime columns take whole epoch seconds; the *_ms column beside each keeps the milliseconds. */
 const seconds = (ms: number) => Math.floor(ms / 1000)

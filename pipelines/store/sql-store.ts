@@ -1,6 +1,7 @@
 // Everything a Store does, written once over three primitives (read rows, run a statement, insert
 // JSON rows) that each mode implements: embedded.ts (chdb) and server.ts (@clickhouse/client).
 import { type Counts, derive, emptyCounts } from '../metrics/definition.ts'
+import { EMOTIONS, INTENTS } from '../vocabulary.ts'
 import { summarise } from '../metrics/dialogue.ts'
 import type { LedgerSeed } from '../metrics/ledger.ts'
 import type {
@@ -12,9 +13,11 @@ import type {
   ScoredPost,
   SourceName,
   WindowAggregate,
+  AttributedEngagement,
+  ConversationSeed,
+  RecentPost,
 } from '../schema.ts'
-import { ALL_SOURCES, EMOTIONS, INTENTS } from '../schema.ts'
-import type { RecentPost } from '../transforms/relate.ts'
+import { ALL_SOURCES } from '../schema.ts'
 import { MIGRATIONS, MIGRATIONS_TABLE, PRE_RELEASE_V1 } from './migrations.ts'
 import {
   ALERTS,
@@ -67,10 +70,8 @@ import { aggregateFromRow, alertFromRow, alertRow, deletionRow, engagementRow, p
 import type {
   AggregateQuery,
   AlertQuery,
-  AttributedEngagement,
   Audience,
   AudienceQuery,
-  ConversationSeed,
   DialogueQuery,
   MetricSeriesQuery,
   MetricsQuery,

@@ -4,27 +4,22 @@ import type { Reader } from './read-gate.ts'
 import type { Recounter } from './recount.ts'
 import type {
   Alert,
+  AttributedEngagement,
   BrandMetrics,
+  ConversationSeed,
   Dialogue,
-  EngagementUpdate,
   Emotion,
   Intent,
   LabelFilter,
   PostBucket,
   PostDeletion,
+  RecentPost,
   ScoredPost,
   SourceName,
   WindowAggregate,
   WindowName,
 } from '../schema.ts'
 import type { LedgerSeed } from '../metrics/ledger.ts'
-import type { RecentPost } from '../transforms/relate.ts'
-
-/** An engagement update with the brands and source of its post, so aggregates need no join. */
-export interface AttributedEngagement extends EngagementUpdate {
-  source: SourceName | ''
-  brands: readonly string[]
-}
 
 export interface AggregateQuery {
   brands?: readonly string[]
@@ -69,15 +64,6 @@ export interface MetricsQuery {
 /** One brand's metrics per minute (or hour) of a range: each bucket a window of its own. */
 export interface MetricSeriesQuery extends Omit<MetricsQuery, 'window'> {
   bucket?: 'minute' | 'hour'
-}
-
-/** What responsiveness and dialogue resume from after a restart. */
-export interface ConversationSeed {
-  mentions: { brand: string; id: string; at: number; negative: boolean }[]
-  /** The brand's first reply to each mention that needed one. */
-  answers: { brand: string; mentionId: string; at: number }[]
-  ownPosts: { brand: string; id: string; at: number }[]
-  threadReplies: { brand: string; root: string; at: number; depth: number }[]
 }
 
 export interface DialogueQuery {

@@ -10,7 +10,7 @@
 // dead-lettered with why; the webhook refuses new requests before that (503), and live sources
 // pause and read again from their cursors (sources/journaled-cursor.ts).
 import { asyncScheduler, type MonoTypeOperatorFunction, Observable, type SchedulerLike } from 'rxjs'
-import type { Outcome, Progress } from '../bus/settlement.ts'
+import type { Outcome, Progress } from '../contract.ts'
 import type { SourceEvent } from '../schema.ts'
 import type { DeadLetter } from '../sinks/deadletter.ts'
 import type { Journal, Segment } from '../sinks/journal.ts'

@@ -1,6 +1,6 @@
 // classify: posts are scored in batches (the model is much faster per post in a batch), then each
 // post gets its sentiment and intents. A post in a language the classifier does not read (its
-// language told from its text, transforms/language.ts) skips the model and goes on unscored. A
+// language told from its text, models/language.ts) skips the model and goes on unscored. A
 // batch the model fails on is dead-lettered whole, with the model's error, and the stream goes on;
 // but when the failure is the classifier's and not the posts' (its thread stopped), the batch is
 // given back, to be classified again later.

@@ -3,8 +3,7 @@
 // any order and a late one never undoes a newer one.
 import { asyncScheduler, bufferTime, filter, map, type OperatorFunction, type SchedulerLike } from 'rxjs'
 import { MetricsLedger } from '../metrics/ledger.ts'
-import type { BrandMetrics, ScoredPost, TrackedBrand } from '../schema.ts'
-import type { AttributedEngagement } from '../store/store.ts'
+import type { BrandMetrics, ScoredPost, TrackedBrand, AttributedEngagement } from '../schema.ts'
 
 export const METRICS_MS = 1_000
 

@@ -4,31 +4,12 @@
 // Posts are remembered once matched to brands, so an event that follows its post in the same
 // stream finds it however fast the stream is; only the most recent ones (bounded), seeded from the
 // store at start. An engagement update for a post older than that is stored unattributed.
-import { map, type OperatorFunction } from 'rxjs'
-import type { EngagementUpdate, Post } from '../schema.ts'
-import type { AttributedEngagement } from '../store/store.ts'
+import type { AttributedEngagement, EngagementUpdate, Post, RecentPost } from '../schema.ts'
 
 /** Posts remembered (about 40 MB): hours of a busy brand, days of most. */
 export const RECENT_POSTS = 200_000
 /** Mentions whose text is remembered for their replies' triage (about 20 MB); older ones are looked up in the store. */
 export const MENTION_TEXTS = 50_000
-
-export interface RecentPost {
-  id: string
-  source: Post['source']
-  brands: readonly string[]
-  createdAt: string
-  /** The brands it waits for a reply from, once `triage` has told. */
-  needsReply?: readonly string[]
-  /** A brand's own post that is not a reply: the brand (replies to it make its dialogue). */
-  broadcastBy?: string
-  thread?: Post['thread']
-  /** A mention (a post with brands) seen this run: what decides whether it needs a reply, until triage has told. */
-  text?: string
-  terms?: readonly string[]
-  /** Its text was forgotten (too many mentions since) before its needs were known: the store has them. */
-  storedNeeds?: true
-}
 
 /**
  * What a brand's reply needs of the mention it answers, to tell whether that mention needed a
@@ -127,17 +108,6 @@ export function linkReply(post: Post, recent: RecentPosts): Post {
   return mention?.brands.includes(post.ownBrand) ? { ...post, answersMentionAt: mention.createdAt } : post
 }
 
-export function attribute(
-  recent: RecentPosts,
-  onUnknown?: (update: EngagementUpdate) => void,
-): OperatorFunction<EngagementUpdate, AttributedEngagement> {
-  return map((update) => {
-    const attributed = attributeEngagement(update, recent)
-    if (attributed.source === '') onUnknown?.(update)
-    return attributed
-  })
-}
-
 /** For a brand's reply to a mention of the brand (linkReply): what its triage needs of that mention. */
 export function mentionContext(post: Post, recent: RecentPosts): MentionContext | undefined {
   if (!post.answersMentionAt || !post.replyTo) return undefined
@@ -164,9 +134,4 @@ export function relateOne(post: Post, recent: RecentPosts): Post {
   const linked = linkThread(linkReply(post, recent), recent)
   recent.add({ ...linked, ...(linked.ownBrand && !linked.replyTo ? { broadcastBy: linked.ownBrand } : {}) })
   return linked
-}
-
-/** Links brand replies to their mentions and replies to their threads, and remembers every post that passes. */
-export function relate(recent: RecentPosts): OperatorFunction<Post, Post> {
-  return map((post) => relateOne(post, recent))
 }

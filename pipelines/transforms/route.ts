@@ -3,8 +3,8 @@
 // marketing). Each team has a live feed (a socket.io room) and, optionally, a webhook; its history
 // is the search for the intents routed to it, so routing needs nothing stored.
 import { asyncScheduler, bufferTime, filter, mergeMap, type OperatorFunction, type SchedulerLike } from 'rxjs'
+import { INTENTS } from '../vocabulary.ts'
 import type { Intent, ScoredPost } from '../schema.ts'
-import { INTENTS } from '../schema.ts'
 
 export type Routes = Readonly<Partial<Record<Intent, string>>>
 

@@ -2,7 +2,8 @@
 // comma, a quote or any line break, LF alone too), UTF-8 with a BOM so spreadsheets read the text
 // as UTF-8.
 import { type Stringifier, stringify } from 'csv-stringify'
-import { type ScoredPost, UNSCORED } from '../../pipelines/schema.ts'
+import { UNSCORED } from '../../pipelines/vocabulary.ts'
+import type { ScoredPost } from '../../pipelines/schema.ts'
 import type { PostFilter } from '../../pipelines/store/store.ts'
 
 /**

@@ -3,19 +3,10 @@
 // GET /api/posts/series: the same selection counted per minute or hour, by label.
 // GET /api/posts.csv: the whole selection as CSV, newest first, streamed from the store a page at a time.
 import { pipeline, Readable } from 'node:stream'
+import { EMOTIONS, INTENTS, LABEL_FILTERS, SOURCE_NAMES } from '../../pipelines/vocabulary.ts'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type, { type Static } from 'typebox'
-import {
-  type Emotion,
-  EMOTIONS,
-  INTENTS,
-  type Intent,
-  LABEL_FILTERS,
-  type LabelFilter,
-  PostBucket,
-  ScoredPost,
-  SOURCE_NAMES,
-} from '../../pipelines/schema.ts'
+import { type Emotion, type Intent, type LabelFilter, PostBucket, ScoredPost } from '../../pipelines/schema.ts'
 import { MAX_SEARCH_DEPTH } from '../../pipelines/store/queries.ts'
 import type { PostFilter, Store } from '../../pipelines/store/store.ts'
 import { badRequest } from '../errors.ts'

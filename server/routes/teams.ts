@@ -2,8 +2,9 @@
 // GET /api/teams/:team/posts: a team's history: the stored posts with any intent routed to it,
 // newest first, paged (the same search as GET /api/posts).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { INTENTS } from '../../pipelines/vocabulary.ts'
 import Type from 'typebox'
-import { INTENTS, ScoredPost } from '../../pipelines/schema.ts'
+import { ScoredPost } from '../../pipelines/schema.ts'
 import type { Store } from '../../pipelines/store/store.ts'
 import { intentsOf, type Routes, teamsOf } from '../../pipelines/transforms/route.ts'
 import { checkDepth, MAX_PAGE, MAX_PAGE_SIZE } from './posts.ts'

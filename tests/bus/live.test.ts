@@ -5,11 +5,12 @@
 // linked to its mention, and whether that mention needed a reply, must not depend on which worker
 // classified the mention, or when.
 import { afterAll, expect, it } from 'vitest'
+import type { Live } from '../../pipelines/contract.ts'
 import { LexiconClassifier } from '../../models/lexicon.ts'
 import { type Bus, openBus } from '../../pipelines/bus/nats.ts'
 import { startIngest, startLive, startWorker } from '../../pipelines/bus/roles.ts'
 import type { AlertChange } from '../../pipelines/metrics/alerting.ts'
-import { type Live, startPipeline } from '../../pipelines/pipeline.ts'
+import { startPipeline } from '../../pipelines/pipeline.ts'
 import { MemoryDeadLetter } from '../../pipelines/sinks/deadletter.ts'
 import { fanOut } from '../../pipelines/sinks/fan-out.ts'
 import { LiveView, SocketIoSink } from '../../pipelines/sinks/socketio.ts'

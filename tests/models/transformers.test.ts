@@ -7,7 +7,7 @@ import { isMixed, MIXED_PROBABILITY, normalisedEntropy, UNCERTAIN_ENTROPY } from
 import { DEFAULT_MODEL, prepare, TransformersClassifier } from '../../models/transformers.ts'
 import { WorkerClassifier } from '../../models/worker.ts'
 import { readHere } from '../../models/read.ts'
-import { ReadLanguages } from '../../pipelines/transforms/language.ts'
+import { ReadLanguages } from '../../models/language.ts'
 import vader from 'vader-sentiment'
 import { mayHoldBothPolarities } from '../../models/vader-cue.ts'
 import { postsOf, simulated } from '../support/fixtures.ts'

@@ -2,13 +2,8 @@
 // escalate, cool down, resolve), the rising terms and examples an alert carries, and the reply
 // queue behind the overdue part. Detection quality on whole simulated days is npm run eval:backlash.
 import { describe, expect, it } from 'vitest'
-import {
-  type AlertChange,
-  AlertLifecycle,
-  CALM_MINUTES,
-  COOLDOWN_MINUTES,
-  LEVELS,
-} from '../../pipelines/metrics/alerting.ts'
+import { LEVELS, RISK_WEIGHTS } from '../../pipelines/vocabulary.ts'
+import { type AlertChange, AlertLifecycle, CALM_MINUTES, COOLDOWN_MINUTES } from '../../pipelines/metrics/alerting.ts'
 import { BacklashWatch, GRACE_MS } from '../../pipelines/metrics/backlash.ts'
 import { needsReplyFrom, REPLY_TARGET_MS, ReplyQueue, replyRules } from '../../pipelines/metrics/replies.ts'
 import {
@@ -18,7 +13,6 @@ import {
   type MinuteTally,
   poissonZ,
   WARMUP_MINUTES,
-  WEIGHTS,
 } from '../../pipelines/metrics/risk.ts'
 import { TermTally, termsOf } from '../../pipelines/metrics/terms.ts'
 import { DialogueLedger } from '../../pipelines/metrics/dialogue.ts'
@@ -51,7 +45,7 @@ describe('risk score', () => {
     const r = trained().read('Lumen', T0, tally({ posts: 140, negative: 3, reach: 14_000, negativeReach: 300 }))
     expect(part(r, 'spike').score).toBe(1)
     expect(part(r, 'negativeShare').score).toBe(0)
-    expect(r.score).toBe(100 * WEIGHTS.spike)
+    expect(r.score).toBe(100 * RISK_WEIGHTS.spike)
     expect(r.score).toBeLessThan(LEVELS.warning)
   })
 

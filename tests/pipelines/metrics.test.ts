@@ -2,12 +2,19 @@
 // on virtual time (TestScheduler marbles: no real sleeps). That the store's history query gives the
 // same figures for the same stream is in tests/store/store.test.ts, on both engines.
 import { map } from 'rxjs'
+import { isMiddle } from '../../pipelines/vocabulary.ts'
 import { TestScheduler } from 'rxjs/testing'
 import { describe, expect, it } from 'vitest'
-import { isMiddle } from '../../pipelines/metrics/definition.ts'
 import { MetricsLedger } from '../../pipelines/metrics/ledger.ts'
-import type { BrandMetrics, Emotion, Intent, Label, ScoredPost, SourceName } from '../../pipelines/schema.ts'
-import type { AttributedEngagement } from '../../pipelines/store/store.ts'
+import type {
+  BrandMetrics,
+  Emotion,
+  Intent,
+  Label,
+  ScoredPost,
+  SourceName,
+  AttributedEngagement,
+} from '../../pipelines/schema.ts'
 import { measure, type Measured, METRICS_MS } from '../../pipelines/transforms/measure.ts'
 import { tracking } from '../support/fixtures.ts'
 

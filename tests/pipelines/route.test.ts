@@ -1,8 +1,8 @@
 // Routing by intent (pure, and as an operator on virtual time), and the live fan-out to several
 // outputs.
 import { TestScheduler } from 'rxjs/testing'
+import type { Live } from '../../pipelines/contract.ts'
 import { describe, expect, it } from 'vitest'
-import type { Live } from '../../pipelines/pipeline.ts'
 import type { Intent, ScoredPost } from '../../pipelines/schema.ts'
 import { fanOut } from '../../pipelines/sinks/fan-out.ts'
 import {

@@ -7,7 +7,7 @@ import type { Classifier } from '../../models/classifier.ts'
 import { LexiconClassifier } from '../../models/lexicon.ts'
 import type { BrandMetrics, Post, SourceEvent } from '../../pipelines/schema.ts'
 import { classify } from '../../pipelines/transforms/classify.ts'
-import { ReadLanguages } from '../../pipelines/transforms/language.ts'
+import { ReadLanguages } from '../../models/language.ts'
 import { MemoryDeadLetter, postsOf, runThrough, simulated } from '../support/fixtures.ts'
 import { storesUnderTest } from '../support/stores.ts'
 

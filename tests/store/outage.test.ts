@@ -8,7 +8,13 @@ import { io as connect, type Socket } from 'socket.io-client'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { LexiconClassifier } from '../../models/lexicon.ts'
 import { startPipeline } from '../../pipelines/pipeline.ts'
-import type { ClientToServerEvents, Post, ServerToClientEvents, SourceEvent } from '../../pipelines/schema.ts'
+import type {
+  ClientToServerEvents,
+  Post,
+  ServerToClientEvents,
+  SourceEvent,
+  AttributedEngagement,
+} from '../../pipelines/schema.ts'
 import { SocketIoSink, LiveView } from '../../pipelines/sinks/socketio.ts'
 import { Spool } from '../../pipelines/sinks/spool.ts'
 import { generate } from '../../pipelines/sources/simulator/generate.ts'
@@ -19,7 +25,6 @@ import { ClickHouseServerProcess, describeWithServer } from '../support/clickhou
 import { tmpDir } from '../support/tmp.ts'
 import { ServerStore } from '../../pipelines/store/server.ts'
 import type { Alert, ScoredPost } from '../../pipelines/schema.ts'
-import type { AttributedEngagement } from '../../pipelines/store/store.ts'
 import { join } from 'node:path'
 
 const POSTS = 100_000

@@ -4,11 +4,10 @@
 // are made real, not pretended: the views are detached around the write that then fails. What the
 // recount adds is held against what the views themselves add for the same rows.
 import { beforeAll, describe, expect, it } from 'vitest'
-import type { ScoredPost } from '../../pipelines/schema.ts'
+import type { ScoredPost, AttributedEngagement } from '../../pipelines/schema.ts'
 import { MINUTE_COLUMNS } from '../../pipelines/store/recount-queries.ts'
 import { postRow } from '../../pipelines/store/rows.ts'
 import type { SqlStore } from '../../pipelines/store/sql-store.ts'
-import type { AttributedEngagement } from '../../pipelines/store/store.ts'
 import { MiddleClassifier } from '../../models/middle-classifier.ts'
 import { MIDDLE_MODEL } from '../../models/middle-model.ts'
 import { runThrough, simulated, sourceOf } from '../support/fixtures.ts'

@@ -1,7 +1,6 @@
 // Live state of the wall, as runes. Every buffer is bounded (minutes, posts, alerts; metrics and
 // readings are one per brand x source x window) so a wall can run for days; a snapshot replaces
 // everything, and each delta replaces what it carries.
-import { isMiddle } from '../../../pipelines/metrics/definition.ts'
 import type {
   Alert,
   BrandMetrics,
@@ -15,6 +14,7 @@ import type {
   WindowAggregate,
   WindowName,
 } from '../../../pipelines/schema.ts'
+import { isMiddle } from '../../../pipelines/vocabulary.ts'
 import type { ConnectionState } from './socket.ts'
 
 /** Minutes of history kept in the browser, and shown on the chart. */

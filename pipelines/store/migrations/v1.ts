@@ -1,6 +1,6 @@
 // Migration 1: the first schema: the tables and the views that count them.
 // Frozen: a shipped migration is never edited (migrations.ts).
-import type { Migration } from '../migrations.ts'
+import type { Migration } from './migration.ts'
 import { ENGAGEMENT_SUMS, INTENT_COUNTS } from './counts.ts'
 
 export const V1: Migration = {

@@ -1,6 +1,6 @@
 // Migration 2: post deletions.
 // Frozen: a shipped migration is never edited (migrations.ts).
-import type { Migration } from '../migrations.ts'
+import type { Migration } from './migration.ts'
 
 export const V2: Migration = {
   version: 2,

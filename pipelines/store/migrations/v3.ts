@@ -1,6 +1,6 @@
 // Migration 3: middle and needs-reply counts, replies, threads, authors by followers.
 // Frozen: a shipped migration is never edited (migrations.ts).
-import type { Migration } from '../migrations.ts'
+import type { Migration } from './migration.ts'
 import { MIGRATION_3_COUNTS, minuteViews } from './counts.ts'
 
 export const V3: Migration = {

@@ -1,6 +1,6 @@
 // Migration 4: emotions and language of each post; unscored posts counted per minute.
 // Frozen: a shipped migration is never edited (migrations.ts).
-import type { Migration } from '../migrations.ts'
+import type { Migration } from './migration.ts'
 import { EMOTION_COUNTS, INTENT_COUNTS, MIGRATION_4_COUNTS, minuteViews } from './counts.ts'
 
 export const V4: Migration = {
@@ -14,7 +14,7 @@ export const V4: Migration = {
       (e, k) =>
         `ALTER TABLE brand_source_minute ADD COLUMN ${e} UInt64 AFTER ${k === 0 ? INTENT_COUNTS.at(-1) : EMOTION_COUNTS[k - 1]}`,
     ),
-    // The language read from a post's text (transforms/language.ts), beside the network's tag;
+    // The language read from a post's text (models/language.ts), beside the network's tag;
     // a post in one the classifier does not read is stored with the label 'unscored' (its
     // probabilities 0) and counted apart. Adding a value to an Enum rewrites no data.
     `ALTER TABLE posts ADD COLUMN language String AFTER lang`,

@@ -2,7 +2,7 @@
 // with names, hashtags and links in it, and posts too short to tell), and which posts the English
 // model is left to score.
 import { describe, expect, it } from 'vitest'
-import { identifyLanguage, ReadLanguages } from '../../pipelines/transforms/language.ts'
+import { identifyLanguage, ReadLanguages } from '../../models/language.ts'
 
 const OTHER: [string, string][] = [
   ['de', 'Das neue Lumen X2 ist furchtbar, der Akku hält keinen halben Tag'],
