@@ -149,5 +149,3 @@ export async function buildServer(options: ServerOptions) {
   await app.ready()
   return app
 }
-
-export type App = Awaited<ReturnType<typeof buildServer>>

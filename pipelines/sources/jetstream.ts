@@ -17,7 +17,6 @@ import { keptSocket } from './socket.ts'
 import { COLLECTIONS, type Frame, type JetstreamEvent, parseV1, parseV2, readEvent } from './jetstream/parse.ts'
 
 export const JETSTREAM_V1_URL = 'wss://jetstream2.us-east.bsky.network/subscribe'
-export const JETSTREAM_V2_PATH = '/xrpc/network.bsky.jetstream.subscribeEvents'
 /** Resumes start this far before the saved cursor; the store drops what was stored already. */
 export const OVERLAP_MS = 10_000
 /** Record URIs remembered to drop what an overlap sends again. */
@@ -70,7 +69,7 @@ export interface JetstreamStats {
 }
 
 export interface JetstreamOptions {
-  /** The endpoint, path included: `wss://host/subscribe` (v1) or `wss://host${JETSTREAM_V2_PATH}` (v2). */
+  /** The endpoint, path included: `wss://host/subscribe` (v1) or `wss://host/xrpc/network.bsky.jetstream.subscribeEvents` (v2). */
   url: string
   version: 1 | 2
   deadLetter: DeadLetter

@@ -2,10 +2,8 @@
 // canonical text (NFC, no control characters, collapsed spaces), handle and timestamp, and without
 // the fields only the pipeline fills in. Engagement updates are checked likewise. What cannot be
 // made valid goes to the dead-letter record with the schema's own words for why.
-import { filter, map, type OperatorFunction } from 'rxjs'
 import { Compile } from 'typebox/compile'
 import { EngagementUpdate, MAX_ENGAGEMENT, Post, PostDeletion, timestampMs } from '../schema.ts'
-import type { DeadLetter } from '../sinks/deadletter.ts'
 
 const validator = Compile(Post)
 const engagementValidator = Compile(EngagementUpdate)
@@ -80,13 +78,6 @@ export function normaliseEngagementOne(input: unknown): NormalisedEngagement {
   return { ok: true, update: { ...input, at: new Date(time.ms).toISOString() } }
 }
 
-export function normaliseEngagement(deadLetter: DeadLetter): OperatorFunction<unknown, EngagementUpdate> {
-  return checked((input) => {
-    const result = normaliseEngagementOne(input)
-    return result.ok ? { ok: true, value: result.update } : result
-  }, deadLetter)
-}
-
 export function normaliseDeletionOne(
   input: unknown,
 ): { ok: true; value: PostDeletion } | { ok: false; reason: string } {
@@ -94,31 +85,4 @@ export function normaliseDeletionOne(
     return { ok: false, reason: schemaErrors(deletionValidator.Errors(input), 'not a deletion') }
   const time = checkTime('/at', input.at)
   return time.ok ? { ok: true, value: { postId: input.postId, at: new Date(time.ms).toISOString() } } : time
-}
-
-export function normaliseDeletion(deadLetter: DeadLetter): OperatorFunction<unknown, PostDeletion> {
-  return checked(normaliseDeletionOne, deadLetter)
-}
-
-/** The values `one` accepts; each input it refuses goes to the dead-letter record with why. */
-function checked<T>(
-  one: (input: unknown) => { ok: true; value: T } | { ok: false; reason: string },
-  deadLetter: DeadLetter,
-): OperatorFunction<unknown, T> {
-  return (input$) =>
-    input$.pipe(
-      map((input) => ({ input, result: one(input) })),
-      filter((r): r is { input: unknown; result: { ok: true; value: T } } => {
-        if (!r.result.ok) deadLetter.record('normalise', r.result.reason, r.input)
-        return r.result.ok
-      }),
-      map(({ result }) => result.value),
-    )
-}
-
-export function normalise(deadLetter: DeadLetter): OperatorFunction<unknown, Post> {
-  return checked((input) => {
-    const result = normaliseOne(input)
-    return result.ok ? { ok: true, value: result.post } : result
-  }, deadLetter)
 }

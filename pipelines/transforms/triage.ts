@@ -5,29 +5,6 @@ import { map, type OperatorFunction } from 'rxjs'
 import { needsReplyFrom, type ReplyRules } from '../metrics/replies.ts'
 import type { ScoredPost } from '../schema.ts'
 import type { ScoredInContext } from './classify.ts'
-import type { RecentPosts } from './relate.ts'
-
-/**
- * The mention with the brands it waits for a reply from; the brand's reply to a mention with
- * whether that mention needed one. Classification keeps the stream's order, so a mention is
- * triaged before any reply to it, however fast the stream.
- */
-export function triageOne(post: ScoredPost, rules: ReplyRules, recent: RecentPosts): ScoredPost {
-  let triaged = post
-  const brands = needsReplyFrom(post, rules)
-  if (brands.length > 0) triaged = { ...triaged, needsReply: brands }
-  if (post.answersMentionAt && post.ownBrand && post.replyTo)
-    triaged = { ...triaged, mentionNeedsReply: recent.get(post.replyTo)?.needsReply?.includes(post.ownBrand) ?? false }
-  return triaged
-}
-
-export function triage(rules: ReplyRules, recent: RecentPosts): OperatorFunction<ScoredPost, ScoredPost> {
-  return map((post) => {
-    const triaged = triageOne(post, rules, recent)
-    if (triaged.needsReply) recent.markNeedsReply(triaged.id, triaged.needsReply)
-    return triaged
-  })
-}
 
 /**
  * The same, for a post classified in context (classifyInContext): whether the mention a brand's
