@@ -1,18 +1,8 @@
 // What the stages hand each other and what they tell the parts they are wired to, in one small
 // module, so that sources, sinks and stages depend on it rather than on each other or on the
 // wiring (pipeline.ts, bus/roles.ts).
-import type {
-  AttributedEngagement,
-  BrandMetrics,
-  Dialogue,
-  Post,
-  PostDeletion,
-  Responsiveness,
-  RiskReading,
-  ScoredPost,
-  WindowAggregate,
-} from './schema.ts'
-import type { AlertChange } from './metrics/alerting.ts'
+import type { AttributedEngagement, Post, PostDeletion, ScoredPost } from './schema.ts'
+import type { FeedName, FeedValues } from './live-feeds.ts'
 import type { MentionContext } from './transforms/relate.ts'
 
 /** An event ready to be scored and stored: what the bus carries between ingest and the workers. */
@@ -52,15 +42,10 @@ export const postKey = (id: string) => `post:${id}`
 export const engagementKey = (id: string) => `engagement:${id}`
 export const deletionKey = (postId: string) => `delete:${postId}`
 
-/** Where the live figures go: the walls (socket.io), the alert webhooks, the relay to other processes. */
+/**
+ * Where the live figures go: the walls (socket.io), the alert webhooks, the relay to other
+ * processes. One method for every feed of the table (live-feeds.ts).
+ */
 export interface Live {
-  pushWindows(windows: WindowAggregate[]): void
-  pushPosts(posts: ScoredPost[]): void
-  pushMetrics(metrics: BrandMetrics[]): void
-  pushRisk(readings: RiskReading[]): void
-  pushResponsiveness(brands: Responsiveness[]): void
-  pushDialogue(brands: Dialogue[]): void
-  pushAlert(change: AlertChange): void
-  /** The posts routed to one team (transforms/route.ts) lately. */
-  pushTeamPosts(team: string, posts: ScoredPost[]): void
+  push<F extends FeedName>(feed: F, value: FeedValues[F]): void
 }

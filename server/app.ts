@@ -1,12 +1,12 @@
 // buildServer: the whole HTTP and socket.io app, assembled from plugins. It never listens:
 // main.ts does, and tests use app.inject() or listen on a loopback port themselves.
 import cors from '@fastify/cors'
+import type { LiveView } from '../pipelines/sinks/live-memory.ts'
 import helmet from '@fastify/helmet'
 import rateLimit from '@fastify/rate-limit'
 import Fastify, { type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { TrackedBrand } from '../pipelines/schema.ts'
-import type { LiveView } from '../pipelines/sinks/socketio.ts'
 import type { Store } from '../pipelines/store/store.ts'
 import { accessPlugin, AccessTokens, callerKey, handshakeRole, routeOf } from './access.ts'
 import { installErrorHandlers } from './errors.ts'

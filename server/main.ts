@@ -1,6 +1,7 @@
 // The process: read and validate configuration, open the store, start the pipeline and the
 // server, and on SIGINT/SIGTERM stop the sources, flush everything to the store, then exit.
 import { resolve } from 'node:path'
+import { LiveView } from '../pipelines/sinks/live-memory.ts'
 import type { Live } from '../pipelines/contract.ts'
 import { loadClassifier } from '../models/load.ts'
 import { WorkerClassifier } from '../models/worker.ts'
@@ -8,7 +9,7 @@ import { openBus } from '../pipelines/bus/nats.ts'
 import { DeadLetterFile } from '../pipelines/sinks/deadletter.ts'
 import { fanOut } from '../pipelines/sinks/fan-out.ts'
 import { liveRelay, receiveLive } from '../pipelines/sinks/relay.ts'
-import { LiveView, SocketIoSink } from '../pipelines/sinks/socketio.ts'
+import { SocketIoSink } from '../pipelines/sinks/socketio.ts'
 import { WebhookPoster, WebhookSink } from '../pipelines/sinks/webhook.ts'
 import { WebhookSource } from '../pipelines/sources/webhook.ts'
 import { scheduleRetention } from '../pipelines/store/retention.ts'

@@ -4,7 +4,7 @@
 // for a minute that began before this process started. The stored windows are read ahead of API
 // reads (read-gate.ts WALL_READER): a wall that reconnects must not lose its history to a busy API.
 import type { Snapshot, TrackedBrand, WindowAggregate } from '../pipelines/schema.ts'
-import type { LiveView } from '../pipelines/sinks/socketio.ts'
+import type { LiveView } from '../pipelines/sinks/live-memory.ts'
 import { WALL_READER } from '../pipelines/store/read-gate.ts'
 import type { Store } from '../pipelines/store/store.ts'
 
@@ -28,7 +28,8 @@ export async function buildSnapshot(
       return []
     })
   for (const w of stored) merged.set(`${w.brand}|${w.minute}`, w)
-  for (const w of view.recentWindows()) {
+  const live = view.parts()
+  for (const w of live.aggregates) {
     const key = `${w.brand}|${w.minute}`
     if (w.posts >= (merged.get(key)?.posts ?? 0)) merged.set(key, w)
   }
@@ -36,15 +37,10 @@ export async function buildSnapshot(
     (a, b) => a.minute.localeCompare(b.minute) || a.brand.localeCompare(b.brand),
   )
   return {
+    ...live,
     serverTime: new Date().toISOString(),
     watermark: view.watermark(),
     brands: [...tracking],
     aggregates,
-    recentPosts: view.recentPosts(),
-    metrics: view.currentMetrics(),
-    risk: view.currentRisk(),
-    responsiveness: view.currentResponsiveness(),
-    dialogue: view.currentDialogue(),
-    alerts: view.recentAlerts(),
   }
 }

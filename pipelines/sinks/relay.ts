@@ -5,21 +5,10 @@
 // way: a web process asks the live process, which holds the alerts.
 import type { Alert } from '../schema.ts'
 import type { Live } from '../contract.ts'
+import { FEED_NAMES, type FeedName } from '../live-feeds.ts'
 
 export const LIVE_EVENT = 'undertow:live'
 export const ACKNOWLEDGE_EVENT = 'undertow:acknowledge'
-
-const METHODS = [
-  'pushWindows',
-  'pushPosts',
-  'pushMetrics',
-  'pushRisk',
-  'pushResponsiveness',
-  'pushDialogue',
-  'pushAlert',
-  'pushTeamPosts',
-] as const satisfies readonly (keyof Live)[]
-type Method = (typeof METHODS)[number]
 
 /** The part of a socket.io Server the relay uses (with an adapter that reaches other servers). */
 export interface ServerSide {
@@ -30,20 +19,16 @@ export interface ServerSide {
 
 /** The live process's output: every push, to the other servers. */
 export function liveRelay(io: ServerSide): Live {
-  const send =
-    (method: Method) =>
-    (...args: unknown[]) =>
-      void io.serverSideEmit(LIVE_EVENT, method, args)
-  return Object.fromEntries(METHODS.map((m) => [m, send(m)])) as unknown as Live
+  return { push: (feed, value) => void io.serverSideEmit(LIVE_EVENT, feed, value) }
 }
 
 /** A web process's input: the live process's pushes, handed to this process's sink. */
 export function receiveLive(io: ServerSide, sink: Live, onError: (error: unknown) => void): void {
-  io.on(LIVE_EVENT, ((method: unknown, args: unknown) => {
-    if (!(METHODS as readonly unknown[]).includes(method) || !Array.isArray(args))
-      return onError(new Error(`a live push of an unknown kind (${String(method)}) was ignored`))
+  io.on(LIVE_EVENT, ((feed: unknown, value: unknown) => {
+    if (!(FEED_NAMES as readonly unknown[]).includes(feed))
+      return onError(new Error(`a live push of an unknown kind (${String(feed)}) was ignored`))
     try {
-      ;(sink[method as Method] as (...a: unknown[]) => void)(...args)
+      sink.push(feed as FeedName, value as never)
     } catch (error) {
       onError(error)
     }

@@ -6,6 +6,7 @@
 // dropped silently; the pipeline never waits on a webhook.
 import type { AlertChange } from '../metrics/alerting.ts'
 import type { Live } from '../contract.ts'
+import type { FeedName, FeedValues } from '../live-feeds.ts'
 import type { Alert, ScoredPost } from '../schema.ts'
 import type { DeadLetter } from './deadletter.ts'
 
@@ -172,18 +173,18 @@ export function teamMessage(team: string, posts: readonly ScoredPost[]): object 
 }
 
 /** The live outputs that go to webhooks: alerts to one URL, each team's posts to its own. */
-export class WebhookSink implements Partial<Live> {
+export class WebhookSink implements Live {
   constructor(
     private readonly alerts: WebhookPoster | undefined,
     private readonly teams: ReadonlyMap<string, WebhookPoster>,
   ) {}
 
-  pushAlert(change: AlertChange): void {
-    this.alerts?.post(alertMessage(change))
-  }
-
-  pushTeamPosts(team: string, posts: ScoredPost[]): void {
-    this.teams.get(team)?.post(teamMessage(team, posts))
+  push<F extends FeedName>(feed: F, value: FeedValues[F]): void {
+    if (feed === 'alert') this.alerts?.post(alertMessage(value as AlertChange))
+    if (feed === 'teamPosts') {
+      const { team, posts } = value as FeedValues['teamPosts']
+      this.teams.get(team)?.post(teamMessage(team, posts))
+    }
   }
 
   /** Messages sent and failed, per webhook. */

@@ -87,9 +87,9 @@ export function runLive(
       mergeMap((batch) => batch),
       assess(watch),
       tap((a) => {
-        if (a.readings.length > 0) live.pushRisk(a.readings)
-        if (a.responsiveness.length > 0) live.pushResponsiveness(a.responsiveness)
-        if (a.dialogue.length > 0) live.pushDialogue(a.dialogue)
+        if (a.readings.length > 0) live.push('risk', a.readings)
+        if (a.responsiveness.length > 0) live.push('responsiveness', a.responsiveness)
+        if (a.dialogue.length > 0) live.push('dialogue', a.dialogue)
         counts.alerts += a.changes.length
       }),
       mergeMap((a) => a.changes),
@@ -99,7 +99,7 @@ export function runLive(
       }),
     ),
     acknowledged$,
-  ).pipe(tap((change) => live.pushAlert(change)))
+  ).pipe(tap((change) => live.push('alert', change)))
   const alerts$ = alertChanges$.pipe(
     map((change) => change.alert),
     tableSink(
@@ -121,7 +121,7 @@ export function runLive(
       aggregate(windows, scheduler),
       tap((changed) => {
         counts.late = windows.late
-        live.pushWindows(changed)
+        live.push('windows', changed)
       }),
     ),
     shown$.pipe(
@@ -131,19 +131,19 @@ export function runLive(
         counts.liveSkipped += skipped
         return kept
       }),
-      tap((posts) => live.pushPosts(posts)),
+      tap((posts) => live.push('posts', posts)),
     ),
     shown$.pipe(
       mergeMap((batch) => batch),
       route(deps.routes ?? DEFAULT_ROUTES, scheduler),
-      tap(({ team, posts }) => live.pushTeamPosts(team, posts)),
+      tap((feed) => live.push('teamPosts', feed)),
     ),
     merge(
       stored$.pipe(mergeMap((batch) => batch.map((post): Measured => ({ kind: 'post', post })))),
       engagement$.pipe(mergeMap((batch) => batch.map((update): Measured => ({ kind: 'engagement', update })))),
     ).pipe(
       measure(tracking, ledger, scheduler),
-      tap((metrics) => live.pushMetrics(metrics)),
+      tap((metrics) => live.push('metrics', metrics)),
     ),
   )
   return {

@@ -13,10 +13,10 @@
 // store is seeded by SQL inside ClickHouse with --posts posts over the week before the writer's
 // posts; --slots sets how many reads run at once (default READ_SLOTS).
 import { spawn } from 'node:child_process'
+import { LiveView } from '../../pipelines/sinks/live-memory.ts'
 import { request } from 'node:http'
 import { parseArgs } from 'node:util'
 import type { ScoredPost } from '../../pipelines/schema.ts'
-import { LiveView } from '../../pipelines/sinks/socketio.ts'
 import { EmbeddedStore } from '../../pipelines/store/embedded.ts'
 import { READ_SLOTS } from '../../pipelines/store/read-gate.ts'
 import { buildServer } from '../../server/app.ts'

@@ -2,12 +2,12 @@
 // that connects (or reconnects) gets a snapshot first; the live sink broadcasts deltas after it,
 // and a clock ticks every second so a wall can tell a quiet stream from a stale connection.
 import type { IncomingMessage } from 'node:http'
+import { teamRoom } from '../../pipelines/live-feeds.ts'
 import fp from 'fastify-plugin'
 import { Server } from 'socket.io'
 import type { ClientToServerEvents, Clock, ServerToClientEvents, Snapshot } from '../../pipelines/schema.ts'
 import { EVENTS } from '../../pipelines/schema.ts'
-import { teamRoom } from '../../pipelines/sinks/socketio.ts'
-import { type AccessTokens, type Role, SESSION_COOKIE } from '../access.ts'
+import { type AccessTokens, type AccessRole, SESSION_COOKIE } from '../access.ts'
 import { type AllowedHosts, engineHostGuard } from '../hosts.ts'
 import { originAllowed, proxyTrust, requestOrigin, type TrustProxy } from '../origin.ts'
 import { handshakeKey, handshakeLimit } from './handshake-limit.ts'
@@ -26,7 +26,7 @@ declare module 'fastify' {
 export type Authorize = (handshake: {
   auth: Record<string, unknown>
   headers: { cookie?: string | undefined }
-}) => Role | undefined
+}) => AccessRole | undefined
 
 /** Largest message a client may send: walls send none but the handshake's (the server only pushes). */
 export const MAX_CLIENT_MESSAGE_BYTES = 16 * 1024

@@ -3,9 +3,9 @@
 // acknowledges it, so it goes out live (alert.updated.v1) and is stored like any change; it goes
 // on escalating and resolving as before.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { LiveView } from '../../pipelines/sinks/live-memory.ts'
 import Type from 'typebox'
 import { Alert } from '../../pipelines/schema.ts'
-import type { LiveView } from '../../pipelines/sinks/socketio.ts'
 import type { Store } from '../../pipelines/store/store.ts'
 import { UnavailableError } from '../errors.ts'
 import { originAllowed } from '../origin.ts'

@@ -6,8 +6,8 @@
 // source is connected (or reconnecting within SOURCE_DOWN_GRACE_S); 503 with what is missing (a load balancer sends no traffic to an instance
 // still loading, or cut off from its store or its streams).
 import type { FastifyPluginAsync } from 'fastify'
+import type { LiveView } from '../../pipelines/sinks/live-memory.ts'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
-import type { LiveView } from '../../pipelines/sinks/socketio.ts'
 import type { Store } from '../../pipelines/store/store.ts'
 import type { HealthInfo } from './health.ts'
 

@@ -5,6 +5,7 @@
 // linked to its mention, and whether that mention needed a reply, must not depend on which worker
 // classified the mention, or when.
 import { afterAll, expect, it } from 'vitest'
+import { LiveView } from '../../pipelines/sinks/live-memory.ts'
 import type { Live } from '../../pipelines/contract.ts'
 import { LexiconClassifier } from '../../models/lexicon.ts'
 import { type Bus, openBus } from '../../pipelines/bus/nats.ts'
@@ -13,7 +14,7 @@ import type { AlertChange } from '../../pipelines/metrics/alerting.ts'
 import { startPipeline } from '../../pipelines/pipeline.ts'
 import { MemoryDeadLetter } from '../../pipelines/sinks/deadletter.ts'
 import { fanOut } from '../../pipelines/sinks/fan-out.ts'
-import { LiveView, SocketIoSink } from '../../pipelines/sinks/socketio.ts'
+import { SocketIoSink } from '../../pipelines/sinks/socketio.ts'
 import { simulatorSource } from '../../pipelines/sources/simulator.ts'
 import { launchDay } from '../../pipelines/sources/simulator/scenario.ts'
 import type { ServerStore } from '../../pipelines/store/server.ts'
@@ -32,7 +33,11 @@ function capture() {
   const changes: AlertChange[] = []
   const quiet = { emit: () => true, to: () => ({ emit: () => true }) }
   const sink = new SocketIoSink(quiet, view)
-  const alerts: Live = { ...noop(), pushAlert: (change) => changes.push(change) }
+  const alerts: Live = {
+    push: (feed, value) => {
+      if (feed === 'alert') changes.push(value as AlertChange)
+    },
+  }
   return {
     view,
     changes,
@@ -41,29 +46,17 @@ function capture() {
     }),
   }
 }
-function noop(): Live {
-  const nothing = () => {}
-  return {
-    pushWindows: nothing,
-    pushPosts: nothing,
-    pushMetrics: nothing,
-    pushRisk: nothing,
-    pushResponsiveness: nothing,
-    pushDialogue: nothing,
-    pushAlert: nothing,
-    pushTeamPosts: nothing,
-  }
-}
 
 const byKey = <T>(items: T[], key: (t: T) => string) => [...items].sort((a, b) => key(a).localeCompare(key(b)))
 /** What a wall shows, in an order that does not depend on when each figure was last pushed. */
 function shown(view: LiveView) {
+  const live = view.parts()
   return {
-    windows: byKey(view.recentWindows(), (w) => `${w.brand}|${w.minute}`),
-    metrics: byKey(view.currentMetrics(), (m) => `${m.brand}|${m.source}|${m.window}`),
-    risk: byKey(view.currentRisk(), (r) => r.brand),
-    responsiveness: byKey(view.currentResponsiveness(), (r) => r.brand),
-    dialogue: byKey(view.currentDialogue(), (d) => d.brand),
+    windows: byKey(live.aggregates, (w) => `${w.brand}|${w.minute}`),
+    metrics: byKey(live.metrics, (m) => `${m.brand}|${m.source}|${m.window}`),
+    risk: byKey(live.risk, (r) => r.brand),
+    responsiveness: byKey(live.responsiveness, (r) => r.brand),
+    dialogue: byKey(live.dialogue, (d) => d.brand),
     alerts: view.recentAlerts(),
   }
 }

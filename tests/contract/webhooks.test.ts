@@ -141,8 +141,8 @@ describe('messages', () => {
   it('posts an alert as Slack-compatible JSON, with untrusted text escaped', async () => {
     const sink = new WebhookSink(new WebhookPoster('alerts', `${base}/alerts`, new MemoryDeadLetter(), fast), new Map())
     const raised: AlertChange = { kind: 'raised', alert }
-    sink.pushAlert(raised)
-    sink.pushAlert({ kind: 'updated', alert: { ...alert, state: 'resolved' } })
+    sink.push('alert', raised)
+    sink.push('alert', { kind: 'updated', alert: { ...alert, state: 'resolved' } })
     await sink.idle()
     const [first, second] = received.filter((r) => r.path === '/alerts').map((r) => r.body)
     expect(first).toEqual(JSON.parse(JSON.stringify(alertMessage(raised))))
@@ -171,8 +171,8 @@ describe('messages', () => {
       undefined,
       new Map([['support', new WebhookPoster('support', `${base}/support`, new MemoryDeadLetter(), fast)]]),
     )
-    sink.pushTeamPosts('support', [post])
-    sink.pushTeamPosts('marketing', [post])
+    sink.push('teamPosts', { team: 'support', posts: [post] })
+    sink.push('teamPosts', { team: 'marketing', posts: [post] })
     await sink.idle()
     const bodies = received.filter((r) => r.path === '/support').map((r) => r.body)
     expect(bodies).toEqual([JSON.parse(JSON.stringify(teamMessage('support', [post])))])

@@ -45,22 +45,22 @@ describe('fan-out', () => {
   it('gives every output its push, even when one throws, and tells of the failure', () => {
     const got: string[] = []
     const errors: unknown[] = []
-    const failing: Partial<Live> = {
-      pushPosts: () => {
-        throw new Error('socket gone')
+    const failing: Live = {
+      push: (feed) => {
+        if (feed === 'posts') throw new Error('socket gone')
       },
     }
     const live = fanOut(
       [
         failing,
-        { pushPosts: (p) => got.push(`posts ${p.length}`) },
-        { pushTeamPosts: (team) => got.push(`team ${team}`) },
+        { push: (feed, value) => feed === 'posts' && got.push(`posts ${(value as ScoredPost[]).length}`) },
+        { push: (feed, value) => feed === 'teamPosts' && got.push(`team ${(value as { team: string }).team}`) },
       ],
       (e) => errors.push(e),
     )
-    live.pushPosts([post('a', [])])
-    live.pushTeamPosts('support', [])
-    live.pushMetrics([])
+    live.push('posts', [post('a', [])])
+    live.push('teamPosts', { team: 'support', posts: [] })
+    live.push('metrics', [])
     expect(got).toEqual(['posts 1', 'team support'])
     expect(errors).toEqual([new Error('socket gone')])
   })

@@ -2,11 +2,11 @@
 // reads, an admin acts; the page exchanges a token for an HttpOnly cookie; probes stay open.
 // Rate limits (RATE_LIMIT_PER_MINUTE) answer 429 in the one error shape, guessing tokens included.
 import { createConnection } from 'node:net'
+import { LiveView } from '../../pipelines/sinks/live-memory.ts'
 import { io as connect } from 'socket.io-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AccessTokens, parseAuthTokens } from '../../server/access.ts'
 import { type ConfigError, loadConfig, trustProxyOf } from '../../server/config.ts'
-import { LiveView } from '../../pipelines/sinks/socketio.ts'
 import { buildServer } from '../../server/app.ts'
 import { tracking } from '../support/fixtures.ts'
 import { testApp } from '../support/server.ts'

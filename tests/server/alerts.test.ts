@@ -2,12 +2,13 @@
 // simulated launch day raises an alert; acknowledging it goes out live on a real socket and into the
 // store through the pipeline's alerts sink, like any change of an alert.
 import { concat, NEVER } from 'rxjs'
+import { LiveView } from '../../pipelines/sinks/live-memory.ts'
 import { io as connect, type Socket } from 'socket.io-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { LexiconClassifier } from '../../models/lexicon.ts'
 import { type Pipeline, startPipeline } from '../../pipelines/pipeline.ts'
 import type { Alert, ClientToServerEvents, ServerToClientEvents } from '../../pipelines/schema.ts'
-import { LiveView, SocketIoSink } from '../../pipelines/sinks/socketio.ts'
+import { SocketIoSink } from '../../pipelines/sinks/socketio.ts'
 import { buildServer } from '../../server/app.ts'
 import { MemoryDeadLetter, RecordingLive, simulated, sourceOf, tracking } from '../support/fixtures.ts'
 import { testApp } from '../support/server.ts'

@@ -1,9 +1,9 @@
 // CORS_ORIGINS: pages of the sites it names may call the API, acknowledge alerts and open the live
 // stream; every other site's page is kept out, and without it no cross-origin header is sent.
 import { io as connect } from 'socket.io-client'
+import { LiveView } from '../../pipelines/sinks/live-memory.ts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../server/config.ts'
-import { LiveView } from '../../pipelines/sinks/socketio.ts'
 import { buildServer } from '../../server/app.ts'
 import { tracking } from '../support/fixtures.ts'
 import { testApp } from '../support/server.ts'

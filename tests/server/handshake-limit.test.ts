@@ -2,10 +2,10 @@
 // a minute, a client gets 429 with Retry-After, over polling and WebSocket alike; other clients,
 // the walls already connected and the requests within their sessions go on.
 import { Agent, request } from 'node:http'
+import { LiveView } from '../../pipelines/sinks/live-memory.ts'
 import { io as connect } from 'socket.io-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
-import { LiveView } from '../../pipelines/sinks/socketio.ts'
 import { AccessTokens, SESSION_COOKIE } from '../../server/access.ts'
 import { buildServer } from '../../server/app.ts'
 import {

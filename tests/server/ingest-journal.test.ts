@@ -3,6 +3,7 @@
 // that will be refused (no token, a format it does not read) is answered from its headers, its
 // body never read.
 import { readdirSync, readFileSync } from 'node:fs'
+import { LiveView } from '../../pipelines/sinks/live-memory.ts'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -10,7 +11,6 @@ import { LexiconClassifier } from '../../models/lexicon.ts'
 import { type Pipeline, startPipeline } from '../../pipelines/pipeline.ts'
 import type { Post } from '../../pipelines/schema.ts'
 import { Journal } from '../../pipelines/sinks/journal.ts'
-import { LiveView } from '../../pipelines/sinks/socketio.ts'
 import { WebhookSource } from '../../pipelines/sources/webhook.ts'
 import { buildServer } from '../../server/app.ts'
 import { INGEST_BODY_LIMIT } from '../../server/routes/ingest.ts'

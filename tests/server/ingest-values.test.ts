@@ -4,10 +4,10 @@
 // past the store's UInt32 is refused by name and why (never stored wrapped), followers past
 // UInt32 are stored exactly.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { LiveView } from '../../pipelines/sinks/live-memory.ts'
 import { LexiconClassifier } from '../../models/lexicon.ts'
 import { type Pipeline, startPipeline } from '../../pipelines/pipeline.ts'
 import type { Post } from '../../pipelines/schema.ts'
-import { LiveView } from '../../pipelines/sinks/socketio.ts'
 import { WebhookSource } from '../../pipelines/sources/webhook.ts'
 import { normaliseDeletionOne, normaliseEngagementOne } from '../../pipelines/transforms/normalise.ts'
 import { buildServer } from '../../server/app.ts'

@@ -2,10 +2,10 @@
 // posts are accepted and stored; each bad line (or item) comes back with its number and why, and
 // is dead-lettered; the token, the formats and the size limit are enforced.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { LiveView } from '../../pipelines/sinks/live-memory.ts'
 import { LexiconClassifier } from '../../models/lexicon.ts'
 import { type Pipeline, startPipeline } from '../../pipelines/pipeline.ts'
 import type { Post } from '../../pipelines/schema.ts'
-import { LiveView } from '../../pipelines/sinks/socketio.ts'
 import { MAX_POSTS_PER_REQUEST, WebhookSource } from '../../pipelines/sources/webhook.ts'
 import { buildServer } from '../../server/app.ts'
 import { INGEST_BODY_LIMIT, refuseAbove } from '../../server/routes/ingest.ts'

@@ -2,10 +2,10 @@
 // not every page load; in a terminal the process writes readable lines (pino-pretty), elsewhere one
 // JSON object a line. The terminal is a real pseudo-terminal (util-linux's `script`).
 import { spawn } from 'node:child_process'
+import { LiveView } from '../../pipelines/sinks/live-memory.ts'
 import { resolve } from 'node:path'
 import { Writable } from 'node:stream'
 import { afterAll, describe, expect, it } from 'vitest'
-import { LiveView } from '../../pipelines/sinks/socketio.ts'
 import { EmbeddedStore } from '../../pipelines/store/embedded.ts'
 import { buildServer } from '../../server/app.ts'
 import { loggerOptions } from '../../server/logging.ts'

@@ -2,8 +2,8 @@
 // the host the browser used. Behind a proxy that is the forwarded host (X-Forwarded-Host, else the
 // Host it passes), believed only from a proxy TRUST_PROXY trusts; default ports count as none.
 import { io as connect } from 'socket.io-client'
+import { LiveView } from '../../pipelines/sinks/live-memory.ts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { LiveView } from '../../pipelines/sinks/socketio.ts'
 import { buildServer } from '../../server/app.ts'
 import { originAllowed } from '../../server/origin.ts'
 import { tracking } from '../support/fixtures.ts'

@@ -4,6 +4,7 @@
 // sent) and counted once in the minute tables, and the walls' socket.io feed never stopped: the
 // sink spooled to disk meanwhile.
 import { interval, map, mergeMap, take } from 'rxjs'
+import { LiveView } from '../../pipelines/sinks/live-memory.ts'
 import { io as connect, type Socket } from 'socket.io-client'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { LexiconClassifier } from '../../models/lexicon.ts'
@@ -15,7 +16,7 @@ import type {
   SourceEvent,
   AttributedEngagement,
 } from '../../pipelines/schema.ts'
-import { SocketIoSink, LiveView } from '../../pipelines/sinks/socketio.ts'
+import { SocketIoSink } from '../../pipelines/sinks/socketio.ts'
 import { Spool } from '../../pipelines/sinks/spool.ts'
 import { generate } from '../../pipelines/sources/simulator/generate.ts'
 import { compileTracking, matchOne } from '../../pipelines/transforms/match.ts'

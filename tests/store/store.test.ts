@@ -2,6 +2,7 @@
 // process, Debian's 18.16 here). The same simulated stream goes through the real pipeline into each,
 // and every query is checked against what the pipeline itself saw.
 import { beforeAll, describe, expect, it } from 'vitest'
+import { LiveView } from '../../pipelines/sinks/live-memory.ts'
 import type { Alert, BrandMetrics, Dialogue, Responsiveness, ScoredPost } from '../../pipelines/schema.ts'
 import { WINDOW_NAMES } from '../../pipelines/schema.ts'
 import type { AlertChange } from '../../pipelines/metrics/alerting.ts'
@@ -18,7 +19,6 @@ import { runThrough, scenario, simulated, sourceOf, tracking } from '../support/
 import { storesUnderTest } from '../support/stores.ts'
 import { launchDay } from '../../pipelines/sources/simulator/scenario.ts'
 import { parse } from 'csv-parse/sync'
-import { LiveView } from '../../pipelines/sinks/socketio.ts'
 import type { PostFilter } from '../../pipelines/store/store.ts'
 import { SCAN_PAGE } from '../../pipelines/store/sql-store.ts'
 import { buildServer } from '../../server/app.ts'

@@ -1,5 +1,7 @@
 // Shared fixtures: the launch-day scenario at a fixed start, the tracking that goes with it, and
 // helpers that run the real pipeline with a recording live sink.
+import type { Live } from '../../pipelines/contract.ts'
+import type { FeedName, FeedValues } from '../../pipelines/live-feeds.ts'
 import { from, type Observable } from 'rxjs'
 import type { Classifier } from '../../models/classifier.ts'
 import { LexiconClassifier } from '../../models/lexicon.ts'
@@ -43,7 +45,20 @@ export function postsOf(events: readonly TimedEvent[]): Post[] {
 }
 
 /** Records what the pipeline pushes live, keeping the latest value of every window. */
-export class RecordingLive {
+export class RecordingLive implements Live {
+  push<F extends FeedName>(feed: F, value: FeedValues[F]): void {
+    const take: { [K in FeedName]: (v: FeedValues[K]) => void } = {
+      windows: (v) => this.pushWindows(v),
+      posts: (v) => this.pushPosts(v),
+      metrics: (v) => this.pushMetrics(v),
+      risk: (v) => this.pushRisk(v),
+      responsiveness: (v) => this.pushResponsiveness(v),
+      dialogue: (v) => this.pushDialogue(v),
+      alert: (v) => this.pushAlert(v),
+      teamPosts: (v) => this.pushTeamPosts(v.team, v.posts),
+    }
+    ;(take[feed] as (v: FeedValues[F]) => void)(value)
+  }
   readonly windows = new Map<string, WindowAggregate>()
   readonly posts: ScoredPost[] = []
   deltas = 0

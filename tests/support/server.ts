@@ -1,6 +1,6 @@
 // A real app on a real embedded store, for server tests.
-import { LiveView } from '../../pipelines/sinks/socketio.ts'
 import { EmbeddedStore } from '../../pipelines/store/embedded.ts'
+import { LiveView } from '../../pipelines/sinks/live-memory.ts'
 import { buildServer, type ServerOptions } from '../../server/app.ts'
 import { tracking } from './fixtures.ts'
 import { tmpDir } from './tmp.ts'
