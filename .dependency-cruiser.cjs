@@ -2,7 +2,7 @@
 // server -> pipelines (pipeline.ts, bus/roles.ts -> stages -> sources, transforms, sinks, store,
 // metrics, the bus's own parts) -> models -> schema. The schema, pipelines/contract.ts and
 // pipelines/vocabulary.ts may be imported from anywhere below the server; the client takes server
-// code as types only, and values only from the vocabulary.
+// code as types only, and values only from the vocabulary and the time helpers.
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
@@ -33,7 +33,7 @@ module.exports = {
       severity: 'error',
       comment: 'The classifier reads text; it takes only the schema and the vocabulary from the pipelines.',
       from: { path: '^models/' },
-      to: { path: '^(pipelines/|server/)', pathNot: '^pipelines/(schema|vocabulary)\\.ts$' },
+      to: { path: '^(pipelines/|server/)', pathNot: '^pipelines/(schema|vocabulary|time)\\.ts$' },
     },
     {
       name: 'client-takes-types-only',
@@ -42,15 +42,15 @@ module.exports = {
       from: { path: '^client/' },
       to: {
         path: '^(server|pipelines|models)/',
-        pathNot: '^pipelines/vocabulary\\.ts$',
+        pathNot: '^pipelines/(vocabulary|time)\\.ts$',
         dependencyTypesNot: ['type-only'],
       },
     },
     {
       name: 'vocabulary-stands-alone',
       severity: 'error',
-      comment: 'The wall bundles pipelines/vocabulary.ts: it imports nothing.',
-      from: { path: '^pipelines/vocabulary\\.ts$' },
+      comment: 'The wall bundles pipelines/vocabulary.ts and pipelines/time.ts: they import nothing.',
+      from: { path: '^pipelines/(vocabulary|time)\\.ts$' },
       to: {},
     },
   ],

@@ -5,13 +5,13 @@
 // - resolved once the score has stayed below the warning level less HYSTERESIS for CALM_MINUTES;
 // - after that, COOLDOWN_MINUTES pass before another warning (a critical level still alerts).
 // Hysteresis and cooldown keep a score that wavers around a level from flapping the war room.
+import { MINUTE_MS } from '../time.ts'
 import type { Alert, RiskPart, RiskReading, Severity } from '../schema.ts'
 import { LEVELS, RISK_WEIGHTS } from '../vocabulary.ts'
 
 export const HYSTERESIS = 15
 export const CALM_MINUTES = 5
 export const COOLDOWN_MINUTES = 30
-const MINUTE = 60_000
 
 /** The evidence an alert carries besides its score: what the burst is about, and examples. */
 export interface Evidence {
@@ -47,10 +47,10 @@ export class AlertLifecycle {
   /** The alert that changed with this reading, if one did; `evidence` is asked only then. */
   step(reading: RiskReading, evidence: () => Evidence): AlertChange | null {
     const level = levelOf(reading.score)
-    const now = Date.parse(reading.minute) + MINUTE
+    const now = Date.parse(reading.minute) + MINUTE_MS
     if (!this.open) {
       if (!level || reading.warming) return null
-      if (level === 'warning' && now - this.resolvedAt < COOLDOWN_MINUTES * MINUTE) return null
+      if (level === 'warning' && now - this.resolvedAt < COOLDOWN_MINUTES * MINUTE_MS) return null
       this.calm = 0
       this.open = this.describe(
         { id: `${this.brand}:${reading.minute}`, at: new Date(now).toISOString(), severity: level, state: 'open' },

@@ -3,6 +3,7 @@
 // is over (GRACE_MS after its end, in event time, so posts still in flight land in it) each brand's
 // minute is read for risk (risk.ts), its alert moved on (alerting.ts), and then learned into the
 // baseline. A post for a minute already read is late: stored and counted, but not read for risk.
+import { MINUTE_MS } from '../time.ts'
 import type {
   Alert,
   Dialogue,
@@ -20,7 +21,6 @@ import { Baseline, emptyTally, LEARN_IN_BACKLASH, type MinuteTally, BASELINE_MIN
 import { type LedgerSeed, plausibleTime } from './ledger.ts'
 import { TermTally, termsOf } from './terms.ts'
 
-const MINUTE = 60_000
 /** How long after a minute's end (in event time) it is read: posts reach the sink a little out of order. */
 export const GRACE_MS = 10_000
 /** Minutes of negative posts an alert picks its examples from, and the burst its terms come from. */
@@ -30,7 +30,7 @@ const MAX_GAP_MINUTES = 24 * 60
 /** Minutes of stored history a restarted watch learns its baselines from. */
 const SEED_MINUTES = 2 * BASELINE_MINUTES
 /** Overdue mentions are those that went past the reply target within the last hour. */
-const OVERDUE_HORIZON_MS = 60 * MINUTE
+const OVERDUE_HORIZON_MS = 60 * MINUTE_MS
 
 interface Pending {
   tally: MinuteTally
@@ -114,12 +114,12 @@ export class BacklashWatch {
       minutes.set(m.minute, t)
     }
     this.resumedFrom = newest
-    const from = newest - (SEED_MINUTES - 1) * MINUTE
+    const from = newest - (SEED_MINUTES - 1) * MINUTE_MS
     for (const [brand, w] of this.brands) {
       const minutes = byBrand.get(brand)
       if (!minutes) continue
       const first = Math.max(from, Math.min(...minutes.keys()))
-      for (let m = first; m <= newest; m += MINUTE) {
+      for (let m = first; m <= newest; m += MINUTE_MS) {
         const tally = minutes.get(m) ?? emptyTally()
         // As live: a stored minute that read as a backlash is learned ten times slower.
         const reading = w.baseline.read(brand, m, tally)
@@ -137,12 +137,12 @@ export class BacklashWatch {
     // after every restart. The conversations can say it: the mean over the last stored hour is
     // taken as usual (a backlog that grew in that hour still stands out against it).
     if (this.resumedFrom === 0) return
-    const end = this.resumedFrom + MINUTE
+    const end = this.resumedFrom + MINUTE_MS
     for (const [brand, w] of this.brands) {
       let sum = 0
-      for (let k = 0; k < OVERDUE_HORIZON_MS / MINUTE; k++)
-        sum += this.replies.overdue(brand, end - k * MINUTE, this.target, OVERDUE_HORIZON_MS).negative
-      w.baseline.assumeOverdue(sum / (OVERDUE_HORIZON_MS / MINUTE))
+      for (let k = 0; k < OVERDUE_HORIZON_MS / MINUTE_MS; k++)
+        sum += this.replies.overdue(brand, end - k * MINUTE_MS, this.target, OVERDUE_HORIZON_MS).negative
+      w.baseline.assumeOverdue(sum / (OVERDUE_HORIZON_MS / MINUTE_MS))
     }
   }
 
@@ -163,7 +163,7 @@ export class BacklashWatch {
   /** Takes one stored post; returns what the minutes it closed read. */
   see(post: ScoredPost): Assessment {
     const t = Date.parse(post.createdAt)
-    const minute = t - (t % MINUTE)
+    const minute = t - (t % MINUTE_MS)
     // A post from a bad clock must not move the minutes on (see plausibleTime).
     // Before the first post, the stored minutes say how far event time had got: a simulator that
     // runs ahead of the clock resumes there, and must not be taken for a bad clock.
@@ -183,13 +183,13 @@ export class BacklashWatch {
   closeUpTo(now: number): Assessment {
     const out = nothing()
     if (Number.isNaN(this.next)) return out
-    const end = now - (now % MINUTE)
-    if (end - this.next > MAX_GAP_MINUTES * MINUTE) {
-      this.next = end - MAX_GAP_MINUTES * MINUTE
+    const end = now - (now % MINUTE_MS)
+    if (end - this.next > MAX_GAP_MINUTES * MINUTE_MS) {
+      this.next = end - MAX_GAP_MINUTES * MINUTE_MS
       for (const m of this.pending.keys()) if (m < this.next) this.pending.delete(m)
     }
     if (this.next >= end) return out
-    for (; this.next < end; this.next += MINUTE) {
+    for (; this.next < end; this.next += MINUTE_MS) {
       const minute = this.pending.get(this.next)
       this.pending.delete(this.next)
       for (const [brand, watched] of this.brands) this.read(brand, watched, this.next, minute?.get(brand), out)
@@ -231,7 +231,7 @@ export class BacklashWatch {
     w.terms.close()
     w.negatives.push(pending?.negatives ?? [])
     if (w.negatives.length > BURST_MINUTES) w.negatives.shift()
-    tally.overdue = this.replies.overdue(brand, minute + MINUTE, this.target, OVERDUE_HORIZON_MS).negative
+    tally.overdue = this.replies.overdue(brand, minute + MINUTE_MS, this.target, OVERDUE_HORIZON_MS).negative
     const reading = w.baseline.read(brand, minute, tally)
     const change = w.lifecycle.step(reading, () => evidence(w))
     out.readings.push(reading)

@@ -6,6 +6,7 @@
 // Event time: windows end at the newest minute seen, whatever the wall clock says (a replay of last
 // week shows last week's windows). What is older than the longest window is not counted live
 // (`late`): no window covers it any more.
+import { MINUTE_MS, minuteOfIso } from '../time.ts'
 import type { BrandMetrics, ScoredPost, SourceName, TrackedBrand, AttributedEngagement } from '../schema.ts'
 import { ALL_SOURCES, WINDOW_MINUTES, WINDOW_NAMES } from '../schema.ts'
 import { addCounts, type Counts, countEngagement, countPost, derive, emptyCounts } from './definition.ts'
@@ -25,7 +26,6 @@ export const plausibleTime = (t: number, newest: number, now = Date.now()) =>
 
 /** Minutes kept: the longest window. */
 export const LEDGER_MINUTES = Math.max(...Object.values(WINDOW_MINUTES))
-const MINUTE = 60_000
 const SWEEP_AT_LEAST = 10_000
 
 type SourceKey = SourceName | typeof ALL_SOURCES
@@ -41,11 +41,6 @@ interface Book {
   latest: Map<number, { authors: number; reach: number }>
   /** Authors whose latest minute is still kept (the rest of `authors` waits to be swept). */
   current: number
-}
-
-export const minuteOf = (iso: string): number => {
-  const t = Date.parse(iso)
-  return t - (((t % MINUTE) + MINUTE) % MINUTE)
 }
 
 /** What a ledger resumes from after a restart: the stored minutes and authors of the last day. */
@@ -72,7 +67,7 @@ export class MetricsLedger {
   /** Resumes from what the store holds (see LedgerSeed), before the first live event. */
   seed(seed: LedgerSeed): void {
     for (const m of seed.minutes) if (m.counts.posts > 0) this.newest = Math.max(this.newest, m.minute)
-    const oldest = this.newest - (LEDGER_MINUTES - 1) * MINUTE
+    const oldest = this.newest - (LEDGER_MINUTES - 1) * MINUTE_MS
     for (const m of seed.minutes) {
       if (m.minute < oldest) continue
       addCounts(this.minute(this.book(m.brand, m.source), m.minute), m.counts)
@@ -109,10 +104,10 @@ export class MetricsLedger {
   /** Every window of every book, as of the newest minute; nothing before the first event. */
   metrics(): BrandMetrics[] {
     if (this.newest === 0) return []
-    const to = this.newest + MINUTE
+    const to = this.newest + MINUTE_MS
     const out: BrandMetrics[] = []
     for (const window of WINDOW_NAMES) {
-      const from = to - WINDOW_MINUTES[window] * MINUTE
+      const from = to - WINDOW_MINUTES[window] * MINUTE_MS
       const sums = new Map<string, Counts>()
       for (const [key, book] of this.books) sums.set(key, this.sum(book, from, to))
       for (const [key, book] of this.books) {
@@ -146,7 +141,7 @@ export class MetricsLedger {
 
   /** The event's minute, moving the windows on when it is the newest; null when it is too old. */
   private admit(at: string, advance = true): number | null {
-    const minute = minuteOf(at)
+    const minute = minuteOfIso(at)
     if (minute > this.newest && !plausibleTime(Date.parse(at), this.newest)) {
       this.early++
       return null
@@ -155,7 +150,7 @@ export class MetricsLedger {
       this.newest = minute
       this.prune()
     }
-    if (minute <= this.newest - LEDGER_MINUTES * MINUTE) {
+    if (minute <= this.newest - LEDGER_MINUTES * MINUTE_MS) {
       this.late++
       return null
     }
@@ -163,7 +158,7 @@ export class MetricsLedger {
   }
 
   private prune(): void {
-    const oldest = this.newest - (LEDGER_MINUTES - 1) * MINUTE
+    const oldest = this.newest - (LEDGER_MINUTES - 1) * MINUTE_MS
     for (const book of this.books.values()) {
       for (const m of book.minutes.keys()) if (m < oldest) book.minutes.delete(m)
       for (const [m, l] of book.latest) {

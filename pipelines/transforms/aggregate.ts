@@ -3,6 +3,7 @@
 // late: it is still stored (ClickHouse's own aggregate counts it) but not pushed live, because a
 // fresh window for it would show a wrong, partial count. Every FLUSH_MS the windows that changed
 // are emitted with their full current values, so a client can apply them in any order.
+import { minuteOfIso } from '../time.ts'
 import { asyncScheduler, bufferTime, filter, map, type OperatorFunction, type SchedulerLike } from 'rxjs'
 import type { ScoredPost, WindowAggregate } from '../schema.ts'
 
@@ -29,14 +30,9 @@ export function stateFrom(windows: readonly WindowAggregate[]): WindowState {
   return state
 }
 
-export function minuteOf(iso: string): number {
-  const t = Date.parse(iso)
-  return t - (t % 60_000)
-}
-
 /** Adds one post to its windows; returns the keys of the windows it changed. */
 export function aggregateOne(state: WindowState, post: ScoredPost): string[] {
-  const minute = minuteOf(post.createdAt)
+  const minute = minuteOfIso(post.createdAt)
   if (minute < state.newest - RETAIN_MINUTES * 60_000) {
     state.late++
     return []

@@ -3,6 +3,7 @@
 // history, with the definitions the live pipeline uses (pipelines/metrics/definition.ts): for the
 // same window the answer equals what the wall was pushed. The window ends at `to` (rounded up to a
 // whole minute), by default with the newest stored minute.
+import { MINUTE_MS } from '../../pipelines/time.ts'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { BrandMetrics, SourceName, type TrackedBrand, WINDOW_MINUTES, WINDOW_NAMES } from '../../pipelines/schema.ts'
@@ -31,8 +32,7 @@ const SeriesQuery = Type.Object(
   { additionalProperties: false },
 )
 
-const MINUTE = 60_000
-const ceilMinute = (ms: number) => Math.ceil(ms / MINUTE) * MINUTE
+const ceilMinute = (ms: number) => Math.ceil(ms / MINUTE_MS) * MINUTE_MS
 
 export const metricsRoutes: FastifyPluginAsyncTypebox<{ store: Store; tracking: readonly TrackedBrand[] }> = async (
   app,
@@ -55,7 +55,7 @@ export const metricsRoutes: FastifyPluginAsyncTypebox<{ store: Store; tracking: 
       ? Date.parse(to)
       : Date.parse((await store.latestPostTime(request.caller)) ?? new Date().toISOString()) + 1
     const end = ceilMinute(newest)
-    const from = new Date(end - WINDOW_MINUTES[window] * MINUTE).toISOString()
+    const from = new Date(end - WINDOW_MINUTES[window] * MINUTE_MS).toISOString()
     return store.metrics(
       {
         brand,

@@ -2,6 +2,7 @@
 // complaints, support needs; by configuration every direct mention): reply rate, median and
 // 90th-percentile time to its first reply, over a range of those mentions.
 // GET /api/dialogue: which of the brand's own posts started conversations, and how deep.
+import { DAY_MS } from '../../pipelines/time.ts'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { Dialogue } from '../../pipelines/schema.ts'
@@ -38,8 +39,6 @@ const DialogueQuery = Type.Object(
   },
   { additionalProperties: false },
 )
-
-const DAY_MS = 24 * 60 * 60_000
 
 export const responsivenessRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (app, { store }) => {
   app.get('/api/response-times', { schema: { querystring: Query, response: { 200: Stats } } }, async (request) =>

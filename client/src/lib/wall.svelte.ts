@@ -1,6 +1,7 @@
 // Live state of the wall, as runes. Every buffer is bounded (minutes, posts, alerts; metrics and
 // readings are one per brand x source x window) so a wall can run for days; a snapshot replaces
 // everything, and each delta replaces what it carries.
+import { MINUTE_MS } from '../../../pipelines/time.ts'
 import type {
   Alert,
   BrandMetrics,
@@ -24,7 +25,6 @@ export const KEEP_POSTS = 40
 export const KEEP_ALERTS = 50
 /** The server's clock ticks every second; this long without one and the wall says it is stale. */
 export const STALE_AFTER_MS = 3_500
-const MINUTE = 60_000
 
 export interface MinutePoint {
   minute: number
@@ -69,10 +69,10 @@ export class Wall {
   series = $derived.by((): MinutePoint[] => {
     const mine = [...this.windows.values()].filter((w) => w.brand === this.brand)
     if (mine.length === 0 && this.watermark === 0) return []
-    const newest = Math.max(this.watermark - (this.watermark % MINUTE), ...mine.map((w) => Date.parse(w.minute)))
+    const newest = Math.max(this.watermark - (this.watermark % MINUTE_MS), ...mine.map((w) => Date.parse(w.minute)))
     const byMinute = new Map(mine.map((w) => [Date.parse(w.minute), w]))
     return Array.from({ length: CHART_MINUTES }, (_, i) => {
-      const minute = newest - (CHART_MINUTES - 1 - i) * MINUTE
+      const minute = newest - (CHART_MINUTES - 1 - i) * MINUTE_MS
       const w = byMinute.get(minute)
       return {
         minute,
@@ -176,7 +176,7 @@ export class Wall {
       next.set(`${w.brand}|${w.minute}`, w)
       newest = Math.max(newest, Date.parse(w.minute))
     }
-    for (const [key, w] of next) if (Date.parse(w.minute) < newest - KEEP_MINUTES * MINUTE) next.delete(key)
+    for (const [key, w] of next) if (Date.parse(w.minute) < newest - KEEP_MINUTES * MINUTE_MS) next.delete(key)
     this.windows = next
   }
 
