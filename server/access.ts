@@ -16,8 +16,8 @@ import fp from 'fastify-plugin'
 import { ERROR_CODES, errorBody } from './errors.ts'
 import { addressKey } from './plugins/handshake-limit.ts'
 
-export const ROLES = ['admin', 'viewer'] as const
-export type Role = (typeof ROLES)[number]
+export const ACCESS_ROLES = ['admin', 'viewer'] as const
+export type AccessRole = (typeof ACCESS_ROLES)[number]
 export const SESSION_COOKIE = 'undertow_token'
 /** Shortest token taken: 16 characters (about 96 bits from a random base64 string). */
 export const MIN_TOKEN_LENGTH = 16
@@ -32,9 +32,9 @@ export function sameSecret(given: string, expected: string): boolean {
 /** The tokens configured, by role. Every token is compared, so the time says nothing of which matched. */
 export class AccessTokens {
   /** Each token's hash, made once: a request hashes only the token it brings. */
-  private readonly digests: readonly { role: Role; digest: Buffer }[]
+  private readonly digests: readonly { role: AccessRole; digest: Buffer }[]
 
-  constructor(tokens: readonly { role: Role; token: string }[]) {
+  constructor(tokens: readonly { role: AccessRole; token: string }[]) {
     this.digests = tokens.map((t) => ({ role: t.role, digest: digest(t.token) }))
   }
 
@@ -42,18 +42,18 @@ export class AccessTokens {
     return this.digests.length > 0
   }
 
-  roleOf(given: string | undefined): Role | undefined {
+  roleOf(given: string | undefined): AccessRole | undefined {
     if (!given) return undefined
     const hashed = digest(given)
-    let role: Role | undefined
+    let role: AccessRole | undefined
     for (const t of this.digests) if (timingSafeEqual(hashed, t.digest)) role ??= t.role
     return role
   }
 }
 
 /** AUTH_TOKENS (`role:token,...`) read, each bad entry named without showing its token. */
-export function parseAuthTokens(value: string): { tokens: { role: Role; token: string }[]; problems: string[] } {
-  const tokens: { role: Role; token: string }[] = []
+export function parseAuthTokens(value: string): { tokens: { role: AccessRole; token: string }[]; problems: string[] } {
+  const tokens: { role: AccessRole; token: string }[] = []
   const problems: string[] = []
   value
     .split(',')
@@ -63,7 +63,7 @@ export function parseAuthTokens(value: string): { tokens: { role: Role; token: s
       const at = entry.indexOf(':')
       const role = entry.slice(0, Math.max(at, 0))
       const token = entry.slice(at + 1)
-      if (at <= 0 || !(ROLES as readonly string[]).includes(role))
+      if (at <= 0 || !(ACCESS_ROLES as readonly string[]).includes(role))
         problems.push(
           `AUTH_TOKENS: entry ${i + 1} does not start with a role (expected admin:<token> or viewer:<token>)`,
         )
@@ -73,7 +73,7 @@ export function parseAuthTokens(value: string): { tokens: { role: Role; token: s
         )
       else if (tokens.some((t) => t.token === token))
         problems.push(`AUTH_TOKENS: entry ${i + 1} (${role}): the same token is given twice`)
-      else tokens.push({ role: role as Role, token })
+      else tokens.push({ role: role as AccessRole, token })
     })
   return { tokens, problems }
 }
@@ -91,7 +91,7 @@ export function tokenOf(
 declare module 'fastify' {
   interface FastifyRequest {
     /** The caller's role; admin when access control is off. */
-    role: Role | undefined
+    role: AccessRole | undefined
     /** The key the caller is counted under (callerKey): its store reads take turns by it. */
     caller: string
   }
@@ -189,7 +189,7 @@ export function handshakeRole(
   tokens: AccessTokens,
   handshake: { auth: Record<string, unknown>; headers: { cookie?: string | undefined } },
   parseCookie: (header: string) => Record<string, string | undefined>,
-): Role | undefined {
+): AccessRole | undefined {
   if (!tokens.enabled) return 'admin'
   const given =
     typeof handshake.auth.token === 'string'

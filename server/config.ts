@@ -483,20 +483,20 @@ function nearMisses(env: Record<string, string | undefined>): string[] {
   })
 }
 
-export const ROLES = ['ingest', 'worker', 'live', 'web'] as const
-export type Role = (typeof ROLES)[number]
+export const PROCESS_ROLES = ['ingest', 'worker', 'live', 'web'] as const
+export type ProcessRole = (typeof PROCESS_ROLES)[number]
 
 /** What this process does: every role without a bus (one process), else those ROLES names. */
-export function rolesOf(config: Pick<Config, 'BUS_URL' | 'ROLES'>): Set<Role> {
+export function rolesOf(config: Pick<Config, 'BUS_URL' | 'ROLES'>): Set<ProcessRole> {
   const names = listOf(config.ROLES)
-  return new Set(!config.BUS_URL || names.includes('all') ? ROLES : (names as Role[]))
+  return new Set(!config.BUS_URL || names.includes('all') ? PROCESS_ROLES : (names as ProcessRole[]))
 }
 
 function checkRoles(config: Config): string[] {
   const names = listOf(config.ROLES)
-  const unknown = names.filter((n) => n !== 'all' && !(ROLES as readonly string[]).includes(n))
+  const unknown = names.filter((n) => n !== 'all' && !(PROCESS_ROLES as readonly string[]).includes(n))
   if (names.length === 0 || unknown.length > 0)
-    return [`ROLES=${JSON.stringify(config.ROLES)}: expected some of ${ROLES.join(', ')}, or all`]
+    return [`ROLES=${JSON.stringify(config.ROLES)}: expected some of ${PROCESS_ROLES.join(', ')}, or all`]
   if (names.includes('all')) return []
   if (!config.BUS_URL)
     return [

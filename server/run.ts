@@ -16,9 +16,9 @@ import { askAcknowledge, answerAcknowledgements, type ServerSide } from '../pipe
 import type { Journal } from '../pipelines/sinks/journal.ts'
 import type { Store } from '../pipelines/store/store.ts'
 import { RETAIN_MINUTES } from '../pipelines/transforms/aggregate.ts'
-import { RECENT_POSTS } from '../pipelines/transforms/relate.ts'
+import { REMEMBERED_POSTS } from '../pipelines/transforms/relate.ts'
 import type { Routes } from '../pipelines/transforms/route.ts'
-import type { Role } from './config.ts'
+import type { ProcessRole } from './config.ts'
 import { UnavailableError } from './errors.ts'
 import type { openSpools } from './storage.ts'
 
@@ -72,7 +72,7 @@ export async function runPipeline(deps: RunDeps & { classifier: Classifier }): P
     live: deps.live,
     routes: deps.routes,
     deadLetter: deps.deadLetter,
-    recentPosts: await deps.store.recentPosts(RECENT_POSTS),
+    recentPosts: await deps.store.recentPosts(REMEMBERED_POSTS),
     ...(await seeds(deps.store, deps.latest)),
     openAlerts: deps.openAlerts,
     spools: deps.spools,
@@ -94,7 +94,7 @@ export async function runPipeline(deps: RunDeps & { classifier: Classifier }): P
 export async function runRoles(
   deps: RunDeps & {
     bus?: Bus
-    roles: ReadonlySet<Role>
+    roles: ReadonlySet<ProcessRole>
     ackWaitMs: number
     io: ServerSide
     clustered: boolean
@@ -113,7 +113,7 @@ export async function runRoles(
         bus: needBus(),
         sources: deps.sources,
         tracking: deps.tracking,
-        recentPosts: await deps.store.recentPosts(RECENT_POSTS),
+        recentPosts: await deps.store.recentPosts(REMEMBERED_POSTS),
         deadLetter: deps.deadLetter,
       })
     : undefined

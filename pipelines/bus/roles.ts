@@ -27,7 +27,7 @@ import type { ResequenceCounts } from './resequence.ts'
 import { Settlement } from './settlement.ts'
 
 /** A running role: what it did so far, when it is done, and how to stop it (it drains first). */
-export interface Role<S extends object> {
+export interface RunningRole<S extends object> {
   stats: S
   done: Promise<void>
   stop(): Promise<void>
@@ -39,7 +39,7 @@ export function startIngest(deps: {
   tracking: readonly TrackedBrand[]
   recentPosts?: readonly RecentPost[]
   deadLetter: DeadLetter
-}): Role<{ received: number } & RelateCounts & BusSinkStats> {
+}): RunningRole<{ received: number } & RelateCounts & BusSinkStats> {
   const stats = {
     received: 0,
     untracked: 0,
@@ -87,7 +87,7 @@ export interface WorkerDeps {
 
 export function startWorker(
   deps: WorkerDeps,
-): Role<
+): RunningRole<
   StoreCounts & { pulled: BusSourceStats; waiting: number; acknowledged: number; givenBack: number; givenUp: number }
 > & { queued(): number } {
   const counts: StoreCounts = {
@@ -174,7 +174,9 @@ const LIVE_BATCH_MS = 100
 
 export function startLive(
   deps: LiveDeps,
-): Role<LiveCounts & { order: ResequenceCounts & { malformed: number } }> & { acknowledge(id: string): Alert | null } {
+): RunningRole<LiveCounts & { order: ResequenceCounts & { malformed: number } }> & {
+  acknowledge(id: string): Alert | null
+} {
   const order = { released: 0, late: 0, duplicates: 0, skipped: 0, malformed: 0 }
   const counts = { late: 0, alerts: 0, liveSkipped: 0, order }
   const stop$ = new Subject<void>()

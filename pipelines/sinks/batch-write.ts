@@ -21,7 +21,7 @@ import {
 import { isBadData } from './failures.ts'
 
 /** What became of a batch's items while it was being written, so a retry redoes only the rest. */
-export interface Progress<T> {
+export interface BatchProgress<T> {
   written: T[]
   refused: Set<T>
 }
@@ -50,7 +50,7 @@ export function batchWriter<T>(
    * Writes a batch, splitting it on bad data until the bad rows are found and refused; records in
    * `progress` what was written and refused. Fails only when the store stays unreachable.
    */
-  function writeBatch(batch: T[], retries: number, checked: boolean, progress: Progress<T>): Observable<void> {
+  function writeBatch(batch: T[], retries: number, checked: boolean, progress: BatchProgress<T>): Observable<void> {
     let attempts = 0
     // Done when `write` completes, whatever it emits (exactly once).
     const attempt = () => from(write(batch, checked && attempts++ === 0)).pipe(ignoreElements(), endWith(undefined))

@@ -43,7 +43,7 @@ import {
   timer,
 } from 'rxjs'
 import { type DeadLetter, flushed$ } from './deadletter.ts'
-import { batchWriter, type Progress } from './batch-write.ts'
+import { batchWriter, type BatchProgress } from './batch-write.ts'
 import { RecentKeys } from './recent-keys.ts'
 import type { Spool, SpoolSegment } from './spool.ts'
 
@@ -225,7 +225,7 @@ export function clickhouseSink<T>(
         // (A spool that will not take it: written directly, out of order rather than lost.)
         if (spool && (inputDone || olderSpooled(seq)) && toSpool(items, seq).ok) return of(items)
         let unheld = items
-        const progress: Progress<T> = { written: [], refused: new Set() }
+        const progress: BatchProgress<T> = { written: [], refused: new Set() }
         // Exactly one answer: none is an error (retried, then spooled), more are ignored.
         const unheld$ = unstored ? withRetries(() => from(unstored(items)).pipe(last()), STORE_RETRIES) : of(items)
         return unheld$.pipe(
@@ -305,7 +305,7 @@ export function clickhouseSink<T>(
           return of([])
         }
         const items = segments.flatMap((s) => s.items)
-        const progress: Progress<T> = { written: [], refused: new Set() }
+        const progress: BatchProgress<T> = { written: [], refused: new Set() }
         return writeBatch(items, 0, false, progress).pipe(
           // What the store refused is dead-lettered: its files go once those records are on disk.
           concatMap(() => (progress.refused.size > 0 ? flushed$(deadLetter) : of(undefined))),

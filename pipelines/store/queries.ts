@@ -276,7 +276,7 @@ export function responseTimesParams(query: ResponseTimesQuery) {
 }
 
 /** The newest posts, for relating replies and engagement after a restart. */
-export const RECENT_POSTS = `
+export const NEWEST_POSTS = `
 SELECT id, source, brands, created_ms, needs_reply, own_brand, reply_to, thread_root, thread_brand, thread_depth FROM posts
 ORDER BY created_at DESC, id DESC
 LIMIT {limit:UInt32}`

@@ -1,5 +1,6 @@
 // Everything a Store does, written once over three primitives (read rows, run a statement, insert
 // JSON rows) that each mode implements: embedded.ts (chdb) and server.ts (@clickhouse/client).
+import { minuteStartS } from '../time.ts'
 import { type Counts, derive, emptyCounts } from '../metrics/definition.ts'
 import { EMOTIONS, INTENTS } from '../vocabulary.ts'
 import { summarise } from '../metrics/dialogue.ts'
@@ -48,7 +49,7 @@ import {
   MINUTE_AGGREGATES,
   POSTS_AMONG,
   minuteAggregateParams,
-  RECENT_POSTS,
+  NEWEST_POSTS,
   RESPONSE_TIMES,
   responseTimesParams,
   filterParams,
@@ -110,8 +111,6 @@ interface TableSpec<T> {
   counted?: (items: readonly T[]) => { minutesS: number[]; replies: { id: string; createdMs: number }[] }
 }
 
-const minuteOf = (ms: number) => Math.floor(ms / 60_000) * 60
-
 const POSTS: TableSpec<ScoredPost> = {
   table: 'posts',
   id: (p) => p.id,
@@ -125,7 +124,7 @@ const POSTS: TableSpec<ScoredPost> = {
       posts.map((p) => Date.parse(p.createdAt)),
     ),
   counted: (posts) => ({
-    minutesS: posts.map((p) => minuteOf(Date.parse(p.createdAt))),
+    minutesS: posts.map((p) => minuteStartS(Date.parse(p.createdAt))),
     replies: posts
       .filter((p) => p.ownBrand && p.replyTo && p.answersMentionAt)
       .map((p) => ({ id: p.id, createdMs: Date.parse(p.createdAt) })),
@@ -140,7 +139,7 @@ const ENGAGEMENT: TableSpec<AttributedEngagement> = {
   newest: 'SELECT max(at_ms) AS t FROM engagement',
   lookup: STORED_ENGAGEMENT_IDS,
   lookupParams: (updates) => ({ posts: [...new Set(updates.map((u) => u.postId))], ids: updates.map((u) => u.id) }),
-  counted: (updates) => ({ minutesS: updates.map((u) => minuteOf(Date.parse(u.at))), replies: [] }),
+  counted: (updates) => ({ minutesS: updates.map((u) => minuteStartS(Date.parse(u.at))), replies: [] }),
 }
 
 const DELETIONS: TableSpec<PostDeletion> = {
@@ -547,7 +546,7 @@ export abstract class SqlStore implements Store {
   async recentPosts(limit: number): Promise<RecentPost[]> {
     const rows = await this.rows<
       Record<string, string> & { source: RecentPost['source']; brands: string[]; needs_reply: string[] }
-    >(RECENT_POSTS, { limit })
+    >(NEWEST_POSTS, { limit })
     return rows.reverse().map((r) => ({
       id: r.id!,
       source: r.source,

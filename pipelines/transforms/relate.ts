@@ -7,7 +7,7 @@
 import type { AttributedEngagement, EngagementUpdate, Post, RecentPost } from '../schema.ts'
 
 /** Posts remembered (about 40 MB): hours of a busy brand, days of most. */
-export const RECENT_POSTS = 200_000
+export const REMEMBERED_POSTS = 200_000
 /** Mentions whose text is remembered for their replies' triage (about 20 MB); older ones are looked up in the store. */
 export const MENTION_TEXTS = 50_000
 
@@ -31,7 +31,7 @@ export class RecentPosts {
   /** Ids of the posts holding a text, oldest first. */
   private readonly texts = new Set<string>()
   constructor(
-    private readonly capacity = RECENT_POSTS,
+    private readonly capacity = REMEMBERED_POSTS,
     private readonly textCapacity = MENTION_TEXTS,
   ) {}
 
