@@ -16,8 +16,22 @@ const KEY = 'lock'
  */
 export const LEASE_MS = 30_000
 
+/** The bucket, made if absent. Processes that start together race to make it: the ones that lose open it. */
+async function bucket(nc: NatsConnection, leaseMs: number) {
+  const kvm = new Kvm(nc)
+  try {
+    return await kvm.create(RECOUNT_BUCKET, { ttl: leaseMs, history: 1 })
+  } catch (error) {
+    // "subjects overlap with an existing stream": another process made it meanwhile. Anything
+    // else (the bus is down) fails the open as well, and is thrown from there.
+    return await kvm.open(RECOUNT_BUCKET).catch(() => {
+      throw error
+    })
+  }
+}
+
 export async function recountLock(nc: NatsConnection, leaseMs = LEASE_MS): Promise<RecountLock> {
-  const kv = await new Kvm(nc).create(RECOUNT_BUCKET, { ttl: leaseMs, history: 1 })
+  const kv = await bucket(nc, leaseMs)
   // A bucket made by an older version (or with another lease) keeps its own: set it to this one.
   if ((await kv.status()).ttl !== leaseMs)
     await (await jetstreamManager(nc)).streams.update(`KV_${RECOUNT_BUCKET}`, {

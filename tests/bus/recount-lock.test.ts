@@ -18,6 +18,17 @@ describeWithNats('the recount lock', () => {
     for (const nc of connections) await nc.close()
   })
 
+  it('is made once when processes start together: none fails for the bucket another just made', async () => {
+    const jsm = await jetstreamManager(connections[0]!)
+    for (let round = 0; round < 20; round++) {
+      await jsm.streams.delete(`KV_${RECOUNT_BUCKET}`).catch(() => false)
+      const locks = await Promise.all(
+        [...connections, ...connections, ...connections, ...connections].map((nc) => recountLock(nc)),
+      )
+      expect(locks).toHaveLength(8)
+    }
+  })
+
   it('is held by one process at a time', async () => {
     const [a, b] = await Promise.all(connections.map((nc) => recountLock(nc)))
     expect(await a!.acquire()).toBe(true)
