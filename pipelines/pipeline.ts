@@ -2,9 +2,10 @@
 //   relate-events: source -> normalise -> match -> relate            (in arrival order)
 //   store-events:  classify -> triage -> store                        (any order: several workers with a bus)
 //   live:          aggregate, measure, assess -> walls, alerts        (in arrival order)
-// Engagement updates and deletions take the same three stages. Here all three run in one process;
-// with a bus (pipelines/bus/roles.ts) the first runs in the ingest process, the second on the
-// workers, and the third once, on their records put back in arrival order. Stopping completes the
+// Engagement updates and deletions take the same three stages (built in topology.ts). Here all
+// three run in one process; with a bus (pipelines/bus/roles.ts, the other placement of the same
+// stages) the first runs in the ingest process, the second on the workers, and the third once, on
+// their records put back in arrival order. Stopping completes the
 // sources; completion then flows down, every buffer flushes, and `done` settles once the last
 // batch is in the store.
 import {
@@ -13,74 +14,29 @@ import {
   lastValueFrom,
   merge,
   type Observable,
-  type SchedulerLike,
   share,
   Subject,
   takeUntil,
   tap,
 } from 'rxjs'
-import type { Live, Progress, RelatedEvent } from './contract.ts'
 import type { Classifier } from '../models/classifier.ts'
-import type {
-  Alert,
-  PostDeletion,
-  ScoredPost,
-  SourceEvent,
-  TrackedBrand,
-  WindowAggregate,
-  AttributedEngagement,
-  ConversationSeed,
-  RecentPost,
-} from './schema.ts'
-import type { Spool } from './sinks/spool.ts'
+import type { Live, Policies, Progress, RelatedEvent, Seeds, Spools, StageBasics } from './contract.ts'
+import type { MetricsLedger } from './metrics/ledger.ts'
+import type { Alert, SourceEvent } from './schema.ts'
 import type { Journal } from './sinks/journal.ts'
-import type { DeadLetter } from './sinks/deadletter.ts'
-import type { Store } from './store/store.ts'
-import type { LedgerSeed, MetricsLedger } from './metrics/ledger.ts'
-import { RecentPosts } from './transforms/relate.ts'
-import { admit, IntakeSettlement } from './transforms/admit.ts'
-import { ClassifyMeter } from './transforms/classify.ts'
-import type { Routes } from './transforms/route.ts'
-import { Relater, relateEvents } from './stages/relate-events.ts'
-import { storeEvents } from './stages/store-events.ts'
 import { runLive } from './stages/live.ts'
+import { relateStage, scoreStage, stopSignal } from './topology.ts'
+import { admit, IntakeSettlement } from './transforms/admit.ts'
 
 export { LIVE_POSTS_MS } from './stages/live.ts'
 
-export interface PipelineDeps {
+export interface PipelineDeps extends StageBasics, Seeds, Policies {
   sources: Observable<SourceEvent>[]
   classifier: Classifier
-  tracking: readonly TrackedBrand[]
-  store: Store
   live: Live
-  deadLetter: DeadLetter
-  /** The store's recent windows, so live windows continue from what is stored (after a restart). */
-  initialWindows?: readonly WindowAggregate[]
-  /** The store's newest posts, oldest first, so replies and engagement relate across a restart. */
-  recentPosts?: readonly RecentPost[]
   /** Where the live metrics are kept (default: a new one, seeded with `seed`). */
   ledger?: MetricsLedger
-  /** The store's mentions waiting for replies and own posts, so responsiveness and dialogue resume. */
-  conversations?: ConversationSeed
-  /** Alerts still open when the last run stopped, newest first: they go on, and resolve in time. */
-  openAlerts?: readonly Alert[]
-  /** The store's last day of minutes and authors, so live metrics and risk baselines resume after a restart. */
-  seed?: LedgerSeed
-  /** Which team each intent goes to (default DEFAULT_ROUTES). */
-  routes?: Routes
-  /** Which mentions need a reply (every direct @-mention too?) and the reply target. */
-  replies?: { allMentions?: boolean; targetMs?: number }
-  /** After the sources stop, how long the sinks go on draining their spools (default: until done). */
-  drainOnStopMs?: number
-  /** Where each table's batches wait while the store is unreachable (see sinks/spool.ts). */
-  spools?: {
-    posts?: Spool<ScoredPost>
-    engagement?: Spool<AttributedEngagement>
-    deletions?: Spool<PostDeletion>
-    alerts?: Spool<Alert>
-  }
-  /** Most posts of a brand the walls are sent a push (default LIVE_POSTS_PER_BRAND; Infinity sends all). */
-  livePostsPerBrand?: number
+  spools?: Spools
   /**
    * The intake journal (sinks/journal.ts): every event is on disk before it goes on, and stays there
    * until it is stored (transforms/admit.ts); without it events queue in memory.
@@ -88,9 +44,8 @@ export interface PipelineDeps {
   intake?: Journal
   /** Told of each batch the classifier scored: how long it took, and how many posts. */
   onClassified?: (ms: number, posts: number) => void
-  /** Told which events go on to later stages, and when each is done with (a bus worker acknowledges it then: bus/settlement.ts). */
+  /** Told which events go on to later stages, and when each is done with. */
   progress?: Progress
-  scheduler?: SchedulerLike
 }
 
 export interface PipelineStats {
@@ -162,16 +117,10 @@ export const newStats = (): PipelineStats => ({
 })
 
 export function startPipeline(deps: PipelineDeps): Pipeline {
-  const { classifier, tracking, store, deadLetter, scheduler = asyncScheduler } = deps
+  const { deadLetter, scheduler = asyncScheduler } = deps
   const stats = newStats()
-  const recentPosts = new RecentPosts()
-  for (const post of deps.recentPosts ?? []) recentPosts.add(post)
-  const stop$ = new Subject<void>()
-
-  // Connectable: every branch subscribes before the sources start, so a source that emits
-  // synchronously is still read once, by all of them.
-  // The classifier is the slow stage: past a bound, new events wait on disk (backpressure).
-  const meter = new ClassifyMeter(deps.onClassified)
+  const { stop$, stop } = stopSignal()
+  const { recent, relate } = relateStage(deps, stats)
   let stopping = false
   // Each event read from the journal is followed until the store stage is done with it.
   const settlement = deps.intake ? new IntakeSettlement(deps.intake) : undefined
@@ -183,12 +132,16 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
         event,
       )
   const progress = bothProgress(deps.progress, settlement)
+  // The classifier is the slow stage: past a bound, new events wait on disk (backpressure).
+  let queued = () => 0
+  // Connectable: every branch subscribes before the sources start, so a source that emits
+  // synchronously is still read once, by all of them.
   const events$ = connectable(
     merge(...deps.sources).pipe(
       takeUntil(stop$),
       admit({
         ...(deps.intake && settlement ? { journal: deps.intake, settlement } : {}),
-        queued: () => meter.queued,
+        queued: () => queued(),
         stopping: () => stopping,
         deadLetter,
         scheduler,
@@ -197,28 +150,15 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
     ),
     { connector: () => new Subject<SourceEvent>(), resetOnDisconnect: false },
   )
-  const related$: Observable<RelatedEvent> = events$.pipe(
-    relateEvents(new Relater(tracking, recentPosts, deadLetter, stats)),
-    share(),
-  )
-  const { accepted$, engagement$, deletions$ } = storeEvents(related$, {
-    classifier,
-    tracking,
-    store,
-    deadLetter,
-    counts: stats,
-    meter,
-    ...(deps.spools ? { spools: deps.spools } : {}),
-    ...(deps.replies ? { replies: deps.replies } : {}),
+  const related$: Observable<RelatedEvent> = events$.pipe(relate, share())
+  const { accepted$, engagement$, deletions$, meter } = scoreStage(related$, { ...deps, scheduler }, stats, {
     // This process remembers each mention's needs, so its replies need not score it again.
-    remember: (id, needsReply) => recentPosts.markNeedsReply(id, needsReply),
+    remember: (id, needsReply) => recent.markNeedsReply(id, needsReply),
     ...(progress ? { progress } : {}),
-    ...(deps.drainOnStopMs !== undefined ? { drainOnStopMs: deps.drainOnStopMs } : {}),
-    scheduler,
   })
+  queued = () => meter.queued
   const { done$: live$, acknowledge } = runLive(accepted$, engagement$, {
     ...deps,
-    deadLetter,
     counts: stats,
     ...(deps.spools?.alerts ? { alertSpool: deps.spools.alerts } : {}),
     scheduler,
@@ -235,9 +175,7 @@ export function startPipeline(deps: PipelineDeps): Pipeline {
     done,
     async stop() {
       stopping = true
-      stop$.next()
-      stop$.complete()
-      await done
+      await stop(done)
     },
     acknowledge,
   }

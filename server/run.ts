@@ -2,7 +2,7 @@
 // the bus (pipelines/bus/roles.ts). Either way main.ts sees one `Running`: its counters, its
 // queues, when it is done, how to stop it, and how to acknowledge an alert.
 import type { Observable } from 'rxjs'
-import type { Live } from '../pipelines/contract.ts'
+import type { Live, Policies, Seeds, StageBasics } from '../pipelines/contract.ts'
 import type { Classifier } from '../models/classifier.ts'
 import type { Bus } from '../pipelines/bus/nats.ts'
 import { startIngest, startLive, startWorker } from '../pipelines/bus/roles.ts'
@@ -53,33 +53,38 @@ export interface RunDeps {
 }
 
 /** The store's memory of the stream, for the stages that resume from it after a restart. */
-async function seeds(store: Store, latest: string | null) {
+async function seeds(
+  store: Store,
+  latest: string | null,
+  openAlerts: readonly Alert[],
+): Promise<Omit<Seeds, 'recentPosts'>> {
   return {
     initialWindows: await store.minuteAggregates({ lastMinutes: RETAIN_MINUTES }),
     // The live metrics and the risk baselines go on from the last stored day.
     ...(latest ? { seed: await store.ledgerSeed(Date.parse(latest) - LEDGER_MINUTES * 60_000) } : {}),
     // Mentions still waiting for a reply, and the brand's own posts' conversations, go on too.
     ...(latest ? { conversations: await store.conversationSeed(Date.parse(latest) - WAITING_MS) } : {}),
+    openAlerts,
   }
+}
+
+/** What every stage is given, and how mentions are answered and routed: the same in any placement. */
+function basicsOf(deps: RunDeps): StageBasics & Policies {
+  const { tracking, store, deadLetter, drainOnStopMs, routes, replies } = deps
+  return { tracking, store, deadLetter, drainOnStopMs, routes, replies }
 }
 
 export async function runPipeline(deps: RunDeps & { classifier: Classifier }): Promise<Running> {
   const pipeline = startPipeline({
+    ...basicsOf(deps),
+    recentPosts: await deps.store.recentPosts(REMEMBERED_POSTS),
+    ...(await seeds(deps.store, deps.latest, deps.openAlerts)),
     sources: deps.sources.map((s) => s.events$),
     classifier: deps.classifier,
-    tracking: deps.tracking,
-    store: deps.store,
     live: deps.live,
-    routes: deps.routes,
-    deadLetter: deps.deadLetter,
-    recentPosts: await deps.store.recentPosts(REMEMBERED_POSTS),
-    ...(await seeds(deps.store, deps.latest)),
-    openAlerts: deps.openAlerts,
     spools: deps.spools,
     ...(deps.intake ? { intake: deps.intake } : {}),
     onClassified: deps.onClassified,
-    replies: deps.replies,
-    drainOnStopMs: deps.drainOnStopMs,
   })
   return {
     stats: () => ({ ...pipeline.stats, queues: pipeline.queues() }),
@@ -110,46 +115,35 @@ export async function runRoles(
   }
   const ingest = roles.has('ingest')
     ? startIngest({
+        ...basicsOf(deps),
         bus: needBus(),
         sources: deps.sources,
-        tracking: deps.tracking,
         recentPosts: await deps.store.recentPosts(REMEMBERED_POSTS),
-        deadLetter: deps.deadLetter,
       })
     : undefined
   const worker =
     roles.has('worker') && deps.classifier
       ? startWorker({
+          ...basicsOf(deps),
           bus: needBus(),
           classifier: deps.classifier,
-          tracking: deps.tracking,
-          store: deps.store,
-          deadLetter: deps.deadLetter,
           ackWaitMs: deps.ackWaitMs,
-          replies: deps.replies,
           onClassified: deps.onClassified,
           onWaited: (ms) => deps.onBusWait('to_worker', ms),
-          drainOnStopMs: deps.drainOnStopMs,
         })
       : undefined
   // The live figures start from the store, which holds what the records waiting on the bus say.
   const startAt = roles.has('live') ? await needBus().claimSettled() : undefined
   const live = roles.has('live')
     ? startLive({
+        ...basicsOf(deps),
+        ...(await seeds(deps.store, deps.latest, deps.openAlerts)),
         ...(startAt !== undefined ? { startAt } : {}),
         bus: needBus(),
-        tracking: deps.tracking,
-        store: deps.store,
         live: deps.live,
-        deadLetter: deps.deadLetter,
         ackWaitMs: deps.ackWaitMs,
-        ...(await seeds(deps.store, deps.latest)),
-        openAlerts: deps.openAlerts,
-        routes: deps.routes,
-        replies: deps.replies,
         ...(deps.spools.alerts ? { alertSpool: deps.spools.alerts } : {}),
         onWaited: (ms) => deps.onBusWait('to_live', ms),
-        drainOnStopMs: deps.drainOnStopMs,
       })
     : undefined
   // Every process on the adapter answers the others' requests (or they would wait for it): only

@@ -4,27 +4,18 @@
 // teams' feeds get the posts not deleted. With a bus it runs once (the `live` role), on the
 // workers' records put back in the order the events arrived, so its figures are those one process
 // would have shown.
-import { finalize, map, merge, mergeMap, type Observable, type SchedulerLike, Subject, tap } from 'rxjs'
-import type { Live } from '../contract.ts'
+import { finalize, map, merge, mergeMap, type Observable, Subject, tap } from 'rxjs'
+import type { Live, Policies, Seeds, StageBasics } from '../contract.ts'
 import type { AlertChange } from '../metrics/alerting.ts'
 import { BacklashWatch } from '../metrics/backlash.ts'
-import { type LedgerSeed, MetricsLedger } from '../metrics/ledger.ts'
-import type {
-  Alert,
-  ScoredPost,
-  TrackedBrand,
-  WindowAggregate,
-  AttributedEngagement,
-  ConversationSeed,
-} from '../schema.ts'
-import type { DeadLetter } from '../sinks/deadletter.ts'
+import { MetricsLedger } from '../metrics/ledger.ts'
+import type { Alert, AttributedEngagement, ScoredPost } from '../schema.ts'
 import type { Spool } from '../sinks/spool.ts'
-import type { Store } from '../store/store.ts'
 import { aggregate, stateFrom } from '../transforms/aggregate.ts'
 import { assess } from '../transforms/assess.ts'
 import { measure, type Measured } from '../transforms/measure.ts'
 import { pace } from '../transforms/pace.ts'
-import { DEFAULT_ROUTES, route, type Routes } from '../transforms/route.ts'
+import { DEFAULT_ROUTES, route } from '../transforms/route.ts'
 import { LIVE_POSTS_PER_BRAND, newestPerBrand } from '../transforms/shortlist.ts'
 import { type Accepted, tableSink } from './store-events.ts'
 
@@ -37,24 +28,12 @@ export interface LiveCounts {
   liveSkipped: number
 }
 
-export interface LiveStageDeps {
-  tracking: readonly TrackedBrand[]
-  store: Store
+export interface LiveStageDeps extends StageBasics, Omit<Seeds, 'recentPosts'>, Policies {
   live: Live
-  deadLetter: DeadLetter
   counts: LiveCounts
-  /** The store's recent windows, so live windows continue from what is stored (after a restart). */
-  initialWindows?: readonly WindowAggregate[]
+  /** Where the live metrics are kept (default: a new one, seeded with `seed`). */
   ledger?: MetricsLedger
-  conversations?: ConversationSeed
-  openAlerts?: readonly Alert[]
-  seed?: LedgerSeed
-  routes?: Routes
-  replies?: { targetMs?: number }
-  livePostsPerBrand?: number
   alertSpool?: Spool<Alert>
-  drainOnStopMs?: number
-  scheduler?: SchedulerLike
 }
 
 /** Returns everything live as one observable (completes after its inputs, once alerts are stored), and the acknowledgement of alerts. */

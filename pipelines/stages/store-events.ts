@@ -22,16 +22,24 @@ import {
   Subject,
   tap,
 } from 'rxjs'
-import { type RelatedEvent, deletionKey, engagementKey, postKey, type Progress } from '../contract.ts'
+import {
+  deletionKey,
+  engagementKey,
+  type Policies,
+  type Progress,
+  postKey,
+  type RelatedEvent,
+  type Spools,
+  type StageBasics,
+} from '../contract.ts'
 import type { Classifier } from '../../models/classifier.ts'
 import { replyRules } from '../metrics/replies.ts'
-import type { PostDeletion, ScoredPost, TrackedBrand, AttributedEngagement } from '../schema.ts'
+import type { AttributedEngagement, PostDeletion, ScoredPost } from '../schema.ts'
 import { clickhouseSink } from '../sinks/clickhouse.ts'
 import type { DeadLetter } from '../sinks/deadletter.ts'
 import { Purge } from '../sinks/purge.ts'
 import { RecentKeys } from '../sinks/recent-keys.ts'
 import type { Spool } from '../sinks/spool.ts'
-import type { Store } from '../store/store.ts'
 import { type ClassifyMeter, classifyInContext, type PostInContext } from '../transforms/classify.ts'
 import { triageInContext } from '../transforms/triage.ts'
 
@@ -59,23 +67,18 @@ export interface StoreCounts {
   purgesGivenUp: number
 }
 
-export interface StoreStageDeps {
+export interface StoreStageDeps extends StageBasics {
   classifier: Classifier
-  tracking: readonly TrackedBrand[]
-  store: Store
-  deadLetter: DeadLetter
   counts: StoreCounts
   meter: ClassifyMeter
-  spools?: { posts?: Spool<ScoredPost>; engagement?: Spool<AttributedEngagement>; deletions?: Spool<PostDeletion> }
-  replies?: { allMentions?: boolean }
+  spools?: Omit<Spools, 'alerts'>
+  replies?: Policies['replies']
   /** Told of each mention's needs as it is triaged (the one process's recent posts). */
   remember?: (id: string, needsReply: string[]) => void
   /** Told which events go on to later stages, and when each is done with (bus/settlement.ts). */
   progress?: Progress
   /** Other workers write the same store: a deletion of a post this one writes may be stored by another. */
   sharedWriters?: boolean
-  drainOnStopMs?: number
-  scheduler?: SchedulerLike
 }
 
 /** One table's sink: its one writer, asking the store what is new, spooling through outages. */
