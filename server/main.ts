@@ -1,85 +1,42 @@
-// The process: read and validate configuration, open the store, start the pipeline and the
-// server, and on SIGINT/SIGTERM stop the sources, flush everything to the store, then exit.
+// The process: read and validate configuration, open the store, start the server and then the
+// pipeline (or this process's roles around the bus), and on SIGINT/SIGTERM stop the sources, flush
+// everything to the store, then exit. Each start-up step is a small module under server/start/.
 import { resolve } from 'node:path'
-import { LiveView } from '../pipelines/sinks/live-memory.ts'
-import type { Live } from '../pipelines/contract.ts'
 import { loadClassifier } from '../models/load.ts'
 import { WorkerClassifier } from '../models/worker.ts'
-import { openBus } from '../pipelines/bus/nats.ts'
+import { WARMUP_MINUTES } from '../pipelines/metrics/risk.ts'
+import { redactUrl } from '../pipelines/redact.ts'
+import type { Alert } from '../pipelines/schema.ts'
 import { DeadLetterFile } from '../pipelines/sinks/deadletter.ts'
-import { fanOut } from '../pipelines/sinks/fan-out.ts'
-import { liveRelay, receiveLive } from '../pipelines/sinks/relay.ts'
-import { SocketIoSink } from '../pipelines/sinks/socketio.ts'
-import { WebhookPoster, WebhookSink } from '../pipelines/sinks/webhook.ts'
+import { LiveView } from '../pipelines/sinks/live-memory.ts'
 import { WebhookSource } from '../pipelines/sources/webhook.ts'
 import { scheduleRetention } from '../pipelines/store/retention.ts'
-import { WARMUP_MINUTES } from '../pipelines/metrics/risk.ts'
-import type { Alert } from '../pipelines/schema.ts'
 import { AccessTokens, parseAuthTokens } from './access.ts'
-import { redactUrl } from '../pipelines/redact.ts'
 import { buildServer } from './app.ts'
-import { redisAdapter } from './cluster.ts'
+import { listOf, loadConfig, routingOf, trustProxyOf } from './config.ts'
 import { UnavailableError } from './errors.ts'
-import { listOf, loadConfig, rolesOf, routingOf, trustProxyOf } from './config.ts'
-import { refuseAbove } from './routes/ingest.ts'
+import { AllowedHosts } from './hosts.ts'
+import { loggerOptions } from './logging.ts'
 import { Telemetry } from './routes/observability.ts'
 import { runPipeline, runRoles, type Running } from './run.ts'
 import { buildSources } from './sources.ts'
-import { AllowedHosts } from './hosts.ts'
-import { loggerOptions } from './logging.ts'
-import { describeStore, openIntake, openSpools, openStore } from './storage.ts'
+import { busyOf } from './start/backpressure.ts'
+import { openLayout } from './start/layout.ts'
+import { openAlertsOf } from './start/open-alerts.ts'
+import { liveOutputs, webhooksOf } from './start/outputs.ts'
+import { gracefulStop, SHUTDOWN_TIMEOUT_MS, stopOnSignals } from './start/shutdown.ts'
+import { describeStore, openIntake, openSpools, prepareStore } from './storage.ts'
 import { loadTracking } from './tracking.ts'
 
-/**
- * Longest a graceful stop may take before the process exits anyway: past one write to a store that
- * hangs (its request timeout, with retries); what is still in memory then is on disk already.
- */
-export const SHUTDOWN_TIMEOUT_MS = 45_000
 /** Simulated seconds of the day replayed before now on a fresh store: the risk warm-up, and five minutes. */
 const SIMULATOR_PREROLL_S = (WARMUP_MINUTES + 5) * 60
-/** Events waiting for the bus past which the webhook refuses new requests (503), as it does for a full disk. */
-const UNPUBLISHED_MAX = 20_000
-/** How long requests still in flight may take once the server closes, before their connections are cut. */
-const CLOSE_GRACE_MS = 5_000
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env)
   const tracking = loadTracking(config)
-  // With a bus, each process does what ROLES says (pipelines/bus/roles.ts): `ingest` reads the
-  // sources, `worker` classifies and stores, `live` computes the live figures, `web` serves the
-  // API and the wall. Without one, this process does it all, as one pipeline.
-  const roles = rolesOf(config)
-  const scaled = config.BUS_URL !== ''
-  // A web process alone needs no bus: what it shows comes through Redis, and from the store.
-  const usesBus = scaled && (roles.has('ingest') || roles.has('worker') || roles.has('live'))
-  const consumers = [
-    ...(roles.has('worker') ? (['workers'] as const) : []),
-    ...(roles.has('live') ? (['live'] as const) : []),
-  ]
-  const bus = usesBus
-    ? await openBus({
-        url: config.BUS_URL,
-        ackWaitMs: config.BUS_ACK_WAIT_S * 1000,
-        name: `undertow ${[...roles].join('+')} ${process.pid}`,
-        consumers,
-      })
-    : undefined
-  const reads = !scaled || roles.has('ingest')
-  const works = !scaled || roles.has('worker')
-  // The live process and the web processes meet in Redis (socket.io's adapter); the others need not.
-  const cluster =
-    scaled && config.REDIS_URL && (roles.has('web') || roles.has('live'))
-      ? await redisAdapter(config.REDIS_URL, (error) => console.error(`undertow: Redis: ${redactUrl(error.message)}`))
-      : undefined
-  const store = openStore(config)
-  try {
-    await store.migrate()
-  } catch (error) {
-    await store.close().catch(() => {})
-    throw new Error(
-      `cannot prepare the store (${describeStore(config)}): ${error instanceof Error ? error.message : String(error)}`,
-    )
-  }
+  const layout = await openLayout(config)
+  const { roles, scaled, reads, works, bus, cluster } = layout
+  const store = await prepareStore(config)
   // Batches that a crash or an outage left on disk drain first, before anything new is written.
   const spools = openSpools(config)
   // The intake journal: every event on disk before it is acknowledged, until it is stored; what the
@@ -94,35 +51,18 @@ async function main(): Promise<void> {
       })
     : undefined
   const view = new LiveView()
-
   // Simulated time runs ahead of the clock (SIM_SPEED); a restarted simulator resumes after the
   // newest stored post instead of writing a second story into minutes already told.
   const latest = await store.latestPostTime()
   const simulatorStart = new Date(Math.max(Date.now(), latest ? Date.parse(latest) + 60_000 : 0)).toISOString()
-
   const webhook = reads && listOf(config.SOURCES).includes('webhook') ? new WebhookSource(intake) : undefined
   const routing = routingOf(config)
-  const webhooks = new WebhookSink(
-    config.ALERT_WEBHOOK_URL ? new WebhookPoster('the alert webhook', config.ALERT_WEBHOOK_URL, deadLetter) : undefined,
-    new Map(
-      [...routing.webhooks].map(([team, url]) => [team, new WebhookPoster(`${team}'s webhook`, url, deadLetter)]),
-    ),
-  )
+  const webhooks = webhooksOf(config, routing, deadLetter)
   let stats = (): object => ({})
   let running: Running | undefined
   const telemetry = new Telemetry()
-  // The webhook refuses (503) before the disk where events wait for the classifier fills up:
-  // a sender can send again later, while a live stream's events would have to be dead-lettered.
-  const busyAbove = intake ? refuseAbove(intake.maxBytes) : Number.POSITIVE_INFINITY
-  // With a bus, before the events waiting for it to take them grow past a bound (NATS is down).
   const unpublished = () =>
     Number((running?.stats() as { queues?: { busUnpublished?: number } } | undefined)?.queues?.busUnpublished ?? 0)
-  const busy = () =>
-    intake && intake.bytes() > busyAbove
-      ? `Undertow is behind: ${Math.round(intake.bytes() / 2 ** 20)} MiB of events wait for the classifier`
-      : unpublished() > UNPUBLISHED_MAX
-        ? `Undertow is behind: ${unpublished()} events wait for the bus to take them`
-        : undefined
   // The server is up before the pipeline, and stays up after it: alerts are acknowledged only
   // while a pipeline runs to push and store the change.
   let acknowledge = (_id: string): Alert | null | Promise<Alert | null> => {
@@ -146,7 +86,9 @@ async function main(): Promise<void> {
       ],
     },
     logger: loggerOptions(config.LOG_LEVEL),
-    ...(webhook ? { ingest: { token: config.INGEST_TOKEN, source: webhook, deadLetter, busy } } : {}),
+    ...(webhook
+      ? { ingest: { token: config.INGEST_TOKEN, source: webhook, deadLetter, busy: busyOf(intake, unpublished) } }
+      : {}),
     telemetry,
     alerts: { acknowledge: (id) => acknowledge(id) },
     corsOrigins: listOf(config.CORS_ORIGINS),
@@ -159,16 +101,7 @@ async function main(): Promise<void> {
   })
   // Listen before reading any source: if the port is taken, nothing has been accepted yet.
   const address = (await app.listen({ port: config.PORT, host: config.HOST })).replace('127.0.0.1', 'localhost')
-  // Alerts left open by the last run go on in the pipeline, and are on the wall's banner from the
-  // first snapshot: the newest one of each brand still tracked (the one the pipeline follows).
-  const unresolved = [
-    ...(await store.alerts({ state: 'open', limit: 1_000 })),
-    ...(await store.alerts({ state: 'acknowledged', limit: 1_000 })),
-  ]
-  const openAlerts = unresolved
-    .filter((a) => tracking.some((b) => b.name === a.brand))
-    .sort((a, b) => b.at.localeCompare(a.at))
-    .filter((a, i, all) => all.findIndex((other) => other.brand === a.brand) === i)
+  const openAlerts = await openAlertsOf(store, tracking)
   for (const alert of openAlerts.toReversed()) view.applyAlert(alert)
   // On a fresh store, the simulated day starts before now: its first WARMUP_MINUTES (and a few
   // more) are replayed at once, so the risk baselines are warm when the story's launch and
@@ -183,19 +116,9 @@ async function main(): Promise<void> {
         ...(intake ? { intake } : {}),
       })
     : []
-  // Where the live figures go. Through the Redis adapter each web process emits to its own walls
-  // only (io.local): the live process's pushes reach every web process already.
-  const walls = new SocketIoSink(cluster ? app.io.local : app.io, view)
-  const onLiveError = (error: unknown) => app.log.error({ err: error }, 'a live output failed')
-  const live: Live = fanOut(
-    [
-      ...(!scaled || roles.has('web') ? [walls] : []),
-      ...(cluster && roles.has('live') ? [liveRelay(app.io)] : []),
-      webhooks,
-    ],
-    onLiveError,
+  const live = liveOutputs(layout, app.io, view, webhooks, (error) =>
+    app.log.error({ err: error }, 'a live output failed'),
   )
-  if (cluster && roles.has('web') && !roles.has('live')) receiveLive(app.io, walls, onLiveError)
   const common = {
     tracking,
     store,
@@ -257,49 +180,19 @@ async function main(): Promise<void> {
   app.log.info(`Undertow wall: ${address} (sources: ${config.SOURCES}, store: ${describeStore(config)})`)
   console.log(`\n  Undertow is running: ${address}\n`)
 
-  let stopping = false
-  const stop = async (reason: string, code: number) => {
-    if (stopping) return
-    stopping = true
-    app.log.info(`${reason}: stopping sources and flushing to the store`)
-    setTimeout(() => {
-      app.log.error(`still stopping after ${SHUTDOWN_TIMEOUT_MS} ms; exiting`)
-      process.exit(1)
-    }, SHUTDOWN_TIMEOUT_MS).unref()
-    try {
+  const stop = gracefulStop({
+    app,
+    run,
+    webhooks,
+    refuseNew: () => {
       stopRetention()
       // Requests from now on are refused (503), not accepted and lost.
       webhook?.close()
       stopAcknowledging('Undertow is shutting down')
-      await run.stop()
-      // Alerts and team posts still on their way out get the rest of the deadline.
-      await Promise.race([webhooks.idle(), new Promise((r) => setTimeout(r, SHUTDOWN_TIMEOUT_MS / 4))])
-      webhooks.abandon()
-      app.log.info('closing the server: the walls are told, their connections closed')
-      // Requests still in flight get a few seconds. A browser's keep-alive connection can outlive
-      // the close of idle ones (seen with Chromium under load) and would hold the close open until
-      // the deadline, so whatever is left then is cut.
-      const cut = setTimeout(() => app.server.closeAllConnections(), CLOSE_GRACE_MS).unref()
-      await app.close()
-      clearTimeout(cut)
-      app.log.info(`stopped; ${run.summary()}`)
-    } finally {
-      // What requests wrote to the journal after the pipeline stopped is on disk for the next start.
-      await intake?.close()
-      await cluster?.close()
-      await bus?.close()
-      await store.close()
-      await deadLetter.close()
-      process.exit(code)
-    }
-  }
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
-      // A second signal means "now": the first is already flushing.
-      if (stopping) process.exit(130)
-      void stop(signal, 0)
-    })
-  }
+    },
+    close: [intake, cluster, bus, store, deadLetter],
+  })
+  stopOnSignals(stop)
   // A pipeline that dies must not leave a server showing a frozen wall.
   run.done.then(
     () => {

@@ -7,6 +7,7 @@ import { Spool } from '../pipelines/sinks/spool.ts'
 import { EmbeddedStore } from '../pipelines/store/embedded.ts'
 import { ServerStore } from '../pipelines/store/server.ts'
 import type { Store } from '../pipelines/store/store.ts'
+import type { Spools } from '../pipelines/contract.ts'
 import type { Config } from './config.ts'
 
 export function openStore(config: Config): Store {
@@ -23,19 +24,26 @@ export function openStore(config: Config): Store {
 }
 
 /** Where the store is, for logs and messages (never the password). */
+/** The store as configured, migrated to the current schema; a store that cannot be is closed and said why. */
+export async function prepareStore(config: Config): Promise<Store> {
+  const store = openStore(config)
+  try {
+    await store.migrate()
+  } catch (error) {
+    await store.close().catch(() => {})
+    throw new Error(
+      `cannot prepare the store (${describeStore(config)}): ${error instanceof Error ? error.message : String(error)}`,
+    )
+  }
+  return store
+}
+
 export function describeStore(config: Config): string {
   if (!config.CLICKHOUSE_URL) return `embedded at ${resolve(config.DATA_DIR, 'clickhouse')}`
   const url = new URL(config.CLICKHOUSE_URL)
   url.username = ''
   url.password = ''
   return `server at ${url.origin}, database ${config.CLICKHOUSE_DATABASE}`
-}
-
-export interface Spools {
-  posts?: Spool<ScoredPost>
-  engagement?: Spool<AttributedEngagement>
-  deletions?: Spool<PostDeletion>
-  alerts?: Spool<Alert>
 }
 
 /**
@@ -51,7 +59,7 @@ export function openIntake(config: Config): Journal | undefined {
       })
 }
 
-/** One spool per table under DATA_DIR/spool; none when SPOOL_MAX_BYTES is 0. */
+/** One spool per table under DATA_DIR/spool (pipelines/contract.ts, Spools); none when SPOOL_MAX_BYTES is 0. */
 export function openSpools(config: Config): Spools {
   if (config.SPOOL_MAX_BYTES === 0) return {}
   const dir = (table: string) => resolve(config.DATA_DIR, 'spool', table)
