@@ -2,7 +2,7 @@
 // functions, the store's history query (store/queries.ts, METRICS) sums the columns the
 // materialized views fill with the same rules (the middle flag is stored with each post), and both turn their counts into
 // ratios with derive(). So the wall's live figures and a history query over the same window agree
-// to the last digit (tests/pipelines/metrics-live-history.test.ts).
+// to the last digit (tests/pipelines/store/store.test.ts).
 import type { BrandMetrics, Emotion, Engagement, Intent, ScoredPost, SourceName, WindowName } from '../schema.ts'
 import { EMOTIONS, INTENTS, isMiddle } from '../vocabulary.ts'
 import type { ALL_SOURCES } from '../schema.ts'

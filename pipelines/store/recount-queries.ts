@@ -1,7 +1,7 @@
 // The recount's queries (recount.ts): the views of migrations 3 and 4 (migrations.ts) written again as
 // reads over the tables that hold the rows, column for column, and what they lack. Kept in step
 // with the views: a migration that changes a view changes these too, and
-// tests/store/recount.test.ts holds what a recount adds against what the views add.
+// tests/pipelines/store/recount.test.ts holds what a recount adds against what the views add.
 import type { Params } from './bind.ts'
 
 import { countColumns, MIGRATION_4_COUNTS, postCounts } from './migrations.ts'

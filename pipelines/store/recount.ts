@@ -18,7 +18,7 @@
 //   again a moment later. Where several processes write (workers around a bus), one recounts at a
 //   time (a lock), so that two cannot add the same rows.
 // - The queries (recount-queries.ts) mirror the views of migrations 3 and 4, column for column;
-//   tests/store/recount.test.ts checks that what a recount adds is what the views would have.
+//   tests/pipelines/store/recount.test.ts checks that what a recount adds is what the views would have.
 import type { Params } from './bind.ts'
 import { chunks } from './lists.ts'
 import {

@@ -5,12 +5,12 @@
 // live one.
 import { io as connect, type Socket } from 'socket.io-client'
 import { afterAll, expect, it } from 'vitest'
-import { EVENTS } from '../../pipelines/schema.ts'
-import { describeWithServer, useClickHouseServer } from '../support/clickhouse-server.ts'
-import { exited, startMain } from '../support/main-process.ts'
-import { describeWithNats, useNatsServer } from '../support/nats-server.ts'
-import { describeWithRedis, useRedisServer } from '../support/redis-server.ts'
-import { tmpDir } from '../support/tmp.ts'
+import { EVENTS } from '../../../pipelines/schema.ts'
+import { describeWithServer, useClickHouseServer } from '../../support/clickhouse-server.ts'
+import { exited, startMain } from '../../support/main-process.ts'
+import { describeWithNats, useNatsServer } from '../../support/nats-server.ts'
+import { describeWithRedis, useRedisServer } from '../../support/redis-server.ts'
+import { tmpDir } from '../../support/tmp.ts'
 
 /** Every push a wall gets but the clock (each web process ticks its own), as text, in order. */
 async function wall(url: string) {

@@ -4,11 +4,11 @@
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it, vi } from 'vitest'
-import type { ScoredPost, SourceEvent } from '../../pipelines/schema.ts'
-import { DeadLetterFile } from '../../pipelines/sinks/deadletter.ts'
-import { Journal, SEGMENT_MS } from '../../pipelines/sinks/journal.ts'
-import { GIVE_BACK_LIMIT, IntakeSettlement, RETRY_BACKOFF } from '../../pipelines/transforms/admit.ts'
-import { tmpDir } from '../support/tmp.ts'
+import type { ScoredPost, SourceEvent } from '../../../pipelines/schema.ts'
+import { DeadLetterFile } from '../../../pipelines/sinks/deadletter.ts'
+import { Journal, SEGMENT_MS } from '../../../pipelines/sinks/journal.ts'
+import { GIVE_BACK_LIMIT, IntakeSettlement, RETRY_BACKOFF } from '../../../pipelines/transforms/admit.ts'
+import { tmpDir } from '../../support/tmp.ts'
 
 const dirs = tmpDir('journal')
 afterAll(() => dirs.remove())

@@ -4,28 +4,28 @@
 // sent) and counted once in the minute tables, and the walls' socket.io feed never stopped: the
 // sink spooled to disk meanwhile.
 import { interval, map, mergeMap, take } from 'rxjs'
-import { LiveView } from '../../pipelines/sinks/live-memory.ts'
+import { LiveView } from '../../../pipelines/sinks/live-memory.ts'
 import { io as connect, type Socket } from 'socket.io-client'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { LexiconClassifier } from '../../models/lexicon.ts'
-import { startPipeline } from '../../pipelines/pipeline.ts'
+import { LexiconClassifier } from '../../../models/lexicon.ts'
+import { startPipeline } from '../../../pipelines/pipeline.ts'
 import type {
   ClientToServerEvents,
   Post,
   ServerToClientEvents,
   SourceEvent,
   AttributedEngagement,
-} from '../../pipelines/schema.ts'
-import { SocketIoSink } from '../../pipelines/sinks/socketio.ts'
-import { Spool } from '../../pipelines/sinks/spool.ts'
-import { generate } from '../../pipelines/sources/simulator/generate.ts'
-import { compileTracking, matchOne } from '../../pipelines/transforms/match.ts'
-import { buildServer } from '../../server/app.ts'
-import { MemoryDeadLetter, scenario, SEED, tracking } from '../support/fixtures.ts'
-import { ClickHouseServerProcess, describeWithServer } from '../support/clickhouse-server.ts'
-import { tmpDir } from '../support/tmp.ts'
-import { ServerStore } from '../../pipelines/store/server.ts'
-import type { Alert, ScoredPost } from '../../pipelines/schema.ts'
+} from '../../../pipelines/schema.ts'
+import { SocketIoSink } from '../../../pipelines/sinks/socketio.ts'
+import { Spool } from '../../../pipelines/sinks/spool.ts'
+import { generate } from '../../../pipelines/sources/simulator/generate.ts'
+import { compileTracking, matchOne } from '../../../pipelines/transforms/match.ts'
+import { buildServer } from '../../../server/app.ts'
+import { MemoryDeadLetter, scenario, SEED, tracking } from '../../support/fixtures.ts'
+import { ClickHouseServerProcess, describeWithServer } from '../../support/clickhouse-server.ts'
+import { tmpDir } from '../../support/tmp.ts'
+import { ServerStore } from '../../../pipelines/store/server.ts'
+import type { Alert, ScoredPost } from '../../../pipelines/schema.ts'
 import { join } from 'node:path'
 
 const POSTS = 100_000

@@ -3,15 +3,20 @@
 import { join } from 'node:path'
 import type { Subscription } from 'rxjs'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import type { SourceEvent } from '../../pipelines/schema.ts'
-import { MemoryDeadLetter } from '../../pipelines/sinks/deadletter.ts'
-import { CursorFile } from '../../pipelines/sources/cursor-file.ts'
-import { type MastodonCursor, mastodonSource, newMastodonStats, streamParts } from '../../pipelines/sources/mastodon.ts'
-import { plainText } from '../../pipelines/sources/html.ts'
-import { eventsOf, readStreamMessage, type Status } from '../../pipelines/sources/mastodon/parse.ts'
-import { FakeMastodon } from '../support/fake-mastodon.ts'
-import { tmpDir } from '../support/tmp.ts'
-import { until } from '../support/until.ts'
+import type { SourceEvent } from '../../../pipelines/schema.ts'
+import { MemoryDeadLetter } from '../../../pipelines/sinks/deadletter.ts'
+import { CursorFile } from '../../../pipelines/sources/cursor-file.ts'
+import {
+  type MastodonCursor,
+  mastodonSource,
+  newMastodonStats,
+  streamParts,
+} from '../../../pipelines/sources/mastodon.ts'
+import { plainText } from '../../../pipelines/sources/html.ts'
+import { eventsOf, readStreamMessage, type Status } from '../../../pipelines/sources/mastodon/parse.ts'
+import { FakeMastodon } from '../../support/fake-mastodon.ts'
+import { tmpDir } from '../../support/tmp.ts'
+import { until } from '../../support/until.ts'
 
 const HOST = 'mastodon.example'
 const status: Status = {

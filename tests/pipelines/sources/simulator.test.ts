@@ -1,10 +1,10 @@
 import { VirtualTimeScheduler } from 'rxjs'
 import { describe, expect, it } from 'vitest'
-import { scoreText } from '../../models/lexicon.ts'
-import type { SourceEvent } from '../../pipelines/schema.ts'
-import { simulatorSource } from '../../pipelines/sources/simulator.ts'
-import { brandHandles } from '../../pipelines/sources/simulator/scenario.ts'
-import { postsOf, scenario, SEED, simulated } from '../support/fixtures.ts'
+import { scoreText } from '../../../models/lexicon.ts'
+import type { SourceEvent } from '../../../pipelines/schema.ts'
+import { simulatorSource } from '../../../pipelines/sources/simulator.ts'
+import { brandHandles } from '../../../pipelines/sources/simulator/scenario.ts'
+import { postsOf, scenario, SEED, simulated } from '../../support/fixtures.ts'
 
 const HOURS_2 = 2 * 3600
 const events = simulated(HOURS_2)

@@ -7,10 +7,10 @@ import { open } from 'node:fs/promises'
 import { join } from 'node:path'
 import { map, Observable } from 'rxjs'
 import { afterAll, describe, expect, it, vi } from 'vitest'
-import type { SourceEvent } from '../../pipelines/schema.ts'
-import { Journal } from '../../pipelines/sinks/journal.ts'
-import { JournaledCursorFile, rewinding } from '../../pipelines/sources/journaled-cursor.ts'
-import { tmpDir } from '../support/tmp.ts'
+import type { SourceEvent } from '../../../pipelines/schema.ts'
+import { Journal } from '../../../pipelines/sinks/journal.ts'
+import { JournaledCursorFile, rewinding } from '../../../pipelines/sources/journaled-cursor.ts'
+import { tmpDir } from '../../support/tmp.ts'
 
 const dirs = tmpDir('journaled-cursor')
 afterAll(() => dirs.remove())

@@ -2,10 +2,15 @@
 // escalate, cool down, resolve), the rising terms and examples an alert carries, and the reply
 // queue behind the overdue part. Detection quality on whole simulated days is npm run eval:backlash.
 import { describe, expect, it } from 'vitest'
-import { LEVELS, RISK_WEIGHTS } from '../../pipelines/vocabulary.ts'
-import { type AlertChange, AlertLifecycle, CALM_MINUTES, COOLDOWN_MINUTES } from '../../pipelines/metrics/alerting.ts'
-import { BacklashWatch, GRACE_MS } from '../../pipelines/metrics/backlash.ts'
-import { needsReplyFrom, REPLY_TARGET_MS, ReplyQueue, replyRules } from '../../pipelines/metrics/replies.ts'
+import { LEVELS, RISK_WEIGHTS } from '../../../pipelines/vocabulary.ts'
+import {
+  type AlertChange,
+  AlertLifecycle,
+  CALM_MINUTES,
+  COOLDOWN_MINUTES,
+} from '../../../pipelines/metrics/alerting.ts'
+import { BacklashWatch, GRACE_MS } from '../../../pipelines/metrics/backlash.ts'
+import { needsReplyFrom, REPLY_TARGET_MS, ReplyQueue, replyRules } from '../../../pipelines/metrics/replies.ts'
 import {
   Baseline,
   binomialZ,
@@ -13,13 +18,13 @@ import {
   type MinuteTally,
   poissonZ,
   WARMUP_MINUTES,
-} from '../../pipelines/metrics/risk.ts'
-import { TermTally, termsOf } from '../../pipelines/metrics/terms.ts'
-import { DialogueLedger } from '../../pipelines/metrics/dialogue.ts'
-import { linkThread, RecentPosts } from '../../pipelines/transforms/relate.ts'
-import { emptyCounts } from '../../pipelines/metrics/definition.ts'
-import type { Intent, Label, RiskReading, ScoredPost } from '../../pipelines/schema.ts'
-import { tracking } from '../support/fixtures.ts'
+} from '../../../pipelines/metrics/risk.ts'
+import { TermTally, termsOf } from '../../../pipelines/metrics/terms.ts'
+import { DialogueLedger } from '../../../pipelines/metrics/dialogue.ts'
+import { linkThread, RecentPosts } from '../../../pipelines/transforms/relate.ts'
+import { emptyCounts } from '../../../pipelines/metrics/definition.ts'
+import type { Intent, Label, RiskReading, ScoredPost } from '../../../pipelines/schema.ts'
+import { tracking } from '../../support/fixtures.ts'
 
 const T0 = Date.parse('2026-11-23T10:00:00.000Z')
 const MINUTE = 60_000

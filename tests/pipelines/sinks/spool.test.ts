@@ -2,18 +2,18 @@
 // on-disk spool (accepted, so the pipeline goes on), later batches queue behind them to keep order,
 // and the spool drains oldest first when the store is back; a spool left by a crash drains before
 // anything new. (The end-to-end version, with a real ClickHouse server killed mid-stream, is
-// tests/store/outage.test.ts.)
+// tests/pipelines/store/outage.test.ts.)
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { from, map, type Observable, of, throwError, timer } from 'rxjs'
 import { TestScheduler } from 'rxjs/testing'
 import { afterAll, describe, expect, it } from 'vitest'
-import { clickhouseSink } from '../../pipelines/sinks/clickhouse.ts'
-import { Spool } from '../../pipelines/sinks/spool.ts'
-import { replaceDurably, writeAll } from '../../pipelines/sinks/durable-file.ts'
-import { CursorFile } from '../../pipelines/sources/cursor-file.ts'
-import { MemoryDeadLetter } from '../support/fixtures.ts'
-import { tmpDir } from '../support/tmp.ts'
+import { clickhouseSink } from '../../../pipelines/sinks/clickhouse.ts'
+import { Spool } from '../../../pipelines/sinks/spool.ts'
+import { replaceDurably, writeAll } from '../../../pipelines/sinks/durable-file.ts'
+import { CursorFile } from '../../../pipelines/sources/cursor-file.ts'
+import { MemoryDeadLetter } from '../../support/fixtures.ts'
+import { tmpDir } from '../../support/tmp.ts'
 
 const dir = tmpDir('spool')
 afterAll(() => dir.remove())

@@ -2,7 +2,7 @@
 // batches that come sooner wait together for the next slot (pure, and on virtual time).
 import { TestScheduler } from 'rxjs/testing'
 import { describe, expect, it } from 'vitest'
-import { pace, paceOne } from '../../pipelines/transforms/pace.ts'
+import { pace, paceOne } from '../../../pipelines/transforms/pace.ts'
 
 const virtual = () => new TestScheduler((a, b) => expect(a).toEqual(b))
 

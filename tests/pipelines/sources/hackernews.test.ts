@@ -3,19 +3,19 @@
 import { join } from 'node:path'
 import type { Subscription } from 'rxjs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { SourceEvent } from '../../pipelines/schema.ts'
-import { MemoryDeadLetter } from '../../pipelines/sinks/deadletter.ts'
-import { CursorFile } from '../../pipelines/sources/cursor-file.ts'
+import type { SourceEvent } from '../../../pipelines/schema.ts'
+import { MemoryDeadLetter } from '../../../pipelines/sinks/deadletter.ts'
+import { CursorFile } from '../../../pipelines/sources/cursor-file.ts'
 import {
   type HackerNewsCursor,
   hackerNewsSource,
   isHackerNewsCursor,
   newHackerNewsStats,
-} from '../../pipelines/sources/hackernews.ts'
-import { checkItem, eventsOf, type Item } from '../../pipelines/sources/hackernews/parse.ts'
-import { FakeHackerNews } from '../support/fake-hackernews.ts'
-import { tmpDir } from '../support/tmp.ts'
-import { until } from '../support/until.ts'
+} from '../../../pipelines/sources/hackernews.ts'
+import { checkItem, eventsOf, type Item } from '../../../pipelines/sources/hackernews/parse.ts'
+import { FakeHackerNews } from '../../support/fake-hackernews.ts'
+import { tmpDir } from '../../support/tmp.ts'
+import { until } from '../../support/until.ts'
 
 // The README's own examples.
 const story = {

@@ -1,11 +1,11 @@
 // Each metric on hand-built streams whose answers are worked out by hand, and the measure operator
 // on virtual time (TestScheduler marbles: no real sleeps). That the store's history query gives the
-// same figures for the same stream is in tests/store/store.test.ts, on both engines.
+// same figures for the same stream is in tests/pipelines/store/store.test.ts, on both engines.
 import { map } from 'rxjs'
-import { isMiddle } from '../../pipelines/vocabulary.ts'
+import { isMiddle } from '../../../pipelines/vocabulary.ts'
 import { TestScheduler } from 'rxjs/testing'
 import { describe, expect, it } from 'vitest'
-import { MetricsLedger } from '../../pipelines/metrics/ledger.ts'
+import { MetricsLedger } from '../../../pipelines/metrics/ledger.ts'
 import type {
   BrandMetrics,
   Emotion,
@@ -14,9 +14,9 @@ import type {
   ScoredPost,
   SourceName,
   AttributedEngagement,
-} from '../../pipelines/schema.ts'
-import { measure, type Measured, METRICS_MS } from '../../pipelines/transforms/measure.ts'
-import { tracking } from '../support/fixtures.ts'
+} from '../../../pipelines/schema.ts'
+import { measure, type Measured, METRICS_MS } from '../../../pipelines/transforms/measure.ts'
+import { tracking } from '../../support/fixtures.ts'
 
 const T0 = Date.parse('2026-11-23T10:00:00.000Z')
 const at = (minute: number, second = 0) => new Date(T0 + minute * 60_000 + second * 1000).toISOString()

@@ -1,14 +1,14 @@
 import { firstValueFrom, Observable, toArray } from 'rxjs'
 import { TestScheduler } from 'rxjs/testing'
 import { describe, expect, it } from 'vitest'
-import { scoreText } from '../../models/lexicon.ts'
-import type { Post, ScoredPost } from '../../pipelines/schema.ts'
-import { aggregate, aggregateOne, emptyState, RETAIN_MINUTES } from '../../pipelines/transforms/aggregate.ts'
-import { classify, CLASSIFY_BATCH_MS, scoreOne } from '../../pipelines/transforms/classify.ts'
-import { compileTracking, matchOne } from '../../pipelines/transforms/match.ts'
-import { normaliseEngagementOne, normaliseOne } from '../../pipelines/transforms/normalise.ts'
-import { attributeEngagement, linkReply, RecentPosts } from '../../pipelines/transforms/relate.ts'
-import { failingFirstBatch, MemoryDeadLetter, tracking } from '../support/fixtures.ts'
+import { scoreText } from '../../../models/lexicon.ts'
+import type { Post, ScoredPost } from '../../../pipelines/schema.ts'
+import { aggregate, aggregateOne, emptyState, RETAIN_MINUTES } from '../../../pipelines/transforms/aggregate.ts'
+import { classify, CLASSIFY_BATCH_MS, scoreOne } from '../../../pipelines/transforms/classify.ts'
+import { compileTracking, matchOne } from '../../../pipelines/transforms/match.ts'
+import { normaliseEngagementOne, normaliseOne } from '../../../pipelines/transforms/normalise.ts'
+import { attributeEngagement, linkReply, RecentPosts } from '../../../pipelines/transforms/relate.ts'
+import { failingFirstBatch, MemoryDeadLetter, tracking } from '../../support/fixtures.ts'
 
 const post = (over: Partial<Post> = {}): Post => ({
   id: 'webhook:1',

@@ -3,12 +3,12 @@
 // no emotions and no language read, and stays counted; new posts are stored and counted with
 // theirs, and one in a language not read is stored unscored (a value added to the label's Enum).
 import { afterAll, describe, expect, it } from 'vitest'
-import type { ScoredPost } from '../../pipelines/schema.ts'
-import { EmbeddedStore } from '../../pipelines/store/embedded.ts'
-import { postRow } from '../../pipelines/store/rows.ts'
-import type { SqlStore } from '../../pipelines/store/sql-store.ts'
-import { CLICKHOUSE_SERVER, useClickHouseServer } from '../support/clickhouse-server.ts'
-import { tmpDir } from '../support/tmp.ts'
+import type { ScoredPost } from '../../../pipelines/schema.ts'
+import { EmbeddedStore } from '../../../pipelines/store/embedded.ts'
+import { postRow } from '../../../pipelines/store/rows.ts'
+import type { SqlStore } from '../../../pipelines/store/sql-store.ts'
+import { CLICKHOUSE_SERVER, useClickHouseServer } from '../../support/clickhouse-server.ts'
+import { tmpDir } from '../../support/tmp.ts'
 
 const dir = tmpDir('upgrade')
 const embedded = new EmbeddedStore(dir.path)

@@ -5,10 +5,10 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { of, Subject } from 'rxjs'
 import { afterAll, describe, expect, it } from 'vitest'
-import { clickhouseSink } from '../../pipelines/sinks/clickhouse.ts'
-import type { DeadLetter } from '../../pipelines/sinks/deadletter.ts'
-import { Spool } from '../../pipelines/sinks/spool.ts'
-import { tmpDir } from '../support/tmp.ts'
+import { clickhouseSink } from '../../../pipelines/sinks/clickhouse.ts'
+import type { DeadLetter } from '../../../pipelines/sinks/deadletter.ts'
+import { Spool } from '../../../pipelines/sinks/spool.ts'
+import { tmpDir } from '../../support/tmp.ts'
 
 const dir = tmpDir('spool-records')
 afterAll(() => dir.remove())

@@ -4,14 +4,14 @@
 // are made real, not pretended: the views are detached around the write that then fails. What the
 // recount adds is held against what the views themselves add for the same rows.
 import { beforeAll, describe, expect, it } from 'vitest'
-import type { ScoredPost, AttributedEngagement } from '../../pipelines/schema.ts'
-import { MINUTE_COLUMNS } from '../../pipelines/store/recount-queries.ts'
-import { postRow } from '../../pipelines/store/rows.ts'
-import type { SqlStore } from '../../pipelines/store/sql-store.ts'
-import { MiddleClassifier } from '../../models/middle-classifier.ts'
-import { MIDDLE_MODEL } from '../../models/middle-model.ts'
-import { runThrough, simulated, sourceOf } from '../support/fixtures.ts'
-import { storesUnderTest } from '../support/stores.ts'
+import type { ScoredPost, AttributedEngagement } from '../../../pipelines/schema.ts'
+import { MINUTE_COLUMNS } from '../../../pipelines/store/recount-queries.ts'
+import { postRow } from '../../../pipelines/store/rows.ts'
+import type { SqlStore } from '../../../pipelines/store/sql-store.ts'
+import { MiddleClassifier } from '../../../models/middle-classifier.ts'
+import { MIDDLE_MODEL } from '../../../models/middle-model.ts'
+import { runThrough, simulated, sourceOf } from '../../support/fixtures.ts'
+import { storesUnderTest } from '../../support/stores.ts'
 
 const MODES = storesUnderTest('recount')
 const POST_VIEWS = ['brand_source_minute_posts_mv', 'brand_authors_mv', 'brand_replies_mv']

@@ -1,10 +1,10 @@
 // Routing by intent (pure, and as an operator on virtual time), and the live fan-out to several
 // outputs.
 import { TestScheduler } from 'rxjs/testing'
-import type { Live } from '../../pipelines/contract.ts'
+import type { Live } from '../../../pipelines/contract.ts'
 import { describe, expect, it } from 'vitest'
-import type { Intent, ScoredPost } from '../../pipelines/schema.ts'
-import { fanOut } from '../../pipelines/sinks/fan-out.ts'
+import type { Intent, ScoredPost } from '../../../pipelines/schema.ts'
+import { fanOut } from '../../../pipelines/sinks/fan-out.ts'
 import {
   DEFAULT_ROUTES,
   intentsOf,
@@ -12,7 +12,7 @@ import {
   ROUTE_BATCH_MS,
   routeOne,
   teamsOf,
-} from '../../pipelines/transforms/route.ts'
+} from '../../../pipelines/transforms/route.ts'
 
 const post = (id: string, intents: Intent[]) => ({ id, sentiment: { intents } }) as unknown as ScoredPost
 

@@ -2,12 +2,12 @@
 // time or row limit fails with a QueryLimitError (and leaves the next query's answer whole), and in
 // embedded mode the sink's writes do not queue behind readers.
 import { afterEach, describe, expect, it } from 'vitest'
-import type { ScoredPost } from '../../pipelines/schema.ts'
-import type { EmbeddedStore } from '../../pipelines/store/embedded.ts'
-import { QueryLimitError, withSettings } from '../../pipelines/store/limits.ts'
-import { ReadGate, WALL_READER } from '../../pipelines/store/read-gate.ts'
-import type { SqlStore } from '../../pipelines/store/sql-store.ts'
-import { storesUnderTest } from '../support/stores.ts'
+import type { ScoredPost } from '../../../pipelines/schema.ts'
+import type { EmbeddedStore } from '../../../pipelines/store/embedded.ts'
+import { QueryLimitError, withSettings } from '../../../pipelines/store/limits.ts'
+import { ReadGate, WALL_READER } from '../../../pipelines/store/read-gate.ts'
+import type { SqlStore } from '../../../pipelines/store/sql-store.ts'
+import { storesUnderTest } from '../../support/stores.ts'
 
 const MODES = storesUnderTest('limits')
 

@@ -2,8 +2,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it, vi } from 'vitest'
-import { DEAD_LETTER_FLUSH_MS, DeadLetterFile } from '../../pipelines/sinks/deadletter.ts'
-import { tmpDir } from '../support/tmp.ts'
+import { DEAD_LETTER_FLUSH_MS, DeadLetterFile } from '../../../pipelines/sinks/deadletter.ts'
+import { tmpDir } from '../../support/tmp.ts'
 
 const dir = tmpDir('deadletter')
 afterAll(() => dir.remove())

@@ -1,7 +1,7 @@
 // Jetstream frames, as the service documents them, read into Undertow's events.
 import { describe, expect, it } from 'vitest'
-import { parseV1, parseV2, readEvent } from '../../pipelines/sources/jetstream/parse.ts'
-import { render } from '../support/fake-jetstream.ts'
+import { parseV1, parseV2, readEvent } from '../../../../pipelines/sources/jetstream/parse.ts'
+import { render } from '../../../support/fake-jetstream.ts'
 
 const DID = 'did:plc:eygmaihciaxprqvxpfvl6flk'
 const PARENT = 'at://did:plc:wa7b35aakoll7hugkrjtf3xf/app.bsky.feed.post/3l3pte3p2e325'

@@ -1,13 +1,13 @@
 // The bus's parts on their own: the order the live figures are put back in, when a worker
 // acknowledges, and what the bus's messages may hold.
 import { describe, expect, it } from 'vitest'
-import { readRelated, readSettled } from '../../pipelines/bus/messages.ts'
-import { chunkRecords, subjectOf } from '../../pipelines/bus/nats.ts'
-import { Resequencer } from '../../pipelines/bus/resequence.ts'
-import { GIVE_UP_DELIVERIES, MAX_HOLD_MS, type SettledRecord, Settlement } from '../../pipelines/bus/settlement.ts'
-import { MemoryDeadLetter } from '../../pipelines/sinks/deadletter.ts'
-import type { Post, ScoredPost } from '../../pipelines/schema.ts'
-import { mentionContext, RecentPosts } from '../../pipelines/transforms/relate.ts'
+import { readRelated, readSettled } from '../../../pipelines/bus/messages.ts'
+import { chunkRecords, subjectOf } from '../../../pipelines/bus/nats.ts'
+import { Resequencer } from '../../../pipelines/bus/resequence.ts'
+import { GIVE_UP_DELIVERIES, MAX_HOLD_MS, type SettledRecord, Settlement } from '../../../pipelines/bus/settlement.ts'
+import { MemoryDeadLetter } from '../../../pipelines/sinks/deadletter.ts'
+import type { Post, ScoredPost } from '../../../pipelines/schema.ts'
+import { mentionContext, RecentPosts } from '../../../pipelines/transforms/relate.ts'
 
 function order(startMs = 1_000, gapMs = 5_000) {
   const released: number[] = []

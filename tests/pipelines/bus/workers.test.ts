@@ -6,11 +6,11 @@
 import { jetstreamManager } from '@nats-io/jetstream'
 import { connect } from '@nats-io/transport-node'
 import { afterAll, expect, it } from 'vitest'
-import { BUS_CONSUMER, BUS_STREAM } from '../../pipelines/bus/nats.ts'
-import { describeWithServer, useClickHouseServer } from '../support/clickhouse-server.ts'
-import { exited, startMain } from '../support/main-process.ts'
-import { describeWithNats, useNatsServer } from '../support/nats-server.ts'
-import { tmpDir } from '../support/tmp.ts'
+import { BUS_CONSUMER, BUS_STREAM } from '../../../pipelines/bus/nats.ts'
+import { describeWithServer, useClickHouseServer } from '../../support/clickhouse-server.ts'
+import { exited, startMain } from '../../support/main-process.ts'
+import { describeWithNats, useNatsServer } from '../../support/nats-server.ts'
+import { tmpDir } from '../../support/tmp.ts'
 
 const TOKEN = 'bus-test-ingest-token'
 const POSTS = 6_000

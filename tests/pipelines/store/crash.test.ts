@@ -5,12 +5,12 @@
 import { join } from 'node:path'
 import { io as connect, type Socket } from 'socket.io-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { ClientToServerEvents, ServerToClientEvents } from '../../pipelines/schema.ts'
-import { EmbeddedStore } from '../../pipelines/store/embedded.ts'
-import { ServerStore } from '../../pipelines/store/server.ts'
-import { ClickHouseServerProcess, describeWithServer } from '../support/clickhouse-server.ts'
-import { exited, startMain } from '../support/main-process.ts'
-import { tmpDir } from '../support/tmp.ts'
+import type { ClientToServerEvents, ServerToClientEvents } from '../../../pipelines/schema.ts'
+import { EmbeddedStore } from '../../../pipelines/store/embedded.ts'
+import { ServerStore } from '../../../pipelines/store/server.ts'
+import { ClickHouseServerProcess, describeWithServer } from '../../support/clickhouse-server.ts'
+import { exited, startMain } from '../../support/main-process.ts'
+import { tmpDir } from '../../support/tmp.ts'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 

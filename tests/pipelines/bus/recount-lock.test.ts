@@ -5,8 +5,8 @@ import { jetstreamManager } from '@nats-io/jetstream'
 import { Kvm } from '@nats-io/kv'
 import { connect, type NatsConnection, nanos } from '@nats-io/transport-node'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { LEASE_MS, RECOUNT_BUCKET, recountLock } from '../../pipelines/bus/recount-lock.ts'
-import { describeWithNats, useNatsServer } from '../support/nats-server.ts'
+import { LEASE_MS, RECOUNT_BUCKET, recountLock } from '../../../pipelines/bus/recount-lock.ts'
+import { describeWithNats, useNatsServer } from '../../support/nats-server.ts'
 
 describeWithNats('the recount lock', () => {
   const nats = useNatsServer('recount-lock')

@@ -6,10 +6,10 @@ import { readdirSync, statSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
-import type { SourceEvent } from '../../pipelines/schema.ts'
-import { Journal, SEGMENT_MS } from '../../pipelines/sinks/journal.ts'
-import { IntakeSettlement } from '../../pipelines/transforms/admit.ts'
-import { tmpDir } from '../support/tmp.ts'
+import type { SourceEvent } from '../../../pipelines/schema.ts'
+import { Journal, SEGMENT_MS } from '../../../pipelines/sinks/journal.ts'
+import { IntakeSettlement } from '../../../pipelines/transforms/admit.ts'
+import { tmpDir } from '../../support/tmp.ts'
 
 const dirs = tmpDir('journal-commit')
 afterAll(() => dirs.remove())
