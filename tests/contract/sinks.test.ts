@@ -1,4 +1,4 @@
-// The contract every sink keeps (each store mode adds itself to SINKS): batches written in order,
+// The contract every sink keeps (each store mode: embedded here, a server below): batches written in order,
 // each item once; a write that fails now and then is retried with backoff until it lands; a write
 // that keeps failing is dead-lettered item by item and the stream goes on.
 import { from, lastValueFrom, of, throwError, toArray } from 'rxjs'
@@ -13,6 +13,7 @@ import { classify } from '../../pipelines/transforms/classify.ts'
 import { match } from '../../pipelines/transforms/match.ts'
 import { LexiconClassifier } from '../../models/lexicon.ts'
 import { MemoryDeadLetter, postsOf, SEED, simulated, tracking } from '../support/fixtures.ts'
+import { describeWithServer, useClickHouseServer } from '../support/clickhouse-server.ts'
 import { tmpDir } from '../support/tmp.ts'
 
 const dir = tmpDir('sinks')
@@ -39,80 +40,99 @@ async function scoredPosts(): Promise<ScoredPost[]> {
   )
 }
 
-describe.each(SINKS)('sink contract: %s', (_name, open) => {
-  it("stores the good posts of a batch and dead-letters the bad one with the store's reason", async () => {
-    const store = await open()
-    const posts = (await scoredPosts()).slice(0, 30)
-    const bad = {
-      ...posts[7]!,
-      id: 'simulator:bad-label',
-      sentiment: { ...posts[7]!.sentiment, label: 'bogus' },
-    } as unknown as ScoredPost
-    const batch = [...posts.slice(0, 7), bad, ...posts.slice(7)]
-    const before = await store.countPosts()
-    const deadLetter = new MemoryDeadLetter()
-    const written = await lastValueFrom(
-      from(batch).pipe(
-        clickhouseSink('posts', (b) => store.insertPosts(b), { deadLetter }),
-        toArray(),
-      ),
-    )
-    expect(written.flat().map((p) => p.id)).toEqual(posts.map((p) => p.id))
-    expect(await store.countPosts()).toBe(before + posts.length)
-    expect(deadLetter.records).toEqual([
-      { stage: 'store:posts', reason: expect.stringContaining("Unknown element 'bogus'"), payload: bad },
-    ])
+/** The contract, over each of `sinks`. */
+function sinkContracts(sinks: [string, () => Promise<Store>][]) {
+  describe.each(sinks)('sink contract: %s', (_name, open) => {
+    it("stores the good posts of a batch and dead-letters the bad one with the store's reason", async () => {
+      const store = await open()
+      const posts = (await scoredPosts()).slice(0, 30)
+      const bad = {
+        ...posts[7]!,
+        id: 'simulator:bad-label',
+        sentiment: { ...posts[7]!.sentiment, label: 'bogus' },
+      } as unknown as ScoredPost
+      const batch = [...posts.slice(0, 7), bad, ...posts.slice(7)]
+      const before = await store.countPosts()
+      const deadLetter = new MemoryDeadLetter()
+      const written = await lastValueFrom(
+        from(batch).pipe(
+          clickhouseSink('posts', (b) => store.insertPosts(b), { deadLetter }),
+          toArray(),
+        ),
+      )
+      expect(written.flat().map((p) => p.id)).toEqual(posts.map((p) => p.id))
+      expect(await store.countPosts()).toBe(before + posts.length)
+      expect(deadLetter.records).toEqual([
+        { stage: 'store:posts', reason: expect.stringContaining("Unknown element 'bogus'"), payload: bad },
+      ])
+    })
+
+    it('writes every item once, in batches, in order', async () => {
+      const store = await open()
+      // Not the posts of the test above: those are stored already, and would be skipped.
+      const posts = (await scoredPosts()).slice(30)
+      const before = await store.countPosts()
+      const batches = await lastValueFrom(
+        from(posts).pipe(
+          clickhouseSink('posts', (b) => store.insertPosts(b), { deadLetter: new MemoryDeadLetter() }),
+          toArray(),
+        ),
+      )
+      expect(batches.flat().map((p) => p.id)).toEqual(posts.map((p) => p.id))
+      expect(await store.countPosts()).toBe(before + posts.length)
+    })
   })
 
-  it('writes every item once, in batches, in order', async () => {
-    const store = await open()
-    // Not the posts of the test above: those are stored already, and would be skipped.
-    const posts = (await scoredPosts()).slice(30)
-    const before = await store.countPosts()
-    const batches = await lastValueFrom(
-      from(posts).pipe(
-        clickhouseSink('posts', (b) => store.insertPosts(b), { deadLetter: new MemoryDeadLetter() }),
-        toArray(),
-      ),
-    )
-    expect(batches.flat().map((p) => p.id)).toEqual(posts.map((p) => p.id))
-    expect(await store.countPosts()).toBe(before + posts.length)
-  })
-})
-
-describe.each(SINKS)('sink duplicates: %s', (_name, open) => {
-  it('counts a batch once when its write landed but reported a failure, and stores it once', async () => {
-    const store = await open()
-    const posts = (await scoredPosts()).map((p) => ({ ...p, id: `${p.id}:ambiguous` }))
-    const before = await store.countPosts()
-    let failOnce = true
-    // The write lands, then the connection drops before the answer: the sink cannot tell.
-    const write = async (batch: ScoredPost[], checked: boolean) => {
-      const stored = await store.insertPosts(batch, { checked })
-      if (failOnce) {
-        failOnce = false
-        throw new Error('socket hang up')
+  describe.each(sinks)('sink duplicates: %s', (_name, open) => {
+    it('counts a batch once when its write landed but reported a failure, and stores it once', async () => {
+      const store = await open()
+      const posts = (await scoredPosts()).map((p) => ({ ...p, id: `${p.id}:ambiguous` }))
+      const before = await store.countPosts()
+      let failOnce = true
+      // The write lands, then the connection drops before the answer: the sink cannot tell.
+      const write = async (batch: ScoredPost[], checked: boolean) => {
+        const stored = await store.insertPosts(batch, { checked })
+        if (failOnce) {
+          failOnce = false
+          throw new Error('socket hang up')
+        }
+        return stored
       }
-      return stored
-    }
-    const sink = clickhouseSink('posts', write, {
-      deadLetter: new MemoryDeadLetter(),
-      key: (p) => p.id,
-      unstored: (b) => store.unstoredPosts(b),
-    })
-    const accepted = await lastValueFrom(from(posts).pipe(sink, toArray()))
-    expect(accepted.flat().map((p) => p.id)).toEqual(posts.map((p) => p.id))
-    expect(await store.countPosts()).toBe(before + posts.length)
+      const sink = clickhouseSink('posts', write, {
+        deadLetter: new MemoryDeadLetter(),
+        key: (p) => p.id,
+        unstored: (b) => store.unstoredPosts(b),
+      })
+      const accepted = await lastValueFrom(from(posts).pipe(sink, toArray()))
+      expect(accepted.flat().map((p) => p.id)).toEqual(posts.map((p) => p.id))
+      expect(await store.countPosts()).toBe(before + posts.length)
 
-    // The same posts again, as a stream replayed after a reconnect: nothing new, nothing counted.
-    const replay = clickhouseSink('posts', (b: ScoredPost[], checked: boolean) => store.insertPosts(b, { checked }), {
-      deadLetter: new MemoryDeadLetter(),
-      key: (p) => p.id,
-      unstored: (b) => store.unstoredPosts(b),
+      // The same posts again, as a stream replayed after a reconnect: nothing new, nothing counted.
+      const replay = clickhouseSink('posts', (b: ScoredPost[], checked: boolean) => store.insertPosts(b, { checked }), {
+        deadLetter: new MemoryDeadLetter(),
+        key: (p) => p.id,
+        unstored: (b) => store.unstoredPosts(b),
+      })
+      expect(await lastValueFrom(from(posts).pipe(replay, toArray()))).toEqual([])
+      expect(await store.countPosts()).toBe(before + posts.length)
     })
-    expect(await lastValueFrom(from(posts).pipe(replay, toArray()))).toEqual([])
-    expect(await store.countPosts()).toBe(before + posts.length)
   })
+}
+
+sinkContracts(SINKS)
+// The same contract through @clickhouse/client, on the oldest server supported (Debian's).
+describeWithServer('sinks on a ClickHouse server', () => {
+  const clickhouse = useClickHouseServer('sinks')
+  sinkContracts([
+    [
+      'clickhouse (server)',
+      async () => {
+        const store = clickhouse.store()
+        await store.migrate()
+        return store
+      },
+    ],
+  ])
 })
 
 describe('clickhouse sink: failures', () => {
