@@ -161,14 +161,8 @@ export interface DroppedPartition {
   partition: string
 }
 
-export interface Store {
-  readonly mode: 'embedded' | 'server'
-  /** Recounts of minutes a failed write's views may have missed (recount.ts), for /healthz. */
-  readonly recounts?: Readonly<Record<string, number | boolean>>
-  /** The recounts' own state: where several processes write, they take turns through its lock. */
-  readonly recounter?: Recounter
-  /** Creates or upgrades the schema; safe to run at every start. */
-  migrate(): Promise<void>
+/** What the sinks write: each table by its one writer, every item once. */
+export interface StoreWrites {
   /** Of these posts (the first of each id), those not stored yet. */
   unstoredPosts(posts: readonly ScoredPost[]): Promise<ScoredPost[]>
   /**
@@ -192,13 +186,26 @@ export interface Store {
   needsReplyOf(posts: readonly { id: string; createdAt: string }[]): Promise<Map<string, string[]>>
   /** Of these post ids, those whose deletion is stored (by another worker, perhaps while they were written). */
   deletedAmong(postIds: readonly string[]): Promise<string[]>
-  /** The newest `limit` posts, oldest first (to relate replies and engagement after a restart). */
-  recentPosts(limit: number): Promise<RecentPost[]>
   /** Stores alerts, or a new state of one (the newest version of an id wins). */
   insertAlerts(alerts: readonly Alert[]): Promise<void>
-  // The reads below are API reads, under the read limits (limits.ts). `reader`: whom one is for,
-  // an API client's key (request.caller) or WALL_READER; embedded reads take turns by it
-  // (read-gate.ts). Without one, a read of the process's own.
+}
+
+/** What a process reads back at start, so that its memory resumes where the last run stopped. */
+export interface StoreSeeds {
+  /** The newest `limit` posts, oldest first (to relate replies and engagement after a restart). */
+  recentPosts(limit: number): Promise<RecentPost[]>
+  /** Mentions that needed a reply and own posts since `sinceMs`, for responsiveness and dialogue to resume. */
+  conversationSeed(sinceMs: number): Promise<ConversationSeed>
+  /** The minutes and authors since `sinceMs`, for the live metrics to resume from after a restart. */
+  ledgerSeed(sinceMs: number): Promise<LedgerSeed>
+}
+
+/**
+ * The reads of history, under the read limits (limits.ts). `reader`: whom one is for, an API
+ * client's key (request.caller) or WALL_READER; embedded reads take turns by it (read-gate.ts).
+ * Without one, a read of the process's own.
+ */
+export interface StoreHistory {
   alerts(query: AlertQuery, reader?: Reader): Promise<Alert[]>
   audience(query: AudienceQuery, reader?: Reader): Promise<Audience>
   /** The same figures as the live metrics, from what is stored. */
@@ -207,10 +214,6 @@ export interface Store {
   dialogue(query: DialogueQuery, reader?: Reader): Promise<Dialogue>
   /** Per minute (window `1m`) or hour (`1h`) of the range, the buckets with any mention or engagement, oldest first. */
   metricSeries(query: MetricSeriesQuery, reader?: Reader): Promise<BrandMetrics[]>
-  /** Mentions that needed a reply and own posts since `sinceMs`, for responsiveness and dialogue to resume. */
-  conversationSeed(sinceMs: number): Promise<ConversationSeed>
-  /** The minutes and authors since `sinceMs`, for the live metrics to resume from after a restart. */
-  ledgerSeed(sinceMs: number): Promise<LedgerSeed>
   countPosts(): Promise<number>
   /** createdAt of the newest stored post, or null when there is none. */
   latestPostTime(reader?: Reader): Promise<string | null>
@@ -224,8 +227,22 @@ export interface Store {
   /** The posts of a filter per minute or hour, by label; only buckets with posts, oldest first. */
   postSeries(query: PostSeriesQuery, reader?: Reader): Promise<PostBucket[]>
   responseTimes(query: ResponseTimesQuery, reader?: Reader): Promise<ResponseTimes>
+}
+
+/** The schema, retention, recounts and the connection. */
+export interface StoreUpkeep {
+  readonly mode: 'embedded' | 'server'
+  /** Recounts of minutes a failed write's views may have missed (recount.ts), for /healthz. */
+  readonly recounts?: Readonly<Record<string, number | boolean>>
+  /** The recounts' own state: where several processes write, they take turns through its lock. */
+  readonly recounter?: Recounter
+  /** Creates or upgrades the schema; safe to run at every start. */
+  migrate(): Promise<void>
   /** Drops every day partition older than `cutoff` (retention); returns what it dropped. */
   dropPartitionsBefore(cutoff: Date): Promise<DroppedPartition[]>
   ping(): Promise<boolean>
   close(): Promise<void>
 }
+
+/** Storage as the rest of Undertow sees it, by concern. */
+export interface Store extends StoreUpkeep, StoreWrites, StoreSeeds, StoreHistory {}
