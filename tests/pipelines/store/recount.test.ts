@@ -39,8 +39,10 @@ async function tables(store: SqlStore): Promise<{ minutes: Table; authors: Table
       `SELECT brand, source, toUInt32(minute) AS m, ${MINUTE_COLUMNS.map((c) => `sum(${c}) AS ${c}`).join(', ')} FROM brand_source_minute GROUP BY brand, source, m`,
       byMinute,
     ),
+    // By key first: brand_authors is a SummingMergeTree, so a background merge may fold two rows of
+    // one author, minute and followers into one at any moment; counted by key, a merge changes nothing.
     authors: await read(
-      'SELECT brand, source, toUInt32(minute) AS m, count() AS rows, sum(posts) AS posts, sum(followers) AS followers FROM brand_authors GROUP BY brand, source, m',
+      'SELECT brand, source, m, count() AS rows, sum(posts) AS posts, sum(followers) AS followers FROM (SELECT brand, source, toUInt32(minute) AS m, author_id, followers, sum(posts) AS posts FROM brand_authors GROUP BY brand, source, m, author_id, followers) GROUP BY brand, source, m',
       byMinute,
     ),
     replies: await read(
