@@ -18,7 +18,10 @@ import type { Store } from '../pipelines/store/store.ts'
 import { RETAIN_MINUTES } from '../pipelines/transforms/aggregate.ts'
 import { REMEMBERED_POSTS } from '../pipelines/transforms/relate.ts'
 import type { Routes } from '../pipelines/transforms/route.ts'
-import type { ProcessRole } from './config.ts'
+import type { Config, ProcessRole } from './config.ts'
+import type { Telemetry } from './routes/observability.ts'
+import type { Layout } from './start/layout.ts'
+import { SHUTDOWN_TIMEOUT_MS } from './start/shutdown.ts'
 import { UnavailableError } from './errors.ts'
 import type { openSpools } from './storage.ts'
 
@@ -185,4 +188,30 @@ export async function runRoles(
     summary: () =>
       `${[ingest && `${ingest.stats.published} events published`, worker && `${worker.stats.stored} posts stored`, live && `${live.stats.order.released} events counted live`].filter(Boolean).join(', ')} this run`,
   }
+}
+
+/** The run this process's layout calls for: the whole pipeline, or its roles around the bus. */
+export function startRun(
+  config: Config,
+  layout: Layout,
+  deps: Omit<RunDeps, 'replies' | 'drainOnStopMs' | 'onClassified'> & { io: ServerSide; telemetry: Telemetry },
+): Promise<Running> {
+  const { telemetry, io, ...rest } = deps
+  const common: RunDeps = {
+    ...rest,
+    onClassified: (ms, posts) => telemetry.classified(ms, posts),
+    replies: { allMentions: config.REPLY_ALL_MENTIONS, targetMs: config.REPLY_TARGET_MINUTES * 60_000 },
+    // Within the graceful stop's deadline; what is left drains at the next start.
+    drainOnStopMs: SHUTDOWN_TIMEOUT_MS / 2,
+  }
+  if (!layout.scaled) return runPipeline({ ...common, classifier: common.classifier! })
+  return runRoles({
+    ...common,
+    ...(layout.bus ? { bus: layout.bus } : {}),
+    roles: layout.roles,
+    ackWaitMs: config.BUS_ACK_WAIT_S * 1000,
+    io,
+    clustered: layout.cluster !== undefined,
+    onBusWait: (hop, ms) => telemetry.busWaited(hop, ms),
+  })
 }

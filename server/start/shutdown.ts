@@ -3,7 +3,6 @@
 // exits at once.
 import type { FastifyInstance } from 'fastify'
 import type { WebhookSink } from '../../pipelines/sinks/webhook.ts'
-import type { Running } from '../run.ts'
 
 /**
  * Longest a graceful stop may take before the process exits anyway: past one write to a store that
@@ -15,7 +14,8 @@ const CLOSE_GRACE_MS = 5_000
 
 export interface StopParts {
   app: FastifyInstance
-  run: Running
+  /** The run (server/run.ts): stopped first, its summary logged last. */
+  run: { stop(): Promise<void>; summary(): string }
   webhooks: WebhookSink
   /** Called first: what must refuse new work (the webhook source, retention, acknowledgements). */
   refuseNew: () => void
