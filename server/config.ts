@@ -3,10 +3,10 @@
 // The README's configuration table is generated from this schema (`npm run docs:config`).
 import Type, { type Static } from 'typebox'
 import Value from 'typebox/value'
+import { streamParts } from '../pipelines/sources/mastodon/streams.ts'
 import { INTENTS, SOURCE_NAMES } from '../pipelines/vocabulary.ts'
 import type { Intent } from '../pipelines/schema.ts'
 import type { Routes } from '../pipelines/transforms/route.ts'
-import { streamParts } from '../pipelines/sources/mastodon.ts'
 import { parseAuthTokens } from './access.ts'
 import { parseAllowedHosts } from './hosts.ts'
 import { redactAddress } from '../pipelines/redact.ts'

@@ -1,5 +1,6 @@
 // Builds the configured sources; each connector adds one case here.
 import type { Observable } from 'rxjs'
+import type { MastodonCursor } from '../pipelines/sources/mastodon/cursor.ts'
 import type { SourceEvent, TrackedBrand } from '../pipelines/schema.ts'
 import { simulatorSource } from '../pipelines/sources/simulator.ts'
 import { launchDay } from '../pipelines/sources/simulator/scenario.ts'
@@ -17,7 +18,7 @@ import {
   newJetstreamStats,
 } from '../pipelines/sources/jetstream.ts'
 import { type HackerNewsCursor, hackerNewsSource, newHackerNewsStats } from '../pipelines/sources/hackernews.ts'
-import { type MastodonCursor, mastodonSource, newMastodonStats } from '../pipelines/sources/mastodon.ts'
+import { mastodonSource, newMastodonStats } from '../pipelines/sources/mastodon.ts'
 import { type Config, listOf } from './config.ts'
 
 /**

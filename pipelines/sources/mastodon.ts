@@ -11,7 +11,9 @@ import type { DeadLetter } from '../sinks/deadletter.ts'
 import { RecentKeys } from '../sinks/recent-keys.ts'
 import type { CursorFile } from './cursor-file.ts'
 import { HttpError, httpClient } from './http.ts'
-import { checkStatus, eventsOf, newerId, readStreamMessage, type Status, statusId } from './mastodon/parse.ts'
+import { newerId, readStreamMessage, readTimelinePage, statusId } from './mastodon/parse.ts'
+import { isMastodonCursor, type MastodonCursor, rewind } from './mastodon/cursor.ts'
+import { type MastodonStream, streamParts } from './mastodon/streams.ts'
 import { OverlapKeys, passOnce } from './once.ts'
 import { keptSocket } from './socket.ts'
 
@@ -20,8 +22,6 @@ export const PAGE_LIMIT = 40
 /** Pages read in one go (Mastodon allows 300 requests in 5 minutes); a longer gap goes on after a pause. */
 export const PAGES_PER_ROUND = 50
 export const ROUND_PAUSE_MS = 1_000
-/** How far before the saved id a backfill starts: ids carry their creation time (id >> 16 is ms). */
-export const OVERLAP_MS = 60_000
 /** Statuses read from the timeline, with when: their reply counts already hold the replies made before. */
 export const FETCHED_CAPACITY = 100_000
 /** Keys kept for a clean stop's overlap, at most. */
@@ -30,40 +30,6 @@ export const MAX_OVERLAP_KEYS = 20_000
 export const MAX_RATE_LIMIT_WAIT_MS = 15 * 60_000
 export const DEDUPE_CAPACITY = 100_000
 export const SAVE_EVERY_MS = 1_000
-
-export interface MastodonCursor {
-  /** The newest status read with everything before it read too. */
-  newestId: string
-  /** The first status read: a backfill never starts before where the stream began. */
-  firstId?: string
-  /** On a clean stop: the keys of what was passed on within the overlap, with their status ids. */
-  recent?: [key: string, id: string][]
-}
-const ID = /^\d{1,30}$/
-export const isMastodonCursor = (v: unknown): v is MastodonCursor => {
-  const c = v as MastodonCursor
-  return (
-    typeof v === 'object' &&
-    v !== null &&
-    typeof c.newestId === 'string' &&
-    ID.test(c.newestId) &&
-    (c.firstId === undefined || (typeof c.firstId === 'string' && ID.test(c.firstId))) &&
-    (c.recent === undefined ||
-      (Array.isArray(c.recent) &&
-        c.recent.every(
-          (r) => Array.isArray(r) && typeof r[0] === 'string' && typeof r[1] === 'string' && ID.test(r[1]),
-        )))
-  )
-}
-
-/** A status id OVERLAP_MS earlier: the time is in the id's high bits. */
-export const rewind = (id: string, ms = OVERLAP_MS) => {
-  const earlier = BigInt(id) - (BigInt(ms) << 16n)
-  return String(earlier > 0n ? earlier : 0n)
-}
-
-/** `public`, `public:local`, `hashtag:<tag>` or `hashtag:local:<tag>`. */
-export type MastodonStream = string
 
 export interface MastodonStats {
   connects: number
@@ -105,26 +71,6 @@ export interface MastodonOptions {
   backoff?: { initialMs: number; maxMs: number }
   pingMs?: number
   stats?: MastodonStats
-}
-
-/** The stream's query and the matching timeline path, from the configured stream name. */
-export function streamParts(stream: MastodonStream): {
-  query: Record<string, string>
-  timeline: string
-  local: boolean
-} {
-  const hashtag = /^hashtag:(?:(local):)?([\p{L}\p{N}_]+)$/u.exec(stream)
-  if (hashtag) {
-    const local = hashtag[1] === 'local'
-    return {
-      query: { stream: local ? 'hashtag:local' : 'hashtag', tag: hashtag[2]! },
-      timeline: `/api/v1/timelines/tag/${encodeURIComponent(hashtag[2]!)}`,
-      local,
-    }
-  }
-  if (stream === 'public' || stream === 'public:local')
-    return { query: { stream }, timeline: '/api/v1/timelines/public', local: stream === 'public:local' }
-  throw new Error(`MASTODON_STREAM "${stream}": expected public, public:local, hashtag:<tag> or hashtag:local:<tag>`)
 }
 
 export function mastodonSource(options: MastodonOptions): Observable<SourceEvent> {
@@ -225,36 +171,25 @@ export function mastodonSource(options: MastodonOptions): Observable<SourceEvent
         } catch {
           throw new Error(`${url.pathname} answered something other than JSON`)
         }
-        if (!Array.isArray(body)) throw new Error(`${url.pathname} answered something other than a list of statuses`)
+        const page = readTimelinePage(body, host, url.pathname)
         const readAt = Date.now()
-        let pageNewest: string | undefined
-        // Newest first: read oldest first, so the saved id only ever moves over read statuses.
-        for (const item of [...body].reverse()) {
-          const rawId =
-            typeof (item as { id?: unknown })?.id === 'string' && ID.test((item as { id: string }).id)
-              ? (item as { id: string }).id
-              : undefined
-          try {
-            const status = checkStatus(item, 'timeline status')
-            if (typeof status === 'string') deadLetter(status, item)
-            else {
-              stats.backfilled++
-              fetchedAt.set(statusId(host, status.id), readAt)
-              if (fetchedAt.size > FETCHED_CAPACITY) fetchedAt.delete(fetchedAt.keys().next().value!)
-              pass(eventsOf(status as Status, host), status.id)
-            }
-          } catch (error) {
-            deadLetter(`timeline status could not be read: ${(error as Error).message}`, rawId ?? 'unidentified')
+        for (const item of page.items) {
+          if (!item.ok) {
+            deadLetter(item.reason, item.payload)
+            continue
           }
-          // A malformed status with a readable id is still behind us.
-          pageNewest = newerId(pageNewest, rawId)
+          stats.backfilled++
+          fetchedAt.set(statusId(host, item.status.id), readAt)
+          if (fetchedAt.size > FETCHED_CAPACITY) fetchedAt.delete(fetchedAt.keys().next().value!)
+          pass(item.events, item.status.id)
         }
+        const pageNewest = page.newestId
         if (pageNewest === undefined || BigInt(pageNewest) <= BigInt(fillFrom!)) return 'done'
         fillFrom = pageNewest
         // Everything up to here is read: the saved id may move, never past what the stream has seen.
         if (saved === undefined || BigInt(pageNewest) > BigInt(saved)) saved = pageNewest
         save(false)
-        if (body.length < PAGE_LIMIT) return 'done'
+        if (page.items.length < PAGE_LIMIT) return 'done'
       }
       return 'more'
     }

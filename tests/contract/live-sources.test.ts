@@ -4,6 +4,7 @@
 // saved cursor with no gap and no duplicate; a malformed message is dead-lettered with its reason
 // and the stream goes on. Each connector adds a harness to LIVE_SOURCES.
 import { readFileSync, writeFileSync } from 'node:fs'
+import type { MastodonCursor } from '../../pipelines/sources/mastodon/cursor.ts'
 import { join } from 'node:path'
 import type { Observable, Subscription } from 'rxjs'
 import { Compile } from 'typebox/compile'
@@ -12,7 +13,7 @@ import { EngagementUpdate, Post, PostDeletion, type SourceEvent } from '../../pi
 import { CursorFile } from '../../pipelines/sources/cursor-file.ts'
 import { type JetstreamCursor, jetstreamSource } from '../../pipelines/sources/jetstream.ts'
 import { type HackerNewsCursor, hackerNewsSource } from '../../pipelines/sources/hackernews.ts'
-import { type MastodonCursor, mastodonSource } from '../../pipelines/sources/mastodon.ts'
+import { mastodonSource } from '../../pipelines/sources/mastodon.ts'
 import { MemoryDeadLetter } from '../../pipelines/sinks/deadletter.ts'
 import { FakeJetstream } from '../support/fake-jetstream.ts'
 import { FakeHackerNews } from '../support/fake-hackernews.ts'

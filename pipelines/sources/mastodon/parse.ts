@@ -6,6 +6,7 @@
 import type { Post, SourceEvent } from '../../schema.ts'
 import { plainText } from '../html.ts'
 import { asText, show } from '../show.ts'
+import { STATUS_ID } from './cursor.ts'
 
 /** What Undertow reads of a Status entity. */
 export interface Status {
@@ -29,14 +30,13 @@ export interface Status {
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 const isCount = (v: unknown) => v === undefined || (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0)
 const optionalString = (v: unknown) => v === undefined || v === null || typeof v === 'string'
-/** Status ids are numeric strings (snowflakes): ordered as numbers, compared as BigInts. */
-const ID = /^\d{1,30}$/
 
 /** The Status, or what is wrong with it. */
 export function checkStatus(value: unknown, where = 'status'): Status | string {
   if (!isObject(value)) return `${where}: expected a Status object`
   const s = value
-  if (typeof s.id !== 'string' || !ID.test(s.id)) return `${where}.id: expected a numeric string, got ${show(s.id)}`
+  if (typeof s.id !== 'string' || !STATUS_ID.test(s.id))
+    return `${where}.id: expected a numeric string, got ${show(s.id)}`
   if (typeof s.uri !== 'string' || s.uri === '') return `${where}.uri: expected a string`
   if (typeof s.created_at !== 'string' || Number.isNaN(Date.parse(s.created_at)))
     return `${where}.created_at: expected a date, got ${show(s.created_at)}`
@@ -47,7 +47,7 @@ export function checkStatus(value: unknown, where = 'status'): Status | string {
     !(
       s.in_reply_to_id === undefined ||
       s.in_reply_to_id === null ||
-      (typeof s.in_reply_to_id === 'string' && ID.test(s.in_reply_to_id))
+      (typeof s.in_reply_to_id === 'string' && STATUS_ID.test(s.in_reply_to_id))
     )
   )
     return `${where}.in_reply_to_id: expected a status id or null`
@@ -80,7 +80,7 @@ function quotedId(status: Status): string | undefined {
   const q = status.quote
   if (!isObject(q) || q.state !== 'accepted') return undefined
   const id = isObject(q.quoted_status) ? q.quoted_status.id : q.quoted_status_id
-  return typeof id === 'string' && ID.test(id) ? id : undefined
+  return typeof id === 'string' && STATUS_ID.test(id) ? id : undefined
 }
 
 /** Ids are per instance: `mastodon:<host>/<status id>`, so a delete (which names the id) finds it. */
@@ -172,7 +172,7 @@ export function readStreamMessage(text: string, host: string, at: Date): StreamR
   const { event, payload } = message
   if (typeof event !== 'string') return { ok: false, reason: `event: expected a string, got ${show(event)}` }
   if (event === 'delete') {
-    if (typeof payload !== 'string' || !ID.test(payload))
+    if (typeof payload !== 'string' || !STATUS_ID.test(payload))
       return { ok: false, reason: `delete payload: expected a status id, got ${show(payload)}` }
     return { ok: true, events: [{ kind: 'delete', postId: statusId(host, payload), at: at.toISOString() }] }
   }
@@ -193,3 +193,41 @@ export function readStreamMessage(text: string, host: string, at: Date): StreamR
 /** The larger of two status ids (numeric strings of any length). */
 export const newerId = (a: string | undefined, b: string | undefined): string | undefined =>
   a === undefined ? b : b === undefined ? a : BigInt(a) >= BigInt(b) ? a : b
+
+/** What one status of a timeline page reads as: its events, or why it cannot be read. */
+export type PageItem =
+  | { ok: true; status: Status; events: SourceEvent[] }
+  | { ok: false; reason: string; payload: unknown }
+
+/**
+ * A REST timeline page (newest first, as Mastodon answers), read oldest first, so that whoever
+ * takes the items in order only moves its saved id over statuses read. `newestId` is the page's
+ * newest id, a malformed status's included (it is behind us all the same).
+ */
+export function readTimelinePage(body: unknown, host: string, path: string): { items: PageItem[]; newestId?: string } {
+  if (!Array.isArray(body)) throw new Error(`${path} answered something other than a list of statuses`)
+  const items: PageItem[] = []
+  let newestId: string | undefined
+  for (const item of [...body].reverse()) {
+    const rawId =
+      typeof (item as { id?: unknown })?.id === 'string' && STATUS_ID.test((item as { id: string }).id)
+        ? (item as { id: string }).id
+        : undefined
+    try {
+      const status = checkStatus(item, 'timeline status')
+      items.push(
+        typeof status === 'string'
+          ? { ok: false, reason: status, payload: item }
+          : { ok: true, status, events: eventsOf(status, host) },
+      )
+    } catch (error) {
+      items.push({
+        ok: false,
+        reason: `timeline status could not be read: ${(error as Error).message}`,
+        payload: rawId ?? 'unidentified',
+      })
+    }
+    newestId = newerId(newestId, rawId)
+  }
+  return newestId === undefined ? { items } : { items, newestId }
+}

@@ -1,17 +1,14 @@
 // Mastodon's messages and statuses, as its documentation defines them, read into Undertow's
 // events; and the source against a fake instance: paging a long gap, and a refused token.
 import { join } from 'node:path'
+import { streamParts } from '../../../pipelines/sources/mastodon/streams.ts'
+import type { MastodonCursor } from '../../../pipelines/sources/mastodon/cursor.ts'
 import type { Subscription } from 'rxjs'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { SourceEvent } from '../../../pipelines/schema.ts'
 import { MemoryDeadLetter } from '../../../pipelines/sinks/deadletter.ts'
 import { CursorFile } from '../../../pipelines/sources/cursor-file.ts'
-import {
-  type MastodonCursor,
-  mastodonSource,
-  newMastodonStats,
-  streamParts,
-} from '../../../pipelines/sources/mastodon.ts'
+import { mastodonSource, newMastodonStats } from '../../../pipelines/sources/mastodon.ts'
 import { plainText } from '../../../pipelines/sources/html.ts'
 import { eventsOf, readStreamMessage, type Status } from '../../../pipelines/sources/mastodon/parse.ts'
 import { FakeMastodon } from '../../support/fake-mastodon.ts'
