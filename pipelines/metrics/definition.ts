@@ -43,7 +43,18 @@ export const emptyCounts = (): Counts => ({
   quotes: 0,
 })
 
-const ENGAGEMENT_KEYS = ['likes', 'reposts', 'replies', 'quotes'] as const
+/** The counts that are one number each, as brand_source_minute's columns of the same names hold them. */
+export const POST_COUNTS = [
+  'posts',
+  'negative',
+  'neutral',
+  'positive',
+  'unscored',
+  'middle',
+  'mixed',
+  'uncertain',
+] as const
+export const ENGAGEMENT_KEYS = ['likes', 'reposts', 'replies', 'quotes'] as const
 
 /** A mention, in its minute; with its own engagement counts as it arrived. */
 export function countPost(counts: Counts, post: ScoredPost): void {
@@ -68,18 +79,7 @@ export function countEngagement(counts: Counts, delta: Engagement): void {
 }
 
 export function addCounts(into: Counts, more: Counts): void {
-  for (const key of [
-    'posts',
-    'negative',
-    'neutral',
-    'positive',
-    'unscored',
-    'middle',
-    'mixed',
-    'uncertain',
-    ...ENGAGEMENT_KEYS,
-  ] as const)
-    into[key] += more[key]
+  for (const key of [...POST_COUNTS, ...ENGAGEMENT_KEYS]) into[key] += more[key]
   for (const intent of INTENTS) into.intents[intent] += more.intents[intent]
   for (const emotion of EMOTIONS) into.emotions[emotion] += more.emotions[emotion]
 }

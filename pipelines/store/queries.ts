@@ -6,6 +6,7 @@
 // No FINAL on posts: rows are written once (see migrations.ts), and FINAL (or argMax, or LIMIT 1
 // BY id) costs 4x and more, as npm run bench:store measures (docs/storage.md), because it stops
 // ClickHouse from reading newest-first and stopping early.
+import { ENGAGEMENT_KEYS, POST_COUNTS } from '../metrics/definition.ts'
 import { timestampMs } from '../schema.ts'
 import { EMOTIONS, INTENTS } from '../vocabulary.ts'
 import type {
@@ -338,22 +339,7 @@ SELECT thread_root, thread_brand, created_ms, thread_depth FROM posts
 WHERE created_at >= toDateTime({fromS:UInt32}) AND thread_brand != '' AND own_brand != thread_brand`
 
 /** brand_source_minute's columns that the live figures read (metrics/definition.ts, Counts). */
-const COUNT_COLUMNS = [
-  'posts',
-  'negative',
-  'neutral',
-  'positive',
-  'unscored',
-  'middle',
-  'mixed',
-  'uncertain',
-  ...INTENTS,
-  ...EMOTIONS,
-  'likes',
-  'reposts',
-  'replies',
-  'quotes',
-]
+const COUNT_COLUMNS = [...POST_COUNTS, ...INTENTS, ...EMOTIONS, ...ENGAGEMENT_KEYS]
 
 /** Every brand x source x minute's counts from `fromS` on: where the live ledger resumes after a restart. */
 export const LEDGER_MINUTES = `
